@@ -1,0 +1,28 @@
+# make demo : set up (first time) and run the main job, `atomtomo demo`
+# make test : set up (first time) and run the test suite under a virtual X server
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# napari's canvas needs a real X server: pytest-xvfb starts one. Never use the
+# offscreen Qt platform (it crashes napari's OpenGL canvas; ../shared/STACK.md).
+TEST_ENV := env -u QT_QPA_PLATFORM -u PYTHONDONTWRITEBYTECODE
+
+.PHONY: setup demo test bench docs-screenshots clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt scripts/setup.sh
+	bash scripts/setup.sh
+	touch $@
+
+demo: setup
+	$(VENV)/bin/atomtomo demo --out demo-out --force
+
+test: setup
+	$(TEST_ENV) $(PY) -m pytest
+
+bench: setup
+	$(PY) -m pip install -q -e ".[benchmarks]"
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build dist *.egg-info demo-out .pytest_cache

@@ -1,0 +1,8 @@
+"""napari-atomtomo: atomic-resolution and quantitative electron tomography.
+
+The science lives in :mod:`napari_atomtomo.core` (pure numpy/numba, no Qt); file
+formats in :mod:`napari_atomtomo.io`; the ``atomtomo`` command in
+:mod:`napari_atomtomo.cli`; the napari dock widgets in :mod:`napari_atomtomo._widgets`.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Pure numpy/numba algorithms (no Qt, no napari)."""
