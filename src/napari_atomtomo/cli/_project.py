@@ -1,0 +1,73 @@
+"""``atomtomo project``: forward-project a volume into a tilt series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.projectors import forward_project
+from ._common import add_force
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "project",
+        help="forward-project a volume (z, y, x) into a tilt series (angle, y, x)",
+        description=(
+            "Parallel-beam projection about the y axis (CONVENTIONS.md). Writes STACK.mrc "
+            "with the volume's voxel size, and STACK.tlt with the angles next to it."
+        ),
+    )
+    p.add_argument("volume", metavar="VOLUME.mrc", help="volume (z, y, x), MRC")
+    p.add_argument("--angles", required=True, metavar="ANGLES.tlt", help="tilt angles, degrees")
+    p.add_argument("--out", required=True, metavar="STACK.mrc", help="output tilt series")
+    p.add_argument("--n-u", type=int, default=None, metavar="N",
+                   help="detector columns (default: the volume's x size)")
+    p.add_argument("--shifts", default=None, metavar="SHIFTS.json",
+                   help='per-image (dy, dx) shifts in pixels: {"shifts_px": [[dy, dx], ...]}')
+    add_force(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .. import io
+
+    out = Path(args.out)
+    tlt_out = out.with_suffix(".tlt")
+    inputs = (args.volume, args.angles, args.shifts)
+    if out.suffix.lower() != ".mrc":
+        raise ValueError(f"--out must name an .mrc file, got {out.name}")
+    if args.n_u is not None and args.n_u < 1:
+        raise ValueError(f"--n-u must be a positive number of detector columns, got {args.n_u}")
+    angles = io.read_tlt(args.angles)
+    shifts = None if args.shifts is None else io.read_shifts(args.shifts, n_images=angles.size)
+    # Check every output before the heavy work.
+    io._paths.writable_path(out, args.force, inputs)
+    write_tlt = True
+    if tlt_out.exists() and not (Path(args.angles).exists() and tlt_out.resolve() == Path(args.angles).resolve()):
+        same = False
+        try:
+            old = io.read_tlt(tlt_out)
+            same = old.shape == angles.shape and np.allclose(old, angles, atol=1e-4)
+        except ValueError:
+            pass
+        if same:
+            write_tlt = False
+        elif not args.force:
+            raise FileExistsError(
+                f"{tlt_out} exists with other angles; pass --force to overwrite it"
+            )
+        else:
+            io._paths.writable_path(tlt_out, True, inputs)
+    elif tlt_out.exists():
+        write_tlt = False  # the angle file given is already the output's sibling
+    volume, voxel_size = io.read_mrc(args.volume)
+    stack = forward_project(volume, angles, n_u=args.n_u, shifts=shifts)
+    io.write_mrc(out, stack, voxel_size, force=args.force, kind="stack", inputs=inputs,
+                 label=f"projection of {Path(args.volume).name}"[:80])
+    if write_tlt:
+        io.write_tlt(tlt_out, angles, force=args.force, inputs=inputs)
+    print(f"wrote {out} {stack.shape} (angle, y, x), voxel size {voxel_size:g} Å"
+          + (f", and {tlt_out}" if write_tlt else ""))
+    return 0
