@@ -18,17 +18,45 @@ import numpy as np
 from . import _projector_kernels as _k
 from .geometry import validate_angles, validate_shifts
 
-__all__ = ["ParallelBeamProjector", "forward_project", "back_project", "DENORMAL_FLOOR"]
+__all__ = [
+    "ParallelBeamProjector",
+    "forward_project",
+    "back_project",
+    "flush_denormals",
+    "DENORMAL_FLOOR",
+]
 
 #: Values with a smaller magnitude are flushed to zero on entry (float32 denormals make
 #: the kernels 10-20x slower).
 DENORMAL_FLOOR = 1e-30
 
 
+def flush_denormals(array: np.ndarray, floor: float = DENORMAL_FLOOR) -> np.ndarray:
+    """Set entries with ``|v| < floor`` to zero in place and return ``array``.
+
+    ``array`` must be a C-contiguous float32 array (as every internal array is); no
+    temporary of its size is made.
+    """
+    if array.dtype != np.float32 or not array.flags.c_contiguous:
+        raise ValueError(
+            f"flush_denormals needs a C-contiguous float32 array, got dtype {array.dtype}"
+            f" (C-contiguous: {array.flags.c_contiguous})"
+        )
+    if array.size:
+        _k.flush_denormals_kernel(array.reshape(-1), float(floor))
+    return array
+
+
 def _as_float32_flushed(a: np.ndarray) -> np.ndarray:
-    out = np.array(a, dtype=np.float32, copy=True)
-    out[np.abs(out) < DENORMAL_FLOOR] = 0.0
-    return out
+    # order="C" matters: the default order "K" keeps a transposed view's strides, which
+    # left the "internal" arrays with y outermost in memory and made the kernels 2-5x slower.
+    out = np.array(a, dtype=np.float32, order="C", copy=True)
+    return flush_denormals(out)
+
+
+def _check_real(a: np.ndarray, name: str) -> None:
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.iscomplexobj(a):
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
 
 
 class ParallelBeamProjector:
@@ -50,16 +78,19 @@ class ParallelBeamProjector:
     """
 
     def __init__(self, volume_shape, angles_deg, n_u: int | None = None, shifts=None):
-        shape = tuple(int(n) for n in volume_shape)
-        if len(shape) != 3 or min(shape) < 1:
+        try:
+            shape = tuple(int(n) for n in volume_shape)
+        except (TypeError, ValueError):
+            shape = ()
+        if len(shape) != 3 or min(shape) < 1 or shape != tuple(volume_shape):
             raise ValueError(
                 f"volume_shape must be (n_z, n_y, n_x) with positive sizes, got {volume_shape!r}"
             )
         self.volume_shape = shape
         self.angles_deg = validate_angles(angles_deg)
         self.n_u = int(n_u) if n_u is not None else shape[2]
-        if self.n_u < 1:
-            raise ValueError(f"n_u must be positive, got {n_u}")
+        if self.n_u < 1 or (n_u is not None and self.n_u != n_u):
+            raise ValueError(f"n_u must be a positive integer, got {n_u!r}")
         theta = np.radians(self.angles_deg)
         self._cos = np.cos(theta)
         self._sin = np.sin(theta)
@@ -121,10 +152,35 @@ class ParallelBeamProjector:
         return np.zeros(self.internal_stack_shape, dtype=np.float32)
 
     # ------------------------------------------------------------------ operators
-    def forward_internal(self, vol_t: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """A·x in the internal layout. ``out`` (internal stack) is overwritten."""
+    def _internal_input(self, arr: np.ndarray, shape, name: str) -> np.ndarray:
+        if arr.shape != shape:
+            raise ValueError(
+                f"{name} has shape {arr.shape} but the projector expects the internal shape {shape}"
+            )
+        if arr.dtype != np.float32 or not arr.flags.c_contiguous:
+            # the kernels are compiled (and fast) for C-contiguous float32 only
+            return np.ascontiguousarray(arr, dtype=np.float32)
+        return arr
+
+    def _internal_output(self, out, shape, name: str) -> np.ndarray:
         if out is None:
-            out = self.new_internal_stack()
+            return np.empty(shape, dtype=np.float32)
+        if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(
+                f"out must be a C-contiguous float32 {name} of shape {shape} (see "
+                f"new_internal_{name}()), got {out.dtype} {out.shape}"
+            )
+        return out
+
+    def forward_internal(self, vol_t: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """A·x in the internal layout. ``out`` (internal stack) is overwritten.
+
+        ``vol_t`` and ``out`` should be C-contiguous float32 arrays of the internal shapes
+        (as made by ``to_internal_volume`` / ``new_internal_stack``); another ``vol_t``
+        layout costs a converted copy, a wrong ``out`` raises ``ValueError``.
+        """
+        vol_t = self._internal_input(vol_t, self.internal_volume_shape, "internal volume")
+        out = self._internal_output(out, self.internal_stack_shape, "stack")
         _k.forward_kernel(vol_t, self._cos, self._sin, self._du, self.n_u, out)
         if self._has_dv:
             shifted = np.empty_like(out)
@@ -133,9 +189,12 @@ class ParallelBeamProjector:
         return out
 
     def back_internal(self, stk_t: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Aᵀ·y in the internal layout. ``out`` (internal volume) is overwritten."""
-        if out is None:
-            out = self.new_internal_volume()
+        """Aᵀ·y in the internal layout. ``out`` (internal volume) is overwritten.
+
+        Same layout rules as :meth:`forward_internal`.
+        """
+        stk_t = self._internal_input(stk_t, self.internal_stack_shape, "internal stack")
+        out = self._internal_output(out, self.internal_volume_shape, "volume")
         if self._has_dv:
             unshifted = np.empty_like(stk_t)
             _k.shift_rows_adjoint_kernel(stk_t, self._dv, unshifted)
@@ -159,6 +218,9 @@ def _check_volume(volume) -> np.ndarray:
         raise ValueError(
             f"volume must be 3D (z, y, x); got {v.ndim}D — store a 2D slice as (z, 1, x)"
         )
+    if v.size == 0:
+        raise ValueError(f"volume is empty (shape {v.shape})")
+    _check_real(v, "volume")
     if not np.all(np.isfinite(v)):
         raise ValueError("volume contains NaN or infinite values")
     return v
@@ -168,8 +230,12 @@ def _check_stack(stack) -> np.ndarray:
     s = np.asarray(stack)
     if s.ndim != 3:
         raise ValueError(
-            f"tilt series must be 3D (angle, y, x); got {s.ndim}D — store a sinogram as (angle, 1, x)"
+            f"tilt series must be 3D (angle, y, x); got {s.ndim}D — store a sinogram as "
+            "(angle, 1, x)"
         )
+    if s.size == 0:
+        raise ValueError(f"tilt series is empty (shape {s.shape})")
+    _check_real(s, "tilt series")
     if not np.all(np.isfinite(s)):
         raise ValueError("tilt series contains NaN or infinite values")
     return s
@@ -195,6 +261,8 @@ def back_project(stack, angles_deg, *, volume_shape=None, shifts=None) -> np.nda
     validate_angles(angles_deg, n_images=n_a)
     if volume_shape is None:
         volume_shape = (n_u, n_y, n_u)
+    if len(volume_shape) != 3:
+        raise ValueError(f"volume_shape must be (n_z, n_y, n_x), got {tuple(volume_shape)!r}")
     if int(volume_shape[1]) != n_y:
         raise ValueError(
             f"volume_shape {tuple(volume_shape)} has n_y={volume_shape[1]} but the tilt series "
