@@ -112,3 +112,14 @@ def test_index_angstrom_conversions():
     np.testing.assert_allclose(angstrom_to_index(index_to_angstrom(idx, 0.37), 0.37), idx)
     np.testing.assert_allclose(volume_centre((4, 5, 6)), [1.5, 2.0, 2.5])
     np.testing.assert_allclose(volume_centre((1, 1, 1)), [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("max_angle", [0.0, -10.0, 95.0])
+def test_equally_sloped_angles_rejects_max_angle_outside_range(max_angle):
+    with pytest.raises(ValueError, match="max_angle must be in"):
+        equally_sloped_angles(32, max_angle)
+
+
+def test_tilt_geometry_rejects_fractional_detector():
+    with pytest.raises(ValueError, match="whole pixels"):
+        TiltGeometry(angles_deg=(0.0,), n_u=10.5, n_v=4)

@@ -77,6 +77,8 @@ def equally_sloped_angles(n_slopes: int, max_angle: float = 90.0) -> np.ndarray:
         Largest |θ| in degrees; angles up to ``max_angle + 0.05`` are kept so that a
         rounded nominal range such as 72.6° includes 72.646°.
     """
+    if not (0.0 < max_angle <= 90.0):
+        raise ValueError(f"max_angle must be in (0, 90] degrees, got {max_angle!r}")
     angles, _ = _equally_sloped(n_slopes, min(90.0, max_angle + 0.05))
     return angles
 
@@ -109,6 +111,10 @@ class TiltGeometry:
     def __post_init__(self):
         angles = validate_angles(self.angles_deg)
         object.__setattr__(self, "angles_deg", tuple(float(a) for a in angles))
+        if int(self.n_u) != self.n_u or int(self.n_v) != self.n_v:
+            raise ValueError(f"detector size must be whole pixels, got n_u={self.n_u}, n_v={self.n_v}")
+        object.__setattr__(self, "n_u", int(self.n_u))
+        object.__setattr__(self, "n_v", int(self.n_v))
         if self.n_u < 1 or self.n_v < 1:
             raise ValueError(f"detector size must be positive, got n_u={self.n_u}, n_v={self.n_v}")
         if not (np.isfinite(self.voxel_size) and self.voxel_size > 0):
