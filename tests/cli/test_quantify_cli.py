@@ -1,0 +1,113 @@
+"""``atomtomo quantify`` and ``atomtomo simulate agau``."""
+
+import json
+
+import mrcfile
+import numpy as np
+import pytest
+
+from napari_atomtomo.cli import main
+from napari_atomtomo.core.elements import TABLE2_LINES
+from napari_atomtomo.io import read_dataset, read_mrc, write_mrc
+
+
+def _write_maps(folder, kind="eds", extra=None):
+    """Noise-free maps X_A = factor_A C_A ρ of a two-phase disc, as map_<El>.mrc."""
+    which = "f" if kind == "eds" else "z"
+    n = 40
+    yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    r = np.hypot(yy, xx)
+    c_au = np.where(r < 8, 0.8, np.where(r < 15, 0.2, 0.0))[:, None, :]
+    c_ag = np.where(r < 15, 1.0 - c_au[:, 0, :], 0.0)[:, None, :]
+    rho = np.where(r < 8, 16.5, np.where(r < 15, 11.5, 0.0))[:, None, :]
+    folder.mkdir(exist_ok=True)
+    for el, c in (("Ag", c_ag), ("Au", c_au)):
+        write_mrc(folder / f"map_{el}.mrc", 100 * getattr(TABLE2_LINES[el], which) * c * rho, 15.0)
+    for el, data in (extra or {}).items():
+        write_mrc(folder / f"map_{el}.mrc", data, 15.0)
+    return {"Ag": c_ag, "Au": c_au}, r < 15
+
+
+@pytest.mark.parametrize("kind", ["eds", "hebt"])
+def test_quantify_writes_fractions_and_json(tmp_path, kind):
+    conc, particle = _write_maps(tmp_path / "maps", kind)
+    out = tmp_path / "wt"
+    assert main(["quantify", str(tmp_path / "maps"), "--kind", kind, "--out", str(out)]) == 0
+    for el in ("Ag", "Au"):
+        wt, vs = read_mrc(out / f"wt_{el}.mrc")
+        assert vs == pytest.approx(15.0)
+        np.testing.assert_allclose(wt, conc[el], atol=1e-6)
+    info = json.loads((out / "quantify.json").read_text())
+    assert info["kind"] == kind and info["threshold_method"] == "esf"
+    assert info["volume_voxels"] == int(particle.sum())
+    assert set(info["factors_b_mol_g"]) == {"Ag", "Au"}
+    assert info["mean_weight_fraction_inside"]["Ag"] + info["mean_weight_fraction_inside"]["Au"] == pytest.approx(1.0)
+    assert len(info["esf"]["thresholds"]) == 100
+    # A second run refuses to overwrite, and --force allows it.
+    assert main(["quantify", str(tmp_path / "maps"), "--kind", kind, "--out", str(out)]) == 2
+    assert main(["quantify", str(tmp_path / "maps"), "--kind", kind, "--out", str(out),
+                 "--threshold", "1e-3", "--force"]) == 0
+    assert json.loads((out / "quantify.json").read_text())["threshold"] == pytest.approx(1e-3)
+
+
+def test_quantify_with_factor_file(tmp_path):
+    maps = tmp_path / "maps"
+    pt = np.zeros((40, 1, 40), dtype=np.float32)
+    pt[10:30, 0, 10:30] = 5.0
+    _write_maps(maps, "eds", extra={"Pt": pt})
+    out = tmp_path / "wt"
+    assert main(["quantify", str(maps), "--kind", "eds", "--out", str(out)]) == 2  # no Pt factor
+    factors = tmp_path / "f.json"
+    factors.write_text(json.dumps({"Pt": {"z": 1.0e5, "f": 1.1}}))
+    assert main(["quantify", str(maps), "--kind", "eds", "--factors", str(factors),
+                 "--out", str(out)]) == 0
+    info = json.loads((out / "quantify.json").read_text())
+    assert info["factors_b_mol_g"]["Pt"] == 1.1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "eds", "--threshold", "-2"], "finite number >= 0"),
+        (["--kind", "eds", "--threshold", "nan"], "finite number >= 0"),
+        (["--kind", "eds", "--threshold", "otsu"], "'auto' or a number"),
+    ],
+)
+def test_quantify_bad_threshold(tmp_path, capsys, args, message):
+    _write_maps(tmp_path / "maps")
+    assert main(["quantify", str(tmp_path / "maps"), *args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_quantify_missing_maps_and_mismatched_shapes(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["quantify", str(tmp_path / "empty"), "--kind", "eds", "--out", str(tmp_path / "o")]) == 2
+    assert "no map_<Element>.mrc" in capsys.readouterr().err
+    maps = tmp_path / "maps"
+    _write_maps(maps)
+    write_mrc(maps / "map_Au.mrc", np.ones((10, 1, 10), np.float32), 15.0, force=True)
+    before = mrcfile.read(maps / "map_Ag.mrc").copy()
+    assert main(["quantify", str(maps), "--kind", "hebt", "--out", str(tmp_path / "o")]) == 2
+    assert "same shape" in capsys.readouterr().err
+    np.testing.assert_array_equal(mrcfile.read(maps / "map_Ag.mrc"), before)  # input untouched
+
+
+def test_quantify_bad_kind_is_an_argparse_error(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["quantify", str(tmp_path), "--kind", "haadf", "--out", str(tmp_path / "o")])
+
+
+def test_simulate_agau_writes_dataset(tmp_path):
+    out = tmp_path / "agau"
+    assert main(["simulate", "agau", str(out), "--seed", "2"]) == 0
+    ds = read_dataset(out)
+    assert ds.haadf.shape == (31, 1, 97) and sorted(ds.eds) == ["Ag", "Au"]
+    assert sorted(ds.phantoms) == ["Ag", "Au"] and ds.voxel_size == pytest.approx(15.0)
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["seed"] == 2 and truth["params"]["gaussian_sigma"] == 0.8
+    assert main(["simulate", "agau", str(out), "--seed", "2"]) == 2  # exists
+    assert main(["simulate", "agau", str(out), "--no-filter", "--force"]) == 0
+    assert json.loads((out / "truth.json").read_text())["params"]["gaussian_sigma"] == 0.0
+    raw = read_dataset(out).eds["Ag"]
+    assert np.all(raw == np.round(raw))  # unfiltered Poisson counts
