@@ -1,0 +1,45 @@
+"""Atom tracing: peaks of a reconstruction -> a list of atoms with elements.
+
+The three constraints of the PEAKMAX tracing in paper 000: (i) atoms are brighter than
+the space between them (26-neighbour local maxima above a noise floor), (ii) heavier
+atoms are brighter (the element split by peak intensity), and (iii) atoms have a finite
+size (greedy non-maximum suppression with a minimum separation in Å). Each peak gets a
+sub-voxel position and a peak intensity from a least-squares fit on its 3×3×3
+neighbourhood. The method and its equations are in ``docs/tracing.md``.
+
+Modules: ``_trace`` (parameters, the pipeline, noise floor, suppression), ``_refine``
+(sub-voxel fits), ``_split`` (element classes), ``_kernels`` (numba), ``_plots``
+(the Fig. 3-style plot, matplotlib without pyplot).
+"""
+
+from ._plots import plot_peak_intensities
+from ._refine import REFINE_METHODS, refine_peaks
+from ._split import ElementSplit, split_elements
+from ._trace import (
+    NOISE_FLOOR_SIGMAS,
+    NOISE_FLOOR_SIGMAS_WITH_COUNT,
+    TraceParams,
+    TraceResult,
+    estimate_noise_floor,
+    find_local_maxima,
+    suppress_close_peaks,
+    trace_atoms,
+    validate_volume,
+)
+
+__all__ = [
+    "NOISE_FLOOR_SIGMAS",
+    "NOISE_FLOOR_SIGMAS_WITH_COUNT",
+    "REFINE_METHODS",
+    "ElementSplit",
+    "TraceParams",
+    "TraceResult",
+    "estimate_noise_floor",
+    "find_local_maxima",
+    "plot_peak_intensities",
+    "refine_peaks",
+    "split_elements",
+    "suppress_close_peaks",
+    "trace_atoms",
+    "validate_volume",
+]

@@ -1,0 +1,333 @@
+"""The tracing pipeline: parameters, noise floor, local maxima, suppression, result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..atoms import Atoms
+from ..elements import ATOMIC_NUMBERS
+from ._kernels import greedy_suppress, local_maxima_mask
+from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
+from ._split import split_elements
+
+__all__ = [
+    "TraceParams",
+    "TraceResult",
+    "trace_atoms",
+    "estimate_noise_floor",
+    "find_local_maxima",
+    "suppress_close_peaks",
+    "validate_volume",
+]
+
+#: The auto noise floor sits this many robust standard deviations above the median voxel.
+NOISE_FLOOR_SIGMAS = 5.0
+#: ... or this many when an expected atom count stops the list instead.
+NOISE_FLOOR_SIGMAS_WITH_COUNT = 3.0
+#: Voxels used for the robust background statistics (a regular subsample beyond this).
+NOISE_SAMPLE_VOXELS = 2_000_000
+
+
+def _validate_elements(elements) -> tuple[str, ...]:
+    if isinstance(elements, str):
+        elements = tuple(e.strip() for e in elements.split(",") if e.strip())
+    els = tuple(str(e) for e in elements)
+    if not els:
+        raise ValueError("elements is empty; give at least one element symbol, e.g. ('Si', 'O')")
+    if len(set(els)) != len(els):
+        raise ValueError(f"elements {els} repeats a symbol; give each element once, heaviest first")
+    for e in els:
+        if e not in ATOMIC_NUMBERS:
+            raise ValueError(
+                f"unknown element symbol {e!r}; expected a symbol from H to U such as 'Si' or 'O'"
+            )
+    return els
+
+
+@dataclass(frozen=True)
+class TraceParams:
+    """Parameters of :func:`trace_atoms`, shared by the CLI, the widget and layer metadata.
+
+    Attributes
+    ----------
+    min_distance_A : float
+        Minimum separation of two atoms in Å (constraint iii).
+    elements : tuple of str
+        Element symbols, heaviest (brightest) first: ``("Si", "O")`` labels the brighter
+        class Si.
+    noise_floor : "auto" or float
+        Peaks whose intensity is at or below this value are not atoms (constraint i).
+        ``"auto"`` is ``median + 5 · 1.4826 · MAD`` of the voxels (3 instead of 5 when
+        ``n_expected`` is given; see :func:`estimate_noise_floor`).
+    split : "auto", float or tuple of float
+        Intensity thresholds between the element classes (constraint ii), ``len(elements) - 1``
+        of them; ``"auto"`` fits a Gaussian mixture to the peak intensities.
+    refine : {"gaussian", "quadratic"}
+        Sub-voxel model fitted on the 3×3×3 neighbourhood of each peak.
+    max_atoms : int or None
+        Keep at most this many (brightest) atoms.
+    connectivity : {6, 26}
+        A peak voxel is larger than its 6 face neighbours (default) or all 26 neighbours.
+        With 6, a light atom on the shoulder of a heavy one 3 voxels away is still found;
+        the extra maxima it admits are removed by the minimum distance.
+    """
+
+    min_distance_A: float = 1.2
+    elements: tuple[str, ...] = ("Si", "O")
+    noise_floor: str | float = "auto"
+    split: str | float | tuple[float, ...] = "auto"
+    refine: str = "gaussian"
+    max_atoms: int | None = None
+    connectivity: int = 6
+
+    def __post_init__(self):
+        d = self.min_distance_A
+        if not (isinstance(d, (int, float, np.floating)) and np.isfinite(d) and d > 0):
+            raise ValueError(f"min_distance_A must be a positive number of Å, got {d!r}")
+        object.__setattr__(self, "min_distance_A", float(d))
+        object.__setattr__(self, "elements", _validate_elements(self.elements))
+        nf = self.noise_floor
+        if isinstance(nf, str):
+            if nf != "auto":
+                raise ValueError(f"noise_floor must be 'auto' or a number, got {nf!r}")
+        elif not np.isfinite(float(nf)):
+            raise ValueError(f"noise_floor must be 'auto' or a finite number, got {nf!r}")
+        else:
+            object.__setattr__(self, "noise_floor", float(nf))
+        sp = self.split
+        n_thr = len(self.elements) - 1
+        if isinstance(sp, str):
+            if sp != "auto":
+                raise ValueError(f"split must be 'auto' or intensity thresholds, got {sp!r}")
+        else:
+            thr = tuple(float(t) for t in np.atleast_1d(np.asarray(sp, dtype=np.float64)))
+            if len(thr) != n_thr:
+                raise ValueError(
+                    f"split has {len(thr)} thresholds but {len(self.elements)} elements "
+                    f"need {n_thr}"
+                )
+            if not all(np.isfinite(thr)):
+                raise ValueError(f"split thresholds must be finite numbers, got {thr}")
+            object.__setattr__(self, "split", tuple(sorted(thr, reverse=True)))
+        if self.refine not in REFINE_METHODS:
+            raise ValueError(f"refine must be one of {REFINE_METHODS}, got {self.refine!r}")
+        if self.max_atoms is not None:
+            if int(self.max_atoms) != self.max_atoms or self.max_atoms < 1:
+                raise ValueError(
+                    f"max_atoms must be a positive integer or None, got {self.max_atoms!r}"
+                )
+            object.__setattr__(self, "max_atoms", int(self.max_atoms))
+        if self.connectivity not in (6, 26):
+            raise ValueError(f"connectivity must be 6 or 26 neighbours, got {self.connectivity!r}")
+
+    def to_dict(self) -> dict:
+        """Plain JSON-serialisable parameters (for ``layer.metadata`` and reports)."""
+        return {
+            "min_distance_A": self.min_distance_A,
+            "elements": list(self.elements),
+            "noise_floor": self.noise_floor,
+            "split": self.split if isinstance(self.split, str) else list(self.split),
+            "refine": self.refine,
+            "max_atoms": self.max_atoms,
+            "connectivity": self.connectivity,
+        }
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """Traced atoms and what the tracing decided.
+
+    Attributes
+    ----------
+    atoms : Atoms
+        In descending peak intensity; features ``intensity`` (height of the quadratic
+        through the peak, used for ranking and the split), ``fit_height`` (height of the
+        chosen model), ``peak_voxel`` (raw voxel maximum), ``width_A`` (equivalent Gaussian σ) and
+        ``fit_r2`` (coefficient of determination of the fit on the 27 voxels).
+    sorted_intensities : ndarray
+        Peak intensities of the kept atoms, descending (the curve of Fig. 3).
+    noise_floor : float
+        The floor used (auto estimate or the user's value).
+    split_thresholds : tuple of float
+        Thresholds between element classes, descending.
+    n_local_maxima : int
+        Local maxima whose fitted peak is above the noise floor, before the
+        minimum-distance suppression.
+    """
+
+    atoms: Atoms
+    sorted_intensities: np.ndarray
+    noise_floor: float
+    split_thresholds: tuple[float, ...]
+    n_local_maxima: int
+    voxel_size: float
+    params: TraceParams = field(default_factory=TraceParams)
+
+    @property
+    def split_threshold(self) -> float | None:
+        """The (first) threshold between the two brightest classes, None for one element."""
+        return self.split_thresholds[0] if self.split_thresholds else None
+
+
+def validate_volume(volume, voxel_size) -> np.ndarray:
+    """Check a 3D volume for tracing; return it as C-contiguous float32, denormals flushed."""
+    vol = np.asarray(volume)
+    if vol.ndim != 3:
+        raise ValueError(
+            f"volume must be 3D (z, y, x), got {vol.ndim} dimensions with shape {vol.shape}"
+        )
+    if min(vol.shape) < 3:
+        raise ValueError(
+            f"volume must be at least 3 voxels along every axis to trace peaks, "
+            f"got shape {vol.shape}"
+        )
+    if not np.issubdtype(vol.dtype, np.number) or np.iscomplexobj(vol):
+        raise ValueError(f"volume must hold real numbers, got dtype {vol.dtype}")
+    if not (np.isfinite(voxel_size) and voxel_size > 0):
+        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
+    vol = np.ascontiguousarray(vol, dtype=np.float32)
+    n_bad = int(np.count_nonzero(~np.isfinite(vol)))
+    if n_bad:
+        raise ValueError(f"volume contains {n_bad} NaN or infinite values out of {vol.size}")
+    vmax, vmin = float(vol.max()), float(vol.min())
+    if vmax == vmin:
+        raise ValueError(f"volume is constant ({vmax:g} everywhere); there are no peaks to trace")
+    tiny = (np.abs(vol) < 1e-30) & (vol != 0)
+    if tiny.any():
+        vol = np.where(tiny, np.float32(0), vol)
+    return vol
+
+
+def estimate_noise_floor(volume, n_sigma: float = NOISE_FLOOR_SIGMAS) -> float:
+    """Automatic noise floor: ``median + n_sigma · 1.4826 · MAD`` of the voxel values.
+
+    Most voxels of a reconstruction are background or space between atoms, so the median
+    and the median absolute deviation (MAD, × 1.4826 the standard deviation of Gaussian
+    noise) measure the background level and its noise while ignoring the bright minority
+    of atom voxels. Voxels holding exactly the minimum value or exactly 0, when more than
+    5 % of the volume does (a positivity-clipped or masked background), are left out.
+    """
+    v = np.asarray(volume).reshape(-1)
+    if v.size > NOISE_SAMPLE_VOXELS:
+        v = v[:: int(np.ceil(v.size / NOISE_SAMPLE_VOXELS))]
+    v = v.astype(np.float64)
+    for value in {float(v.min()), 0.0}:
+        same = v == value
+        if np.count_nonzero(same) > 0.05 * v.size and np.count_nonzero(~same) > 0:
+            v = v[~same]
+    med = float(np.median(v))
+    mad = float(np.median(np.abs(v - med)))
+    return med + float(n_sigma) * 1.4826 * mad
+
+
+def find_local_maxima(volume, min_value: float, connectivity: int = 6) -> np.ndarray:
+    """Integer ``(n, 3)`` ``(z, y, x)`` indices of interior local maxima above ``min_value``.
+
+    ``connectivity`` 6 compares each voxel with its face neighbours, 26 with all its
+    neighbours; voxels on the volume's faces are never peaks (no 3×3×3 neighbourhood).
+    """
+    if connectivity not in (6, 26):
+        raise ValueError(f"connectivity must be 6 or 26 neighbours, got {connectivity!r}")
+    vol = np.ascontiguousarray(volume, dtype=np.float32)
+    mask = np.empty(vol.shape, dtype=np.uint8)
+    local_maxima_mask(vol, np.float32(min_value), connectivity == 6, mask)
+    return np.argwhere(mask)
+
+
+def suppress_close_peaks(positions_A, intensities, min_distance_A: float) -> np.ndarray:
+    """Greedy non-maximum suppression: indices of peaks kept, brightest first.
+
+    Peaks are visited in descending intensity; each kept peak removes every dimmer peak
+    closer than ``min_distance_A`` (Å, same units as ``positions_A``).
+    """
+    from scipy.spatial import cKDTree
+
+    pos = np.asarray(positions_A, dtype=np.float64).reshape(-1, 3)
+    inten = np.asarray(intensities, dtype=np.float64).reshape(-1)
+    if pos.shape[0] != inten.size:
+        raise ValueError(f"{pos.shape[0]} positions but {inten.size} intensities were given")
+    if not (np.isfinite(min_distance_A) and min_distance_A > 0):
+        raise ValueError(f"min_distance_A must be a positive number of Å, got {min_distance_A!r}")
+    n = inten.size
+    order = np.argsort(-inten, kind="stable")
+    if n == 0:
+        return order
+    pairs = cKDTree(pos).query_pairs(float(min_distance_A), output_type="ndarray")
+    both = np.concatenate([pairs, pairs[:, ::-1]]) if pairs.size else np.zeros((0, 2), np.intp)
+    both = both[np.argsort(both[:, 0], kind="stable")]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(ptr, both[:, 0] + 1, 1)
+    ptr = np.cumsum(ptr)
+    keep = greedy_suppress(order.astype(np.int64), ptr, both[:, 1].astype(np.int64))
+    return order[keep[order]]
+
+
+def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
+                n_expected: int | None = None) -> TraceResult:
+    """Trace atoms in a reconstruction: peaks -> sub-voxel positions -> elements.
+
+    Parameters
+    ----------
+    volume : ndarray (z, y, x)
+        Reconstruction, brighter where heavier atoms are.
+    voxel_size : float
+        Voxel size in Å; positions are returned in Å, voxel ``(k, j, i)`` at
+        ``(x, y, z) = (i, j, k) · voxel_size``.
+    params : TraceParams, optional
+    n_expected : int, optional
+        Keep at most this many (brightest) atoms, e.g. the known atom count. The count
+        then stops the list, so the automatic noise floor is lowered from 5 to 3 robust σ
+        (the paper's use: the sorted peak list cut at the known number of atoms).
+
+    Returns
+    -------
+    TraceResult
+    """
+    params = TraceParams() if params is None else params
+    if not isinstance(params, TraceParams):
+        raise ValueError(f"params must be a TraceParams, got {type(params).__name__}")
+    if n_expected is not None and (int(n_expected) != n_expected or n_expected < 1):
+        raise ValueError(f"n_expected must be a positive integer or None, got {n_expected!r}")
+    vol = validate_volume(volume, voxel_size)
+    voxel_size = float(voxel_size)
+    if params.noise_floor == "auto":
+        n_sigma = NOISE_FLOOR_SIGMAS if n_expected is None else NOISE_FLOOR_SIGMAS_WITH_COUNT
+        floor = estimate_noise_floor(vol, n_sigma)
+    else:
+        floor = float(params.noise_floor)
+    # The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
+    # voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
+    pre_floor = floor - (1 - 1 / MAX_GAIN) * abs(floor)
+    candidates = find_local_maxima(vol, pre_floor, params.connectivity)
+    pos_zyx, inten, height, width, r2 = refine_peaks(vol, candidates, params.refine)
+    above = inten > floor
+    peaks, pos_zyx, inten, height, width, r2 = (
+        a[above] for a in (candidates, pos_zyx, inten, height, width, r2))
+    raw = vol[peaks[:, 0], peaks[:, 1], peaks[:, 2]].astype(np.float64)
+    pos_xyz = pos_zyx[:, ::-1] * voxel_size
+    kept = suppress_close_peaks(pos_xyz, inten, params.min_distance_A)
+    caps = [c for c in (params.max_atoms, n_expected) if c is not None]
+    if caps:
+        kept = kept[: int(min(caps))]
+    inten_k = inten[kept]
+    thresholds = None if params.split == "auto" else params.split
+    split = split_elements(inten_k, len(params.elements), thresholds=thresholds)
+    elements = np.asarray(params.elements)[split.labels] if kept.size else np.zeros(0, dtype=str)
+    atoms = Atoms(elements, pos_xyz[kept], {
+        "intensity": inten_k,
+        "fit_height": height[kept],
+        "peak_voxel": raw[kept],
+        "width_A": width[kept] * voxel_size,
+        "fit_r2": r2[kept],
+    })
+    return TraceResult(
+        atoms=atoms,
+        sorted_intensities=inten_k.copy(),
+        noise_floor=float(floor),
+        split_thresholds=tuple(float(t) for t in split.thresholds),
+        n_local_maxima=int(peaks.shape[0]),
+        voxel_size=voxel_size,
+        params=params,
+    )
