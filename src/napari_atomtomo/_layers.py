@@ -1,0 +1,293 @@
+"""Core results -> napari layer data tuples, and back (CONVENTIONS.md "napari layers").
+
+Every layer this plugin makes carries
+
+* ``scale`` in Å per voxel (``(vs, vs, vs)`` for volumes; ``(1, vs, vs)`` for a tilt
+  series, whose first axis is the image index), ``axis_labels`` (``("z", "y", "x")`` or
+  ``("angle", "y", "x")``) and ``units`` (Å; the angle axis is a plain index, because
+  tilt angles are rarely evenly spaced: the angles themselves are in the metadata);
+* ``metadata["atomtomo"] = {"algorithm", "parameters", "source_layers", "version", ...}``
+  so the same result can be made again from the command line, plus ``kind``
+  (``"volume"``, ``"tilt_series"`` or ``"atoms"``), ``voxel_size`` and, for tilt series,
+  ``angles_deg``.
+
+Points layers of atoms hold world ``(z, y, x)`` positions in Å with a ``features`` table
+(``element``, ``intensity``, ...) and faces coloured by element from
+:mod:`napari_atomtomo._colors`. This module builds plain tuples and needs no Qt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import __version__
+from ._colors import ELEMENT_COLORS
+from .core.atoms import Atoms
+from .core.geometry import validate_angles
+
+__all__ = [
+    "METADATA_KEY",
+    "provenance",
+    "image_layer_data",
+    "atoms_layer_data",
+    "atoms_from_points_data",
+    "atoms_from_points_layer",
+    "layer_info",
+    "layer_voxel_size",
+    "layer_angles_deg",
+]
+
+#: Key of this plugin's entry in ``layer.metadata``.
+METADATA_KEY = "atomtomo"
+KINDS = ("volume", "tilt_series")
+#: Default atom marker diameter in Å (a 1 Å radius).
+ATOM_DIAMETER_A = 2.0
+
+
+def _jsonable(obj):
+    """Parameters as plain JSON-friendly Python values (dataclasses, numpy, tuples)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def provenance(algorithm: str, parameters=None, source_layers: Sequence[str] = (), **extra) -> dict:
+    """The ``metadata`` dict of a layer made by ``algorithm`` with ``parameters``.
+
+    ``parameters`` may be a (frozen) dataclass or a mapping; it is stored as a plain dict.
+    ``extra`` entries (``kind``, ``voxel_size``, ``angles_deg``, ...) join the same record.
+    """
+    if not isinstance(algorithm, str) or not algorithm:
+        raise ValueError(f"algorithm must be a non-empty name, got {algorithm!r}")
+    if isinstance(source_layers, str):
+        source_layers = [source_layers]
+    record = {
+        "algorithm": algorithm,
+        "parameters": _jsonable(parameters) if parameters is not None else {},
+        "source_layers": [str(s) for s in source_layers],
+        "version": __version__,
+    }
+    record.update({k: _jsonable(v) for k, v in extra.items() if v is not None})
+    return {METADATA_KEY: record}
+
+
+def _check_voxel_size(voxel_size) -> float:
+    try:
+        vs = float(voxel_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}") from None
+    if not (np.isfinite(vs) and vs > 0):
+        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
+    return vs
+
+
+def image_layer_data(
+    data,
+    voxel_size: float,
+    name: str,
+    algorithm: str,
+    parameters=None,
+    source_layers: Sequence[str] = (),
+    kind: str = "volume",
+    *,
+    angles_deg=None,
+    element: str | None = None,
+    **layer_kwargs,
+) -> tuple[np.ndarray, dict, str]:
+    """An ``(data, kwargs, "image")`` tuple for a volume or a tilt series.
+
+    Parameters
+    ----------
+    data : ndarray
+        A volume ``(z, y, x)`` (or a 2D map ``(y, x)``) or a tilt series ``(angle, y, x)``.
+    voxel_size : float
+        Voxel (pixel) size in Å.
+    name : str
+        Layer name.
+    algorithm, parameters, source_layers
+        Provenance recorded in ``metadata["atomtomo"]`` (see :func:`provenance`).
+    kind : {"volume", "tilt_series"}
+        What the array is; decides the axis labels and the scale of axis 0.
+    angles_deg : array_like, optional
+        Tilt angles of a tilt series, one per image (stored in the metadata).
+    element : str, optional
+        Element symbol of an element map or EDS signal (stored in the metadata).
+    **layer_kwargs
+        Further ``Image`` keyword arguments (``colormap``, ``blending``, ``visible``, ...);
+        a ``metadata`` mapping is merged into the ``metadata["atomtomo"]`` record.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    arr = np.asarray(data)
+    vs = _check_voxel_size(voxel_size)
+    if kind == "tilt_series":
+        if arr.ndim != 3:
+            raise ValueError(
+                f"a tilt series must be 3D (angle, y, x), got an array of shape {arr.shape}"
+            )
+        scale = (1.0, vs, vs)
+        axis_labels = ("angle", "y", "x")
+        units = (None, "angstrom", "angstrom")
+        if angles_deg is not None:
+            angles_deg = validate_angles(angles_deg, n_images=arr.shape[0])
+    else:
+        if arr.ndim not in (2, 3):
+            raise ValueError(f"a volume must be 2D or 3D (z, y, x), got an array of shape {arr.shape}")
+        if angles_deg is not None:
+            raise ValueError("angles_deg only applies to a tilt series (kind='tilt_series')")
+        scale = (vs,) * arr.ndim
+        axis_labels = ("z", "y", "x")[-arr.ndim :]
+        units = ("angstrom",) * arr.ndim
+    metadata = provenance(
+        algorithm,
+        parameters,
+        source_layers,
+        kind=kind,
+        voxel_size=vs,
+        angles_deg=angles_deg,
+        element=element,
+    )
+    extra_meta = layer_kwargs.pop("metadata", None)
+    if extra_meta:
+        metadata[METADATA_KEY].update(_jsonable(dict(extra_meta)))
+    kwargs = {
+        "name": str(name),
+        "scale": scale,
+        "axis_labels": axis_labels,
+        "units": units,
+        "metadata": metadata,
+    }
+    kwargs.update(layer_kwargs)
+    return arr, kwargs, "image"
+
+
+def _feature_default(name: str, column: np.ndarray):
+    """Value a point added by hand gets: Si, zero, or an empty string."""
+    if name == "element":
+        return "Si"
+    kind = np.asarray(column).dtype.kind
+    if kind in "biuf":
+        return np.asarray(column).dtype.type(0).item()
+    return ""
+
+
+def atoms_layer_data(
+    atoms: Atoms,
+    name: str,
+    algorithm: str,
+    parameters=None,
+    source_layers: Sequence[str] = (),
+    *,
+    diameter_A: float = ATOM_DIAMETER_A,
+    **layer_kwargs,
+) -> tuple[np.ndarray, dict, str]:
+    """An ``(data, kwargs, "points")`` tuple for atoms: world ``(z, y, x)`` in Å.
+
+    ``features`` holds ``element``, ``intensity`` (zeros when the atoms have none) and every
+    other per-atom column of ``atoms``; faces are coloured by element (Si yellow, O red,
+    others from :data:`napari_atomtomo._colors.ELEMENT_COLORS`). Markers are
+    ``diameter_A`` Å wide; ``projection_mode="all"`` (napari 0.9's replacement of
+    ``out_of_slice_display``) draws each atom on the slices its sphere cuts, smaller
+    away from its centre.
+    """
+    if not isinstance(atoms, Atoms):
+        raise ValueError(f"atoms must be an Atoms object, got {type(atoms).__name__}")
+    if not (np.isfinite(diameter_A) and diameter_A > 0):
+        raise ValueError(f"diameter_A must be a positive number of Å, got {diameter_A!r}")
+    features: dict[str, np.ndarray] = {"element": atoms.elements.astype(object)}
+    features["intensity"] = np.asarray(
+        atoms.features.get("intensity", np.zeros(len(atoms))), dtype=np.float64
+    )
+    for key, col in atoms.features.items():
+        if key not in features:
+            features[key] = np.asarray(col)
+    metadata = provenance(algorithm, parameters, source_layers, kind="atoms")
+    extra_meta = layer_kwargs.pop("metadata", None)
+    if extra_meta:
+        metadata[METADATA_KEY].update(_jsonable(dict(extra_meta)))
+    kwargs = {
+        "name": str(name),
+        "ndim": 3,
+        "features": features,
+        "feature_defaults": {k: _feature_default(k, v) for k, v in features.items()},
+        "face_color": "element",
+        "face_color_cycle": dict(ELEMENT_COLORS),
+        "border_color": "#202020",
+        "border_width": 0.1,
+        "border_width_is_relative": True,
+        "size": float(diameter_A),
+        "projection_mode": "all",
+        "axis_labels": ("z", "y", "x"),
+        "units": ("angstrom",) * 3,
+        "metadata": metadata,
+    }
+    kwargs.update(layer_kwargs)
+    return atoms.positions_zyx(1.0).copy(), kwargs, "points"
+
+
+def atoms_from_points_data(data, attributes: Mapping, default_element: str | None = None) -> Atoms:
+    """Atoms from Points layer data and its attributes (``features``, ``scale``, ``translate``).
+
+    World positions are ``data * scale + translate`` in ``(z, y, x)`` Å; the ``element``
+    feature gives the symbols (``default_element`` fills in when there is none).
+    """
+    pts = np.asarray(data, dtype=np.float64)
+    if pts.size == 0:
+        pts = pts.reshape(0, 3)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"atoms need 3D points (z, y, x), got points of shape {pts.shape}")
+    scale = np.asarray(attributes.get("scale", (1.0, 1.0, 1.0)), dtype=np.float64)
+    translate = np.asarray(attributes.get("translate", (0.0, 0.0, 0.0)), dtype=np.float64)
+    world_zyx = pts * scale[-3:] + translate[-3:]
+    features = attributes.get("features")
+    columns: dict[str, np.ndarray] = {}
+    if features is not None and len(features) == len(pts):
+        for key in getattr(features, "columns", features.keys()):
+            columns[str(key)] = np.asarray(features[key])
+    if "element" in columns:
+        elements = columns.pop("element").astype(str)
+    elif default_element is not None:
+        elements = np.full(len(pts), str(default_element))
+    else:
+        raise ValueError(
+            "the points have no 'element' feature; add one or give a default element"
+        )
+    extra = {k: v for k, v in columns.items() if v.dtype.kind in "biuf"}
+    return Atoms(elements, world_zyx[:, ::-1], extra)
+
+
+def atoms_from_points_layer(layer, default_element: str | None = None) -> Atoms:
+    """Atoms (``x, y, z`` in Å) from a napari Points layer made by :func:`atoms_layer_data`."""
+    attrs = {"features": layer.features, "scale": layer.scale, "translate": layer.translate}
+    return atoms_from_points_data(layer.data, attrs, default_element)
+
+
+def layer_info(layer_or_metadata) -> dict:
+    """The ``metadata["atomtomo"]`` record of a layer (or of a metadata dict); ``{}`` if none."""
+    meta = getattr(layer_or_metadata, "metadata", layer_or_metadata) or {}
+    return dict(meta.get(METADATA_KEY, {}))
+
+
+def layer_voxel_size(layer) -> float:
+    """Voxel size in Å of an image layer: from its metadata, else from its ``scale``."""
+    info = layer_info(layer)
+    if "voxel_size" in info:
+        return float(info["voxel_size"])
+    return float(np.asarray(layer.scale)[-1])
+
+
+def layer_angles_deg(layer) -> np.ndarray | None:
+    """Tilt angles (degrees) recorded on a tilt-series layer, or ``None``."""
+    angles = layer_info(layer).get("angles_deg")
+    return None if angles is None else np.asarray(angles, dtype=np.float64)

@@ -1,0 +1,187 @@
+"""npe2 readers: MRC volumes and tilt series, data-set folders, XYZ/CSV atoms.
+
+Everything is read through :mod:`napari_atomtomo.io` and turned into layers by
+:mod:`napari_atomtomo._layers`, so the layers carry scale (Å), axis labels, units and
+``metadata["atomtomo"]`` (with ``source_path``, and ``angles_deg`` for tilt series).
+
+An MRC file is a tilt series when an angle file sits next to it (``<stem>.tlt``,
+``<stem>.rawtlt`` or ``angles.tlt``) with one angle per image, or when its header marks
+it as an image stack; otherwise it is a volume. Files named ``phantom_*``, ``map_*`` or
+``wt_*`` are always volumes (CONVENTIONS.md "Files").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import io
+from ._layers import atoms_layer_data, image_layer_data
+
+__all__ = [
+    "get_mrc_reader",
+    "get_dataset_reader",
+    "get_atoms_reader",
+    "read_mrc_layers",
+    "read_dataset_layers",
+    "read_atoms_layers",
+]
+
+MRC_SUFFIXES = (".mrc", ".mrcs", ".rec", ".st", ".ali")
+VOLUME_PREFIXES = ("phantom_", "map_", "wt_")
+#: Colormaps given to EDS / element layers, in order.
+ELEMENT_COLORMAPS = ("magenta", "green", "cyan", "yellow", "blue", "red", "bop orange")
+
+
+def _single_path(path) -> str | None:
+    if isinstance(path, (list, tuple)):
+        return None if len(path) != 1 else str(path[0])
+    return str(path)
+
+
+# ----------------------------------------------------------------------------- MRC
+def read_mrc_layers(path, angles_path=None) -> list[tuple]:
+    """Layer data for one MRC file: a tilt series (with angles) or a volume.
+
+    ``angles_path`` forces a tilt series with those angles; without it the sibling angle
+    file (if any) is used, as described in the module docstring.
+    """
+    p = Path(path)
+    if angles_path is not None:
+        ts = io.read_tilt_series(p, angles_path)
+        return [_tilt_series_layer(ts.data, ts.voxel_size, p.stem, p, ts.angles_deg, ts.angles_source)]
+    header = io.read_mrc_header(p)
+    angles_file = None if p.name.startswith(VOLUME_PREFIXES) else io.find_angles_file(p)
+    if angles_file is not None:
+        angles = io.read_tlt(angles_file)
+        if angles.size == header.shape[0]:
+            data, vs = io.read_mrc(p)
+            return [_tilt_series_layer(data, vs, p.stem, p, angles, str(angles_file))]
+    data, vs = io.read_mrc(p)
+    if header.is_image_stack and not p.name.startswith(VOLUME_PREFIXES):
+        return [_tilt_series_layer(data, vs, p.stem, p, None, "")]
+    return [
+        image_layer_data(
+            data, vs, p.stem, "read", {"path": str(p)}, kind="volume",
+            metadata={"source_path": str(p)},
+        )
+    ]
+
+
+def _tilt_series_layer(data, vs, name, path, angles, angles_source, **kwargs):
+    return image_layer_data(
+        data, vs, name, "read", {"path": str(path)}, kind="tilt_series", angles_deg=angles,
+        metadata={"source_path": str(path), "angles_source": angles_source or None},
+        **kwargs,
+    )
+
+
+def get_mrc_reader(path):
+    """npe2 reader hook for MRC files (a callable, or ``None`` if not ours)."""
+    p = _single_path(path)
+    if p is None or not p.lower().endswith(MRC_SUFFIXES) or not Path(p).is_file():
+        return None
+    return lambda _path: read_mrc_layers(p)
+
+
+# ----------------------------------------------------------------------------- folders
+def _is_dataset_folder(folder: Path) -> bool:
+    return (folder / "haadf.mrc").is_file()
+
+
+def _result_files(folder: Path) -> list[Path]:
+    return sorted(q for prefix in ("map_", "wt_") for q in folder.glob(f"{prefix}*.mrc"))
+
+
+def read_dataset_layers(folder) -> list[tuple]:
+    """Layer data for a data-set folder (HAADF, EDS, phantoms, true atoms) or a folder of
+    element maps (``map_<El>.mrc``, ``wt_<El>.mrc``) from ``eds``/``hebt``/``quantify``."""
+    root = Path(folder)
+    layers: list[tuple] = []
+    if _is_dataset_folder(root):
+        ds = io.read_dataset(root)
+        src = {"path": str(root)}
+        haadf = root / "haadf.mrc"
+        layers.append(
+            _tilt_series_layer(ds.haadf, ds.voxel_size, "haadf", haadf, ds.angles_deg,
+                               str(root / "angles.tlt"), colormap="gray")
+        )
+        for i, (el, data) in enumerate(ds.eds.items()):
+            layers.append(
+                image_layer_data(
+                    data, ds.voxel_size, f"eds_{el}", "read", src, kind="tilt_series",
+                    angles_deg=ds.angles_deg, element=el,
+                    metadata={"source_path": str(root / f"eds_{el}.mrc")},
+                    colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)],
+                    blending="additive", visible=False,
+                )
+            )
+        for i, (el, data) in enumerate(ds.phantoms.items()):
+            layers.append(
+                image_layer_data(
+                    data, ds.voxel_size, f"phantom_{el}", "read", src, kind="volume",
+                    element=el, metadata={"source_path": str(root / f"phantom_{el}.mrc")},
+                    colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)],
+                    blending="additive", visible=False,
+                )
+            )
+        if ds.atoms_true is not None:
+            layers.append(
+                atoms_layer_data(ds.atoms_true, "atoms_true", "read",
+                                 {"path": str(root / "atoms_true.xyz")},
+                                 metadata={"source_path": str(root / "atoms_true.xyz")})
+            )
+    for i, q in enumerate(_result_files(root)):
+        data, vs = io.read_mrc(q)
+        element = q.stem.split("_", 1)[1]
+        layers.append(
+            image_layer_data(
+                data, vs, q.stem, "read", {"path": str(q)}, kind="volume", element=element,
+                metadata={"source_path": str(q)},
+                colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)], blending="additive",
+            )
+        )
+    if not layers:
+        raise ValueError(
+            f"{root} is not a data set: expected haadf.mrc and angles.tlt, or map_<El>.mrc files"
+        )
+    return layers
+
+
+def get_dataset_reader(path):
+    """npe2 reader hook for data-set folders and folders of element maps."""
+    p = _single_path(path)
+    if p is None:
+        return None
+    root = Path(p)
+    if not root.is_dir() or not (_is_dataset_folder(root) or _result_files(root)):
+        return None
+    return lambda _path: read_dataset_layers(root)
+
+
+# ----------------------------------------------------------------------------- atoms
+def read_atoms_layers(path) -> list[tuple]:
+    """Layer data (a Points layer, positions in Å) for an XYZ or CSV atom file."""
+    p = Path(path)
+    atoms = io.read_xyz(p) if p.suffix.lower() == ".xyz" else io.read_atoms_csv(p)
+    return [atoms_layer_data(atoms, p.stem, "read", {"path": str(p)},
+                             metadata={"source_path": str(p)})]
+
+
+def _is_atoms_csv(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return False
+    return [h.strip().lower() for h in header.split(",")[:4]] == ["element", "x", "y", "z"]
+
+
+def get_atoms_reader(path):
+    """npe2 reader hook for ``.xyz`` files and ``.csv`` files with an ``element,x,y,z`` header."""
+    p = _single_path(path)
+    if p is None or not Path(p).is_file():
+        return None
+    suffix = Path(p).suffix.lower()
+    if suffix == ".xyz" or (suffix == ".csv" and _is_atoms_csv(Path(p))):
+        return lambda _path: read_atoms_layers(p)
+    return None

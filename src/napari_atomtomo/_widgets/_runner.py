@@ -1,0 +1,367 @@
+"""The one job runner shared by every dock widget.
+
+A :class:`JobRunner` is a small Qt widget (status label, progress bar, Cancel button)
+that runs a core generator (``iter_<algo>(...)``) in a napari ``thread_worker`` and
+
+* shows progress in the widget and in napari's activity dock (``napari.utils.progress``);
+  until the first yield it says that numba may be compiling (PERFORMANCE.md);
+* cancels with ``worker.quit()``: the generator stops at its next ``yield``;
+* gives every job an id and drops anything a cancelled or superseded job still delivers;
+* runs one job at a time in the whole plugin (numba's threading layer is not
+  re-entrant), even across widgets;
+* turns a yielded state into an optional preview layer (updated in place, by name) and
+  the result into result layers that replace earlier ones of the same name;
+* relays exceptions as one napari notification (never a dialog) and resets the UI.
+
+Signals: ``started(job_id)``, ``yielded(state)``, ``finished(result)``,
+``errored(exception)``, ``cancelled(job_id)``. The terminal signals are emitted after the
+UI is reset and the single-flight lock is released, so a test can start the next job as
+soon as it has seen one of them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterator
+
+from napari.qt.threading import thread_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from ._base import add_or_replace_layers, promote_previews
+
+__all__ = ["JobRunner", "COMPILING_MESSAGE", "runner_hub"]
+
+#: Status shown from the start of a job until its first yield.
+COMPILING_MESSAGE = "starting… (the first run compiles numba kernels: a few seconds)"
+
+
+class _RunnerHub(QObject):
+    """Tells every widget when the plugin-wide single-flight slot is taken or freed."""
+
+    busy_changed = Signal(bool)
+
+
+_HUB: _RunnerHub | None = None
+
+
+def runner_hub() -> _RunnerHub:
+    """The plugin-wide hub whose ``busy_changed(bool)`` signal widgets listen to."""
+    global _HUB
+    if _HUB is None:
+        _HUB = _RunnerHub()
+    return _HUB
+
+
+def _default_progress(state, n_yields: int):
+    return getattr(state, "iteration", n_yields)
+
+
+class JobRunner(QWidget):
+    """Run core generators one at a time, with progress, Cancel and result layers.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer or None
+        Where preview and result layers go (``None``: only the signals).
+    parent : QWidget, optional
+    """
+
+    started = Signal(int)
+    yielded = Signal(object)
+    finished = Signal(object)
+    errored = Signal(object)
+    cancelled = Signal(int)
+
+    #: The runner whose worker is alive (plugin-wide single flight).
+    _active: JobRunner | None = None
+
+    def __init__(self, viewer=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._viewer = viewer
+        self._job_id = 0
+        self._worker = None
+        self._pbar = None
+        self._cancel_requested = False
+        self._job: dict = {}
+        self._flush_pending = False
+
+        self.status = QLabel("idle")
+        self.status.setWordWrap(True)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def job_id(self) -> int:
+        """Id of the latest job this runner started (0 before the first)."""
+        return self._job_id
+
+    @property
+    def busy(self) -> bool:
+        """True while this runner's worker is alive (also while it is cancelling)."""
+        return self._worker is not None
+
+    @classmethod
+    def any_busy(cls) -> bool:
+        """True while any runner of the plugin has a live worker."""
+        return cls._active is not None
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        func: Callable,
+        *args,
+        label: str = "job",
+        total: int | None = None,
+        on_yield: Callable | None = None,
+        on_result: Callable | None = None,
+        progress_of: Callable | None = None,
+        describe: Callable | None = None,
+        keep_preview: bool = False,
+        exclusive: bool = True,
+        preview_layers=None,
+        **kwargs,
+    ) -> int | None:
+        """Start ``func(*args, **kwargs)`` in a worker thread; return the job id.
+
+        Parameters
+        ----------
+        func : callable or iterator
+            A generator function, or a function returning a generator (a core
+            ``iter_<algo>``, which validates its input before returning it), or a
+            generator object already made in the main thread. A plain function returning
+            a value also works but cannot be cancelled before it returns.
+        label : str
+            Name of the job in the status line, the activity dock and error messages.
+        total : int, optional
+            Number of progress steps; ``None`` shows a busy bar.
+        on_yield : callable, optional
+            ``state -> layer data tuple(s) or None``, called in the main thread with the
+            newest state (yields that arrive faster than the GUI are coalesced). Returned
+            tuples update preview layers by name.
+        on_result : callable, optional
+            ``result -> layer data tuple(s) or None``; the result is the generator's
+            return value, or its last yielded state when it returns nothing.
+        progress_of : callable, optional
+            ``(state, n_yields) -> steps done``; default ``state.iteration`` or the count.
+        describe : callable, optional
+            ``state -> str`` appended to the status line (e.g. the error metric).
+        keep_preview : bool
+            Keep preview layers after a successful result (default: remove them).
+        exclusive : bool
+            Take the plugin-wide single-flight slot (default). Pass ``False`` only for
+            jobs that run no numba kernel (e.g. reading files).
+        preview_layers : layer data tuple(s), optional
+            Preview layers to create now, before the worker starts (e.g. zeros of the
+            result's shape). Creating a napari layer costs the GUI thread 0.1-0.5 s;
+            done here it happens on the click, and yields only update the layers in place.
+
+        Returns
+        -------
+        int or None
+            The job id, or ``None`` when another job is still running (a notification
+            says so).
+        """
+        if self._worker is not None or (exclusive and JobRunner._active is not None):
+            show_info("another atomtomo job is still running; wait for it or cancel it first")
+            return None
+        if total is not None and int(total) < 1:
+            raise ValueError(f"total must be a positive number of steps, got {total!r}")
+        if inspect.isgeneratorfunction(func):
+            gen_func = func
+        elif isinstance(func, Iterator):  # a generator object, already validated by its maker
+
+            def gen_func(*_a, **_k):
+                return (yield from func)
+
+        else:  # a function: it may return a generator (like ``iter_sirt``) or a value
+
+            def gen_func(*a, **k):
+                out = func(*a, **k)
+                if isinstance(out, Iterator):
+                    return (yield from out)
+                return out
+
+        self._job_id += 1
+        job = self._job_id
+        self._cancel_requested = False
+        self._job = {
+            "id": job,
+            "label": label,
+            "total": None if total is None else int(total),
+            "on_yield": on_yield,
+            "on_result": on_result,
+            "progress_of": progress_of or _default_progress,
+            "describe": describe,
+            "keep_preview": keep_preview,
+            "n_yields": 0,
+            "last_state": None,
+            "pending_state": None,
+            "result": None,
+            "has_result": False,
+            "error": None,
+            "preview_names": set(),
+            "t0": time.perf_counter(),
+        }
+        worker = thread_worker(gen_func, start_thread=False, ignore_errors=True)(*args, **kwargs)
+        relay = getattr(worker, "_relay_error", None)
+        if relay is not None:  # we show one clear notification ourselves
+            try:
+                worker.errored.disconnect(relay)
+            except (TypeError, RuntimeError):
+                pass  # napari did not connect its relay for this worker class
+        worker.yielded.connect(lambda state, j=job: self._on_yielded(j, state))
+        worker.returned.connect(lambda value, j=job: self._on_returned(j, value))
+        worker.errored.connect(lambda exc, j=job: self._on_errored(j, exc))
+        worker.finished.connect(lambda j=job: self._on_worker_finished(j))
+        self._worker = worker
+        if exclusive:
+            JobRunner._active = self
+            runner_hub().busy_changed.emit(True)
+
+        if preview_layers is not None and self._viewer is not None:
+            made = add_or_replace_layers(self._viewer, preview_layers)
+            self._job["preview_names"].update(layer.name for layer in made)
+        self._pbar = progress(total=self._job["total"] or 0, desc=label)
+        self.progress_bar.setRange(0, 0)  # busy until the first yield
+        self.status.setText(f"{label}: {COMPILING_MESSAGE}")
+        self.cancel_button.setEnabled(True)
+        self.started.emit(job)
+        worker.start()
+        return job
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next yield; its late output is dropped."""
+        if self._worker is None or self._cancel_requested:
+            return
+        self._cancel_requested = True
+        self._worker.quit()
+        self.cancel_button.setEnabled(False)
+        self.status.setText(f"{self._job.get('label', 'job')}: cancelling…")
+
+    # ------------------------------------------------------------------ worker slots
+    def _is_current(self, job: int) -> bool:
+        return job == self._job_id and not self._cancel_requested
+
+    def _on_yielded(self, job: int, state) -> None:
+        if not self._is_current(job):
+            return  # stale: from a cancelled or superseded job
+        info = self._job
+        info["n_yields"] += 1
+        info["last_state"] = state
+        info["pending_state"] = state
+        if not self._flush_pending:
+            self._flush_pending = True
+            QTimer.singleShot(0, self._flush_yield)
+
+    def _flush_yield(self, preview: bool = True) -> None:
+        """Show the newest state only (coalesces bursts of yields)."""
+        self._flush_pending = False
+        info = self._job
+        state = info.get("pending_state")
+        if state is None or info.get("done") or not self._is_current(info["id"]):
+            return
+        info["pending_state"] = None
+        done = int(info["progress_of"](state, info["n_yields"]))
+        total = info["total"]
+        if total:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(done, total))
+            if self._pbar is not None and done > self._pbar.n:
+                self._pbar.update(min(done, total) - self._pbar.n)
+        else:
+            self.progress_bar.setRange(0, 0)
+        text = f"{info['label']}: {done}/{total}" if total else f"{info['label']}: step {done}"
+        if info["describe"] is not None:
+            text += f"  {info['describe'](state)}"
+        self.status.setText(text)
+        if preview and info["on_yield"] is not None and self._viewer is not None:
+            layers = add_or_replace_layers(self._viewer, info["on_yield"](state))
+            info["preview_names"].update(layer.name for layer in layers)
+        self.yielded.emit(state)
+
+    def _on_returned(self, job: int, value) -> None:
+        if not self._is_current(job):
+            return
+        info = self._job
+        info["result"] = value if value is not None else info["last_state"]
+        info["has_result"] = True
+
+    def _on_errored(self, job: int, exc: BaseException) -> None:
+        if job == self._job_id:
+            self._job["error"] = exc
+
+    def _on_worker_finished(self, job: int) -> None:
+        if job != self._job_id:
+            return
+        info = self._job
+        if info.get("pending_state") is not None and not self._cancel_requested:
+            self._flush_yield(preview=False)  # last progress; no preview the result replaces
+        info["done"] = True
+        self._worker = None
+        if JobRunner._active is self:
+            JobRunner._active = None
+            runner_hub().busy_changed.emit(False)
+        if self._pbar is not None:
+            self._pbar.close()
+            self._pbar = None
+        self.cancel_button.setEnabled(False)
+        self.progress_bar.setRange(0, 1)
+        seconds = time.perf_counter() - info["t0"]
+        label = info["label"]
+        if info["error"] is not None:
+            exc = info["error"]
+            self.progress_bar.setValue(0)
+            self.status.setText(f"{label}: failed ({type(exc).__name__})")
+            show_error(f"{label} failed: {exc}")
+            self.errored.emit(exc)
+        elif self._cancel_requested or not info["has_result"]:
+            self.progress_bar.setValue(0)
+            self.status.setText(f"{label}: cancelled after {seconds:.1f} s")
+            self.cancelled.emit(job)
+        else:
+            self._deliver_result(info, seconds)
+
+    def _deliver_result(self, info: dict, seconds: float) -> None:
+        label = info["label"]
+        result = info["result"]
+        try:
+            if self._viewer is not None:
+                made = []
+                if info["on_result"] is not None:
+                    layer_data = info["on_result"](result)
+                    if not info["keep_preview"]:
+                        promote_previews(self._viewer, layer_data, info["preview_names"])
+                    made = add_or_replace_layers(self._viewer, layer_data)
+                if not info["keep_preview"]:
+                    keep = {layer.name for layer in made}
+                    for name in info["preview_names"] - keep:
+                        if name in self._viewer.layers:
+                            self._viewer.layers.remove(name)
+            elif info["on_result"] is not None:
+                info["on_result"](result)
+        except Exception as exc:  # a bad result must not leave the UI half-updated
+            self.progress_bar.setValue(0)
+            self.status.setText(f"{label}: failed ({type(exc).__name__})")
+            show_error(f"{label} failed while showing its result: {exc}")
+            self.errored.emit(exc)
+            return
+        self.progress_bar.setValue(1)
+        self.status.setText(f"{label}: done in {seconds:.1f} s")
+        self.finished.emit(result)

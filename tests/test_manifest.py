@@ -1,0 +1,90 @@
+"""The npe2 manifest validates (with imports), and the core stays free of Qt/napari."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import napari_atomtomo
+
+PACKAGE = Path(napari_atomtomo.__file__).parent
+FORBIDDEN = ("qtpy", "napari", "magicgui", "PyQt5", "PyQt6", "PySide2", "PySide6", "superqt",
+             "vispy")
+
+
+def test_manifest_validates_with_imports():
+    proc = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", "napari-atomtomo", "--imports"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid" in proc.stdout
+
+
+def test_manifest_ships_inside_the_package():
+    shipped = PACKAGE / "napari.yaml"
+    assert shipped.is_file()
+    assert shipped.read_text() == (PACKAGE.parent.parent / "napari.yaml").read_text()
+
+
+def test_manifest_contributions_are_registered():
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    pm.discover()
+    manifest = pm.get_manifest("napari-atomtomo")
+    contrib = manifest.contributions
+    assert "Load data set" in [w.display_name for w in contrib.widgets]
+    assert "blob_tilt_series" in [s.key for s in contrib.sample_data]
+    assert {tuple(w.layer_types) for w in contrib.writers} == {("image",), ("points",)}
+    assert len(contrib.readers) == 3
+
+
+def _imported_roots(source: str) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+            "import_module", "__import__"
+        ) and node.args and isinstance(node.args[0], ast.Constant):
+            roots.add(str(node.args[0].value).split(".")[0])
+    return roots
+
+
+def test_import_scanner_sees_every_import_form():
+    src = "import qtpy.QtCore\nfrom napari.layers import Image\nimportlib.import_module('magicgui')\n"
+    assert _imported_roots(src) == {"qtpy", "napari", "magicgui"}
+
+
+CORE_FILES = sorted((PACKAGE / "core").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_does_not_import_gui_packages(path):
+    bad = _imported_roots(path.read_text(encoding="utf-8")) & set(FORBIDDEN)
+    assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}; core must stay Qt-free"
+
+
+def test_core_imports_without_gui_packages():
+    """Importing every core module in a fresh interpreter loads no GUI package."""
+    modules = sorted(
+        "napari_atomtomo." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts)
+        for p in CORE_FILES
+        if p.name != "__init__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted(r for r in {FORBIDDEN!r} if r in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -1,0 +1,150 @@
+"""Layer data tuples follow CONVENTIONS.md, and atoms survive a Points layer round trip."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from napari.layers import Layer
+from napari.utils.colormaps.standardize_color import transform_color
+
+from napari_atomtomo import __version__
+from napari_atomtomo._colors import ELEMENT_COLORS, UNKNOWN_ELEMENT_COLOR, element_color
+from napari_atomtomo._layers import (
+    atoms_from_points_data,
+    atoms_from_points_layer,
+    atoms_layer_data,
+    image_layer_data,
+    layer_angles_deg,
+    layer_voxel_size,
+)
+from napari_atomtomo.core.atoms import Atoms
+
+
+@dataclass(frozen=True)
+class FakeParams:
+    n_iter: int = 3
+    alpha: float = 0.5
+    elements: tuple = ("Ag", "Au")
+
+
+def test_volume_tuple_has_scale_labels_units_and_provenance():
+    vol = np.zeros((4, 5, 6), np.float32)
+    data, kw, kind = image_layer_data(vol, 0.5, "rec", "sirt", FakeParams(), ["haadf"])
+    assert kind == "image" and data is vol
+    assert kw["scale"] == (0.5, 0.5, 0.5)
+    assert kw["axis_labels"] == ("z", "y", "x")
+    assert kw["units"] == ("angstrom",) * 3
+    rec = kw["metadata"]["atomtomo"]
+    assert rec["algorithm"] == "sirt"
+    assert rec["parameters"] == {"n_iter": 3, "alpha": 0.5, "elements": ["Ag", "Au"]}
+    assert rec["source_layers"] == ["haadf"]
+    assert rec["version"] == __version__
+    assert rec["kind"] == "volume" and rec["voxel_size"] == 0.5
+    json.dumps(kw["metadata"])  # plain JSON values only
+
+
+def test_tilt_series_tuple_and_napari_layer():
+    stack = np.ones((3, 4, 5), np.float32)
+    angles = np.array([-10.0, 0.0, 10.0])
+    layer = Layer.create(*image_layer_data(stack, 0.8, "ts", "read", {"x": np.float32(1)},
+                                           kind="tilt_series", angles_deg=angles))
+    assert tuple(layer.scale) == (1.0, 0.8, 0.8)
+    assert layer.axis_labels == ("angle", "y", "x")
+    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
+    np.testing.assert_array_equal(layer_angles_deg(layer), angles)
+    assert layer_voxel_size(layer) == 0.8
+    assert layer.metadata["atomtomo"]["parameters"] == {"x": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kind": "tilt_series", "angles_deg": [0.0, 1.0]}, "angles has 2 entries but the tilt series has 3"),
+        ({"kind": "sinogram"}, "kind must be one of"),
+        ({"voxel_size": -1.0}, "voxel_size must be a positive number"),
+        ({"voxel_size": float("nan")}, "voxel_size must be a positive number"),
+        ({"kind": "volume", "angles_deg": [0.0, 1.0, 2.0]}, "angles_deg only applies"),
+    ],
+)
+def test_image_tuple_rejects_bad_input(kwargs, match):
+    args = {"voxel_size": 1.0, "kind": "volume", **kwargs}
+    vs = args.pop("voxel_size")
+    with pytest.raises(ValueError, match=match):
+        image_layer_data(np.zeros((3, 4, 5)), vs, "x", "read", **args)
+
+
+def test_tilt_series_must_be_3d():
+    with pytest.raises(ValueError, match=r"a tilt series must be 3D \(angle, y, x\)"):
+        image_layer_data(np.zeros((4, 5)), 1.0, "x", "read", kind="tilt_series")
+
+
+def _atoms():
+    return Atoms(
+        ["Si", "O", "O", "Au"],
+        [[1.0, 2.0, 3.0], [4.5, 5.5, 6.5], [0.0, 0.0, 0.0], [7.0, 8.0, 9.0]],
+        {"intensity": np.array([3.0, 1.0, 1.5, 9.0]), "cluster": np.array([1, 2, 2, 3])},
+    )
+
+
+def test_atoms_points_layer_positions_features_and_colours():
+    atoms = _atoms()
+    data, kw, kind = atoms_layer_data(atoms, "atoms", "trace", {"min_distance_A": 1.2})
+    assert kind == "points"
+    np.testing.assert_array_equal(data, atoms.positions[:, ::-1])  # world (z, y, x) in Å
+    layer = Layer.create(data, kw, kind)
+    assert list(layer.features["element"]) == ["Si", "O", "O", "Au"]
+    np.testing.assert_array_equal(layer.features["intensity"], [3.0, 1.0, 1.5, 9.0])
+    expected = transform_color(["#f0c000", "#e00000", "#e00000", ELEMENT_COLORS["Au"]])
+    np.testing.assert_allclose(layer.face_color, expected, atol=1e-6)
+    assert layer.projection_mode == "all"
+    np.testing.assert_allclose(layer.size, 2.0)
+    assert tuple(layer.scale) == (1.0, 1.0, 1.0)
+    # a point added later gets the default element's colour
+    layer.add([[0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(layer.face_color[-1], transform_color("#f0c000")[0], atol=1e-6)
+
+
+def test_atoms_round_trip_through_a_points_layer():
+    atoms = _atoms()
+    layer = Layer.create(*atoms_layer_data(atoms, "atoms", "trace"))
+    back = atoms_from_points_layer(layer)
+    np.testing.assert_array_equal(back.elements, atoms.elements)
+    np.testing.assert_allclose(back.positions, atoms.positions)
+    np.testing.assert_allclose(back.features["intensity"], atoms.features["intensity"])
+    np.testing.assert_array_equal(back.features["cluster"], atoms.features["cluster"])
+
+
+def test_empty_atoms_make_an_empty_points_layer():
+    layer = Layer.create(*atoms_layer_data(Atoms([], np.zeros((0, 3))), "none", "trace"))
+    assert layer.data.shape == (0, 3)
+
+
+def test_points_scale_and_translate_give_world_angstrom():
+    data = np.array([[1.0, 2.0, 3.0]])
+    attrs = {"scale": (2.0, 2.0, 2.0), "translate": (1.0, 0.0, -1.0),
+             "features": {"element": np.array(["O"])}}
+    atoms = atoms_from_points_data(data, attrs)
+    np.testing.assert_allclose(atoms.positions, [[5.0, 4.0, 3.0]])  # (x, y, z)
+
+
+def test_points_without_element_need_a_default():
+    with pytest.raises(ValueError, match="no 'element' feature"):
+        atoms_from_points_data(np.zeros((2, 3)), {})
+    atoms = atoms_from_points_data(np.zeros((2, 3)), {}, default_element="Pt")
+    assert list(atoms.elements) == ["Pt", "Pt"]
+
+
+def test_2d_points_are_refused():
+    with pytest.raises(ValueError, match=r"atoms need 3D points \(z, y, x\)"):
+        atoms_from_points_data(np.zeros((2, 2)), {}, default_element="Si")
+
+
+def test_element_colour_table():
+    assert element_color("Si") == "#f0c000"
+    assert element_color("o") == "#e00000"
+    assert element_color("AU") == ELEMENT_COLORS["Au"]
+    assert element_color("Xx") == UNKNOWN_ELEMENT_COLOR
+    assert len(set(ELEMENT_COLORS.values())) == len(ELEMENT_COLORS)  # one colour per element

@@ -1,0 +1,120 @@
+"""The data-set loader widget, opened through the manifest like a user would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtGui import QGuiApplication
+
+from napari_atomtomo import io
+from napari_atomtomo._widgets.loader import ATOMS, FOLDER, MRC_FILE, DatasetLoaderWidget
+
+
+@pytest.fixture
+def loader(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Load data set")
+    assert isinstance(widget, DatasetLoaderWidget)
+    return viewer, widget
+
+
+def _load(widget, qtbot):
+    assert widget.run_button.isEnabled(), widget.reason.text()
+    with qtbot.waitSignal(widget.runner.finished, timeout=20_000):
+        widget.run_button.click()
+
+
+def test_load_tilt_series_with_sibling_tlt(loader, qtbot, small_tilt_series_files):
+    viewer, widget = loader
+    mrc, tlt, data, angles = small_tilt_series_files
+    assert not widget.run_button.isEnabled()
+    assert widget.reason.text() == "choose a file or folder to load"
+    widget.path.value = mrc
+    _load(widget, qtbot)
+    layer = viewer.layers["series"]
+    np.testing.assert_array_equal(layer.data, data)
+    assert tuple(layer.scale) == pytest.approx((1.0, 0.75, 0.75))
+    assert layer.axis_labels == ("angle", "y", "x")
+    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
+    rec = layer.metadata["atomtomo"]
+    assert rec["kind"] == "tilt_series" and rec["algorithm"] == "read"
+    np.testing.assert_allclose(rec["angles_deg"], angles)
+    assert rec["source_path"] == str(mrc) and rec["source_layers"] == []
+
+
+def test_angle_count_mismatch_disables_load(loader, small_tilt_series_files, tmp_path):
+    _, widget = loader
+    mrc = small_tilt_series_files[0]
+    bad = io.write_tlt(tmp_path / "four.tlt", [-30.0, -10.0, 10.0, 30.0])
+    widget.path.value = mrc
+    widget.angles.value = bad
+    assert not widget.run_button.isEnabled()
+    assert widget.reason.text() == "four.tlt has 4 angles but series.mrc has 5 images"
+    widget.path.value = tmp_path / "missing.mrc"
+    assert widget.reason.text().endswith("missing.mrc does not exist")
+
+
+def test_volume_without_angles_loads_as_volume(loader, qtbot, tmp_path):
+    viewer, widget = loader
+    vol = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    io.write_mrc(tmp_path / "rec.mrc", vol, 0.4)
+    widget.path.value = tmp_path / "rec.mrc"
+    _load(widget, qtbot)
+    layer = viewer.layers["rec"]
+    assert layer.axis_labels == ("z", "y", "x")
+    assert tuple(layer.scale) == pytest.approx((0.4,) * 3)
+    assert layer.metadata["atomtomo"]["kind"] == "volume"
+
+
+def test_load_dataset_folder(loader, qtbot, small_dataset_folder):
+    viewer, widget = loader
+    folder, ds = small_dataset_folder
+    widget.source.value = FOLDER
+    widget.path.value = folder
+    _load(widget, qtbot)
+    names = [lyr.name for lyr in viewer.layers]
+    assert names == ["haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au", "atoms_true"]
+    for name in ("haadf", "eds_Ag", "eds_Au"):
+        layer = viewer.layers[name]
+        assert layer.data.shape == (4, 1, 9)
+        assert tuple(layer.scale) == pytest.approx((1.0, 0.5, 0.5))
+        assert layer.axis_labels == ("angle", "y", "x")
+        np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], ds.angles_deg)
+    np.testing.assert_array_equal(viewer.layers["eds_Au"].data, ds.eds["Au"])
+    assert viewer.layers["eds_Ag"].metadata["atomtomo"]["element"] == "Ag"
+    phantom = viewer.layers["phantom_Au"]
+    assert phantom.data.shape == (9, 1, 9) and phantom.axis_labels == ("z", "y", "x")
+    assert tuple(phantom.scale) == pytest.approx((0.5,) * 3)
+    atoms = viewer.layers["atoms_true"]
+    np.testing.assert_allclose(atoms.data, ds.atoms_true.positions[:, ::-1])
+    assert list(atoms.features["element"]) == ["Ag", "Au", "Au"]
+
+
+def test_load_atoms_and_copy_as_command(loader, qtbot, tmp_path):
+    viewer, widget = loader
+    from napari_atomtomo.core.atoms import Atoms
+
+    path = io.write_xyz(tmp_path / "traced atoms.xyz", Atoms(["Si", "O"], [[1, 2, 3], [4, 5, 6]]))
+    widget.source.value = ATOMS
+    widget.path.value = tmp_path / "rec.mrc"
+    assert widget.reason.text().endswith("does not exist")
+    widget.path.value = path
+    _load(widget, qtbot)
+    layer = viewer.layers["traced atoms"]
+    np.testing.assert_allclose(layer.data, [[3, 2, 1], [6, 5, 4]])
+    widget.copy_button.click()
+    assert QGuiApplication.clipboard().text() == f"atomtomo info '{path}'"
+
+
+def test_wrong_kind_of_path_is_explained(loader, small_dataset_folder, small_tilt_series_files):
+    _, widget = loader
+    folder, _ = small_dataset_folder
+    widget.source.value = MRC_FILE
+    widget.path.value = folder
+    assert "is a folder" in widget.reason.text()
+    widget.source.value = FOLDER
+    widget.path.value = small_tilt_series_files[0]
+    assert widget.reason.text() == "series.mrc is a file; choose a data-set folder"
+    widget.path.value = small_tilt_series_files[0].parent
+    assert "holds no haadf.mrc" in widget.reason.text()
+    assert not widget.run_button.isEnabled()

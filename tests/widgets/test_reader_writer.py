@@ -1,0 +1,125 @@
+"""Readers, writers and sample data through napari's own entry points (viewer.open/save)."""
+
+from __future__ import annotations
+
+import napari
+import numpy as np
+import pytest
+
+from napari_atomtomo import io
+from napari_atomtomo._layers import atoms_layer_data, image_layer_data
+from napari_atomtomo._reader import get_atoms_reader, get_dataset_reader, get_mrc_reader
+from napari_atomtomo._sample_data import blob_volume
+from napari_atomtomo._writer import write_image_mrc, write_points
+from napari_atomtomo.core.atoms import Atoms
+from napari_atomtomo.core.geometry import equally_sloped_angles
+
+PLUGIN = "napari-atomtomo"
+
+
+def test_open_mrc_tilt_series_and_save_it_back(make_napari_viewer, small_tilt_series_files,
+                                               tmp_path):
+    viewer = make_napari_viewer()
+    mrc, _, data, angles = small_tilt_series_files
+    [layer] = viewer.open(mrc, plugin=PLUGIN)
+    assert layer.axis_labels == ("angle", "y", "x")
+    assert tuple(layer.scale) == pytest.approx((1.0, 0.75, 0.75))
+    out = tmp_path / "copy.mrc"
+    written = napari.save_layers(str(out), [layer], plugin=PLUGIN)
+    assert sorted(written) == sorted([str(out), str(out.with_suffix(".tlt"))])
+    ts = io.read_tilt_series(out)
+    np.testing.assert_array_equal(ts.data, data)
+    np.testing.assert_allclose(ts.angles_deg, angles)
+    assert ts.voxel_size == pytest.approx(0.75)
+    assert io.read_mrc_header(out).is_image_stack
+
+
+def test_open_dataset_folder_and_atoms(make_napari_viewer, small_dataset_folder, tmp_path):
+    viewer = make_napari_viewer()
+    folder, ds = small_dataset_folder
+    layers = viewer.open(folder, plugin=PLUGIN)
+    assert [lyr.name for lyr in layers] == [
+        "haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au", "atoms_true"
+    ]
+    atoms = viewer.layers["atoms_true"]
+    for suffix in (".xyz", ".csv"):
+        out = tmp_path / f"atoms{suffix}"
+        assert napari.save_layers(str(out), [atoms], plugin=PLUGIN) == [str(out)]
+        [back] = viewer.open(out, plugin=PLUGIN)
+        np.testing.assert_allclose(back.data, atoms.data)
+        assert list(back.features["element"]) == list(ds.atoms_true.elements)
+
+
+def test_points_with_intensity_round_trip_through_csv(tmp_path):
+    atoms = Atoms(["Si", "O"], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
+                  {"intensity": np.array([7.25, 0.5])})
+    data, meta, _ = atoms_layer_data(atoms, "traced", "trace")
+    out = tmp_path / "traced.csv"
+    assert write_points(str(out), data, meta) == [str(out)]
+    back = io.read_atoms_csv(out)
+    np.testing.assert_allclose(back.positions, atoms.positions)
+    np.testing.assert_allclose(back.features["intensity"], [7.25, 0.5])
+    with pytest.raises(ValueError, match=r"atoms are written as \.xyz or \.csv, got 'traced\.pdb'"):
+        write_points(str(tmp_path / "traced.pdb"), data, meta)
+
+
+def test_volume_written_with_voxel_size_from_scale(tmp_path):
+    vol = np.random.default_rng(2).random((3, 4, 5), dtype=np.float32)
+    data, meta, _ = image_layer_data(vol, 0.35, "rec", "sirt")
+    out = tmp_path / "rec.mrc"
+    write_image_mrc(str(out), data, meta)
+    back, vs = io.read_mrc(out)
+    np.testing.assert_array_equal(back, vol)
+    assert vs == pytest.approx(0.35)
+    meta["scale"] = (0.35, 0.35, 0.5)
+    with pytest.raises(ValueError, match="anisotropic scale"):
+        write_image_mrc(str(tmp_path / "aniso.mrc"), data, meta)
+
+
+def test_writer_never_overwrites_the_file_a_layer_came_from(small_tilt_series_files):
+    from napari_atomtomo._reader import read_mrc_layers
+
+    mrc = small_tilt_series_files[0]
+    before = mrc.read_bytes()
+    data, meta, _ = read_mrc_layers(mrc)[0]
+    with pytest.raises(ValueError, match="is one of the inputs"):
+        write_image_mrc(str(mrc), data * 2, meta)
+    assert mrc.read_bytes() == before
+
+
+def test_reader_hooks_decline_what_is_not_ours(tmp_path, small_tilt_series_files):
+    other_csv = tmp_path / "table.csv"
+    other_csv.write_text("a,b\n1,2\n")
+    assert get_atoms_reader(str(other_csv)) is None
+    assert get_mrc_reader(str(tmp_path / "missing.mrc")) is None
+    assert get_mrc_reader([str(small_tilt_series_files[0])] * 2) is None
+    assert get_dataset_reader(str(tmp_path)) is None  # a folder with no haadf.mrc or maps
+    assert get_dataset_reader(str(small_tilt_series_files[0])) is None
+
+
+def test_phantom_next_to_angles_is_a_volume(tmp_path):
+    from napari_atomtomo._reader import read_mrc_layers
+
+    io.write_tlt(tmp_path / "angles.tlt", [-10.0, 0.0, 10.0])
+    io.write_mrc(tmp_path / "phantom_Ag.mrc", np.ones((3, 1, 3), np.float32), 1.5)
+    _, meta, _ = read_mrc_layers(tmp_path / "phantom_Ag.mrc")[0]
+    assert meta["axis_labels"] == ("z", "y", "x")  # same count as the angles, still a volume
+
+
+def test_sample_blob_tilt_series(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    series = viewer.layers["blobs tilt series"]
+    assert series.data.shape == (55, 32, 40)
+    assert series.axis_labels == ("angle", "y", "x")
+    assert tuple(series.scale) == pytest.approx((1.0, 0.5, 0.5))
+    angles = np.asarray(series.metadata["atomtomo"]["angles_deg"])
+    np.testing.assert_allclose(angles, equally_sloped_angles(32, 72.6))
+    assert angles.max() == pytest.approx(72.646, abs=1e-3)
+    # line integrals keep the mass: every projection sums to the volume's total
+    total = blob_volume().sum(dtype=np.float64)
+    np.testing.assert_allclose(series.data.sum(axis=(1, 2), dtype=np.float64), total, rtol=5e-3)
+    truth = viewer.layers["blobs truth"]
+    assert truth.axis_labels == ("z", "y", "x") and not truth.visible
+    centres = viewer.layers["blob centres"]
+    assert sorted(set(centres.features["element"])) == ["O", "Si"]

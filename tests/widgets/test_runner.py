@@ -1,0 +1,243 @@
+"""The shared job runner: progress, result layers, cancel, stale results, errors, single flight.
+
+The jobs are small real generator functions shaped like the core's ``iter_<algo>``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from napari.utils.notifications import NotificationSeverity, notification_manager
+
+from napari_atomtomo._layers import image_layer_data
+from napari_atomtomo._widgets._runner import COMPILING_MESSAGE, JobRunner
+
+
+@dataclass(frozen=True)
+class State:
+    iteration: int
+    volume: np.ndarray | None = None
+
+
+def count_up(n, delay=0.0, shape=(4, 5, 6)):
+    vol = np.zeros(shape, np.float32)
+    for i in range(1, n + 1):
+        if delay:
+            time.sleep(delay)
+        vol += 1.0
+        yield State(i, vol.copy())
+    return vol
+
+
+def fail_after(n_ok):
+    for i in range(1, n_ok + 1):
+        yield State(i)
+    raise ValueError("relaxation must be in (0, 2], got 3")
+
+
+def gated(go: threading.Event, end: threading.Event):
+    yield State(1, np.full((2, 3, 4), 1.0, np.float32))
+    go.wait(5)
+    yield State(2, np.full((2, 3, 4), 2.0, np.float32))
+    end.wait(5)
+    yield State(3, np.full((2, 3, 4), 3.0, np.float32))
+    return np.full((2, 3, 4), 3.0, np.float32)
+
+
+def preview(state):
+    return image_layer_data(state.volume, 0.5, "job preview", "count", {"n": state.iteration})
+
+
+def result(volume):
+    return image_layer_data(volume, 0.5, "job result", "count", {"n": float(volume.max())})
+
+
+@pytest.fixture
+def runner(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    r = JobRunner(viewer)
+    qtbot.addWidget(r)
+    yield r
+    if r.busy:  # never leave a worker behind for the next test
+        r.cancel()
+        qtbot.waitUntil(lambda: not r.busy, timeout=5000)
+
+
+@pytest.fixture
+def bare_runner(qtbot):
+    """A runner without a viewer (signals only): for tests that need no layers."""
+    r = JobRunner(None)
+    qtbot.addWidget(r)
+    yield r
+    if r.busy:
+        r.cancel()
+        qtbot.waitUntil(lambda: not r.busy, timeout=5000)
+
+
+@pytest.fixture
+def notifications():
+    seen = []
+    notification_manager.notification_ready.connect(seen.append)
+    yield seen
+    notification_manager.notification_ready.disconnect(seen.append)
+
+
+def test_progress_preview_and_result_layer(runner, qtbot):
+    viewer = runner._viewer
+    states = []
+    runner.yielded.connect(states.append)
+    with qtbot.waitSignal(runner.started, timeout=2000):
+        job = runner.run(count_up, 6, 0.01, label="count", total=6,
+                         on_yield=preview, on_result=result)
+    assert job == 1
+    assert COMPILING_MESSAGE in runner.status.text()  # until the first yield
+    assert runner.progress_bar.maximum() == 0  # busy bar
+    assert runner.cancel_button.isEnabled()
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        pass
+    final = blocker.args[0]
+    np.testing.assert_array_equal(final, np.full((4, 5, 6), 6.0, np.float32))
+    its = [s.iteration for s in states]
+    assert its and its == sorted(its) and its[-1] == 6
+    assert runner.progress_bar.maximum() == 1 and runner.progress_bar.value() == 1
+    assert "done" in runner.status.text()
+    assert not runner.cancel_button.isEnabled() and not runner.busy
+    layer = viewer.layers["job result"]
+    np.testing.assert_array_equal(layer.data, final)
+    assert tuple(layer.scale) == (0.5, 0.5, 0.5)
+    assert layer.metadata["atomtomo"]["algorithm"] == "count"
+    assert "job preview" not in viewer.layers  # previews go when the result arrives
+
+    # a second run replaces the result layer of the same name
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        assert runner.run(count_up, 3, label="count", total=3, on_result=result) == 2
+    assert [lyr.name for lyr in viewer.layers].count("job result") == 1
+    assert viewer.layers["job result"].data.max() == 3.0
+    assert viewer.layers["job result"].metadata["atomtomo"]["parameters"] == {"n": 3.0}
+
+
+def test_cancel_stops_within_half_a_second(runner, qtbot):
+    viewer = runner._viewer
+    with qtbot.waitSignal(runner.yielded, timeout=10_000):
+        runner.run(count_up, 100_000, 0.01, label="long", total=100_000,
+                   on_yield=preview, on_result=result)
+    late = []
+    with qtbot.waitSignal(runner.cancelled, timeout=5000) as blocker:
+        t0 = time.perf_counter()
+        runner.yielded.connect(late.append)
+        runner.cancel()
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 0.5, f"cancel took {elapsed:.2f} s"
+    assert blocker.args == [1]
+    assert late == []  # nothing delivered after Cancel
+    assert not runner.busy and not JobRunner.any_busy()
+    assert "cancelled" in runner.status.text()
+    assert "job result" not in viewer.layers
+    assert "job preview" in viewer.layers  # the last preview stays to look at
+
+
+def test_output_queued_before_cancel_is_dropped(runner, qtbot):
+    viewer = runner._viewer
+    go, end = threading.Event(), threading.Event()
+    states = []
+    runner.yielded.connect(states.append)
+    with qtbot.waitSignal(runner.yielded, timeout=10_000):
+        runner.run(gated, go, end, label="gated", total=3, on_yield=preview, on_result=result)
+    go.set()
+    time.sleep(0.3)  # the worker queues state 2 while the GUI thread is not looking
+    runner.cancel()
+    end.set()
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        pass
+    qtbot.wait(50)
+    assert [s.iteration for s in states] == [1]
+    np.testing.assert_array_equal(viewer.layers["job preview"].data, 1.0)
+    assert "job result" not in viewer.layers
+    # the next job gets a new id and its results are delivered
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        assert runner.run(count_up, 2, label="count", total=2, on_result=result) == 2
+    assert viewer.layers["job result"].data.max() == 2.0
+
+
+def test_exception_becomes_one_notification_and_resets_ui(bare_runner, qtbot, notifications):
+    runner = bare_runner
+    with qtbot.waitSignal(runner.errored, timeout=10_000) as blocker:
+        runner.run(fail_after, 2, label="sirt", total=5, on_result=result)
+    exc = blocker.args[0]
+    assert isinstance(exc, ValueError)
+    errors = [n for n in notifications if n.severity == NotificationSeverity.ERROR]
+    assert [n.message for n in errors] == ["sirt failed: relaxation must be in (0, 2], got 3"]
+    assert not runner.busy and not JobRunner.any_busy()
+    assert not runner.cancel_button.isEnabled()
+    assert runner.progress_bar.value() == 0 and "failed" in runner.status.text()
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(count_up, 1, label="again", on_result=result)
+
+
+def test_one_job_at_a_time_across_runners(bare_runner, qtbot, notifications):
+    runner = bare_runner
+    other = JobRunner(None)
+    qtbot.addWidget(other)
+    with qtbot.waitSignal(runner.yielded, timeout=10_000):
+        runner.run(count_up, 100_000, 0.01, label="long", total=100_000)
+    assert JobRunner.any_busy()
+    assert other.run(count_up, 1, label="second") is None
+    assert any("still running" in n.message for n in notifications)
+    # jobs that run no numba kernel (file reading) may pass with exclusive=False
+    with qtbot.waitSignal(other.finished, timeout=10_000):
+        assert other.run(count_up, 1, label="read", exclusive=False) is not None
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.cancel()
+    with qtbot.waitSignal(other.finished, timeout=10_000):
+        assert other.run(count_up, 1, label="second") is not None
+
+
+def test_plain_function_job_returns_its_value(bare_runner, qtbot):
+    runner = bare_runner
+    made = []
+
+    def add(a, b):
+        return np.full((2, 2, 2), a + b, np.float32)
+
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        runner.run(add, 1.0, b=2.0, label="add", on_result=made.append)
+    assert blocker.args[0].max() == 3.0
+    assert len(made) == 1 and made[0] is blocker.args[0]
+
+
+def test_bad_total_is_refused(bare_runner):
+    runner = bare_runner
+    with pytest.raises(ValueError, match="total must be a positive number of steps, got 0"):
+        runner.run(count_up, 1, total=0)
+    assert not runner.busy
+
+
+def validated_count(n):
+    """Shaped like core ``iter_sirt``: validate now, return the generator."""
+    if n < 1:
+        raise ValueError(f"n must be ≥ 1, got {n}")
+    return count_up(n)
+
+
+def test_function_returning_a_generator_is_iterated(bare_runner, qtbot, notifications):
+    runner = bare_runner
+    states = []
+    runner.yielded.connect(states.append)
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        runner.run(validated_count, 4, label="count", total=4)
+    assert blocker.args[0].max() == 4.0
+    assert states[-1].iteration == 4
+    with qtbot.waitSignal(runner.errored, timeout=10_000):
+        runner.run(validated_count, 0, label="count")
+    assert notifications[-1].message == "count failed: n must be ≥ 1, got 0"
+
+
+def test_generator_object_made_in_the_main_thread(bare_runner, qtbot):
+    runner = bare_runner
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        runner.run(validated_count(3), label="count", total=3)
+    assert blocker.args[0].max() == 3.0
