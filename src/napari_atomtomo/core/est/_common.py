@@ -1,0 +1,103 @@
+"""Checks and real-space constraints shared by EST and the Fourier-gridding method.
+
+Internally both methods keep the volume as contiguous float32 ``(y, z, x)``: every
+``y`` slice is an independent 2D problem ``(z, x)``, and batched FFTs run over the
+leading axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..geometry import validate_angles
+from ..projectors import DENORMAL_FLOOR
+
+SUPPORT_KINDS = ("box", "none")
+
+
+def check_stack(stack, angles_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a tilt series ``(angle, y, x)`` and its angles; float32 copy, denormals flushed."""
+    s = np.asarray(stack)
+    if s.ndim != 3:
+        raise ValueError(
+            f"tilt series must be 3D (angle, y, x), got {s.ndim}D; store a sinogram as (angle, 1, x)"
+        )
+    if min(s.shape) < 1 or s.shape[2] < 2:
+        raise ValueError(f"tilt series of shape {s.shape} is too small; images need ≥ 2 columns")
+    angles = validate_angles(angles_deg, n_images=s.shape[0])
+    if not np.all(np.isfinite(s)):
+        raise ValueError("tilt series contains NaN or infinite values")
+    out = np.array(s, dtype=np.float32, copy=True)
+    out[np.abs(out) < DENORMAL_FLOOR] = 0.0
+    if not np.any(out):
+        raise ValueError("the tilt series is empty (all values are zero); nothing to reconstruct")
+    return out, angles
+
+
+def check_support_params(support, margin, threshold, dilation, sigma) -> None:
+    if support not in SUPPORT_KINDS:
+        raise ValueError(f"support must be one of {SUPPORT_KINDS}, got {support!r}")
+    if int(margin) != margin or margin < 0:
+        raise ValueError(f"loose_support_margin must be a whole number of pixels ≥ 0, got {margin!r}")
+    if not (0.0 <= threshold < 1.0):
+        raise ValueError(f"tight_support_threshold must be in [0, 1), got {threshold!r}")
+    if int(dilation) != dilation or dilation < 0:
+        raise ValueError(f"tight_support_dilation must be a whole number ≥ 0, got {dilation!r}")
+    if not (sigma >= 0.0):
+        raise ValueError(f"tight_support_sigma must be ≥ 0 pixels, got {sigma!r}")
+
+
+def check_iterations(n_iter, n_iter_tight, yield_every) -> None:
+    for name, v in (("n_iter", n_iter), ("n_iter_tight", n_iter_tight)):
+        if int(v) != v or v < 0:
+            raise ValueError(f"{name} must be a whole number ≥ 0, got {v!r}")
+    if n_iter + n_iter_tight < 1:
+        raise ValueError("n_iter + n_iter_tight must be at least 1")
+    if int(yield_every) != yield_every or yield_every < 1:
+        raise ValueError(f"yield_every must be a whole number ≥ 1, got {yield_every!r}")
+
+
+def loose_support(n: int, margin: int, kind: str) -> np.ndarray:
+    """Boolean ``(z, x)`` mask of one slice: the reconstruction box less ``margin`` px."""
+    mask = np.zeros((n, n), dtype=bool)
+    if kind == "none":
+        mask[...] = True
+        return mask
+    if 2 * margin >= n:
+        raise ValueError(
+            f"loose_support_margin {margin} leaves no support inside a {n}-pixel reconstruction"
+        )
+    mask[margin:n - margin, margin:n - margin] = True
+    return mask
+
+
+def tighten_support(vol_yzx: np.ndarray, loose: np.ndarray, threshold: float, dilation: int,
+                    sigma: float) -> np.ndarray:
+    """Tight support ``(y, z, x)`` from a reconstruction: smoothed > threshold·max, dilated.
+
+    Falls back to the loose support when the threshold selects nothing.
+    """
+    smooth = ndimage.gaussian_filter(vol_yzx, sigma) if sigma > 0 else vol_yzx
+    top = float(smooth.max())
+    if top <= 0:
+        return np.broadcast_to(loose, vol_yzx.shape).copy()
+    mask = smooth > threshold * top
+    if dilation:
+        mask = ndimage.binary_dilation(mask, iterations=int(dilation))
+    mask &= loose[None]
+    if not mask.any():
+        return np.broadcast_to(loose, vol_yzx.shape).copy()
+    return mask
+
+
+def apply_constraints(x: np.ndarray, support: np.ndarray, positivity: bool) -> None:
+    """In place: zero outside ``support`` (broadcast against ``x``) and, optionally, negatives."""
+    np.multiply(x, support, out=x)
+    if positivity:
+        np.maximum(x, 0.0, out=x)
+
+
+def to_public(vol_yzx: np.ndarray) -> np.ndarray:
+    """Internal ``(y, z, x)`` → public ``(z, y, x)`` contiguous copy (always a copy)."""
+    return vol_yzx.transpose(1, 0, 2).copy(order="C")

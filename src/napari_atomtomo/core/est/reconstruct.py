@@ -1,0 +1,297 @@
+"""Equally sloped tomography (EST): iterate between real space and pseudopolar Fourier space.
+
+The iteration of Miao et al. (Phys. Rev. B 72, 052103 (2005); Lee et al., J. Struct. Biol.
+164, 221 (2008)), slice by slice about the tilt axis ``y``:
+
+1. each projection becomes its pseudopolar line by a fractional DFT (``ŷ``, fixed);
+2. real space: zero outside the support and negative values (``x ← C(x)``);
+3. Fourier space: ``ẑ = P x`` with the measured lines replaced by ``ŷ``, the others
+   kept; back to real space by the inverse pseudopolar transform;
+4. the error metric is the relative difference on the measured lines; after ``n_iter``
+   iterations a tighter support is taken from the result and ``n_iter_tight`` more run.
+
+Since ``ẑ = P x + S(ŷ − P x)`` (``S`` keeps the measured lines) and ``P⁺ P = I``, step 3
+is exactly ``x + P⁺ S (ŷ − P x)``: the unmeasured lines never need to be stored. We use the
+density-compensated adjoint ``Pᴴ W`` for ``P⁺`` on the correction (``Pᴴ W P ≈ I``, see
+:func:`ppfft_density_weights`), so an iteration is ``x ← C(x + b − G x)`` with
+``b = A_mᴴ W ŷ`` and ``G = A_mᴴ W A_m`` (``A_m``: the measured lines of ``P``). ``G`` is a
+convolution, applied exactly with one zero-padded real FFT pair per iteration and slice
+batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + ‖ŷ‖²_W`` comes for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import scipy.fft as sfft
+
+from ._common import (
+    apply_constraints,
+    check_iterations,
+    check_stack,
+    check_support_params,
+    loose_support,
+    tighten_support,
+    to_public,
+)
+from .frft import fft_workers, frft
+from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
+from .slopes import EqualSlopeAssignment, match_equally_sloped
+
+__all__ = ["EstParams", "EstState", "EstResult", "iter_est", "reconstruct_est", "measured_lines"]
+
+
+@dataclass(frozen=True)
+class EstParams:
+    """Parameters of :func:`reconstruct_est` (shared by the CLI, the widget and metadata).
+
+    Attributes
+    ----------
+    n_iter, n_iter_tight : int
+        Iterations with the loose support, then with the tight support (paper: 200 + 200).
+    oversampling : int
+        Radial oversampling of the pseudopolar grid: ``oversampling·N + 1`` samples a line.
+    support : {"box", "none"}
+        Loose support: the reconstruction box less ``loose_support_margin`` pixels on each
+        side in ``x`` and ``z``, or no support (positivity only).
+    loose_support_margin : int
+        Pixels removed from each edge of the box.
+    tight_support_threshold : float
+        Tight support: voxels where the Gaussian-smoothed round-1 volume exceeds this
+        fraction of its maximum, dilated by ``tight_support_dilation`` pixels.
+    tight_support_sigma : float
+        Gaussian σ (pixels) of that smoothing.
+    positivity : bool
+        Set negative values to zero in real space.
+    angle_tolerance_deg : float
+        Largest accepted distance between a measured angle and its equally sloped line.
+    yield_every : int
+        A volume copy is yielded every ``yield_every`` iterations.
+    """
+
+    n_iter: int = 200
+    n_iter_tight: int = 200
+    oversampling: int = 2
+    support: str = "box"
+    loose_support_margin: int = 0
+    tight_support_threshold: float = 0.05
+    tight_support_dilation: int = 2
+    tight_support_sigma: float = 1.0
+    positivity: bool = True
+    angle_tolerance_deg: float = 0.1
+    yield_every: int = 5
+
+    def __post_init__(self):
+        check_iterations(self.n_iter, self.n_iter_tight, self.yield_every)
+        if int(self.oversampling) != self.oversampling or not 1 <= self.oversampling <= 4:
+            raise ValueError(f"oversampling must be an integer from 1 to 4, got {self.oversampling!r}")
+        check_support_params(self.support, self.loose_support_margin, self.tight_support_threshold,
+                             self.tight_support_dilation, self.tight_support_sigma)
+        if not (0 < self.angle_tolerance_deg <= 1.0):
+            raise ValueError(
+                f"angle_tolerance_deg must be in (0, 1] degrees, got {self.angle_tolerance_deg!r}"
+            )
+
+
+@dataclass(frozen=True)
+class EstState:
+    """Progress of :func:`iter_est` after one iteration.
+
+    ``round`` is 1 (loose support) or 2 (tight support); ``iteration`` counts from 1 over
+    both rounds; ``error`` is the relative (density-weighted) difference between the
+    measured and calculated lines before this iteration's update; ``preview`` is a
+    ``(z, y, x)`` copy every ``yield_every`` iterations, else ``None``.
+    """
+
+    round: int
+    iteration: int
+    error: float
+    preview: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class EstResult:
+    """Final EST volume ``(z, y, x)`` float32, error per iteration, support and line map."""
+
+    volume: np.ndarray
+    errors: np.ndarray
+    support: np.ndarray
+    line_assignment: EqualSlopeAssignment
+
+
+def measured_lines(stack: np.ndarray, assignment: EqualSlopeAssignment, oversampling: int = 2,
+                   workers=None) -> np.ndarray:
+    """Pseudopolar lines of the projections: ``(angle, y, M)`` complex128.
+
+    Line ``a`` holds ``F(ω·(cos θ, sin θ))`` at the pseudopolar radii ``ω = k / (M d)``,
+    ``d = cos θ`` (horizontal family) or ``sin θ`` (vertical), i.e. a fractional DFT of the
+    projection with step ``sqrt(1 + s²)/M``; the origin is pixel ``n // 2`` of the slice.
+    """
+    n_a, _, n = stack.shape
+    n_grid = assignment.n_grid
+    kx, kz = pseudopolar_frequencies(n_grid, oversampling)
+    m = kx.shape[-1]
+    theta = np.radians(np.asarray(assignment.line_angle_deg))
+    fam = np.asarray(assignment.family)
+    d = np.where(fam == 0, np.cos(theta), np.sin(theta))
+    centre = (n - 1) / 2.0
+    lines = frft(stack.astype(np.float64), (1.0 / (m * d))[:, None], m, in_offset=-centre,
+                 out_offset=-(m // 2), workers=workers)
+    li = np.asarray(assignment.line) + n_grid // 2
+    ksum = kx[fam, li] + kz[fam, li]  # (angle, M)
+    lines *= np.exp(-2j * np.pi * ksum * (centre - n // 2))[:, None, :]
+    return lines
+
+
+def _line_weights(assignment: EqualSlopeAssignment, oversampling: int) -> np.ndarray:
+    """Density weights of the measured lines ``(angle, M)``; a diagonal carries both halves."""
+    w = ppfft_density_weights(assignment.n_grid, oversampling)
+    fam = np.asarray(assignment.family)
+    li = np.asarray(assignment.line) + assignment.n_grid // 2
+    out = w[fam, li].copy()
+    diagonal = np.abs(np.asarray(assignment.line)) == assignment.n_grid // 2
+    out[diagonal] *= 2.0
+    return out
+
+
+def _scatter_lines(values: np.ndarray, assignment: EqualSlopeAssignment, shape) -> np.ndarray:
+    """Place ``(angle, ..., M)`` line values into zero pseudopolar arrays ``(..., 2, N+1, M)``."""
+    pp = np.zeros(shape, dtype=np.complex128)
+    li = np.asarray(assignment.line) + assignment.n_grid // 2
+    for a, (f, l) in enumerate(zip(assignment.family, li)):
+        pp[..., f, l, :] = values[a]
+    return pp
+
+
+class FourierNormalOperator:
+    """``G x = A_mᴴ W A_m x`` for a batch of ``n × n`` slices, as an exact FFT convolution.
+
+    The kernel ``K(Δ) = Σ_measured w·exp(2πi ω·Δ)`` is real and even; a zero-padded period
+    ``P ≥ 2n − 1`` makes the circular convolution exact on the ``n × n`` region.
+    """
+
+    def __init__(self, assignment: EqualSlopeAssignment, n: int, oversampling: int,
+                 workers=None):
+        self.n = n
+        self.period = sfft.next_fast_len(2 * n, real=True)
+        self.period += self.period % 2
+        self.workers = fft_workers() if workers is None else workers
+        w = _line_weights(assignment, oversampling)
+        pp = _scatter_lines(w, assignment, (2, assignment.n_grid + 1, w.shape[-1]))
+        kernel = ppfft_adjoint(pp, oversampling, n_image=self.period).real
+        kernel = np.fft.ifftshift(kernel)  # Δ = 0 at index 0
+        self.kernel_hat = sfft.rfft2(kernel).real.astype(np.float32)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        p, n = self.period, self.n
+        spec = sfft.rfft2(x, s=(p, p), workers=self.workers)
+        spec *= self.kernel_hat
+        return sfft.irfft2(spec, s=(p, p), workers=self.workers, overwrite_x=True)[..., :n, :n]
+
+
+def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: int,
+                        oversampling: int, workers, chunk: int = 8) -> np.ndarray:
+    """``b = A_mᴴ W ŷ`` for every slice: ``(y, n, n)`` float32 (chunks bound the memory)."""
+    n_a, n_v, m = lines.shape
+    out = np.empty((n_v, n, n), dtype=np.float32)
+    shape_pp = (2, assignment.n_grid + 1, m)
+    for start in range(0, n_v, chunk):
+        stop = min(n_v, start + chunk)
+        vals = lines[:, start:stop] * weights[:, None, :]  # (angle, v, M)
+        pp = _scatter_lines(vals, assignment, (stop - start,) + shape_pp)
+        out[start:stop] = ppfft_adjoint(pp, oversampling, n_image=n, workers=workers).real
+    return out
+
+
+def _run_rounds(x, step_fn, loose, params, yield_every) -> Iterator:
+    """Shared two-round driver: yields ``(round, iteration, error, preview, support)``."""
+    support = np.broadcast_to(loose, x.shape)
+    it = 0
+    for rnd, count in ((1, params.n_iter), (2, params.n_iter_tight)):
+        if rnd == 2 and count:
+            support = tighten_support(x, loose, params.tight_support_threshold,
+                                      params.tight_support_dilation, params.tight_support_sigma)
+            apply_constraints(x, support, params.positivity)
+        for _ in range(count):
+            it += 1
+            err = step_fn(x)
+            apply_constraints(x, support, params.positivity)
+            preview = to_public(x) if it % yield_every == 0 else None
+            yield rnd, it, err, preview, support
+
+
+def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
+             workers: int | None = None) -> Iterator[EstState]:
+    """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
+
+    Input is checked when this is called (before any heavy work); the returned generator
+    yields an :class:`EstState` per iteration and returns the :class:`EstResult`
+    (``StopIteration.value``). The reconstruction is ``(z, y, x)`` with
+    ``n_z = n_x = n_u`` (CONVENTIONS.md). A consumer that stops iterating cancels within
+    one iteration. ``voxel_size`` (Å) is only checked; the volume keeps the stack's pixel.
+    """
+    if not isinstance(params, EstParams):
+        raise ValueError(f"params must be an EstParams, got {type(params).__name__}")
+    if not (np.isfinite(voxel_size) and voxel_size > 0):
+        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
+    data, angles = check_stack(stack, angles_deg)
+    n_a, n_v, n = data.shape
+    assignment = match_equally_sloped(angles, n, params.angle_tolerance_deg)
+    loose = loose_support(n, params.loose_support_margin, params.support)
+    return _iter_est(data, assignment, params, loose, workers)
+
+
+def _iter_est(data, assignment, params, loose, workers):
+    n_v, n = data.shape[1], data.shape[2]
+    workers = fft_workers() if workers is None else workers
+    os_ = params.oversampling
+    # Work on the bounding box of the loose support (x is zero outside it): a smaller
+    # convolution period, same result. The box is centred, so its pixel size // 2 is the
+    # slice's pixel n // 2, the Fourier origin.
+    rows = np.flatnonzero(loose.any(axis=1))
+    lo, hi = int(rows[0]), int(rows[-1]) + 1
+    size = hi - lo
+    lines = measured_lines(data, assignment, os_, workers)
+    weights = _line_weights(assignment, os_)
+    yy = float(np.sum(weights[:, None, :] * np.abs(lines) ** 2))
+    b = _back_project_lines(lines, weights, assignment, size, os_, workers)
+    del lines
+    op = FourierNormalOperator(assignment, size, os_, workers)
+    x = np.zeros((n_v, n, n), dtype=np.float32)
+    xb = x[:, lo:hi, lo:hi]
+
+    def step(_x):
+        gx = op.apply(xb)
+        e2 = float(np.sum(xb * gx, dtype=np.float64)) - 2.0 * float(
+            np.sum(xb * b, dtype=np.float64)) + yy
+        np.add(xb, b, out=xb)
+        np.subtract(xb, gx, out=xb)
+        return float(np.sqrt(max(e2, 0.0) / yy))
+
+    errors = []
+    support = None
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):
+        errors.append(err)
+        yield EstState(round=rnd, iteration=it, error=err, preview=preview)
+    return EstResult(volume=to_public(x), errors=np.asarray(errors),
+                     support=to_public(np.broadcast_to(support, x.shape)),
+                     line_assignment=assignment)
+
+
+def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
+                    voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
+                    workers: int | None = None) -> EstResult:
+    """Synchronous twin of :func:`iter_est`: run to the end and return the :class:`EstResult`.
+
+    ``callback(state)`` is called after every iteration.
+    """
+    gen = iter_est(stack, angles_deg, params, voxel_size=voxel_size, workers=workers)
+    while True:
+        try:
+            state = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if callback is not None:
+            callback(state)
