@@ -1,0 +1,93 @@
+"""``atomtomo align``: centre-of-mass / cross-correlation alignment of a tilt series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._common import add_force, write_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "align",
+        help="align a tilt series (y: cross-correlation, x: centre of mass), or apply saved shifts",
+        description=(
+            "Along the tilt axis y each image's projection onto y is cross-correlated with the "
+            "0° image's; across it the centre of mass of the projection onto x is moved to the "
+            "detector centre (paper 000). Shifts are saved as JSON (dy, dx px: the object "
+            "appeared at (v + dy, u + dx)) and can be applied to another signal of the series "
+            "with --apply-shifts."
+        ),
+    )
+    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x)")
+    p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
+                   help="tilt angles (default: STACK.tlt or angles.tlt next to the stack)")
+    p.add_argument("--out", required=True, metavar="ALIGNED.mrc", help="aligned tilt series")
+    p.add_argument("--shifts-out", default=None, metavar="SHIFTS.json",
+                   help="write the estimated shifts here")
+    p.add_argument("--apply-shifts", default=None, metavar="SHIFTS.json",
+                   help="apply these saved shifts instead of estimating them")
+    p.add_argument("--reference", default="zero",
+                   help="reference image for y: 'zero' (nearest 0°, default) or an index")
+    p.add_argument("--upsample", type=int, default=100,
+                   help="sub-pixel factor of the y cross-correlation (default 100)")
+    p.add_argument("--background", choices=("none", "edge"), default="none",
+                   help="'edge': subtract each image's border median before the centre of mass")
+    add_force(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .. import io
+    from ..core.align import apply_shifts, estimate_shifts
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".mrc":
+        raise ValueError(f"--out must name an .mrc file, got {out.name}")
+    if args.apply_shifts is not None and args.shifts_out is not None:
+        raise ValueError("--shifts-out and --apply-shifts exclude each other")
+    inputs = (args.stack, args.angles, args.apply_shifts)
+    io._paths.writable_path(out, args.force, inputs)
+    if args.shifts_out is not None:
+        io._paths.writable_path(args.shifts_out, args.force, inputs)
+    reference = args.reference if args.reference == "zero" else _index(args.reference)
+
+    if args.apply_shifts is not None:
+        data, voxel_size = io.read_mrc(args.stack)
+        if args.angles is not None:
+            io.read_tlt(args.angles, n_images=data.shape[0])
+        shifts = io.read_shifts(args.apply_shifts, n_images=data.shape[0])
+        aligned = apply_shifts(data, shifts)
+        io.write_mrc(out, aligned, voxel_size, force=args.force, kind="stack", inputs=inputs)
+        print(f"applied {args.apply_shifts} to {args.stack}: wrote {out}")
+        return 0
+
+    series = io.read_tilt_series(args.stack, args.angles)
+    shifts, ref = estimate_shifts(series.data, series.angles_deg, reference=reference,
+                                  upsample=args.upsample, background=args.background)
+    aligned = apply_shifts(series.data, shifts)
+    io.write_mrc(out, aligned, series.voxel_size, force=args.force, kind="stack", inputs=inputs)
+    if args.shifts_out is not None:
+        write_json(args.shifts_out, shifts_json(shifts, series.angles_deg, ref))
+    print(f"aligned {series.data.shape[0]} images (reference {ref}, "
+          f"{series.angles_deg[ref]:.2f}°): wrote {out}")
+    return 0
+
+
+def _index(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--reference must be 'zero' or an image index, got {text!r}") from None
+
+
+def shifts_json(shifts, angles_deg, reference_index: int) -> dict:
+    """The saved form of an alignment (readable by ``io.read_shifts``)."""
+    return {
+        "order": "dy, dx",
+        "shifts_px": [[float(a), float(b)] for a, b in shifts],
+        "angles_deg": [float(a) for a in angles_deg],
+        "reference_index": int(reference_index),
+        "convention": "the object's projection appeared at (v + dy, u + dx) in image a; "
+                      "aligning moved each image by (-dy, -dx)",
+    }

@@ -1,0 +1,160 @@
+"""Tilt-series alignment as in paper 000: cross-correlation along y, centre of mass along x.
+
+Along the tilt axis ``y`` the projection of every image onto ``y`` is the same curve for
+every tilt (a rotation about ``y`` keeps ``y``), so each image's curve is cross-correlated
+with that of the reference image (the one nearest 0°) and the peak is located to a
+fraction of a pixel by an upsampled DFT (scikit-image's ``phase_cross_correlation``
+without phase normalisation). Across it (``x``) the centre of mass of each image's
+projection onto ``x`` is moved to the detector centre ``(n_x − 1) / 2``, which puts the
+object's centre of mass at the centre of the reconstruction (CONVENTIONS.md).
+
+Shifts follow the projectors' convention: ``shifts[a] = (dy, dx)`` means the object's
+projection appears at ``(v + dy, u + dx)`` in image ``a``. :func:`apply_shifts` undoes
+them by a Fourier shift, so the same shifts can be applied to other signals of the
+series (EDS maps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage.registration import phase_cross_correlation
+
+from .geometry import validate_angles, validate_shifts
+
+__all__ = ["AlignmentResult", "align_tilt_series", "estimate_shifts", "apply_shifts",
+           "reference_index"]
+
+
+@dataclass(frozen=True)
+class AlignmentResult:
+    """Aligned stack ``(angle, y, x)`` float32, the shifts ``(n, 2)`` as ``(dy, dx)`` px
+    that were removed, and the index of the reference image for ``y``."""
+
+    aligned: np.ndarray
+    shifts: np.ndarray
+    reference_index: int
+
+
+def _check_stack(stack, name="tilt series") -> np.ndarray:
+    s = np.asarray(stack)
+    if s.ndim != 3:
+        raise ValueError(f"{name} must be 3D (angle, y, x); got {s.ndim}D with shape {s.shape}")
+    if s.size == 0:
+        raise ValueError(f"{name} is empty (shape {s.shape})")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return s
+
+
+def reference_index(angles_deg, reference="zero") -> int:
+    """Index of the reference image: the angle nearest 0° (``"zero"``) or a given index."""
+    angles = validate_angles(angles_deg)
+    if isinstance(reference, str):
+        if reference != "zero":
+            raise ValueError(f"reference must be 'zero' or an image index, got {reference!r}")
+        return int(np.argmin(np.abs(angles)))
+    if int(reference) != reference or not 0 <= int(reference) < angles.size:
+        raise ValueError(f"reference index must be in 0..{angles.size - 1}, got {reference!r}")
+    return int(reference)
+
+
+def _background(stack: np.ndarray, background: str) -> np.ndarray:
+    if background == "none":
+        return stack
+    if background == "edge":
+        # median of each image's border pixels, removed and clipped at zero
+        border = np.concatenate(
+            [stack[:, 0, :], stack[:, -1, :], stack[:, :, 0], stack[:, :, -1]], axis=1
+        )
+        level = np.median(border, axis=1)
+        return np.maximum(stack - level[:, None, None], 0.0)
+    raise ValueError(f"background must be 'none' or 'edge', got {background!r}")
+
+
+def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
+                    background: str = "none") -> tuple[np.ndarray, int]:
+    """Per-image ``(dy, dx)`` shifts of a tilt series (see the module docstring).
+
+    ``dy`` is relative to the reference image (its own ``dy`` is 0); ``dx`` is the
+    offset of each image's centre of mass from the detector centre.
+
+    Returns
+    -------
+    (shifts, reference_index) : ((n, 2) float64, int)
+    """
+    s = _check_stack(stack)
+    angles = validate_angles(angles_deg, n_images=s.shape[0])
+    ref = reference_index(angles, reference)
+    if int(upsample) != upsample or not 1 <= upsample <= 1000:
+        raise ValueError(f"upsample must be an integer in 1..1000, got {upsample!r}")
+    data = _background(s.astype(np.float64), background)
+    totals = data.sum(axis=(1, 2))
+    bad = np.nonzero(totals <= 0)[0]
+    if bad.size:
+        raise ValueError(
+            f"image {int(bad[0])} of the tilt series has no positive signal; "
+            "alignment needs an object in every image"
+        )
+    n_a, n_y, n_x = data.shape
+    shifts = np.zeros((n_a, 2))
+    # x: centre of mass of the projection onto x, relative to the detector centre
+    prof_x = data.sum(axis=1)
+    x = np.arange(n_x)
+    shifts[:, 1] = prof_x @ x / totals - (n_x - 1) / 2.0
+    # y: cross-correlation of the projections onto y with the reference's
+    if n_y > 1:
+        prof_y = data.sum(axis=2)
+        # zero padding keeps the correlation from wrapping around
+        pad = n_y // 2
+        padded = np.pad(prof_y, ((0, 0), (pad, pad)))
+        for a in range(n_a):
+            if a == ref:
+                continue
+            shift, _, _ = phase_cross_correlation(
+                padded[ref], padded[a], upsample_factor=int(upsample), normalization=None
+            )
+            shifts[a, 0] = -float(shift[0])
+    return shifts, ref
+
+
+def apply_shifts(stack, shifts) -> np.ndarray:
+    """Remove per-image ``(dy, dx)`` shifts by a Fourier shift; returns float32 ``(angle, y, x)``.
+
+    Image ``a`` is moved by ``(−dy, −dx)``, so an object that appeared at
+    ``(v + dy, u + dx)`` appears at ``(v, u)``. Content leaving one edge re-enters at the
+    other (periodic shift); keep a margin around the object.
+    """
+    s = _check_stack(stack)
+    sh = validate_shifts(shifts, s.shape[0])
+    out = np.empty(s.shape, dtype=np.float32)
+    for a in range(s.shape[0]):
+        spectrum = ndimage.fourier_shift(np.fft.fft2(s[a].astype(np.float64)), (-sh[a, 0], -sh[a, 1]))
+        out[a] = np.fft.ifft2(spectrum).real
+    return out
+
+
+def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 100,
+                      background: str = "none") -> AlignmentResult:
+    """Estimate the shifts of a tilt series and remove them (paper 000's alignment).
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series (HAADF or any signal roughly proportional to the projected mass).
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees; used to find the reference image nearest 0°.
+    reference : "zero" or int
+        Reference image for the ``y`` alignment.
+    upsample : int
+        Sub-pixel precision of the ``y`` cross-correlation is ``1 / upsample`` px.
+    background : {"none", "edge"}
+        ``"edge"`` subtracts each image's border median before the centre of mass, for
+        data on a constant background.
+    """
+    s = _check_stack(stack)
+    shifts, ref = estimate_shifts(s, angles_deg, reference=reference, upsample=upsample,
+                                  background=background)
+    return AlignmentResult(apply_shifts(s, shifts), shifts, ref)
