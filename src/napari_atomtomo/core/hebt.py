@@ -1,0 +1,369 @@
+"""HAADF-EDS bimodal tomography (HEBT, paper 002 §2.2) and response-ratio regression.
+
+HEBT solves Eq. 17, ``min ||I_b − W_b X_b||²``, for the element maps
+``X_A,j = z_A C_A,j ρ_j`` (HAADF units), with the block system
+
+    I_b = [(1−α) r_1 I_1; …; (1−α) r_k I_k; α I_H]
+    W_b = [(1−α) W, 0, …, 0;  …;  0, …, 0, (1−α) W;  α W, α W, …, α W]
+
+where ``W`` is the projector of :mod:`.projectors`, ``I_A`` the EDS tilt series,
+``I_H`` the HAADF tilt series and ``r_A`` the response ratios of Eq. 15
+(``I_H ≈ Σ_A r_A I_A``).
+
+SIRT on the block system without building ``W_b``. With ``rs = W·1`` (row sums) and
+``cs = Wᵀ·1`` (column sums) of ``W``:
+
+- row sums of ``W_b``: ``(1−α)·rs`` for the rows of every element block and
+  ``α·k·rs`` for the HAADF rows (each HAADF row holds ``k`` copies of a row of ``W``);
+- column sums of ``W_b``: ``(1−α)·cs + α·cs = cs`` for every element's columns,
+  independent of α.
+
+Hence ``R_b (I_b − W_b X_b)`` is ``(r_A I_A − W X_A) / rs`` on element rows and
+``(I_H − W Σ_B X_B) / (k·rs)`` on HAADF rows, and one SIRT step for element ``A`` is
+
+    X_A ← max(0, X_A + λ/cs · Wᵀ[((1−α)(r_A I_A − W X_A) + (α/k)(I_H − W Σ_B X_B)) / rs])
+
+(rows with ``rs < SUM_FLOOR`` get weight 0, as in :mod:`.sirt`). This holds on the
+closed interval α ∈ [0, 1]: the factors ``(1−α)`` and ``α`` of the back projection
+cancel the zero row sums of the empty blocks. One iteration costs ``k`` forward and
+``k`` back projections (``W Σ_B X_B = Σ_B W X_B``). At α = 0 it is exactly per-element
+SIRT on ``r_A I_A``. With a support mask, ``rs = W·support`` and ``1/cs`` is zero
+outside it, as in :mod:`.sirt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+from numba import njit, prange
+
+from .geometry import validate_angles, validate_shifts
+from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
+from .sirt import (
+    PARALLEL_MIN_WORK,
+    ThreadPolicy,
+    _sum_of_squares,
+    _update_kernel,
+    check_element_stacks,
+    check_iteration_settings,
+    check_stack,
+    check_support,
+    public_copy,
+    resolve_volume_shape,
+    sirt_weights,
+)
+
+__all__ = [
+    "HebtParams",
+    "HebtState",
+    "HebtResult",
+    "ResponseRatioFit",
+    "fit_response_ratios",
+    "check_ratios",
+    "iter_hebt",
+    "reconstruct_hebt",
+]
+
+
+@dataclass(frozen=True)
+class HebtParams:
+    """HEBT settings shared by the CLI, the widget and ``layer.metadata``.
+
+    Attributes
+    ----------
+    alpha : float
+        Weight α ∈ [0, 1] of the HAADF term (0: EDS only, 1: HAADF only).
+    n_iter : int
+        SIRT iterations on the block system (≥ 1).
+    relaxation : float
+        Relaxation λ in (0, 2).
+    yield_every : int
+        Maps are yielded every ``yield_every`` iterations and at the end.
+    """
+
+    alpha: float = 0.8
+    n_iter: int = 200
+    relaxation: float = 1.0
+    yield_every: int = 10
+
+    def __post_init__(self):
+        if not (np.isfinite(self.alpha) and 0.0 <= self.alpha <= 1.0):
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha!r}")
+        check_iteration_settings(self.n_iter, self.relaxation, self.yield_every)
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseRatioFit:
+    """Response ratios ``r_A`` of Eq. 15 and the coefficient of determination ``r2``."""
+
+    ratios: dict[str, float]
+    r2: float
+
+
+@dataclass(frozen=True, eq=False)
+class HebtState:
+    """One HEBT iteration.
+
+    ``residual`` is ``||I_b − W_b X_b|| / ||I_b||`` of the block system; ``maps`` is a
+    dict of ``(z, y, x)`` float32 copies every ``yield_every`` iterations and at the end,
+    else ``None``; ``ratios`` and ``r2`` (``None`` for user-given ratios) are those used.
+    """
+
+    iteration: int
+    residual: float
+    maps: dict[str, np.ndarray] | None
+    ratios: dict[str, float]
+    r2: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class HebtResult:
+    """Element maps ``X_A`` (HAADF units), the ratios used, their fit R² and residuals."""
+
+    maps: dict[str, np.ndarray]
+    ratios: dict[str, float]
+    r2: float | None
+    residuals: np.ndarray
+
+
+# ---------------------------------------------------------------------------- ratios
+def _check_haadf_and_eds(haadf, eds) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    h = check_stack(haadf, name="haadf")
+    stacks = check_element_stacks(eds)
+    for element, s in stacks.items():
+        if s.shape != h.shape:
+            raise ValueError(
+                f"eds[{element!r}] has shape {s.shape} but the HAADF tilt series has "
+                f"shape {h.shape}"
+            )
+    return h, stacks
+
+
+def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit:
+    """Fit ``I_H ≈ Σ_A r_A I_A`` (Eq. 15) over every pixel of every tilt, ``r_A ≥ 0``.
+
+    Non-negative least squares (:func:`scipy.optimize.nnls`) without an intercept, as
+    Eq. 15 has none. The normal equations are accumulated in float64 chunk by chunk, and
+    NNLS runs on their Cholesky factor (``||A r − b||² = ||Lᵀ r − L⁻¹Aᵀb||² + const``),
+    so memory stays small for large tilt series. ``r2 = 1 − SS_res / SS_tot`` with the usual
+    centred ``SS_tot = Σ (I_H − mean I_H)²``. The paper fitted with gradient descent and got
+    ``r_Ag = 805``, ``r_Au = 987`` and R² = 0.982 on its Ag–Au phantom.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series.
+    eds : dict of str to ndarray, shape (angle, y, x)
+        EDS counts per element, same shape as ``haadf``.
+    """
+    h, stacks = _check_haadf_and_eds(haadf, eds)
+    elements = list(stacks)
+    k = len(elements)
+    cols = [s.reshape(-1) for s in stacks.values()] + [h.reshape(-1)]
+    n = h.size
+    gram = np.zeros((k + 2, k + 2))  # columns: I_1..I_k, I_H, 1
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        block = np.empty((stop - start, k + 2))
+        for c, col in enumerate(cols):
+            block[:, c] = col[start:stop]
+        block[:, k + 1] = 1.0
+        gram += block.T @ block
+    g, rhs, bb, b_sum = gram[:k, :k], gram[:k, k], gram[k, k], gram[k, k + 1]
+    try:
+        chol = scipy.linalg.cholesky(g, lower=True)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"the EDS maps of {elements} are linearly dependent (or one is all zeros), "
+            "so response ratios cannot be fitted; give them with ratios="
+        ) from None
+    target = scipy.linalg.solve_triangular(chol, rhs, lower=True)
+    r, _ = scipy.optimize.nnls(chol.T, target)
+    ss_res = max(bb - 2.0 * rhs @ r + r @ g @ r, 0.0)
+    ss_tot = bb - b_sum * b_sum / n
+    if ss_tot <= 0.0:
+        raise ValueError("the HAADF tilt series is constant, so R² is undefined")
+    ratios = {el: float(v) for el, v in zip(elements, r)}
+    return ResponseRatioFit(ratios, float(1.0 - ss_res / ss_tot))
+
+
+def check_ratios(ratios, elements) -> dict[str, float]:
+    """User-given ratios: one positive finite number for each element, no others."""
+    if not isinstance(ratios, Mapping):
+        raise ValueError(f"ratios must be a dict {{element: r}}, got {type(ratios).__name__}")
+    out = {}
+    for element in elements:
+        if element not in ratios:
+            raise ValueError(f"ratios has no value for element {element!r}; give one per element")
+        try:
+            r = float(ratios[element])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"ratio for {element!r} must be a number, got {ratios[element]!r}"
+            ) from None
+        if not (np.isfinite(r) and r > 0.0):
+            raise ValueError(f"ratio for {element!r} must be a positive number, got {r!r}")
+        out[element] = r
+    extra = [el for el in ratios if el not in out]
+    if extra:
+        raise ValueError(
+            f"ratios has values for {extra} but the EDS data only has {list(elements)}"
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- kernels
+@njit(nogil=True, cache=True, parallel=True)
+def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
+    """``out = inv_rows · (w_el (b_el − p_el) + w_h e_h)``; returns ``Σ (b_el − p_el)²``."""
+    we = np.float32(w_el)
+    wh = np.float32(w_h)
+    total = 0.0
+    for i in prange(b_el.size):
+        d = b_el[i] - p_el[i]
+        total += np.float64(d) * np.float64(d)
+        v = (we * d + wh * e_h[i]) * inv_rows[i]
+        out[i] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
+    return total
+
+
+# ---------------------------------------------------------------------------- HEBT
+def iter_hebt(
+    haadf,
+    eds,
+    angles_deg,
+    params: HebtParams = HebtParams(),
+    *,
+    ratios=None,
+    support=None,
+    shifts=None,
+) -> Iterator[HebtState]:
+    """Run HEBT (Eq. 17), yielding a :class:`HebtState` after every iteration.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series (a sinogram as ``(angle, 1, x)``).
+    eds : dict of str to ndarray, shape (angle, y, x)
+        Non-negative EDS counts per element (e.g. after the paper's Gaussian filter).
+    angles_deg : array_like
+        Tilt angles in degrees.
+    params : HebtParams
+        α, iterations, relaxation, yield interval.
+    ratios : dict of str to float, optional
+        ``r_A`` per element; fitted by :func:`fit_response_ratios` when ``None``.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero (also fixes the volume shape).
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels.
+
+    The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
+    validated (and ratios fitted) when this function is called.
+    """
+    if not isinstance(params, HebtParams):
+        raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
+    h, stacks = _check_haadf_and_eds(haadf, eds)
+    angles = validate_angles(angles_deg, n_images=h.shape[0])
+    if shifts is not None:
+        shifts = validate_shifts(shifts, angles.size)
+    shape = resolve_volume_shape(h.shape, support)
+    support = check_support(support, shape)
+    if ratios is None:
+        fit = fit_response_ratios(h, stacks)
+        used, r2 = fit.ratios, fit.r2
+        zero = [el for el, r in used.items() if r == 0.0]
+        if zero:
+            raise ValueError(
+                f"the fitted response ratio of {zero} is 0 (its EDS signal does not explain "
+                "any HAADF signal); give ratios explicitly"
+            )
+    else:
+        used, r2 = check_ratios(ratios, list(stacks)), None
+    projector = ParallelBeamProjector(shape, angles, n_u=h.shape[2], shifts=shifts)
+    b_el = {
+        el: projector.to_internal_stack(used[el] * s.astype(np.float32))
+        for el, s in stacks.items()
+    }
+    b_h = projector.to_internal_stack(h)
+    a = float(params.alpha)
+    b_norm2 = (1 - a) ** 2 * sum(_sum_of_squares(b.reshape(-1)) for b in b_el.values())
+    b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
+    if b_norm2 == 0.0:
+        raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
+    return _run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support, dict(used), r2)
+
+
+def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2) -> Iterator[HebtState]:
+    threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
+    support_t = None if support is None else projector.to_internal_volume(support)
+    with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
+        inv_rows, inv_cols = sirt_weights(projector, support_t)
+    elements = list(b_el)
+    k = len(elements)
+    a = float(params.alpha)
+    w_el, w_h = 1.0 - a, a / k
+    x = {el: projector.new_internal_volume() for el in elements}
+    p = {el: projector.new_internal_stack() for el in elements}  # W X_A
+    d = {el: projector.new_internal_stack() for el in elements}  # R_b-weighted residual
+    e_h = projector.new_internal_stack()  # I_H − W Σ X_B
+    bp = projector.new_internal_volume()
+    inv_rows_f, inv_cols_f = inv_rows.reshape(-1), inv_cols.reshape(-1)
+
+    def residuals() -> float:
+        e_h[...] = b_h
+        for el in elements:
+            np.subtract(e_h, p[el], out=e_h)
+        ss = a**2 * _sum_of_squares(e_h.reshape(-1))
+        for el in elements:
+            ss_el = _block_residual_kernel(
+                b_el[el].reshape(-1), p[el].reshape(-1), e_h.reshape(-1), inv_rows_f,
+                w_el, w_h, d[el].reshape(-1),
+            )
+            ss += w_el**2 * ss_el
+        return float(np.sqrt(ss) / b_norm)
+
+    residuals()  # x = 0, p = 0 (cheap)
+    for it in range(1, params.n_iter + 1):
+        with threads:
+            for el in elements:
+                projector.back_internal(d[el], out=bp)
+                _update_kernel(
+                    x[el].reshape(-1), bp.reshape(-1), inv_cols_f, params.relaxation, True
+                )
+            for el in elements:
+                projector.forward_internal(x[el], out=p[el])
+            residual = residuals()
+        maps = None
+        if it == params.n_iter or it % params.yield_every == 0:
+            maps = {el: public_copy(projector, x[el]) for el in elements}
+        yield HebtState(it, residual, maps, ratios, r2)
+
+
+def reconstruct_hebt(
+    haadf,
+    eds,
+    angles_deg,
+    params: HebtParams = HebtParams(),
+    *,
+    ratios=None,
+    support=None,
+    shifts=None,
+    callback: Callable[[HebtState], None] | None = None,
+) -> HebtResult:
+    """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration."""
+    residuals = []
+    state = None
+    maps = None
+    for state in iter_hebt(
+        haadf, eds, angles_deg, params, ratios=ratios, support=support, shifts=shifts
+    ):
+        residuals.append(state.residual)
+        if state.maps is not None:
+            maps = state.maps
+        if callback is not None:
+            callback(state)
+    return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))

@@ -1,0 +1,450 @@
+"""SIRT (simultaneous iterative reconstruction technique) with non-negativity.
+
+The update is the standard weighted Landweber form
+
+    x ← x + λ · C · Aᵀ · R · (b − A x),   R = 1 / (A·1),   C = 1 / (Aᵀ·1),
+
+with ``A`` the Joseph projector of :mod:`.projectors`, ``R`` and ``C`` the inverse row
+and column sums precomputed once (sums below :data:`SUM_FLOOR` get weight 0, so rays
+that miss the volume and voxels that no ray sees are left alone), ``λ`` the
+relaxation, and negative voxels set to zero after every update when ``nonnegative``.
+A support mask restricts the unknowns: ``R`` then uses the row sums of the restricted
+matrix (``A·support``), ``C`` is zero outside the support and the start volume is
+zeroed there, which is exactly SIRT on the columns inside the support.
+
+Everything runs in the projector's internal layout (tilt axis innermost) with
+preallocated buffers; the layout is converted only on entry, on yield and on exit.
+
+EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
+:func:`reconstruct_eds`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .geometry import validate_angles, validate_shifts
+from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
+
+__all__ = [
+    "SirtParams",
+    "SirtState",
+    "SirtResult",
+    "iter_sirt",
+    "reconstruct_sirt",
+    "reconstruct_eds",
+    "SUM_FLOOR",
+    "PARALLEL_MIN_WORK",
+    "ThreadPolicy",
+]
+
+#: Row and column sums below this get an inverse weight of 0 (zero-safe R and C).
+SUM_FLOOR = 1e-6
+
+#: Problems with fewer voxel × tilt products run on one numba thread: there the parallel
+#: launch costs more than it saves (2D 97² × 31 tilts: 4.0 ms per iteration on 1 thread,
+#: 6.5 ms on 2, on the shared 2-core machine).
+PARALLEL_MIN_WORK = 2_000_000
+
+#: Larger problems time iterations on 1 and on all threads every this many iterations and
+#: keep the faster (two threads ran 3x slower than one while another process held a core).
+THREAD_RECHECK = 25
+
+
+class ThreadPolicy:
+    """Numba thread count per iteration, chosen per call (PERFORMANCE.md, "threads under load").
+
+    Small problems (``work < PARALLEL_MIN_WORK``) use 1 thread. Larger ones run the first
+    4 iterations of every :data:`THREAD_RECHECK` alternately on all threads and on 1, then
+    keep the faster. ``with policy:`` wraps one iteration; the caller's thread count is
+    restored on exit (numba's setting is per calling thread). The numbers computed do not
+    depend on the thread count except for the order of the residual's float64 sum.
+    """
+
+    _PROBES = 4
+
+    def __init__(self, work: int):
+        self.n_max = numba.get_num_threads()
+        self.small = int(work) < PARALLEL_MIN_WORK or self.n_max == 1
+        self.count = 0
+        self.timings: dict[int, float] = {}
+        self._state: tuple[int, int, float] | None = None
+
+    def choice(self) -> int:
+        if self.small:
+            return 1
+        phase = self.count % THREAD_RECHECK
+        if phase < self._PROBES:
+            return self.n_max if phase % 2 == 0 else 1
+        return min(self.timings, key=self.timings.get) if self.timings else self.n_max
+
+    def __enter__(self):
+        n = self.choice()
+        self._state = (numba.get_num_threads(), n, time.perf_counter())
+        numba.set_num_threads(n)
+        return self
+
+    def __exit__(self, *exc):
+        previous, n, t0 = self._state
+        numba.set_num_threads(previous)
+        if not self.small and self.count % THREAD_RECHECK < self._PROBES:
+            if self.count % THREAD_RECHECK == 0:
+                self.timings = {}
+            dt = time.perf_counter() - t0
+            self.timings[n] = min(dt, self.timings.get(n, np.inf))
+        self.count += 1
+        return False
+
+
+# ---------------------------------------------------------------------------- parameters
+@dataclass(frozen=True)
+class SirtParams:
+    """SIRT settings shared by the CLI, the widget and ``layer.metadata``.
+
+    Attributes
+    ----------
+    n_iter : int
+        Number of iterations (≥ 1).
+    relaxation : float
+        Relaxation λ in (0, 2); SIRT converges for any value in that range.
+    nonnegative : bool
+        Set negative voxels to zero after every update.
+    yield_every : int
+        A copy of the volume is yielded every ``yield_every`` iterations and at the end.
+    """
+
+    n_iter: int = 100
+    relaxation: float = 1.0
+    nonnegative: bool = True
+    yield_every: int = 10
+
+    def __post_init__(self):
+        check_iteration_settings(self.n_iter, self.relaxation, self.yield_every)
+
+
+def check_iteration_settings(n_iter, relaxation, yield_every) -> None:
+    """Shared validation of ``n_iter``, ``relaxation`` and ``yield_every``."""
+    if isinstance(n_iter, bool) or int(n_iter) != n_iter or n_iter < 1:
+        raise ValueError(f"n_iter must be a whole number of iterations ≥ 1, got {n_iter!r}")
+    if not (np.isfinite(relaxation) and 0.0 < relaxation < 2.0):
+        raise ValueError(f"relaxation must be in (0, 2), got {relaxation!r}")
+    if isinstance(yield_every, bool) or int(yield_every) != yield_every or yield_every < 1:
+        raise ValueError(f"yield_every must be a whole number ≥ 1, got {yield_every!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class SirtState:
+    """One SIRT iteration: ``residual = ||A x − b|| / ||b||`` of the current ``x``.
+
+    ``volume`` is a ``(z, y, x)`` float32 copy every ``yield_every`` iterations and at the
+    last one, else ``None``.
+    """
+
+    iteration: int
+    residual: float
+    volume: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SirtResult:
+    """Final ``volume`` ``(z, y, x)`` float32 and the ``residuals`` of every iteration."""
+
+    volume: np.ndarray
+    residuals: np.ndarray
+
+
+# ---------------------------------------------------------------------------- kernels
+@njit(nogil=True, cache=True, parallel=True)
+def _residual_kernel(b, p, inv_rows, out):
+    """``out = (b − p) · inv_rows`` on flat arrays; returns ``Σ (b − p)²`` in float64."""
+    total = 0.0
+    for i in prange(b.size):
+        d = b[i] - p[i]
+        total += np.float64(d) * np.float64(d)
+        v = d * inv_rows[i]
+        out[i] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
+    return total
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def _update_kernel(x, bp, inv_cols, relaxation, nonnegative):
+    """``x += λ · inv_cols · bp`` on flat arrays, clipped at 0 if ``nonnegative``."""
+    lam = np.float32(relaxation)
+    for i in prange(x.size):
+        v = x[i] + lam * inv_cols[i] * bp[i]
+        if nonnegative and v < 0.0:
+            v = np.float32(0.0)
+        if abs(v) < DENORMAL_FLOOR:
+            v = np.float32(0.0)
+        x[i] = v
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def _sum_of_squares(a):
+    total = 0.0
+    for i in prange(a.size):
+        total += np.float64(a[i]) * np.float64(a[i])
+    return total
+
+
+def public_copy(projector: ParallelBeamProjector, vol_t: np.ndarray) -> np.ndarray:
+    """A ``(z, y, x)`` copy of an internal volume that never aliases the working buffer.
+
+    (``from_internal_volume`` returns a view when ``n_y == 1``: the transpose is then
+    already contiguous.)
+    """
+    v = projector.from_internal_volume(vol_t)
+    return v.copy() if np.shares_memory(v, vol_t) else v
+
+
+def inverse_sums(sums: np.ndarray) -> np.ndarray:
+    """Zero-safe ``1 / sums`` as float32 (``0`` where ``sums < SUM_FLOOR``)."""
+    inv = np.zeros(sums.shape, dtype=np.float32)
+    ok = sums >= SUM_FLOOR
+    inv[ok] = 1.0 / sums[ok]
+    return inv
+
+
+def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None):
+    """Inverse row sums ``R`` (internal stack) and column sums ``C`` (internal volume).
+
+    With a support (internal layout, float32 0/1) the row sums are ``A·support`` and
+    ``C`` is zero outside the support.
+    """
+    ones_v = projector.new_internal_volume()
+    ones_v[...] = 1.0 if support_t is None else support_t
+    inv_rows = inverse_sums(projector.forward_internal(ones_v))
+    ones_s = projector.new_internal_stack()
+    ones_s[...] = 1.0
+    inv_cols = inverse_sums(projector.back_internal(ones_s, out=ones_v))
+    if support_t is not None:
+        inv_cols *= support_t
+    return inv_rows, inv_cols
+
+
+# ---------------------------------------------------------------------------- validation
+def check_stack(stack, name: str = "tilt series") -> np.ndarray:
+    """A finite 3D ``(angle, y, x)`` array (a sinogram is ``(angle, 1, x)``)."""
+    s = np.asarray(stack)
+    if s.ndim != 3:
+        raise ValueError(
+            f"{name} must be 3D (angle, y, x), got shape {s.shape}; "
+            "store a sinogram as (angle, 1, x)"
+        )
+    if s.size == 0:
+        raise ValueError(f"{name} is empty (shape {s.shape})")
+    if not np.issubdtype(s.dtype, np.number) or np.iscomplexobj(s):
+        raise ValueError(f"{name} must hold real numbers, got dtype {s.dtype}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return s
+
+
+def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, int]:
+    """Volume shape: from ``x0`` or ``support`` if given, else ``(n_u, n_y, n_u)``."""
+    n_a, n_y, n_u = stack_shape
+    shape = None
+    for name, arr in (("x0", x0), ("support", support)):
+        if arr is None:
+            continue
+        a_shape = np.shape(arr)
+        if len(a_shape) != 3 or a_shape[1] != n_y:
+            raise ValueError(
+                f"{name} has shape {a_shape} but a (z, {n_y}, x) volume was expected for a "
+                f"tilt series of shape {tuple(stack_shape)}"
+            )
+        if shape is not None and a_shape != shape:
+            raise ValueError(f"support has shape {a_shape} but x0 has shape {shape}")
+        shape = tuple(int(n) for n in a_shape)
+    return shape if shape is not None else (n_u, n_y, n_u)
+
+
+def check_support(support, shape) -> np.ndarray | None:
+    if support is None:
+        return None
+    s = np.asarray(support)
+    if s.dtype != bool:
+        raise ValueError(f"support must be a boolean mask, got dtype {s.dtype}")
+    if not s.any():
+        raise ValueError("support is empty (no voxel is True); nothing to reconstruct")
+    return s
+
+
+# ---------------------------------------------------------------------------- SIRT
+def iter_sirt(
+    stack, angles_deg, params: SirtParams = SirtParams(), *, support=None, x0=None, shifts=None
+) -> Iterator[SirtState]:
+    """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series of line integrals (a 2D sinogram as ``(angle, 1, x)``).
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees (CONVENTIONS.md).
+    params : SirtParams
+        Iterations, relaxation, non-negativity and how often to yield the volume.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero.
+    x0 : ndarray, shape (z, y, x), optional
+        Start volume (default zeros). ``x0`` or ``support`` fix the volume shape;
+        otherwise it is ``(n_x, n_y, n_x)``.
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels, as for :class:`ParallelBeamProjector`.
+
+    Input is validated when this function is called, before any work; the iterations
+    run as the returned generator is consumed.
+    """
+    run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts)
+    return _run_sirt(*run)
+
+
+def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts):
+    if not isinstance(params, SirtParams):
+        raise ValueError(f"params must be a SirtParams, got {type(params).__name__}")
+    s = check_stack(stack)
+    angles = validate_angles(angles_deg, n_images=s.shape[0])
+    if shifts is not None:
+        shifts = validate_shifts(shifts, angles.size)
+    shape = resolve_volume_shape(s.shape, support, x0)
+    support = check_support(support, shape)
+    if x0 is not None:
+        x0 = np.asarray(x0)
+        if not np.all(np.isfinite(x0)):
+            raise ValueError("x0 contains NaN or infinite values")
+    projector = ParallelBeamProjector(shape, angles, n_u=s.shape[2], shifts=shifts)
+    b = projector.to_internal_stack(s)
+    b_norm = np.sqrt(_sum_of_squares(b.reshape(-1)))
+    if b_norm == 0.0:
+        raise ValueError("tilt series is all zeros; there is nothing to reconstruct")
+    return projector, b, b_norm, params, support, x0
+
+
+def _run_sirt(projector, b, b_norm, params, support, x0) -> Iterator[SirtState]:
+    threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
+    with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
+        support_t = None if support is None else projector.to_internal_volume(support)
+        inv_rows, inv_cols = sirt_weights(projector, support_t)
+        x = projector.new_internal_volume() if x0 is None else projector.to_internal_volume(x0)
+        if support_t is not None:
+            x *= support_t
+        if params.nonnegative:
+            np.maximum(x, 0.0, out=x)
+        p = projector.forward_internal(x)  # A x, kept one iteration ahead
+        e = projector.new_internal_stack()  # R (b − A x)
+        bp = projector.new_internal_volume()  # Aᵀ R (b − A x)
+        flat = (b.reshape(-1), p.reshape(-1), inv_rows.reshape(-1), e.reshape(-1))
+        _residual_kernel(*flat)
+    for it in range(1, params.n_iter + 1):
+        with threads:
+            projector.back_internal(e, out=bp)
+            _update_kernel(
+                x.reshape(-1), bp.reshape(-1), inv_cols.reshape(-1),
+                params.relaxation, params.nonnegative,
+            )
+            projector.forward_internal(x, out=p)
+            # residual of the new x; e is reused by the next iteration
+            residual = float(np.sqrt(_residual_kernel(*flat)) / b_norm)
+        last = it == params.n_iter
+        volume = public_copy(projector, x) if last or it % params.yield_every == 0 else None
+        yield SirtState(it, residual, volume)
+
+
+def reconstruct_sirt(
+    stack,
+    angles_deg,
+    params: SirtParams = SirtParams(),
+    *,
+    support=None,
+    x0=None,
+    shifts=None,
+    callback: Callable[[SirtState], None] | None = None,
+) -> SirtResult:
+    """Run :func:`iter_sirt` to the end; ``callback(state)`` is called after every iteration.
+
+    Returns
+    -------
+    SirtResult
+        ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
+    """
+    residuals = []
+    volume = None
+    for state in iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts):
+        residuals.append(state.residual)
+        if state.volume is not None:
+            volume = state.volume
+        if callback is not None:
+            callback(state)
+    return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------- EDS-STEM
+def check_element_stacks(eds, name: str = "eds") -> dict[str, np.ndarray]:
+    """A non-empty ``{element: (angle, y, x)}`` mapping of finite, non-negative stacks."""
+    if not isinstance(eds, Mapping) or len(eds) == 0:
+        raise ValueError(f"{name} must be a non-empty dict {{element: tilt series}}")
+    out: dict[str, np.ndarray] = {}
+    shape = None
+    first = None
+    for element, stack in eds.items():
+        if not isinstance(element, str) or not element:
+            raise ValueError(f"{name} keys must be element symbols, got {element!r}")
+        s = check_stack(stack, name=f"{name}[{element!r}]")
+        if np.any(s < 0):
+            raise ValueError(
+                f"{name}[{element!r}] has negative counts (min {float(s.min()):g}); "
+                "X-ray counts must be ≥ 0"
+            )
+        if shape is not None and s.shape != shape:
+            raise ValueError(
+                f"{name}[{element!r}] has shape {s.shape} but {name}[{first!r}] has shape {shape}"
+            )
+        shape, first = s.shape, first or element
+        out[element] = s
+    return out
+
+
+def reconstruct_eds(
+    eds,
+    angles_deg,
+    params: SirtParams = SirtParams(),
+    *,
+    support=None,
+    shifts=None,
+    callback: Callable[[str, SirtState], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """EDS-STEM tomography: SIRT of every element's tilt series (paper 002, Eq. 11).
+
+    Parameters
+    ----------
+    eds : dict of str to ndarray, shape (angle, y, x)
+        X-ray counts per element line (non-negative), all of one shape.
+    angles_deg, params, support, shifts
+        As for :func:`iter_sirt`.
+    callback : callable, optional
+        ``callback(element, state)`` after every iteration.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (z, y, x)
+        The maps ``X_A = n f_A C_A ρ`` (Eq. 10), in the element order of ``eds``.
+    """
+    stacks = check_element_stacks(eds)
+    runs = {
+        el: _prepare_sirt(s, angles_deg, params, support=support, x0=None, shifts=shifts)
+        for el, s in stacks.items()
+    }
+    maps = {}
+    for element, run in runs.items():
+        for state in _run_sirt(*run):
+            if state.volume is not None:
+                maps[element] = state.volume
+            if callback is not None:
+                callback(element, state)
+    return maps
