@@ -295,3 +295,17 @@ def test_bad_input_raises_one_clear_sentence():
         proj.back_internal(proj.new_internal_stack(), out=np.zeros((4, 2, 4), np.float32).T)
     with pytest.raises(ValueError, match=r"volume_shape must be \(n_z, n_y, n_x\) with positive"):
         ParallelBeamProjector((4, 0, 4), angles)
+
+
+@pytest.mark.parametrize("n_y", [1, 3])
+def test_from_internal_returns_a_copy_even_for_single_slices(n_y):
+    """A 2D problem (n_y = 1) has the same memory order in both layouts; still a copy."""
+    proj = ParallelBeamProjector((6, n_y, 6), [0.0, 30.0])
+    vol_t = proj.new_internal_volume()
+    stk_t = proj.new_internal_stack()
+    vol = proj.from_internal_volume(vol_t)
+    stk = proj.from_internal_stack(stk_t)
+    vol_t += 1.0
+    stk_t += 1.0
+    assert not vol.any() and not stk.any()
+    assert vol.flags.c_contiguous and stk.flags.c_contiguous

@@ -19,6 +19,13 @@ COMMAND_MODULES = [
     "_info",
     "_project",
     "_simulate",
+    "_sirt", "_eds", "_hebt",
+    "_quantify",
+    "_est",
+    "_trace",
+    "_compare",
+    "_align",
+    "_demo",
 ]
 
 

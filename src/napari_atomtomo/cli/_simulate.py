@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 #: Simulator modules; each exposes ``register(subparsers)`` like a top-level command.
-SIMULATOR_MODULES: list[str] = []
+SIMULATOR_MODULES: list[str] = ["_simulate_agau", "_simulate_silica"]
 
 
 def register(subparsers) -> None:

@@ -130,8 +130,8 @@ class ParallelBeamProjector:
         return _as_float32_flushed(volume.transpose(0, 2, 1))
 
     def from_internal_volume(self, vol_t: np.ndarray) -> np.ndarray:
-        """Contiguous ``(z, y, x)`` copy of an internal volume."""
-        return np.ascontiguousarray(vol_t.transpose(0, 2, 1))
+        """Contiguous ``(z, y, x)`` copy of an internal volume (always a new array)."""
+        return vol_t.transpose(0, 2, 1).copy(order="C")
 
     def to_internal_stack(self, stack: np.ndarray) -> np.ndarray:
         """``(angle, y, x)`` -> contiguous float32 ``(angle, x, y)`` (a copy)."""
@@ -143,7 +143,8 @@ class ParallelBeamProjector:
         return _as_float32_flushed(stack.transpose(0, 2, 1))
 
     def from_internal_stack(self, stk_t: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(stk_t.transpose(0, 2, 1))
+        """Contiguous ``(angle, y, x)`` copy of an internal stack (always a new array)."""
+        return stk_t.transpose(0, 2, 1).copy(order="C")
 
     def new_internal_volume(self) -> np.ndarray:
         return np.zeros(self.internal_volume_shape, dtype=np.float32)
