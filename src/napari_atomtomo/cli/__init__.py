@@ -17,14 +17,16 @@ from .. import __version__
 #: Subcommand modules, in the order ``atomtomo --help`` lists them.
 COMMAND_MODULES = [
     "_info",
-    "_project",
     "_simulate",
-    "_sirt", "_eds", "_hebt",
-    "_quantify",
+    "_project",
+    "_align",
     "_est",
+    "_sirt",
+    "_eds",
+    "_hebt",
+    "_quantify",
     "_trace",
     "_compare",
-    "_align",
     "_demo",
 ]
 
