@@ -1,0 +1,257 @@
+"""The "Trace atoms" dock widget: a volume -> a Points layer of atoms coloured by element.
+
+Run traces the chosen volume in a worker (``core.trace.trace_atoms``, and
+``core.compare.compare_atoms`` when a layer of true atoms is chosen) and adds one Points
+layer ``"<volume> atoms"`` in world ``(z, y, x)`` Å over the volume, with ``features``
+(``element``, ``intensity``, ``fit_height``, ...). The dock then shows the sorted peak
+intensities (paper 000, Fig. 3): dragging its dashed threshold line (or typing a value
+in "element threshold") re-splits the elements live, debounced, by relabelling and
+recolouring the same Points layer (``split_elements(..., thresholds=[t])``, no
+re-trace). With true atoms it also shows the deviation plot (Fig. 5) and a summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtWidgets import QLabel
+from superqt.utils import qdebounced
+
+from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, layer_voxel_size
+from ..core.trace import TraceParams, split_elements
+from ._base import JobDockWidget, format_command, layer_file_hint
+from ._trace_plots import (
+    DeviationPlot,
+    PeakIntensityPlot,
+    auto_or_numbers,
+    comparison_summary,
+    iter_trace_job,
+    relabel_comparison,
+    trace_inputs,
+    trace_summary,
+)
+
+__all__ = ["TraceWidget"]
+
+#: Milliseconds a dragged threshold must rest before the Points layer is relabelled.
+RESPLIT_DEBOUNCE_MS = 40
+#: ... and before the deviation plot (a full matplotlib redraw) follows; at once on release.
+DEVIATION_DEBOUNCE_MS = 300
+
+
+class TraceWidget(JobDockWidget):
+    """Trace atoms in a volume layer; re-split elements live; compare with true atoms."""
+
+    run_text = "Trace"
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(napari_viewer, parent)
+        inputs = trace_inputs(napari_viewer)
+        (self.volume, self.elements, self.min_distance, self.noise_floor, self.refine,
+         self.connectivity, self.n_expected, self.split, self.truth, self.resolution) = inputs
+        self.inputs.extend(inputs)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.peaks_plot = PeakIntensityPlot(self)
+        self.deviation_plot = DeviationPlot(self)
+        self.deviation_plot.setVisible(False)
+        layout = self.layout()
+        for w, stretch in ((self.summary, 0), (self.peaks_plot, 2), (self.deviation_plot, 2)):
+            layout.insertWidget(layout.count() - 1, w, stretch)
+        self._result_name: str | None = None  # the Points layer of the last tracing
+        self._outcome = None  # its TraceOutcome (comparison relabelled by re-splits)
+        self._thresholds: tuple[float, ...] = ()
+        self._syncing = False
+        self._job_source: tuple | None = None
+        self._shown_comparison = None
+        self._resplit_later = qdebounced(self._apply_split, timeout=RESPLIT_DEBOUNCE_MS,
+                                         parent=self)
+        self._redraw_deviation_later = qdebounced(self._redraw_deviation, parent=self,
+                                                  timeout=DEVIATION_DEBOUNCE_MS)
+        self.peaks_plot.threshold_changed.connect(self._on_threshold_dragged)
+        self.peaks_plot.threshold_released.connect(self._on_threshold_released)
+        self.split.changed.connect(self._on_split_typed)
+        self.truth.changed.connect(self._on_truth_changed)
+        self.resolution.changed.connect(self._on_truth_changed)
+        self.runner.finished.connect(self._on_finished)
+        self.reset_choices()
+
+    # ------------------------------------------------------------------ inputs
+    def params(self) -> TraceParams:
+        """The :class:`TraceParams` of the current inputs (``ValueError`` if invalid)."""
+        return TraceParams(
+            min_distance_A=float(self.min_distance.value), elements=self.elements.value,
+            noise_floor=auto_or_numbers(self.noise_floor.value, "noise floor"),
+            split=auto_or_numbers(self.split.value, "element threshold"),
+            refine=self.refine.value, connectivity=int(self.connectivity.value))
+
+    def validate(self) -> str | None:
+        layer = self.volume.value
+        if layer is None:
+            return "open a reconstructed 3D volume (z, y, x) to trace"
+        name = layer.name
+        if layer.ndim != 3 or layer.multiscale or layer.rgb:
+            return f"{name} is not a 3D volume (z, y, x); choose a reconstruction"
+        if layer_info(layer).get("kind") == "tilt_series":
+            return f"{name} is a tilt series; reconstruct it first, then trace the volume"
+        if min(layer.data.shape) < 3:
+            return f"{name} has shape {tuple(layer.data.shape)}; tracing needs ≥ 3 voxels an axis"
+        scale = np.asarray(layer.scale, dtype=float)
+        if not np.allclose(scale, scale[0], rtol=1e-3):
+            return f"{name} has non-cubic voxels {tuple(scale)} Å; tracing needs cubic voxels"
+        self.params()
+        truth = self.truth.value
+        if truth is not None:
+            if truth.name == self._result_name:
+                return f"{truth.name} is this widget's own result; choose the true atoms"
+            if len(atoms_from_points_layer(truth)) == 0:
+                return f"{truth.name} has no atoms to compare with"
+        return None
+
+    def command_line(self) -> str:
+        layer, truth = self.volume.value, self.truth.value
+        out = f"{layer.name} atoms.xyz"
+        cmd = format_command("trace", [layer_file_hint(layer)], self.params(),
+                             option_names={"max_atoms": None},
+                             extra={"--out": out, "--n-expected": self.n_expected.value or None})
+        if truth is not None:
+            cmd += " && " + format_command("compare", [out, layer_file_hint(truth, ".xyz")],
+                                           {"resolution_A": self.resolution.value})
+        return cmd
+
+    # ------------------------------------------------------------------ job
+    def start_job(self) -> None:
+        layer, truth = self.volume.value, self.truth.value
+        params, n_expected = self.params(), self.n_expected.value or None
+        self._job_source = (layer.name, tuple(layer.translate), params, n_expected,
+                            None if truth is None else truth.name)
+        self.runner.run(
+            iter_trace_job, np.asarray(layer.data), layer_voxel_size(layer), params, n_expected,
+            None if truth is None else atoms_from_points_layer(truth),
+            float(self.resolution.value),
+            label=f"trace {layer.name}", total=2 if truth is None else 3,
+            describe=lambda step: step.message, on_result=self._result_layer_data)
+
+    def _result_layer_data(self, outcome):
+        name, translate, params, n_expected, truth_name = self._job_source
+        res = outcome.trace
+        self._outcome, self._result_name = outcome, f"{name} atoms"
+        self._thresholds = res.split_thresholds
+        extra = {"noise_floor": res.noise_floor, "voxel_size": res.voxel_size,
+                 "split_thresholds": list(res.split_thresholds),
+                 "n_local_maxima": res.n_local_maxima, "truth_layer": truth_name}
+        return atoms_layer_data(res.atoms, self._result_name, "trace_atoms",
+                                params.to_dict() | {"n_expected": n_expected}, [name],
+                                translate=translate, metadata=extra)
+
+    def _on_finished(self, outcome) -> None:
+        res = outcome.trace
+        self.peaks_plot.show_result(res.sorted_intensities, res.atoms.elements,
+                                    res.params.elements, res.noise_floor, res.split_thresholds)
+        self._show_summary(res.atoms.elements, outcome.comparison)
+
+    def _result_layer(self):
+        name = self._result_name
+        return self.viewer.layers[name] if name is not None and name in self.viewer.layers else None
+
+    # ------------------------------------------------------------------ live re-split
+    def _on_threshold_dragged(self, value: float) -> None:
+        self._thresholds = (float(value), *self._thresholds[1:])
+        self._syncing = True  # the text follows the line without re-placing it
+        try:
+            self.split.value = ",".join(f"{t:.6g}" for t in self._thresholds)
+        finally:
+            self._syncing = False
+        self._resplit_later()
+
+    def _on_threshold_released(self, value: float) -> None:
+        self._on_threshold_dragged(value)
+        self._resplit_later.flush()
+        self._redraw_deviation_later.flush()
+
+    def _on_split_typed(self, text: str) -> None:
+        if self._syncing or self._outcome is None:
+            return
+        res = self._outcome.trace
+        try:
+            split = auto_or_numbers(text, "element threshold")
+            thr = split_elements(res.sorted_intensities, len(res.params.elements),
+                                 thresholds=None if split == "auto" else split).thresholds
+        except ValueError:
+            return  # the reason line already says what is wrong
+        self._thresholds = thr
+        if thr and np.isfinite(thr[0]):
+            self.peaks_plot.set_threshold_line(thr[0], orientation="horizontal")
+        self._resplit_later()
+
+    def _apply_split(self) -> None:
+        """Relabel and recolour the traced Points layer, the plots and the summary."""
+        if self._outcome is None or not self._thresholds:
+            return
+        order = np.asarray(self._outcome.trace.params.elements)
+        thr = list(self._thresholds)
+        layer = self._result_layer()
+        if layer is not None and len(layer.data):
+            features = layer.features.copy()
+            split = split_elements(features["intensity"].to_numpy(float), order.size,
+                                   thresholds=thr)
+            features["element"] = order[split.labels]
+            layer.features = features
+            layer.refresh_colors(update_color_mapping=False)
+            record = layer.metadata.setdefault("atomtomo", {})
+            record.setdefault("parameters", {})["split"] = thr
+            record["split_thresholds"] = thr
+        labels = order[split_elements(self.peaks_plot.intensities, order.size,
+                                      thresholds=thr).labels]
+        self.peaks_plot.recolor(labels)
+        comparison = self._outcome.comparison
+        if comparison is not None and comparison.traced_elements.size == labels.size:
+            comparison = relabel_comparison(comparison, labels, self._outcome.truth)
+        else:
+            comparison = None
+        self._show_summary(labels, comparison, later=True)
+
+    # ------------------------------------------------------------------ comparison
+    def _on_truth_changed(self, *_) -> None:
+        """Compare the last tracing with the newly chosen truth (or resolution)."""
+        if self._outcome is None or self.runner.busy or self.reason_text() is not None:
+            return
+        from ..core.compare import compare_atoms  # noqa: PLC0415
+
+        truth, layer = self.truth.value, self._result_layer()
+        trace = self._outcome.trace
+        if truth is None or layer is None:
+            self._outcome = type(self._outcome)(trace)
+            self._show_summary(self._plot_labels(), None)
+            return
+        traced, atoms = atoms_from_points_layer(layer), atoms_from_points_layer(truth)
+        comparison = compare_atoms(traced, atoms, resolution_A=float(self.resolution.value))
+        self._outcome = type(self._outcome)(trace, comparison, atoms)
+        self._show_summary(traced.elements, comparison)
+
+    def _plot_labels(self) -> np.ndarray:
+        """Element labels of the plotted peaks at the current thresholds."""
+        res = self._outcome.trace
+        if not self._thresholds:
+            return res.atoms.elements
+        split = split_elements(self.peaks_plot.intensities, len(res.params.elements),
+                               thresholds=list(self._thresholds))
+        return np.asarray(res.params.elements)[split.labels]
+
+    def _show_summary(self, elements, comparison, *, later: bool = False) -> None:
+        """The summary now; the deviation plot now or (during a drag) debounced."""
+        res = self._outcome.trace
+        text = trace_summary(elements, res.params.elements, res.noise_floor, self._thresholds)
+        if comparison is not None:
+            text += "\n" + comparison_summary(comparison)
+        self.summary.setText(text)
+        self._shown_comparison = comparison
+        if later:
+            self._redraw_deviation_later()
+        else:
+            self._redraw_deviation()
+
+    def _redraw_deviation(self) -> None:
+        comparison = self._shown_comparison
+        if comparison is not None:
+            self.deviation_plot.show_comparison(comparison, self._outcome.trace.params.elements)
+        self.deviation_plot.setVisible(comparison is not None)

@@ -1,0 +1,186 @@
+"""The "Trace atoms" widget, opened through the manifest, on the synthetic atoms sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import MouseButton, MouseEvent
+from qtpy.QtGui import QGuiApplication
+
+from napari_atomtomo._colors import ELEMENT_COLORS
+from napari_atomtomo._sample_data import ATOMS_VOXEL_SIZE_A, synthetic_atoms_volume
+from napari_atomtomo._widgets._trace_plots import relabel_comparison
+from napari_atomtomo._widgets.trace import TraceWidget
+from napari_atomtomo.core.atoms import Atoms
+from napari_atomtomo.core.compare import compare_atoms
+from napari_atomtomo.core.trace import TraceParams, trace_atoms
+
+SI = np.array([int(ELEMENT_COLORS["Si"][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0])
+O = np.array([int(ELEMENT_COLORS["O"][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0])
+
+
+@pytest.fixture
+def traced(make_napari_viewer):
+    """A viewer with the sample (volume + atoms_true) and the docked widget."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-atomtomo", "synthetic_atoms_volume")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Trace atoms")
+    assert isinstance(widget, TraceWidget)
+    yield viewer, widget
+    if widget.runner.busy:
+        widget.runner.cancel()
+
+
+def _trace(widget, qtbot):
+    assert widget.run_button.isEnabled(), widget.reason.text()
+    with qtbot.waitSignal(widget.runner.finished, timeout=60_000):
+        widget.run_button.click()
+
+
+def _mouse(plot, *steps):
+    """Send matplotlib mouse events ``(name, y in data units)`` to the plot's canvas."""
+    plot.canvas.draw()
+    ax = plot.axes
+    x = np.mean(ax.get_xlim())
+    for name, value in steps:
+        px, py = ax.transData.transform((x, value))
+        event = MouseEvent(name, plot.canvas, px, py, button=MouseButton.LEFT)
+        plot.canvas.callbacks.process(name, event)
+
+
+def _colors_match(face, elements):
+    want = np.where(np.asarray(elements)[:, None] == "Si", SI, O)
+    return np.allclose(face, want, atol=1e-3)
+
+
+def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
+    viewer, widget = traced
+    volume_layer = viewer.layers["atoms volume"]
+    volume_layer.translate = (1.0, 2.0, 3.0)
+    widget.volume.value = volume_layer
+    widget.truth.value = viewer.layers["atoms_true"]
+    _trace(widget, qtbot)
+
+    layer = viewer.layers["atoms volume atoms"]
+    vol, truth = synthetic_atoms_volume()
+    expected = trace_atoms(vol, ATOMS_VOXEL_SIZE_A, TraceParams())
+    # world (z, y, x) Å = the core's positions, shifted like the volume layer
+    np.testing.assert_allclose(layer.data, expected.atoms.positions_zyx(1.0), atol=1e-9)
+    np.testing.assert_allclose(layer.translate, (1.0, 2.0, 3.0))
+    assert list(layer.features["element"]) == list(expected.atoms.elements)
+    np.testing.assert_allclose(layer.features["intensity"], expected.atoms.features["intensity"])
+    assert {"fit_height", "width_A", "fit_r2"} <= set(layer.features.columns)
+    assert dict(zip(*np.unique(layer.features["element"], return_counts=True))) == {
+        "O": 40, "Si": 20}
+    assert _colors_match(layer.face_color, layer.features["element"])
+    rec = layer.metadata["atomtomo"]
+    assert rec["algorithm"] == "trace_atoms" and rec["source_layers"] == ["atoms volume"]
+    assert rec["parameters"] == TraceParams().to_dict() | {"n_expected": None}
+    assert rec["noise_floor"] == pytest.approx(expected.noise_floor)
+    assert rec["split_thresholds"] == pytest.approx(list(expected.split_thresholds))
+    # the plots and the summary
+    assert widget.peaks_plot.intensities.size == 60
+    assert widget.peaks_plot.threshold == pytest.approx(expected.split_thresholds[0])
+    assert not widget.deviation_plot.isHidden()
+    text = widget.summary.text()
+    assert text.startswith("60 atoms: Si 20, O 40;")
+    assert "traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); RMSD 0.0" in text
+
+    # dragging the threshold line re-splits the elements live, without re-tracing
+    inten = layer.features["intensity"].to_numpy()
+    t = float(np.mean(np.sort(inten)[-6:-4]))  # only the 5 brightest stay Si
+    start = float(widget.peaks_plot.threshold)
+    _mouse(widget.peaks_plot, ("button_press_event", start),
+           ("motion_notify_event", 0.5 * (start + t)), ("motion_notify_event", t))
+    assert widget.peaks_plot.threshold == pytest.approx(t, rel=1e-6)
+    assert widget.split.value == f"{widget.peaks_plot.threshold:.6g}"
+    # still dragging: the debounced re-split relabels the layer
+    qtbot.waitUntil(lambda: (layer.features["element"] == "Si").sum() == 5, timeout=2000)
+    _mouse(widget.peaks_plot, ("button_release_event", t))
+    legend = widget.deviation_plot.axes.get_legend()  # redrawn at once on release
+    assert "misplaced (15)" in [txt.get_text() for txt in legend.get_texts()]
+    assert len(layer.data) == 60  # relabelled, not re-traced
+    assert _colors_match(layer.face_color, layer.features["element"])
+    assert layer.metadata["atomtomo"]["parameters"]["split"] == pytest.approx([t], rel=1e-6)
+    assert "misplaced 15 (Si 0, O 15)" in widget.summary.text()
+    # typing 'auto' goes back to the mixture split
+    widget.split.value = "auto"
+    qtbot.waitUntil(lambda: (layer.features["element"] == "Si").sum() == 20, timeout=2000)
+    assert "misplaced 0 " in widget.summary.text()
+    assert "--split auto" in widget.command_line()
+    # choosing another truth (or none) re-compares without re-tracing
+    widget.truth.value = None
+    assert widget.deviation_plot.isHidden() and "traced/true" not in widget.summary.text()
+    widget.resolution.value = 0.01
+    widget.truth.value = viewer.layers["atoms_true"]
+    assert not widget.deviation_plot.isHidden()
+    n_far = int(np.sum(widget._outcome.comparison.deviation_A > 0.01))
+    assert n_far > 0 and f"misplaced {n_far} " in widget.summary.text()
+
+
+def test_relabel_comparison_equals_a_new_comparison():
+    rng = np.random.default_rng(3)
+    truth = Atoms(rng.choice(["Si", "O"], 30), rng.uniform(0, 20, (30, 3)))
+    traced = Atoms(truth.elements[::-1].copy(), truth.positions[::-1] + rng.normal(0, 0.3, (30, 3)))
+    base = compare_atoms(traced, truth, resolution_A=0.6)
+    new = rng.choice(["Si", "O"], 30)
+    fresh = compare_atoms(Atoms(new, traced.positions), truth, resolution_A=0.6)
+    got = relabel_comparison(base, new, truth)
+    assert got.to_dict(per_atom=True) == fresh.to_dict(per_atom=True)
+    np.testing.assert_array_equal(got.misplaced, fresh.misplaced)
+    with pytest.raises(ValueError, match="3 elements given for 30 traced atoms"):
+        relabel_comparison(base, ["Si"] * 3, truth)
+
+
+def test_cancel_drops_the_result(traced, qtbot):
+    viewer, widget = traced
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=30_000):
+        widget.run_button.click()
+        widget.runner.cancel()
+    assert "atoms volume atoms" not in viewer.layers
+    assert "cancelled" in widget.runner.status.text()
+    assert widget.run_button.isEnabled()
+    assert widget.summary.text() == ""
+
+
+def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
+    viewer, widget = traced
+    widget.n_expected.value = 60
+    widget.truth.value = viewer.layers["atoms_true"]
+    widget.copy_button.click()
+    assert QGuiApplication.clipboard().text() == (
+        "atomtomo trace 'atoms volume.mrc' --min-distance-A 1.2 --elements Si,O "
+        "--noise-floor auto --split auto --refine gaussian --connectivity 6 "
+        "--out 'atoms volume atoms.xyz' --n-expected 60 && atomtomo compare "
+        "'atoms volume atoms.xyz' atoms_true.xyz --resolution-A 1")
+    viewer.add_points(np.zeros((2, 3)), name="picked")
+    widget.truth.value = viewer.layers["picked"]
+    assert widget.reason.text().startswith("the points have no 'element' feature")
+    widget.truth.value = None
+    assert widget.run_button.isEnabled()
+    widget.elements.value = "Si,Xx"
+    assert not widget.run_button.isEnabled()
+    assert widget.reason.text() == (
+        "unknown element symbol 'Xx'; expected a symbol from H to U such as 'Si' or 'O'")
+    widget.elements.value = "Si,O"
+    widget.noise_floor.value = "low"
+    assert widget.reason.text() == "noise floor must be 'auto' or a number, got 'low'"
+    widget.noise_floor.value = "auto"
+    widget.split.value = "10,20"
+    assert widget.reason.text() == "split has 2 thresholds but 2 elements need 1"
+    widget.split.value = "auto"
+    assert widget.run_button.isEnabled()
+    viewer.add_image(np.zeros((5, 8, 8), np.float32), name="series",
+                     metadata={"atomtomo": {"kind": "tilt_series"}})
+    widget.volume.value = viewer.layers["series"]
+    assert widget.reason.text() == (
+        "series is a tilt series; reconstruct it first, then trace the volume")
+    viewer.add_image(np.zeros((8, 8), np.float32), name="slice")
+    widget.volume.value = viewer.layers["slice"]
+    assert widget.reason.text() == "slice is not a 3D volume (z, y, x); choose a reconstruction"
+    viewer.add_image(np.zeros((8, 8, 8), np.float32), name="stretched", scale=(1.0, 0.5, 0.5))
+    widget.volume.value = viewer.layers["stretched"]
+    assert "non-cubic voxels" in widget.reason.text()
+    assert not widget.run_button.isEnabled()
+    viewer.layers.clear()
+    assert widget.reason.text() == "open a reconstructed 3D volume (z, y, x) to trace"
