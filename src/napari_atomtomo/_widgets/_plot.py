@@ -62,6 +62,7 @@ class PlotWidget(QWidget):
         self._line_axes = None
         self._orientation = "vertical"
         self._dragging = False
+        self._background = None  # cached canvas pixels under the line while dragging
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.mpl_connect("motion_notify_event", self._on_motion)
         self.canvas.mpl_connect("button_release_event", self._on_release)
@@ -111,8 +112,13 @@ class PlotWidget(QWidget):
         value = self._event_value(event)
         if value is None:
             return
-        # Click anywhere in the axes moves the line there, then drag.
+        # Click anywhere in the axes moves the line there, then drag. While dragging,
+        # only the line is redrawn over a cached background (blitting): a full figure
+        # draw costs ~70 ms, the blit ~1 ms.
         self._dragging = True
+        self._line.set_animated(True)
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._move(value)
 
     def _on_motion(self, event) -> None:
@@ -124,10 +130,21 @@ class PlotWidget(QWidget):
     def _on_release(self, event) -> None:
         if self._dragging:
             self._dragging = False
+            self._background = None
+            if self._line is not None:
+                self._line.set_animated(False)
+            self.canvas.draw_idle()
             self.threshold_released.emit(self.threshold)
 
     def _move(self, value: float) -> None:
-        self.set_threshold_line(float(value), ax=self._line_axes, orientation=self._orientation)
+        if self._dragging and self._background is not None:
+            data = [float(value), float(value)]
+            (self._line.set_xdata if self._orientation == "vertical" else self._line.set_ydata)(data)
+            self.canvas.restore_region(self._background)
+            self._line_axes.draw_artist(self._line)
+            self.canvas.blit(self.figure.bbox)
+        else:
+            self.set_threshold_line(float(value), ax=self._line_axes, orientation=self._orientation)
         self.threshold_changed.emit(float(value))
 
     # ------------------------------------------------------------------ helpers

@@ -1,0 +1,185 @@
+"""Qt-free half of the quantify widget: the job, the cached threshold picker, read-outs.
+
+The job (:func:`iter_quantify_job`) runs in the worker: the summed map of
+:func:`~napari_atomtomo.core.quantify.summed_map`, its ESF threshold
+(:func:`~napari_atomtomo.core.threshold.esf_threshold`) and the per-voxel fractions
+before any threshold. It returns a :class:`ThresholdPicker`, which re-applies any
+threshold in a few milliseconds (2-6 ms for two 100³ maps on a loaded 2-core machine),
+so dragging the threshold line can update the ``wt_<El>`` layers in the GUI thread.
+``ThresholdPicker.weight_fractions(t)`` equals
+``quantify_maps(maps, kind, factors, threshold=t).weight_fractions`` bit for bit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.quantify import factor_kind, summed_map
+from ..core.threshold import EsfResult, esf_threshold
+
+__all__ = [
+    "QuantifyStage",
+    "ThresholdPicker",
+    "common_folder",
+    "draw_esf",
+    "element_of_layer",
+    "format_volume",
+    "iter_quantify_job",
+    "map_problem",
+    "parse_elements",
+    "readout_text",
+]
+
+_MAP_NAME = re.compile(r"^map_([A-Z][a-z]?)$")
+#: Steps of the job (for the progress bar).
+N_STAGES = 3
+
+
+@dataclass(frozen=True)
+class QuantifyStage:
+    """Progress of the quantify job: ``iteration`` of :data:`N_STAGES`, and what was done."""
+
+    iteration: int
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class ThresholdPicker:
+    """Everything needed to re-threshold element maps without redoing the ESF fit.
+
+    Attributes
+    ----------
+    kind : str
+        ``"eds"`` or ``"hebt"``.
+    summed : ndarray (float64)
+        ``S = Σ_A max(X_A, 0) / factor_A``, the map the threshold applies to.
+    fractions : dict of str -> ndarray (float32)
+        Weight fractions before thresholding (zero where ``S`` is zero).
+    factors_used : dict of str -> float
+        The factor each map was divided by (b·mol/g).
+    esf : EsfResult
+        The V(t) curve, its fit and the automatic threshold.
+    """
+
+    kind: str
+    summed: np.ndarray
+    fractions: dict
+    factors_used: dict
+    esf: EsfResult
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        return tuple(self.fractions)
+
+    @property
+    def auto_threshold(self) -> float:
+        return float(self.esf.threshold)
+
+    def mask(self, threshold: float) -> np.ndarray:
+        """Voxels kept at ``threshold`` (summed map above zero and not below it)."""
+        return (self.summed > 0) & (self.summed >= float(threshold))
+
+    def weight_fractions(self, threshold: float, mask: np.ndarray | None = None) -> dict:
+        """``{element: fractions}`` (float32, 0 outside the mask) at ``threshold``.
+
+        ``mask`` may be given when it is already known (``self.mask(threshold)``).
+        """
+        keep = self.mask(threshold) if mask is None else mask
+        zero = np.float32(0.0)
+        return {el: np.where(keep, f, zero) for el, f in self.fractions.items()}
+
+
+def iter_quantify_job(
+    maps: Mapping[str, np.ndarray], kind: str, factors=None, n_thresholds: int = 100
+) -> Generator[QuantifyStage, None, ThresholdPicker]:
+    """Summed map, ESF threshold and unthresholded fractions, as a cancellable generator."""
+    factor_kind(kind)
+    summed, used = summed_map(dict(maps), kind, factors)  # validates maps and factors
+    if not np.any(summed > 0):
+        raise ValueError("all maps are zero (or negative) everywhere; nothing to quantify")
+    yield QuantifyStage(1, "summed map")
+    esf = esf_threshold(summed, n_thresholds=n_thresholds)
+    yield QuantifyStage(2, f"ESF threshold {esf.threshold:.4g}")
+    inv = np.zeros_like(summed)
+    np.divide(1.0, summed, out=inv, where=summed > 0)
+    fractions = {
+        el: (np.maximum(m, 0).astype(np.float64) / used[el] * inv).astype(np.float32)
+        for el, m in maps.items()
+    }
+    yield QuantifyStage(3, "weight fractions")
+    return ThresholdPicker(kind, summed, fractions, dict(used), esf)
+
+
+def element_of_layer(name: str, metadata: Mapping | None) -> str | None:
+    """The element of a map layer: ``metadata["atomtomo"]["element"]``, else ``map_<El>``."""
+    element = (metadata or {}).get("atomtomo", {}).get("element")
+    if element:
+        return str(element)
+    m = _MAP_NAME.match(str(name))
+    return m.group(1) if m else None
+
+
+def parse_elements(text: str) -> list[str]:
+    """``"Ag, Au"`` or ``"Ag Au"`` -> ``["Ag", "Au"]``."""
+    return [w for w in re.split(r"[,;\s]+", str(text).strip()) if w]
+
+
+def map_problem(names, arrays, voxel_sizes) -> str | None:
+    """Why these maps cannot be quantified together, or ``None``.
+
+    Checks equal shapes and voxel sizes, finite values and some positive signal.
+    """
+    shape, vs = np.shape(arrays[0]), float(voxel_sizes[0])
+    for name, data, size in zip(names, arrays, voxel_sizes):
+        data = np.asarray(data)
+        if data.shape != shape:
+            return f"{name} has shape {data.shape} but {names[0]} has {shape}"
+        if not np.isclose(size, vs, rtol=1e-3):
+            return f"{name} has voxel size {size:g} Å but {names[0]} has {vs:g} Å"
+        if not np.all(np.isfinite(data)):
+            return f"{name} contains NaN or infinite values"
+    if not any(np.any(np.asarray(a) > 0) for a in arrays):
+        return "all selected maps are zero or negative everywhere; nothing to quantify"
+    return None
+
+
+def common_folder(paths) -> str:
+    """The folder all ``paths`` lie in (the CLI's MAPS_DIR), else ``"maps_dir"``."""
+    folders = {str(Path(p).parent) if p else None for p in paths}
+    return folders.pop() if len(folders) == 1 and None not in folders else "maps_dir"
+
+
+def format_volume(n_voxels: int, voxel_size: float) -> str:
+    """``"2695 voxels = 9.10e+03 nm³"`` (Å³ below 1 nm³)."""
+    cubic_a = float(n_voxels) * float(voxel_size) ** 3
+    if cubic_a >= 1000.0 or n_voxels == 0:
+        return f"{n_voxels} voxels = {cubic_a / 1000.0:.4g} nm³"
+    return f"{n_voxels} voxels = {cubic_a:.4g} Å³"
+
+
+def draw_esf(ax, picker: ThresholdPicker, line_color: str = "#00a0ff") -> None:
+    """Plot V(t) measured, its ESF fit and the automatic threshold on a matplotlib axes."""
+    esf = picker.esf
+    ax.plot(esf.thresholds, esf.volumes, ".", color=line_color, ms=3, label="V(t) measured")
+    ax.plot(esf.thresholds, esf.fit, "-", color="#f0f0f0", lw=1, label=f"ESF fit ({esf.method})")
+    ax.axvline(esf.threshold, color="#80e080", lw=1, ls=":", label="ESF threshold")
+    ax.set_xlabel(f"threshold t on Σ X/{factor_kind(picker.kind)} (map units)")
+    ax.set_ylabel("V(t) (voxels)")
+    ax.legend(fontsize=7, facecolor="#262930", labelcolor="#d0d0d0", framealpha=0.6)
+
+
+def readout_text(picker: ThresholdPicker, threshold: float, fractions: dict, mask: np.ndarray,
+                 voxel_size: float) -> str:
+    """One line: threshold (and the ESF one), particle volume, mean fractions inside."""
+    n_inside = int(np.count_nonzero(mask))
+    means = ", ".join(f"{el} {float(wt[mask].mean()) if n_inside else 0.0:.3f}"
+                      for el, wt in fractions.items())
+    auto = picker.auto_threshold
+    which = "ESF" if threshold == auto else f"ESF: {auto:.4g}"
+    return (f"threshold {threshold:.4g} ({which}) · particle {format_volume(n_inside, voxel_size)}"
+            f" · mean weight fraction inside: {means}")

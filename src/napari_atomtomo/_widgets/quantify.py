@@ -1,0 +1,266 @@
+"""Quantify (ESF threshold): element maps -> weight-fraction layers ``wt_<El>`` (paper 002).
+
+Quantify divides each selected element map by its factor (``f_A`` for EDS, ``z_A`` for
+HEBT), fits the ESF to the particle volume V(t) of the summed map in a worker, and
+plots V(t) with its fit and the automatic threshold. Clicking or dragging the dashed
+line (or typing a value) re-thresholds: the ``wt_<El>`` layers follow live, debounced
+by 150 ms. Re-thresholding uses the cached fractions (:mod:`._quantify_model`, a few
+ms for 100³) and runs in the GUI thread; only the layer update costs more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from magicgui.widgets import ComboBox, FileEdit, LineEdit, Select
+from matplotlib.colors import to_rgba
+from napari.layers import Image
+from napari.utils.colormaps import Colormap
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
+
+from .._colors import element_color
+from .._layers import image_layer_data, layer_info, layer_voxel_size
+from ..core.elements import element_factors, load_factor_file, validate_element
+from ..core.quantify import factor_kind
+from ._base import JobDockWidget, add_or_replace_layers, format_command
+from ._plot import LINE, PlotWidget
+from ._quantify_model import (
+    N_STAGES,
+    ThresholdPicker,
+    common_folder,
+    draw_esf,
+    element_of_layer,
+    iter_quantify_job,
+    map_problem,
+    parse_elements,
+    readout_text,
+)
+
+__all__ = ["QuantifyWidget"]
+
+KINDS = ("eds", "hebt")
+DEBOUNCE_MS = 150
+
+
+def element_colormap(element: str) -> Colormap:
+    """Black -> the element's colour (the atoms' colour table), named ``wt-<El>``."""
+    rgba = np.array([[0.0, 0.0, 0.0, 1.0], to_rgba(element_color(element))])
+    return Colormap(rgba, name=f"wt-{element}", display_name=f"{element} weight fraction")
+
+
+class QuantifyWidget(JobDockWidget):
+    """Element maps -> weight fractions, with the ESF threshold picker of paper 002."""
+
+    run_text = "Quantify"
+    exclusive = False  # numpy/scipy only: allowed while a reconstruction runs
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(napari_viewer, parent)
+        self.maps = Select(label="element maps", choices=self._map_choices, tooltip=(
+            "the reconstructed element maps (EDS or HEBT) of one particle, one layer per "
+            "element; ctrl-click to select several"))
+        self.elements = LineEdit(label="elements", tooltip=(
+            "element symbol of each selected map, in the same order (e.g. 'Ag, Au'); filled "
+            "in from the layers, edit it if a layer name does not say the element"))
+        self.kind = ComboBox(label="kind", choices=KINDS, value="eds", tooltip=(
+            "eds: maps from EDS-STEM SIRT, divided by the X-ray factor f_A (Eq. 12); "
+            "hebt: maps from HAADF-EDS bimodal tomography, divided by z_A (Eq. 18)"))
+        self.factors = FileEdit(label="factors (JSON)", mode="r", filter="*.json", tooltip=(
+            'optional element factors in b·mol/g, e.g. {"Pt": {"z": 1.0e5, "f": 1.1}}; '
+            "built in: Ag, Au, Co, Zn (paper 002, Table 2)"))
+        self.maps.native.setMaximumHeight(110)
+        self.inputs.extend([self.maps, self.elements, self.kind, self.factors])
+        self._watched = []
+        self.maps.changed.connect(self._on_maps_changed)
+
+        self.picker: ThresholdPicker | None = None
+        self._source = {}  # names, voxel size, factors path of the last run
+        self._threshold: float | None = None
+        self.plot = PlotWidget(self, height=2.6)
+        self.plot.setToolTip("particle volume V(t) of the summed map; click or drag the "
+                             "dashed line to choose another threshold")
+        self.threshold_edit = QLineEdit()
+        self.threshold_edit.setToolTip(
+            "threshold on the summed map Σ X_A / factor_A: voxels below it count as "
+            "background (weight fractions 0); type a value and press Enter")
+        self.auto_button = QPushButton("ESF")
+        self.auto_button.setToolTip("go back to the automatic (ESF) threshold")
+        self.readout = QLabel("press Quantify to fit the ESF threshold")
+        self.readout.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("threshold"))
+        row.addWidget(self.threshold_edit, 1)
+        row.addWidget(self.auto_button)
+        layout = self.layout()
+        at = layout.indexOf(self.runner) + 1
+        layout.insertWidget(at, self.plot, 1)
+        layout.insertLayout(at + 1, row)
+        layout.insertWidget(at + 2, self.readout)
+        self.threshold_edit.setEnabled(False)
+        self.auto_button.setEnabled(False)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.apply_threshold)
+        self.plot.threshold_changed.connect(self.set_threshold)
+        self.plot.threshold_released.connect(lambda t: self.set_threshold(t, immediate=True))
+        self.threshold_edit.editingFinished.connect(self._on_threshold_typed)
+        self.auto_button.clicked.connect(self._on_auto)
+        self.reset_choices()
+
+    # ------------------------------------------------------------------ inputs
+    def _map_choices(self, *_):
+        """Image volumes and 2D maps, not tilt series nor weight fractions made here."""
+        return [
+            (layer.name, layer) for layer in self.viewer.layers
+            if isinstance(layer, Image) and layer.ndim in (2, 3)
+            and layer_info(layer).get("kind") != "tilt_series"
+            and layer_info(layer).get("algorithm") != "quantify"
+        ]
+
+    def reset_choices(self, *_) -> None:
+        choices = self._map_choices()
+        if not self.maps.value:  # pick the obvious element maps for the user
+            guess = [lyr for _, lyr in choices if lyr.name.startswith("map_")]
+            if guess:
+                self.maps.reset_choices()
+                self.maps.value = guess
+        super().reset_choices()
+
+    def _on_maps_changed(self, layers) -> None:
+        for layer in self._watched:  # re-validate when a selected map's data changes
+            layer.events.data.disconnect(self.revalidate)
+        self._watched = list(layers)
+        for layer in self._watched:
+            layer.events.data.connect(self.revalidate)
+        if not layers:
+            return
+        self.elements.value = ", ".join(
+            element_of_layer(lyr.name, lyr.metadata) or "?" for lyr in layers
+        )
+        algorithms = {str(layer_info(lyr).get("algorithm", "")) for lyr in layers}
+        self.kind.value = "hebt" if any("hebt" in a for a in algorithms) else "eds"
+
+    def _factors_path(self) -> str | None:
+        path = self.factors.value
+        return None if path is None or str(path) in ("", ".") else str(path)
+
+    def validate(self) -> str | None:
+        layers = list(self.maps.value)
+        if not layers:
+            return "select the element-map layers to quantify (e.g. map_Ag and map_Au)"
+        elements = parse_elements(self.elements.value)
+        if len(elements) != len(layers):
+            return (f"give one element per selected map: {len(layers)} maps but "
+                    f"{len(elements)} element(s) in 'elements'")
+        for layer, el in zip(layers, elements):
+            if el == "?":
+                return f"could not tell the element of {layer.name!r}; type it in 'elements'"
+            validate_element(el)
+        if len(set(elements)) < len(elements):
+            return f"each element may appear once in 'elements', got {', '.join(elements)}"
+        problem = map_problem([lyr.name for lyr in layers], [lyr.data for lyr in layers],
+                              [layer_voxel_size(lyr) for lyr in layers])
+        if problem:
+            return problem
+        path = self._factors_path()
+        if path is not None and Path(path).is_dir():
+            return f"{path} is a folder; choose a JSON factor file or clear the field"
+        try:
+            factors = None if path is None else load_factor_file(path)
+        except FileNotFoundError as exc:
+            return str(exc)
+        element_factors(elements, factors, require=factor_kind(self.kind.value))
+        return None
+
+    def command_line(self) -> str:
+        layers = list(self.maps.value)
+        maps_dir = common_folder([layer_info(lyr).get("source_path") for lyr in layers])
+        threshold = "auto"
+        if self.picker is not None and self._threshold not in (None, self.picker.auto_threshold):
+            threshold = self._threshold
+        params = {"kind": self.kind.value, "factors": self._factors_path(), "threshold": threshold}
+        return format_command("quantify", [maps_dir], params, extra={"--out": "quantified"})
+
+    # ------------------------------------------------------------------ job
+    def start_job(self) -> None:
+        layers = list(self.maps.value)
+        elements = parse_elements(self.elements.value)
+        maps = {el: np.asarray(lyr.data, dtype=np.float32) for el, lyr in zip(elements, layers)}
+        path = self._factors_path()
+        source = {"names": [lyr.name for lyr in layers], "factors": path,
+                  "voxel_size": layer_voxel_size(layers[0])}
+        factors = None if path is None else load_factor_file(path)
+        self.runner.run(
+            iter_quantify_job, maps, self.kind.value, factors,
+            label="quantify", total=N_STAGES, describe=lambda s: s.text,
+            on_result=lambda picker: self._on_result(picker, source), exclusive=self.exclusive,
+        )
+
+    def _on_result(self, picker: ThresholdPicker, source: dict) -> None:
+        self.picker, self._source = picker, source
+        self.plot.reset()
+        draw_esf(self.plot.axes, picker, LINE)
+        self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
+        self.threshold_edit.setEnabled(True)
+        self.auto_button.setEnabled(True)
+        self.set_threshold(picker.auto_threshold, immediate=True)
+
+    # ------------------------------------------------------------------ threshold picker
+    def set_threshold(self, value: float, *, immediate: bool = False) -> None:
+        """Move the threshold to ``value``; the layers follow after 150 ms (or now)."""
+        if self.picker is None:
+            return
+        self._threshold = float(value)
+        self.threshold_edit.setText(f"{self._threshold:.6g}")
+        if self.plot.threshold != self._threshold:
+            self.plot.set_threshold_line(self._threshold)
+        if immediate:
+            self._debounce.stop()
+            self.apply_threshold()
+        else:
+            self._debounce.start()
+
+    def _on_threshold_typed(self) -> None:
+        text = self.threshold_edit.text()
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (np.isfinite(value) and value >= 0):
+            self.readout.setText(f"threshold must be a number >= 0, got {text!r}")
+            return
+        self.set_threshold(value, immediate=True)
+
+    def _on_auto(self) -> None:
+        if self.picker is not None:
+            self.set_threshold(self.picker.auto_threshold, immediate=True)
+
+    def apply_threshold(self) -> None:
+        """Re-threshold the cached fractions and update the ``wt_<El>`` layers now."""
+        picker, t, vs = self.picker, self._threshold, self._source.get("voxel_size")
+        if picker is None or t is None:
+            return
+        inside = picker.mask(t)
+        fractions = picker.weight_fractions(t, inside)
+        params = {"kind": picker.kind, "factors": self._source["factors"], "threshold": t,
+                  "threshold_method": "esf" if t == picker.auto_threshold else "user",
+                  "esf_threshold": picker.auto_threshold}
+        extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum())}
+        for el, wt in fractions.items():
+            data, kwargs, _ = image_layer_data(
+                wt, vs, f"wt_{el}", "quantify", params, self._source["names"], element=el,
+                metadata=extra, colormap=element_colormap(el), contrast_limits=(0.0, 1.0),
+                blending="additive")
+            name = kwargs["name"]
+            old = self.viewer.layers[name] if name in self.viewer.layers else None
+            if isinstance(old, Image) and old.data.shape == wt.shape:
+                old.data = data  # in place: no new layer, no contrast reset
+                old.metadata = kwargs["metadata"]
+            else:
+                new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
+                new.contrast_limits = (0.0, 1.0)
+        self.readout.setText(readout_text(picker, t, fractions, inside, vs))
