@@ -4,8 +4,9 @@ Every layer this plugin makes carries
 
 * ``scale`` in Å per voxel (``(vs, vs, vs)`` for volumes; ``(1, vs, vs)`` for a tilt
   series, whose first axis is the image index), ``axis_labels`` (``("z", "y", "x")`` or
-  ``("angle", "y", "x")``) and ``units`` (Å; the angle axis is a plain index, because
-  tilt angles are rarely evenly spaced: the angles themselves are in the metadata);
+  ``("angle", "y", "x")``) and ``units`` (Å on every axis; the angle axis is a plain
+  index with scale 1, because tilt angles are rarely evenly spaced: the angles themselves
+  are in the metadata; its unit is Å only to keep napari's shared world consistent);
 * ``metadata["atomtomo"] = {"algorithm", "parameters", "source_layers", "version", ...}``
   so the same result can be made again from the command line, plus ``kind``
   (``"volume"``, ``"tilt_series"`` or ``"atoms"``), ``voxel_size`` and, for tilt series,
@@ -138,7 +139,10 @@ def image_layer_data(
             )
         scale = (1.0, vs, vs)
         axis_labels = ("angle", "y", "x")
-        units = (None, "angstrom", "angstrom")
+        # The angle axis is an image index (scale 1); it carries "angstrom" too because
+        # napari shares one world across layers and warns on every mixed-unit layer set,
+        # which a tilt series next to its reconstruction always is.
+        units = ("angstrom", "angstrom", "angstrom")
         if angles_deg is not None:
             angles_deg = validate_angles(angles_deg, n_images=arr.shape[0])
     else:

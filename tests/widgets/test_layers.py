@@ -53,7 +53,7 @@ def test_tilt_series_tuple_and_napari_layer():
                                            kind="tilt_series", angles_deg=angles))
     assert tuple(layer.scale) == (1.0, 0.8, 0.8)
     assert layer.axis_labels == ("angle", "y", "x")
-    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
+    assert [str(u) for u in layer.units] == ["angstrom", "angstrom", "angstrom"]
     np.testing.assert_array_equal(layer_angles_deg(layer), angles)
     assert layer_voxel_size(layer) == 0.8
     assert layer.metadata["atomtomo"]["parameters"] == {"x": 1.0}

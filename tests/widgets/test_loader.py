@@ -35,7 +35,7 @@ def test_load_tilt_series_with_sibling_tlt(loader, qtbot, small_tilt_series_file
     np.testing.assert_array_equal(layer.data, data)
     assert tuple(layer.scale) == pytest.approx((1.0, 0.75, 0.75))
     assert layer.axis_labels == ("angle", "y", "x")
-    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
+    assert [str(u) for u in layer.units] == ["angstrom", "angstrom", "angstrom"]
     rec = layer.metadata["atomtomo"]
     assert rec["kind"] == "tilt_series" and rec["algorithm"] == "read"
     np.testing.assert_allclose(rec["angles_deg"], angles)

@@ -1,0 +1,141 @@
+"""Jobs of the "Simulate tilt series" and "Align tilt series" widgets.
+
+Generators the job runner drives (one step per yield, so Cancel stops between steps),
+the layer data tuples of a simulated Ag–Au data set, and the shifts plot of the
+alignment. The generators need no viewer, so scripts and tests can run them directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .. import io
+from .._layers import image_layer_data
+from .._reader import ELEMENT_COLORMAPS
+from ..cli._simulate_silica import shipped_structure_path
+from ..core.align import apply_shifts, estimate_shifts
+from ..core.simulate.agau import AgAuParams, simulate_agau
+from ..core.simulate.haadf import HaadfParams, simulate_haadf_series
+from ..core.simulate.silica_structure import generate_silica
+from ._plot import FOREGROUND, LINE, MARK
+
+__all__ = ["SHIPPED", "XYZ_FILE", "GENERATE", "SimulationStep", "iter_simulate_silica",
+           "iter_simulate_agau", "agau_dataset_layers", "AlignStep", "AlignJobResult",
+           "iter_align_layers", "plot_shifts"]
+
+SHIPPED, XYZ_FILE, GENERATE = "shipped", "xyz", "generate"
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationStep:
+    """Progress of a simulation job: the step done and what comes next."""
+
+    iteration: int
+    message: str
+
+
+def iter_simulate_silica(structure: str, params: HaadfParams, xyz_path=None,
+                         structure_seed: int = 0):
+    """Read or generate the atom model, then simulate its series; returns a ``SimulatedSeries``."""
+    if structure == GENERATE:
+        yield SimulationStep(0, f"generating a SiO2 network (seed {structure_seed}, ≈30-60 s)")
+        atoms = generate_silica(seed=int(structure_seed))
+    else:
+        yield SimulationStep(0, "reading the atom model")
+        atoms = io.read_xyz(shipped_structure_path() if structure == SHIPPED else xyz_path)
+    yield SimulationStep(1, f"projecting {len(atoms)} atoms")
+    sim = simulate_haadf_series(atoms, params)
+    yield SimulationStep(2, "done")
+    return sim
+
+
+def iter_simulate_agau(seed: int, params: AgAuParams):
+    """Simulate the Ag–Au phantom's data set (one step); returns an ``AgAuDataSet``."""
+    yield SimulationStep(0, "projecting the phantom")
+    ds = simulate_agau(seed, params)
+    yield SimulationStep(1, "done")
+    return ds
+
+
+def agau_dataset_layers(ds, parameters, **extra) -> list[tuple]:
+    """Layers ``haadf``, ``eds_<El>`` and ``phantom_<El>`` of a simulated Ag–Au data set."""
+    meta = {"truth": ds.truth, **extra}
+    layers = [image_layer_data(ds.haadf, ds.voxel_size, "haadf", "simulate.agau", parameters,
+                               kind="tilt_series", angles_deg=ds.angles_deg, colormap="gray",
+                               metadata=meta)]
+    for i, (el, counts) in enumerate(ds.eds.items()):
+        layers.append(image_layer_data(
+            counts, ds.voxel_size, f"eds_{el}", "simulate.agau", parameters, kind="tilt_series",
+            angles_deg=ds.angles_deg, element=el, colormap=ELEMENT_COLORMAPS[i],
+            blending="additive", visible=False, metadata=extra))
+    for i, (el, wt) in enumerate(ds.phantoms.items()):
+        layers.append(image_layer_data(
+            wt, ds.voxel_size, f"phantom_{el}", "simulate.agau", parameters, kind="volume",
+            element=el, colormap=ELEMENT_COLORMAPS[i], blending="additive",
+            contrast_limits=(0.0, 1.0), visible=False, metadata=extra))
+    return layers
+
+
+@dataclasses.dataclass(frozen=True)
+class AlignStep:
+    """Progress of an alignment job: steps done and what comes next."""
+
+    iteration: int
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AlignJobResult:
+    """Aligned stacks by layer name (the series first), the shifts removed and the reference."""
+
+    aligned: dict
+    shifts: np.ndarray
+    reference_index: int | None
+
+
+def iter_align_layers(stacks: dict, angles_deg=None, shifts=None, *, reference="zero",
+                      upsample: int = 100, background: str = "none"):
+    """Estimate the shifts of the first stack (unless ``shifts`` is given) and remove them
+    from every stack of ``stacks`` (name -> ``(angle, y, x)``); returns an AlignJobResult."""
+    names = list(stacks)
+    ref = None
+    if shifts is None:
+        yield AlignStep(0, f"estimating the shifts of {names[0]}")
+        shifts, ref = estimate_shifts(stacks[names[0]], angles_deg, reference=reference,
+                                      upsample=upsample, background=background)
+    aligned = {}
+    for i, name in enumerate(names):
+        yield AlignStep(i + 1, f"shifting {name}")
+        aligned[name] = apply_shifts(stacks[name], shifts)
+    return AlignJobResult(aligned, np.asarray(shifts, dtype=np.float64), ref)
+
+
+def plot_shifts(plot, result: AlignJobResult, angles=None, truth=None) -> str:
+    """Draw dy, dx vs angle (or image index) in a PlotWidget; return a one-line summary.
+
+    ``truth`` (the ``shifts_px`` of a simulation) is drawn dotted, with the y shifts made
+    relative to the reference image as the alignment measures them, and the rms error
+    of the measured shifts goes into the summary.
+    """
+    s = result.shifts
+    x = np.arange(len(s)) if angles is None else np.asarray(angles)
+    plot.reset()
+    ax = plot.axes
+    ax.plot(x, s[:, 0], "o-", color=LINE, ms=3, lw=1, label="dy (tilt axis)")
+    ax.plot(x, s[:, 1], "s-", color=MARK, ms=3, lw=1, label="dx")
+    text = (f"{len(s)} images; rms shift dy {np.sqrt(np.mean(s[:, 0] ** 2)):.2f} px, "
+            f"dx {np.sqrt(np.mean(s[:, 1] ** 2)):.2f} px")
+    if truth is not None and result.reference_index is not None and len(truth) == len(s):
+        t = np.asarray(truth, dtype=np.float64).copy()
+        t[:, 0] -= t[result.reference_index, 0]
+        ax.plot(x, t[:, 0], ":", color=LINE, lw=1.5, label="true dy")
+        ax.plot(x, t[:, 1], ":", color=MARK, lw=1.5, label="true dx")
+        err = np.sqrt(np.mean((s - t) ** 2, axis=0))
+        text += f"; rms error vs the simulation's truth dy {err[0]:.3f} px, dx {err[1]:.3f} px"
+    ax.set_xlabel("tilt angle (°)" if angles is not None else "image index")
+    ax.set_ylabel("shift (px)")
+    ax.legend(fontsize=7, facecolor="#262930", labelcolor=FOREGROUND, edgecolor="#606060", ncol=2)
+    plot.draw()
+    return text

@@ -1,0 +1,350 @@
+"""The "SIRT / HEBT" dock widget: SIRT, EDS-STEM tomography and HEBT (paper 002).
+
+Modes: SIRT of one tilt series (result ``sirt``); EDS-STEM, a SIRT per element map
+(``map_<El>``, Eq. 11); HEBT, the joint HAADF + EDS reconstruction (``map_<El>`` in
+HAADF units, Eq. 17) with response ratios fitted by NNLS (Eq. 15, shown with R²) or
+typed. A live preview (the whole map of a 2D ``(z, 1, x)`` problem, else the central z
+slice) and the residual curve follow the job; the sweep mode runs HEBT over an α × n grid
+and shows SSIM/MSE against reference maps, or the data residuals, as heat maps.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, LineEdit, Select, Slider
+from napari.layers import Image
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
+
+from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._reader import ELEMENT_COLORMAPS
+from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
+from ..core.elements import validate_element
+from ..core.geometry import validate_angles
+from ..core.hebt import HebtParams, check_ratios, fit_response_ratios
+from ..core.sirt import SirtParams, check_element_stacks, check_stack
+from ._base import JobDockWidget, format_command, layer_file_hint
+from ._plot import PlotWidget
+from .sweep import (
+    ELEMENT_NAME, SweepResult, SweepState, draw_residuals, draw_sweep, element_of,
+    iter_hebt_sweep, iter_reconstruction, parse_alphas, parse_n_values, parse_ratios,
+)
+
+__all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
+
+SIRT, EDS, HEBT = "SIRT: one tilt series", "EDS-STEM: SIRT per element", "HEBT: HAADF + EDS"
+MODES = (SIRT, EDS, HEBT)
+KIND = {SIRT: "sirt", EDS: "eds", HEBT: "hebt"}
+DEFAULT_ITERATIONS = {SIRT: SirtParams.n_iter, EDS: EDS_ITERATIONS, HEBT: HebtParams.n_iter}
+TIPS = {
+    "mode": "SIRT: one tilt series. EDS-STEM: one SIRT per EDS element map. HEBT: EDS maps "
+            "and the HAADF series together, for cleaner element maps (paper 002).",
+    "haadf": "the HAADF (or any) tilt series, with its tilt angles (loaded with its .tlt)",
+    "eds": "the EDS tilt series, one per element (ctrl-click to pick several)",
+    "elements": "element of each EDS layer, in order (from the layer or its eds_<El> name)",
+    "alpha": "weight of the HAADF data: 0 = EDS only, 1 = HAADF only; paper 002 found 0.8 best",
+    "n_iter": "SIRT iterations: more sharpen the maps but also amplify the counting noise",
+    "relaxation": "step size λ of each SIRT update, in (0, 2); 1 is the usual choice",
+    "nonnegative": "set negative voxels to zero after every update (density is never < 0)",
+    "ratios": "HAADF signal per EDS count of each element, e.g. 'Ag=805, Au=987'; leave "
+              "empty to fit them to the data (NNLS over all pixels, R² shown)",
+    "sweep": "run HEBT for every α and iteration count below and score each result",
+    "alphas": "α values: start:stop:step (0:1:0.1) or a list (0, 0.5, 0.8)",
+    "n_values": "iteration counts to score, e.g. 50, 100, 200 (one run per α to the largest)",
+    "references": "true maps (phantom_<El>) to score SSIM and MSE against; without them "
+                  "the heat maps show how well each result explains the data",
+}
+
+
+def _angles(layer) -> np.ndarray:
+    angles = layer_angles_deg(layer)
+    if angles is None:
+        raise ValueError(f"{layer.name} has no tilt angles; open it with its .tlt file")
+    return validate_angles(angles, n_images=layer.data.shape[0])
+
+
+def _data_dir(layer) -> str:
+    path = layer_info(layer).get("source_path")
+    return str(Path(path).parent) if path else "DATA_DIR"
+
+
+class SirtHebtWidget(JobDockWidget):
+    """SIRT, EDS-STEM or HEBT reconstruction with live preview, ratios and an α × n sweep."""
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(napari_viewer, parent)
+        w = {
+            "mode": ComboBox(label="mode", choices=MODES, value=HEBT),
+            "haadf": ComboBox(label="HAADF series", choices=self._series_choices),
+            "eds": Select(label="EDS layers", choices=self._series_choices),
+            "elements": LineEdit(label="elements"),
+            "alpha": FloatSlider(label="α (HAADF weight)", min=0, max=1, step=0.01,
+                                 value=HebtParams.alpha),
+            "n_iter": Slider(label="iterations", min=1, max=1000, value=HebtParams.n_iter),
+            "relaxation": FloatSpinBox(label="relaxation λ", min=0.05, max=1.95, step=0.05,
+                                       value=HebtParams.relaxation),
+            "nonnegative": CheckBox(text="non-negative", value=True),
+            "ratios": LineEdit(label="response ratios"),
+            "sweep": CheckBox(text="sweep α × n (heat maps)", value=False),
+            "alphas": LineEdit(label="α values", value="0:1:0.1"),
+            "n_values": LineEdit(label="iterations n", value="50, 100, 200"),
+            "references": Select(label="references", choices=self._volume_choices),
+        }
+        for name, widget in w.items():
+            widget.tooltip = TIPS[name]
+            setattr(self, name, widget)
+        self.inputs.extend(list(w.values()))
+        self.fit_label = QLabel("ratios: fitted when HEBT starts")
+        self.fit_label.setWordWrap(True)
+        self.fit_button = QPushButton("Fit ratios")
+        self.fit_button.setToolTip("fit the response ratios now (Eq. 15) and show them with R²")
+        row = QHBoxLayout()
+        row.addWidget(self.fit_label, 1)
+        row.addWidget(self.fit_button)
+        self.plot = PlotWidget(self, height=2.2)
+        layout = self.layout()
+        layout.insertLayout(1, row)
+        layout.insertWidget(layout.count() - 1, self.plot)
+        self.last_sweep: SweepResult | None = None
+        self._auto_eds: list = []
+        self._drawn_at, self._shown_snapshot = 0.0, -1
+        self.mode.changed.connect(self._on_mode_changed)
+        self.sweep.changed.connect(self._on_mode_changed)
+        self.eds.changed.connect(self._on_eds_changed)
+        self.fit_button.clicked.connect(self._on_fit)
+        self.runner.yielded.connect(self._on_progress)
+        self.reset_choices()
+        self._on_mode_changed()
+
+    # ------------------------------------------------------------------ inputs
+    def _series_choices(self, _widget=None):
+        return [(lyr.name, lyr) for lyr in self.viewer.layers if isinstance(lyr, Image)
+                and lyr.ndim == 3 and layer_info(lyr).get("kind", "tilt_series") == "tilt_series"]
+
+    def _volume_choices(self, _widget=None):
+        return [(lyr.name, lyr) for lyr in self.viewer.layers if isinstance(lyr, Image)
+                and lyr.ndim == 3 and layer_info(lyr).get("kind") == "volume"]
+
+    def reset_choices(self, *_) -> None:
+        self.inputs.reset_choices()
+        series = [lyr for _, lyr in self._series_choices()]
+        plain = [lyr for lyr in series if not layer_info(lyr).get("element")]
+        if plain and (self.haadf.value is None or layer_info(self.haadf.value).get("element")):
+            self.haadf.value = plain[0]
+        # EDS layers are picked for the user until they change the selection themselves.
+        if not self.eds.value or list(self.eds.value) == self._auto_eds:
+            self._auto_eds = [lyr for lyr in series if layer_info(lyr).get("element")
+                              or ELEMENT_NAME.match(lyr.name)]
+            self.eds.value = self._auto_eds
+        self.revalidate()
+
+    def _on_mode_changed(self, *_) -> None:
+        mode = self.mode.value
+        sweep = mode == HEBT and self.sweep.value
+        self.haadf.visible = mode != EDS
+        self.haadf.label = "tilt series" if mode == SIRT else "HAADF series"
+        for name in ("eds", "elements"):
+            getattr(self, name).visible = mode != SIRT
+        for name in ("ratios", "sweep"):
+            getattr(self, name).visible = mode == HEBT
+        for name in ("alphas", "n_values", "references"):
+            getattr(self, name).visible = sweep
+        self.alpha.visible = mode == HEBT and not sweep
+        self.n_iter.visible = not sweep
+        self.nonnegative.visible = mode == SIRT
+        self.fit_label.setVisible(mode == HEBT)
+        self.fit_button.setVisible(mode == HEBT)
+        self.n_iter.value = DEFAULT_ITERATIONS[mode]
+        self.revalidate()
+
+    def _on_eds_changed(self, *_) -> None:
+        self.elements.value = ", ".join(element_of(lyr) for lyr in self.eds.value)
+
+    def revalidate(self, *_) -> None:
+        super().revalidate()
+        if hasattr(self, "fit_button"):
+            self.fit_button.setEnabled(self.run_button.isEnabled() and self.mode.value == HEBT)
+
+    def gather(self) -> dict:
+        """Arrays and parameters of the job from the inputs; ``ValueError`` says what is wrong."""
+        mode, g = self.mode.value, {"mode": self.mode.value, "sources": []}
+        if mode != EDS:
+            layer = self.haadf.value
+            if layer is None:
+                raise ValueError("add a tilt series layer (open an MRC with its .tlt, or a sample)")
+            g["haadf"] = check_stack(np.asarray(layer.data, np.float32), name=layer.name)
+            g["angles"], g["voxel_size"] = _angles(layer), layer_voxel_size(layer)
+            g["ref_layer"] = layer
+            g["sources"].append(layer.name)
+            g["stacks"] = {"sirt": g["haadf"]}
+        if mode != SIRT:
+            layers = list(self.eds.value)
+            if not layers:
+                raise ValueError("choose at least one EDS layer (e.g. eds_Ag, eds_Au)")
+            if mode == HEBT and g["ref_layer"] in layers:
+                raise ValueError(f"{g['ref_layer'].name} is both the HAADF and an EDS layer")
+            elements = [e for e in re.split(r"[,;\s]+", self.elements.value) if e]
+            if len(elements) != len(layers):
+                raise ValueError(f"give one element per EDS layer: {len(layers)} layers but "
+                                 f"{len(elements)} elements ({', '.join(elements) or 'none'})")
+            for el in elements:
+                validate_element(el)
+            if len(set(elements)) < len(elements):
+                raise ValueError(f"elements {', '.join(elements)} name an element twice")
+            stacks = check_element_stacks(
+                {el: np.asarray(lyr.data, np.float32) for el, lyr in zip(elements, layers)})
+            first = g.get("ref_layer", layers[0])
+            shape = first.data.shape
+            for lyr in layers:
+                if lyr.data.shape != shape:
+                    raise ValueError(f"{lyr.name} has shape {lyr.data.shape} but {first.name} "
+                                     f"has shape {shape}")
+                if layer_angles_deg(lyr) is not None and not np.allclose(
+                        _angles(lyr), _angles(first), atol=1e-3):
+                    raise ValueError(f"{lyr.name} has other tilt angles than {first.name}")
+            g.setdefault("angles", _angles(first))
+            g.setdefault("voxel_size", layer_voxel_size(first))
+            g.setdefault("ref_layer", first)
+            g["stacks"] = stacks
+            g["sources"] += [lyr.name for lyr in layers]
+        n_iter = int(self.n_iter.value)
+        every = max(1, n_iter // 25)
+        if mode == HEBT:
+            g["params"] = HebtParams(alpha=round(float(self.alpha.value), 2), n_iter=n_iter,
+                                     relaxation=float(self.relaxation.value), yield_every=every)
+            typed = parse_ratios(self.ratios.value)
+            g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
+        else:
+            g["params"] = SirtParams(n_iter=n_iter, relaxation=float(self.relaxation.value),
+                                     nonnegative=bool(self.nonnegative.value) or mode == EDS,
+                                     yield_every=every)
+        if mode == HEBT and self.sweep.value:
+            g["alphas"] = parse_alphas(self.alphas.value)
+            g["n_values"] = parse_n_values(self.n_values.value)
+            g["references"] = self._references(list(g["stacks"]), g["haadf"].shape)
+        return g
+
+    def _references(self, elements, shape) -> dict | None:
+        refs = {}
+        volume_shape = (shape[2], shape[1], shape[2])
+        for lyr in self.references.value:
+            el = element_of(lyr)
+            if el not in elements:
+                raise ValueError(f"reference {lyr.name} is for {el!r}, not one of {elements}")
+            if lyr.data.shape != volume_shape:
+                raise ValueError(f"reference {lyr.name} has shape {lyr.data.shape} but the maps "
+                                 f"will have shape {volume_shape}")
+            refs[el] = np.asarray(lyr.data, np.float32)
+        missing = [el for el in elements if el not in refs]
+        if refs and missing:
+            raise ValueError(f"give a reference for every element or none; missing {missing}")
+        return refs or None
+
+    def validate(self) -> str | None:
+        self.gather()
+        return None
+
+    def command_line(self) -> str:
+        g = self.gather()
+        p, mode = g["params"], g["mode"]
+        if "alphas" in g:
+            raise ValueError("a sweep has no single command line")
+        if mode == SIRT:
+            info = layer_info(g["ref_layer"])
+            return format_command("sirt", [layer_file_hint(g["ref_layer"])], extra={
+                "--angles": info.get("angles_source"), "--iterations": p.n_iter,
+                "--relaxation": p.relaxation, "--allow-negative": not p.nonnegative,
+                "--out": "sirt.mrc"})
+        extra = {"--alpha": p.alpha} if mode == HEBT else {}
+        extra.update({"--iterations": p.n_iter, "--relaxation": p.relaxation,
+                      "--ratios": g.get("ratios") and "ratios.json", "--out": "maps"})
+        return format_command(KIND[mode], [_data_dir(g["ref_layer"])], extra=extra)
+
+    # ------------------------------------------------------------------ jobs
+    def _map_layer(self, name, data, g, algorithm, running=False):
+        el = None if name == "sirt" else name[4:]
+        i = list(g["stacks"]).index(el) if el in g["stacks"] else 0
+        colour = "gray" if el is None else ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)]
+        meta = {"ratios": g.get("ratios_used"), "r2": g.get("r2")} if g["mode"] == HEBT else {}
+        return image_layer_data(
+            data, g["voxel_size"], f"{name} preview" if running else name, algorithm,
+            g["params"], g["sources"], kind="volume", element=el, colormap=colour,
+            blending="translucent" if el is None else "additive", metadata=meta)
+
+    def start_job(self) -> None:
+        g = self.gather()
+        self._drawn_at, self._shown_snapshot = 0.0, -1
+        if next(iter(g["stacks"].values())).shape[1] == 1:
+            self._show_2d_planes()
+        if "alphas" in g:
+            n_max = int(g["n_values"].max())
+            self.runner.run(
+                iter_hebt_sweep, g["haadf"], g["stacks"], g["angles"], g["alphas"],
+                g["n_values"], relaxation=g["params"].relaxation, ratios=g["ratios"],
+                references=g["references"], label="HEBT sweep", total=g["alphas"].size * n_max,
+                on_result=self._on_sweep_result, describe=lambda s: f"α = {s.alpha:g}")
+            return
+        kind, p = KIND[g["mode"]], g["params"]
+        names = ["sirt"] if kind == "sirt" else [f"map_{el}" for el in g["stacks"]]
+        shape = next(iter(g["stacks"].values())).shape
+        view = (shape[2], 1, shape[2]) if shape[1] == 1 else (shape[1], shape[2])
+        previews = [self._map_layer(n, np.zeros(view, np.float32), g, kind, True) for n in names]
+        self.runner.run(
+            iter_reconstruction, kind, g["stacks"], g["angles"], p, haadf=g.get("haadf"),
+            ratios=g.get("ratios"), label=kind.upper(), total=p.n_iter * (
+                len(g["stacks"]) if kind == "eds" else 1),
+            on_yield=lambda s: self._preview_layers(s, g, kind),
+            on_result=lambda r: self._result_layers(r, g, kind), preview_layers=previews,
+            describe=lambda s: f"residual {list(s.residuals.values())[-1][-1]:.4g}")
+
+    def _show_2d_planes(self) -> None:
+        """Show z–x planes for 2D (z, 1, x) problems: y becomes the slider."""
+        dims = self.viewer.dims
+        if dims.ndim == 3 and dims.ndisplay == 2 and tuple(dims.order) == (0, 1, 2):
+            dims.order = (1, 0, 2)
+
+    def _preview_layers(self, state, g, kind):
+        if state.snapshot == self._shown_snapshot:
+            return None
+        self._shown_snapshot = state.snapshot
+        return [self._map_layer(n, v, g, kind, True) for n, v in state.previews.items()]
+
+    def _result_layers(self, result, g, kind):
+        draw_residuals(self.plot, result.residuals)
+        g.update(ratios_used=result.ratios, r2=result.r2)
+        self._show_ratios(result.ratios, result.r2)
+        return [self._map_layer(n, v, g, kind) for n, v in result.maps.items()]
+
+    def _on_sweep_result(self, result: SweepResult):
+        self.last_sweep = result
+        draw_sweep(self.plot, result)
+        self._show_ratios(result.ratios, result.r2)
+
+    def _on_progress(self, state) -> None:
+        now = time.perf_counter()
+        if isinstance(state, SweepState):  # redraw the heat maps once per finished α
+            scores = state.scores
+            if scores is not None and state.iteration % int(scores.n_values.max()) == 0:
+                draw_sweep(self.plot, scores)
+            return
+        if now - self._drawn_at < 0.25:
+            return
+        self._drawn_at = now
+        draw_residuals(self.plot, state.residuals)
+        if state.ratios is not None:
+            self._show_ratios(state.ratios, state.r2)
+
+    def _show_ratios(self, ratios, r2) -> None:
+        if not ratios:
+            return
+        text = ", ".join(f"r_{el} = {r:.4g}" for el, r in ratios.items())
+        self.fit_label.setText(f"fitted: {text}, R² = {r2:.4f}" if r2 is not None
+                               else f"typed: {text}")
+
+    def _on_fit(self) -> None:
+        g = self.gather()
+        self.runner.run(fit_response_ratios, g["haadf"], g["stacks"], label="fit ratios",
+                        exclusive=False, on_result=lambda f: self._show_ratios(f.ratios, f.r2))

@@ -1,0 +1,191 @@
+"""The "Simulate tilt series" widget: SiO2 (paper 000) and Ag–Au (paper 002) through the manifest.
+
+The layers the widget makes are compared with what its "Copy as command" line writes
+when run through the real ``atomtomo`` argument parser, which proves both use the same
+parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+
+from napari_atomtomo import io
+from napari_atomtomo.core.atoms import Atoms
+from napari_atomtomo.core.geometry import equally_sloped_angles
+from napari_atomtomo._widgets.simulate import AGAU, GENERATE, XYZ_FILE, SimulateWidget
+
+
+def parse_commands(command: str) -> list[argparse.Namespace]:
+    """Parse each ``atomtomo ...`` part of a command line with the real CLI parsers."""
+    parser = argparse.ArgumentParser(prog="atomtomo")
+    sub = parser.add_subparsers(dest="command")
+    for name in ("_simulate", "_align"):
+        importlib.import_module(f"napari_atomtomo.cli.{name}").register(sub)
+    out = []
+    for part in command.split(" && "):
+        words = shlex.split(part)
+        assert words[0] == "atomtomo"
+        out.append(parser.parse_args(words[1:]))
+    return out
+
+
+@pytest.fixture
+def simulate(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Simulate tilt series")
+    assert isinstance(widget, SimulateWidget)
+    return viewer, widget
+
+
+def _run(widget, qtbot, timeout=60_000):
+    assert widget.run_button.isEnabled(), widget.reason.text()
+    with qtbot.waitSignal(widget.runner.finished, timeout=timeout):
+        widget.run_button.click()
+
+
+def test_silica_series_matches_the_command_line(simulate, qtbot, tmp_path):
+    viewer, widget = simulate
+    widget.noise.value = ("preset", 25)
+    widget.seed.value = 3
+    _run(widget, qtbot)
+    haadf = viewer.layers["haadf"]
+    assert haadf.data.shape == (55, 100, 100)
+    assert tuple(haadf.scale) == pytest.approx((1.0, 0.5, 0.5))
+    assert haadf.axis_labels == ("angle", "y", "x")
+    rec = haadf.metadata["atomtomo"]
+    assert rec["algorithm"] == "simulate.silica" and rec["kind"] == "tilt_series"
+    assert rec["parameters"]["r_noise"] == 0.25 and rec["parameters"]["seed"] == 3
+    assert rec["parameters"]["structure"] == "silica_1002.xyz"
+    nominal = equally_sloped_angles(32, 72.6)
+    np.testing.assert_allclose(rec["angles_deg"], nominal)
+    truth = rec["truth"]
+    drift = np.asarray(truth["angles_true_deg"]) - nominal  # 0 -> 0.5° through the series
+    np.testing.assert_allclose(drift, np.linspace(0.0, 0.5, 55), atol=1e-12)
+    assert np.shape(truth["shifts_px"]) == (55, 2)
+    assert rec["r_noise"] == pytest.approx(0.25, abs=0.01)
+    assert "R_noise 2" in widget.summary.text()
+
+    atoms = viewer.layers["atoms_true"]
+    elements = np.asarray(atoms.features["element"])
+    assert len(atoms.data) == 1002 and (elements == "Si").sum() == 334
+    assert (elements == "O").sum() == 668
+    np.testing.assert_allclose(atoms.face_color[elements == "Si"], [to_rgba("#f0c000")] * 334)
+    np.testing.assert_allclose(atoms.face_color[elements == "O"], [to_rgba("#e00000")] * 668)
+    assert atoms.metadata["atomtomo"]["algorithm"] == "simulate.silica"
+
+    (args,) = parse_commands(widget.command_line())
+    assert args.preset == 25 and args.seed == 3 and args.structure is None
+    args.out_dir = str(tmp_path / "cli")
+    assert args.func(args) == 0
+    data, vs = io.read_mrc(tmp_path / "cli" / "haadf.mrc")
+    assert vs == pytest.approx(0.5)
+    np.testing.assert_array_equal(data, haadf.data)
+    np.testing.assert_allclose(io.read_xyz(tmp_path / "cli" / "atoms_true.xyz").positions,
+                               atoms.data[:, ::-1], atol=1e-5)
+
+
+def test_own_xyz_noise_free_conserves_the_signal(simulate, qtbot, tmp_path):
+    viewer, widget = simulate
+    model = Atoms(["Si", "Si", "O"], [[0.0, 0.0, 0.0], [2.0, 1.0, -1.0], [-1.5, 0.5, 1.0]])
+    path = io.write_xyz(tmp_path / "tiny.xyz", model)
+    widget.structure.value = XYZ_FILE
+    assert widget.reason.text() == "choose the XYZ file of the atom model"
+    widget.xyz.value = path
+    widget.noise.value = ("none", None)
+    widget.n_pixels.value = 48
+    widget.shifts.value = 1.0
+    _run(widget, qtbot)
+    haadf = viewer.layers["haadf"]
+    assert haadf.data.shape == (55, 48, 48)
+    # every image holds the whole Z^1.8 signal of the three atoms (pixel-integrated Gaussians)
+    np.testing.assert_allclose(haadf.data.sum(axis=(1, 2)), 2 * 14**1.8 + 8**1.8, rtol=1e-5)
+    assert haadf.metadata["atomtomo"]["r_noise"] is None
+    assert list(viewer.layers["atoms_true"].features["element"]) == ["Si", "Si", "O"]
+    (args,) = parse_commands(widget.command_line())
+    assert args.structure == str(path) and args.dose is None and args.r_noise is None
+    assert (args.n_pixels, args.shift_sigma) == (48, 1.0)
+
+
+def test_agau_dataset_matches_the_command_line(simulate, qtbot, tmp_path):
+    viewer, widget = simulate
+    widget.kind.value = AGAU
+    assert widget.structure.native.isHidden() and not widget.solid_angle.native.isHidden()
+    widget.seed.value = 2
+    widget.eds_filter.value = False
+    _run(widget, qtbot)
+    names = [layer.name for layer in viewer.layers]
+    assert names == ["haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au"]
+    for name in ("haadf", "eds_Ag", "eds_Au"):
+        layer = viewer.layers[name]
+        assert layer.data.shape == (31, 1, 97)
+        assert tuple(layer.scale) == pytest.approx((1.0, 15.0, 15.0))
+        np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], np.arange(-75, 76, 5))
+    assert viewer.layers["eds_Au"].metadata["atomtomo"]["element"] == "Au"
+    phantom = viewer.layers["phantom_Ag"]
+    assert phantom.data.shape == (97, 1, 97) and tuple(phantom.scale) == pytest.approx((15.0,) * 3)
+    rec = viewer.layers["haadf"].metadata["atomtomo"]
+    assert rec["algorithm"] == "simulate.agau" and rec["parameters"]["gaussian_sigma"] == 0.0
+    assert rec["truth"]["seed"] == 2
+
+    (args,) = parse_commands(widget.command_line())
+    assert args.seed == 2 and args.no_filter
+    args.out = str(tmp_path / "agau")
+    assert args.func(args) == 0
+    ds = io.read_dataset(tmp_path / "agau")
+    np.testing.assert_array_equal(ds.haadf, viewer.layers["haadf"].data)
+    np.testing.assert_array_equal(ds.eds["Ag"], viewer.layers["eds_Ag"].data)
+    np.testing.assert_array_equal(ds.phantoms["Au"], viewer.layers["phantom_Au"].data)
+
+
+def test_invalid_inputs_disable_run_with_the_reason(simulate, tmp_path):
+    _, widget = simulate
+    assert widget.run_button.isEnabled()
+    widget.structure.value = XYZ_FILE
+    assert not widget.run_button.isEnabled()
+    widget.xyz.value = tmp_path / "missing.xyz"
+    assert widget.reason.text() == f"XYZ file {tmp_path / 'missing.xyz'} does not exist"
+    widget.structure.value = GENERATE
+    assert widget.run_button.isEnabled()
+    widget.n_pixels.value = 16
+    assert not widget.run_button.isEnabled()
+    assert widget.reason.text().startswith("shift_sigma_px must be in [0, n_pixels/10 = 1.6]")
+    widget.n_pixels.value = 100
+    assert widget.run_button.isEnabled()
+    # a new structure is made by its own command, then simulated
+    widget.structure_seed.value = 7
+    make, series = parse_commands(widget.command_line())
+    assert make.kind == "silica-structure" and make.seed == 7
+    assert series.kind == "silica" and series.structure == make.out == "silica_seed7.xyz"
+    widget.noise.value = ("dose", 2.2e6)  # the paper's dose for its R_noise 10 %
+    assert widget.haadf_params().dose == 2.2e6 and widget.haadf_params().r_noise is None
+    _, series = parse_commands(widget.command_line())
+    assert series.dose == 2.2e6 and series.preset is None and series.r_noise is None
+
+
+def test_cancel_drops_the_result(simulate, qtbot):
+    viewer, widget = simulate
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=60_000):
+        widget.run_button.click()
+        widget.runner.cancel()
+    assert "haadf" not in viewer.layers and "atoms_true" not in viewer.layers
+    assert "cancelled" in widget.runner.status.text()
+    qtbot.waitUntil(widget.run_button.isEnabled, timeout=5_000)
+
+
+def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-atomtomo", "silica_tilt_series")
+    assert [layer.name for layer in viewer.layers] == ["haadf", "atoms_true"]
+    rec = viewer.layers["haadf"].metadata["atomtomo"]
+    assert viewer.layers["haadf"].data.shape == (55, 100, 100)
+    assert rec["algorithm"] == "simulate.silica" and rec["parameters"]["r_noise"] == 0.10
+    assert rec["r_noise"] == pytest.approx(0.10, abs=0.005)
+    (args,) = parse_commands(rec["command"])
+    assert args.preset == 10 and args.seed == 0
+    assert not viewer.layers["atoms_true"].visible
