@@ -50,3 +50,25 @@ def test_non_equally_sloped_angles_point_to_gridding(series, capsys):
     assert main(args + ["--method", "gridding", "--quiet"]) == 0
     rep = json.loads((d / "v.est.json").read_text())
     assert rep["algorithm"] == "gridding" and 0 < rep["fourier_coverage"] < 1
+
+
+def test_est_cli_passes_the_tight_threshold(tmp_path):
+    """``--tight-threshold`` reaches EstParams (the widget's Copy-as-command uses it)."""
+    import json
+
+    import numpy as np
+
+    from napari_atomtomo import io
+    from napari_atomtomo.cli import main
+    from napari_atomtomo.core.geometry import equally_sloped_angles
+    from napari_atomtomo.core.projectors import forward_project
+
+    vol = np.zeros((32, 2, 32), np.float32)
+    vol[12:20, :, 10:22] = 1.0
+    angles = equally_sloped_angles(32, 72.6)
+    io.write_tilt_series(tmp_path / "s.mrc", forward_project(vol, angles), angles, 1.0)
+    out = tmp_path / "v.mrc"
+    assert main(["est", str(tmp_path / "s.mrc"), "--out", str(out), "--iterations", "3",
+                 "--tight-iterations", "3", "--tight-threshold", "0.2", "--quiet"]) == 0
+    report = json.loads((tmp_path / "v.est.json").read_text())
+    assert report["parameters"]["tight_support_threshold"] == 0.2

@@ -34,6 +34,9 @@ def register(subparsers) -> None:
                    help="Fourier oversampling (default 2)")
     p.add_argument("--support-margin", type=int, default=0, metavar="PX",
                    help="pixels removed from each edge of the loose support box (default 0)")
+    p.add_argument("--tight-threshold", type=float, default=None, metavar="F",
+                   help="tight support: fraction of the smoothed round-1 maximum that a voxel "
+                        "must exceed (default: the EstParams default)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_force(p)
     p.set_defaults(func=run)
@@ -52,6 +55,8 @@ def run(args) -> int:
     check_output(report_path, args.force, inputs)
     common = dict(n_iter=args.iterations, n_iter_tight=args.tight_iterations,
                   oversampling=args.oversampling, loose_support_margin=args.support_margin)
+    if args.tight_threshold is not None:
+        common["tight_support_threshold"] = args.tight_threshold
     if args.method == "est":
         params = EstParams(**common)
         start = iter_est

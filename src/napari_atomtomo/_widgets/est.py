@@ -1,0 +1,237 @@
+"""The "EST reconstruction" dock widget: equally sloped tomography, or Fourier gridding.
+
+Pick a tilt-series layer (angles from its metadata, else a ``.tlt`` file); the widget
+shows which pseudopolar line each projection fills, or why the angles are not an
+equally sloped set (it then selects Fourier gridding, and Run stays disabled for EST
+with the reason). While the job runs, a 2D montage of the central xy | xz | yz slices
+(one small layer, made on the click) and the error-vs-iteration plot of both rounds are
+updated; the result volume ``est`` is added once at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+from magicgui.widgets import ComboBox, FileEdit, FloatSpinBox, SpinBox
+from napari.layers import Image
+from qtpy.QtWidgets import QPlainTextEdit
+
+from .. import io
+from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_gridding,
+                        match_equally_sloped)
+from ._base import JobDockWidget, format_command, layer_file_hint
+from ._est_live import ErrorPlot, EstProgress, central_slices, with_error_history
+
+__all__ = ["EstWidget"]
+
+EST, GRIDDING = "est", "gridding"
+PREVIEW = "est preview (xy | xz | yz)"
+RESULT = "est"
+#: CLI option of each parameter field (``atomtomo est``); other fields are left out.
+OPTIONS = {"n_iter": "--iterations", "n_iter_tight": "--tight-iterations",
+           "oversampling": "--oversampling", "loose_support_margin": "--support-margin",
+           "tight_support_threshold": "--tight-threshold"}
+
+
+@lru_cache(maxsize=32)
+def _match(angles: tuple, n_pixels: int):
+    """The line assignment, or the reason (str) the angles are not equally sloped."""
+    try:
+        return match_equally_sloped(np.array(angles), n_pixels, EstParams.angle_tolerance_deg)
+    except ValueError as exc:
+        return str(exc).split(";")[0]
+
+
+class EstWidget(JobDockWidget):
+    """Reconstruct a tilt-series layer by EST (or Fourier gridding for any angles)."""
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(napari_viewer, parent)
+        self.series = ComboBox(label="tilt series", choices=self._series_choices)
+        self.series.tooltip = "tilt-series image layer (angle, y, x); the tilt axis is y"
+        self.angles_file = FileEdit(label="angles (.tlt)", mode="r", filter="*.tlt *.rawtlt")
+        self.angles_file.tooltip = "tilt angles in degrees, one per image (the layer has none)"
+        self.method = ComboBox(label="method", value=EST, choices=[
+            ("EST (equally sloped angles)", EST), ("Fourier gridding (any angles)", GRIDDING)])
+        self.method.tooltip = (
+            "EST puts each projection on its own line of a pseudopolar Fourier grid (exact, "
+            "needs equally sloped angles); Fourier gridding puts the Fourier samples on the "
+            "nearest points of a square grid (any angles, a little less exact)")
+        self.n_iter = SpinBox(label="iterations, loose support", value=200, min=0, max=100_000)
+        self.n_iter.tooltip = ("round 1: iterations inside the whole reconstruction box "
+                               "(paper: 200); the error usually settles within 100-200")
+        self.n_iter_tight = SpinBox(label="iterations, tight support", value=200, min=0,
+                                    max=100_000)
+        self.n_iter_tight.tooltip = ("round 2: iterations inside a support cut around the "
+                                     "object found in round 1 (paper: 200); 0 skips round 2")
+        self.oversampling = SpinBox(label="oversampling", value=2, min=1, max=4)
+        self.oversampling.tooltip = ("Fourier-space oversampling: 2 (default) samples each "
+                                     "line twice as finely as the image; more is slower")
+        self.margin = SpinBox(label="support margin (px)", value=0, min=0, max=10_000)
+        self.margin.tooltip = ("pixels cut from each edge of the box (x and z) where the "
+                               "object may be in round 1; use it when the object is smaller")
+        self.threshold = FloatSpinBox(label="tight support threshold", value=0.05, min=0.0,
+                                      max=0.99, step=0.01)
+        self.threshold.tooltip = ("round 2 keeps voxels brighter than this fraction of the "
+                                  "round-1 maximum (after 1 px smoothing, grown by 2 px)")
+        self.inputs.extend([self.series, self.angles_file, self.method, self.n_iter,
+                            self.n_iter_tight, self.oversampling, self.margin, self.threshold])
+        self.lines_view = QPlainTextEdit()
+        self.lines_view.setReadOnly(True)
+        self.lines_view.setMaximumHeight(96)
+        self.lines_view.setToolTip("which pseudopolar Fourier line each projection fills")
+        self.plot = ErrorPlot()
+        self.layout().insertWidget(1, self.lines_view)
+        self.layout().insertWidget(self.layout().count() - 1, self.plot)
+        self._auto_gridding = False
+        self._last_draw = 0.0
+        self.runner.finished.connect(self._on_finished)
+        self.runner.cancelled.connect(lambda *_: self.plot.finish())
+        self.runner.errored.connect(lambda *_: self.plot.finish())
+        self.series.changed.connect(self._on_angles_changed)
+        self.angles_file.changed.connect(self._on_angles_changed)
+        self.method.changed.connect(self._on_angles_changed)
+        self._on_angles_changed()
+
+    # ------------------------------------------------------------------ inputs
+    def _series_choices(self, _widget=None):
+        return [(layer.name, layer) for layer in self.viewer.layers
+                if isinstance(layer, Image) and layer.ndim == 3 and not layer.rgb
+                and layer_info(layer).get("kind") != "volume"]
+
+    def _angles(self):
+        """``(angles, from_file)`` of the chosen layer; raises a ValueError with the reason."""
+        layer = self.series.value
+        angles = layer_angles_deg(layer)
+        if angles is not None:
+            return angles, False
+        path = self.angles_file.value
+        if path is None or str(path) in ("", "."):
+            raise ValueError(f"layer '{layer.name}' has no tilt angles; choose its .tlt file")
+        return io.read_tlt(path, n_images=layer.data.shape[0]), True
+
+    def _params(self):
+        common = dict(n_iter=self.n_iter.value, n_iter_tight=self.n_iter_tight.value,
+                      oversampling=self.oversampling.value, loose_support_margin=self.margin.value,
+                      tight_support_threshold=round(self.threshold.value, 4))
+        return EstParams(**common) if self.method.value == EST else GriddingParams(**common)
+
+    def _assignment(self):
+        angles, _ = self._angles()
+        return _match(tuple(float(a) for a in angles), int(self.series.value.data.shape[2]))
+
+    def _on_angles_changed(self, *_):
+        layer = self.series.value
+        self.angles_file.visible = layer is not None and layer_angles_deg(layer) is None
+        if layer is None:
+            self.lines_view.setPlainText("no tilt series chosen")
+        try:
+            match = self._assignment() if layer is not None else None
+        except ValueError as exc:
+            match = None
+            self.lines_view.setPlainText(str(exc))
+        if isinstance(match, str):  # not equally sloped: suggest gridding
+            if self.method.value == EST and not self._auto_gridding:
+                self._auto_gridding = True
+                self.method.value = GRIDDING  # re-enters this slot
+                return
+            self.lines_view.setPlainText(
+                f"The angles are not an equally sloped set ({match}). EST needs each "
+                "projection on its own line of a pseudopolar grid; Fourier gridding works "
+                "with any angles (SIRT too).")
+        elif match is not None:
+            if self._auto_gridding:  # equally sloped again: back to EST if we left it
+                self._auto_gridding = False
+                if self.method.value == GRIDDING:
+                    self.method.value = EST
+                    return
+            worst = max(abs(e) for e in match.angle_error_deg)
+            self.lines_view.setPlainText("\n".join(
+                [f"{len(match.line)} projections fill lines of the equally sloped set "
+                 f"N_s={match.n_slopes} on the N={match.n_grid} pseudopolar grid (largest "
+                 f"angle offset {worst:.3f}°):"] + match.describe()))
+        self.revalidate()
+
+    def validate(self) -> str | None:
+        layer = self.series.value
+        if layer is None:
+            return "add or open a tilt-series image layer (angle, y, x)"
+        self._angles()
+        params = self._params()
+        n = layer.data.shape[2]
+        if 2 * params.loose_support_margin >= n:
+            return (f"support margin {params.loose_support_margin} px leaves no support "
+                    f"inside the {n}-px wide images")
+        match = self._assignment()
+        if self.method.value == EST and isinstance(match, str):
+            return f"EST needs equally sloped angles: {match}; choose Fourier gridding"
+        return None
+
+    def command_line(self) -> str:
+        layer = self.series.value
+        _, from_file = self._angles()
+        params = self._params()
+        values = {k: getattr(params, k) for k in OPTIONS
+                  if k != "tight_support_threshold" or params.tight_support_threshold != 0.05}
+        extra = {"--angles": str(self.angles_file.value) if from_file else None,
+                 "--method": GRIDDING if self.method.value == GRIDDING else None,
+                 "--out": f"{RESULT}.mrc"}
+        return format_command("est", [layer_file_hint(layer)], values, option_names=OPTIONS,
+                              extra=extra)
+
+    # ------------------------------------------------------------------ job
+    def start_job(self) -> None:
+        layer = self.series.value
+        angles, _ = self._angles()
+        params = self._params()
+        vs = layer_voxel_size(layer)
+        stack = np.asarray(layer.data)
+        gridding = self.method.value == GRIDDING
+        algorithm = "fourier_gridding" if gridding else "est"
+        command, source = self.command_line(), layer.name
+        n = stack.shape[2]
+        preview_shape = central_slices(np.zeros((n, stack.shape[1], n), np.float32)).shape
+
+        def preview(volume):
+            return image_layer_data(volume, vs, PREVIEW, algorithm, params, [source],
+                                    colormap="gray")
+
+        def on_yield(state: EstProgress):
+            now = time.perf_counter()
+            if now - self._last_draw > 0.1:
+                self._last_draw = now
+                self.plot.update_errors(state.errors)
+            return None if state.preview is None else preview(central_slices(state.preview))
+
+        def on_result(result):
+            self.plot.finish(result.errors)
+            extra = {"final_error": float(result.errors[-1]), "command": command,
+                     "errors": result.errors.astype(float)}
+            if gridding:
+                extra["fourier_coverage"] = result.coverage
+            else:
+                extra["n_slopes"] = result.line_assignment.n_slopes
+                extra["n_grid"] = result.line_assignment.n_grid
+            return image_layer_data(result.volume, vs, RESULT, algorithm, params, [source],
+                                    colormap="gray", metadata=extra)
+
+        self.plot.start(params.n_iter, params.n_iter_tight)
+        self._last_draw = 0.0
+        self.runner.run(
+            with_error_history, iter_fourier_gridding if gridding else iter_est, stack, angles,
+            params, voxel_size=vs, label="Fourier gridding" if gridding else "EST",
+            total=params.n_iter + params.n_iter_tight, on_yield=on_yield, on_result=on_result,
+            describe=lambda s: f"round {s.round}, error {s.error:.4g}",
+            preview_layers=preview(np.zeros(preview_shape, np.float32)))
+
+    def _on_finished(self, _result) -> None:
+        """Move the first slider into the result when it points outside (the tilt series'
+        image-index axis is usually much longer than the volume's z in Å)."""
+        if RESULT not in self.viewer.layers:
+            return
+        lo, hi = self.viewer.layers[RESULT].extent.world[:, 0]
+        if not lo <= self.viewer.dims.point[0] <= hi:
+            self.viewer.dims.set_point(0, (lo + hi) / 2)
