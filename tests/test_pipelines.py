@@ -37,6 +37,10 @@ def test_silica_pipeline_traces_every_atom_of_a_low_noise_series(tmp_path):
     assert c["rmsd_A"] < 0.3
     assert max(res.summary["alignment_rms_error_px"]) < 0.25
     assert abs(res.summary["r_noise"] - 0.10) < 0.01
+    # the default tracing is by subtraction, with the automatic pre-filter recorded
+    assert res.summary["parameters"]["tracing"] == "subtraction"
+    assert 0.3 < res.summary["parameters"]["prefilter_sigma_used_voxels"] < 1.0
+    assert res.traced is not None and res.comparison is not None
     assert {"simulate", "align", "est", "trace"} <= set(steps)
     for name in ("haadf.mrc", "angles.tlt", "aligned.mrc", "shifts.json", "est.mrc",
                  "atoms_traced.xyz", "atoms_traced.csv", "compare.json", "report.md",
@@ -48,6 +52,14 @@ def test_silica_pipeline_traces_every_atom_of_a_low_noise_series(tmp_path):
     # a second run refuses to overwrite without force
     with pytest.raises(FileExistsError, match="--force"):
         run_silica_pipeline(tmp_path, params)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"tracing": "peakmax"}, "tracing must be one of"),
+                                           ({"prefilter_sigma": -1.0}, "prefilter_sigma"),
+                                           ({"resolution_A": 0.0}, "resolution_A")])
+def test_silica_params_reject_bad_values_with_one_sentence(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SilicaPipelineParams(**kwargs)
 
 
 @pytest.mark.parametrize("value, expected", [("10", {"r_noise": 0.10}), ("25", {"r_noise": 0.25}),

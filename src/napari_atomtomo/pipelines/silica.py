@@ -18,10 +18,16 @@ import numpy as np
 from .. import io
 from ..core.align import align_tilt_series
 from ..core.atoms import Atoms
-from ..core.compare import compare_atoms
+from ..core.compare import ComparisonResult, compare_atoms
 from ..core.est import EstParams, iter_est
 from ..core.simulate.haadf import R_NOISE_PRESETS, HaadfParams, simulate_haadf_series
-from ..core.trace import TraceParams, trace_atoms
+from ..core.trace import (
+    TraceParams,
+    TraceResult,
+    auto_prefilter_sigma,
+    trace_atoms,
+    trace_atoms_by_subtraction,
+)
 from . import report
 
 __all__ = ["SilicaPipelineParams", "SilicaPipelineResult", "run_silica_pipeline",
@@ -58,15 +64,39 @@ def dose_setting(value) -> dict:
     )
 
 
+#: Tracing methods: ``"subtraction"`` (:func:`trace_atoms_by_subtraction`, Si first, O in
+#: the residual) or ``"direct"`` (:func:`trace_atoms`, all elements in one pass).
+TRACING_METHODS = ("subtraction", "direct")
+
+
 @dataclass(frozen=True)
 class SilicaPipelineParams:
-    """Everything that defines one run of the silica pipeline."""
+    """Everything that defines one run of the silica pipeline.
+
+    ``resolution_A`` (1.0 Å) is the misplacement threshold: the Nyquist limit of the
+    0.5 Å voxels, where the Fourier shell correlation of our reconstructions with the
+    ideal linear-imaging volume crosses 0.5 (1.04 Å at R_noise 10 %, 1.14 Å at 20 %; see
+    docs/reproduction-silica.md). ``prefilter_sigma`` (voxels or ``"auto"``) is used by
+    the subtraction tracing only.
+    """
 
     haadf: HaadfParams = field(default_factory=lambda: HaadfParams(r_noise=0.10, seed=1))
     est: EstParams = field(default_factory=EstParams)
     trace: TraceParams = field(default_factory=TraceParams)
     use_expected_count: bool = True
     resolution_A: float = 1.0
+    tracing: str = "subtraction"
+    prefilter_sigma: str | float = "auto"
+
+    def __post_init__(self):
+        if self.tracing not in TRACING_METHODS:
+            raise ValueError(f"tracing must be one of {TRACING_METHODS}, got {self.tracing!r}")
+        if not (np.isfinite(self.resolution_A) and self.resolution_A > 0):
+            raise ValueError(
+                f"resolution_A must be a positive number of Å, got {self.resolution_A!r}")
+        pf = self.prefilter_sigma
+        if not (pf == "auto" or (isinstance(pf, (int, float)) and np.isfinite(pf) and pf >= 0)):
+            raise ValueError(f"prefilter_sigma must be 'auto' or a number of voxels ≥ 0, got {pf!r}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,8 @@ class SilicaPipelineResult:
     out_dir: Path
     summary: dict
     report_path: Path
+    traced: TraceResult | None = None
+    comparison: ComparisonResult | None = None
 
 
 def _step(callback, name: str, done: int, total: int, message: str = "") -> None:
@@ -138,7 +170,15 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
     t = time.perf_counter()
     _step(callback, "trace", 0, 1)
     n_expected = len(atoms) if params.use_expected_count else None
-    traced = trace_atoms(est.volume, vs, params.trace, n_expected=n_expected)
+    prefilter = None
+    if params.tracing == "subtraction":
+        prefilter = params.prefilter_sigma
+        if prefilter == "auto":  # resolve it here so that the summary records the number
+            prefilter = auto_prefilter_sigma(est.volume, vs, params.trace, n_expected=n_expected)
+        traced = trace_atoms_by_subtraction(est.volume, vs, params.trace, n_expected=n_expected,
+                                            prefilter_sigma=prefilter)
+    else:
+        traced = trace_atoms(est.volume, vs, params.trace, n_expected=n_expected)
     io.write_xyz(out / "atoms_traced.xyz", traced.atoms, comment="traced atoms", force=force)
     io.write_atoms_csv(out / "atoms_traced.csv", traced.atoms, force=force)
     timings["trace_s"] = time.perf_counter() - t
@@ -165,11 +205,14 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
             "trace": params.trace.to_dict(),
             "use_expected_count": params.use_expected_count,
             "resolution_A": params.resolution_A,
+            "tracing": params.tracing,
+            "prefilter_sigma": params.prefilter_sigma,
+            "prefilter_sigma_used_voxels": prefilter,
         },
     }
     _write_json(out / "summary.json", summary, force)
     report_path = report.write_silica_report(out, summary, traced, cmp, est, force=force)
-    return SilicaPipelineResult(out, summary, report_path)
+    return SilicaPipelineResult(out, summary, report_path, traced, cmp)
 
 
 def _paper_value(r_noise) -> int | None:

@@ -5,16 +5,18 @@ the space between them (26-neighbour local maxima above a noise floor), (ii) hea
 atoms are brighter (the element split by peak intensity), and (iii) atoms have a finite
 size (greedy non-maximum suppression with a minimum separation in Å). Each peak gets a
 sub-voxel position and a peak intensity from a least-squares fit on its 3×3×3
-neighbourhood. The method and its equations are in ``docs/tracing.md``.
+neighbourhood. ``trace_atoms_by_subtraction`` traces the heaviest element first,
+subtracts it and finds the lighter atoms in the residual (light atoms on heavy shoulders). The method and its equations are in ``docs/tracing.md``.
 
 Modules: ``_trace`` (parameters, the pipeline, noise floor, suppression), ``_refine``
-(sub-voxel fits), ``_split`` (element classes), ``_kernels`` (numba), ``_plots``
+(sub-voxel fits), ``_subtract`` (tracing by subtraction), ``_split`` (element classes), ``_kernels`` (numba), ``_plots``
 (the Fig. 3-style plot, matplotlib without pyplot).
 """
 
 from ._plots import plot_peak_intensities
 from ._refine import REFINE_METHODS, refine_peaks
 from ._split import ElementSplit, split_elements
+from ._subtract import auto_prefilter_sigma, estimate_atom_width, trace_atoms_by_subtraction
 from ._trace import (
     NOISE_FLOOR_SIGMAS,
     NOISE_FLOOR_SIGMAS_WITH_COUNT,
@@ -28,12 +30,14 @@ from ._trace import (
 )
 
 __all__ = [
+    "auto_prefilter_sigma",
     "NOISE_FLOOR_SIGMAS",
     "NOISE_FLOOR_SIGMAS_WITH_COUNT",
     "REFINE_METHODS",
     "ElementSplit",
     "TraceParams",
     "TraceResult",
+    "estimate_atom_width",
     "estimate_noise_floor",
     "find_local_maxima",
     "plot_peak_intensities",
@@ -41,5 +45,6 @@ __all__ = [
     "split_elements",
     "suppress_close_peaks",
     "trace_atoms",
+    "trace_atoms_by_subtraction",
     "validate_volume",
 ]

@@ -71,3 +71,29 @@ def greedy_suppress(order, pair_ptr, pair_idx):
         for p in range(pair_ptr[a], pair_ptr[a + 1]):
             removed[pair_idx[p]] = True
     return keep
+
+
+@njit(nogil=True, cache=True)
+def add_isotropic_gaussians(out, centres_zyx, heights, sigmas, reach):
+    """Add ``h · exp(-|r - c|² / (2σ²))`` of every atom to ``out`` within ``reach·σ``.
+
+    ``centres_zyx`` are fractional voxel indices, ``sigmas`` in voxels; ``out`` (float32)
+    is updated in place (serial: neighbouring atoms write to the same voxels).
+    """
+    nz, ny, nx = out.shape
+    for a in range(centres_zyx.shape[0]):
+        cz, cy, cx = centres_zyx[a, 0], centres_zyx[a, 1], centres_zyx[a, 2]
+        s = sigmas[a]
+        h = heights[a]
+        r = reach * s
+        inv = 0.5 / (s * s)
+        z0, z1 = max(int(np.floor(cz - r)), 0), min(int(np.ceil(cz + r)) + 1, nz)
+        y0, y1 = max(int(np.floor(cy - r)), 0), min(int(np.ceil(cy + r)) + 1, ny)
+        x0, x1 = max(int(np.floor(cx - r)), 0), min(int(np.ceil(cx + r)) + 1, nx)
+        for k in range(z0, z1):
+            dz2 = (k - cz) ** 2
+            for j in range(y0, y1):
+                dzy2 = dz2 + (j - cy) ** 2
+                for i in range(x0, x1):
+                    out[k, j, i] += h * np.exp(-(dzy2 + (i - cx) ** 2) * inv)
+    return out

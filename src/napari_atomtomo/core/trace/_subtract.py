@@ -1,0 +1,159 @@
+"""Tracing by subtraction: heavy atoms first, then the lighter ones in the residual.
+
+In a reconstruction blurred by the probe (0.8 Å FWHM, atom σ ≈ 0.45 Å) a light atom
+1.6 Å from a heavy one sits on the heavy atom's shoulder: in paper 000's geometry the
+O peak rises only ~1 unit above the saddle towards its Si (Si peak ~10). Noise then
+pulls the O peak towards the Si (by up to 0.5 Å), where the minimum distance removes
+it, and a noise peak takes its place in a list cut at the expected count. Subtracting
+the fitted heavy atoms removes the shoulder, so the light atoms are found and placed
+on a flat background (the idea of CLEAN in radio astronomy and of iterative
+point-source subtraction in crowded-field photometry).
+
+A light Gaussian pre-filter of the volume (σ_f = σ_atom / √2, from the atoms' own
+fitted width) lowers the voxel noise ~3× while widening the atoms by only ~20 %:
+uncorrelated voxel noise is what remains at frequencies the probe does not transfer.
+Without the subtraction that widening merges light atoms into heavy shoulders;
+with it, it is harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy import ndimage
+
+from ..atoms import Atoms
+from ._kernels import add_isotropic_gaussians
+from ._trace import TraceParams, TraceResult, trace_atoms, validate_volume
+
+__all__ = ["auto_prefilter_sigma", "estimate_atom_width", "trace_atoms_by_subtraction"]
+
+#: The model of a heavy atom is drawn out to this many σ.
+MODEL_REACH_SIGMAS = 4.0
+
+
+def _check(params, n_expected):
+    params = TraceParams() if params is None else params
+    if not isinstance(params, TraceParams):
+        raise ValueError(f"params must be a TraceParams, got {type(params).__name__}")
+    if n_expected is not None and (int(n_expected) != n_expected or n_expected < 1):
+        raise ValueError(f"n_expected must be a positive integer or None, got {n_expected!r}")
+    return params
+
+
+def estimate_atom_width(volume, voxel_size: float, params: TraceParams | None = None, *,
+                        n_expected: int | None = None) -> float:
+    """Median Gaussian σ (voxels) of the brightest element class traced in ``volume``.
+
+    Returns NaN when no atom of that class gives a valid fit.
+    """
+    params = _check(params, n_expected)
+    res = trace_atoms(volume, voxel_size, params, n_expected=n_expected)
+    sel = res.atoms.elements == params.elements[0]
+    w = res.atoms.features["width_A"][sel] / float(voxel_size)
+    w = w[np.isfinite(w)]
+    return float(np.median(w)) if w.size else float("nan")
+
+
+def auto_prefilter_sigma(volume, voxel_size: float, params: TraceParams | None = None, *,
+                         n_expected: int | None = None) -> float:
+    """The automatic pre-filter σ_f in voxels: σ_atom / √2 (0 if no atom width is found)."""
+    width = estimate_atom_width(volume, voxel_size, params, n_expected=n_expected)
+    return float(width / np.sqrt(2.0)) if np.isfinite(width) else 0.0
+
+
+def _model_sigmas(width_vox: np.ndarray) -> np.ndarray:
+    """Per-atom σ in voxels: the fit where valid, clipped to [½, 2]× the median."""
+    ok = np.isfinite(width_vox)
+    med = float(np.median(width_vox[ok])) if ok.any() else 1.0
+    return np.where(ok, np.clip(width_vox, 0.5 * med, 2.0 * med), med)
+
+
+def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | None = None, *,
+                               n_expected: int | None = None,
+                               prefilter_sigma: str | float = "auto") -> TraceResult:
+    """Trace the brightest element, subtract it, and trace the lighter ones in the residual.
+
+    1. Pre-filter: Gaussian of σ_f voxels (``"auto"``: σ_atom / √2, σ_atom the median
+       fitted width of the brightest class in a first tracing of the raw volume; 0 = off).
+    2. :func:`trace_atoms` on the filtered volume (all classes, ``n_expected``); keep the
+       brightest class (``params.elements[0]``).
+    3. Subtract an isotropic Gaussian per kept atom (its fitted height and width).
+    4. :func:`trace_atoms` on the residual for ``params.elements[1:]``; drop peaks closer
+       than ``min_distance_A`` to a heavy atom; keep the brightest
+       ``n_expected − n_heavy`` (or ``max_atoms − n_heavy``).
+
+    Positions, features and intensities are those of :func:`trace_atoms` (intensities in
+    the filtered volume, light atoms' in the residual); the noise floor of the first pass
+    (auto: estimated on the filtered volume) applies to both. One element: steps 1–2 only.
+
+    Returns
+    -------
+    TraceResult
+        Atoms in descending intensity; ``split_thresholds`` of the first pass between the
+        heaviest class and the rest, then those of the second pass.
+    """
+    params = _check(params, n_expected)
+    if not (prefilter_sigma == "auto" or (isinstance(prefilter_sigma, (int, float, np.number))
+                                          and np.isfinite(prefilter_sigma) and prefilter_sigma >= 0)):
+        raise ValueError(f"prefilter_sigma must be 'auto' or a number of voxels ≥ 0, "
+                         f"got {prefilter_sigma!r}")
+    vol = validate_volume(volume, voxel_size)
+    vs = float(voxel_size)
+    if prefilter_sigma == "auto":
+        sigma_f = auto_prefilter_sigma(vol, vs, params, n_expected=n_expected)
+    else:
+        sigma_f = float(prefilter_sigma)
+    filtered = ndimage.gaussian_filter(vol, sigma_f) if sigma_f > 0 else vol
+    first = trace_atoms(filtered, vs, params, n_expected=n_expected)
+    heavy = first.atoms.elements == params.elements[0]
+    if len(params.elements) == 1 or not heavy.any():
+        return first
+    caps = [c for c in (params.max_atoms, n_expected) if c is not None]
+    n_light = None if not caps else int(min(caps)) - int(heavy.sum())
+
+    feats = first.atoms.features
+    sigmas = _model_sigmas(feats["width_A"][heavy] / vs)
+    residual = np.array(filtered, dtype=np.float32, copy=True)
+    centres_zyx = np.ascontiguousarray(first.atoms.positions[heavy][:, ::-1] / vs)
+    add_isotropic_gaussians(residual, centres_zyx,
+                            -np.asarray(feats["fit_height"][heavy], dtype=np.float64),
+                            sigmas.astype(np.float64), MODEL_REACH_SIGMAS)
+    # The same floor for both passes: the noise of the (filtered) reconstruction.
+    floor = float(first.noise_floor)
+    light_params = replace(
+        params, elements=params.elements[1:], noise_floor=floor, max_atoms=None,
+        split="auto" if params.split == "auto" else (params.split[1:] or "auto"),
+    )
+    if n_light is not None and n_light < 1:
+        light = None
+    else:
+        light = trace_atoms(residual, vs, light_params)
+    if light is None or len(light.atoms) == 0:
+        keep = np.zeros(0, dtype=np.intp)
+    else:
+        from scipy.spatial import cKDTree
+
+        dist, _ = cKDTree(first.atoms.positions[heavy]).query(light.atoms.positions)
+        keep = np.flatnonzero(dist >= params.min_distance_A)
+        if n_light is not None:
+            keep = keep[:n_light]
+    parts = [(first.atoms, np.flatnonzero(heavy))]
+    if keep.size:
+        parts.append((light.atoms, keep))
+    elements = np.concatenate([a.elements[i] for a, i in parts])
+    positions = np.concatenate([a.positions[i] for a, i in parts])
+    features = {k: np.concatenate([a.features[k][i] for a, i in parts]) for k in feats}
+    order = np.argsort(-features["intensity"], kind="stable")
+    atoms = Atoms(elements[order], positions[order], {k: v[order] for k, v in features.items()})
+    thresholds = first.split_thresholds[:1] + (light.split_thresholds if light is not None else ())
+    return TraceResult(
+        atoms=atoms,
+        sorted_intensities=atoms.features["intensity"].copy(),
+        noise_floor=float(first.noise_floor),
+        split_thresholds=tuple(float(t) for t in thresholds),
+        n_local_maxima=int(first.n_local_maxima),
+        voxel_size=vs,
+        params=params,
+    )
