@@ -111,3 +111,19 @@ def test_per_atom_dict_and_plot():
 def test_bad_input_raises_one_sentence(traced, truth, kwargs, match):
     with pytest.raises(ValueError, match=match):
         compare_atoms(traced, truth, **kwargs)
+
+
+def test_one_spurious_peak_is_counted_once_not_through_a_chain_of_reassignments():
+    """True atoms 1 Å apart on a line; the traced list misses the first one, finds the
+    others 0.1 Å towards it, and has a spurious peak beyond the end. Minimising the total
+    distance alone shifts the whole chain (5 × 0.9 Å + 1.0 Å < 5 × 0.1 Å + 6.0 Å) and
+    calls all six misplaced; matching within the resolution first marks only the
+    spurious peak."""
+    truth_pos = np.array([[float(i), 0.0, 0.0] for i in range(6)])
+    traced_pos = np.vstack([truth_pos[1:] - [0.1, 0.0, 0.0], [[6.0, 0.0, 0.0]]])
+    truth = Atoms(["O"] * 6, truth_pos)
+    traced = Atoms(["O"] * 6, traced_pos)
+    res = compare_atoms(traced, truth, resolution_A=0.5, remove_offset=False)
+    assert res.n_misplaced == 1
+    assert res.misplaced[-1]
+    np.testing.assert_allclose(res.deviation_A[:-1], 0.1, atol=1e-12)

@@ -114,6 +114,11 @@ def _check_atoms(atoms, what: str) -> Atoms:
     return atoms
 
 
+#: Added to the cost of pairs beyond the resolution so that the assignment maximises the
+#: number of pairs within it first (larger than any sum of in-resolution distances).
+_OUTSIDE_PENALTY_A = 1.0e6
+
+
 def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
                   remove_offset: bool = True) -> ComparisonResult:
     """Match traced atoms to the true ones and measure their deviations.
@@ -123,7 +128,9 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
     traced, truth : Atoms
         Positions ``(x, y, z)`` in Å; the frames may differ by a translation.
     resolution_A : float
-        A matched atom farther than this (Å) from its true position is misplaced.
+        A matched atom farther than this (Å) from its true position is misplaced. The
+        one-to-one assignment first maximises the number of pairs within this distance,
+        then minimises the total distance.
     remove_offset : bool
         Remove a global translation: start from the difference of the centroids, then
         repeat {match; offset = mean displacement of the pairs within ``resolution_A``}
@@ -146,7 +153,12 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
     while True:
         rounds += 1
         cost = cdist(a - offset, b)
-        rows, cols = linear_sum_assignment(cost)
+        # Pairs within the resolution are matched first (a large penalty on the others),
+        # then the total distance is minimised: otherwise the assignment can route a
+        # chain of reassignments through correctly placed atoms to reach one spurious
+        # peak, and a single tracing error is counted several times.
+        rows, cols = linear_sum_assignment(
+            np.where(cost <= resolution_A, cost, cost + _OUTSIDE_PENALTY_A))
         dev = cost[rows, cols]
         inliers = dev <= resolution_A
         if not remove_offset or not inliers.any() or rounds >= MAX_OFFSET_ROUNDS:
