@@ -114,3 +114,22 @@ def test_bad_input_is_one_line_and_exit_2(scene, capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_trace_by_subtraction_finds_the_same_atoms(scene, capsys):
+    """``--method subtraction`` (what the demo uses) on well-separated atoms: same result."""
+    tmp, vol_path, truth_path = scene
+    out, rep = tmp / "sub.xyz", tmp / "sub.json"
+    assert main(["trace", str(vol_path), "--out", str(out), "--json", str(rep),
+                 "--method", "subtraction", "--min-distance-A", "2.0"]) == 0
+    assert io.read_xyz(out).counts() == {"Si": 8, "O": 16}
+    report = json.loads(rep.read_text())
+    assert report["algorithm"] == "trace_atoms_by_subtraction"
+    assert report["parameters"]["method"] == "subtraction"
+    capsys.readouterr()
+    assert main(["compare", str(out), str(truth_path), "--resolution-A", "0.5"]) == 0
+    assert capsys.readouterr().out.splitlines()[3].split() == ["total", "24", "24", "0"]
+    # a pre-filter width only makes sense for the subtraction method
+    assert main(["trace", str(vol_path), "--out", str(tmp / "x.xyz"),
+                 "--prefilter-sigma", "0.5"]) == 2
+    assert "only to --method subtraction" in capsys.readouterr().err

@@ -49,6 +49,14 @@ def register(subparsers) -> None:
                    help="sub-voxel model on the 3×3×3 neighbourhood (default gaussian)")
     p.add_argument("--connectivity", type=int, choices=(6, 26), default=6,
                    help="neighbours a peak voxel must exceed (default 6)")
+    p.add_argument("--method", choices=("direct", "subtraction"), default="direct",
+                   help="direct: one pass over the volume; subtraction: trace the brightest "
+                        "element, subtract its fitted Gaussians, trace the lighter ones in the "
+                        "residual (finds light atoms on the shoulders of heavy ones; what "
+                        "atomtomo demo uses). Default direct")
+    p.add_argument("--prefilter-sigma", default="auto", metavar="auto|VOXELS",
+                   help="subtraction only: Gaussian pre-filter σ in voxels; auto = the "
+                        "measured width of the brightest atoms / √2, 0 = off (default auto)")
     p.add_argument("--n-expected", type=int, default=None, metavar="N",
                    help="keep at most the N brightest atoms (e.g. the known count)")
     p.add_argument("--csv", default=None, metavar="ATOMS.csv",
@@ -63,7 +71,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from .. import io
-    from ..core.trace import TraceParams, trace_atoms
+    from ..core.trace import TraceParams, trace_atoms, trace_atoms_by_subtraction
 
     params = TraceParams(
         min_distance_A=args.min_distance_A,
@@ -81,8 +89,20 @@ def run(args) -> int:
         raise ValueError("--out, --csv, --json and --plot must name different files")
     for o in outputs:
         check_output(o, args.force, (args.volume,))
+    prefilter = _auto_or_float(args.prefilter_sigma)
+    if isinstance(prefilter, tuple):
+        if len(prefilter) != 1:
+            raise ValueError(f"--prefilter-sigma takes one number of voxels or 'auto', "
+                             f"got {args.prefilter_sigma!r}")
+        prefilter = prefilter[0]
+    if args.method == "direct" and prefilter != "auto":
+        raise ValueError("--prefilter-sigma applies only to --method subtraction")
     volume, voxel_size = io.read_mrc(args.volume)
-    res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
+    if args.method == "subtraction":
+        res = trace_atoms_by_subtraction(volume, voxel_size, params, n_expected=args.n_expected,
+                                         prefilter_sigma=prefilter)
+    else:
+        res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
     if len(res.atoms) == 0:
         raise ValueError(f"no peak of {args.volume} rises above the noise floor "
                          f"{res.noise_floor:.4g}; lower --noise-floor")
@@ -95,8 +115,10 @@ def run(args) -> int:
         io.write_atoms_csv(args.csv, res.atoms, force=args.force, inputs=(args.volume,))
     if args.json:
         write_json(args.json, {
-            "algorithm": "trace_atoms",
-            "parameters": params.to_dict() | {"n_expected": args.n_expected},
+            "algorithm": "trace_atoms" if args.method == "direct" else "trace_atoms_by_subtraction",
+            "parameters": params.to_dict() | {"n_expected": args.n_expected,
+                                              "method": args.method,
+                                              "prefilter_sigma": prefilter},
             "source": str(Path(args.volume)),
             "voxel_size_A": float(voxel_size),
             "noise_floor": res.noise_floor,
