@@ -35,6 +35,7 @@ from napari_atomtomo.core.align import apply_shifts  # noqa: E402
 from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, reconstruct_hebt  # noqa: E402
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds, reconstruct_sirt  # noqa: E402
 from napari_atomtomo.io import DataSet, read_bcf_tilt_series, write_dataset  # noqa: E402
+from napari_atomtomo.io.vendor import read_tomviz_shifts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NCEM = ROOT.parent / "shared" / "data" / "ncem-haadf-eds"
@@ -44,26 +45,6 @@ ELEMENTS = ("Pt", "Fe", "Ca", "Si", "Mg", "O", "C")
 LINES = {"Pt": "Ma"}
 #: The full acquisition of about_dataset.txt, which TomVizAlignments.json follows.
 ACQUIRED_DEG = np.arange(-50.0, 50.1, 5.0)
-
-
-def tomviz_shifts(path, angles_deg, *, binning: int = 1) -> np.ndarray:
-    """Map TomViz's ``[sx, sy]`` pairs (one per acquired tilt) to our ``(dy, dx)`` shifts.
-
-    Entry ``k`` belongs to tilt ``−50 + 5k`` (21 entries; the 0° reference is the
-    ``[0, 0]`` at k = 10). ``sx`` moves the image along columns, ``sy`` along rows with
-    TomViz's y pointing up, so the object appears at ``(v + sy, u − sx)``:
-    ``(dy, dx) = (sy, −sx)`` in the projector's convention, divided by the binning.
-    """
-    pairs = np.asarray(json.loads(Path(path).read_text()), dtype=np.float64)
-    if pairs.shape != (ACQUIRED_DEG.size, 2):
-        raise ValueError(f"{path} has shifts of shape {pairs.shape}; expected (21, 2)")
-    out = np.empty((len(angles_deg), 2))
-    for a, theta in enumerate(angles_deg):
-        k = int(np.argmin(np.abs(ACQUIRED_DEG - theta)))
-        if abs(ACQUIRED_DEG[k] - theta) > 1e-6:
-            raise ValueError(f"tilt {theta}° is not one of the acquired angles −50…50° (5° steps)")
-        out[a] = (pairs[k, 1], -pairs[k, 0])
-    return out / binning
 
 
 def stretch_shifts(haadf, angles_deg) -> np.ndarray:
@@ -251,7 +232,9 @@ def main() -> None:
     plot_spectrum(energy, spectrum, ds.metadata, img_dir / "realdata_spectrum.png")
 
     # 2. align -----------------------------------------------------------------
-    shifts = tomviz_shifts(NCEM / "TomVizAlignments.json", angles, binning=args.binning)
+    # entry k of the file is tilt −50 + 5k; (dy, dx) = (sy, −sx) (docs/real-data.md)
+    shifts = read_tomviz_shifts(NCEM / "TomVizAlignments.json", angles, ACQUIRED_DEG,
+                                binning=args.binning)
     check = stretch_shifts(ds.haadf, angles)
     diff = check - shifts
     rms_y = float(np.sqrt(np.mean(diff[:, 0] ** 2)))

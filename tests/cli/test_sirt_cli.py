@@ -139,3 +139,95 @@ def test_eds_command_refuses_negative_counts(tmp_path):
     io.write_dataset(folder, io.DataSet(eds["Ag"], eds, ANGLES, VOXEL))
     assert main(["eds", str(folder), "--out", str(tmp_path / "m"), "--quiet"]) == 2
     assert not (tmp_path / "m").exists()
+
+
+# ------------------------------------------------------------------ --shifts / --support
+def shifted_dataset(tmp_path):
+    """The maps of ``maps_2d`` seen with per-image shifts, and a support wider than the images.
+
+    The volume is 24 voxels wide along x (the images 20) so the support sets its shape.
+    """
+    rng = np.random.default_rng(4)
+    shifts = np.column_stack([np.zeros(ANGLES.size), rng.uniform(-1.5, 1.5, ANGLES.size)])
+    maps = {el: np.pad(m, ((2, 2), (0, 0), (2, 2))) for el, m in maps_2d().items()}
+    ratios = {"Ag": 805.0, "Au": 987.0}
+    eds = {el: forward_project(m, ANGLES, n_u=20, shifts=shifts) / ratios[el]
+           for el, m in maps.items()}
+    haadf = forward_project(sum(maps.values()), ANGLES, n_u=20, shifts=shifts)
+    folder = tmp_path / "shifted"
+    io.write_dataset(folder, io.DataSet(haadf, eds, ANGLES, VOXEL))
+    support = np.zeros((24, 1, 24), dtype=bool)
+    support[2:-2, :, 1:-1] = True
+    io.write_shifts(tmp_path / "shifts.json", shifts)
+    io.write_mrc(tmp_path / "support.mrc", support.astype(np.float32), VOXEL)
+    return folder, shifts, support
+
+
+def test_sirt_eds_hebt_take_shifts_and_support(tmp_path):
+    folder, shifts, support = shifted_dataset(tmp_path)
+    extra = ["--shifts", str(tmp_path / "shifts.json"), "--support", str(tmp_path / "support.mrc"),
+             "--quiet"]
+    data = io.read_dataset(folder)
+    params = SirtParams(n_iter=10)
+    kw = {"support": support, "shifts": shifts}
+
+    out = tmp_path / "vol.mrc"
+    assert main(["sirt", str(folder / "haadf.mrc"), "--iterations", "10", "--out", str(out)]
+                + extra) == 0
+    got, _ = io.read_mrc(out)
+    expected = reconstruct_sirt(data.haadf, ANGLES, params, **kw).volume
+    assert got.shape == (24, 1, 24) and not got[~support].any()
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # the shifts matter: without them the data are explained less well
+    plain = reconstruct_sirt(data.haadf, ANGLES, params, support=support)
+    with_shifts = reconstruct_sirt(data.haadf, ANGLES, params, **kw)
+    assert with_shifts.residuals[-1] < 0.5 * plain.residuals[-1]
+
+    assert main(["eds", str(folder), "--iterations", "10", "--out", str(tmp_path / "e")]
+                + extra) == 0
+    for el, vol in reconstruct_eds(data.eds, ANGLES, params, **kw).items():
+        got, _ = io.read_mrc(tmp_path / "e" / f"map_{el}.mrc")
+        np.testing.assert_allclose(got, vol, rtol=1e-6, atol=1e-9)
+
+    argv = ["hebt", str(folder), "--alpha", "0.7", "--iterations", "6", "--out",
+            str(tmp_path / "h")]
+    assert main(argv + extra) == 0
+    hebt = reconstruct_hebt(data.haadf, data.eds, ANGLES, HebtParams(alpha=0.7, n_iter=6), **kw)
+    for el, vol in hebt.maps.items():
+        got, _ = io.read_mrc(tmp_path / "h" / f"map_{el}.mrc")
+        assert got.shape == (24, 1, 24)
+        np.testing.assert_allclose(got, vol, rtol=1e-6, atol=1e-6 * vol.max())
+
+
+@pytest.mark.parametrize("command", ["sirt", "eds", "hebt"])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("short-shifts", "has 3 shifts but the tilt series has 11 images"),
+        ("wrong-rows", r"needs a (z, 1, x) volume"),
+        ("not-binary", "must hold only 0 and 1, found 1 other values (e.g. 0.5)"),
+        ("empty", "is all zeros; nothing to reconstruct"),
+        ("missing", "does not exist"),
+    ],
+)
+def test_shifts_and_support_bad_input_is_one_line(tmp_path, dataset_dir, capsys, command,
+                                                   bad, message):
+    mask = np.ones((20, 1, 20), np.float32)
+    option, path = "--support", tmp_path / "mask.mrc"
+    if bad == "short-shifts":
+        option, path = "--shifts", tmp_path / "s.json"
+        io.write_shifts(path, np.zeros((3, 2)))
+    elif bad == "wrong-rows":
+        io.write_mrc(path, np.ones((20, 2, 20), np.float32), VOXEL)
+    elif bad == "not-binary":
+        mask[3, 0, 4] = 0.5
+        io.write_mrc(path, mask, VOXEL)
+    elif bad == "empty":
+        io.write_mrc(path, 0 * mask, VOXEL)
+    source = str(dataset_dir / "haadf.mrc") if command == "sirt" else str(dataset_dir)
+    out = tmp_path / ("v.mrc" if command == "sirt" else "maps")
+    argv = [command, source, "--iterations", "2", option, str(path), "--out", str(out), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()

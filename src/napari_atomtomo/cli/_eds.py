@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.sirt import SirtParams, reconstruct_eds
 from ._common import add_force, check_output, progress_printer
-from ._sirt import add_sirt_options
+from ._sirt import add_geometry_options, add_sirt_options, read_geometry_options
 
 #: The paper's EDS-only optimum lies between 20 (Au) and 50 (Ag) iterations.
 DEFAULT_ITERATIONS = 50
@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
     add_sirt_options(parser, DEFAULT_ITERATIONS)
+    add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     add_force(parser)
     parser.set_defaults(func=run)
@@ -44,10 +45,13 @@ def run(args) -> int:
     data = io.read_dataset(args.data_dir)
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
-    targets = {el: check_output(out / f"map_{el}.mrc", args.force) for el in data.eds}
+    shape = next(iter(data.eds.values())).shape
+    shifts, support = read_geometry_options(args, shape)
+    inputs = (args.shifts, args.support)
+    targets = {el: check_output(out / f"map_{el}.mrc", args.force, inputs) for el in data.eds}
     report = progress_printer("eds", quiet=args.quiet)
     maps = reconstruct_eds(
-        data.eds, data.angles_deg, params,
+        data.eds, data.angles_deg, params, support=support, shifts=shifts,
         callback=lambda el, s: report(s.iteration, params.n_iter, el),
     )
     out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..core.hebt import HebtParams, reconstruct_hebt
 from ._common import add_force, check_output, progress_printer, write_json
 from ._eds import output_folder
+from ._sirt import add_geometry_options, read_geometry_options
 
 
 def read_ratios(path) -> dict:
@@ -58,6 +59,7 @@ def register(subparsers) -> None:
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
     )
+    add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     add_force(parser)
@@ -73,11 +75,14 @@ def run(args) -> int:
     data = io.read_dataset(args.data_dir)
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
-    targets = {el: check_output(out / f"map_{el}.mrc", args.force) for el in data.eds}
-    ratios_path = check_output(out / "response_ratios.json", args.force, inputs=(args.ratios,))
+    shifts, support = read_geometry_options(args, data.haadf.shape)
+    inputs = (args.ratios, args.shifts, args.support)
+    targets = {el: check_output(out / f"map_{el}.mrc", args.force, inputs) for el in data.eds}
+    ratios_path = check_output(out / "response_ratios.json", args.force, inputs=inputs)
     report = progress_printer("hebt", quiet=args.quiet)
     result = reconstruct_hebt(
-        data.haadf, data.eds, data.angles_deg, params, ratios=ratios,
+        data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
+        shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
     out.mkdir(parents=True, exist_ok=True)

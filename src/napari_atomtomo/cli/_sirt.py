@@ -1,6 +1,12 @@
-"""``atomtomo sirt STACK.mrc --angles ANGLES.tlt --iterations N --out VOLUME.mrc``."""
+"""``atomtomo sirt STACK.mrc --angles ANGLES.tlt --iterations N --out VOLUME.mrc``.
+
+``[--shifts SHIFTS.json] [--support MASK.mrc]`` (also on ``eds`` and ``hebt``): per-image
+shifts passed to the projector, and a 0/1 support volume that also sets the volume shape.
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 from ..core.sirt import SirtParams, reconstruct_sirt
 from ._common import add_force, check_output, progress_printer
@@ -17,6 +23,50 @@ def add_sirt_options(parser, default_iterations: int) -> None:
         help="relaxation λ in (0, 2) (default 1)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+
+
+def add_geometry_options(parser) -> None:
+    """``--shifts`` and ``--support``, shared by ``sirt``, ``eds`` and ``hebt``."""
+    parser.add_argument(
+        "--shifts", metavar="SHIFTS.json", default=None,
+        help="per-image (dy, dx) shifts in pixels (as written by atomtomo align "
+             "--shifts-out), applied inside the projector instead of resampling the images",
+    )
+    parser.add_argument(
+        "--support", metavar="MASK.mrc", default=None,
+        help="0/1 volume (z, y, x) of the voxels allowed to be non-zero; its shape sets the "
+             "volume's (default: a cube as wide as the images)",
+    )
+
+
+def read_geometry_options(args, stack_shape) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(shifts, support)`` from ``--shifts`` / ``--support``, checked against the series.
+
+    ``stack_shape`` is the tilt series' ``(angle, y, x)``: the shifts need one pair per
+    image and the support ``y`` rows of the series.
+    """
+    from .. import io
+
+    n_a, n_y, _ = stack_shape
+    shifts = None if args.shifts is None else io.read_shifts(args.shifts, n_images=n_a)
+    support = None
+    if args.support is not None:
+        mask, _ = io.read_mrc(args.support)
+        if mask.shape[1] != n_y:
+            raise ValueError(
+                f"support {args.support} has shape {mask.shape} but the tilt series "
+                f"{tuple(stack_shape)} needs a (z, {n_y}, x) volume"
+            )
+        if not np.isin(mask, (0.0, 1.0)).all():
+            odd = mask[~np.isin(mask, (0.0, 1.0))]
+            raise ValueError(
+                f"support {args.support} must hold only 0 and 1, found {odd.size} other "
+                f"values (e.g. {float(odd[0]):g})"
+            )
+        if not mask.any():
+            raise ValueError(f"support {args.support} is all zeros; nothing to reconstruct")
+        support = mask.astype(bool)
+    return shifts, support
 
 
 def register(subparsers) -> None:
@@ -37,6 +87,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--allow-negative", action="store_true", help="do not clip negative voxels to zero"
     )
+    add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (MRC)")
     add_force(parser)
     parser.set_defaults(func=run)
@@ -48,13 +99,15 @@ def run(args) -> int:
     params = SirtParams(
         n_iter=args.iterations, relaxation=args.relaxation, nonnegative=not args.allow_negative
     )
-    out = check_output(args.out, args.force, inputs=(args.stack, args.angles))
+    inputs = (args.stack, args.angles, args.shifts, args.support)
+    out = check_output(args.out, args.force, inputs=inputs)
     series = io.read_tilt_series(args.stack, args.angles)
+    shifts, support = read_geometry_options(args, series.data.shape)
     report = progress_printer("sirt", quiet=args.quiet)
     result = reconstruct_sirt(
-        series.data, series.angles_deg, params,
+        series.data, series.angles_deg, params, support=support, shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
-    io.write_mrc(out, result.volume, series.voxel_size, force=args.force, inputs=(args.stack,))
+    io.write_mrc(out, result.volume, series.voxel_size, force=args.force, inputs=inputs)
     print(f"wrote {out} {result.volume.shape}, relative residual {result.residuals[-1]:.4g}")
     return 0

@@ -21,6 +21,12 @@ position ``m* = x cos θ + z sin θ + c_u + du``, with the triangle weight
 ``floor(m*) + 1`` qualify, so the back kernel has the same two-term inner loop as the
 forward kernel.
 
+For a single slice (``n_y == 1``) the ``*_2d`` kernels below take the same arrays as
+plain ``(z, x)`` and ``(angle, u)`` and run scalar loops: the forward kernel is
+bit-identical to the 3D one, the serial back kernel is the scatter-form transpose of the
+forward kernel (equal to the gather form to float rounding, and twice as fast), and the
+parallel twins are used only for large slices (see ``_threads.use_parallel_2d``).
+
 ``fastmath`` is off: the pair must stay an exact adjoint to float rounding, and the
 kernels are bound by memory traffic, not by the multiply-add count.
 """
@@ -33,6 +39,36 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(nogil=True, cache=True)
+def _ray_geometry(c, s, du_a, n_x, n_z, n_u):
+    """Joseph set-up of one angle: ``(z_major, w, n_steps, n_cross, slope, b0, db)``.
+
+    The ray of detector column ``m`` meets the cross axis at ``pos = b0 + step·db + m·slope``
+    (fractional index) on major-axis step ``step``; ``w`` is the path length per step.
+    The 2D and 3D kernels share this helper, so they compute bit-identical positions.
+    """
+    c_x = (n_x - 1) * 0.5
+    c_z = (n_z - 1) * 0.5
+    c_u = (n_u - 1) * 0.5
+    if abs(c) >= abs(s):
+        inv = 1.0 / c
+        return True, abs(inv), n_z, n_x, inv, (c_z * s - c_u - du_a) * inv + c_x, -s * inv
+    inv = 1.0 / s
+    return False, abs(inv), n_x, n_z, inv, (c_x * c - c_u - du_a) * inv + c_z, -c * inv
+
+
+@njit(nogil=True, cache=True)
+def _column_range(base, slope, n_cross, n_u):
+    """Detector columns ``[m_lo, m_hi)`` whose ray reaches ``-1 < pos < n_cross`` (a superset)."""
+    lo = (-1.0 - base) / slope
+    hi = (n_cross - base) / slope
+    if slope < 0.0:
+        lo, hi = hi, lo
+    m_lo = max(0, int(math.floor(lo)) - 1)
+    m_hi = min(n_u, int(math.ceil(hi)) + 2)
+    return m_lo, max(m_lo, m_hi)
+
+
 @njit(nogil=True, cache=True, parallel=True)
 def forward_kernel(vol_t, cos_t, sin_t, du, n_u, out):
     """Forward projection ``out[a, m, :] = Σ w · vol`` (out is overwritten).
@@ -43,31 +79,16 @@ def forward_kernel(vol_t, cos_t, sin_t, du, n_u, out):
     """
     n_z, n_x, n_y = vol_t.shape
     n_a = cos_t.shape[0]
-    c_x = (n_x - 1) * 0.5
-    c_z = (n_z - 1) * 0.5
-    c_u = (n_u - 1) * 0.5
     for a in prange(n_a):
-        c = cos_t[a]
-        s = sin_t[a]
         proj = out[a]
         proj[:, :] = 0.0
-        z_major = abs(c) >= abs(s)
-        if z_major:
-            w = 1.0 / abs(c)
-            n_steps = n_z
-            n_cross = n_x
-        else:
-            w = 1.0 / abs(s)
-            n_steps = n_x
-            n_cross = n_z
+        z_major, w, n_steps, n_cross, slope, b0, db = _ray_geometry(
+            cos_t[a], sin_t[a], du[a], n_x, n_z, n_u)
         for step in range(n_steps):
-            for m in range(n_u):
-                u_rel = m - c_u - du[a]
-                # position of ray m along the cross axis at this step
-                if z_major:
-                    pos = (u_rel - (step - c_z) * s) / c + c_x
-                else:
-                    pos = (u_rel - (step - c_x) * c) / s + c_z
+            base = b0 + step * db
+            m_lo, m_hi = _column_range(base, slope, n_cross, n_u)
+            for m in range(m_lo, m_hi):
+                pos = base + m * slope  # ray m on the cross axis at this step
                 p0 = math.floor(pos)
                 f = pos - p0
                 p0 = int(p0)
@@ -127,6 +148,136 @@ def back_kernel(stk_t, cos_t, sin_t, du, n_x, n_z, out):
                     acc[j] += w0 * src0[j] + w1 * src1[j]
 
 
+# ---------------------------------------------------------------------------- 2D (n_y = 1)
+# A single slice leaves the y loop above with length 1. These kernels work on plain
+# (z, x) and (angle, u) arrays instead, with the rows padded by two zeros on each side
+# (PAD): an interpolation index clamped into the padded row then reads zeros where Joseph's
+# method has none, so the inner loops carry no edge branches.
+PAD = 2
+
+
+@njit(nogil=True, cache=True)
+def _pad_rows(a, transpose):
+    """``a`` (or its transpose) with ``PAD`` zero columns on each side, float32."""
+    n_r, n_c = (a.shape[1], a.shape[0]) if transpose else a.shape
+    out = np.zeros((n_r, n_c + 2 * PAD), dtype=np.float32)
+    for r in range(n_r):
+        for c in range(n_c):
+            out[r, c + PAD] = a[c, r] if transpose else a[r, c]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _forward_angle_2d(rows_z, rows_x, n_z, n_x, c, s, du_a, proj):
+    """One projection ``proj[m]`` (overwritten) from the padded rows of the slice.
+
+    ``rows_z`` are the padded z rows (for angles stepping along z), ``rows_x`` the padded
+    x columns (stepping along x). Same arithmetic and order as :func:`forward_kernel`,
+    hence bit-identical to it.
+    """
+    n_u = proj.shape[0]
+    proj[:] = 0.0
+    z_major, w, n_steps, n_cross, slope, b0, db = _ray_geometry(c, s, du_a, n_x, n_z, n_u)
+    src = rows_z if z_major else rows_x
+    top = n_cross + PAD  # largest first index whose pair stays inside the padded row
+    for step in range(n_steps):
+        base = b0 + step * db
+        m_lo, m_hi = _column_range(base, slope, n_cross, n_u)
+        row = src[step]
+        for m in range(m_lo, m_hi):
+            pos = base + m * slope
+            p0 = math.floor(pos)
+            f = pos - p0
+            q = min(max(int(p0) + PAD, 0), top)
+            proj[m] += np.float32(w * (1.0 - f)) * row[q] + np.float32(w * f) * row[q + 1]
+
+
+@njit(nogil=True, cache=True)
+def forward_kernel_2d(vol, cos_t, sin_t, du, out):
+    """:func:`forward_kernel` for one slice: ``vol`` ``(z, x)``, ``out`` ``(angle, u)``.
+
+    Single-threaded scalar loops; bit-identical to the 3D kernel on every slice.
+    """
+    n_z, n_x = vol.shape
+    rows_z = _pad_rows(vol, False)
+    rows_x = _pad_rows(vol, True)
+    for a in range(cos_t.shape[0]):
+        _forward_angle_2d(rows_z, rows_x, n_z, n_x, cos_t[a], sin_t[a], du[a], out[a])
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def forward_kernel_2d_parallel(vol, cos_t, sin_t, du, out):
+    """:func:`forward_kernel_2d` parallel over angles (large 2D problems)."""
+    n_z, n_x = vol.shape
+    rows_z = _pad_rows(vol, False)
+    rows_x = _pad_rows(vol, True)
+    for a in prange(cos_t.shape[0]):
+        _forward_angle_2d(rows_z, rows_x, n_z, n_x, cos_t[a], sin_t[a], du[a], out[a])
+
+
+@njit(nogil=True, cache=True)
+def _scatter_angle_2d(proj, n_z, n_x, c, s, du_a, acc_z, acc_x):
+    """Add the transpose of :func:`_forward_angle_2d` applied to ``proj`` into the
+    padded accumulators (``acc_z`` rows z for z-stepping angles, ``acc_x`` rows x)."""
+    n_u = proj.shape[0]
+    z_major, w, n_steps, n_cross, slope, b0, db = _ray_geometry(c, s, du_a, n_x, n_z, n_u)
+    dst = acc_z if z_major else acc_x
+    top = n_cross + PAD
+    for step in range(n_steps):
+        base = b0 + step * db
+        m_lo, m_hi = _column_range(base, slope, n_cross, n_u)
+        row = dst[step]
+        for m in range(m_lo, m_hi):
+            pos = base + m * slope
+            p0 = math.floor(pos)
+            f = pos - p0
+            q = min(max(int(p0) + PAD, 0), top)
+            v = proj[m]
+            row[q] += np.float32(w * (1.0 - f)) * v
+            row[q + 1] += np.float32(w * f) * v
+
+
+@njit(nogil=True, cache=True)
+def back_kernel_2d(stk, cos_t, sin_t, du, out):
+    """Adjoint of :func:`forward_kernel_2d` in scatter form (``out`` ``(z, x)`` overwritten).
+
+    Every ray spreads its value back with the forward weights (the exact transpose, so
+    equal to :func:`back_kernel` to float rounding): about twice as fast as the gather
+    form on one thread, and the reason the 2D path has its own back projector.
+    """
+    n_z, n_x = out.shape
+    acc_z = np.zeros((n_z, n_x + 2 * PAD), dtype=np.float32)
+    acc_x = np.zeros((n_x, n_z + 2 * PAD), dtype=np.float32)
+    for a in range(cos_t.shape[0]):
+        _scatter_angle_2d(stk[a], n_z, n_x, cos_t[a], sin_t[a], du[a], acc_z, acc_x)
+    for k in range(n_z):
+        for i in range(n_x):
+            out[k, i] = acc_z[k, i + PAD] + acc_x[i, k + PAD]
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def back_kernel_2d_parallel(stk, cos_t, sin_t, du, out, n_part):
+    """:func:`back_kernel_2d` with the angles dealt to ``n_part`` threads (large 2D problems).
+
+    Each part scatters its share of the angles into its own accumulators; they are
+    summed at the end (so the float rounding differs slightly from the serial kernel).
+    """
+    n_z, n_x = out.shape
+    n_a = cos_t.shape[0]
+    n_part = max(1, min(n_part, n_a))
+    acc_z = np.zeros((n_part, n_z, n_x + 2 * PAD), dtype=np.float32)
+    acc_x = np.zeros((n_part, n_x, n_z + 2 * PAD), dtype=np.float32)
+    for t in prange(n_part):
+        for a in range(t, n_a, n_part):
+            _scatter_angle_2d(stk[a], n_z, n_x, cos_t[a], sin_t[a], du[a], acc_z[t], acc_x[t])
+    for k in prange(n_z):
+        for i in range(n_x):
+            total = np.float32(0.0)
+            for t in range(n_part):
+                total += acc_z[t, k, i + PAD] + acc_x[t, i, k + PAD]
+            out[k, i] = total
+
+
 @njit(nogil=True, cache=True, parallel=True)
 def shift_rows_kernel(stk_t, dv, out):
     """Linear-interpolation shift along the tilt axis: ``out[a, m, j] = in[a, m, j - dv[a]]``."""
@@ -175,5 +326,13 @@ def shift_rows_adjoint_kernel(stk_t, dv, out):
 def flush_denormals_kernel(flat, floor):
     """Set entries with ``|v| < floor`` to zero, in place (flat C-contiguous float32)."""
     for n in prange(flat.shape[0]):
+        if abs(flat[n]) < floor:
+            flat[n] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def flush_denormals_serial_kernel(flat, floor):
+    """:func:`flush_denormals_kernel` on one thread (small arrays: no parallel launch)."""
+    for n in range(flat.shape[0]):
         if abs(flat[n]) < floor:
             flat[n] = 0.0

@@ -43,9 +43,8 @@ from numba import njit, prange
 
 from .geometry import validate_angles, validate_shifts
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
+from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
 from .sirt import (
-    PARALLEL_MIN_WORK,
-    ThreadPolicy,
     _sum_of_squares,
     _update_kernel,
     check_element_stacks,

@@ -9,13 +9,21 @@ Iterative solvers should hold a :class:`ParallelBeamProjector` and work in its i
 layout (``to_internal_volume`` / ``forward_internal`` / ``back_internal``): the tilt axis
 is innermost there, which makes every kernel a contiguous axpy, and converting once on
 entry and exit avoids a transpose per iteration.
+
+A 2D problem (``n_y == 1``) keeps the same internal shapes, ``(z, x, 1)`` and
+``(angle, u, 1)``, which are plain ``(z, x)`` and ``(angle, u)`` arrays in memory; the
+operators then dispatch to scalar 2D kernels (single-threaded unless the problem is large,
+see :mod:`._threads`): the forward projection is bit-identical to the 3D kernel's, the
+back projection (scatter form, the exact transpose) equal to it to float rounding.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from . import _projector_kernels as _k
+from ._threads import PARALLEL_MIN_WORK, threads_for, use_parallel_2d
 from .geometry import validate_angles, validate_shifts
 
 __all__ = [
@@ -42,8 +50,12 @@ def flush_denormals(array: np.ndarray, floor: float = DENORMAL_FLOOR) -> np.ndar
             f"flush_denormals needs a C-contiguous float32 array, got dtype {array.dtype}"
             f" (C-contiguous: {array.flags.c_contiguous})"
         )
-    if array.size:
+    if array.size >= PARALLEL_MIN_WORK:
         _k.flush_denormals_kernel(array.reshape(-1), float(floor))
+    elif array.size:
+        # a parallel launch on a small array costs more than the pass (10-20 ms with two
+        # threads on a loaded machine for a 97² slice, against 10 µs on one)
+        _k.flush_denormals_serial_kernel(array.reshape(-1), float(floor))
     return array
 
 
@@ -182,7 +194,13 @@ class ParallelBeamProjector:
         """
         vol_t = self._internal_input(vol_t, self.internal_volume_shape, "internal volume")
         out = self._internal_output(out, self.internal_stack_shape, "stack")
-        _k.forward_kernel(vol_t, self._cos, self._sin, self._du, self.n_u, out)
+        n_z, n_y, n_x = self.volume_shape
+        if n_y == 1:  # a 2D problem: the internal arrays are plain (z, x) and (angle, u)
+            kernel = _k.forward_kernel_2d_parallel if self._parallel_2d() else _k.forward_kernel_2d
+            kernel(vol_t.reshape(n_z, n_x), self._cos, self._sin, self._du,
+                   out.reshape(self.n_angles, self.n_u))
+        else:
+            _k.forward_kernel(vol_t, self._cos, self._sin, self._du, self.n_u, out)
         if self._has_dv:
             shifted = np.empty_like(out)
             _k.shift_rows_kernel(out, self._dv, shifted)
@@ -201,8 +219,25 @@ class ParallelBeamProjector:
             _k.shift_rows_adjoint_kernel(stk_t, self._dv, unshifted)
             stk_t = unshifted
         n_z, n_y, n_x = self.volume_shape
-        _k.back_kernel(stk_t, self._cos, self._sin, self._du, n_x, n_z, out)
+        if n_y == 1:
+            args = (stk_t.reshape(self.n_angles, self.n_u), self._cos, self._sin, self._du,
+                    out.reshape(n_z, n_x))
+            if self._parallel_2d():
+                _k.back_kernel_2d_parallel(*args, numba.get_num_threads())
+            else:
+                _k.back_kernel_2d(*args)
+        else:
+            _k.back_kernel(stk_t, self._cos, self._sin, self._du, n_x, n_z, out)
         return out
+
+    def _parallel_2d(self) -> bool:
+        n_z, _, n_x = self.volume_shape
+        return use_parallel_2d(n_z * max(n_x, self.n_u) * self.n_angles)
+
+    @property
+    def work(self) -> int:
+        """Voxel × tilt products of one projection (what the thread choice is based on)."""
+        return int(np.prod(self.volume_shape)) * self.n_angles
 
     def forward(self, volume: np.ndarray) -> np.ndarray:
         """Project a ``(z, y, x)`` volume to an ``(angle, y, x)`` float32 tilt series."""
@@ -249,7 +284,9 @@ def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) 
     See :class:`ParallelBeamProjector` for ``n_u`` and ``shifts``.
     """
     v = _check_volume(volume)
-    return ParallelBeamProjector(v.shape, angles_deg, n_u=n_u, shifts=shifts).forward(v)
+    projector = ParallelBeamProjector(v.shape, angles_deg, n_u=n_u, shifts=shifts)
+    with threads_for(projector.work):
+        return projector.forward(v)
 
 
 def back_project(stack, angles_deg, *, volume_shape=None, shifts=None) -> np.ndarray:
@@ -269,4 +306,6 @@ def back_project(stack, angles_deg, *, volume_shape=None, shifts=None) -> np.nda
             f"volume_shape {tuple(volume_shape)} has n_y={volume_shape[1]} but the tilt series "
             f"has {n_y} rows"
         )
-    return ParallelBeamProjector(volume_shape, angles_deg, n_u=n_u, shifts=shifts).back(s)
+    projector = ParallelBeamProjector(volume_shape, angles_deg, n_u=n_u, shifts=shifts)
+    with threads_for(projector.work):
+        return projector.back(s)

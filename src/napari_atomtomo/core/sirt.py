@@ -21,14 +21,14 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numba import njit, prange
 
+# re-exported: hebt and older callers import the thread policy from here
+from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .geometry import validate_angles, validate_shifts
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
 
@@ -46,60 +46,6 @@ __all__ = [
 
 #: Row and column sums below this get an inverse weight of 0 (zero-safe R and C).
 SUM_FLOOR = 1e-6
-
-#: Problems with fewer voxel × tilt products run on one numba thread: there the parallel
-#: launch costs more than it saves (2D 97² × 31 tilts: 4.0 ms per iteration on 1 thread,
-#: 6.5 ms on 2, on the shared 2-core machine).
-PARALLEL_MIN_WORK = 2_000_000
-
-#: Larger problems time iterations on 1 and on all threads every this many iterations and
-#: keep the faster (two threads ran 3x slower than one while another process held a core).
-THREAD_RECHECK = 25
-
-
-class ThreadPolicy:
-    """Numba thread count per iteration, chosen per call (PERFORMANCE.md, "threads under load").
-
-    Small problems (``work < PARALLEL_MIN_WORK``) use 1 thread. Larger ones run the first
-    4 iterations of every :data:`THREAD_RECHECK` alternately on all threads and on 1, then
-    keep the faster. ``with policy:`` wraps one iteration; the caller's thread count is
-    restored on exit (numba's setting is per calling thread). The numbers computed do not
-    depend on the thread count except for the order of the residual's float64 sum.
-    """
-
-    _PROBES = 4
-
-    def __init__(self, work: int):
-        self.n_max = numba.get_num_threads()
-        self.small = int(work) < PARALLEL_MIN_WORK or self.n_max == 1
-        self.count = 0
-        self.timings: dict[int, float] = {}
-        self._state: tuple[int, int, float] | None = None
-
-    def choice(self) -> int:
-        if self.small:
-            return 1
-        phase = self.count % THREAD_RECHECK
-        if phase < self._PROBES:
-            return self.n_max if phase % 2 == 0 else 1
-        return min(self.timings, key=self.timings.get) if self.timings else self.n_max
-
-    def __enter__(self):
-        n = self.choice()
-        self._state = (numba.get_num_threads(), n, time.perf_counter())
-        numba.set_num_threads(n)
-        return self
-
-    def __exit__(self, *exc):
-        previous, n, t0 = self._state
-        numba.set_num_threads(previous)
-        if not self.small and self.count % THREAD_RECHECK < self._PROBES:
-            if self.count % THREAD_RECHECK == 0:
-                self.timings = {}
-            dt = time.perf_counter() - t0
-            self.timings[n] = min(dt, self.timings.get(n, np.inf))
-        self.count += 1
-        return False
 
 
 # ---------------------------------------------------------------------------- parameters

@@ -33,10 +33,11 @@ from .vendor import (
     read_bcf_tilt_series,
     read_dm3_tilt_series,
     read_fused_h5,
+    read_tomviz_shifts,
 )
 
 __all__ = [
-    "DataSet", "TiltSeries", "MrcHeader", "MissingDependencyError",
+    "DataSet", "TiltSeries", "MrcHeader", "MissingDependencyError", "read_tomviz_shifts",
     "read_mrc", "write_mrc", "read_mrc_header",
     "read_tlt", "write_tlt", "read_xyz", "write_xyz", "read_atoms_csv", "write_atoms_csv",
     "read_shifts", "write_shifts",

@@ -3,7 +3,8 @@
 * Gatan DM3/DM4 tilt series (:func:`read_dm3_tilt_series`),
 * Bruker BCF HAADF + EDS tilt series, one file per tilt (:func:`read_bcf_tilt_series`),
 * HDF5 files of 2D maps such as the fused multi-modal Co3O4–Mn3O4 data
-  (:func:`read_fused_h5`).
+  (:func:`read_fused_h5`),
+* TomViz alignment shifts (:func:`read_tomviz_shifts`).
 
 The libraries are imported inside the functions; without them a
 :class:`MissingDependencyError` (a ValueError) says what to install.
@@ -11,6 +12,7 @@ The libraries are imported inside the functions; without them a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from .text import read_tlt
 __all__ = [
     "MissingDependencyError", "read_dm3_tilt_series", "read_bcf_tilt_series", "bcf_angles",
     "bcf_summary",
-    "read_fused_h5",
+    "read_fused_h5", "read_tomviz_shifts",
 ]
 
 _LENGTH_TO_A = {"m": 1e10, "mm": 1e7, "µm": 1e4, "um": 1e4, "μm": 1e4, "micron": 1e4,
@@ -367,3 +369,65 @@ def read_fused_h5(path) -> dict[str, np.ndarray]:
     if not out:
         raise ValueError(f"{p} holds no 2D datasets")
     return out
+
+
+# --------------------------------------------------------------------------- TomViz
+def read_tomviz_shifts(path, angles_deg, acquired_deg=None, *, binning: int = 1) -> np.ndarray:
+    """Per-image ``(dy, dx)`` shifts (px) from a TomViz alignment file (``[[sx, sy], ...]``).
+
+    TomViz stores one ``[sx, sy]`` pair per acquired image, in acquisition order, without
+    the angles. ``sx`` moves the image along columns and ``sy`` along rows with TomViz's y
+    pointing up, so the object appears at ``(v + sy, u − sx)``: in the projector's
+    convention ``(dy, dx) = (sy, −sx)`` (established on the NCEM series, see
+    ``docs/real-data.md``), divided by ``binning``.
+
+    Parameters
+    ----------
+    path : path-like
+        The JSON file, e.g. ``TomVizAlignments.json``.
+    angles_deg : array_like
+        Tilts of the images to return shifts for, in stack order.
+    acquired_deg : array_like, optional
+        The tilt of every entry of the file (the full acquisition, which may hold more
+        images than the stack: the NCEM file has 21 entries for −50…50° in 5° steps, the
+        stack 16 of them). Default: ``angles_deg`` itself (one entry per image).
+    binning : int
+        Binning of the images relative to those TomViz aligned.
+
+    Returns
+    -------
+    ndarray, shape (len(angles_deg), 2)
+        ``(dy, dx)`` in (binned) pixels, for ``shifts=`` of the projector and SIRT/HEBT.
+    """
+    p = existing_file(path, "TomViz alignment file")
+    angles = validate_angles(angles_deg)
+    acquired = angles if acquired_deg is None else validate_angles(acquired_deg)
+    if isinstance(binning, bool) or int(binning) != binning or binning < 1:
+        raise ValueError(f"binning must be a whole number ≥ 1, got {binning!r}")
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p} is not a TomViz alignment file (not valid JSON: {exc})") from None
+    try:
+        pairs = np.asarray(obj, dtype=np.float64)
+    except (TypeError, ValueError):
+        pairs = np.empty((0,))
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise ValueError(f"{p} must hold a list of [sx, sy] pairs, got shape {pairs.shape}")
+    if not np.all(np.isfinite(pairs)):
+        raise ValueError(f"{p} contains NaN or infinite shifts")
+    if pairs.shape[0] != acquired.size:
+        raise ValueError(
+            f"{p} has {pairs.shape[0]} shift pairs but {acquired.size} acquired angles were "
+            "given; pass acquired_deg with one angle per entry"
+        )
+    out = np.empty((angles.size, 2))
+    for a, theta in enumerate(angles):
+        k = int(np.argmin(np.abs(acquired - theta)))
+        if abs(acquired[k] - theta) > 1e-3:
+            raise ValueError(
+                f"tilt {theta:g}° is not one of the acquired angles "
+                f"{acquired[0]:g}…{acquired[-1]:g}° of {p.name}"
+            )
+        out[a] = (pairs[k, 1], -pairs[k, 0])
+    return out / int(binning)

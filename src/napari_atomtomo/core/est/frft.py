@@ -87,11 +87,16 @@ def frft(
         raise ValueError("alpha contains NaN or infinite values")
     lead = x.shape[:-1]
     try:
-        a = np.broadcast_to(a, np.broadcast_shapes(a.shape, lead)) if a.ndim else a
+        rows = np.broadcast_shapes(a.shape, lead)
     except ValueError:
+        rows = None
+    if rows != lead:
         raise ValueError(
             f"alpha of shape {a.shape} does not broadcast against the rows {lead} of x"
-        ) from None
+        )
+    # Keep alpha un-broadcast: the chirps and the kernel's FFT are computed once per
+    # distinct step (a pseudopolar batch repeats the same steps for every slice), and
+    # numpy broadcasting applies them to every row.
     a = a[..., None]
     cdtype = _complex_dtype(x)
     workers = fft_workers() if workers is None else workers
