@@ -75,7 +75,7 @@ def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
     assert _colors_match(layer.face_color, layer.features["element"])
     rec = layer.metadata["atomtomo"]
     assert rec["algorithm"] == "trace_atoms" and rec["source_layers"] == ["atoms volume"]
-    assert rec["parameters"] == TraceParams().to_dict() | {"n_expected": None}
+    assert rec["parameters"] == TraceParams().to_dict() | {"n_expected": None, "method": "direct"}
     assert rec["noise_floor"] == pytest.approx(expected.noise_floor)
     assert rec["split_thresholds"] == pytest.approx(list(expected.split_thresholds))
     # the plots and the summary
@@ -184,3 +184,22 @@ def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
     assert not widget.run_button.isEnabled()
     viewer.layers.clear()
     assert widget.reason.text() == "open a reconstructed 3D volume (z, y, x) to trace"
+
+
+def test_trace_by_subtraction_through_the_widget(traced, qtbot):
+    """The subtraction method (the demo's) through the widget: same atoms as the core."""
+    viewer, widget = traced
+    widget.method.value = "subtraction"
+    widget.copy_button.click()
+    assert "--method subtraction" in QGuiApplication.clipboard().text()
+    _trace(widget, qtbot)
+    layer = viewer.layers["atoms volume atoms"]
+    vol = viewer.layers["atoms volume"]
+    from napari_atomtomo.core.trace import trace_atoms_by_subtraction
+
+    want = trace_atoms_by_subtraction(np.asarray(vol.data), float(vol.scale[0]), TraceParams())
+    assert list(layer.features["element"]) == list(want.atoms.elements)
+    meta = layer.metadata["atomtomo"]
+    assert meta["algorithm"] == "trace_atoms_by_subtraction"
+    assert meta["parameters"]["method"] == "subtraction"
+    assert _colors_match(layer.face_color, layer.features["element"])

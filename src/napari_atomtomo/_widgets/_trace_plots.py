@@ -28,7 +28,10 @@ from napari.layers import Image, Points
 from .._colors import element_color
 from ..core.atoms import Atoms
 from ..core.compare import ComparisonResult, compare_atoms
-from ..core.trace import REFINE_METHODS, TraceResult, trace_atoms
+from ..core.trace import REFINE_METHODS, TraceResult, trace_atoms, trace_atoms_by_subtraction
+
+#: Tracing methods offered by the widget (``atomtomo trace --method``).
+TRACE_METHODS = ("direct", "subtraction")
 from ._plot import FACE, FOREGROUND, PlotWidget
 
 __all__ = [
@@ -68,7 +71,7 @@ def _layer_choices(viewer, kind):
 def trace_inputs(viewer) -> list:
     """The widget's magicgui inputs, in order: volume, elements, min distance (Å), noise
     floor, sub-voxel fit, peak neighbours, expected atoms, element threshold, true atoms,
-    resolution (Å); with the tooltips a microscopist reads."""
+    resolution (Å), method; with the tooltips a microscopist reads."""
     volume = ComboBox(label="volume", choices=_layer_choices(viewer, Image), tooltip=(
         "reconstructed volume (z, y, x) to trace; brighter peaks are heavier atoms. "
         "Its voxel size in Å comes from the layer's scale."))
@@ -104,8 +107,13 @@ def trace_inputs(viewer) -> list:
                               step=0.05, tooltip=(
         "a traced atom farther than this from its true position, or of the wrong "
         "element, counts as misplaced"))
+    method = ComboBox(label="method", choices=TRACE_METHODS, value="direct", tooltip=(
+        "direct: one pass over the volume (the paper's PEAKMAX use). subtraction: trace the "
+        "brightest element, subtract its fitted Gaussians, then trace the lighter atoms in "
+        "the residual after a light smoothing; finds O on the shoulders of Si (what "
+        "atomtomo demo uses; see docs/tracing.md)"))
     return [volume, elements, min_distance, noise_floor, refine, connectivity, n_expected,
-            split, truth, resolution]
+            split, truth, resolution, method]
 
 
 @dataclass(frozen=True)
@@ -125,14 +133,17 @@ class TraceOutcome:
     truth: Atoms | None = None
 
 
-def iter_trace_job(volume, voxel_size, params, n_expected=None, truth=None, resolution_A=1.0):
-    """Trace ``volume`` (``trace_atoms``), then compare with ``truth`` if given.
+def iter_trace_job(volume, voxel_size, params, n_expected=None, truth=None, resolution_A=1.0,
+                   method="direct"):
+    """Trace ``volume`` (``trace_atoms``, or ``trace_atoms_by_subtraction`` with
+    ``method="subtraction"``), then compare with ``truth`` if given.
 
     Yields :class:`TraceStep` between the stages (where Cancel takes effect) and returns
     a :class:`TraceOutcome`. Raises ``ValueError`` when no peak rises above the floor.
     """
     yield TraceStep(0, "finding and fitting peaks")
-    result = trace_atoms(volume, voxel_size, params, n_expected=n_expected)
+    trace = trace_atoms_by_subtraction if method == "subtraction" else trace_atoms
+    result = trace(volume, voxel_size, params, n_expected=n_expected)
     if len(result.atoms) == 0:
         raise ValueError(f"no peak rises above the noise floor {result.noise_floor:.4g}; "
                          "lower the noise floor")

@@ -47,7 +47,8 @@ class TraceWidget(JobDockWidget):
         super().__init__(napari_viewer, parent)
         inputs = trace_inputs(napari_viewer)
         (self.volume, self.elements, self.min_distance, self.noise_floor, self.refine,
-         self.connectivity, self.n_expected, self.split, self.truth, self.resolution) = inputs
+         self.connectivity, self.n_expected, self.split, self.truth, self.resolution,
+         self.method) = inputs
         self.inputs.extend(inputs)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -112,7 +113,9 @@ class TraceWidget(JobDockWidget):
         out = f"{layer.name} atoms.xyz"
         cmd = format_command("trace", [layer_file_hint(layer)], self.params(),
                              option_names={"max_atoms": None},
-                             extra={"--out": out, "--n-expected": self.n_expected.value or None})
+                             extra={"--out": out, "--n-expected": self.n_expected.value or None,
+                                    "--method": None if self.method.value == "direct"
+                                    else self.method.value})
         if truth is not None:
             cmd += " && " + format_command("compare", [out, layer_file_hint(truth, ".xyz")],
                                            {"resolution_A": self.resolution.value})
@@ -122,25 +125,28 @@ class TraceWidget(JobDockWidget):
     def start_job(self) -> None:
         layer, truth = self.volume.value, self.truth.value
         params, n_expected = self.params(), self.n_expected.value or None
+        method = self.method.value
         self._job_source = (layer.name, tuple(layer.translate), params, n_expected,
-                            None if truth is None else truth.name)
+                            None if truth is None else truth.name, method)
         self.runner.run(
             iter_trace_job, np.asarray(layer.data), layer_voxel_size(layer), params, n_expected,
             None if truth is None else atoms_from_points_layer(truth),
-            float(self.resolution.value),
+            float(self.resolution.value), method,
             label=f"trace {layer.name}", total=2 if truth is None else 3,
             describe=lambda step: step.message, on_result=self._result_layer_data)
 
     def _result_layer_data(self, outcome):
-        name, translate, params, n_expected, truth_name = self._job_source
+        name, translate, params, n_expected, truth_name, method = self._job_source
         res = outcome.trace
         self._outcome, self._result_name = outcome, f"{name} atoms"
         self._thresholds = res.split_thresholds
         extra = {"noise_floor": res.noise_floor, "voxel_size": res.voxel_size,
                  "split_thresholds": list(res.split_thresholds),
                  "n_local_maxima": res.n_local_maxima, "truth_layer": truth_name}
-        return atoms_layer_data(res.atoms, self._result_name, "trace_atoms",
-                                params.to_dict() | {"n_expected": n_expected}, [name],
+        algorithm = "trace_atoms_by_subtraction" if method == "subtraction" else "trace_atoms"
+        return atoms_layer_data(res.atoms, self._result_name, algorithm,
+                                params.to_dict() | {"n_expected": n_expected, "method": method},
+                                [name],
                                 translate=translate, metadata=extra)
 
     def _on_finished(self, outcome) -> None:
