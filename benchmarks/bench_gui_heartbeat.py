@@ -1,27 +1,52 @@
-"""Benchmark: how long napari's Qt event loop stalls while a 3D SIRT job runs (issue 7).
+"""Benchmark: how long napari's Qt event loop stalls while the real widgets run 3D jobs (issue 7).
 
-A ``QTimer`` fires every ``--tick-ms`` ms in the GUI thread and records when it ran; the
-largest gap between two ticks, minus the interval, is the longest stall the user would
-feel. The job is a real one: ``core.sirt.iter_sirt`` on a 100³ volume of Gaussian blobs
-with the 55 equally sloped angles of ±72.6°, run by the plugin's ``JobRunner`` in a
-napari viewer, with a preview layer updated every ``--yield-every`` iterations (as the
-widgets do). Phases are reported separately: before the first yield (numba compiling or
-loading its cache, SIRT's weights) and the iterations themselves; plus an idle baseline.
+A ``QTimer`` (precise, every ``--tick-ms`` ms) records when the GUI thread got to run it;
+a gap between two ticks minus the interval is a stall the user would feel. The jobs are
+started the way a user starts them: the "SIRT / HEBT" widget (SIRT mode) and the "EST
+reconstruction" widget are docked with ``add_plugin_dock_widget`` in a shown viewer, their
+inputs set, and their Run buttons clicked. The input is a 100³ volume of Gaussian blobs
+projected at the 55 equally sloped angles of ±72.6° (``--n`` changes the size).
 
-    xvfb-run -a .venv/bin/python benchmarks/bench_gui_heartbeat.py [--n 100] [--iterations 30]
+Each run is cut into phases by GUI-thread timestamps, and a stall belongs to the phase in
+which it ends:
+
+* click: from the click until the first yield reaches the GUI (the click handler with its
+  preview layers and progress bar, numba loading its cache, the solver's set-up);
+* running: from the first to the last yield (what the "Done when" of issue 7 bounds);
+* end: from the last yield until ``--settle-s`` after the result was delivered (the result
+  layer and the final plot).
+
+Per cause: the GUI-thread slots of the runner and the widgets, napari's layer creation and
+refresh, the vispy canvas paint and matplotlib draws are wrapped with timers; the table
+gives, for each phase, each cause's calls, total and longest time. ``--profile`` adds a
+``cProfile`` of the GUI thread over the running phase. The machine is shared: the load
+average is printed with every table, and stalls grow with it (an idle baseline is measured
+first in every run).
+
+    xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/bench_gui_heartbeat.py \
+        [--widgets sirt est] [--n 100] [--sirt-iterations 50] [--est-iterations 30 10] \
+        [--repeat 3] [--profile]
 
 (Without a DISPLAY the script starts Xvfb itself through pyvirtualdisplay, which
-pytest-xvfb installs.) The target is a longest stall ≤ 50 ms. The machine is shared: the
-load average is printed with the table; stalls grow with load.
+pytest-xvfb installs.) The target is a longest stall ≤ 50 ms while the job runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import cProfile
+import functools
+import io as _io
 import os
+import pstats
+import sys
+import threading
 import time
 
 import numpy as np
+
+PHASES = ("idle", "click", "running", "end")
 
 
 def _ensure_display():
@@ -34,54 +59,212 @@ def _ensure_display():
     return display
 
 
-def _stats(ticks: list[float], interval_s: float) -> tuple[float, float, int]:
-    gaps = np.diff(np.asarray(ticks)) if len(ticks) > 1 else np.zeros(1)
+# ---------------------------------------------------------------------------- timing
+class CallLog:
+    """Durations of wrapped GUI-thread calls: ``(name, start, end)`` in perf_counter s."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, float, float]] = []
+        self.main = threading.main_thread()
+
+    def wrap(self, owner, attr: str, name: str | None = None) -> None:
+        original = getattr(owner, attr, None)
+        if original is None:  # not in this version of the code
+            return
+        label = name or f"{getattr(owner, '__name__', owner)}.{attr}"
+        calls, main = self.calls, self.main
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            if threading.current_thread() is not main:
+                return original(*args, **kwargs)
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                calls.append((label, t0, time.perf_counter()))
+
+        setattr(owner, attr, timed)
+
+
+def instrument(log: CallLog) -> None:
+    """Wrap the GUI-thread code paths that may stall the event loop (before the viewer)."""
+    import napari.components.viewer_model as viewer_model
+    from matplotlib.backends import backend_agg, backend_qtagg
+    from napari.layers import Layer
+    from napari.utils import progress
+    from napari._vispy.canvas import VispyCanvas
+
+    from napari_atomtomo._widgets import _base, _plot, _runner, est, sirt_hebt
+
+    est_plot = getattr(est, "ErrorPlot", None)  # the EST widget's plot, wherever it lives
+
+    # The main window's own events: UpdateRequest is where Qt composes the window (the
+    # OpenGL canvas and the widgets' backing store); under llvmpipe that is CPU work.
+    from napari._qt.qt_main_window import _QtMainWindow
+
+    window_event = _QtMainWindow.event
+
+    def timed_event(self, event):
+        t0 = time.perf_counter()
+        kind = event.type()
+        try:
+            return window_event(self, event)
+        finally:
+            t1 = time.perf_counter()
+            if t1 - t0 > 0.002:
+                log.calls.append((f"Qt main-window event {getattr(kind, 'name', kind)}", t0, t1))
+
+    _QtMainWindow.event = timed_event
+    log.wrap(_runner.JobRunner, "run", "runner.run (click)")
+    log.wrap(_runner.JobRunner, "_flush_yield", "runner._flush_yield (a yield)")
+    log.wrap(_runner.JobRunner, "_on_worker_finished", "runner._on_worker_finished")
+    log.wrap(_runner.JobRunner, "_deliver_result", "runner._deliver_result")
+    log.wrap(_runner, "add_or_replace_layers", "add_or_replace_layers")
+    log.wrap(_base.JobDockWidget, "revalidate", "widget.revalidate")
+    log.wrap(progress, "__init__", "napari progress() (activity dock)")
+    log.wrap(progress, "update", "napari progress.update")
+    log.wrap(progress, "close", "napari progress.close")
+    log.wrap(Layer, "create", "napari Layer.create")
+    log.wrap(Layer, "refresh", "napari Layer.refresh")
+    log.wrap(viewer_model.ViewerModel, "add_layer", "napari viewer.add_layer")
+    log.wrap(VispyCanvas, "on_draw", "napari canvas draw (vispy)")
+    log.wrap(backend_agg.FigureCanvasAgg, "draw", "matplotlib full draw")
+    log.wrap(backend_qtagg.FigureCanvasQTAgg, "paintEvent", "matplotlib paintEvent")
+    log.wrap(backend_qtagg.FigureCanvasQTAgg, "blit", "matplotlib blit")
+    log.wrap(_plot.PlotWidget, "update_lines", "PlotWidget.update_lines")
+    log.wrap(sirt_hebt.SirtHebtWidget, "_on_progress", "SIRT widget _on_progress (plot)")
+    if est_plot is not None:
+        log.wrap(est_plot, "update_errors", "EST ErrorPlot.update_errors")
+    log.wrap(sys.modules[est.central_slices.__module__], "central_slices", "EST central_slices")
+
+
+# ---------------------------------------------------------------------------- statistics
+def _phase_of(t: float, marks: dict) -> str:
+    if t <= marks["click"]:
+        return "idle"
+    if t <= marks.get("first_yield", np.inf):
+        return "click"
+    if t <= marks.get("last_yield", np.inf):
+        return "running"
+    return "end"
+
+
+def phase_stalls(ticks: np.ndarray, interval_s: float, marks: dict) -> dict:
+    """Stalls (ms) and their end times by phase; the gap containing the click counts too."""
+    gaps = np.diff(ticks)
+    ends = ticks[1:]
     stalls = np.maximum(gaps - interval_s, 0.0) * 1e3
-    return float(stalls.max()), float(np.percentile(stalls, 99)), len(ticks)
+    out = {p: ([], []) for p in PHASES}
+    for s, t_end, t_start in zip(stalls, ends, ticks[:-1]):
+        phase = _phase_of(t_end, marks)
+        out[phase][0].append(s)
+        out[phase][1].append((t_start, t_end))
+    return out
+
+
+def summarise(stalls) -> tuple[float, float, float, int]:
+    if not stalls:
+        return (np.nan, np.nan, np.nan, 0)
+    s = np.asarray(stalls)
+    return float(s.max()), float(np.percentile(s, 99)), float(np.percentile(s, 95)), s.size
+
+
+def causes_by_phase(calls, marks) -> dict:
+    """``{phase: {cause: [n, total_ms, longest_ms]}}`` (nested causes are counted too)."""
+    table = {p: collections.defaultdict(lambda: [0, 0.0, 0.0]) for p in PHASES}
+    for name, t0, t1 in calls:
+        row = table[_phase_of(t1, marks)][name]
+        d = (t1 - t0) * 1e3
+        row[0] += 1
+        row[1] += d
+        row[2] = max(row[2], d)
+    return table
+
+
+def causes_of_gap(calls, t_start, t_end) -> list[str]:
+    """Wrapped calls inside one gap, longest first (``name 123 ms``)."""
+    inside = [(t1 - t0, name) for name, t0, t1 in calls if t0 >= t_start - 1e-4 and t1 <= t_end + 1e-4]
+    inside.sort(reverse=True)
+    return [f"{name} {d * 1e3:.0f} ms" for d, name in inside[:3]] or ["(no wrapped call: GIL/CPU or Qt)"]
+
+
+# ---------------------------------------------------------------------------- the runs
+def blob_series(n: int):
+    from napari_atomtomo.core.geometry import equally_sloped_angles
+    from napari_atomtomo.core.projectors import forward_project
+
+    angles = equally_sloped_angles(32, 72.6)
+    rng = np.random.default_rng(0)
+    axis = np.arange(n, dtype=np.float32)
+    zz, yy, xx = np.meshgrid(axis, axis, axis, indexing="ij")
+    volume = np.zeros((n, n, n), np.float32)
+    for c in rng.uniform(0.3 * n, 0.7 * n, size=(12, 3)):
+        volume += np.exp(-((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) / 8.0)
+    return forward_project(volume, angles), angles
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--widgets", nargs="+", choices=("sirt", "est"), default=["sirt", "est"])
     parser.add_argument("--n", type=int, default=100, help="volume edge in voxels")
-    parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--yield-every", type=int, default=5)
+    parser.add_argument("--sirt-iterations", type=int, default=50)
+    parser.add_argument("--est-iterations", type=int, nargs=2, default=(30, 10),
+                        metavar=("LOOSE", "TIGHT"))
+    parser.add_argument("--repeat", type=int, default=1, help="runs per widget")
     parser.add_argument("--tick-ms", type=float, default=5.0)
     parser.add_argument("--idle-s", type=float, default=1.0)
-    parser.add_argument("--no-preview", action="store_true", help="do not show previews")
+    parser.add_argument("--settle-s", type=float, default=1.0,
+                        help="keep measuring this long after the result was delivered")
+    parser.add_argument("--ndisplay", type=int, choices=(2, 3), default=2,
+                        help="canvas in 2D (default) or 3D rendering while the job runs")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the GUI thread over the running phase")
+    parser.add_argument("--stalls", type=int, default=3,
+                        help="list this many longest stalls per phase with their causes")
     args = parser.parse_args(argv)
     display = _ensure_display()
     os.environ.pop("QT_QPA_PLATFORM", None)
 
+    log = CallLog()
+    instrument(log)
     import napari
-    from qtpy.QtCore import QElapsedTimer, QTimer
+    from qtpy.QtCore import QElapsedTimer, Qt, QTimer
     from qtpy.QtWidgets import QApplication
 
     from napari_atomtomo._layers import image_layer_data
-    from napari_atomtomo._widgets._runner import JobRunner
-    from napari_atomtomo.core.geometry import equally_sloped_angles
-    from napari_atomtomo.core.projectors import forward_project
-    from napari_atomtomo.core.sirt import SirtParams, iter_sirt
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+    from napari_atomtomo._widgets.sirt_hebt import SIRT
 
-    n = args.n
-    angles = equally_sloped_angles(32, 72.6)
-    rng = np.random.default_rng(0)
-    zz, yy, xx = np.meshgrid(*(np.arange(n, dtype=np.float32),) * 3, indexing="ij")
-    volume = np.zeros((n, n, n), np.float32)
-    for c in rng.uniform(0.3 * n, 0.7 * n, size=(12, 3)):
-        volume += np.exp(-((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) / 8.0)
-    stack = forward_project(volume, angles)
-    params = SirtParams(n_iter=args.iterations, yield_every=args.yield_every)
-
+    stack, angles = blob_series(args.n)
     viewer = napari.Viewer(show=True)
-    viewer.add_image(stack, name="stack")
-    runner = JobRunner(viewer)
+    viewer.window._qt_window.resize(1280, 900)
+    add_or_replace_layers(viewer, image_layer_data(
+        stack, 1.0, "blobs tilt series", "benchmark", {"n": args.n}, kind="tilt_series",
+        angles_deg=angles, colormap="gray"))
+    series = viewer.layers["blobs tilt series"]
+    viewer.dims.ndisplay = args.ndisplay
+    widgets = {}
+    if "sirt" in args.widgets:
+        _, w = viewer.window.add_plugin_dock_widget("napari-atomtomo", "SIRT / HEBT")
+        w.mode.value = SIRT
+        w.haadf.value = series
+        w.n_iter.value = args.sirt_iterations
+        widgets["sirt"] = (w, "sirt", f"SIRT, {args.sirt_iterations} iterations")
+    if "est" in args.widgets:
+        _, w = viewer.window.add_plugin_dock_widget("napari-atomtomo", "EST reconstruction")
+        w.series.value = series
+        w.n_iter.value, w.n_iter_tight.value = args.est_iterations
+        widgets["est"] = (w, "est", "EST, {} + {} iterations".format(*args.est_iterations))
+
     app = QApplication.instance()
     clock = QElapsedTimer()
     clock.start()
     ticks: list[float] = []
     timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.setInterval(int(args.tick_ms))
-    timer.timeout.connect(lambda: ticks.append(clock.nsecsElapsed() * 1e-9))
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     interval = args.tick_ms * 1e-3
 
     def pump_until(cond, timeout_s):
@@ -91,41 +274,85 @@ def main(argv=None) -> int:
             time.sleep(0.0005)
 
     pump_until(lambda: False, 2.0)  # let the window, GL and the first draw settle
-    # idle baseline
-    timer.start()
-    pump_until(lambda: False, args.idle_s)
-    idle = _stats(ticks, interval)
+    rows = []
+    for key, (w, result_name, title) in widgets.items():
+        for rep in range(args.repeat):
+            if result_name in viewer.layers:  # every run makes its result layer anew
+                viewer.layers.remove(result_name)
+            viewer.layers.selection.active = series
+            pump_until(lambda: False, 0.5)
+            marks: dict = {}
 
-    marks = {}
-    runner.yielded.connect(lambda s: marks.setdefault("first_yield", len(ticks)))
-    runner.finished.connect(lambda r: marks.setdefault("end", len(ticks)))
-    ticks.clear()
-    t0 = time.perf_counter()  # ticks from here: the click (incl. creating the preview layer)
-    runner.run(
-        iter_sirt, stack, angles, params, label="sirt", total=args.iterations,
-        on_yield=lambda s: None if s.volume is None or args.no_preview else image_layer_data(
-            s.volume, 1.0, "sirt preview", "sirt", params),
-        on_result=lambda r: image_layer_data(
-            getattr(r, "volume", r), 1.0, "sirt result", "sirt", params),
-        preview_layers=None if args.no_preview else image_layer_data(
-            np.zeros_like(volume), 1.0, "sirt preview", "sirt", params),
-    )
-    pump_until(lambda: "end" in marks, 600)
-    wall = time.perf_counter() - t0
-    timer.stop()
-    k = marks.get("first_yield", 1)
-    before = _stats(ticks[: k + 1], interval)
-    during = _stats(ticks[k:], interval)
+            def on_yield(_state, marks=marks):
+                now = time.perf_counter()
+                marks.setdefault("first_yield", now)
+                marks["last_yield"] = now
 
-    load = os.getloadavg()[0]
-    print(f"\nGUI heartbeat: {n}³ SIRT, {len(angles)} angles, {args.iterations} iterations, "
-          f"preview every {args.yield_every}; tick {args.tick_ms:g} ms; load average {load:.1f}")
-    print("| phase | longest stall (ms) | 99th percentile (ms) | ticks |")
-    print("| --- | --- | --- | --- |")
-    print("| idle viewer | {:.1f} | {:.1f} | {} |".format(*idle))
-    print("| click → first yield (preview layer, JIT/cache, weights) | {:.1f} | {:.1f} | {} |".format(*before))
-    print("| iterations + previews | {:.1f} | {:.1f} | {} |".format(*during))
-    print(f"\njob wall time {wall:.1f} s")
+            w.runner.yielded.connect(on_yield)
+            done = w.runner.finished.connect(lambda _r, marks=marks: marks.setdefault(
+                "end", time.perf_counter()))
+            ticks.clear()
+            log.calls.clear()
+            timer.start()
+            pump_until(lambda: False, args.idle_s)
+            profiler = cProfile.Profile() if args.profile else None
+            marks["click"] = time.perf_counter()
+            if not w.run_button.isEnabled():
+                raise SystemExit(f"{key}: Run is disabled: {w.reason.text()}")
+            w.run_button.click()
+            if profiler is not None:
+                pump_until(lambda: "first_yield" in marks, 600)
+                profiler.enable()
+            pump_until(lambda: "end" in marks or not w.runner.busy, 1800)
+            if profiler is not None:
+                profiler.disable()
+            if "end" not in marks:
+                raise SystemExit(f"{key}: the job ended without a result: {w.runner.status.text()}")
+            pump_until(lambda: False, args.settle_s)
+            timer.stop()
+            w.runner.yielded.disconnect(on_yield)
+            w.runner.finished.disconnect(done)
+            load = os.getloadavg()[0]
+            per_phase = phase_stalls(np.asarray(ticks), interval, marks)
+            causes = causes_by_phase(log.calls, marks)
+            wall = marks["end"] - marks["click"]
+            print(f"\n## {title} on a {args.n}³ volume × {len(angles)} angles, run {rep + 1}; "
+                  f"tick {args.tick_ms:g} ms; {args.ndisplay}D canvas; job {wall:.1f} s; "
+                  f"load average {load:.1f}")
+            print("| phase | longest stall (ms) | p99 (ms) | p95 (ms) | ticks |")
+            print("| --- | --- | --- | --- | --- |")
+            for phase in PHASES:
+                stats = summarise(per_phase[phase][0])
+                print("| {} | {:.1f} | {:.1f} | {:.1f} | {} |".format(phase, *stats))
+                rows.append((key, phase, stats[0], stats[1], stats[2], load))
+            print("\n| phase | cause (GUI thread) | calls | total (ms) | longest (ms) |")
+            print("| --- | --- | --- | --- | --- |")
+            for phase in PHASES[1:]:
+                for name, (n_calls, total, longest) in sorted(
+                        causes[phase].items(), key=lambda kv: -kv[1][2]):
+                    print(f"| {phase} | {name} | {n_calls} | {total:.0f} | {longest:.1f} |")
+            for phase in PHASES[1:]:
+                stalls, spans = per_phase[phase]
+                order = np.argsort(stalls)[::-1][: args.stalls]
+                for i in order:
+                    print(f"  {phase} stall {stalls[i]:.0f} ms: "
+                          + "; ".join(causes_of_gap(log.calls, *spans[i])))
+            if profiler is not None:
+                out = _io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+                print("\ncProfile of the GUI thread, running phase (by own time):")
+                print("\n".join(out.getvalue().splitlines()[:45]))
+
+    if args.repeat > 1 or len(widgets) > 1:
+        print("\n## Summary over runs: best / median (ms)")
+        print("| widget | phase | longest stall | p99 | p95 | runs |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for key in widgets:
+            for phase in PHASES:
+                sel = np.array([r[2:5] for r in rows if r[0] == key and r[1] == phase])
+                best, med = np.nanmin(sel, axis=0), np.nanmedian(sel, axis=0)
+                print(f"| {key} | {phase} | {best[0]:.1f} / {med[0]:.1f} | {best[1]:.1f} / "
+                      f"{med[1]:.1f} | {best[2]:.1f} / {med[2]:.1f} | {len(sel)} |")
     viewer.close()
     if display is not None:
         display.stop()

@@ -32,6 +32,7 @@ from .._layers import layer_info
 
 __all__ = [
     "add_or_replace_layers",
+    "overwrite_image_data",
     "promote_previews",
     "format_command",
     "layer_file_hint",
@@ -92,11 +93,40 @@ def promote_previews(viewer, layer_data, preview_names) -> None:
                 break
 
 
-def add_or_replace_layers(viewer, layer_data) -> list[Layer]:
+def overwrite_image_data(layer, data) -> bool:
+    """Copy ``data`` into an image layer's own array and redraw it; ``False`` if it cannot.
+
+    The cheap way to show a new preview frame: setting ``layer.data`` makes napari
+    recompute the dims and extents of the whole viewer (about half the cost of an update),
+    copying into the array it already shows only re-slices and redraws this layer. Only
+    for arrays that nothing else holds (the runner's preview buffers): the old values are
+    overwritten.
+    """
+    target = layer.data
+    new = np.asarray(data)
+    if (
+        not isinstance(layer, Image)
+        or not isinstance(target, np.ndarray)
+        or not target.flags.writeable
+        or target.shape != new.shape
+        or target.dtype != new.dtype
+        or np.shares_memory(target, new)
+    ):
+        return False
+    np.copyto(target, new)
+    layer.refresh()
+    layer.reset_contrast_limits()
+    return True
+
+
+def add_or_replace_layers(viewer, layer_data, overwrite=frozenset()) -> list[Layer]:
     """Add layer data tuples to ``viewer``, replacing layers of the same name.
 
     An image of the same dimensionality is updated in place (data, scale, metadata, ...)
     so previews do not flicker; anything else is removed and re-inserted at its index.
+    Images whose names are in ``overwrite`` (preview buffers that only the caller holds)
+    get the new values copied into their array when the shape and dtype match (see
+    :func:`overwrite_image_data`); their other attributes are left as they are.
     Returns the layers, in the order given. Call from the main thread.
     """
     out = []
@@ -106,6 +136,9 @@ def add_or_replace_layers(viewer, layer_data) -> list[Layer]:
         layer_type = item[2] if len(item) > 2 else "image"
         name = kwargs.get("name")
         old = viewer.layers[name] if name is not None and name in viewer.layers else None
+        if old is not None and name in overwrite and overwrite_image_data(old, data):
+            out.append(old)
+            continue
         if (
             old is not None
             and layer_type == "image"

@@ -4,10 +4,22 @@ One small base for every plot in the plugin (error-metric curves, the sorted pea
 intensities of Fig. 3, the V(t) curve of the ESF threshold, SSIM/MSE heat maps).
 The threshold line emits ``threshold_changed`` while it is dragged and
 ``threshold_released`` when the mouse is let go; consumers debounce heavy updates.
+
+Curves that follow a running job (:meth:`PlotWidget.start_curves`,
+:meth:`~PlotWidget.update_curves`, :meth:`~PlotWidget.finish_curves`) keep their line
+artists and are blitted over a cached background: a full figure draw (text layout,
+ticks) costs 70-250 ms of the GUI thread on a loaded machine, a blit about a millisecond;
+the axes are redrawn only when a curve leaves them (a new decade, a longer run). While a
+job runs, :meth:`~PlotWidget.hold_size` keeps the canvas height, so a status line that
+wraps above it moves the canvas instead of resizing (and fully redrawing) it.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtCore import Signal
@@ -18,6 +30,10 @@ FACE = "#262930"
 FOREGROUND = "#d0d0d0"
 LINE = "#00a0ff"
 MARK = "#ff6040"
+#: Colours of successive curves.
+CURVE_COLOURS = (LINE, MARK, "#60d060", "#d060d0", "#e0c040")
+#: Values below this are drawn at this value on a log axis.
+LOG_FLOOR = 1e-12
 
 
 def style_axes(ax) -> None:
@@ -50,7 +66,8 @@ class PlotWidget(QWidget):
         self.figure = Figure(figsize=(4.0, height), facecolor=FACE, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.canvas.setMinimumHeight(int(height * 60))
+        self._min_height = int(height * 60)
+        self.canvas.setMinimumHeight(self._min_height)
         axes = [self.figure.add_subplot(1, n_axes, i + 1) for i in range(n_axes)]
         for ax in axes:
             style_axes(ax)
@@ -66,6 +83,13 @@ class PlotWidget(QWidget):
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.mpl_connect("motion_notify_event", self._on_motion)
         self.canvas.mpl_connect("button_release_event", self._on_release)
+        #: Full figure draws so far (blits do not count).
+        self.n_full_draws = 0
+        self._curves: dict = {}
+        self._curve_axes = None
+        self._curve_log = True
+        self._curve_background = None
+        self.canvas.mpl_connect("draw_event", self._on_draw_event)
 
     # ------------------------------------------------------------------ threshold line
     @property
@@ -147,6 +171,110 @@ class PlotWidget(QWidget):
             self.set_threshold_line(float(value), ax=self._line_axes, orientation=self._orientation)
         self.threshold_changed.emit(float(value))
 
+    # ------------------------------------------------------------------ live curves
+    @property
+    def curves(self) -> dict:
+        """The live line artists by label (empty when no curves are live)."""
+        return dict(self._curves)
+
+    def hold_size(self, hold: bool) -> None:
+        """Keep the canvas at its current height (``True``) or let it follow the dock."""
+        if hold:
+            self.canvas.setFixedHeight(max(self.canvas.height(), self._min_height))
+        else:
+            self.canvas.setMinimumHeight(self._min_height)
+            self.canvas.setMaximumHeight(16_777_215)  # QWIDGETSIZE_MAX
+
+    def start_curves(self, labels: Sequence[str], *, x_max: float, xlabel: str = "iteration",
+                     ylabel: str = "", log_y: bool = True,
+                     y_range: tuple[float, float] = (1e-3, 1.5)) -> None:
+        """A fresh axes with one empty, animated line per label (one full draw, deferred).
+
+        ``x_max`` is the expected last x (e.g. the number of iterations); ``y_range`` the
+        expected values (the axes grow by decades on a log scale when a curve leaves it).
+        """
+        fig = self.figure
+        fig.clear()
+        ax = fig.add_subplot(1, 1, 1)
+        style_axes(ax)
+        if log_y:
+            ax.set_yscale("log")
+        ax.set_xlim(0, max(float(x_max), 1.0) + 1)
+        ax.set_ylim(*y_range)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        self._curves = {
+            label: ax.plot([], [], color=CURVE_COLOURS[i % len(CURVE_COLOURS)], lw=1.2,
+                           label=label, animated=True)[0]
+            for i, label in enumerate(labels)
+        }
+        if len(self._curves) > 1:
+            ax.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, edgecolor=FOREGROUND)
+        self.axes, self._curve_axes, self._curve_log = ax, ax, log_y
+        self._line = self._line_axes = None
+        self._curve_background = None
+        self.canvas.draw_idle()
+
+    def update_curves(self, curves: Mapping[str, Sequence[float]]) -> bool:
+        """Show the values of each curve (x = 1, 2, ...); ``True`` if blitted.
+
+        Labels that were not given to :meth:`start_curves` are ignored. When a curve
+        leaves the axes they grow (x doubles; y by whole decades on a log scale) and one
+        full draw is scheduled instead (``False``).
+        """
+        if not self._curves:
+            return False
+        ax = self._curve_axes
+        x_hi, (y_lo, y_hi) = ax.get_xlim()[1], ax.get_ylim()
+        grow = False
+        for label, values in curves.items():
+            line = self._curves.get(label)
+            if line is None:
+                continue
+            y = np.asarray(values, dtype=float)
+            if self._curve_log:
+                y = np.maximum(y, LOG_FLOOR)
+            line.set_data(np.arange(1, y.size + 1), y)
+            finite = y[np.isfinite(y)]
+            if y.size + 1 > x_hi:
+                x_hi, grow = 2 * y.size + 1, True
+            if finite.size and finite.min() < y_lo:
+                y_lo = 10.0 ** math.floor(math.log10(finite.min())) if self._curve_log else (
+                    finite.min() - 0.1 * (y_hi - finite.min()))
+                grow = True
+            if finite.size and finite.max() > y_hi:
+                y_hi = 10.0 ** math.ceil(math.log10(finite.max())) if self._curve_log else (
+                    finite.max() + 0.1 * (finite.max() - y_lo))
+                grow = True
+        if grow or self._curve_background is None:
+            ax.set_xlim(0, x_hi)
+            ax.set_ylim(y_lo, y_hi)
+            self._curve_background = None
+            self.canvas.draw_idle()  # _on_draw_event draws the curves on the new axes
+            return False
+        self.canvas.restore_region(self._curve_background)
+        for line in self._curves.values():
+            ax.draw_artist(line)
+        # A deferred repaint of the agg buffer (``blit`` repaints at once, and every
+        # repaint recomposes the window under software OpenGL): Qt merges it with the
+        # other changes of this event-loop pass.
+        self.canvas.update()
+        return True
+
+    def finish_curves(self) -> None:
+        """Make the curves ordinary artists again (no redraw: the screen shows them)."""
+        for line in self._curves.values():
+            line.set_animated(False)
+        self._curves = {}
+        self._curve_background = None
+
+    def _on_draw_event(self, _event) -> None:
+        self.n_full_draws += 1
+        if self._curves and self._curve_axes is not None:
+            self._curve_background = self.canvas.copy_from_bbox(self._curve_axes.bbox)
+            for line in self._curves.values():
+                self._curve_axes.draw_artist(line)
+
     # ------------------------------------------------------------------ helpers
     def reset(self, n_axes: int | None = None) -> None:
         """Clear all axes (keeps styling); the threshold line is dropped."""
@@ -156,6 +284,8 @@ class PlotWidget(QWidget):
             style_axes(ax)
         self._line = None
         self._line_axes = None
+        self._curves = {}
+        self._curve_background = None
 
     def draw(self) -> None:
         self.canvas.draw_idle()

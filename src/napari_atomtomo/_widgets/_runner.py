@@ -5,6 +5,13 @@ that runs a core generator (``iter_<algo>(...)``) in a napari ``thread_worker`` 
 
 * shows progress in the widget and in napari's activity dock (``napari.utils.progress``);
   until the first yield it says that numba may be compiling (PERFORMANCE.md);
+* keeps the Qt event loop responsive (issue 7: no stall over 50 ms while a job runs):
+  the GUI is updated at most every :data:`MIN_UPDATE_INTERVAL_S` with the newest state
+  only, preview frames are copied into the preview layers made on the click, napari's
+  activity-dock bar is opened after the click and moved at most every
+  :data:`ACTIVITY_DOCK_INTERVAL_S` (each of its updates runs ``processEvents``), and its
+  animated status-bar spinner is paused (under software OpenGL every GIF frame
+  recomposes the whole window: a 40-55 ms stall 10-20 times a second);
 * cancels with ``worker.quit()``: the generator stops at its next ``yield``;
 * gives every job an id and drops anything a cancelled or superseded job still delivers;
 * runs one job at a time in the whole plugin (numba's threading layer is not
@@ -29,14 +36,33 @@ from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, QTimer, Signal
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtGui import QMovie
+from qtpy.QtWidgets import (
+    QApplication, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
 
-from ._base import add_or_replace_layers, promote_previews
+from ._base import _as_tuples, add_or_replace_layers, promote_previews
 
-__all__ = ["JobRunner", "COMPILING_MESSAGE", "runner_hub"]
+__all__ = [
+    "JobRunner",
+    "COMPILING_MESSAGE",
+    "MIN_UPDATE_INTERVAL_S",
+    "ACTIVITY_DOCK_INTERVAL_S",
+    "runner_hub",
+]
 
 #: Status shown from the start of a job until its first yield.
 COMPILING_MESSAGE = "starting… (the first run compiles numba kernels: a few seconds)"
+
+#: Shortest time between two GUI updates (progress bar, status, preview, ``yielded``) of
+#: a running job; yields in between are coalesced into the newest. Every update makes Qt
+#: compose the whole window, which under software OpenGL (llvmpipe) is CPU work: 50-220 ms
+#: of the GUI thread on the loaded 2-core test machine (benchmarks/bench_gui_heartbeat.py).
+MIN_UPDATE_INTERVAL_S = 0.5
+
+#: Shortest time between two updates of napari's activity-dock progress bar (each one
+#: calls ``QApplication.processEvents()``).
+ACTIVITY_DOCK_INTERVAL_S = 2.0
 
 
 class _RunnerHub(QObject):
@@ -58,6 +84,23 @@ def runner_hub() -> _RunnerHub:
 
 def _default_progress(state, n_yields: int):
     return getattr(state, "iteration", n_yields)
+
+
+def _pause_activity_spinner() -> None:
+    """Pause napari's animated "in progress" GIF in the status bar (it stays visible).
+
+    napari (0.9) starts it for every ``progress`` bar; under software OpenGL (Xvfb,
+    remote desktops) each frame recomposes the whole window, which keeps the event loop
+    busy 40-55 ms at a time for the whole job. Found through Qt's object tree (the label
+    with a running movie inside napari's ``ActivityToggleItem``), not napari's private
+    attributes; if napari changes, the spinner just keeps running.
+    """
+    for top in QApplication.topLevelWidgets():
+        for label in top.findChildren(QLabel):
+            movie = label.movie()
+            if (movie is not None and movie.state() == QMovie.MovieState.Running
+                    and type(label.parent()).__name__ == "ActivityToggleItem"):
+                movie.setPaused(True)
 
 
 class JobRunner(QWidget):
@@ -88,6 +131,10 @@ class JobRunner(QWidget):
         self._cancel_requested = False
         self._job: dict = {}
         self._flush_pending = False
+        #: Number of GUI updates of running jobs (see ``MIN_UPDATE_INTERVAL_S``).
+        self.n_updates = 0
+        #: Number of napari activity-dock bar updates (see ``ACTIVITY_DOCK_INTERVAL_S``).
+        self.n_activity_updates = 0
 
         self.status = QLabel("idle")
         self.status.setWordWrap(True)
@@ -170,7 +217,9 @@ class JobRunner(QWidget):
         preview_layers : layer data tuple(s), optional
             Preview layers to create now, before the worker starts (e.g. zeros of the
             result's shape). Creating a napari layer costs the GUI thread 0.1-0.5 s;
-            done here it happens on the click, and yields only update the layers in place.
+            done here it happens on the click, and yields only update the layers in place:
+            their arrays belong to the runner, which copies each new frame of the same
+            shape and dtype into them (keep previews small: 2D slices, not volumes).
 
         Returns
         -------
@@ -217,7 +266,10 @@ class JobRunner(QWidget):
             "has_result": False,
             "error": None,
             "preview_names": set(),
+            "preview_buffers": set(),
             "t0": time.perf_counter(),
+            "updated_at": -float("inf"),
+            "activity_at": -float("inf"),
         }
         worker = thread_worker(gen_func, start_thread=False, ignore_errors=True)(*args, **kwargs)
         relay = getattr(worker, "_relay_error", None)
@@ -236,15 +288,28 @@ class JobRunner(QWidget):
             runner_hub().busy_changed.emit(True)
 
         if preview_layers is not None and self._viewer is not None:
+            given = [item[0] for item in _as_tuples(preview_layers)]
             made = add_or_replace_layers(self._viewer, preview_layers)
             self._job["preview_names"].update(layer.name for layer in made)
-        self._pbar = progress(total=self._job["total"] or 0, desc=label)
+            self._job["preview_buffers"].update(  # arrays only the runner holds
+                layer.name for layer, data in zip(made, given) if layer.data is data)
+        self._pbar = None
+        # The activity-dock bar runs processEvents when it is made: not inside the click.
+        QTimer.singleShot(0, lambda j=job: self._open_activity_progress(j))
         self.progress_bar.setRange(0, 0)  # busy until the first yield
         self.status.setText(f"{label}: {COMPILING_MESSAGE}")
         self.cancel_button.setEnabled(True)
         self.started.emit(job)
         worker.start()
         return job
+
+    def _open_activity_progress(self, job: int) -> None:
+        info = self._job
+        if job != self._job_id or info.get("done") or self._pbar is not None:
+            return
+        self._pbar = progress(total=info["total"] or 0, desc=info["label"])
+        if self._viewer is not None:
+            _pause_activity_spinner()
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next yield; its late output is dropped."""
@@ -268,23 +333,26 @@ class JobRunner(QWidget):
         info["pending_state"] = state
         if not self._flush_pending:
             self._flush_pending = True
-            QTimer.singleShot(0, self._flush_yield)
+            wait = info["updated_at"] + MIN_UPDATE_INTERVAL_S - time.perf_counter()
+            QTimer.singleShot(int(1000 * min(max(wait, 0.0), MIN_UPDATE_INTERVAL_S)),
+                              self._flush_yield)
 
     def _flush_yield(self, preview: bool = True) -> None:
-        """Show the newest state only (coalesces bursts of yields)."""
+        """Show the newest state only (coalesces the yields since the last update)."""
         self._flush_pending = False
         info = self._job
         state = info.get("pending_state")
         if state is None or info.get("done") or not self._is_current(info["id"]):
             return
         info["pending_state"] = None
+        now = time.perf_counter()
+        info["updated_at"] = now
+        self.n_updates += 1
         done = int(info["progress_of"](state, info["n_yields"]))
         total = info["total"]
         if total:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(done, total))
-            if self._pbar is not None and done > self._pbar.n:
-                self._pbar.update(min(done, total) - self._pbar.n)
         else:
             self.progress_bar.setRange(0, 0)
         text = f"{info['label']}: {done}/{total}" if total else f"{info['label']}: step {done}"
@@ -292,9 +360,18 @@ class JobRunner(QWidget):
             text += f"  {info['describe'](state)}"
         self.status.setText(text)
         if preview and info["on_yield"] is not None and self._viewer is not None:
-            layers = add_or_replace_layers(self._viewer, info["on_yield"](state))
+            layers = add_or_replace_layers(self._viewer, info["on_yield"](state),
+                                           overwrite=info["preview_buffers"])
             info["preview_names"].update(layer.name for layer in layers)
         self.yielded.emit(state)
+        # Last: napari's activity-dock bar calls QApplication.processEvents() in setValue,
+        # which may run the end of the job (result delivered, previews removed) re-entrantly;
+        # nothing of this (by then stale) state may be shown after that.
+        if (total and self._pbar is not None and done > self._pbar.n
+                and (now - info["activity_at"] >= ACTIVITY_DOCK_INTERVAL_S or done >= total)):
+            info["activity_at"] = now
+            self.n_activity_updates += 1
+            self._pbar.update(min(done, total) - self._pbar.n)
 
     def _on_returned(self, job: int, value) -> None:
         if not self._is_current(job):
@@ -312,7 +389,8 @@ class JobRunner(QWidget):
             return
         info = self._job
         if info.get("pending_state") is not None and not self._cancel_requested:
-            self._flush_yield(preview=False)  # last progress; no preview the result replaces
+            # last progress; its preview only if it stays (else the result replaces it)
+            self._flush_yield(preview=info["keep_preview"])
         info["done"] = True
         self._worker = None
         if JobRunner._active is self:

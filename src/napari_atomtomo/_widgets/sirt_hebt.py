@@ -11,7 +11,6 @@ and shows SSIM/MSE against reference maps, or the data residuals, as heat maps.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from ..core.sirt import SirtParams, check_element_stacks, check_stack
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._plot import PlotWidget
 from .sweep import (
-    ELEMENT_NAME, SweepResult, SweepState, draw_residuals, draw_sweep, element_of,
+    ELEMENT_NAME, RESIDUAL_LABEL, SweepResult, SweepState, draw_residuals, draw_sweep, element_of,
     iter_hebt_sweep, iter_reconstruction, parse_alphas, parse_n_values, parse_ratios,
 )
 
@@ -110,12 +109,14 @@ class SirtHebtWidget(JobDockWidget):
         layout.insertWidget(layout.count() - 1, self.plot)
         self.last_sweep: SweepResult | None = None
         self._auto_eds: list = []
-        self._drawn_at, self._shown_snapshot = 0.0, -1
+        self._shown_snapshot = -1
         self.mode.changed.connect(self._on_mode_changed)
         self.sweep.changed.connect(self._on_mode_changed)
         self.eds.changed.connect(self._on_eds_changed)
         self.fit_button.clicked.connect(self._on_fit)
         self.runner.yielded.connect(self._on_progress)
+        for signal in (self.runner.finished, self.runner.errored, self.runner.cancelled):
+            signal.connect(self._on_job_end)
         self.reset_choices()
         self._on_mode_changed()
 
@@ -276,9 +277,10 @@ class SirtHebtWidget(JobDockWidget):
 
     def start_job(self) -> None:
         g = self.gather()
-        self._drawn_at, self._shown_snapshot = 0.0, -1
+        self._shown_snapshot = -1
         if next(iter(g["stacks"].values())).shape[1] == 1:
             self._show_2d_planes()
+        self.plot.hold_size(True)  # status lines that wrap move the plot, not resize it
         if "alphas" in g:
             n_max = int(g["n_values"].max())
             self.runner.run(
@@ -292,6 +294,8 @@ class SirtHebtWidget(JobDockWidget):
         shape = next(iter(g["stacks"].values())).shape
         view = (shape[2], 1, shape[2]) if shape[1] == 1 else (shape[1], shape[2])
         previews = [self._map_layer(n, np.zeros(view, np.float32), g, kind, True) for n in names]
+        self.plot.start_curves(["HEBT"] if kind == "hebt" else list(g["stacks"]),
+                               x_max=p.n_iter, ylabel=RESIDUAL_LABEL)
         self.runner.run(
             iter_reconstruction, kind, g["stacks"], g["angles"], p, haadf=g.get("haadf"),
             ratios=g.get("ratios"), label=kind.upper(), total=p.n_iter * (
@@ -312,6 +316,10 @@ class SirtHebtWidget(JobDockWidget):
         self._shown_snapshot = state.snapshot
         return [self._map_layer(n, v, g, kind, True) for n, v in state.previews.items()]
 
+    def _on_job_end(self, *_) -> None:
+        self.plot.finish_curves()
+        self.plot.hold_size(False)
+
     def _result_layers(self, result, g, kind):
         draw_residuals(self.plot, result.residuals)
         g.update(ratios_used=result.ratios, r2=result.r2)
@@ -324,16 +332,13 @@ class SirtHebtWidget(JobDockWidget):
         self._show_ratios(result.ratios, result.r2)
 
     def _on_progress(self, state) -> None:
-        now = time.perf_counter()
+        """A GUI update of the running job (the runner sends at most a few per second)."""
         if isinstance(state, SweepState):  # redraw the heat maps once per finished α
             scores = state.scores
             if scores is not None and state.iteration % int(scores.n_values.max()) == 0:
                 draw_sweep(self.plot, scores)
             return
-        if now - self._drawn_at < 0.25:
-            return
-        self._drawn_at = now
-        draw_residuals(self.plot, state.residuals)
+        self.plot.update_curves(state.residuals)  # blitted: no full figure draw
         if state.ratios is not None:
             self._show_ratios(state.ratios, state.r2)
 

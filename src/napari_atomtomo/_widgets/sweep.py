@@ -27,7 +27,7 @@ from ..core.hebt import HebtParams, fit_response_ratios, iter_hebt
 from ..core.metrics import mse_scaled, ssim_structure
 from ..core.projectors import ParallelBeamProjector
 from ..core.sirt import iter_sirt
-from ._plot import FOREGROUND, LINE, style_axes
+from ._plot import FOREGROUND, style_axes
 
 __all__ = [
     "ELEMENT_NAME",
@@ -48,6 +48,9 @@ __all__ = [
 
 #: Layer names that carry an element symbol: ``eds_Ag``, ``map_Au``, ``phantom_Ag``, ``wt_Au``.
 ELEMENT_NAME = re.compile(r"^(?:eds|map|phantom|wt)_([A-Z][a-z]?)$")
+
+#: y label of the residual curves.
+RESIDUAL_LABEL = "‖Ax − b‖ / ‖b‖"
 
 #: Largest number of grid points a sweep accepts (each α is one HEBT run).
 MAX_ALPHAS = 101
@@ -292,32 +295,16 @@ def iter_hebt_sweep(haadf, eds, angles_deg, alphas, n_values, *, relaxation: flo
 
 
 def draw_residuals(plot, residuals: dict) -> None:
-    """Relative residual against iteration, one curve per label, log scale.
+    """Final relative residuals against iteration, one curve per label, log scale.
 
-    The curves are updated in place while their labels stay the same (cheap enough to
-    call several times a second from the GUI thread).
+    Reuses the live curves of the job (:meth:`~._plot.PlotWidget.start_curves`) when
+    their labels match, so the end of a job costs a blit, not a full figure draw.
     """
-    lines = getattr(plot, "_residual_lines", None)
-    if lines is None or list(lines) != list(residuals):
-        fig = plot.figure
-        fig.clear()
-        ax = fig.add_subplot(1, 1, 1)
-        style_axes(ax)
-        ax.set_yscale("log")
-        ax.set_xlabel("iteration", fontsize=8)
-        ax.set_ylabel("‖Ax − b‖ / ‖b‖", fontsize=8)
-        colours = [LINE, "#ff6040", "#60d060", "#d060d0", "#e0c040"]
-        lines = {label: ax.plot([], [], color=colours[i % len(colours)], lw=1.2, label=label)[0]
-                 for i, label in enumerate(residuals)}
-        if len(residuals) > 1:
-            ax.legend(fontsize=7, facecolor="#262930", labelcolor=FOREGROUND,
-                      edgecolor=FOREGROUND)
-        plot.axes, plot._residual_lines = ax, lines
-    for label, values in residuals.items():
-        lines[label].set_data(np.arange(1, len(values) + 1), values)
-    plot.axes.relim()
-    plot.axes.autoscale_view()
-    plot.canvas.draw_idle()
+    if list(plot.curves) != list(residuals):
+        n = max((len(v) for v in residuals.values()), default=1)
+        plot.start_curves(list(residuals), x_max=n, ylabel=RESIDUAL_LABEL)
+    plot.update_curves(residuals)
+    plot.finish_curves()
 
 
 def draw_sweep(plot, result: SweepResult) -> None:
@@ -357,5 +344,5 @@ def draw_sweep(plot, result: SweepResult) -> None:
         bar.outline.set_edgecolor(FOREGROUND)
     for ax in axes[len(names):]:
         ax.set_visible(False)
-    plot.axes, plot._residual_lines = list(axes[: len(names)]), None
+    plot.axes = list(axes[: len(names)])
     plot.canvas.draw_idle()

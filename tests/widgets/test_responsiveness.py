@@ -1,0 +1,234 @@
+"""What keeps the event loop responsive while a job runs (issue 7).
+
+The stalls themselves are measured in ``benchmarks/bench_gui_heartbeat.py`` (never as
+timed assertions); these tests prove the mechanisms: GUI updates are coalesced to a few
+per second, napari's activity-dock bar moves rarely and its spinner is paused, preview
+frames are copied into the click's buffers (2D slices of a 3D job), and live plot curves
+keep their artists and are blitted instead of redrawing the figure.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from qtpy.QtGui import QMovie
+from qtpy.QtWidgets import QApplication, QLabel
+
+from napari_atomtomo._layers import image_layer_data
+from napari_atomtomo._widgets._base import add_or_replace_layers, overwrite_image_data
+from napari_atomtomo._widgets._plot import PlotWidget
+from napari_atomtomo._widgets._runner import (
+    ACTIVITY_DOCK_INTERVAL_S, MIN_UPDATE_INTERVAL_S, JobRunner,
+)
+from napari_atomtomo._widgets.sirt_hebt import SIRT
+from napari_atomtomo.core.geometry import equally_sloped_angles
+from napari_atomtomo.core.projectors import forward_project
+
+
+@dataclass(frozen=True)
+class Frame:
+    iteration: int
+    image: np.ndarray
+
+
+def frames(n, delay, shape=(4, 5)):
+    for i in range(1, n + 1):
+        time.sleep(delay)
+        yield Frame(i, np.full(shape, float(i), np.float32))
+    return np.full(shape, float(n), np.float32)
+
+
+def preview(state):
+    return image_layer_data(state.image, 0.5, "job preview", "frames", {})
+
+
+@pytest.fixture
+def runner(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    r = JobRunner(viewer)
+    qtbot.addWidget(r)
+    yield r
+    if r.busy:
+        r.cancel()
+        qtbot.waitUntil(lambda: not r.busy, timeout=5000)
+
+
+def spinners():
+    """napari's status-bar activity spinners (labels with a movie)."""
+    return [label for top in QApplication.topLevelWidgets() for label in top.findChildren(QLabel)
+            if label.movie() is not None and type(label.parent()).__name__ == "ActivityToggleItem"]
+
+
+def test_yields_are_coalesced_to_a_few_gui_updates_per_second(runner, qtbot):
+    shown = []
+    runner.yielded.connect(shown.append)
+    n = 300
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(runner.finished, timeout=30_000):
+        runner.run(frames, n, 0.002, label="frames", total=n, on_yield=preview,
+                   keep_preview=True)
+    elapsed = time.perf_counter() - t0
+    # at most one update per interval (plus the first and the last), never one per yield
+    assert 1 <= runner.n_updates == len(shown) <= elapsed / MIN_UPDATE_INTERVAL_S + 2 < n
+    assert runner.n_activity_updates <= elapsed / ACTIVITY_DOCK_INTERVAL_S + 2
+    its = [s.iteration for s in shown]
+    assert its == sorted(its) and its[-1] == n  # the newest state, and the last one shown
+    assert runner.progress_bar.value() == 1 and runner.progress_bar.maximum() == 1
+
+
+def test_activity_spinner_is_paused_while_a_job_runs(runner, qtbot):
+    with qtbot.waitSignal(runner.yielded, timeout=10_000):
+        runner.run(frames, 100_000, 0.01, label="long", total=100_000)
+    qtbot.waitUntil(lambda: runner._pbar is not None, timeout=5000)
+    found = spinners()
+    assert found, "napari's activity spinner was not found"
+    assert not any(label.movie().state() == QMovie.MovieState.Running for label in found)
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.cancel()
+
+
+def test_preview_frames_are_copied_into_the_buffers_made_on_the_click(runner, qtbot):
+    viewer = runner._viewer
+    buffer = np.zeros((4, 5), np.float32)
+    shown = []
+    runner.yielded.connect(lambda s: shown.append(s.image.copy()))
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(frames, 5, 0.05, label="frames", total=5, on_yield=preview,
+                   keep_preview=True,
+                   preview_layers=image_layer_data(buffer, 0.5, "job preview", "frames", {}))
+    layer = viewer.layers["job preview"]
+    assert layer.data is buffer  # the same array all along: no new data, no dims update
+    np.testing.assert_array_equal(buffer, shown[-1])
+    assert tuple(layer.contrast_limits) == (float(shown[-1].min()), float(shown[-1].max())) \
+        or layer.contrast_limits[0] < layer.contrast_limits[1]
+    # a frame of another shape is not forced into the buffer: the layer gets new data
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(frames, 2, 0.0, (3, 3), label="frames", total=2, on_yield=preview,
+                   keep_preview=True,
+                   preview_layers=image_layer_data(np.zeros((4, 5), np.float32), 0.5,
+                                                   "job preview", "frames", {}))
+    assert viewer.layers["job preview"].data.shape == (3, 3)
+    np.testing.assert_array_equal(viewer.layers["job preview"].data, 2.0)
+
+
+def test_overwrite_image_data_only_into_matching_writable_arrays(make_napari_viewer):
+    viewer = make_napari_viewer()
+    buffer = np.zeros((3, 4), np.float32)
+    (layer,) = add_or_replace_layers(viewer, image_layer_data(buffer, 1.0, "p", "t", {}))
+    frame = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert overwrite_image_data(layer, frame)
+    assert layer.data is buffer and np.array_equal(buffer, frame)
+    assert tuple(layer.contrast_limits) == (0.0, 11.0)
+    frame[0, 0] = 99.0  # a copy: the caller's frame is not kept
+    assert buffer[0, 0] == 0.0
+    assert not overwrite_image_data(layer, np.zeros((4, 3), np.float32))  # shape
+    assert not overwrite_image_data(layer, np.zeros((3, 4), np.float64))  # dtype
+    buffer.flags.writeable = False
+    assert not overwrite_image_data(layer, np.ones((3, 4), np.float32))  # read-only
+    assert np.array_equal(buffer, np.arange(12).reshape(3, 4))
+    # names not listed in ``overwrite`` get new data, as before
+    add_or_replace_layers(viewer, image_layer_data(np.ones((3, 4), np.float32), 1.0, "p", "t", {}))
+    assert viewer.layers["p"].data is not buffer
+
+
+@pytest.fixture
+def plot(qtbot):
+    w = PlotWidget(height=2.2)
+    w.resize(400, 150)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_live_curves_are_blitted_without_redrawing_the_figure(plot, qtbot):
+    before = plot.n_full_draws
+    plot.start_curves(["a", "b"], x_max=40, ylabel="error")
+    qtbot.waitUntil(lambda: plot.n_full_draws > before, timeout=5000)
+    lines = plot.curves
+    draws = plot.n_full_draws
+    a = 0.9 ** np.arange(1, 41)
+    for k in range(1, 41):
+        assert plot.update_curves({"a": a[:k], "b": 0.5 * a[:k], "other": a[:k]})
+    qtbot.wait(50)
+    assert plot.n_full_draws == draws  # blits only
+    assert plot.curves == lines and all(plot.curves[k] is lines[k] for k in lines)
+    assert [line.get_label() for line in plot.axes.lines] == ["a", "b"]  # no new artists
+    np.testing.assert_allclose(lines["b"].get_ydata(), 0.5 * a)
+    np.testing.assert_array_equal(lines["a"].get_xdata(), np.arange(1, 41))
+
+    # a value below the axes: they grow by whole decades, with one full draw
+    assert not plot.update_curves({"a": np.append(a, 2e-5)})
+    qtbot.waitUntil(lambda: plot.n_full_draws == draws + 1, timeout=5000)
+    assert plot.axes.get_ylim()[0] == pytest.approx(1e-5)
+    assert plot.axes.get_xlim()[1] >= 42
+    assert plot.update_curves({"a": np.append(a, 3e-5)})  # blitting again
+    plot.finish_curves()
+    assert plot.curves == {} and not any(line.get_animated() for line in plot.axes.lines)
+    assert len(plot.axes.lines) == 2
+
+
+def test_hold_size_keeps_the_canvas_height(plot):
+    height = plot.canvas.height()
+    plot.hold_size(True)
+    assert plot.canvas.minimumHeight() == plot.canvas.maximumHeight() == height
+    plot.hold_size(False)
+    assert plot.canvas.maximumHeight() > height
+
+
+def test_sirt_widget_previews_central_slices_and_keeps_its_curve(make_napari_viewer, qtbot,
+                                                                  monkeypatch):
+    """A 3D SIRT job through the widget: the preview is the central z slice (2D), made on
+    the click and filled in place; the residual curve is one artist from start to end."""
+    from napari_atomtomo._widgets import sirt_hebt
+
+    def paced(*args, **kwargs):  # the real job, slowed so that several updates are shown
+        gen = sirt_hebt.iter_reconstruction.__wrapped__(*args, **kwargs)
+        while True:
+            try:
+                state = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            time.sleep(0.03)
+            yield state
+
+    paced.__wrapped__ = sirt_hebt.iter_reconstruction
+    monkeypatch.setattr(sirt_hebt, "iter_reconstruction", paced)
+    viewer = make_napari_viewer()
+    _, w = viewer.window.add_plugin_dock_widget("napari-atomtomo", "SIRT / HEBT")
+    angles = equally_sloped_angles(8, 60.0)
+    volume = np.zeros((12, 6, 12), np.float32)
+    volume[4:8, 2:4, 3:9] = 1.0
+    stack = forward_project(volume, angles)
+    add_or_replace_layers(viewer, image_layer_data(stack, 2.0, "series", "test", {},
+                                                   kind="tilt_series", angles_deg=angles))
+    w.mode.value = SIRT
+    w.haadf.value = viewer.layers["series"]
+    w.n_iter.value = 30
+    seen = []
+
+    def look(state):
+        layer = viewer.layers["sirt preview"]
+        seen.append((layer.data.shape, id(layer.data), state.previews["sirt"].copy(),
+                     layer.data.copy()))
+
+    w.runner.yielded.connect(look)
+    assert w.run_button.isEnabled(), w.reason.text()
+    w.run_button.click()
+    line = w.plot.curves["sirt"]
+    with qtbot.waitSignal(w.runner.finished, timeout=30_000):
+        pass
+    assert len(seen) >= 2  # the first update, and the last progress at the end
+    assert {s[0] for s in seen} == {(6, 12)}  # (y, x): the central z slice, not a volume
+    assert len({s[1] for s in seen}) == 1  # one buffer, overwritten
+    for _, _, frame, shown in seen[:-1]:  # the end shows the result instead of a preview
+        np.testing.assert_array_equal(shown, frame)
+    result = viewer.layers["sirt"].data
+    assert result.shape == (12, 6, 12)
+    assert "sirt preview" not in viewer.layers
+    assert list(w.plot.axes.lines) == [line]  # the same artist, now with all 30 residuals
+    assert len(line.get_ydata()) == 30 and not line.get_animated()
+    assert w.plot.canvas.maximumHeight() > w.plot.canvas.minimumHeight()  # released
