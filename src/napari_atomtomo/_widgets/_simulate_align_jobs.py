@@ -18,7 +18,7 @@ from ..cli._simulate_silica import shipped_structure_path
 from ..core.align import apply_shifts, estimate_shifts
 from ..core.simulate.agau import AgAuParams, simulate_agau
 from ..core.simulate.haadf import HaadfParams, simulate_haadf_series
-from ..core.simulate.silica_structure import generate_silica
+from ..core.simulate.silica_structure import iter_generate_silica
 from ._plot import FOREGROUND, LINE, MARK
 
 __all__ = ["SHIPPED", "XYZ_FILE", "GENERATE", "SimulationStep", "iter_simulate_silica",
@@ -40,8 +40,15 @@ def iter_simulate_silica(structure: str, params: HaadfParams, xyz_path=None,
                          structure_seed: int = 0):
     """Read or generate the atom model, then simulate its series; returns a ``SimulatedSeries``."""
     if structure == GENERATE:
-        yield SimulationStep(0, f"generating a SiO2 network (seed {structure_seed}, ≈30-60 s)")
-        atoms = generate_silica(seed=int(structure_seed))
+        yield SimulationStep(0, f"SiO2 melt-and-quench MD (seed {structure_seed}, ≈ 1 min)")
+        progress = iter_generate_silica(seed=int(structure_seed))
+        while True:  # every MD progress report is a point where Cancel takes effect
+            try:
+                p = next(progress)
+            except StopIteration as done:
+                atoms = done.value
+                break
+            yield SimulationStep(0, f"MD {p.stage}: step {p.step}/{p.total}, T {p.temperature:.0f} K")
     else:
         yield SimulationStep(0, "reading the atom model")
         atoms = io.read_xyz(shipped_structure_path() if structure == SHIPPED else xyz_path)

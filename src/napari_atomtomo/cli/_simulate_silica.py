@@ -20,8 +20,8 @@ def register(subparsers) -> None:
         "silica-structure",
         help="generate an amorphous SiO2 particle (334 Si + 668 O, 24.7 Å cube) as XYZ",
         description=(
-            "Continuous random network of amorphous SiO2 by bond-switching Monte Carlo, cut "
-            "as the periodic 24.7 Å cube; written in the reconstruction frame of an "
+            "Amorphous SiO2 by a BKS melt-and-quench molecular-dynamics run in the periodic "
+            "24.7 Å cube (about a minute on 2 cores); written in the reconstruction frame of an "
             "N³ volume of PIXEL Å voxels (Z^1.8-weighted centre of mass at its centre)."
         ),
     )

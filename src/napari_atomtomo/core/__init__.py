@@ -27,7 +27,7 @@ reconstruct_est               equally sloped tomography                est.recon
 reconstruct_fourier_gridding  arbitrary-angle Fourier gridding         est.gridding
 align_tilt_series             cross-correlation (y) + c.m. (x)         align
 apply_shifts                  apply saved shifts (e.g. to EDS maps)    align
-generate_silica               amorphous SiO2 network                   simulate.silica_structure
+generate_silica               amorphous SiO2 (BKS melt-and-quench)     simulate.silica_structure
 simulate_haadf_series         HAADF tilt series with drift and noise   simulate.haadf
 simulate_agau                 Ag–Au core–shell phantom (paper 002)     simulate.agau
 trace_atoms                   peak tracing + element split             trace
