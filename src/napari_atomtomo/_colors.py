@@ -6,7 +6,10 @@ and O ``#e00000`` (red). Qt-free and napari-free, so plots and reports can use i
 
 from __future__ import annotations
 
-__all__ = ["ELEMENT_COLORS", "UNKNOWN_ELEMENT_COLOR", "element_color"]
+__all__ = ["ELEMENT_COLORMAPS", "ELEMENT_COLORS", "UNKNOWN_ELEMENT_COLOR", "element_color"]
+
+#: napari colormaps given to EDS / element-map image layers, in order (cycled).
+ELEMENT_COLORMAPS = ("magenta", "green", "cyan", "yellow", "blue", "red", "bop orange")
 
 #: Element symbol -> hex colour. Jmol-like values; Si and O as fixed by CONVENTIONS.md.
 ELEMENT_COLORS: dict[str, str] = {

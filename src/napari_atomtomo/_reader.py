@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import io
+from ._colors import ELEMENT_COLORMAPS
 from ._layers import atoms_layer_data, image_layer_data
 
 __all__ = [
@@ -28,8 +29,6 @@ __all__ = [
 
 MRC_SUFFIXES = (".mrc", ".mrcs", ".rec", ".st", ".ali")
 VOLUME_PREFIXES = ("phantom_", "map_", "wt_")
-#: Colormaps given to EDS / element layers, in order.
-ELEMENT_COLORMAPS = ("magenta", "green", "cyan", "yellow", "blue", "red", "bop orange")
 
 
 def _single_path(path) -> str | None:

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from napari_atomtomo.cli._simulate_silica import shipped_structure_path
-from napari_atomtomo.core.align import align_tilt_series, apply_shifts, estimate_shifts
+from napari_atomtomo.core.align import (
+    AlignParams,
+    align_tilt_series,
+    apply_shifts,
+    estimate_shifts,
+)
 from napari_atomtomo.core.simulate.haadf import HaadfParams, project_atoms, simulate_haadf_series
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_sirt
 from napari_atomtomo.io import read_xyz
@@ -78,3 +83,44 @@ def test_bad_input_raises_one_sentence():
         align_tilt_series(stack, [-10.0, 0.0, 10.0], reference=5)
     with pytest.raises(ValueError, match="shifts must have shape"):
         apply_shifts(stack, np.zeros((2, 2)))
+
+
+def test_params_path_equals_the_keyword_path():
+    n = 32
+    y, x = np.mgrid[:n, :n]
+    true = np.array([[0.0, 0.0], [1.4, -2.2], [-0.7, 0.9]])
+    stack = np.stack([0.2 + np.exp(-((y - 15.5 - dy) ** 2 + (x - 15.5 - dx) ** 2) / 12.0)
+                      for dy, dx in true])
+    params = AlignParams(reference=1, upsample=20, background="edge")
+    by_params = estimate_shifts(stack, [-10.0, 0.0, 10.0], params=params)
+    by_keywords = estimate_shifts(stack, [-10.0, 0.0, 10.0], reference=1, upsample=20,
+                                  background="edge")
+    assert by_params[1] == by_keywords[1] == 1
+    np.testing.assert_array_equal(by_params[0], by_keywords[0])
+    np.testing.assert_allclose(by_params[0][:, 0], true[:, 0] - true[1, 0], atol=0.06)
+    res = align_tilt_series(stack, [-10.0, 0.0, 10.0], params=params)
+    np.testing.assert_array_equal(res.shifts, by_params[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"reference": "first"}, "reference must be 'zero' or an image index"),
+        ({"reference": 1.5}, "reference must be 'zero' or an image index"),
+        ({"upsample": 0}, r"upsample must be an integer in 1\.\.1000"),
+        ({"upsample": True}, r"upsample must be an integer in 1\.\.1000"),
+        ({"background": "median"}, "background must be 'none' or 'edge'"),
+    ],
+)
+def test_bad_align_params(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AlignParams(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        estimate_shifts(np.ones((2, 4, 4)), [0.0, 10.0], **kwargs)
+
+
+def test_params_and_keywords_exclude_each_other():
+    with pytest.raises(ValueError, match="either params or reference"):
+        estimate_shifts(np.ones((2, 4, 4)), [0.0, 10.0], upsample=5, params=AlignParams())
+    with pytest.raises(ValueError, match="params must be an AlignParams"):
+        align_tilt_series(np.ones((2, 4, 4)), [0.0, 10.0], params={"upsample": 5})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from napari_atomtomo.core.atoms import Atoms
-from napari_atomtomo.core.compare import compare_atoms, plot_deviations
+from napari_atomtomo.core.compare import compare_atoms, plot_deviations, relabel_comparison
 
 
 def random_structure(n_si=40, n_o=80, seed=0, min_dist=1.8, box=16.0):
@@ -127,3 +127,17 @@ def test_one_spurious_peak_is_counted_once_not_through_a_chain_of_reassignments(
     assert res.n_misplaced == 1
     assert res.misplaced[-1]
     np.testing.assert_allclose(res.deviation_A[:-1], 0.1, atol=1e-12)
+
+
+def test_relabel_comparison_equals_a_new_comparison():
+    rng = np.random.default_rng(3)
+    truth = Atoms(rng.choice(["Si", "O"], 30), rng.uniform(0, 20, (30, 3)))
+    traced = Atoms(truth.elements[::-1].copy(), truth.positions[::-1] + rng.normal(0, 0.3, (30, 3)))
+    base = compare_atoms(traced, truth, resolution_A=0.6)
+    new = rng.choice(["Si", "O"], 30)
+    fresh = compare_atoms(Atoms(new, traced.positions), truth, resolution_A=0.6)
+    got = relabel_comparison(base, new, truth)
+    assert got.to_dict(per_atom=True) == fresh.to_dict(per_atom=True)
+    np.testing.assert_array_equal(got.misplaced, fresh.misplaced)
+    with pytest.raises(ValueError, match="3 elements given for 30 traced atoms"):
+        relabel_comparison(base, ["Si"] * 3, truth)

@@ -1,11 +1,19 @@
 """Weight fractions from element maps (paper 002, Eq. 12 and Eq. 18)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
 from napari_atomtomo.core.elements import TABLE2_LINES
-from napari_atomtomo.core.quantify import quantify_maps, summed_map
+from napari_atomtomo.core.quantify import (
+    QuantifyParams,
+    ThresholdPicker,
+    quantify_maps,
+    summed_map,
+    unthresholded_fractions,
+)
 
 
 def _synthetic(n=48, seed=0):
@@ -105,3 +113,44 @@ def test_bad_input(maps, kwargs, match):
     kwargs = {"kind": "eds", **kwargs}
     with pytest.raises(ValueError, match=match):
         quantify_maps(maps, **kwargs)
+
+
+def test_params_path_and_picker_equal_the_keyword_path():
+    conc, rho, _ = _synthetic(n=32, seed=1)
+    rng = np.random.default_rng(3)
+    maps = {el: 40.0 * TABLE2_LINES[el].f * c * rho + rng.normal(0, 5.0, rho.shape)
+            for el, c in conc.items()}
+    params = QuantifyParams("eds", n_thresholds=40)
+    assert dataclasses.asdict(params) == {"kind": "eds", "threshold": "auto", "n_thresholds": 40}
+    by_params = quantify_maps(maps, params=params)
+    by_keywords = quantify_maps(maps, "eds", n_thresholds=40)
+    assert by_params.threshold == by_keywords.threshold
+    summed, used = summed_map(maps, "eds")
+    picker = ThresholdPicker("eds", summed, unthresholded_fractions(maps, summed, used), used,
+                             by_params.esf)
+    assert picker.auto_threshold == by_params.threshold
+    for t in (by_params.threshold, 0.3 * by_params.threshold, 0.0):
+        ref = quantify_maps(maps, params=QuantifyParams("eds", t))
+        assert np.array_equal(picker.mask(t), ref.mask)
+        for el in maps:
+            np.testing.assert_array_equal(by_params.weight_fractions[el],
+                                          by_keywords.weight_fractions[el])
+            np.testing.assert_array_equal(picker.weight_fractions(t)[el], ref.weight_fractions[el])
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: QuantifyParams("haadf"), "kind must be 'eds' or 'hebt'"),
+        (lambda: QuantifyParams("eds", threshold=-1), "finite number >= 0"),
+        (lambda: QuantifyParams("eds", n_thresholds=5), "n_thresholds must be an integer >= 10"),
+        (lambda: quantify_maps({"Ag": np.ones((3, 3))}, "eds", params=QuantifyParams("eds")),
+         "either params or kind"),
+        (lambda: quantify_maps({"Ag": np.ones((3, 3))}, params={"kind": "eds"}),
+         "params must be a QuantifyParams"),
+        (lambda: ThresholdPicker("eds", np.ones(3), {}, {}).auto_threshold, "no ESF fit"),
+    ],
+)
+def test_bad_params(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -145,7 +145,8 @@ def test_quantify_makes_weight_fraction_layers(quantify, qtbot, agau):
         assert rec["algorithm"] == "quantify" and rec["element"] == el
         assert rec["source_layers"] == ["map_Ag", "map_Au"]
         assert rec["parameters"] == {"kind": "eds", "factors": None, "threshold": ref.threshold,
-                                     "threshold_method": "esf", "esf_threshold": ref.threshold}
+                                     "n_thresholds": 100, "threshold_method": "esf",
+                                     "esf_threshold": ref.threshold}
         assert rec["n_voxels"] == ref.n_voxels
     # The particle is the phantom's, with its core and shell compositions.
     particle = (ds.phantoms["Ag"] + ds.phantoms["Au"]) > 0

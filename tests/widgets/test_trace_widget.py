@@ -9,10 +9,7 @@ from qtpy.QtGui import QGuiApplication
 
 from napari_atomtomo._colors import ELEMENT_COLORS
 from napari_atomtomo._sample_data import ATOMS_VOXEL_SIZE_A, synthetic_atoms_volume
-from napari_atomtomo._widgets._trace_plots import relabel_comparison
 from napari_atomtomo._widgets.trace import TraceWidget
-from napari_atomtomo.core.atoms import Atoms
-from napari_atomtomo.core.compare import compare_atoms
 from napari_atomtomo.core.trace import TraceParams, trace_atoms
 
 SI = np.array([int(ELEMENT_COLORS["Si"][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0])
@@ -116,20 +113,6 @@ def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
     assert not widget.deviation_plot.isHidden()
     n_far = int(np.sum(widget._outcome.comparison.deviation_A > 0.01))
     assert n_far > 0 and f"misplaced {n_far} " in widget.summary.text()
-
-
-def test_relabel_comparison_equals_a_new_comparison():
-    rng = np.random.default_rng(3)
-    truth = Atoms(rng.choice(["Si", "O"], 30), rng.uniform(0, 20, (30, 3)))
-    traced = Atoms(truth.elements[::-1].copy(), truth.positions[::-1] + rng.normal(0, 0.3, (30, 3)))
-    base = compare_atoms(traced, truth, resolution_A=0.6)
-    new = rng.choice(["Si", "O"], 30)
-    fresh = compare_atoms(Atoms(new, traced.positions), truth, resolution_A=0.6)
-    got = relabel_comparison(base, new, truth)
-    assert got.to_dict(per_atom=True) == fresh.to_dict(per_atom=True)
-    np.testing.assert_array_equal(got.misplaced, fresh.misplaced)
-    with pytest.raises(ValueError, match="3 elements given for 30 traced atoms"):
-        relabel_comparison(base, ["Si"] * 3, truth)
 
 
 def test_cancel_drops_the_result(traced, qtbot):

@@ -28,9 +28,8 @@ soon as it has seen one of them.
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from napari.qt.threading import thread_worker
 from napari.utils import progress
@@ -42,6 +41,10 @@ from qtpy.QtWidgets import (
 )
 
 from ._base import _as_tuples, add_or_replace_layers, promote_previews
+from ._jobs import (
+    ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, JobInfo,
+    as_generator_function, default_progress,
+)
 
 __all__ = [
     "JobRunner",
@@ -50,20 +53,6 @@ __all__ = [
     "ACTIVITY_DOCK_INTERVAL_S",
     "runner_hub",
 ]
-
-#: Status shown from the start of a job until its first yield.
-COMPILING_MESSAGE = "starting… (the first run compiles numba kernels: a few seconds)"
-
-#: Shortest time between two GUI updates (progress bar, status, preview, ``yielded``) of
-#: a running job; yields in between are coalesced into the newest. Every update makes Qt
-#: compose the whole window, which under software OpenGL (llvmpipe) is CPU work: 50-220 ms
-#: of the GUI thread on the loaded 2-core test machine (benchmarks/bench_gui_heartbeat.py).
-MIN_UPDATE_INTERVAL_S = 0.5
-
-#: Shortest time between two updates of napari's activity-dock progress bar (each one
-#: calls ``QApplication.processEvents()``).
-ACTIVITY_DOCK_INTERVAL_S = 2.0
-
 
 class _RunnerHub(QObject):
     """Tells every widget when the plugin-wide single-flight slot is taken or freed."""
@@ -80,10 +69,6 @@ def runner_hub() -> _RunnerHub:
     if _HUB is None:
         _HUB = _RunnerHub()
     return _HUB
-
-
-def _default_progress(state, n_yields: int):
-    return getattr(state, "iteration", n_yields)
 
 
 def _pause_activity_spinner() -> None:
@@ -129,7 +114,7 @@ class JobRunner(QWidget):
         self._worker = None
         self._pbar = None
         self._cancel_requested = False
-        self._job: dict = {}
+        self._job: JobInfo | None = None
         self._flush_pending = False
         #: Number of GUI updates of running jobs (see ``MIN_UPDATE_INTERVAL_S``).
         self.n_updates = 0
@@ -232,45 +217,16 @@ class JobRunner(QWidget):
             return None
         if total is not None and int(total) < 1:
             raise ValueError(f"total must be a positive number of steps, got {total!r}")
-        if inspect.isgeneratorfunction(func):
-            gen_func = func
-        elif isinstance(func, Iterator):  # a generator object, already validated by its maker
-
-            def gen_func(*_a, **_k):
-                return (yield from func)
-
-        else:  # a function: it may return a generator (like ``iter_sirt``) or a value
-
-            def gen_func(*a, **k):
-                out = func(*a, **k)
-                if isinstance(out, Iterator):
-                    return (yield from out)
-                return out
-
+        gen_func = as_generator_function(func)
         self._job_id += 1
         job = self._job_id
         self._cancel_requested = False
-        self._job = {
-            "id": job,
-            "label": label,
-            "total": None if total is None else int(total),
-            "on_yield": on_yield,
-            "on_result": on_result,
-            "progress_of": progress_of or _default_progress,
-            "describe": describe,
-            "keep_preview": keep_preview,
-            "n_yields": 0,
-            "last_state": None,
-            "pending_state": None,
-            "result": None,
-            "has_result": False,
-            "error": None,
-            "preview_names": set(),
-            "preview_buffers": set(),
-            "t0": time.perf_counter(),
-            "updated_at": -float("inf"),
-            "activity_at": -float("inf"),
-        }
+        self._job = JobInfo(
+            id=job, label=label, total=None if total is None else int(total),
+            on_yield=on_yield, on_result=on_result,
+            progress_of=progress_of or default_progress, describe=describe,
+            keep_preview=keep_preview,
+        )
         worker = thread_worker(gen_func, start_thread=False, ignore_errors=True)(*args, **kwargs)
         relay = getattr(worker, "_relay_error", None)
         if relay is not None:  # we show one clear notification ourselves
@@ -290,8 +246,8 @@ class JobRunner(QWidget):
         if preview_layers is not None and self._viewer is not None:
             given = [item[0] for item in _as_tuples(preview_layers)]
             made = add_or_replace_layers(self._viewer, preview_layers)
-            self._job["preview_names"].update(layer.name for layer in made)
-            self._job["preview_buffers"].update(  # arrays only the runner holds
+            self._job.preview_names.update(layer.name for layer in made)
+            self._job.preview_buffers.update(  # arrays only the runner holds
                 layer.name for layer, data in zip(made, given) if layer.data is data)
         self._pbar = None
         # The activity-dock bar runs processEvents when it is made: not inside the click.
@@ -305,9 +261,9 @@ class JobRunner(QWidget):
 
     def _open_activity_progress(self, job: int) -> None:
         info = self._job
-        if job != self._job_id or info.get("done") or self._pbar is not None:
+        if job != self._job_id or info.done or self._pbar is not None:
             return
-        self._pbar = progress(total=info["total"] or 0, desc=info["label"])
+        self._pbar = progress(total=info.total or 0, desc=info.label)
         if self._viewer is not None:
             _pause_activity_spinner()
 
@@ -318,7 +274,7 @@ class JobRunner(QWidget):
         self._cancel_requested = True
         self._worker.quit()
         self.cancel_button.setEnabled(False)
-        self.status.setText(f"{self._job.get('label', 'job')}: cancelling…")
+        self.status.setText(f"{self._job.label}: cancelling…")
 
     # ------------------------------------------------------------------ worker slots
     def _is_current(self, job: int) -> bool:
@@ -328,70 +284,60 @@ class JobRunner(QWidget):
         if not self._is_current(job):
             return  # stale: from a cancelled or superseded job
         info = self._job
-        info["n_yields"] += 1
-        info["last_state"] = state
-        info["pending_state"] = state
+        info.record_yield(state)
         if not self._flush_pending:
             self._flush_pending = True
-            wait = info["updated_at"] + MIN_UPDATE_INTERVAL_S - time.perf_counter()
-            QTimer.singleShot(int(1000 * min(max(wait, 0.0), MIN_UPDATE_INTERVAL_S)),
-                              self._flush_yield)
+            wait = info.seconds_until_update(time.perf_counter())
+            QTimer.singleShot(int(1000 * wait), self._flush_yield)
 
     def _flush_yield(self, preview: bool = True) -> None:
         """Show the newest state only (coalesces the yields since the last update)."""
         self._flush_pending = False
         info = self._job
-        state = info.get("pending_state")
-        if state is None or info.get("done") or not self._is_current(info["id"]):
+        if (info is None or info.pending_state is None or info.done
+                or not self._is_current(info.id)):
             return
-        info["pending_state"] = None
         now = time.perf_counter()
-        info["updated_at"] = now
+        state = info.take_pending(now)
         self.n_updates += 1
-        done = int(info["progress_of"](state, info["n_yields"]))
-        total = info["total"]
+        done = info.steps_done(state)
+        total = info.total
         if total:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(done, total))
         else:
             self.progress_bar.setRange(0, 0)
-        text = f"{info['label']}: {done}/{total}" if total else f"{info['label']}: step {done}"
-        if info["describe"] is not None:
-            text += f"  {info['describe'](state)}"
-        self.status.setText(text)
-        if preview and info["on_yield"] is not None and self._viewer is not None:
-            layers = add_or_replace_layers(self._viewer, info["on_yield"](state),
-                                           overwrite=info["preview_buffers"])
-            info["preview_names"].update(layer.name for layer in layers)
+        self.status.setText(info.status_text(state, done))
+        if preview and info.on_yield is not None and self._viewer is not None:
+            layers = add_or_replace_layers(self._viewer, info.on_yield(state),
+                                           overwrite=info.preview_buffers)
+            info.preview_names.update(layer.name for layer in layers)
         self.yielded.emit(state)
         # Last: napari's activity-dock bar calls QApplication.processEvents() in setValue,
         # which may run the end of the job (result delivered, previews removed) re-entrantly;
         # nothing of this (by then stale) state may be shown after that.
-        if (total and self._pbar is not None and done > self._pbar.n
-                and (now - info["activity_at"] >= ACTIVITY_DOCK_INTERVAL_S or done >= total)):
-            info["activity_at"] = now
+        if self._pbar is not None and info.activity_due(now, done, self._pbar.n):
+            info.activity_at = now
             self.n_activity_updates += 1
             self._pbar.update(min(done, total) - self._pbar.n)
 
     def _on_returned(self, job: int, value) -> None:
         if not self._is_current(job):
             return
-        info = self._job
-        info["result"] = value if value is not None else info["last_state"]
-        info["has_result"] = True
+        self._job.record_result(value)
 
     def _on_errored(self, job: int, exc: BaseException) -> None:
         if job == self._job_id:
-            self._job["error"] = exc
+            self._job.error = exc
 
     def _on_worker_finished(self, job: int) -> None:
         if job != self._job_id:
             return
         info = self._job
-        if info.get("pending_state") is not None and not self._cancel_requested:
+        if info.pending_state is not None and not self._cancel_requested:
             # last progress; its preview only if it stays (else the result replaces it)
-            self._flush_yield(preview=info["keep_preview"])
-        info["done"] = True
+            self._flush_yield(preview=info.keep_preview)
+        info.done = True
         self._worker = None
         if JobRunner._active is self:
             JobRunner._active = None
@@ -401,39 +347,39 @@ class JobRunner(QWidget):
             self._pbar = None
         self.cancel_button.setEnabled(False)
         self.progress_bar.setRange(0, 1)
-        seconds = time.perf_counter() - info["t0"]
-        label = info["label"]
-        if info["error"] is not None:
-            exc = info["error"]
+        seconds = time.perf_counter() - info.t0
+        label = info.label
+        if info.error is not None:
+            exc = info.error
             self.progress_bar.setValue(0)
             self.status.setText(f"{label}: failed ({type(exc).__name__})")
             show_error(f"{label} failed: {exc}")
             self.errored.emit(exc)
-        elif self._cancel_requested or not info["has_result"]:
+        elif self._cancel_requested or not info.has_result:
             self.progress_bar.setValue(0)
             self.status.setText(f"{label}: cancelled after {seconds:.1f} s")
             self.cancelled.emit(job)
         else:
             self._deliver_result(info, seconds)
 
-    def _deliver_result(self, info: dict, seconds: float) -> None:
-        label = info["label"]
-        result = info["result"]
+    def _deliver_result(self, info: JobInfo, seconds: float) -> None:
+        label = info.label
+        result = info.result
         try:
             if self._viewer is not None:
                 made = []
-                if info["on_result"] is not None:
-                    layer_data = info["on_result"](result)
-                    if not info["keep_preview"]:
-                        promote_previews(self._viewer, layer_data, info["preview_names"])
+                if info.on_result is not None:
+                    layer_data = info.on_result(result)
+                    if not info.keep_preview:
+                        promote_previews(self._viewer, layer_data, info.preview_names)
                     made = add_or_replace_layers(self._viewer, layer_data)
-                if not info["keep_preview"]:
+                if not info.keep_preview:
                     keep = {layer.name for layer in made}
-                    for name in info["preview_names"] - keep:
+                    for name in info.preview_names - keep:
                         if name in self._viewer.layers:
                             self._viewer.layers.remove(name)
-            elif info["on_result"] is not None:
-                info["on_result"](result)
+            elif info.on_result is not None:
+                info.on_result(result)
         except Exception as exc:  # a bad result must not leave the UI half-updated
             self.progress_bar.setValue(0)
             self.status.setText(f"{label}: failed ({type(exc).__name__})")

@@ -12,10 +12,10 @@ import dataclasses
 import numpy as np
 
 from .. import io
+from .._colors import ELEMENT_COLORMAPS
 from .._layers import image_layer_data
-from .._reader import ELEMENT_COLORMAPS
 from ..cli._simulate_silica import shipped_structure_path
-from ..core.align import apply_shifts, estimate_shifts
+from ..core.align import AlignParams, apply_shifts, estimate_shifts
 from ..core.simulate.agau import AgAuParams, simulate_agau
 from ..core.simulate.haadf import HaadfParams, simulate_haadf_series
 from ..core.simulate.silica_structure import iter_generate_silica
@@ -102,16 +102,15 @@ class AlignJobResult:
     reference_index: int | None
 
 
-def iter_align_layers(stacks: dict, angles_deg=None, shifts=None, *, reference="zero",
-                      upsample: int = 100, background: str = "none"):
+def iter_align_layers(stacks: dict, angles_deg=None, shifts=None,
+                      params: AlignParams = AlignParams()):
     """Estimate the shifts of the first stack (unless ``shifts`` is given) and remove them
     from every stack of ``stacks`` (name -> ``(angle, y, x)``); returns an AlignJobResult."""
     names = list(stacks)
     ref = None
     if shifts is None:
         yield AlignStep(0, f"estimating the shifts of {names[0]}")
-        shifts, ref = estimate_shifts(stacks[names[0]], angles_deg, reference=reference,
-                                      upsample=upsample, background=background)
+        shifts, ref = estimate_shifts(stacks[names[0]], angles_deg, params=params)
     aligned = {}
     for i, name in enumerate(names):
         yield AlignStep(i + 1, f"shifting {name}")

@@ -6,7 +6,6 @@
 * :class:`DeviationPlot`: the deviation of every traced atom from its true position
   (paper 000, Fig. 5);
 * :func:`iter_trace_job`: the worker's generator (trace, then compare with the truth);
-* :func:`relabel_comparison`: a comparison after a re-split, without re-matching;
 * :func:`trace_summary`, :func:`comparison_summary`: the one-line summaries.
 
 The core's ``plot_peak_intensities`` / ``plot_deviations`` draw report figures on white;
@@ -16,7 +15,6 @@ threshold line is dragged.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +38,6 @@ __all__ = [
     "TraceStep",
     "TraceOutcome",
     "iter_trace_job",
-    "relabel_comparison",
     "trace_summary",
     "comparison_summary",
     "PeakIntensityPlot",
@@ -153,31 +150,6 @@ def iter_trace_job(volume, voxel_size, params, n_expected=None, truth=None, reso
         comparison = compare_atoms(result.atoms, truth, resolution_A=resolution_A)
         yield TraceStep(2, "compared with the truth")
     return TraceOutcome(result, comparison, truth)
-
-
-def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> ComparisonResult:
-    """``comparison`` with the traced atoms relabelled ``elements`` (same order).
-
-    The matching ignores elements, so it stays; only the element checks, the misplaced
-    flags and the traced counts change (equal to re-running ``compare_atoms``).
-    """
-    els = np.asarray(elements, dtype=str)
-    if els.shape != comparison.traced_elements.shape:
-        raise ValueError(f"{els.size} elements given for {comparison.traced_elements.size} "
-                         "traced atoms")
-    matched = comparison.truth_index >= 0
-    correct = np.zeros(els.size, dtype=bool)
-    correct[matched] = els[matched] == truth.elements[comparison.truth_index[matched]]
-    too_far = np.nan_to_num(comparison.deviation_A, nan=0.0) > comparison.resolution_A
-    names, first, counts = np.unique(els, return_index=True, return_counts=True)
-    order = np.argsort(first)
-    return dataclasses.replace(
-        comparison,
-        traced_elements=els.copy(),
-        element_correct=correct,
-        misplaced=matched & (too_far | ~correct),
-        counts_traced={str(names[o]): int(counts[o]) for o in order},
-    )
 
 
 def trace_summary(elements, element_order, noise_floor: float, thresholds) -> str:

@@ -13,6 +13,7 @@ can be saved as JSON (``io.write_shifts``).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton
 
 from .. import io
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
-from ..core.align import reference_index
+from ..core.align import AlignParams, reference_index
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._plot import PlotWidget
 from ._simulate_align_jobs import AlignJobResult, iter_align_layers, plot_shifts
@@ -132,6 +133,9 @@ class AlignWidget(JobDockWidget):
     def _reference(self):
         return ZERO if self.reference.value == ZERO else self.ref_index.value
 
+    def _params(self) -> AlignParams:
+        return AlignParams(self._reference(), self.upsample.value, self.background.value)
+
     def _file_shifts(self) -> np.ndarray:
         path = self.shifts_file.value
         if _is_empty(path):
@@ -166,8 +170,8 @@ class AlignWidget(JobDockWidget):
             from_file = layer_angles_deg(layer) is None
             first = format_command("align", [layer_file_hint(layer)], extra={
                 "--angles": str(self.angles_file.value) if from_file else None, **out,
-                "--shifts-out": shifts_path, "--reference": self._reference(),
-                "--upsample": self.upsample.value, "--background": self.background.value})
+                "--shifts-out": shifts_path,
+                **{f"--{k}": v for k, v in dataclasses.asdict(self._params()).items()}})
         rest = [format_command("align", [layer_file_hint(o)], extra={
             "--apply-shifts": shifts_path, "--out": f"{o.name}_aligned.mrc"})
             for o in self.others.value]
@@ -181,11 +185,12 @@ class AlignWidget(JobDockWidget):
         command = self.command_line()
         if self.method.value == FROM_FILE:
             shifts, angles = self._file_shifts(), self._angles()
+            params = AlignParams()  # unused: the shifts are given
             parameters = {"method": FROM_FILE, "shifts_file": str(self.shifts_file.value)}
         else:
             shifts, angles = None, self._angles()
-            parameters = {"method": ESTIMATE, "reference": self._reference(),
-                          "upsample": self.upsample.value, "background": self.background.value}
+            params = self._params()
+            parameters = {"method": ESTIMATE, **dataclasses.asdict(params)}
         sources = {lyr.name: lyr for lyr in layers}
 
         def on_result(result: AlignJobResult):
@@ -198,10 +203,7 @@ class AlignWidget(JobDockWidget):
             return [self._aligned_layer(sources[n], data, parameters, layer.name, meta, angles)
                     for n, data in result.aligned.items()]
 
-        self.runner.run(iter_align_layers, stacks, angles, shifts,
-                        reference=parameters.get("reference", ZERO),
-                        upsample=parameters.get("upsample", 100),
-                        background=parameters.get("background", "none"),
+        self.runner.run(iter_align_layers, stacks, angles, shifts, params,
                         label=f"align {layer.name}", total=len(stacks) + (shifts is None),
                         describe=lambda s: s.message, on_result=on_result)
 

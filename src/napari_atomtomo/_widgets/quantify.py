@@ -10,6 +10,7 @@ ms for 100³) and runs in the GUI thread; only the layer update costs more.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 from .._colors import element_color
 from .._layers import image_layer_data, layer_info, layer_voxel_size
 from ..core.elements import element_factors, load_factor_file, validate_element
-from ..core.quantify import factor_kind
+from ..core.quantify import QuantifyParams, factor_kind
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._plot import LINE, PlotWidget
 from ._quantify_model import (
@@ -182,8 +183,10 @@ class QuantifyWidget(JobDockWidget):
         threshold = "auto"
         if self.picker is not None and self._threshold not in (None, self.picker.auto_threshold):
             threshold = self._threshold
-        params = {"kind": self.kind.value, "factors": self._factors_path(), "threshold": threshold}
-        return format_command("quantify", [maps_dir], params, extra={"--out": "quantified"})
+        params = {**dataclasses.asdict(QuantifyParams(self.kind.value, threshold)),
+                  "factors": self._factors_path()}
+        return format_command("quantify", [maps_dir], params, extra={"--out": "quantified"},
+                              option_names={"n_thresholds": None})  # the CLI's default
 
     # ------------------------------------------------------------------ job
     def start_job(self) -> None:
@@ -194,8 +197,9 @@ class QuantifyWidget(JobDockWidget):
         source = {"names": [lyr.name for lyr in layers], "factors": path,
                   "voxel_size": layer_voxel_size(layers[0])}
         factors = None if path is None else load_factor_file(path)
+        params = QuantifyParams(self.kind.value)
         self.runner.run(
-            iter_quantify_job, maps, self.kind.value, factors,
+            iter_quantify_job, maps, params.kind, factors, params.n_thresholds,
             label="quantify", total=N_STAGES, describe=lambda s: s.text,
             on_result=lambda picker: self._on_result(picker, source), exclusive=self.exclusive,
         )
@@ -246,7 +250,8 @@ class QuantifyWidget(JobDockWidget):
             return
         inside = picker.mask(t)
         fractions = picker.weight_fractions(t, inside)
-        params = {"kind": picker.kind, "factors": self._source["factors"], "threshold": t,
+        params = {**dataclasses.asdict(QuantifyParams(picker.kind, t)),
+                  "factors": self._source["factors"],
                   "threshold_method": "esf" if t == picker.auto_threshold else "user",
                   "esf_threshold": picker.auto_threshold}
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum())}

@@ -18,8 +18,8 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, Line
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
+from .._colors import ELEMENT_COLORMAPS
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
-from .._reader import ELEMENT_COLORMAPS
 from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles

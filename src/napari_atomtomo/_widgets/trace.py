@@ -17,6 +17,7 @@ from qtpy.QtWidgets import QLabel
 from superqt.utils import qdebounced
 
 from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, layer_voxel_size
+from ..core.compare import relabel_comparison
 from ..core.trace import TraceParams, split_elements
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._trace_plots import (
@@ -25,7 +26,6 @@ from ._trace_plots import (
     auto_or_numbers,
     comparison_summary,
     iter_trace_job,
-    relabel_comparison,
     trace_inputs,
     trace_summary,
 )

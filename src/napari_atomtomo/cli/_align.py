@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ._common import add_force, write_json
+from ._common import add_force, output_path, write_json
 
 
 def register(subparsers) -> None:
@@ -39,11 +37,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from .. import io
-    from ..core.align import apply_shifts, estimate_shifts
+    from ..core.align import AlignParams, apply_shifts, estimate_shifts
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".mrc":
-        raise ValueError(f"--out must name an .mrc file, got {out.name}")
+    out = output_path(args.out, ".mrc")
     if args.apply_shifts is not None and args.shifts_out is not None:
         raise ValueError("--shifts-out and --apply-shifts exclude each other")
     inputs = (args.stack, args.angles, args.apply_shifts)
@@ -51,6 +47,7 @@ def run(args) -> int:
     if args.shifts_out is not None:
         io._paths.writable_path(args.shifts_out, args.force, inputs)
     reference = args.reference if args.reference == "zero" else _index(args.reference)
+    params = AlignParams(reference, args.upsample, args.background)
 
     if args.apply_shifts is not None:
         data, voxel_size = io.read_mrc(args.stack)
@@ -63,8 +60,7 @@ def run(args) -> int:
         return 0
 
     series = io.read_tilt_series(args.stack, args.angles)
-    shifts, ref = estimate_shifts(series.data, series.angles_deg, reference=reference,
-                                  upsample=args.upsample, background=args.background)
+    shifts, ref = estimate_shifts(series.data, series.angles_deg, params=params)
     aligned = apply_shifts(series.data, shifts)
     io.write_mrc(out, aligned, series.voxel_size, force=args.force, kind="stack", inputs=inputs)
     if args.shifts_out is not None:

@@ -24,6 +24,14 @@ def check_output(path, force: bool, inputs=()) -> Path:
     return p
 
 
+def output_path(path, suffix: str, option: str = "--out") -> Path:
+    """``path`` as a Path, after checking that it names a ``suffix`` file (e.g. ``".mrc"``)."""
+    p = Path(path)
+    if p.suffix.lower() != suffix:
+        raise ValueError(f"{option} must name an {suffix} file, got {p.name}")
+    return p
+
+
 def progress_printer(label: str, quiet: bool = False):
     """A callback ``(done, total, message="")`` that prints one updating line to stderr."""
 

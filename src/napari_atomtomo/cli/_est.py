@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ._common import add_force, check_output, progress_printer, write_json
+from ._common import add_force, check_output, output_path, progress_printer, write_json
 
 
 def register(subparsers) -> None:
@@ -46,9 +46,7 @@ def run(args) -> int:
     from .. import io
     from ..core.est import EstParams, GriddingParams, iter_est, iter_fourier_gridding
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".mrc":
-        raise ValueError(f"--out must name an .mrc file, got {out.name}")
+    out = output_path(args.out, ".mrc")
     report_path = out.with_name(out.stem + ".est.json")
     inputs = (args.stack, args.angles)
     check_output(out, args.force, inputs)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.projectors import forward_project
-from ._common import add_force
+from ._common import add_force, output_path
 
 
 def register(subparsers) -> None:
@@ -33,11 +33,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import io
 
-    out = Path(args.out)
+    out = output_path(args.out, ".mrc")
     tlt_out = out.with_suffix(".tlt")
     inputs = (args.volume, args.angles, args.shifts)
-    if out.suffix.lower() != ".mrc":
-        raise ValueError(f"--out must name an .mrc file, got {out.name}")
     if args.n_u is not None and args.n_u < 1:
         raise ValueError(f"--n-u must be a positive number of detector columns, got {args.n_u}")
     angles = io.read_tlt(args.angles)

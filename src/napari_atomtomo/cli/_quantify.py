@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -67,10 +68,10 @@ def find_maps(maps_dir) -> dict[str, Path]:
 
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
-    from ..core.quantify import quantify_maps
+    from ..core.quantify import QuantifyParams, quantify_maps
     from ..io import read_mrc, write_mrc
 
-    threshold = _parse_threshold(args.threshold)
+    params = QuantifyParams(args.kind, _parse_threshold(args.threshold))
     paths = find_maps(args.maps_dir)
     for el in paths:
         validate_element(el)
@@ -90,7 +91,7 @@ def run(args) -> int:
         if voxel_size is not None and not np.isclose(vs, voxel_size, rtol=1e-3):
             raise ValueError(f"{path.name} has voxel size {vs:g} Å but the other maps have {voxel_size:g} Å")
         maps[el], voxel_size = data, vs
-    result = quantify_maps(maps, args.kind, factors=factors, threshold=threshold)
+    result = quantify_maps(maps, factors=factors, params=params)
 
     out.mkdir(parents=True, exist_ok=True)
     for el, wt in result.weight_fractions.items():
@@ -100,6 +101,7 @@ def run(args) -> int:
         for el, wt in result.weight_fractions.items()
     }
     write_json(json_path, {
+        **dataclasses.asdict(params),
         "kind": result.kind,
         "factor": "f" if result.kind == "eds" else "z",
         "factors_b_mol_g": {el: float(v) for el, v in result.factors_used.items()},

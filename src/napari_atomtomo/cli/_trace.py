@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_force, check_output, write_json
+from ._common import add_force, check_output, output_path, write_json
 
 
 def _auto_or_float(text: str):
@@ -81,9 +81,7 @@ def run(args) -> int:
         refine=args.refine,
         connectivity=args.connectivity,
     )
-    out = Path(args.out)
-    if out.suffix.lower() != ".xyz":
-        raise ValueError(f"--out must name an .xyz file, got {out.name}")
+    out = output_path(args.out, ".xyz")
     outputs = [out] + [Path(x) for x in (args.csv, args.json, args.plot) if x]
     if len({o.resolve() for o in outputs}) != len(outputs):
         raise ValueError("--out, --csv, --json and --plot must name different files")

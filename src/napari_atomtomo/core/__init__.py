@@ -31,8 +31,10 @@ generate_silica               amorphous SiO2 (BKS melt-and-quench)     simulate.
 simulate_haadf_series         HAADF tilt series with drift and noise   simulate.haadf
 simulate_agau                 Ag–Au core–shell phantom (paper 002)     simulate.agau
 trace_atoms                   peak tracing + element split             trace
+trace_atoms_by_subtraction    heavy atoms, subtract, then light atoms  trace
 split_elements                split peaks into elements by intensity   trace
 compare_atoms                 Hungarian matching, deviations, RMSD     compare
+relabel_comparison            re-score a comparison after a re-split   compare
 ============================  =======================================  =========================
 
 Each long-running algorithm also has a generator twin (``iter_sirt``, ``iter_hebt``,
@@ -60,6 +62,7 @@ ALGORITHMS: dict[str, str] = {
     "reconstruct_hebt": "hebt",
     "fit_response_ratios": "hebt",
     "quantify_maps": "quantify",
+    "QuantifyParams": "quantify",
     "esf_threshold": "threshold",
     "element_factors": "elements",
     "ssim_structure": "metrics",
@@ -77,6 +80,7 @@ ALGORITHMS: dict[str, str] = {
     "iter_fourier_gridding": "est",
     "reconstruct_fourier_gridding": "est",
     "align_tilt_series": "align",
+    "AlignParams": "align",
     "estimate_shifts": "align",
     "apply_shifts": "align",
     "generate_silica": "simulate.silica_structure",
@@ -87,6 +91,8 @@ ALGORITHMS: dict[str, str] = {
     "trace_atoms": "trace",
     "split_elements": "trace",
     "compare_atoms": "compare",
+    "relabel_comparison": "compare",
+    "trace_atoms_by_subtraction": "trace",
 }
 
 __all__ = sorted(ALGORITHMS)

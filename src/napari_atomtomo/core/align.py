@@ -24,8 +24,61 @@ from skimage.registration import phase_cross_correlation
 
 from .geometry import validate_angles, validate_shifts
 
-__all__ = ["AlignmentResult", "align_tilt_series", "estimate_shifts", "apply_shifts",
-           "reference_index"]
+__all__ = ["AlignParams", "AlignmentResult", "align_tilt_series", "estimate_shifts",
+           "apply_shifts", "reference_index"]
+
+_BACKGROUNDS = ("none", "edge")
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    """Alignment settings shared by the CLI, the widget and ``layer.metadata``.
+
+    Attributes
+    ----------
+    reference : "zero" or int
+        Reference image for the ``y`` alignment: the one nearest 0° or this index (its
+        range is checked against the series by :func:`reference_index`).
+    upsample : int
+        Sub-pixel precision of the ``y`` cross-correlation is ``1 / upsample`` px (1-1000).
+    background : {"none", "edge"}
+        ``"edge"`` subtracts each image's border median before the centre of mass, for
+        data on a constant background.
+    """
+
+    reference: str | int = "zero"
+    upsample: int = 100
+    background: str = "none"
+
+    def __post_init__(self):
+        ref = self.reference
+        if ref != "zero":
+            if not _is_whole(ref):
+                raise ValueError(f"reference must be 'zero' or an image index, got {ref!r}")
+            object.__setattr__(self, "reference", int(ref))
+        up = self.upsample
+        if not (_is_whole(up) and 1 <= up <= 1000):
+            raise ValueError(f"upsample must be an integer in 1..1000, got {up!r}")
+        object.__setattr__(self, "upsample", int(up))
+        if self.background not in _BACKGROUNDS:
+            raise ValueError(f"background must be 'none' or 'edge', got {self.background!r}")
+
+
+def _is_whole(value) -> bool:
+    """A real number with an integer value (not a bool, not a string)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and float(value).is_integer())
+
+
+def _params(params, reference, upsample, background) -> AlignParams:
+    """``params``, or an :class:`AlignParams` of the keyword arguments (not both)."""
+    if params is None:
+        return AlignParams(reference, upsample, background)
+    if not isinstance(params, AlignParams):
+        raise ValueError(f"params must be an AlignParams, got {type(params).__name__}")
+    if (reference, upsample, background) != ("zero", 100, "none"):
+        raise ValueError("give either params or reference/upsample/background, not both")
+    return params
 
 
 @dataclass(frozen=True)
@@ -75,8 +128,12 @@ def _background(stack: np.ndarray, background: str) -> np.ndarray:
 
 
 def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
-                    background: str = "none") -> tuple[np.ndarray, int]:
+                    background: str = "none", params: AlignParams | None = None
+                    ) -> tuple[np.ndarray, int]:
     """Per-image ``(dy, dx)`` shifts of a tilt series (see the module docstring).
+
+    The settings are ``reference``, ``upsample`` and ``background`` (see
+    :func:`align_tilt_series`), or all three as ``params``.
 
     ``dy`` is relative to the reference image (its own ``dy`` is 0); ``dx`` is the
     offset of each image's centre of mass from the detector centre.
@@ -85,12 +142,11 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     -------
     (shifts, reference_index) : ((n, 2) float64, int)
     """
+    params = _params(params, reference, upsample, background)
     s = _check_stack(stack)
     angles = validate_angles(angles_deg, n_images=s.shape[0])
-    ref = reference_index(angles, reference)
-    if int(upsample) != upsample or not 1 <= upsample <= 1000:
-        raise ValueError(f"upsample must be an integer in 1..1000, got {upsample!r}")
-    data = _background(s.astype(np.float64), background)
+    ref = reference_index(angles, params.reference)
+    data = _background(s.astype(np.float64), params.background)
     totals = data.sum(axis=(1, 2))
     bad = np.nonzero(totals <= 0)[0]
     if bad.size:
@@ -114,7 +170,7 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
             if a == ref:
                 continue
             shift, _, _ = phase_cross_correlation(
-                padded[ref], padded[a], upsample_factor=int(upsample), normalization=None
+                padded[ref], padded[a], upsample_factor=params.upsample, normalization=None
             )
             shifts[a, 0] = -float(shift[0])
     return shifts, ref
@@ -137,7 +193,8 @@ def apply_shifts(stack, shifts) -> np.ndarray:
 
 
 def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 100,
-                      background: str = "none") -> AlignmentResult:
+                      background: str = "none", params: AlignParams | None = None
+                      ) -> AlignmentResult:
     """Estimate the shifts of a tilt series and remove them (paper 000's alignment).
 
     Parameters
@@ -153,8 +210,10 @@ def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 10
     background : {"none", "edge"}
         ``"edge"`` subtracts each image's border median before the centre of mass, for
         data on a constant background.
+    params : AlignParams, optional
+        The three settings above together (then leave those at their defaults).
     """
+    params = _params(params, reference, upsample, background)
     s = _check_stack(stack)
-    shifts, ref = estimate_shifts(s, angles_deg, reference=reference, upsample=upsample,
-                                  background=background)
+    shifts, ref = estimate_shifts(s, angles_deg, params=params)
     return AlignmentResult(apply_shifts(s, shifts), shifts, ref)

@@ -10,13 +10,13 @@ over the correctly placed atoms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .atoms import Atoms
 
-__all__ = ["ComparisonResult", "compare_atoms", "plot_deviations"]
+__all__ = ["ComparisonResult", "compare_atoms", "plot_deviations", "relabel_comparison"]
 
 #: Offset refinement stops after this many match / re-estimate rounds.
 MAX_OFFSET_ROUNDS = 20
@@ -188,6 +188,31 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
         n_true=len(truth),
         resolution_A=float(resolution_A),
         n_rounds=rounds,
+    )
+
+
+def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> ComparisonResult:
+    """``comparison`` with the traced atoms relabelled ``elements`` (same order).
+
+    The matching ignores elements, so it stays; only the element checks, the misplaced
+    flags and the traced counts change (equal to re-running ``compare_atoms``).
+    """
+    els = np.asarray(elements, dtype=str)
+    if els.shape != comparison.traced_elements.shape:
+        raise ValueError(f"{els.size} elements given for {comparison.traced_elements.size} "
+                         "traced atoms")
+    matched = comparison.truth_index >= 0
+    correct = np.zeros(els.size, dtype=bool)
+    correct[matched] = els[matched] == truth.elements[comparison.truth_index[matched]]
+    too_far = np.nan_to_num(comparison.deviation_A, nan=0.0) > comparison.resolution_A
+    names, first, counts = np.unique(els, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return replace(
+        comparison,
+        traced_elements=els.copy(),
+        element_correct=correct,
+        misplaced=matched & (too_far | ~correct),
+        counts_traced={str(names[o]): int(counts[o]) for o in order},
     )
 
 

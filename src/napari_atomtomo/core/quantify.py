@@ -11,6 +11,11 @@ are set to zero in every map (paper §2.1): the normalisation would otherwise tu
 background noise into fractions of order one. The threshold is given, or chosen on
 ``S`` by the ESF method (:func:`~napari_atomtomo.core.threshold.esf_threshold`).
 Negative voxels (reconstruction noise of an unconstrained solver) count as zero.
+
+The fractions are computed once for every voxel with ``S > 0``
+(:func:`unthresholded_fractions`) and then masked at the threshold
+(:class:`ThresholdPicker`), so the widget can re-threshold in milliseconds with the same
+formula :func:`quantify_maps` uses.
 """
 
 from __future__ import annotations
@@ -23,9 +28,54 @@ import numpy as np
 from .elements import element_factors
 from .threshold import EsfResult, esf_threshold
 
-__all__ = ["QuantifyResult", "factor_kind", "quantify_maps", "summed_map"]
+__all__ = [
+    "QuantifyParams", "QuantifyResult", "ThresholdPicker", "factor_kind", "quantify_maps",
+    "summed_map", "unthresholded_fractions",
+]
 
 _KIND_TO_FACTOR = {"eds": "f", "hebt": "z"}
+
+
+@dataclass(frozen=True)
+class QuantifyParams:
+    """Quantification settings shared by the CLI, the widget and ``layer.metadata``.
+
+    Attributes
+    ----------
+    kind : {"eds", "hebt"}
+        ``"eds"`` divides each map by ``f_A`` (Eq. 12), ``"hebt"`` by ``z_A`` (Eq. 18).
+    threshold : "auto" or float
+        Threshold on ``Σ X_A / factor_A`` (in those units); ``"auto"`` fits the ESF.
+        A number is stored as a float.
+    n_thresholds : int
+        Thresholds sampled by the ESF method (≥ 10).
+    """
+
+    kind: str
+    threshold: float | str = "auto"
+    n_thresholds: int = 100
+
+    def __post_init__(self):
+        factor_kind(self.kind)
+        object.__setattr__(self, "threshold", _check_threshold(self.threshold))
+        n = self.n_thresholds
+        if isinstance(n, bool) or int(n) != n or n < 10:
+            raise ValueError(f"n_thresholds must be an integer >= 10, got {n!r}")
+        object.__setattr__(self, "n_thresholds", int(n))
+
+
+def _check_threshold(threshold):
+    if isinstance(threshold, str):
+        if threshold != "auto":
+            raise ValueError(f"threshold must be 'auto' or a number >= 0, got {threshold!r}")
+        return threshold
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold must be 'auto' or a number >= 0, got {threshold!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"threshold must be 'auto' or a finite number >= 0, got {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -88,19 +138,96 @@ def _check_maps(maps) -> dict[str, np.ndarray]:
     return out
 
 
+def _factors_used(maps: dict, which: str, factors) -> dict[str, float]:
+    table = element_factors(list(maps), factors, require=which)
+    return {el: table[el].get(which) for el in maps}
+
+
+def _scaled(m, factor: float) -> np.ndarray:
+    """``max(X_A, 0) / factor_A`` in float64."""
+    return np.maximum(m, 0).astype(np.float64) / factor
+
+
 def summed_map(maps, kind: str, factors=None) -> tuple[np.ndarray, dict[str, float]]:
     """``S = Σ_A max(X_A, 0) / factor_A`` (float64) and the factors used."""
     which = factor_kind(kind)
-    maps = _check_maps(maps)
-    table = element_factors(list(maps), factors, require=which)
-    used = {el: table[el].get(which) for el in maps}
+    return _summed(_check_maps(maps), which, factors)
+
+
+def _summed(maps: dict, which: str, factors) -> tuple[np.ndarray, dict[str, float]]:
+    used = _factors_used(maps, which, factors)
     total = np.zeros(next(iter(maps.values())).shape, dtype=np.float64)
     for el, m in maps.items():
-        total += np.maximum(m, 0).astype(np.float64) / used[el]
+        total += _scaled(m, used[el])
     return total, used
 
 
-def quantify_maps(maps, kind: str, factors=None, threshold="auto", n_thresholds: int = 100) -> QuantifyResult:
+def unthresholded_fractions(maps, summed: np.ndarray, factors_used) -> dict[str, np.ndarray]:
+    """``C_A = (max(X_A, 0) / factor_A) / S`` (float32) where ``S > 0``, else 0.
+
+    ``maps`` and ``factors_used`` as checked and returned by :func:`summed_map`, ``summed``
+    its ``S``.
+    """
+    inv = np.zeros_like(summed)
+    np.divide(1.0, summed, out=inv, where=summed > 0)
+    return {el: (_scaled(m, factors_used[el]) * inv).astype(np.float32) for el, m in maps.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class ThresholdPicker:
+    """Everything needed to re-threshold element maps without redoing the ESF fit.
+
+    ``ThresholdPicker.weight_fractions(t)`` is what :func:`quantify_maps` returns at
+    threshold ``t``.
+
+    Attributes
+    ----------
+    kind : str
+        ``"eds"`` or ``"hebt"``.
+    summed : ndarray (float64)
+        ``S = Σ_A max(X_A, 0) / factor_A``, the map the threshold applies to.
+    fractions : dict of str -> ndarray (float32)
+        Weight fractions before thresholding (:func:`unthresholded_fractions`).
+    factors_used : dict of str -> float
+        The factor each map was divided by (b·mol/g).
+    esf : EsfResult or None
+        The V(t) curve, its fit and the automatic threshold (``None`` if not fitted).
+    """
+
+    kind: str
+    summed: np.ndarray
+    fractions: dict
+    factors_used: dict
+    esf: EsfResult | None = None
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        return tuple(self.fractions)
+
+    @property
+    def auto_threshold(self) -> float:
+        """The ESF threshold (needs ``esf``)."""
+        if self.esf is None:
+            raise ValueError("this picker has no ESF fit, so no automatic threshold")
+        return float(self.esf.threshold)
+
+    def mask(self, threshold: float) -> np.ndarray:
+        """Voxels kept at ``threshold`` (summed map above zero and not below it)."""
+        return (self.summed > 0) & (self.summed >= float(threshold))
+
+    def weight_fractions(self, threshold: float, mask: np.ndarray | None = None) -> dict:
+        """``{element: fractions}`` (float32, 0 outside the mask) at ``threshold``.
+
+        ``mask`` may be given when it is already known (``self.mask(threshold)``).
+        """
+        keep = self.mask(threshold) if mask is None else mask
+        zero = np.float32(0.0)
+        return {el: np.where(keep, f, zero) for el, f in self.fractions.items()}
+
+
+def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
+                  n_thresholds: int = 100, *, params: QuantifyParams | None = None
+                  ) -> QuantifyResult:
     """Weight fractions per voxel from element maps (paper 002, Eq. 12 / Eq. 18).
 
     Parameters
@@ -116,47 +243,38 @@ def quantify_maps(maps, kind: str, factors=None, threshold="auto", n_thresholds:
         Threshold on ``Σ X_A / factor_A`` (in those units); ``"auto"`` fits the ESF.
     n_thresholds : int
         Thresholds sampled by the ESF method.
+    params : QuantifyParams, optional
+        ``kind``, ``threshold`` and ``n_thresholds`` together (then leave those three
+        at their defaults).
 
     Returns
     -------
     QuantifyResult
     """
-    which = factor_kind(kind)
+    if params is None:
+        params = QuantifyParams(kind, threshold, n_thresholds)
+    elif not isinstance(params, QuantifyParams):
+        raise ValueError(f"params must be a QuantifyParams, got {type(params).__name__}")
+    elif (kind, threshold, n_thresholds) != (None, "auto", 100):
+        raise ValueError("give either params or kind/threshold/n_thresholds, not both")
     maps = _check_maps(maps)
-    if isinstance(threshold, str):
-        if threshold != "auto":
-            raise ValueError(f"threshold must be 'auto' or a number >= 0, got {threshold!r}")
-    else:
-        try:
-            threshold = float(threshold)
-        except (TypeError, ValueError):
-            raise ValueError(f"threshold must be 'auto' or a number >= 0, got {threshold!r}") from None
-        if not math.isfinite(threshold) or threshold < 0:
-            raise ValueError(f"threshold must be 'auto' or a finite number >= 0, got {threshold}")
-    table = element_factors(list(maps), factors, require=which)
-    used = {el: table[el].get(which) for el in maps}
-
-    scaled = {el: np.maximum(m, 0).astype(np.float64) / used[el] for el, m in maps.items()}
-    total = np.zeros(next(iter(scaled.values())).shape, dtype=np.float64)
-    for s in scaled.values():
-        total += s
-    if not np.any(total > 0):
+    summed, used = _summed(maps, factor_kind(params.kind), factors)  # validates the factors
+    if not np.any(summed > 0):
         raise ValueError("all maps are zero (or negative) everywhere; nothing to quantify")
-
     esf = None
+    threshold = params.threshold
     if threshold == "auto":
-        esf = esf_threshold(total, n_thresholds=n_thresholds)
+        esf = esf_threshold(summed, n_thresholds=params.n_thresholds)
         threshold = float(esf.threshold)
-    mask = (total > 0) & (total >= threshold)
-    inv = np.zeros_like(total)
-    np.divide(1.0, total, out=inv, where=mask)
-    fractions = {el: (s * inv).astype(np.float32) for el, s in scaled.items()}
+    picker = ThresholdPicker(params.kind, summed,
+                             unthresholded_fractions(maps, summed, used), used, esf)
+    mask = picker.mask(threshold)
     return QuantifyResult(
-        weight_fractions=fractions,
+        weight_fractions=picker.weight_fractions(threshold, mask),
         threshold=float(threshold),
         mask=mask,
         factors_used=used,
         n_voxels=int(np.count_nonzero(mask)),
-        kind=kind,
+        kind=params.kind,
         esf=esf,
     )

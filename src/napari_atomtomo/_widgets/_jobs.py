@@ -1,0 +1,141 @@
+"""Qt-free bookkeeping of one :class:`~._runner.JobRunner` job.
+
+The runner (Qt) owns the worker, the widgets and the layers; what a job has seen and
+what the GUI should show next lives here, so it can be read and tested without Qt:
+
+* :func:`as_generator_function` turns whatever the runner is given (a generator
+  function, a generator object, a function returning a generator or a value) into a
+  generator function for napari's ``thread_worker``;
+* :class:`JobInfo` holds one job's callbacks and state: the newest yielded state waiting
+  to be shown (yields in between are coalesced), the result, the error, the preview layer
+  names, and when the GUI and napari's activity dock were last updated.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+__all__ = [
+    "COMPILING_MESSAGE",
+    "MIN_UPDATE_INTERVAL_S",
+    "ACTIVITY_DOCK_INTERVAL_S",
+    "JobInfo",
+    "as_generator_function",
+    "default_progress",
+]
+
+#: Status shown from the start of a job until its first yield.
+COMPILING_MESSAGE = "starting… (the first run compiles numba kernels: a few seconds)"
+
+#: Shortest time between two GUI updates (progress bar, status, preview, ``yielded``) of
+#: a running job; yields in between are coalesced into the newest. Every update makes Qt
+#: compose the whole window, which under software OpenGL (llvmpipe) is CPU work: 50-220 ms
+#: of the GUI thread on the loaded 2-core test machine (benchmarks/bench_gui_heartbeat.py).
+MIN_UPDATE_INTERVAL_S = 0.5
+
+#: Shortest time between two updates of napari's activity-dock progress bar (each one
+#: calls ``QApplication.processEvents()``).
+ACTIVITY_DOCK_INTERVAL_S = 2.0
+
+
+def default_progress(state, n_yields: int):
+    """Steps done: ``state.iteration`` if the state has one, else the number of yields."""
+    return getattr(state, "iteration", n_yields)
+
+
+def as_generator_function(func) -> Callable:
+    """A generator function running ``func`` (see :meth:`JobRunner.run`).
+
+    A generator function is returned as is; a generator object (already validated by its
+    maker) is delegated to; a plain function is called and its result delegated to when
+    it is a generator (like ``iter_sirt``), else returned as the generator's value.
+    """
+    if inspect.isgeneratorfunction(func):
+        return func
+    if isinstance(func, Iterator):
+
+        def from_iterator(*_a, **_k):
+            return (yield from func)
+
+        return from_iterator
+
+    def from_function(*a, **k):
+        out = func(*a, **k)
+        if isinstance(out, Iterator):
+            return (yield from out)
+        return out
+
+    return from_function
+
+
+@dataclass
+class JobInfo:
+    """One job's callbacks (see :meth:`JobRunner.run`) and what it has delivered so far."""
+
+    id: int
+    label: str
+    total: int | None
+    on_yield: Callable | None = None
+    on_result: Callable | None = None
+    progress_of: Callable = default_progress
+    describe: Callable | None = None
+    keep_preview: bool = False
+    n_yields: int = 0
+    #: The newest yielded state (the result when the generator returns nothing).
+    last_state: object = None
+    #: The newest yielded state not shown yet (``None`` once shown).
+    pending_state: object = None
+    result: object = None
+    has_result: bool = False
+    error: BaseException | None = None
+    done: bool = False
+    #: Names of the preview layers this job made or updated.
+    preview_names: set = field(default_factory=set)
+    #: Preview layers whose arrays only the runner holds (new frames are copied in).
+    preview_buffers: set = field(default_factory=set)
+    t0: float = field(default_factory=time.perf_counter)
+    updated_at: float = -float("inf")
+    activity_at: float = -float("inf")
+
+    def record_yield(self, state) -> None:
+        """Count a yielded state and keep it as the newest one to show."""
+        self.n_yields += 1
+        self.last_state = state
+        self.pending_state = state
+
+    def record_result(self, value) -> None:
+        """Keep the generator's return value, or its last state when it returned nothing."""
+        self.result = value if value is not None else self.last_state
+        self.has_result = True
+
+    def seconds_until_update(self, now: float) -> float:
+        """How long to wait before the next GUI update, in [0, MIN_UPDATE_INTERVAL_S]."""
+        wait = self.updated_at + MIN_UPDATE_INTERVAL_S - now
+        return min(max(wait, 0.0), MIN_UPDATE_INTERVAL_S)
+
+    def take_pending(self, now: float):
+        """The state to show now (clears it and stamps the update time)."""
+        state, self.pending_state = self.pending_state, None
+        self.updated_at = now
+        return state
+
+    def steps_done(self, state) -> int:
+        """Progress steps done at ``state``."""
+        return int(self.progress_of(state, self.n_yields))
+
+    def status_text(self, state, done: int) -> str:
+        """The runner's status line for ``state``: label, progress, optional description."""
+        total = self.total
+        text = f"{self.label}: {done}/{total}" if total else f"{self.label}: step {done}"
+        if self.describe is not None:
+            text += f"  {self.describe(state)}"
+        return text
+
+    def activity_due(self, now: float, done: int, shown: int) -> bool:
+        """Whether napari's activity-dock bar (now at ``shown``) should move to ``done``."""
+        total = self.total
+        return bool(total) and done > shown and (
+            now - self.activity_at >= ACTIVITY_DOCK_INTERVAL_S or done >= total)
