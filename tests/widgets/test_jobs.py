@@ -70,3 +70,26 @@ def test_as_generator_function_adapts_every_kind_of_job():
     assert _drain(as_generator_function(lambda n: gen(n))(2)) == ([0, 1], "done")
     assert _drain(as_generator_function(gen(3))()) == ([0, 1, 2], "done")
     assert _drain(as_generator_function(lambda a, b: a + b)(2, 3)) == ([], 5)
+
+
+def test_gui_jobs_leave_one_core_to_the_event_loop():
+    """A job's generator runs with all numba threads but one (at least one), set only in
+    the thread that runs it; the caller's own setting is untouched."""
+    import threading
+
+    import numba
+
+    from napari_atomtomo._widgets._jobs import gui_numba_threads, with_gui_threads
+
+    def job():
+        yield numba.get_num_threads()
+        return "done"
+
+    seen = []
+    before = numba.get_num_threads()
+    thread = threading.Thread(target=lambda: seen.extend(with_gui_threads(job)()))
+    thread.start()
+    thread.join()
+    assert seen == [gui_numba_threads()]
+    assert gui_numba_threads() == max(1, numba.config.NUMBA_NUM_THREADS - 1)
+    assert numba.get_num_threads() == before

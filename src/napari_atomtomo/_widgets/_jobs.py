@@ -41,6 +41,31 @@ MIN_UPDATE_INTERVAL_S = 0.5
 ACTIVITY_DOCK_INTERVAL_S = 2.0
 
 
+def gui_numba_threads() -> int:
+    """numba threads a job started from the GUI may use: all cores but one.
+
+    The GUI thread (and, under software OpenGL, the canvas repaint) needs a core of its
+    own; with every core busy in numba the event loop stalls (PERFORMANCE.md, "threads
+    under load"). numba's thread count is per calling thread, so this only affects the
+    worker thread that sets it.
+    """
+    import numba
+
+    return max(1, int(numba.config.NUMBA_NUM_THREADS) - 1)
+
+
+def with_gui_threads(gen_func: Callable) -> Callable:
+    """Wrap a generator function so it runs with :func:`gui_numba_threads` numba threads."""
+
+    def run(*a, **k):
+        import numba
+
+        numba.set_num_threads(gui_numba_threads())
+        return (yield from gen_func(*a, **k))
+
+    return run
+
+
 def default_progress(state, n_yields: int):
     """Steps done: ``state.iteration`` if the state has one, else the number of yields."""
     return getattr(state, "iteration", n_yields)

@@ -43,7 +43,7 @@ from qtpy.QtWidgets import (
 from ._base import _as_tuples, add_or_replace_layers, promote_previews
 from ._jobs import (
     ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, JobInfo,
-    as_generator_function, default_progress,
+    as_generator_function, default_progress, with_gui_threads,
 )
 
 __all__ = [
@@ -217,7 +217,7 @@ class JobRunner(QWidget):
             return None
         if total is not None and int(total) < 1:
             raise ValueError(f"total must be a positive number of steps, got {total!r}")
-        gen_func = as_generator_function(func)
+        gen_func = with_gui_threads(as_generator_function(func))
         self._job_id += 1
         job = self._job_id
         self._cancel_requested = False
