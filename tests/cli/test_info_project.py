@@ -222,3 +222,19 @@ def test_info_vendor_files(capsys):
     assert d["voxel_size_A"] == pytest.approx(130.81, abs=0.01)
     d = json.loads(run(capsys, "info", DATA / "fused-multimodal" / "Co3O4_Mn3O4.h5", "--json")[1])
     assert d["datasets"]["HAADF"]["shape"] == [400, 400]
+
+
+def test_project_refuses_a_tilt_series_as_its_volume(tmp_path, capsys):
+    """An MRC marked as an image stack is a tilt series: projecting it is a mistake."""
+    import numpy as np
+
+    from napari_atomtomo import io
+    from napari_atomtomo.cli import main
+
+    stack = np.ones((5, 2, 8), np.float32)
+    io.write_tilt_series(tmp_path / "s.mrc", stack, np.linspace(-40, 40, 5), 1.0)
+    assert main(["project", str(tmp_path / "s.mrc"), "--angles", str(tmp_path / "s.tlt"),
+                 "--out", str(tmp_path / "p.mrc")]) == 2
+    err = capsys.readouterr().err
+    assert "is an image stack (a tilt series), not a volume" in err
+    assert not (tmp_path / "p.mrc").exists()

@@ -38,6 +38,11 @@ def run(args) -> int:
     inputs = (args.volume, args.angles, args.shifts)
     if args.n_u is not None and args.n_u < 1:
         raise ValueError(f"--n-u must be a positive number of detector columns, got {args.n_u}")
+    if io.read_mrc_header(args.volume).is_image_stack:
+        raise ValueError(
+            f"{args.volume} is an image stack (a tilt series), not a volume; project a "
+            "reconstruction (z, y, x)"
+        )
     angles = io.read_tlt(args.angles)
     shifts = None if args.shifts is None else io.read_shifts(args.shifts, n_images=angles.size)
     # Check every output before the heavy work.
