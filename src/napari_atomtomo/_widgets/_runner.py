@@ -313,13 +313,26 @@ class JobRunner(QWidget):
                                            overwrite=info.preview_buffers)
             info.preview_names.update(layer.name for layer in layers)
         self.yielded.emit(state)
-        # Last: napari's activity-dock bar calls QApplication.processEvents() in setValue,
-        # which may run the end of the job (result delivered, previews removed) re-entrantly;
-        # nothing of this (by then stale) state may be shown after that.
+        # Last, and in a later turn of the event loop: napari's activity-dock bar calls
+        # QApplication.processEvents() in setValue, which repaints the whole window (tens
+        # of ms under software OpenGL) and may run the end of the job re-entrantly. Run
+        # separately, the window repaint of this update and that of the activity bar fall
+        # in different event-loop turns instead of adding up into one stall.
         if self._pbar is not None and info.activity_due(now, done, self._pbar.n):
             info.activity_at = now
+            QTimer.singleShot(0, lambda job=info.id, done=done: self._update_activity(job, done))
+
+    def _update_activity(self, job: int, done: int) -> None:
+        """Move napari's activity-dock bar to ``done`` steps, unless the job has moved on."""
+        info = self._job
+        if (self._pbar is None or info is None or info.done or not self._is_current(job)
+                or info.id != job):
+            return
+        total = info.total
+        step = (min(done, total) if total else done) - self._pbar.n
+        if step > 0:
             self.n_activity_updates += 1
-            self._pbar.update(min(done, total) - self._pbar.n)
+            self._pbar.update(step)
 
     def _on_returned(self, job: int, value) -> None:
         if not self._is_current(job):
