@@ -313,11 +313,9 @@ class JobRunner(QWidget):
                                            overwrite=info.preview_buffers)
             info.preview_names.update(layer.name for layer in layers)
         self.yielded.emit(state)
-        # Last, and in a later turn of the event loop: napari's activity-dock bar calls
-        # QApplication.processEvents() in setValue, which repaints the whole window (tens
-        # of ms under software OpenGL) and may run the end of the job re-entrantly. Run
-        # separately, the window repaint of this update and that of the activity bar fall
-        # in different event-loop turns instead of adding up into one stall.
+        # Last, in a later event-loop turn: napari's activity bar calls processEvents (a
+        # whole-window repaint, and possibly the job's end re-entrantly); apart, the two
+        # repaints do not add up into one stall.
         if self._pbar is not None and info.activity_due(now, done, self._pbar.n):
             info.activity_at = now
             QTimer.singleShot(0, lambda job=info.id, done=done: self._update_activity(job, done))
@@ -325,8 +323,7 @@ class JobRunner(QWidget):
     def _update_activity(self, job: int, done: int) -> None:
         """Move napari's activity-dock bar to ``done`` steps, unless the job has moved on."""
         info = self._job
-        if (self._pbar is None or info is None or info.done or not self._is_current(job)
-                or info.id != job):
+        if self._pbar is None or info is None or info.done or not self._is_current(job):
             return
         total = info.total
         step = (min(done, total) if total else done) - self._pbar.n
