@@ -232,3 +232,40 @@ def test_sirt_widget_previews_central_slices_and_keeps_its_curve(make_napari_vie
     assert list(w.plot.axes.lines) == [line]  # the same artist, now with all 30 residuals
     assert len(line.get_ydata()) == 30 and not line.get_animated()
     assert w.plot.canvas.maximumHeight() > w.plot.canvas.minimumHeight()  # released
+
+
+def test_progress_bar_value_changes_do_not_repaint_synchronously(qtbot):
+    """QProgressBar.setValue repaints at once when its text changes; ours only schedules
+    an update, so the repaint joins the window's next regular (coalesced) repaint."""
+    from qtpy.QtCore import QEvent, QObject
+    from qtpy.QtWidgets import QProgressBar
+
+    from napari_atomtomo._widgets._runner import LazyProgressBar
+
+    class PaintCounter(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.Paint:
+                PaintCounter.n += 1
+            return False
+
+    def paints_during_set_value(bar):
+        qtbot.addWidget(bar)
+        bar.setRange(0, 100)
+        bar.show()
+        qtbot.waitExposed(bar)
+        qtbot.wait(50)
+        counter = PaintCounter()
+        bar.installEventFilter(counter)
+        PaintCounter.n = 0
+        bar.setValue(37)
+        during = PaintCounter.n
+        qtbot.wait(50)
+        bar.removeEventFilter(counter)
+        return during, PaintCounter.n
+
+    plain_during, _ = paints_during_set_value(QProgressBar())
+    lazy_during, lazy_after = paints_during_set_value(LazyProgressBar())
+    assert plain_during >= 1  # Qt's own bar repaints inside setValue
+    assert lazy_during == 0 and lazy_after >= 1
