@@ -240,7 +240,7 @@ def test_progress_bar_value_changes_do_not_repaint_synchronously(qtbot):
     from qtpy.QtCore import QEvent, QObject
     from qtpy.QtWidgets import QProgressBar
 
-    from napari_atomtomo._widgets._runner import LazyProgressBar
+    from napari_atomtomo._widgets._progress_bar import LazyProgressBar
 
     class PaintCounter(QObject):
         n = 0

@@ -37,7 +37,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtGui import QMovie
 from qtpy.QtWidgets import (
-    QApplication, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ._base import _as_tuples, add_or_replace_layers, promote_previews
@@ -45,6 +45,7 @@ from ._jobs import (
     ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, JobInfo,
     as_generator_function, default_progress, with_gui_threads,
 )
+from ._progress_bar import LazyProgressBar
 
 __all__ = [
     "JobRunner",
@@ -86,22 +87,6 @@ def _pause_activity_spinner() -> None:
             if (movie is not None and movie.state() == QMovie.MovieState.Running
                     and type(label.parent()).__name__ == "ActivityToggleItem"):
                 movie.setPaused(True)
-
-
-class LazyProgressBar(QProgressBar):
-    """A progress bar that schedules its repaint instead of repainting at once.
-
-    ``QProgressBar.setValue`` repaints synchronously when its text changes; in napari's
-    OpenGL-composited main window that is a whole-window recomposition (20–45 ms under
-    software OpenGL) inside the yield handler, on top of the next regular repaint.
-    """
-
-    def setValue(self, value: int) -> None:  # noqa: N802 (Qt name)
-        self.setUpdatesEnabled(False)
-        try:
-            super().setValue(value)
-        finally:
-            self.setUpdatesEnabled(True)  # schedules one ordinary, coalesced update()
 
 
 class JobRunner(QWidget):
