@@ -28,6 +28,7 @@ from . import __version__
 from ._colors import ELEMENT_COLORS
 from .core.atoms import Atoms
 from .core.geometry import validate_angles
+from .io._paths import check_voxel_size
 
 __all__ = [
     "METADATA_KEY",
@@ -83,16 +84,6 @@ def provenance(algorithm: str, parameters=None, source_layers: Sequence[str] = (
     return {METADATA_KEY: record}
 
 
-def _check_voxel_size(voxel_size) -> float:
-    try:
-        vs = float(voxel_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}") from None
-    if not (np.isfinite(vs) and vs > 0):
-        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
-    return vs
-
-
 def image_layer_data(
     data,
     voxel_size: float,
@@ -131,7 +122,7 @@ def image_layer_data(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     arr = np.asarray(data)
-    vs = _check_voxel_size(voxel_size)
+    vs = check_voxel_size(voxel_size)
     if kind == "tilt_series":
         if arr.ndim != 3:
             raise ValueError(
