@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import napari
-from qtpy.QtWidgets import QApplication
+from _shoot import run_widget_job, save_window, settle
 
 from napari_atomtomo.cli import main as atomtomo
 
@@ -31,24 +30,15 @@ def main(out: Path = OUT) -> Path:
     _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Load data set")
     widget.source.value = "data-set folder"
     widget.path.value = str(folder)
-    done = []
-    widget.runner.finished.connect(done.append)
-    widget.run_button.click()
-    t0 = time.perf_counter()
-    while not done and time.perf_counter() - t0 < 60:
-        QApplication.processEvents()
-        time.sleep(0.02)
+    run_widget_job(widget, timeout_s=60)
     # The truth atoms live in the reconstruction frame (z, y, x) Å; the tilt series'
     # first axis is the image index, so show the 0° image alone.
     viewer.layers["atoms_true"].visible = False
     viewer.layers.selection.active = viewer.layers["haadf"]
     viewer.dims.set_point(0, 27)  # the 0° image of the 55 equally sloped angles
     viewer.reset_view()
-    for _ in range(30):
-        QApplication.processEvents()
-        time.sleep(0.02)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    viewer.window._qt_window.grab().save(str(out))
+    settle()
+    save_window(viewer, out)
     viewer.close()
     return out
 

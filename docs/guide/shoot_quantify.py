@@ -15,31 +15,15 @@ Run under a (virtual) X server from the repository root::
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import napari
-from qtpy.QtWidgets import QApplication
+from _shoot import run_widget_job, save_window, settle
 
 from napari_atomtomo._layers import image_layer_data, layer_angles_deg
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
 
 OUT = Path(__file__).resolve().parents[1] / "img" / "guide_quantify.png"
-
-
-def wait_until(condition, timeout_s: float = 120.0) -> None:
-    t0 = time.perf_counter()
-    while not condition():
-        QApplication.processEvents()
-        time.sleep(0.02)
-        if time.perf_counter() - t0 > timeout_s:
-            raise TimeoutError("the quantify job did not finish in time")
-
-
-def settle(n: int = 30) -> None:
-    for _ in range(n):
-        QApplication.processEvents()
-        time.sleep(0.02)
 
 
 def main(out: Path = OUT) -> Path:
@@ -57,10 +41,7 @@ def main(out: Path = OUT) -> Path:
             m, 15.0, f"map_{el}", "eds", params, [f"eds_{el}"], element=el,
             colormap="gray", visible=False)))
     _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Quantify (ESF threshold)")
-    done = []
-    widget.runner.finished.connect(done.append)
-    widget.run_button.click()
-    wait_until(lambda: bool(done))
+    run_widget_job(widget)
     settle(10)
     viewer.dims.order = (1, 0, 2)  # show the z–x plane of the (z, 1, x) slice
     viewer.reset_view()
@@ -71,8 +52,7 @@ def main(out: Path = OUT) -> Path:
     for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
         toast.hide()  # opening the sample can leave napari's "inconsistent units" notice
     settle(5)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    viewer.window._qt_window.grab().save(str(out))
+    save_window(viewer, out)
     viewer.close()
     return out
 

@@ -13,22 +13,12 @@ Run under a (virtual) X server from the repository root::
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import napari
-from qtpy.QtWidgets import QApplication
+from _shoot import run_widget_job, save_window, settle
 
 OUT = Path(__file__).resolve().parents[1] / "img" / "guide_trace.png"
-
-
-def wait_until(condition, timeout_s: float = 120.0) -> None:
-    t0 = time.perf_counter()
-    while not condition():
-        QApplication.processEvents()
-        time.sleep(0.02)
-        if time.perf_counter() - t0 > timeout_s:
-            raise TimeoutError("the trace job did not finish in time")
 
 
 def main(out: Path = OUT) -> Path:
@@ -37,12 +27,8 @@ def main(out: Path = OUT) -> Path:
     viewer.open_sample("napari-atomtomo", "synthetic_atoms_volume")
     _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Trace atoms")
     widget.truth.value = viewer.layers["atoms_true"]
-    done = []
-    widget.runner.finished.connect(done.append)
-    widget.run_button.click()
-    wait_until(lambda: bool(done))
-    for _ in range(20):
-        QApplication.processEvents()
+    run_widget_job(widget)
+    settle(20, pause_s=0.0)
     volume = viewer.layers["atoms volume"]
     volume.rendering = "mip"
     volume.contrast_limits = (0.0, float(volume.data.max()))
@@ -53,11 +39,8 @@ def main(out: Path = OUT) -> Path:
     viewer.scene.camera.angles = (-15.0, 30.0, 75.0)
     viewer.scene.camera.zoom *= 0.9
     viewer.layers.selection.active = atoms
-    for _ in range(30):
-        QApplication.processEvents()
-        time.sleep(0.02)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    viewer.window._qt_window.grab().save(str(out))
+    settle()
+    save_window(viewer, out)
     viewer.close()
     return out
 
