@@ -2,9 +2,9 @@
 
 The stalls themselves are measured in ``benchmarks/bench_gui_heartbeat.py`` (never as
 timed assertions); these tests prove the mechanisms: GUI updates are coalesced to a few
-per second, napari's activity-dock bar moves rarely and its spinner is paused, preview
-frames are copied into the click's buffers (2D slices of a 3D job), and live plot curves
-keep their artists and are blitted instead of redrawing the figure.
+per second, napari's activity-dock bar moves rarely and its spinner is paused, live plot curves
+keep their artists and are blitted instead of redrawing the figure, and a job's output
+layers are made on the click and filled in place.
 """
 
 from __future__ import annotations
@@ -90,28 +90,75 @@ def test_activity_spinner_is_paused_while_a_job_runs(runner, qtbot):
         runner.cancel()
 
 
-def test_preview_frames_are_copied_into_the_buffers_made_on_the_click(runner, qtbot):
+def result_frame(state):
+    return image_layer_data(state.image, 0.5, "job result", "frames", {"final": False})
+
+
+def final_frame(image):
+    return image_layer_data(image, 0.5, "job result", "frames", {"final": True})
+
+
+def test_live_layers_are_made_on_the_click_and_filled_in_place(runner, qtbot):
+    """From the click to the result napari makes no layer and removes none: frames and
+    the result are copied into the live layer's own array (each layer change costs the
+    GUI thread 0.1-0.2 s); a later job adopts the layer without writing into the earlier
+    result, and a frame of another shape gets new data."""
     viewer = runner._viewer
+    changes = []
+    viewer.layers.events.inserted.connect(lambda e: changes.append(("inserted", e.value.name)))
+    viewer.layers.events.removed.connect(lambda e: changes.append(("removed", e.value.name)))
     buffer = np.zeros((4, 5), np.float32)
     shown = []
     runner.yielded.connect(lambda s: shown.append(s.image.copy()))
+    runner.started.connect(lambda _: changes.append(("started", None)))
     with qtbot.waitSignal(runner.finished, timeout=10_000):
-        runner.run(frames, 5, 0.05, label="frames", total=5, on_yield=preview,
-                   keep_preview=True,
-                   preview_layers=image_layer_data(buffer, 0.5, "job preview", "frames", {}))
-    layer = viewer.layers["job preview"]
+        runner.run(frames, 5, 0.05, label="frames", total=5, on_yield=result_frame,
+                   on_result=final_frame, live_layers=final_frame(buffer))
+    assert changes == [("inserted", "job result"), ("started", None)]  # on the click only
+    layer = viewer.layers["job result"]
     assert layer.data is buffer  # the same array all along: no new data, no dims update
-    np.testing.assert_array_equal(buffer, shown[-1])
-    assert tuple(layer.contrast_limits) == (float(shown[-1].min()), float(shown[-1].max())) \
-        or layer.contrast_limits[0] < layer.contrast_limits[1]
+    np.testing.assert_array_equal(buffer, 5.0)  # the result, copied in
+    assert layer.metadata["atomtomo"]["parameters"] == {"final": True}
+    assert layer.contrast_limits[0] <= 5.0 <= layer.contrast_limits[1]
+
+    # the next job adopts the layer; the first result array is never written to again
+    changes.clear()
+    first = layer.data
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(frames, 3, 0.05, label="frames", total=3, on_yield=result_frame,
+                   on_result=final_frame, live_layers=final_frame(np.zeros((4, 5), np.float32)))
+    assert changes == [("started", None)]
+    assert viewer.layers["job result"] is layer and layer.data is not first
+    np.testing.assert_array_equal(first, 5.0)
+    np.testing.assert_array_equal(layer.data, 3.0)
+
     # a frame of another shape is not forced into the buffer: the layer gets new data
     with qtbot.waitSignal(runner.finished, timeout=10_000):
-        runner.run(frames, 2, 0.0, (3, 3), label="frames", total=2, on_yield=preview,
-                   keep_preview=True,
-                   preview_layers=image_layer_data(np.zeros((4, 5), np.float32), 0.5,
-                                                   "job preview", "frames", {}))
-    assert viewer.layers["job preview"].data.shape == (3, 3)
-    np.testing.assert_array_equal(viewer.layers["job preview"].data, 2.0)
+        runner.run(frames, 2, 0.0, (3, 3), label="frames", total=2, on_yield=result_frame,
+                   on_result=final_frame, live_layers=final_frame(np.zeros((4, 5), np.float32)))
+    assert viewer.layers["job result"].data.shape == (3, 3)
+    np.testing.assert_array_equal(viewer.layers["job result"].data, 2.0)
+
+
+def test_live_layers_of_a_cancelled_job_are_kept_only_when_they_got_a_frame(runner, qtbot):
+    viewer = runner._viewer
+    # cancelled before its first frame: the empty layer made on the click goes
+    with qtbot.waitSignal(runner.started, timeout=2000):
+        runner.run(frames, 100_000, 0.05, label="slow", total=100_000,
+                   live_layers=final_frame(np.zeros((4, 5), np.float32)))
+    assert "job result" in viewer.layers
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.cancel()
+    assert "job result" not in viewer.layers
+    # cancelled after frames: the last frame stays, marked as partial
+    with qtbot.waitSignal(runner.yielded, timeout=5000):
+        runner.run(frames, 100_000, 0.01, label="long", total=100_000, on_yield=result_frame,
+                   live_layers=final_frame(np.zeros((4, 5), np.float32)))
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.cancel()
+    layer = viewer.layers["job result"]
+    assert layer.data.min() >= 1.0
+    assert layer.metadata["atomtomo"]["partial"].startswith("cancelled after ")
 
 
 def test_overwrite_image_data_only_into_matching_writable_arrays(make_napari_viewer):
@@ -179,10 +226,11 @@ def test_hold_size_keeps_the_canvas_height(plot):
     assert plot.canvas.maximumHeight() > height
 
 
-def test_sirt_widget_previews_central_slices_and_keeps_its_curve(make_napari_viewer, qtbot,
-                                                                  monkeypatch):
-    """A 3D SIRT job through the widget: the preview is the central z slice (2D), made on
-    the click and filled in place; the residual curve is one artist from start to end."""
+def test_sirt_widget_fills_its_result_layer_in_place_and_keeps_its_curve(
+        make_napari_viewer, qtbot, monkeypatch):
+    """A 3D SIRT job through the widget: the result layer ``sirt`` is made on the click
+    and shows the newest volume in place; the residual curve is one artist from start to
+    end, drawn on axes prepared before the click (no full figure draw during the job)."""
     from napari_atomtomo._widgets import sirt_hebt
 
     def paced(*args, **kwargs):  # the real job, slowed so that several updates are shown
@@ -208,29 +256,32 @@ def test_sirt_widget_previews_central_slices_and_keeps_its_curve(make_napari_vie
     w.mode.value = SIRT
     w.haadf.value = viewer.layers["series"]
     w.n_iter.value = 30
+    qtbot.waitUntil(lambda: w.plot.axes.get_xlim()[1] == 31
+                    and w.plot._curve_background is not None, timeout=5000)
+    draws = w.plot.n_full_draws
     seen = []
 
     def look(state):
-        layer = viewer.layers["sirt preview"]
-        seen.append((layer.data.shape, id(layer.data), state.previews["sirt"].copy(),
-                     layer.data.copy()))
+        layer = viewer.layers["sirt"]
+        seen.append((id(layer.data), state.maps["sirt"].copy(), layer.data.copy()))
 
     w.runner.yielded.connect(look)
     assert w.run_button.isEnabled(), w.reason.text()
     w.run_button.click()
+    made = viewer.layers["sirt"]
+    assert made.data.shape == (12, 6, 12) and not made.data.any()
     line = w.plot.curves["sirt"]
     with qtbot.waitSignal(w.runner.finished, timeout=30_000):
         pass
     assert len(seen) >= 2  # the first update, and the last progress at the end
-    assert {s[0] for s in seen} == {(6, 12)}  # (y, x): the central z slice, not a volume
-    assert len({s[1] for s in seen}) == 1  # one buffer, overwritten
-    for _, _, frame, shown in seen[:-1]:  # the end shows the result instead of a preview
+    assert len({s[0] for s in seen}) == 1  # one buffer, overwritten
+    for _, frame, shown in seen[:-1]:  # the end shows the result instead of a preview
         np.testing.assert_array_equal(shown, frame)
-    result = viewer.layers["sirt"].data
-    assert result.shape == (12, 6, 12)
-    assert "sirt preview" not in viewer.layers
+    assert viewer.layers["sirt"] is made and made.data.shape == (12, 6, 12)
+    assert [lyr.name for lyr in viewer.layers] == ["series", "sirt"]
     assert list(w.plot.axes.lines) == [line]  # the same artist, now with all 30 residuals
     assert len(line.get_ydata()) == 30 and not line.get_animated()
+    assert w.plot.n_full_draws == draws  # only blits from the click to the result
     assert w.plot.canvas.maximumHeight() > w.plot.canvas.minimumHeight()  # released
 
 

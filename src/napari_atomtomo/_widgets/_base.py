@@ -33,7 +33,6 @@ from .._layers import layer_info
 __all__ = [
     "add_or_replace_layers",
     "overwrite_image_data",
-    "promote_previews",
     "format_command",
     "layer_file_hint",
     "JobDockWidget",
@@ -73,26 +72,6 @@ def _differs(layer, key: str, value) -> bool:
         return True
 
 
-def promote_previews(viewer, layer_data, preview_names) -> None:
-    """Rename preview image layers to the names of new result images that have no layer yet.
-
-    The result then updates the preview in place instead of creating a layer (creating a
-    layer costs the GUI thread far more than updating one).
-    """
-    spare = [n for n in preview_names if n in viewer.layers and isinstance(viewer.layers[n], Image)]
-    for item in _as_tuples(layer_data):
-        kwargs = item[1] if len(item) > 1 else {}
-        layer_type = item[2] if len(item) > 2 else "image"
-        name = kwargs.get("name")
-        if layer_type != "image" or name is None or name in viewer.layers:
-            continue
-        for i, candidate in enumerate(spare):
-            if viewer.layers[candidate].ndim == np.ndim(item[0]):
-                viewer.layers[candidate].name = name
-                del spare[i]
-                break
-
-
 def overwrite_image_data(layer, data) -> bool:
     """Copy ``data`` into an image layer's own array and redraw it; ``False`` if it cannot.
 
@@ -119,16 +98,29 @@ def overwrite_image_data(layer, data) -> bool:
     return True
 
 
-def add_or_replace_layers(viewer, layer_data, overwrite=frozenset()) -> list[Layer]:
+def _set_changed_attributes(layer, kwargs) -> None:
+    for key in _IN_PLACE_KEYS:  # each setter may re-slice: skip unchanged values
+        if key in kwargs and _differs(layer, key, kwargs[key]):
+            setattr(layer, key, kwargs[key])
+
+
+def add_or_replace_layers(viewer, layer_data, *, buffers=None, adopt=frozenset(),
+                          attributes: bool = True) -> list[Layer]:
     """Add layer data tuples to ``viewer``, replacing layers of the same name.
 
     An image of the same dimensionality is updated in place (data, scale, metadata, ...)
-    so previews do not flicker; anything else is removed and re-inserted at its index.
-    Images whose names are in ``overwrite`` (preview buffers that only the caller holds)
-    get the new values copied into their array when the shape and dtype match (see
-    :func:`overwrite_image_data`); their other attributes are left as they are.
-    Returns the layers, in the order given. Call from the main thread.
+    so nothing flickers and napari makes no new layer; anything else is removed and
+    re-inserted at its index.
+
+    ``buffers`` (a set the caller keeps, e.g. a job's) names images whose arrays only the
+    caller holds: new values of the same shape and dtype are copied into them (see
+    :func:`overwrite_image_data`), and their other attributes are set only when
+    ``attributes`` is true (a job's result, not its progress frames). An image named in
+    ``adopt`` that gets a new array gets a copy, and its name joins ``buffers``: arrays
+    handed in are never written to later. Returns the layers, in the order given. Call
+    from the main thread.
     """
+    owned = buffers if buffers is not None else set()
     out = []
     for item in _as_tuples(layer_data):
         data = item[0]
@@ -136,9 +128,16 @@ def add_or_replace_layers(viewer, layer_data, overwrite=frozenset()) -> list[Lay
         layer_type = item[2] if len(item) > 2 else "image"
         name = kwargs.get("name")
         old = viewer.layers[name] if name is not None and name in viewer.layers else None
-        if old is not None and name in overwrite and overwrite_image_data(old, data):
+        if old is not None and name in owned and overwrite_image_data(old, data):
+            if attributes:
+                _set_changed_attributes(old, kwargs)
             out.append(old)
             continue
+        if layer_type == "image" and name in adopt:
+            data = np.array(data, copy=True)
+            owned.add(name)
+        else:
+            owned.discard(name)
         if (
             old is not None
             and layer_type == "image"
@@ -146,9 +145,7 @@ def add_or_replace_layers(viewer, layer_data, overwrite=frozenset()) -> list[Lay
             and np.ndim(data) == old.ndim
         ):
             old.data = data
-            for key in _IN_PLACE_KEYS:  # each setter re-slices: skip unchanged values
-                if key in kwargs and _differs(old, key, kwargs[key]):
-                    setattr(old, key, kwargs[key])
+            _set_changed_attributes(old, kwargs)
             old.reset_contrast_limits()
             out.append(old)
             continue
@@ -236,7 +233,8 @@ class JobDockWidget(QWidget):
     exclusive = True
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        from ._runner import JobRunner, runner_hub  # noqa: PLC0415 (avoid an import cycle)
+        from ._activity import runner_hub  # noqa: PLC0415 (avoid an import cycle)
+        from ._runner import JobRunner  # noqa: PLC0415
 
         super().__init__(parent)
         self.viewer = napari_viewer
@@ -244,6 +242,12 @@ class JobDockWidget(QWidget):
         self.reason = QLabel("")
         self.reason.setWordWrap(True)
         self.reason.setStyleSheet("color: #e0a040")
+        # Hidden, it keeps its line: a job's start and end ("a job is running ...") then
+        # change no dock's height. A resize of the dock area would redraw every plot in it
+        # (a full matplotlib draw: 50-250 ms of the GUI thread).
+        policy = self.reason.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.reason.setSizePolicy(policy)
         self.run_button = QPushButton(self.run_text)
         self.copy_button = QPushButton("Copy as command")
         self.copy_button.setToolTip("copy the equivalent atomtomo command line to the clipboard")

@@ -14,6 +14,7 @@ what the GUI should show next lives here, so it can be read and tested without Q
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ __all__ = [
     "COMPILING_MESSAGE",
     "MIN_UPDATE_INTERVAL_S",
     "ACTIVITY_DOCK_INTERVAL_S",
+    "SEPARATE_TURN_MS",
     "JobInfo",
     "as_generator_function",
     "default_progress",
@@ -40,6 +42,12 @@ MIN_UPDATE_INTERVAL_S = 0.5
 #: calls ``QApplication.processEvents()``).
 ACTIVITY_DOCK_INTERVAL_S = 2.0
 
+#: Delay (ms) that puts a piece of GUI work after the repaint of the previous one, with
+#: a turn of the event loop in between for timers and input. ``QTimer.singleShot(0)`` is
+#: a posted event: Qt runs it in the same pass as the repaint just posted, so the two
+#: stalls add up.
+SEPARATE_TURN_MS = 15
+
 
 def gui_numba_threads() -> int:
     """numba threads a job started from the GUI may use: all cores but one.
@@ -54,14 +62,29 @@ def gui_numba_threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS) - 1)
 
 
+#: Python's thread switch interval while a GUI job runs (default 5 ms). When the worker
+#: runs Python code (a solver's glue between numba kernels, the yields), the GUI thread
+#: waits up to this long for the GIL before each of its own steps; 1 ms lowers the event
+#: loop's stalls during a job (benchmarks/bench_gui_heartbeat.py) at no measurable cost
+#: to the job, whose heavy parts run in numba without the GIL.
+GUI_SWITCH_INTERVAL_S = 0.001
+
+
 def with_gui_threads(gen_func: Callable) -> Callable:
-    """Wrap a generator function so it runs with :func:`gui_numba_threads` numba threads."""
+    """Wrap a generator function so it runs with :func:`gui_numba_threads` numba threads
+    and, until it ends, with :data:`GUI_SWITCH_INTERVAL_S` as Python's switch interval
+    (the runner runs one job at a time, so the process-wide setting is the job's)."""
 
     def run(*a, **k):
         import numba
 
         numba.set_num_threads(gui_numba_threads())
-        return (yield from gen_func(*a, **k))
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, GUI_SWITCH_INTERVAL_S))
+        try:
+            return (yield from gen_func(*a, **k))
+        finally:
+            sys.setswitchinterval(previous)
 
     return run
 
@@ -119,8 +142,14 @@ class JobInfo:
     done: bool = False
     #: Names of the preview layers this job made or updated.
     preview_names: set = field(default_factory=set)
-    #: Preview layers whose arrays only the runner holds (new frames are copied in).
-    preview_buffers: set = field(default_factory=set)
+    #: The job's live layers: its outputs, made (or adopted) on the click, filled in place.
+    live_names: set = field(default_factory=set)
+    #: Live layers this job created (not adopted from an earlier job).
+    created_names: set = field(default_factory=set)
+    #: Live layers a frame or the result has been written to.
+    written_names: set = field(default_factory=set)
+    #: Layers whose arrays only the runner holds (new frames are copied in).
+    buffers: set = field(default_factory=set)
     t0: float = field(default_factory=time.perf_counter)
     updated_at: float = -float("inf")
     activity_at: float = -float("inf")

@@ -16,8 +16,11 @@ that runs a core generator (``iter_<algo>(...)``) in a napari ``thread_worker`` 
 * gives every job an id and drops anything a cancelled or superseded job still delivers;
 * runs one job at a time in the whole plugin (numba's threading layer is not
   re-entrant), even across widgets;
-* turns a yielded state into an optional preview layer (updated in place, by name) and
-  the result into result layers that replace earlier ones of the same name;
+* shows a job's output in *live layers* made on the click (or adopted from the previous
+  job of the same name): progress frames and then the result are copied into their
+  arrays, so from the click to the result napari makes no layer and removes none (each
+  costs the GUI thread 0.1-0.2 s); optional preview layers of other names are updated in
+  place too;
 * relays exceptions as one napari notification (never a dialog) and resets the UI.
 
 Signals: ``started(job_id)``, ``yielded(state)``, ``finished(result)``,
@@ -34,15 +37,13 @@ from collections.abc import Callable
 from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QObject, QTimer, Signal
-from qtpy.QtGui import QMovie
-from qtpy.QtWidgets import (
-    QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
-)
+from qtpy.QtCore import QTimer, Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ._base import _as_tuples, add_or_replace_layers, promote_previews
+from ._activity import pause_activity_spinner, runner_hub, warm_activity_dock
+from ._base import _as_tuples, add_or_replace_layers
 from ._jobs import (
-    ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, JobInfo,
+    ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobInfo,
     as_generator_function, default_progress, with_gui_threads,
 )
 from ._progress_bar import LazyProgressBar
@@ -54,39 +55,6 @@ __all__ = [
     "ACTIVITY_DOCK_INTERVAL_S",
     "runner_hub",
 ]
-
-class _RunnerHub(QObject):
-    """Tells every widget when the plugin-wide single-flight slot is taken or freed."""
-
-    busy_changed = Signal(bool)
-
-
-_HUB: _RunnerHub | None = None
-
-
-def runner_hub() -> _RunnerHub:
-    """The plugin-wide hub whose ``busy_changed(bool)`` signal widgets listen to."""
-    global _HUB
-    if _HUB is None:
-        _HUB = _RunnerHub()
-    return _HUB
-
-
-def _pause_activity_spinner() -> None:
-    """Pause napari's animated "in progress" GIF in the status bar (it stays visible).
-
-    napari (0.9) starts it for every ``progress`` bar; under software OpenGL (Xvfb,
-    remote desktops) each frame recomposes the whole window, which keeps the event loop
-    busy 40-55 ms at a time for the whole job. Found through Qt's object tree (the label
-    with a running movie inside napari's ``ActivityToggleItem``), not napari's private
-    attributes; if napari changes, the spinner just keeps running.
-    """
-    for top in QApplication.topLevelWidgets():
-        for label in top.findChildren(QLabel):
-            movie = label.movie()
-            if (movie is not None and movie.state() == QMovie.MovieState.Running
-                    and type(label.parent()).__name__ == "ActivityToggleItem"):
-                movie.setPaused(True)
 
 
 class JobRunner(QWidget):
@@ -124,6 +92,10 @@ class JobRunner(QWidget):
 
         self.status = QLabel("idle")
         self.status.setWordWrap(True)
+        # Two lines, always: a status that wraps differently must not resize the dock (and
+        # with it every plot in the dock area, each a full matplotlib draw).
+        lines = self.status.fontMetrics().lineSpacing()
+        self.status.setFixedHeight(2 * lines + 4)
         self.progress_bar = LazyProgressBar()
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -138,6 +110,8 @@ class JobRunner(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.status)
+        if viewer is not None:  # napari's first activity bar is slow to make: not on a click
+            QTimer.singleShot(0, warm_activity_dock)
 
     # ------------------------------------------------------------------ state
     @property
@@ -168,7 +142,7 @@ class JobRunner(QWidget):
         describe: Callable | None = None,
         keep_preview: bool = False,
         exclusive: bool = True,
-        preview_layers=None,
+        live_layers=None,
         **kwargs,
     ) -> int | None:
         """Start ``func(*args, **kwargs)`` in a worker thread; return the job id.
@@ -187,7 +161,8 @@ class JobRunner(QWidget):
         on_yield : callable, optional
             ``state -> layer data tuple(s) or None``, called in the main thread with the
             newest state (yields that arrive faster than the GUI are coalesced). Returned
-            tuples update preview layers by name.
+            tuples update layers by name: live layers (only their data), or preview
+            layers.
         on_result : callable, optional
             ``result -> layer data tuple(s) or None``; the result is the generator's
             return value, or its last yielded state when it returns nothing.
@@ -196,16 +171,21 @@ class JobRunner(QWidget):
         describe : callable, optional
             ``state -> str`` appended to the status line (e.g. the error metric).
         keep_preview : bool
-            Keep preview layers after a successful result (default: remove them).
+            Keep preview layers that are not live layers after a successful result
+            (default: remove them).
         exclusive : bool
             Take the plugin-wide single-flight slot (default). Pass ``False`` only for
             jobs that run no numba kernel (e.g. reading files).
-        preview_layers : layer data tuple(s), optional
-            Preview layers to create now, before the worker starts (e.g. zeros of the
-            result's shape). Creating a napari layer costs the GUI thread 0.1-0.5 s;
-            done here it happens on the click, and yields only update the layers in place:
-            their arrays belong to the runner, which copies each new frame of the same
-            shape and dtype into them (keep previews small: 2D slices, not volumes).
+        live_layers : layer data tuple(s), optional
+            The job's output layers, named as the result's (e.g. zeros of the result's
+            shape). An image layer of that name and dimensionality that already exists is
+            adopted (it shows the previous result until the first frame); any other is
+            created now, one per event-loop turn. Frames from ``on_yield`` and then the
+            result are copied into arrays only the runner holds, so napari neither makes
+            nor removes a layer while the job runs or when it ends (either costs the GUI
+            thread 0.1-0.2 s). A live layer that never got a frame is removed if the job
+            fails or is cancelled; one that did keeps the last frame and says so in its
+            metadata (``atomtomo.partial``).
 
         Returns
         -------
@@ -244,15 +224,11 @@ class JobRunner(QWidget):
             JobRunner._active = self
             runner_hub().busy_changed.emit(True)
 
-        if preview_layers is not None and self._viewer is not None:
-            given = [item[0] for item in _as_tuples(preview_layers)]
-            made = add_or_replace_layers(self._viewer, preview_layers)
-            self._job.preview_names.update(layer.name for layer in made)
-            self._job.preview_buffers.update(  # arrays only the runner holds
-                layer.name for layer, data in zip(made, given) if layer.data is data)
+        if live_layers is not None and self._viewer is not None:
+            self._open_live_layers(self._job, _as_tuples(live_layers))
         self._pbar = None
         # The activity-dock bar runs processEvents when it is made: not inside the click.
-        QTimer.singleShot(0, lambda j=job: self._open_activity_progress(j))
+        QTimer.singleShot(SEPARATE_TURN_MS, lambda j=job: self._open_activity_progress(j))
         self.progress_bar.setRange(0, 0)  # busy until the first yield
         self.status.setText(f"{label}: {COMPILING_MESSAGE}")
         self.cancel_button.setEnabled(True)
@@ -260,13 +236,61 @@ class JobRunner(QWidget):
         worker.start()
         return job
 
+    def _open_live_layers(self, info: JobInfo, items: list) -> None:
+        """Adopt or create the job's live layers: the first now, the others one per turn."""
+        from napari.layers import Image  # noqa: PLC0415
+
+        layers = self._viewer.layers
+        to_create = []
+        for item in items:
+            name = item[1]["name"]
+            info.live_names.add(name)
+            old = layers[name] if name in layers else None
+            if not (isinstance(old, Image) and old.ndim == len(item[0].shape)):
+                to_create.append(item)
+
+        def create(rest, job=info.id):
+            if job != self._job_id or info.done or not rest:
+                return
+            item, rest = rest[0], rest[1:]
+            name = item[1]["name"]
+            if name not in info.written_names:  # a frame may have made it already
+                add_or_replace_layers(self._viewer, [item])
+                info.buffers.add(name)  # the caller's fresh array: the runner's from now on
+                info.created_names.add(name)
+            if rest:
+                QTimer.singleShot(SEPARATE_TURN_MS, lambda: create(rest))
+
+        create(to_create)
+
+    def _show(self, info: JobInfo, layer_data, *, final: bool) -> list:
+        """Frames (``final=False``) or the result into live/preview layers by name."""
+        made = add_or_replace_layers(self._viewer, layer_data, buffers=info.buffers,
+                                     adopt=info.live_names, attributes=final)
+        names = {layer.name for layer in made}
+        info.written_names |= names & info.live_names
+        info.preview_names |= names - info.live_names
+        return made
+
+    def _close_live_layers(self, info: JobInfo, why: str) -> None:
+        """After a failed or cancelled job: drop empty live layers, mark partial ones."""
+        if self._viewer is None:
+            return
+        layers = self._viewer.layers
+        for name in info.created_names - info.written_names:
+            if name in layers:
+                layers.remove(name)
+        for name in info.written_names:
+            if name in layers:
+                layers[name].metadata.setdefault("atomtomo", {})["partial"] = why
+
     def _open_activity_progress(self, job: int) -> None:
         info = self._job
         if job != self._job_id or info.done or self._pbar is not None:
             return
         self._pbar = progress(total=info.total or 0, desc=info.label)
         if self._viewer is not None:
-            _pause_activity_spinner()
+            pause_activity_spinner()
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next yield; its late output is dropped."""
@@ -310,16 +334,15 @@ class JobRunner(QWidget):
             self.progress_bar.setRange(0, 0)
         self.status.setText(info.status_text(state, done))
         if preview and info.on_yield is not None and self._viewer is not None:
-            layers = add_or_replace_layers(self._viewer, info.on_yield(state),
-                                           overwrite=info.preview_buffers)
-            info.preview_names.update(layer.name for layer in layers)
+            self._show(info, info.on_yield(state), final=False)
         self.yielded.emit(state)
         # Last, in a later event-loop turn: napari's activity bar calls processEvents (a
         # whole-window repaint, and possibly the job's end re-entrantly); apart, the two
         # repaints do not add up into one stall.
         if self._pbar is not None and info.activity_due(now, done, self._pbar.n):
             info.activity_at = now
-            QTimer.singleShot(0, lambda job=info.id, done=done: self._update_activity(job, done))
+            QTimer.singleShot(SEPARATE_TURN_MS,
+                              lambda job=info.id, done=done: self._update_activity(job, done))
 
     def _update_activity(self, job: int, done: int) -> None:
         """Move napari's activity-dock bar to ``done`` steps, unless the job has moved on."""
@@ -362,11 +385,13 @@ class JobRunner(QWidget):
         label = info.label
         if info.error is not None:
             exc = info.error
+            self._close_live_layers(info, f"failed after {seconds:.1f} s: {exc}")
             self.progress_bar.setValue(0)
             self.status.setText(f"{label}: failed ({type(exc).__name__})")
             show_error(f"{label} failed: {exc}")
             self.errored.emit(exc)
         elif self._cancel_requested or not info.has_result:
+            self._close_live_layers(info, f"cancelled after {seconds:.1f} s")
             self.progress_bar.setValue(0)
             self.status.setText(f"{label}: cancelled after {seconds:.1f} s")
             self.cancelled.emit(job)
@@ -380,10 +405,7 @@ class JobRunner(QWidget):
             if self._viewer is not None:
                 made = []
                 if info.on_result is not None:
-                    layer_data = info.on_result(result)
-                    if not info.keep_preview:
-                        promote_previews(self._viewer, layer_data, info.preview_names)
-                    made = add_or_replace_layers(self._viewer, layer_data)
+                    made = self._show(info, info.on_result(result), final=True)
                 if not info.keep_preview:
                     keep = {layer.name for layer in made}
                     for name in info.preview_names - keep:
