@@ -97,7 +97,6 @@ def instrument(log: CallLog) -> None:
 
     from napari_atomtomo._widgets import _base, _plot, _runner, est, sirt_hebt
 
-    est_plot = getattr(est, "ErrorPlot", None)  # the EST widget's plot, wherever it lives
 
     # The main window's own events: UpdateRequest is where Qt composes the window (the
     # OpenGL canvas and the widgets' backing store); under llvmpipe that is CPU work.
@@ -132,11 +131,15 @@ def instrument(log: CallLog) -> None:
     log.wrap(backend_agg.FigureCanvasAgg, "draw", "matplotlib full draw")
     log.wrap(backend_qtagg.FigureCanvasQTAgg, "paintEvent", "matplotlib paintEvent")
     log.wrap(backend_qtagg.FigureCanvasQTAgg, "blit", "matplotlib blit")
-    log.wrap(_plot.PlotWidget, "update_lines", "PlotWidget.update_lines")
+    log.wrap(_plot.PlotWidget, "start_curves", "PlotWidget.start_curves")
+    log.wrap(_plot.PlotWidget, "update_curves", "PlotWidget.update_curves")
+    log.wrap(_runner.JobRunner, "_open_live_layers", "runner: live layers on the click")
+    log.wrap(_runner.JobRunner, "_show", "runner: frame/result into layers")
     log.wrap(sirt_hebt.SirtHebtWidget, "_on_progress", "SIRT widget _on_progress (plot)")
-    if est_plot is not None:
-        log.wrap(est_plot, "update_errors", "EST ErrorPlot.update_errors")
-    log.wrap(sys.modules[est.central_slices.__module__], "central_slices", "EST central_slices")
+    thumbnail = getattr(sys.modules[est.central_slices.__module__], "SliceThumbnail", None)
+    if thumbnail is not None:
+        log.wrap(thumbnail, "show_array", "EST SliceThumbnail.show_array")
+    log.wrap(viewer_model.ViewerModel, "_on_remove_layer", "napari layer removal")
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -212,6 +215,9 @@ def main(argv=None) -> int:
     parser.add_argument("--est-iterations", type=int, nargs=2, default=(30, 10),
                         metavar=("LOOSE", "TIGHT"))
     parser.add_argument("--repeat", type=int, default=1, help="runs per widget")
+    parser.add_argument("--fresh", action="store_true",
+                        help="remove the result layer before every run (default: the first "
+                             "run makes it on the click, later runs reuse it)")
     parser.add_argument("--tick-ms", type=float, default=5.0)
     parser.add_argument("--idle-s", type=float, default=1.0)
     parser.add_argument("--settle-s", type=float, default=1.0,
@@ -277,7 +283,7 @@ def main(argv=None) -> int:
     rows = []
     for key, (w, result_name, title) in widgets.items():
         for rep in range(args.repeat):
-            if result_name in viewer.layers:  # every run makes its result layer anew
+            if args.fresh and result_name in viewer.layers:  # make the result layer anew
                 viewer.layers.remove(result_name)
             viewer.layers.selection.active = series
             pump_until(lambda: False, 0.5)
@@ -324,7 +330,7 @@ def main(argv=None) -> int:
             for phase in PHASES:
                 stats = summarise(per_phase[phase][0])
                 print("| {} | {:.1f} | {:.1f} | {:.1f} | {} |".format(phase, *stats))
-                rows.append((key, phase, stats[0], stats[1], stats[2], load))
+                rows.append((key, rep, phase, stats[0], stats[1], stats[2], load))
             print("\n| phase | cause (GUI thread) | calls | total (ms) | longest (ms) |")
             print("| --- | --- | --- | --- | --- |")
             for phase in PHASES[1:]:
@@ -344,15 +350,22 @@ def main(argv=None) -> int:
                 print("\n".join(out.getvalue().splitlines()[:45]))
 
     if args.repeat > 1 or len(widgets) > 1:
-        print("\n## Summary over runs: best / median (ms)")
-        print("| widget | phase | longest stall | p99 | p95 | runs |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("\n## Summary: longest stall per phase (ms); the first run makes the result layer "
+              "on the click (unless --fresh, every run does)")
+        print("| widget | phase | run 1 | later runs: best | median | worst | p99, median |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for key in widgets:
             for phase in PHASES:
-                sel = np.array([r[2:5] for r in rows if r[0] == key and r[1] == phase])
-                best, med = np.nanmin(sel, axis=0), np.nanmedian(sel, axis=0)
-                print(f"| {key} | {phase} | {best[0]:.1f} / {med[0]:.1f} | {best[1]:.1f} / "
-                      f"{med[1]:.1f} | {best[2]:.1f} / {med[2]:.1f} | {len(sel)} |")
+                first = [r[3] for r in rows if r[:3] == (key, 0, phase)]
+                later = np.array([r[3:5] for r in rows
+                                  if r[0] == key and r[1] > 0 and r[2] == phase]).reshape(-1, 2)
+                cells = [f"{first[0]:.1f}" if first else "–"]
+                if later.size:
+                    cells += [f"{later[:, 0].min():.1f}", f"{np.median(later[:, 0]):.1f}",
+                              f"{later[:, 0].max():.1f}", f"{np.median(later[:, 1]):.1f}"]
+                else:
+                    cells += ["–"] * 4
+                print(f"| {key} | {phase} | " + " | ".join(cells) + " |")
     viewer.close()
     if display is not None:
         display.stop()

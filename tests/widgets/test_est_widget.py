@@ -12,13 +12,11 @@ from qtpy.QtGui import QGuiApplication
 from napari_atomtomo import io
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._sample_data import blob_volume
-from napari_atomtomo._widgets._est_live import ErrorPlot, central_slices, with_error_history
-from napari_atomtomo._widgets.est import (
-    EST,
-    GRIDDING,
-    PREVIEW,
-    EstWidget,
+from napari_atomtomo._widgets._est_live import (
+    ROUND_1, ROUND_2, central_slices, curve_layout, error_curves, with_error_history,
 )
+from napari_atomtomo._widgets._plot import PlotWidget
+from napari_atomtomo._widgets.est import EST, GRIDDING, EstWidget
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo.core.est import EstParams, iter_est, reconstruct_est
 from napari_atomtomo.core.geometry import equally_sloped_angles
@@ -78,29 +76,34 @@ def test_error_history_wrapper_keeps_every_iteration_and_the_result():
     assert [s.preview is not None for s in states] == [False, True] * 3 + [False]
 
 
-def test_error_plot_blits_curves_and_redraws_axes_only_for_a_new_decade(qtbot):
-    plot = ErrorPlot()
+def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qtbot):
+    plot = PlotWidget(height=2.2)
     qtbot.addWidget(plot)
     with qtbot.waitExposed(plot):
         plot.show()
+    labels, layout = curve_layout(4, 3)
+    assert labels == [ROUND_1, ROUND_2] and layout["marks"] == (4.5,)
+    plot.prepare_curves(labels, **layout)
+    qtbot.waitUntil(lambda: plot.n_full_draws >= 1, timeout=2000)
     qtbot.wait(100)  # first layout and resize done
-    draws = []
-    plot.canvas.mpl_connect("draw_event", draws.append)
-    plot.start(4, 3)
-    assert len(draws) == 1 and plot.axes.get_yscale() == "log"
+    draws = plot.n_full_draws
+    plot.start_curves(labels, **layout)  # the prepared axes: no draw
+    errors = [1.0, 0.5, 0.2, 0.1, 0.3, 0.2]
+    assert plot.update_curves(error_curves(errors, 4))
     qtbot.wait(50)
-    n_draws = len(draws)
-    plot.update_errors([1.0, 0.5, 0.2])
-    qtbot.wait(50)
-    assert len(draws) == n_draws  # blitted onto the saved background
-    r1, r2 = (ln for ln in plot.axes.get_lines() if ln.get_label().startswith("round"))
-    np.testing.assert_allclose(r1.get_ydata(), [1.0, 0.5, 0.2])
-    plot.update_errors([1.0, 0.5, 0.2, 0.1, 5e-5])  # below 1e-3: a new decade
-    qtbot.waitUntil(lambda: len(draws) == n_draws + 1, timeout=2000)
+    assert plot.n_full_draws == draws and plot.axes.get_yscale() == "log"
+    r1, r2 = plot.curves[ROUND_1], plot.curves[ROUND_2]
+    np.testing.assert_allclose(r1.get_ydata(), errors[:4])
+    np.testing.assert_allclose(r2.get_xdata(), [5, 6])  # round 2 continues the x axis
+    assert not plot.update_curves(error_curves(errors + [5e-5], 4))  # a new decade
+    qtbot.waitUntil(lambda: plot.n_full_draws == draws + 1, timeout=2000)
     assert plot.axes.get_ylim()[0] == pytest.approx(1e-5)
-    np.testing.assert_allclose(r2.get_xdata(), [5])
-    plot.finish()
+    plot.finish_curves()
     assert not r1.get_animated() and not r2.get_animated()  # stays drawn after the job
+    early = error_curves(errors[:3], 4)  # still in round 1
+    assert list(early) == [ROUND_1] and early[ROUND_1].tolist() == errors[:3]
+    assert curve_layout(5, 0) == ([ROUND_1], dict(x_max=5, ylabel="relative error",
+                                                  x_starts={ROUND_2: 5}, marks=()))
 
 
 def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot):
@@ -114,13 +117,28 @@ def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot):
                            "N=64 pseudopolar grid (largest angle offset 0.000°)")
     assert "projection 27 at 0.000° fills the basically horizontal line l=+0" in text
     widget.n_iter.value, widget.n_iter_tight.value = 30, 20
+    qtbot.waitUntil(lambda: widget.plot.axes.get_xlim()[1] == 51  # axes of 30 + 20 drawn
+                    and widget.plot._curve_background is not None, timeout=5000)
+    draws = widget.plot.n_full_draws
     seen = []
-    widget.runner.yielded.connect(lambda s: seen.append((s.iteration, PREVIEW in viewer.layers)))
+
+    def look(state):
+        layer = viewer.layers["est"]
+        seen.append((state.iteration, id(layer.data), layer.data.shape))
+
+    widget.runner.yielded.connect(look)
     assert widget.run_button.isEnabled(), widget.reason.text()
     with qtbot.waitSignal(widget.runner.finished, timeout=60_000):
         widget.run_button.click()
-    assert seen and all(has_preview for _, has_preview in seen)  # preview made on the click
-    its = [it for it, _ in seen]
+        assert "est" in viewer.layers  # the result layer is made on the click
+        made = viewer.layers["est"]
+    assert seen and {shape for *_, shape in seen} == {(40, 32, 40)}
+    assert len({ident for _, ident, _ in seen}) == 1  # one array, filled in place
+    assert viewer.layers["est"] is made  # no layer made or removed at the end
+    assert widget.plot.n_full_draws == draws  # the curves were only blitted
+    assert widget.thumbnail.image is not None
+    assert widget.thumbnail.image.shape == central_slices(made.data).shape
+    its = [it for it, *_ in seen]
     assert its == sorted(its) and its[-1] == 50  # nothing stale after the end (runner fix)
     assert "done" in widget.runner.status.text()
     layer = viewer.layers["est"]
@@ -132,8 +150,8 @@ def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot):
     assert rec["parameters"]["n_iter"] == 30 and rec["parameters"]["n_iter_tight"] == 20
     assert rec["parameters"]["oversampling"] == 2 and rec["n_slopes"] == 32
     assert len(rec["errors"]) == 50 and rec["final_error"] == rec["errors"][-1] < 0.05
-    assert rec["command"].startswith("atomtomo est")
-    assert PREVIEW not in viewer.layers  # the preview goes when the result arrives
+    assert rec["command"].startswith("atomtomo est") and "partial" not in rec
+    assert [lyr.name for lyr in viewer.layers] == [SERIES, "blobs truth", "blob centres", "est"]
     truth = viewer.layers["blobs truth"].data
     assert np.corrcoef(layer.data.ravel(), truth.ravel())[0, 1] > 0.95
     # the plot shows both rounds, on a log scale
@@ -179,6 +197,7 @@ def test_cancel_stops_within_half_a_second(est, qtbot):
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.yielded, timeout=60_000):
         widget.run_button.click()
+    qtbot.waitUntil(lambda: widget.thumbnail.image is not None, timeout=10_000)  # a volume
     assert not widget.run_button.isEnabled()
     assert widget.reason.text() == "a job is running; wait for it or cancel it"
     with qtbot.waitSignal(widget.runner.cancelled, timeout=5000):
@@ -186,7 +205,8 @@ def test_cancel_stops_within_half_a_second(est, qtbot):
         widget.runner.cancel_button.click()
     elapsed = time.perf_counter() - t0
     assert elapsed < 0.5, f"cancel took {elapsed:.2f} s"
-    assert "est" not in viewer.layers and PREVIEW in viewer.layers
+    # the result layer keeps the last volume shown, marked as partial
+    assert viewer.layers["est"].metadata["atomtomo"]["partial"].startswith("cancelled after")
     assert not widget.runner.busy and widget.run_button.isEnabled()
 
 

@@ -215,10 +215,12 @@ def test_cancel_leaves_no_result(widget, qtbot):
         w.run_button.click()
     assert not w.run_button.isEnabled()
     assert w.reason.text() == "a job is running; wait for it or cancel it"
-    assert viewer.layers["map_Ag preview"].data.shape == (97, 1, 97)
+    # the result layers are made on the click; no map has been yielded yet (every 40 it.)
+    assert viewer.layers["map_Ag"].data.shape == (97, 1, 97)
+    assert not viewer.layers["map_Au"].data.any()
     with qtbot.waitSignal(w.runner.cancelled, timeout=30_000):
         w.runner.cancel_button.click()
-    assert "map_Ag" not in viewer.layers and "map_Au" not in viewer.layers
+    assert "map_Ag" not in viewer.layers and "map_Au" not in viewer.layers  # never filled
     assert w.run_button.isEnabled()
 
 

@@ -1,12 +1,11 @@
-"""What the EST widget shows while a job runs: the error history, the central-slice
-preview montage, and the error-vs-iteration plot.
+"""What the EST widget shows while a job runs: the error history, the error curves of
+both rounds, and the central-slice thumbnail.
 
-The plot must be cheap to update during a job. A full matplotlib redraw of a small dock
-figure costs 15-30 ms on an idle machine and well over 100 ms on a loaded one (text
-layout), far above the 50 ms event-loop budget. So while a job runs, the axes (ticks,
-labels, legend) are drawn once and the two curves are blitted on top of that background
-(matplotlib's animation technique); the axes are redrawn only when the error leaves the
-y range (a new decade) or the dock is resized.
+Everything here must be cheap for the GUI thread (issue 7: no event-loop stall over
+50 ms during a job). The curves go to a :class:`~._plot.PlotWidget` whose axes are drawn
+before the job (:meth:`~._plot.PlotWidget.prepare_curves`) and then only blitted; the
+central xy | xz | yz slices are shown in the dock as a small picture (a napari layer
+would cost 0.1-0.2 s to make and as much to remove).
 """
 
 from __future__ import annotations
@@ -15,9 +14,14 @@ import dataclasses
 
 import numpy as np
 
-from ._plot import FACE, FOREGROUND, LINE, MARK, PlotWidget
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QImage, QPixmap
+from qtpy.QtWidgets import QLabel, QSizePolicy
 
-__all__ = ["ErrorPlot", "EstProgress", "central_slices", "with_error_history"]
+__all__ = ["EstProgress", "SliceThumbnail", "central_slices", "curve_layout", "error_curves",
+           "with_error_history", "ROUND_1", "ROUND_2"]
+
+ROUND_1, ROUND_2 = "round 1 (loose)", "round 2 (tight)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,90 +64,53 @@ def central_slices(volume: np.ndarray, gap: int = 1) -> np.ndarray:
     return out
 
 
-class ErrorPlot(PlotWidget):
-    """Relative error (log y) vs iteration; round 1 blue, round 2 orange."""
+def curve_layout(n_iter: int, n_iter_tight: int) -> tuple[list[str], dict]:
+    """Labels and :meth:`~._plot.PlotWidget.start_curves` arguments of the error plot:
+    relative error (log) against iteration, round 2 after round 1, a dotted line between."""
+    labels = [label for label, n in ((ROUND_1, n_iter), (ROUND_2, n_iter_tight)) if n]
+    both = bool(n_iter and n_iter_tight)
+    return labels, dict(x_max=n_iter + n_iter_tight, ylabel="relative error",
+                        x_starts={ROUND_2: n_iter}, marks=(n_iter + 0.5,) if both else ())
 
-    def __init__(self, parent=None):
-        super().__init__(parent, height=2.2)
-        # A fixed height: labels above that change height (status, reason) then only move
-        # the canvas instead of resizing it, which would force a full redraw.
-        self.setFixedHeight(170)
-        self._lines = ()
-        self._background = None
-        self._n_iter = 0
-        self._errors = np.zeros(0)
-        self.canvas.mpl_connect("draw_event", self._on_draw)
 
-    def start(self, n_iter: int, n_iter_tight: int) -> None:
-        """Empty axes for a job of ``n_iter`` + ``n_iter_tight`` iterations."""
-        self.reset()
-        ax = self.axes
-        self._n_iter = int(n_iter)
-        self._errors = np.zeros(0)
-        ax.set_yscale("log")
-        ax.set_xlim(0, max(n_iter + n_iter_tight, 1) + 1)
-        ax.set_ylim(1e-3, 1.5)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("relative error")
-        if n_iter_tight and n_iter:
-            ax.axvline(n_iter + 0.5, color=FOREGROUND, lw=0.6, ls=":")
-        self._lines = (
-            ax.plot([], [], color=LINE, lw=1.2, label="round 1 (loose)", animated=True)[0],
-            ax.plot([], [], color=MARK, lw=1.2, label="round 2 (tight)", animated=True)[0],
-        )
-        ax.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, edgecolor="#606060",
-                  loc="upper right")
-        self.canvas.draw()  # once, with the layout; the curves are blitted from here on
+def error_curves(errors, n_iter: int) -> dict[str, np.ndarray]:
+    """The error history split by round (``n_iter`` iterations in round 1)."""
+    e = np.asarray(errors, dtype=float)
+    curves = {ROUND_1: e[:n_iter]} if n_iter else {}
+    if e.size > n_iter:
+        curves[ROUND_2] = e[n_iter:]
+    return curves
 
-    def update_errors(self, errors) -> None:
-        """Show ``errors`` (one per iteration so far)."""
-        self._errors = np.maximum(np.asarray(errors, dtype=float), 1e-12)
-        if not self._lines:
-            return
-        e = self._errors
-        low, high = self.axes.get_ylim()
-        if e.size and (e.min() < low or e.max() > high):
-            self.axes.set_ylim(10.0 ** np.floor(np.log10(e.min())), max(high, 1.5 * e.max()))
-            self.canvas.draw_idle()  # new decade: redraw the axes; _on_draw adds the curves
-            return
-        self._set_line_data()
-        if self._background is None:
-            return
-        self.canvas.restore_region(self._background)
-        self._draw_lines()
-        # update(), not blit(): blit forces an immediate window repaint (15-88 ms under
-        # software GL); update() lets Qt merge it with the other pending changes.
-        self.canvas.update()
 
-    def finish(self, errors=None) -> None:
-        """Final errors (default: the last shown), drawn normally so the figure stays."""
-        if not self._lines:
-            return
-        self.update_errors(self._errors if errors is None else errors)
-        self._set_line_data()
-        for line in self._lines:
-            line.set_animated(False)
-        self.axes.relim()
-        low = 10.0 ** np.floor(np.log10(self._errors.min())) if self._errors.size else 1e-2
-        self.axes.set_ylim(min(low, self.axes.get_ylim()[0]), self.axes.get_ylim()[1])
-        self._lines = ()
-        self._background = None
-        self.canvas.draw_idle()
+class SliceThumbnail(QLabel):
+    """A small grey-scale picture of a 2D array (the central-slice montage) in the dock.
 
-    # ------------------------------------------------------------------ internals
-    def _set_line_data(self) -> None:
-        e, n = self._errors, self._n_iter
-        its = np.arange(1, e.size + 1)
-        self._lines[0].set_data(its[:n], e[:n])
-        self._lines[1].set_data(its[n:], e[n:])
+    Updating it converts about 30 000 pixels to bytes: well under a millisecond, where a
+    napari layer costs 0.1-0.2 s to make and as much to remove.
+    """
 
-    def _draw_lines(self) -> None:
-        for line in self._lines:
-            self.axes.draw_artist(line)
+    def __init__(self, parent=None, *, height: int = 96):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setFixedHeight(height)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setToolTip("central xy | xz | yz slices of the current volume")
+        self.image: np.ndarray | None = None  # the 8-bit picture shown (for tests)
 
-    def _on_draw(self, _event) -> None:
-        if not self._lines:
-            return
-        self._background = self.canvas.copy_from_bbox(self.axes.bbox)
-        self._set_line_data()
-        self._draw_lines()
+    def show_array(self, array: np.ndarray) -> None:
+        """Show ``array`` scaled to its own min..max, fitted into the label."""
+        a = np.asarray(array, dtype=np.float32)
+        lo, hi = float(a.min()), float(a.max())
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        img = np.ascontiguousarray(((a - lo) * scale).astype(np.uint8))
+        self.image = img
+        qimage = QImage(img.data, img.shape[1], img.shape[0], img.strides[0],
+                        QImage.Format.Format_Grayscale8)
+        pixmap = QPixmap.fromImage(qimage)  # copies the pixels
+        width = max(self.width(), 1)
+        self.setPixmap(pixmap.scaled(width, self.height(), Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.FastTransformation))
+
+    def clear_picture(self) -> None:
+        self.image = None
+        self.clear()

@@ -3,14 +3,14 @@
 Pick a tilt-series layer (angles from its metadata, else a ``.tlt`` file); the widget
 shows which pseudopolar line each projection fills, or why the angles are not an
 equally sloped set (it then selects Fourier gridding, and Run stays disabled for EST
-with the reason). While the job runs, a 2D montage of the central xy | xz | yz slices
-(one small layer, made on the click) and the error-vs-iteration plot of both rounds are
-updated; the result volume ``est`` is added once at the end.
+with the reason). The result layer ``est`` is made on the click (or the previous one is
+reused) and shows the current volume while the job runs; the dock shows a thumbnail of
+the central xy | xz | yz slices and the error-vs-iteration curves of both rounds, whose
+axes are drawn before the job so that the GUI thread only blits them.
 """
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 
 import numpy as np
@@ -23,12 +23,13 @@ from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxe
 from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_gridding,
                         match_equally_sloped)
 from ._base import JobDockWidget, format_command, layer_file_hint
-from ._est_live import ErrorPlot, EstProgress, central_slices, with_error_history
+from ._est_live import (EstProgress, SliceThumbnail, central_slices, curve_layout, error_curves,
+                        with_error_history)
+from ._plot import PlotWidget
 
 __all__ = ["EstWidget"]
 
 EST, GRIDDING = "est", "gridding"
-PREVIEW = "est preview (xy | xz | yz)"
 RESULT = "est"
 #: CLI option of each parameter field (``atomtomo est``); other fields are left out.
 OPTIONS = {"n_iter": "--iterations", "n_iter_tight": "--tight-iterations",
@@ -83,18 +84,25 @@ class EstWidget(JobDockWidget):
         self.lines_view.setReadOnly(True)
         self.lines_view.setMaximumHeight(96)
         self.lines_view.setToolTip("which pseudopolar Fourier line each projection fills")
-        self.plot = ErrorPlot()
+        self.thumbnail = SliceThumbnail()
+        self.plot = PlotWidget(self, height=2.2)
+        # A fixed height: labels above that change height (status, reason) then only move
+        # the canvas instead of resizing it, which would force a full redraw.
+        self.plot.setFixedHeight(170)
         self.layout().insertWidget(1, self.lines_view)
+        self.layout().insertWidget(self.layout().count() - 1, self.thumbnail)
         self.layout().insertWidget(self.layout().count() - 1, self.plot)
         self._auto_gridding = False
-        self._last_draw = 0.0
-        self.runner.finished.connect(self._on_finished)
-        self.runner.cancelled.connect(lambda *_: self.plot.finish())
-        self.runner.errored.connect(lambda *_: self.plot.finish())
+        self.runner.started.connect(self._show_result_layer)
+        for signal in (self.runner.finished, self.runner.cancelled, self.runner.errored):
+            signal.connect(self._on_job_end)
         self.series.changed.connect(self._on_angles_changed)
         self.angles_file.changed.connect(self._on_angles_changed)
         self.method.changed.connect(self._on_angles_changed)
+        self.n_iter.changed.connect(self._prepare_plot)
+        self.n_iter_tight.changed.connect(self._prepare_plot)
         self._on_angles_changed()
+        self._prepare_plot()
 
     # ------------------------------------------------------------------ inputs
     def _series_choices(self, _widget=None):
@@ -183,6 +191,12 @@ class EstWidget(JobDockWidget):
                               extra=extra)
 
     # ------------------------------------------------------------------ job
+    def _prepare_plot(self, *_) -> None:
+        """Draw the error plot's axes for the planned run now, not on the click."""
+        if not self.runner.busy:
+            labels, layout = curve_layout(self.n_iter.value, self.n_iter_tight.value)
+            self.plot.prepare_curves(labels, **layout)
+
     def start_job(self) -> None:
         layer = self.series.value
         angles, _ = self._angles()
@@ -193,21 +207,22 @@ class EstWidget(JobDockWidget):
         algorithm = "fourier_gridding" if gridding else "est"
         command, source = self.command_line(), layer.name
         n = stack.shape[2]
-        preview_shape = central_slices(np.zeros((n, stack.shape[1], n), np.float32)).shape
+        n_iter = params.n_iter
 
-        def preview(volume):
-            return image_layer_data(volume, vs, PREVIEW, algorithm, params, [source],
-                                    colormap="gray")
+        def volume_layer(volume, **metadata):
+            return image_layer_data(volume, vs, RESULT, algorithm, params, [source],
+                                    colormap="gray", metadata=metadata or None)
 
         def on_yield(state: EstProgress):
-            now = time.perf_counter()
-            if now - self._last_draw > 0.1:
-                self._last_draw = now
-                self.plot.update_errors(state.errors)
-            return None if state.preview is None else preview(central_slices(state.preview))
+            self.plot.update_curves(error_curves(state.errors, n_iter))
+            if state.preview is None:
+                return None
+            self.thumbnail.show_array(central_slices(state.preview))
+            return volume_layer(state.preview)
 
         def on_result(result):
-            self.plot.finish(result.errors)
+            self.plot.update_curves(error_curves(result.errors, n_iter))
+            self.thumbnail.show_array(central_slices(result.volume))
             extra = {"final_error": float(result.errors[-1]), "command": command,
                      "errors": result.errors.astype(float)}
             if gridding:
@@ -215,21 +230,24 @@ class EstWidget(JobDockWidget):
             else:
                 extra["n_slopes"] = result.line_assignment.n_slopes
                 extra["n_grid"] = result.line_assignment.n_grid
-            return image_layer_data(result.volume, vs, RESULT, algorithm, params, [source],
-                                    colormap="gray", metadata=extra)
+            return volume_layer(result.volume, **extra)
 
-        self.plot.start(params.n_iter, params.n_iter_tight)
-        self._last_draw = 0.0
+        labels, layout = curve_layout(n_iter, params.n_iter_tight)
+        self.plot.start_curves(labels, **layout)  # a blit when _prepare_plot drew the axes
+        self.thumbnail.clear_picture()
         self.runner.run(
             with_error_history, iter_fourier_gridding if gridding else iter_est, stack, angles,
             params, voxel_size=vs, label="Fourier gridding" if gridding else "EST",
             total=params.n_iter + params.n_iter_tight, on_yield=on_yield, on_result=on_result,
             describe=lambda s: f"round {s.round}, error {s.error:.4g}",
-            preview_layers=preview(np.zeros(preview_shape, np.float32)))
+            live_layers=volume_layer(np.zeros((n, stack.shape[1], n), np.float32)))
 
-    def _on_finished(self, _result) -> None:
-        """Move the first slider into the result when it points outside (the tilt series'
-        image-index axis is usually much longer than the volume's z in Å)."""
+    def _on_job_end(self, *_) -> None:
+        self.plot.finish_curves()
+
+    def _show_result_layer(self, *_) -> None:
+        """Move the first slider into the result layer when it points outside (the tilt
+        series' image-index axis is usually much longer than the volume's z in Å)."""
         if RESULT not in self.viewer.layers:
             return
         lo, hi = self.viewer.layers[RESULT].extent.world[:, 0]

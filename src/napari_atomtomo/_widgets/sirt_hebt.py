@@ -3,9 +3,10 @@
 Modes: SIRT of one tilt series (result ``sirt``); EDS-STEM, a SIRT per element map
 (``map_<El>``, Eq. 11); HEBT, the joint HAADF + EDS reconstruction (``map_<El>`` in
 HAADF units, Eq. 17) with response ratios fitted by NNLS (Eq. 15, shown with R²) or
-typed. A live preview (the whole map of a 2D ``(z, 1, x)`` problem, else the central z
-slice) and the residual curve follow the job; the sweep mode runs HEBT over an α × n grid
-and shows SSIM/MSE against reference maps, or the data residuals, as heat maps.
+typed. The result layers are made on the click (or the previous ones reused) and show
+the current maps while the job runs; the residual curves, whose axes are drawn before the
+job, are blitted. The sweep mode runs HEBT over an α × n grid and shows SSIM/MSE against
+reference maps, or the data residuals, as heat maps.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class SirtHebtWidget(JobDockWidget):
         row.addWidget(self.fit_label, 1)
         row.addWidget(self.fit_button)
         self.plot = PlotWidget(self, height=2.2)
+        # A fixed height: a dock area that changes (another widget's labels) then never
+        # resizes the canvas, which would force a full redraw while a job runs.
+        self.plot.setFixedHeight(180)
         layout = self.layout()
         layout.insertLayout(1, row)
         layout.insertWidget(layout.count() - 1, self.plot)
@@ -168,6 +172,24 @@ class SirtHebtWidget(JobDockWidget):
         super().revalidate()
         if hasattr(self, "fit_button"):
             self.fit_button.setEnabled(self.run_button.isEnabled() and self.mode.value == HEBT)
+            self._prepare_plot()
+
+    def _curve_labels(self) -> list[str]:
+        """One residual curve per run: ``sirt``, ``HEBT``, or each EDS element."""
+        mode = self.mode.value
+        if mode == SIRT:
+            return ["sirt"]
+        if mode == HEBT:
+            return ["HEBT"]
+        return [e for e in re.split(r"[,;\s]+", self.elements.value) if e]
+
+    def _prepare_plot(self) -> None:
+        """Draw the residual plot's axes for the planned run now, not on the click."""
+        if (not hasattr(self, "plot") or self.runner.busy
+                or (self.mode.value == HEBT and self.sweep.value)):
+            return
+        self.plot.prepare_curves(self._curve_labels(), x_max=int(self.n_iter.value),
+                                 ylabel=RESIDUAL_LABEL)
 
     def gather(self) -> dict:
         """Arrays and parameters of the job from the inputs; ``ValueError`` says what is wrong."""
@@ -265,13 +287,13 @@ class SirtHebtWidget(JobDockWidget):
         return format_command(KIND[mode], [_data_dir(g["ref_layer"])], extra=extra)
 
     # ------------------------------------------------------------------ jobs
-    def _map_layer(self, name, data, g, algorithm, running=False):
+    def _map_layer(self, name, data, g, algorithm):
         el = None if name == "sirt" else name[4:]
         i = list(g["stacks"]).index(el) if el in g["stacks"] else 0
         colour = "gray" if el is None else ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)]
         meta = {"ratios": g.get("ratios_used"), "r2": g.get("r2")} if g["mode"] == HEBT else {}
         return image_layer_data(
-            data, g["voxel_size"], f"{name} preview" if running else name, algorithm,
+            data, g["voxel_size"], name, algorithm,
             g["params"], g["sources"], kind="volume", element=el, colormap=colour,
             blending="translucent" if el is None else "additive", metadata=meta)
 
@@ -291,17 +313,16 @@ class SirtHebtWidget(JobDockWidget):
             return
         kind, p = KIND[g["mode"]], g["params"]
         names = ["sirt"] if kind == "sirt" else [f"map_{el}" for el in g["stacks"]]
-        shape = next(iter(g["stacks"].values())).shape
-        view = (shape[2], 1, shape[2]) if shape[1] == 1 else (shape[1], shape[2])
-        previews = [self._map_layer(n, np.zeros(view, np.float32), g, kind, True) for n in names]
-        self.plot.start_curves(["HEBT"] if kind == "hebt" else list(g["stacks"]),
-                               x_max=p.n_iter, ylabel=RESIDUAL_LABEL)
+        _, ny, nx = next(iter(g["stacks"].values())).shape
+        live = [self._map_layer(n, np.zeros((nx, ny, nx), np.float32), g, kind) for n in names]
+        # a blit when _prepare_plot drew these axes before the click
+        self.plot.start_curves(self._curve_labels(), x_max=p.n_iter, ylabel=RESIDUAL_LABEL)
         self.runner.run(
             iter_reconstruction, kind, g["stacks"], g["angles"], p, haadf=g.get("haadf"),
             ratios=g.get("ratios"), label=kind.upper(), total=p.n_iter * (
                 len(g["stacks"]) if kind == "eds" else 1),
             on_yield=lambda s: self._preview_layers(s, g, kind),
-            on_result=lambda r: self._result_layers(r, g, kind), preview_layers=previews,
+            on_result=lambda r: self._result_layers(r, g, kind), live_layers=live,
             describe=lambda s: f"residual {list(s.residuals.values())[-1][-1]:.4g}")
 
     def _show_2d_planes(self) -> None:
@@ -314,7 +335,7 @@ class SirtHebtWidget(JobDockWidget):
         if state.snapshot == self._shown_snapshot:
             return None
         self._shown_snapshot = state.snapshot
-        return [self._map_layer(n, v, g, kind, True) for n, v in state.previews.items()]
+        return [self._map_layer(n, v, g, kind) for n, v in state.maps.items()]
 
     def _on_job_end(self, *_) -> None:
         self.plot.finish_curves()

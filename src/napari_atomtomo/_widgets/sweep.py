@@ -2,8 +2,8 @@
 
 * :func:`iter_reconstruction`: SIRT of one tilt series, EDS-STEM (SIRT per element) or
   HEBT, yielding a :class:`ReconstructionState` per iteration with the residual history
-  and small previews (the whole map of a 2D ``(z, 1, x)`` problem, else the central z
-  slice), so the GUI thread never copies or slices a volume.
+  and the newest volume copies the core yields (every ``yield_every`` iterations), which
+  the widget copies into its live result layers.
 * :func:`iter_hebt_sweep`: HEBT run once per α to the largest ``n``, scoring the element
   maps at every ``n`` of the grid (snapshots of the same run, as in paper 002 §3.1). With
   a reference (phantom) per element the scores are the SSIM structure term and the
@@ -35,7 +35,6 @@ __all__ = [
     "parse_ratios",
     "ReconstructionState",
     "ReconstructionResult",
-    "central_view",
     "iter_reconstruction",
     "draw_residuals",
     "SweepState",
@@ -61,14 +60,15 @@ class ReconstructionState:
     """One iteration of a widget job.
 
     ``iteration`` counts over all elements (EDS runs them one after another);
-    ``residuals`` maps a curve label to its relative residuals so far; ``previews`` maps
-    result names to the newest :func:`central_view` (``snapshot`` counts them);
+    ``residuals`` maps a curve label to its relative residuals so far; ``maps`` maps
+    result names to the newest volume copies (``snapshot`` counts them; the arrays are
+    the core's copies, not shared with the running solver);
     ``ratios``/``r2`` are HEBT's response ratios and their fit R² (``None`` if typed).
     """
 
     iteration: int
     residuals: dict[str, tuple[float, ...]]
-    previews: dict[str, np.ndarray]
+    maps: dict[str, np.ndarray]
     snapshot: int
     ratios: dict[str, float] | None = None
     r2: float | None = None
@@ -82,11 +82,6 @@ class ReconstructionResult:
     residuals: dict[str, tuple[float, ...]]
     ratios: dict[str, float] | None = None
     r2: float | None = None
-
-
-def central_view(volume: np.ndarray) -> np.ndarray:
-    """The whole map of a 2D problem ``(z, 1, x)``, else the central z slice ``(y, x)``."""
-    return volume if volume.shape[1] == 1 else volume[volume.shape[0] // 2].copy()
 
 
 def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=None, ratios=None):
@@ -107,7 +102,6 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
         runs = [(key, None) for key in stacks]
     history: dict[str, list[float]] = {}
     maps: dict[str, np.ndarray] = {}
-    previews: dict[str, np.ndarray] = {}
     snapshot, done, state = 0, 0, None
     for label, gen in runs:
         gen = gen if gen is not None else iter_sirt(stacks[label], angles_deg, params)
@@ -118,11 +112,10 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
             if new is None and getattr(state, "volume", None) is not None:
                 new = {label: state.volume}
             if new is not None:
-                maps.update({result_name(k): v for k, v in new.items()})
-                previews = {**previews, **{result_name(k): central_view(v) for k, v in new.items()}}
+                maps = {**maps, **{result_name(k): v for k, v in new.items()}}
                 snapshot += 1
             yield ReconstructionState(
-                done + state.iteration, {k: tuple(v) for k, v in history.items()}, previews,
+                done + state.iteration, {k: tuple(v) for k, v in history.items()}, maps,
                 snapshot, getattr(state, "ratios", None), getattr(state, "r2", None),
             )
         done += params.n_iter
