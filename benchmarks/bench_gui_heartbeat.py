@@ -349,6 +349,33 @@ def main(argv=None) -> int:
                 print("\ncProfile of the GUI thread, running phase (by own time):")
                 print("\n".join(out.getvalue().splitlines()[:45]))
 
+    # Baseline: napari's own cost of showing a change, with no job running: the z slider
+    # moved one step every 100 ms (each step re-slices the layers and repaints the canvas).
+    ticks.clear()
+    timer.start()
+    steps = iter(range(40))
+    stepper = QTimer()
+    stepper.setInterval(100)
+
+    def step():
+        i = next(steps, None)
+        if i is None:
+            stepper.stop()
+            return
+        nz = viewer.dims.nsteps[0]
+        viewer.dims.set_current_step(0, (nz // 2 + (i % 10) - 5) % nz)
+
+    stepper.timeout.connect(step)
+    stepper.start()
+    pump_until(lambda: not stepper.isActive(), 30)
+    pump_until(lambda: False, 0.3)
+    timer.stop()
+    gaps = np.maximum(np.diff(np.asarray(ticks)) - interval, 0.0) * 1e3
+    baseline = (float(gaps.max()), float(np.percentile(gaps, 99)), len(gaps))
+    print(f"\n## Baseline, no job: the z slider stepped every 100 ms (napari re-slices and "
+          f"repaints): longest stall {baseline[0]:.1f} ms, p99 {baseline[1]:.1f} ms "
+          f"({baseline[2]} ticks; load average {os.getloadavg()[0]:.1f})")
+
     if args.repeat > 1 or len(widgets) > 1:
         print("\n## Summary: longest stall per phase (ms); the first run makes the result layer "
               "on the click (unless --fresh, every run does)")

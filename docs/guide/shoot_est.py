@@ -1,8 +1,8 @@
 """Screenshot of the "EST reconstruction" widget at work, for docs/guide/est.md.
 
 Opens the blob tilt-series sample, docks the widget, runs EST (200 + 200 iterations) and
-grabs the whole window during round 2, while the preview of the central slices and the
-error plot are live:
+grabs the whole window during round 2, while the result layer, the thumbnail of the
+central slices and the error plot are live:
 
     xvfb-run -a .venv/bin/python docs/guide/shoot_est.py [docs/img/guide_est.png]
 
@@ -33,7 +33,7 @@ def main(out: Path = OUT) -> int:
     from qtpy.QtWidgets import QApplication
 
     from napari_atomtomo._widgets import est as est_module
-    from napari_atomtomo._widgets.est import PREVIEW
+    from napari_atomtomo._widgets.est import RESULT
 
     real_iter_est = est_module.iter_est
 
@@ -78,14 +78,13 @@ def main(out: Path = OUT) -> int:
     widget.runner.finished.connect(lambda _r: state.update(done=True))
     widget.n_iter.value, widget.n_iter_tight.value = 200, 200
     widget.run_button.click()
-    pump(60.0, lambda: PREVIEW in viewer.layers)
+    pump(60.0, lambda: RESULT in viewer.layers)
     viewer.layers["blobs tilt series"].visible = False
-    (y0, x0), (y1, x1) = viewer.layers[PREVIEW].extent.world[:, -2:]
+    (y0, x0), (y1, x1) = viewer.layers[RESULT].extent.world[:, -2:]
     viewer.scene.camera.center = ((y0 + y1) / 2, (x0 + x1) / 2)
     viewer.scene.camera.zoom = 0.9 * viewer.window._qt_viewer.canvas.size[1] / (x1 - x0)
     pump(120.0, lambda: state["iteration"] >= 300 or state["done"])
-    widget.plot.update_errors(state["errors"])  # the plot is throttled to 10 Hz
-    pump(0.4)  # let the plot and the canvas draw
+    pump(0.8)  # let the last update reach the plot, the thumbnail and the canvas
     from napari._qt.dialogs.qt_notification import NapariQtNotification
 
     for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
