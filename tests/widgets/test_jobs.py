@@ -6,6 +6,7 @@ import pytest
 
 from napari_atomtomo._widgets._jobs import (
     ACTIVITY_DOCK_INTERVAL_S,
+    LIVE_LAYER_REPAINT_SHARE,
     MIN_UPDATE_INTERVAL_S,
     JobInfo,
     as_generator_function,
@@ -40,6 +41,19 @@ def test_yields_are_coalesced_into_the_newest():
     assert done == 3 and info.status_text(state, done) == "sirt: 3/10  error 0.33"
     info.record_result(None)  # a generator that returns nothing: its last state
     assert info.has_result and info.result == Step(3, 1.0 / 3)
+
+
+def test_live_layer_frames_are_paced_by_their_repaint_cost():
+    info = JobInfo(id=1, label="sirt", total=10)
+    assert info.frame_due(now=0.0)  # the first frame goes at once
+    info.record_frame_repaint(shown_at=10.0, repaint_s=0.04)  # 2D under software GL
+    assert info.frames_due_at == 10.0 + MIN_UPDATE_INTERVAL_S  # the usual pace
+    assert info.frame_due(now=10.0 + MIN_UPDATE_INTERVAL_S)
+    info.record_frame_repaint(shown_at=20.0, repaint_s=0.4)  # 3D volume, software GL
+    wait = 0.4 / LIVE_LAYER_REPAINT_SHARE
+    assert wait > MIN_UPDATE_INTERVAL_S and info.frames_due_at == pytest.approx(20.0 + wait)
+    assert not info.frame_due(now=20.0 + MIN_UPDATE_INTERVAL_S)  # frames skipped meanwhile
+    assert info.frame_due(now=20.0 + wait)
 
 
 def test_progress_without_iteration_or_total():

@@ -24,6 +24,7 @@ __all__ = [
     "MIN_UPDATE_INTERVAL_S",
     "ACTIVITY_DOCK_INTERVAL_S",
     "SEPARATE_TURN_MS",
+    "LIVE_LAYER_REPAINT_SHARE",
     "JobInfo",
     "as_generator_function",
     "default_progress",
@@ -41,6 +42,12 @@ MIN_UPDATE_INTERVAL_S = 0.5
 #: Shortest time between two updates of napari's activity-dock progress bar (each one
 #: calls ``QApplication.processEvents()``).
 ACTIVITY_DOCK_INTERVAL_S = 2.0
+
+#: Largest share of the GUI thread's time the repaints after live-layer frames may take.
+#: Under software OpenGL a 3D view of a 100³ volume takes 0.3-0.5 s to repaint (2D: 30-50
+#: ms); frames then come every ``repaint / share`` seconds instead of every
+#: ``MIN_UPDATE_INTERVAL_S``, and the rest of the GUI stays usable in between.
+LIVE_LAYER_REPAINT_SHARE = 0.2
 
 #: Delay (ms) that puts a piece of GUI work after the repaint of the previous one, with
 #: a turn of the event loop in between for timers and input. ``QTimer.singleShot(0)`` is
@@ -153,6 +160,10 @@ class JobInfo:
     t0: float = field(default_factory=time.perf_counter)
     updated_at: float = -float("inf")
     activity_at: float = -float("inf")
+    #: When the live layers may show the next frame (see ``LIVE_LAYER_REPAINT_SHARE``).
+    frames_due_at: float = -float("inf")
+    #: Seconds the GUI thread spent on the last frame's repaint (measured by the runner).
+    frame_repaint_s: float = 0.0
 
     def record_yield(self, state) -> None:
         """Count a yielded state and keep it as the newest one to show."""
@@ -193,3 +204,14 @@ class JobInfo:
         total = self.total
         return bool(total) and done > shown and (
             now - self.activity_at >= ACTIVITY_DOCK_INTERVAL_S or done >= total)
+
+    def frame_due(self, now: float) -> bool:
+        """Whether a progress frame may go to the layers now (a little early is fine:
+        the runner's own updates come every ``MIN_UPDATE_INTERVAL_S``)."""
+        return now >= self.frames_due_at - 0.25 * MIN_UPDATE_INTERVAL_S
+
+    def record_frame_repaint(self, shown_at: float, repaint_s: float) -> None:
+        """A frame shown at ``shown_at`` took ``repaint_s`` to repaint: pace the next."""
+        self.frame_repaint_s = repaint_s
+        wait = max(MIN_UPDATE_INTERVAL_S, repaint_s / LIVE_LAYER_REPAINT_SHARE)
+        self.frames_due_at = shown_at + wait

@@ -334,7 +334,10 @@ class JobRunner(QWidget):
             self.progress_bar.setRange(0, 0)
         self.status.setText(info.status_text(state, done))
         if preview and info.on_yield is not None and self._viewer is not None:
-            self._show(info, info.on_yield(state), final=False)
+            frames = info.on_yield(state)
+            if frames is not None and info.frame_due(now):
+                self._show(info, frames, final=False)
+                self._time_repaint(info, now)
         self.yielded.emit(state)
         # Last, in a later event-loop turn: napari's activity bar calls processEvents (a
         # whole-window repaint, and possibly the job's end re-entrantly); apart, the two
@@ -343,6 +346,12 @@ class JobRunner(QWidget):
             info.activity_at = now
             QTimer.singleShot(SEPARATE_TURN_MS,
                               lambda job=info.id, done=done: self._update_activity(job, done))
+
+    def _time_repaint(self, info: JobInfo, shown_at: float) -> None:
+        """Measure the repaint a frame causes: a 1 ms timer runs after the posted repaint."""
+        t0 = time.perf_counter()
+        QTimer.singleShot(1, lambda: info.record_frame_repaint(
+            shown_at, max(time.perf_counter() - t0 - 0.001, 0.0)))
 
     def _update_activity(self, job: int, done: int) -> None:
         """Move napari's activity-dock bar to ``done`` steps, unless the job has moved on."""
