@@ -7,20 +7,18 @@ that runs a core generator (``iter_<algo>(...)``) in a napari ``thread_worker`` 
   until the first yield it says that numba may be compiling (PERFORMANCE.md);
 * keeps the Qt event loop responsive (issue 7: no stall over 50 ms while a job runs):
   the GUI is updated at most every :data:`MIN_UPDATE_INTERVAL_S` with the newest state
-  only, preview frames are copied into the preview layers made on the click, napari's
-  activity-dock bar is opened after the click and moved at most every
-  :data:`ACTIVITY_DOCK_INTERVAL_S` (each of its updates runs ``processEvents``), and its
-  animated status-bar spinner is paused (under software OpenGL every GIF frame
-  recomposes the whole window: a 40-55 ms stall 10-20 times a second);
+  only, layer frames are paced by the repaint they cause, napari's activity-dock bar is
+  opened after the click and moved at most every :data:`ACTIVITY_DOCK_INTERVAL_S` (each
+  of its updates runs ``processEvents``), its animated status-bar spinner is paused
+  (under software OpenGL every GIF frame recomposes the whole window), and work that
+  causes a repaint of its own waits a real event-loop turn (``SEPARATE_TURN_MS``);
 * cancels with ``worker.quit()``: the generator stops at its next ``yield``;
 * gives every job an id and drops anything a cancelled or superseded job still delivers;
 * runs one job at a time in the whole plugin (numba's threading layer is not
   re-entrant), even across widgets;
-* shows a job's output in *live layers* made on the click (or adopted from the previous
-  job of the same name): progress frames and then the result are copied into their
-  arrays, so from the click to the result napari makes no layer and removes none (each
-  costs the GUI thread 0.1-0.2 s); optional preview layers of other names are updated in
-  place too;
+* shows a job's output in *live layers* (:mod:`._live_layers`) made on the click or
+  adopted from the previous job: from the click to the result napari makes no layer and
+  removes none; optional preview layers of other names are updated in place too;
 * relays exceptions as one napari notification (never a dialog) and resets the UI.
 
 Signals: ``started(job_id)``, ``yielded(state)``, ``finished(result)``,
@@ -41,7 +39,8 @@ from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ._activity import pause_activity_spinner, runner_hub, warm_activity_dock
-from ._base import _as_tuples, add_or_replace_layers
+from . import _live_layers as live
+from ._base import _as_tuples
 from ._jobs import (
     ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobInfo,
     as_generator_function, default_progress, with_gui_threads,
@@ -238,51 +237,24 @@ class JobRunner(QWidget):
 
     def _open_live_layers(self, info: JobInfo, items: list) -> None:
         """Adopt or create the job's live layers: the first now, the others one per turn."""
-        from napari.layers import Image  # noqa: PLC0415
-
-        layers = self._viewer.layers
-        to_create = []
-        for item in items:
-            name = item[1]["name"]
-            info.live_names.add(name)
-            old = layers[name] if name in layers else None
-            if not (isinstance(old, Image) and old.ndim == len(item[0].shape)):
-                to_create.append(item)
+        rest = live.layers_to_create(self._viewer, info, items)
 
         def create(rest, job=info.id):
             if job != self._job_id or info.done or not rest:
                 return
-            item, rest = rest[0], rest[1:]
-            name = item[1]["name"]
-            if name not in info.written_names:  # a frame may have made it already
-                add_or_replace_layers(self._viewer, [item])
-                info.buffers.add(name)  # the caller's fresh array: the runner's from now on
-                info.created_names.add(name)
-            if rest:
-                QTimer.singleShot(SEPARATE_TURN_MS, lambda: create(rest))
+            live.create_live_layer(self._viewer, info, rest[0])
+            if rest[1:]:
+                QTimer.singleShot(SEPARATE_TURN_MS, lambda: create(rest[1:]))
 
-        create(to_create)
+        create(rest)
 
     def _show(self, info: JobInfo, layer_data, *, final: bool) -> list:
         """Frames (``final=False``) or the result into live/preview layers by name."""
-        made = add_or_replace_layers(self._viewer, layer_data, buffers=info.buffers,
-                                     adopt=info.live_names, attributes=final)
-        names = {layer.name for layer in made}
-        info.written_names |= names & info.live_names
-        info.preview_names |= names - info.live_names
-        return made
+        return live.show(self._viewer, info, layer_data, final=final)
 
     def _close_live_layers(self, info: JobInfo, why: str) -> None:
-        """After a failed or cancelled job: drop empty live layers, mark partial ones."""
-        if self._viewer is None:
-            return
-        layers = self._viewer.layers
-        for name in info.created_names - info.written_names:
-            if name in layers:
-                layers.remove(name)
-        for name in info.written_names:
-            if name in layers:
-                layers[name].metadata.setdefault("atomtomo", {})["partial"] = why
+        if self._viewer is not None:
+            live.close(self._viewer, info, why)
 
     def _open_activity_progress(self, job: int) -> None:
         info = self._job
@@ -294,8 +266,8 @@ class JobRunner(QWidget):
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next yield; its late output is dropped."""
-        if self._worker is None or self._cancel_requested:
-            return
+        if self._worker is None or self._cancel_requested or self._job.done:
+            return  # nothing runs (a finished job's result is being shown)
         self._cancel_requested = True
         self._worker.quit()
         self.cancel_button.setEnabled(False)
@@ -381,6 +353,40 @@ class JobRunner(QWidget):
             # last progress; its preview only if it stays (else the result replaces it)
             self._flush_yield(preview=info.keep_preview)
         info.done = True
+        seconds = time.perf_counter() - info.t0
+        if info.error is not None:
+            self._release(info, seconds, "failed", info.error)
+        elif self._cancel_requested or not info.has_result:
+            self._release(info, seconds, "cancelled")
+        else:
+            # The result goes into the layers now, the UI is reset a turn later: the two
+            # repaints (the canvas, then the dock) then do not add up into one stall.
+            problem = self._show_result(info)
+            outcome = "done" if problem is None else "failed while showing its result"
+            QTimer.singleShot(SEPARATE_TURN_MS,
+                              lambda: self._release(info, seconds, outcome, problem))
+
+    def _show_result(self, info: JobInfo) -> Exception | None:
+        """The result into its layers; the exception if that fails (shown on release)."""
+        try:
+            if self._viewer is not None:
+                made = []
+                if info.on_result is not None:
+                    made = self._show(info, info.on_result(info.result), final=True)
+                if not info.keep_preview:
+                    keep = {layer.name for layer in made}
+                    for name in info.preview_names - keep:
+                        if name in self._viewer.layers:
+                            self._viewer.layers.remove(name)
+            elif info.on_result is not None:
+                info.on_result(info.result)
+        except Exception as exc:  # a bad result must not leave the UI half-updated
+            return exc
+        return None
+
+    def _release(self, info: JobInfo, seconds: float, outcome: str,
+                 exc: BaseException | None = None) -> None:
+        """Free the single-flight slot, reset the UI, then emit the terminal signal."""
         self._worker = None
         if JobRunner._active is self:
             JobRunner._active = None
@@ -390,44 +396,20 @@ class JobRunner(QWidget):
             self._pbar = None
         self.cancel_button.setEnabled(False)
         self.progress_bar.setRange(0, 1)
-        seconds = time.perf_counter() - info.t0
         label = info.label
-        if info.error is not None:
-            exc = info.error
-            self._close_live_layers(info, f"failed after {seconds:.1f} s: {exc}")
-            self.progress_bar.setValue(0)
-            self.status.setText(f"{label}: failed ({type(exc).__name__})")
-            show_error(f"{label} failed: {exc}")
-            self.errored.emit(exc)
-        elif self._cancel_requested or not info.has_result:
-            self._close_live_layers(info, f"cancelled after {seconds:.1f} s")
-            self.progress_bar.setValue(0)
-            self.status.setText(f"{label}: cancelled after {seconds:.1f} s")
-            self.cancelled.emit(job)
-        else:
-            self._deliver_result(info, seconds)
-
-    def _deliver_result(self, info: JobInfo, seconds: float) -> None:
-        label = info.label
-        result = info.result
-        try:
-            if self._viewer is not None:
-                made = []
-                if info.on_result is not None:
-                    made = self._show(info, info.on_result(result), final=True)
-                if not info.keep_preview:
-                    keep = {layer.name for layer in made}
-                    for name in info.preview_names - keep:
-                        if name in self._viewer.layers:
-                            self._viewer.layers.remove(name)
-            elif info.on_result is not None:
-                info.on_result(result)
-        except Exception as exc:  # a bad result must not leave the UI half-updated
-            self.progress_bar.setValue(0)
-            self.status.setText(f"{label}: failed ({type(exc).__name__})")
-            show_error(f"{label} failed while showing its result: {exc}")
-            self.errored.emit(exc)
+        if outcome == "done":
+            self.progress_bar.setValue(1)
+            self.status.setText(f"{label}: done in {seconds:.1f} s")
+            self.finished.emit(info.result)
             return
-        self.progress_bar.setValue(1)
-        self.status.setText(f"{label}: done in {seconds:.1f} s")
-        self.finished.emit(result)
+        self.progress_bar.setValue(0)
+        if outcome == "cancelled":
+            self._close_live_layers(info, f"cancelled after {seconds:.1f} s")
+            self.status.setText(f"{label}: cancelled after {seconds:.1f} s")
+            self.cancelled.emit(info.id)
+            return
+        if exc is info.error:  # the job itself failed
+            self._close_live_layers(info, f"failed after {seconds:.1f} s: {exc}")
+        self.status.setText(f"{label}: failed ({type(exc).__name__})")
+        show_error(f"{label} {outcome}: {exc}")
+        self.errored.emit(exc)
