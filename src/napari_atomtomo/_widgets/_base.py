@@ -93,7 +93,7 @@ def overwrite_image_data(layer, data) -> bool:
     ):
         return False
     np.copyto(target, new)
-    layer.refresh()
+    layer.refresh(extent=False)  # same shape: napari need not recompute the extent
     layer.reset_contrast_limits()
     return True
 
