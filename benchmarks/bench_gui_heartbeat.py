@@ -14,7 +14,13 @@ which it ends:
   preview layers and progress bar, numba loading its cache, the solver's set-up);
 * running: from the first to the last yield (what the "Done when" of issue 7 bounds);
 * end: from the last yield until ``--settle-s`` after the result was delivered (the result
-  layer and the final plot).
+  copied into its layer, the UI reset).
+
+The first run of each widget makes its result layer on the click (napari's
+``add_layer``); later runs reuse it (``--fresh`` removes it before every run), so the
+summary shows run 1 and the later runs apart. A baseline measures napari alone, with no
+job: the z slider stepped every 100 ms, each step one re-slice and repaint, which is the
+floor any live view has on the machine.
 
 Per cause: the GUI-thread slots of the runner and the widgets, napari's layer creation and
 refresh, the vispy canvas paint and matplotlib draws are wrapped with timers; the table
