@@ -241,3 +241,22 @@ def test_generator_object_made_in_the_main_thread(bare_runner, qtbot):
     with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
         runner.run(validated_count(3), label="count", total=3)
     assert blocker.args[0].max() == 3.0
+
+
+def test_cancel_while_the_result_is_shown_does_nothing(runner, qtbot):
+    """The result goes into its layers one event-loop turn before the UI is reset; a
+    Cancel in between must not turn a finished job into a cancelled one."""
+    outcome = []
+    runner.cancelled.connect(lambda job: outcome.append("cancelled"))
+    runner.finished.connect(lambda res: outcome.append("finished"))
+
+    def result_then_cancel(volume):
+        assert runner.busy  # the slot is still taken while the result is shown
+        runner.cancel()
+        return result(volume)
+
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(count_up, 2, label="count", total=2, on_result=result_then_cancel)
+    assert outcome == ["finished"]
+    assert "done" in runner.status.text() and not runner.busy
+    assert runner._viewer.layers["job result"].data.max() == 2.0
