@@ -101,8 +101,7 @@ def instrument(log: CallLog) -> None:
     from napari.utils import progress
     from napari._vispy.canvas import VispyCanvas
 
-    from napari_atomtomo._widgets import _base, _plot, _runner, est, sirt_hebt
-
+    from napari_atomtomo._widgets import _base, _live_layers, _plot, _runner, est, sirt_hebt
 
     # The main window's own events: UpdateRequest is where Qt composes the window (the
     # OpenGL canvas and the widgets' backing store); under llvmpipe that is CPU work.
@@ -124,8 +123,9 @@ def instrument(log: CallLog) -> None:
     log.wrap(_runner.JobRunner, "run", "runner.run (click)")
     log.wrap(_runner.JobRunner, "_flush_yield", "runner._flush_yield (a yield)")
     log.wrap(_runner.JobRunner, "_on_worker_finished", "runner._on_worker_finished")
-    log.wrap(_runner.JobRunner, "_deliver_result", "runner._deliver_result")
-    log.wrap(_runner, "add_or_replace_layers", "add_or_replace_layers")
+    log.wrap(_runner.JobRunner, "_show_result", "runner._show_result (result into layers)")
+    log.wrap(_runner.JobRunner, "_release", "runner._release (UI reset, terminal signal)")
+    log.wrap(_live_layers, "add_or_replace_layers", "add_or_replace_layers")
     log.wrap(_base.JobDockWidget, "revalidate", "widget.revalidate")
     log.wrap(progress, "__init__", "napari progress() (activity dock)")
     log.wrap(progress, "update", "napari progress.update")
