@@ -1,0 +1,34 @@
+"""The widgets napari lists under its Layers menus (the manifest's ``menus``)."""
+
+from __future__ import annotations
+
+import pytest
+from napari._app_model import get_app_model
+from napari._app_model.constants import MenuId
+
+from napari_atomtomo._widgets.align import AlignWidget
+
+EXPECTED = {
+    MenuId.FILE_IO_UTILITIES: ["Load data set (AtomTomo)"],
+    MenuId.LAYERS_REGISTER: ["Align tilt series (AtomTomo)"],
+    MenuId.LAYERS_MEASURE: ["Trace atoms (AtomTomo)", "Quantify (ESF threshold) (AtomTomo)"],
+}
+
+
+def _ours(menu_id):
+    return [item.command for item in get_app_model().menus.get_menu(menu_id)
+            if getattr(item, "command", None) is not None
+            and item.command.id.startswith("napari-atomtomo.")]
+
+
+@pytest.mark.parametrize("menu_id", list(EXPECTED), ids=lambda m: m.value)
+def test_widgets_are_listed_under_the_layer_menus_where_they_fit(make_napari_viewer, menu_id):
+    make_napari_viewer()
+    assert [command.title for command in _ours(menu_id)] == EXPECTED[menu_id]
+
+
+def test_the_register_menu_item_docks_the_align_widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    (command,) = _ours(MenuId.LAYERS_REGISTER)
+    get_app_model().commands.execute_command(command.id).result()
+    assert isinstance(viewer.window.dock_widgets["Align tilt series (AtomTomo)"], AlignWidget)
