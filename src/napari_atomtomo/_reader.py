@@ -1,4 +1,6 @@
-"""npe2 readers: MRC volumes and tilt series, data-set folders, XYZ/CSV atoms.
+"""npe2 readers: MRC volumes and tilt series, data-set folders, XYZ/CSV atoms, and the
+vendor formats of the ``formats`` extra (Gatan DM3/DM4 tilt series, folders of Bruker
+BCF files with HAADF + EDS, one per tilt).
 
 Everything is read through :mod:`napari_atomtomo.io` and turned into layers by
 :mod:`napari_atomtomo._layers`, so the layers carry scale (Å), axis labels, units and
@@ -7,7 +9,8 @@ Everything is read through :mod:`napari_atomtomo.io` and turned into layers by
 An MRC file is a tilt series when an angle file sits next to it (``<stem>.tlt``,
 ``<stem>.rawtlt`` or ``angles.tlt``) with one angle per image, or when its header marks
 it as an image stack; otherwise it is a volume. Files named ``phantom_*``, ``map_*`` or
-``wt_*`` are always volumes (CONVENTIONS.md "Files").
+``wt_*`` are always volumes (CONVENTIONS.md "Files"). Without rosettasciio a DM3 file or
+BCF folder is still claimed, and opening it says what to install.
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ __all__ = [
     "get_mrc_reader",
     "get_dataset_reader",
     "get_atoms_reader",
+    "get_dm3_reader",
     "read_mrc_layers",
+    "read_dm3_layers",
+    "read_bcf_layers",
     "read_dataset_layers",
     "read_atoms_layers",
 ]
 
 MRC_SUFFIXES = (".mrc", ".mrcs", ".rec", ".st", ".ali")
+DM3_SUFFIXES = (".dm3", ".dm4")
 VOLUME_PREFIXES = ("phantom_", "map_", "wt_")
 
 
@@ -91,6 +98,40 @@ def _result_files(folder: Path) -> list[Path]:
     return sorted(q for prefix in ("map_", "wt_") for q in folder.glob(f"{prefix}*.mrc"))
 
 
+def _eds_layers(ds, src: dict, path_of) -> list[tuple]:
+    """One hidden, additive, element-coloured tilt-series layer per EDS signal."""
+    return [
+        image_layer_data(
+            data, ds.voxel_size, f"eds_{el}", "read", src, kind="tilt_series",
+            angles_deg=ds.angles_deg, element=el, metadata={"source_path": path_of(el)},
+            colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)],
+            blending="additive", visible=False,
+        )
+        for i, (el, data) in enumerate(ds.eds.items())
+    ]
+
+
+def read_bcf_layers(folder) -> list[tuple]:
+    """Layer data for a folder of Bruker BCF files (one per tilt, ``<angle>.bcf``): the
+    HAADF series and one EDS series per element the files list (window sums around each
+    element's main line, see :func:`napari_atomtomo.io.read_bcf_tilt_series`)."""
+    root = Path(folder)
+    ds = io.read_bcf_tilt_series(root)
+    src = {"path": str(root), "reader": "bcf", **{k: v for k, v in ds.metadata.items()
+                                                   if k in ("binning", "background")}}
+    haadf = image_layer_data(
+        ds.haadf, ds.voxel_size, "haadf", "read", src, kind="tilt_series",
+        angles_deg=ds.angles_deg, colormap="gray",
+        metadata={"source_path": str(root), "angles_source": "BCF file names (degrees)",
+                  "eds_lines": ds.metadata.get("lines")},
+    )
+    return [haadf] + _eds_layers(ds, src, lambda _el: str(root))
+
+
+def _is_bcf_folder(folder: Path) -> bool:
+    return any(folder.glob("*.bcf"))
+
+
 def read_dataset_layers(folder) -> list[tuple]:
     """Layer data for a data-set folder (HAADF, EDS, phantoms, true atoms) or a folder of
     element maps (``map_<El>.mrc``, ``wt_<El>.mrc``) from ``eds``/``hebt``/``quantify``."""
@@ -104,16 +145,7 @@ def read_dataset_layers(folder) -> list[tuple]:
             _tilt_series_layer(ds.haadf, ds.voxel_size, "haadf", haadf, ds.angles_deg,
                                str(root / "angles.tlt"), colormap="gray")
         )
-        for i, (el, data) in enumerate(ds.eds.items()):
-            layers.append(
-                image_layer_data(
-                    data, ds.voxel_size, f"eds_{el}", "read", src, kind="tilt_series",
-                    angles_deg=ds.angles_deg, element=el,
-                    metadata={"source_path": str(root / f"eds_{el}.mrc")},
-                    colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)],
-                    blending="additive", visible=False,
-                )
-            )
+        layers += _eds_layers(ds, src, lambda el: str(root / f"eds_{el}.mrc"))
         for i, (el, data) in enumerate(ds.phantoms.items()):
             layers.append(
                 image_layer_data(
@@ -152,9 +184,13 @@ def get_dataset_reader(path):
     if p is None:
         return None
     root = Path(p)
-    if not root.is_dir() or not (_is_dataset_folder(root) or _result_files(root)):
+    if not root.is_dir():
         return None
-    return lambda _path: read_dataset_layers(root)
+    if _is_dataset_folder(root) or _result_files(root):
+        return lambda _path: read_dataset_layers(root)
+    if _is_bcf_folder(root):
+        return lambda _path: read_bcf_layers(root)
+    return None
 
 
 # ----------------------------------------------------------------------------- atoms
@@ -184,3 +220,22 @@ def get_atoms_reader(path):
     if suffix == ".xyz" or (suffix == ".csv" and _is_atoms_csv(Path(p))):
         return lambda _path: read_atoms_layers(p)
     return None
+
+
+# ----------------------------------------------------------------------------- DM3
+def read_dm3_layers(path) -> list[tuple]:
+    """Layer data for a Gatan DM3/DM4 tilt series (angles from the file's tilt
+    calibration or a sibling ``.tlt``/``.rawtlt``, see
+    :func:`napari_atomtomo.io.read_dm3_tilt_series`)."""
+    p = Path(path)
+    ts = io.read_dm3_tilt_series(p)
+    return [_tilt_series_layer(ts.data, ts.voxel_size, p.stem, p, ts.angles_deg,
+                               ts.angles_source, colormap="gray")]
+
+
+def get_dm3_reader(path):
+    """npe2 reader hook for ``.dm3``/``.dm4`` tilt series."""
+    p = _single_path(path)
+    if p is None or not p.lower().endswith(DM3_SUFFIXES) or not Path(p).is_file():
+        return None
+    return lambda _path: read_dm3_layers(p)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import napari
 import numpy as np
 import pytest
 
 from napari_atomtomo import io
 from napari_atomtomo._layers import atoms_layer_data, image_layer_data
-from napari_atomtomo._reader import get_atoms_reader, get_dataset_reader, get_mrc_reader
+from napari_atomtomo._layers import layer_angles_deg, layer_info
+from napari_atomtomo._reader import (
+    get_atoms_reader, get_dataset_reader, get_dm3_reader, get_mrc_reader,
+)
 from napari_atomtomo._sample_data import blob_volume
 from napari_atomtomo._writer import write_image_mrc, write_points
 from napari_atomtomo.core.atoms import Atoms
@@ -95,6 +100,8 @@ def test_reader_hooks_decline_what_is_not_ours(tmp_path, small_tilt_series_files
     assert get_mrc_reader([str(small_tilt_series_files[0])] * 2) is None
     assert get_dataset_reader(str(tmp_path)) is None  # a folder with no haadf.mrc or maps
     assert get_dataset_reader(str(small_tilt_series_files[0])) is None
+    assert get_dm3_reader(str(small_tilt_series_files[0])) is None  # an MRC
+    assert get_dm3_reader(str(tmp_path / "missing.dm3")) is None
 
 
 def test_phantom_next_to_angles_is_a_volume(tmp_path):
@@ -123,3 +130,38 @@ def test_sample_blob_tilt_series(make_napari_viewer):
     assert truth.axis_labels == ("z", "y", "x") and not truth.visible
     centres = viewer.layers["blob centres"]
     assert sorted(set(centres.features["element"])) == ["O", "Si"]
+
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"outside data folder {DATA} is absent")
+
+
+@needs_data
+def test_open_a_dm3_tilt_series_with_its_own_tilt_calibration(make_napari_viewer):
+    viewer = make_napari_viewer()
+    path = DATA / "etspy-haadf" / "HAADF.dm3"
+    assert get_dm3_reader(str(path)) is not None
+    viewer.open(path, plugin="napari-atomtomo")
+    (layer,) = viewer.layers
+    assert layer.name == "HAADF" and layer.data.shape == (91, 64, 64)
+    assert layer_info(layer)["kind"] == "tilt_series"
+    np.testing.assert_allclose(layer_angles_deg(layer), np.arange(-90.0, 90.1, 2.0))
+    assert tuple(layer.scale[1:]) == pytest.approx((179.949, 179.949), abs=1e-3)
+    assert "DM3 tilt calibration" in layer_info(layer)["angles_source"]
+
+
+@needs_data
+def test_open_a_folder_of_bcf_files_as_haadf_and_eds_series(make_napari_viewer):
+    viewer = make_napari_viewer()
+    folder = DATA / "ncem-haadf-eds" / "bcf"
+    viewer.open(folder, plugin="napari-atomtomo")
+    names = [lyr.name for lyr in viewer.layers]
+    assert names[0] == "haadf" and {"eds_Pt", "eds_Fe", "eds_Si", "eds_O"} <= set(names)
+    haadf = viewer.layers["haadf"]
+    assert haadf.data.shape == (16, 256, 256)
+    np.testing.assert_allclose(layer_angles_deg(haadf)[:3], [-40.0, -35.0, -30.0])
+    for lyr in viewer.layers[1:]:
+        info = layer_info(lyr)
+        assert info["kind"] == "tilt_series" and lyr.name == f"eds_{info['element']}"
+        assert lyr.data.shape == haadf.data.shape and lyr.blending == "additive"
+        assert tuple(lyr.scale) == tuple(haadf.scale)
