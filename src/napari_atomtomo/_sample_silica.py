@@ -55,13 +55,15 @@ def _ensure_files(folder: Path) -> None:
     try:
         params = SilicaPipelineParams(haadf=HaadfParams(r_noise=R_NOISE, seed=SEED))
         run_silica_pipeline(tmp, params, force=True)
-        if folder.exists():  # made meanwhile by another viewer: keep that one
-            shutil.rmtree(tmp)
-        else:
-            tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    try:
+        tmp.rename(folder)
+    except OSError:  # another napari made it meanwhile: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (folder / "summary.json").is_file():
+            raise
 
 
 def make_silica_reconstruction() -> list[tuple]:
