@@ -213,10 +213,13 @@ class EstWidget(JobDockWidget):
             return image_layer_data(volume, vs, RESULT, algorithm, params, [source],
                                     colormap="gray", metadata=metadata or None)
 
+        shown = {"snapshot": 0}
+
         def on_yield(state: EstProgress):
             self.plot.update_curves(error_curves(state.errors, n_iter))
-            if state.preview is None:
+            if state.snapshot == shown["snapshot"]:  # no newer volume since the last look
                 return None
+            shown["snapshot"] = state.snapshot
             self.thumbnail.show_array(central_slices(state.preview))
             return volume_layer(state.preview)
 
