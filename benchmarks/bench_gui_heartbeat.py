@@ -46,7 +46,6 @@ import functools
 import io as _io
 import os
 import pstats
-import sys
 import threading
 import time
 
@@ -101,7 +100,7 @@ def instrument(log: CallLog) -> None:
     from napari.utils import progress
     from napari._vispy.canvas import VispyCanvas
 
-    from napari_atomtomo._widgets import _base, _live_layers, _plot, _runner, est, sirt_hebt
+    from napari_atomtomo._widgets import _base, _est_live, _live_layers, _plot, _runner, sirt_hebt
 
     # The main window's own events: UpdateRequest is where Qt composes the window (the
     # OpenGL canvas and the widgets' backing store); under llvmpipe that is CPU work.
@@ -140,11 +139,9 @@ def instrument(log: CallLog) -> None:
     log.wrap(_plot.PlotWidget, "start_curves", "PlotWidget.start_curves")
     log.wrap(_plot.PlotWidget, "update_curves", "PlotWidget.update_curves")
     log.wrap(_runner.JobRunner, "_open_live_layers", "runner: live layers on the click")
-    log.wrap(_runner.JobRunner, "_show", "runner: frame/result into layers")
+    log.wrap(_live_layers, "show", "runner: frame/result into layers")
     log.wrap(sirt_hebt.SirtHebtWidget, "_on_progress", "SIRT widget _on_progress (plot)")
-    thumbnail = getattr(sys.modules[est.central_slices.__module__], "SliceThumbnail", None)
-    if thumbnail is not None:
-        log.wrap(thumbnail, "show_array", "EST SliceThumbnail.show_array")
+    log.wrap(_est_live.SliceThumbnail, "show_volume", "EST SliceThumbnail.show_volume")
     log.wrap(viewer_model.ViewerModel, "_on_remove_layer", "napari layer removal")
 
 

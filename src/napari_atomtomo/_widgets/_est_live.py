@@ -104,6 +104,13 @@ class SliceThumbnail(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setToolTip("central xy | xz | yz slices of the current volume")
         self.image: np.ndarray | None = None  # the 8-bit picture shown (for tests)
+        self._volume: np.ndarray | None = None
+
+    def show_volume(self, volume: np.ndarray) -> None:
+        """Show :func:`central_slices` of ``volume``, unless it is the volume shown."""
+        if volume is not self._volume:
+            self._volume = volume
+            self.show_array(central_slices(volume))
 
     def show_array(self, array: np.ndarray) -> None:
         """Show ``array`` scaled to its own min..max, fitted into the label."""
@@ -120,5 +127,5 @@ class SliceThumbnail(QLabel):
                                      Qt.TransformationMode.FastTransformation))
 
     def clear_picture(self) -> None:
-        self.image = None
+        self.image = self._volume = None
         self.clear()

@@ -162,8 +162,8 @@ class JobInfo:
     activity_at: float = -float("inf")
     #: When the live layers may show the next frame (see ``LIVE_LAYER_REPAINT_SHARE``).
     frames_due_at: float = -float("inf")
-    #: Seconds the GUI thread spent on the last frame's repaint (measured by the runner).
-    frame_repaint_s: float = 0.0
+    #: The array each layer got as its last frame (a repeated one is not shown again).
+    last_frames: dict = field(default_factory=dict)
 
     def record_yield(self, state) -> None:
         """Count a yielded state and keep it as the newest one to show."""
@@ -212,6 +212,5 @@ class JobInfo:
 
     def record_frame_repaint(self, shown_at: float, repaint_s: float) -> None:
         """A frame shown at ``shown_at`` took ``repaint_s`` to repaint: pace the next."""
-        self.frame_repaint_s = repaint_s
         wait = max(MIN_UPDATE_INTERVAL_S, repaint_s / LIVE_LAYER_REPAINT_SHARE)
         self.frames_due_at = shown_at + wait

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from napari.layers import Image
 
-from ._base import add_or_replace_layers
+from ._base import _as_tuples, add_or_replace_layers
 from ._jobs import JobInfo
 
 __all__ = ["layers_to_create", "create_live_layer", "show", "close"]
@@ -42,8 +42,19 @@ def create_live_layer(viewer, info: JobInfo, item) -> None:
 
 
 def show(viewer, info: JobInfo, layer_data, *, final: bool) -> list:
-    """Frames (``final=False``: data only) or the result into the layers, by name."""
-    made = add_or_replace_layers(viewer, layer_data, buffers=info.buffers,
+    """Frames (``final=False``: data only) or the result into the layers, by name.
+
+    A frame whose array is the one its layer got last is skipped: a job's states repeat
+    the newest volume until the next one (the GUI looks at whichever state is newest),
+    and copying it again would only cost a repaint. Returns the layers written to.
+    """
+    items = _as_tuples(layer_data)
+    if not final:
+        items = [it for it in items if info.last_frames.get(it[1].get("name")) is not it[0]]
+        info.last_frames.update((it[1].get("name"), it[0]) for it in items)
+    if not items:
+        return []
+    made = add_or_replace_layers(viewer, items, buffers=info.buffers,
                                  adopt=info.live_names, attributes=final)
     names = {layer.name for layer in made}
     info.written_names |= names & info.live_names

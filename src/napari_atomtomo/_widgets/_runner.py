@@ -38,8 +38,8 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ._activity import pause_activity_spinner, runner_hub, warm_activity_dock
 from . import _live_layers as live
+from ._activity import pause_activity_spinner, runner_hub, warm_activity_dock
 from ._base import _as_tuples
 from ._jobs import (
     ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobInfo,
@@ -248,10 +248,6 @@ class JobRunner(QWidget):
 
         create(rest)
 
-    def _show(self, info: JobInfo, layer_data, *, final: bool) -> list:
-        """Frames (``final=False``) or the result into live/preview layers by name."""
-        return live.show(self._viewer, info, layer_data, final=final)
-
     def _close_live_layers(self, info: JobInfo, why: str) -> None:
         if self._viewer is not None:
             live.close(self._viewer, info, why)
@@ -307,8 +303,8 @@ class JobRunner(QWidget):
         self.status.setText(info.status_text(state, done))
         if preview and info.on_yield is not None and self._viewer is not None:
             frames = info.on_yield(state)
-            if frames is not None and info.frame_due(now):
-                self._show(info, frames, final=False)
+            if (frames is not None and info.frame_due(now)
+                    and live.show(self._viewer, info, frames, final=False)):
                 self._time_repaint(info, now)
         self.yielded.emit(state)
         # Last, in a later event-loop turn: napari's activity bar calls processEvents (a
@@ -372,7 +368,8 @@ class JobRunner(QWidget):
             if self._viewer is not None:
                 made = []
                 if info.on_result is not None:
-                    made = self._show(info, info.on_result(info.result), final=True)
+                    made = live.show(self._viewer, info, info.on_result(info.result),
+                                     final=True)
                 if not info.keep_preview:
                     keep = {layer.name for layer in made}
                     for name in info.preview_names - keep:

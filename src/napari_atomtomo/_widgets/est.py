@@ -23,8 +23,7 @@ from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxe
 from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_gridding,
                         match_equally_sloped)
 from ._base import JobDockWidget, format_command, layer_file_hint
-from ._est_live import (EstProgress, SliceThumbnail, central_slices, curve_layout, error_curves,
-                        with_error_history)
+from ._est_live import EstProgress, SliceThumbnail, curve_layout, error_curves, with_error_history
 from ._plot import PlotWidget
 
 __all__ = ["EstWidget"]
@@ -213,19 +212,16 @@ class EstWidget(JobDockWidget):
             return image_layer_data(volume, vs, RESULT, algorithm, params, [source],
                                     colormap="gray", metadata=metadata or None)
 
-        shown = {"snapshot": 0}
-
         def on_yield(state: EstProgress):
             self.plot.update_curves(error_curves(state.errors, n_iter))
-            if state.snapshot == shown["snapshot"]:  # no newer volume since the last look
+            if state.preview is None:
                 return None
-            shown["snapshot"] = state.snapshot
-            self.thumbnail.show_array(central_slices(state.preview))
-            return volume_layer(state.preview)
+            self.thumbnail.show_volume(state.preview)
+            return volume_layer(state.preview)  # the runner skips a volume already shown
 
         def on_result(result):
             self.plot.update_curves(error_curves(result.errors, n_iter))
-            self.thumbnail.show_array(central_slices(result.volume))
+            self.thumbnail.show_volume(result.volume)
             extra = {"final_error": float(result.errors[-1]), "command": command,
                      "errors": result.errors.astype(float)}
             if gridding:

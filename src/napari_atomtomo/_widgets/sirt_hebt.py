@@ -113,7 +113,6 @@ class SirtHebtWidget(JobDockWidget):
         layout.insertWidget(layout.count() - 1, self.plot)
         self.last_sweep: SweepResult | None = None
         self._auto_eds: list = []
-        self._shown_snapshot = -1
         self.mode.changed.connect(self._on_mode_changed)
         self.sweep.changed.connect(self._on_mode_changed)
         self.eds.changed.connect(self._on_eds_changed)
@@ -299,7 +298,6 @@ class SirtHebtWidget(JobDockWidget):
 
     def start_job(self) -> None:
         g = self.gather()
-        self._shown_snapshot = -1
         if next(iter(g["stacks"].values())).shape[1] == 1:
             self._show_2d_planes()
         self.plot.hold_size(True)  # status lines that wrap move the plot, not resize it
@@ -332,9 +330,7 @@ class SirtHebtWidget(JobDockWidget):
             dims.order = (1, 0, 2)
 
     def _preview_layers(self, state, g, kind):
-        if state.snapshot == self._shown_snapshot:
-            return None
-        self._shown_snapshot = state.snapshot
+        # the newest maps so far; the runner skips the ones their layers already show
         return [self._map_layer(n, v, g, kind) for n, v in state.maps.items()]
 
     def _on_job_end(self, *_) -> None:
