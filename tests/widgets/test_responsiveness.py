@@ -21,7 +21,7 @@ from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._base import add_or_replace_layers, overwrite_image_data
 from napari_atomtomo._widgets._plot import PlotWidget
 from napari_atomtomo._widgets._runner import (
-    ACTIVITY_DOCK_INTERVAL_S, MIN_UPDATE_INTERVAL_S, JobRunner,
+    ACTIVITY_DOCK_INTERVAL_S, MIN_UPDATE_INTERVAL_S,
 )
 from napari_atomtomo._widgets.sirt_hebt import SIRT
 from napari_atomtomo.core.geometry import equally_sloped_angles
@@ -43,17 +43,6 @@ def frames(n, delay, shape=(4, 5)):
 
 def preview(state):
     return image_layer_data(state.image, 0.5, "job preview", "frames", {})
-
-
-@pytest.fixture
-def runner(make_napari_viewer, qtbot):
-    viewer = make_napari_viewer()
-    r = JobRunner(viewer)
-    qtbot.addWidget(r)
-    yield r
-    if r.busy:
-        r.cancel()
-        qtbot.waitUntil(lambda: not r.busy, timeout=5000)
 
 
 def spinners():

@@ -57,17 +57,6 @@ def result(volume):
 
 
 @pytest.fixture
-def runner(make_napari_viewer, qtbot):
-    viewer = make_napari_viewer()
-    r = JobRunner(viewer)
-    qtbot.addWidget(r)
-    yield r
-    if r.busy:  # never leave a worker behind for the next test
-        r.cancel()
-        qtbot.waitUntil(lambda: not r.busy, timeout=5000)
-
-
-@pytest.fixture
 def bare_runner(qtbot):
     """A runner without a viewer (signals only): for tests that need no layers."""
     r = JobRunner(None)
