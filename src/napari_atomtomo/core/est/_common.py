@@ -7,6 +7,8 @@ leading axis.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -101,3 +103,29 @@ def apply_constraints(x: np.ndarray, support: np.ndarray, positivity: bool) -> N
 def to_public(vol_yzx: np.ndarray) -> np.ndarray:
     """Internal ``(y, z, x)`` → public ``(z, y, x)`` contiguous copy (always a copy)."""
     return vol_yzx.transpose(1, 0, 2).copy(order="C")
+
+
+@dataclass(frozen=True)
+class TwoRoundParams:
+    """The fields and checks EST and Fourier gridding share (two rounds, loose then tight
+    support, positivity); see :class:`~.reconstruct.EstParams` for their meaning.
+    :class:`~.reconstruct.EstParams` and :class:`~.gridding.GriddingParams` add their
+    own fields after these."""
+
+    n_iter: int = 200
+    n_iter_tight: int = 200
+    oversampling: int = 2
+    support: str = "box"
+    loose_support_margin: int = 0
+    tight_support_threshold: float = 0.05
+    tight_support_dilation: int = 2
+    tight_support_sigma: float = 1.0
+    positivity: bool = True
+    yield_every: int = 5
+
+    def __post_init__(self):
+        check_iterations(self.n_iter, self.n_iter_tight, self.yield_every)
+        if int(self.oversampling) != self.oversampling or not 1 <= self.oversampling <= 4:
+            raise ValueError(f"oversampling must be an integer from 1 to 4, got {self.oversampling!r}")
+        check_support_params(self.support, self.loose_support_margin, self.tight_support_threshold,
+                             self.tight_support_dilation, self.tight_support_sigma)

@@ -19,9 +19,8 @@ import numpy as np
 import scipy.fft as sfft
 
 from ._common import (
-    check_iterations,
+    TwoRoundParams,
     check_stack,
-    check_support_params,
     loose_support,
     to_public,
 )
@@ -39,33 +38,19 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class GriddingParams:
+class GriddingParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_fourier_gridding` (see :class:`EstParams` for the
     shared support fields). ``oversampling`` is the real-space padding factor of the
     Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units)."""
 
-    n_iter: int = 200
-    n_iter_tight: int = 200
-    oversampling: int = 2
     interpolation_radius: float = 0.5
-    support: str = "box"
-    loose_support_margin: int = 0
-    tight_support_threshold: float = 0.05
-    tight_support_dilation: int = 2
-    tight_support_sigma: float = 1.0
-    positivity: bool = True
-    yield_every: int = 5
 
     def __post_init__(self):
-        check_iterations(self.n_iter, self.n_iter_tight, self.yield_every)
-        if int(self.oversampling) != self.oversampling or not 1 <= self.oversampling <= 4:
-            raise ValueError(f"oversampling must be an integer from 1 to 4, got {self.oversampling!r}")
+        super().__post_init__()
         if not (0.0 < self.interpolation_radius <= 2.0):
             raise ValueError(
                 f"interpolation_radius must be in (0, 2] grid units, got {self.interpolation_radius!r}"
             )
-        check_support_params(self.support, self.loose_support_margin, self.tight_support_threshold,
-                             self.tight_support_dilation, self.tight_support_sigma)
 
 
 @dataclass(frozen=True)

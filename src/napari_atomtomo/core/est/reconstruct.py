@@ -30,10 +30,9 @@ import numba
 from numba import njit, prange
 
 from ._common import (
+    TwoRoundParams,
     apply_constraints,
-    check_iterations,
     check_stack,
-    check_support_params,
     loose_support,
     tighten_support,
     to_public,
@@ -47,7 +46,7 @@ __all__ = ["EstParams", "EstState", "EstResult", "iter_est", "reconstruct_est", 
 
 
 @dataclass(frozen=True)
-class EstParams:
+class EstParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_est` (shared by the CLI, the widget and metadata).
 
     Attributes
@@ -74,24 +73,10 @@ class EstParams:
         A volume copy is yielded every ``yield_every`` iterations.
     """
 
-    n_iter: int = 200
-    n_iter_tight: int = 200
-    oversampling: int = 2
-    support: str = "box"
-    loose_support_margin: int = 0
-    tight_support_threshold: float = 0.05
-    tight_support_dilation: int = 2
-    tight_support_sigma: float = 1.0
-    positivity: bool = True
     angle_tolerance_deg: float = 0.1
-    yield_every: int = 5
 
     def __post_init__(self):
-        check_iterations(self.n_iter, self.n_iter_tight, self.yield_every)
-        if int(self.oversampling) != self.oversampling or not 1 <= self.oversampling <= 4:
-            raise ValueError(f"oversampling must be an integer from 1 to 4, got {self.oversampling!r}")
-        check_support_params(self.support, self.loose_support_margin, self.tight_support_threshold,
-                             self.tight_support_dilation, self.tight_support_sigma)
+        super().__post_init__()
         if not (0 < self.angle_tolerance_deg <= 1.0):
             raise ValueError(
                 f"angle_tolerance_deg must be in (0, 1] degrees, got {self.angle_tolerance_deg!r}"
