@@ -1,12 +1,13 @@
 # make demo : set up (first time) and run the main job, `atomtomo demo`
 # make test : set up (first time) and run the test suite under a virtual X server
+# make test-under-load : the GUI tests with two CPU burners beside them (ROUNDS=5 for five)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # napari's canvas needs a real X server: pytest-xvfb starts one. Never use the
 # offscreen Qt platform (it crashes napari's OpenGL canvas; ../shared/STACK.md).
 TEST_ENV := env -u QT_QPA_PLATFORM -u PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test bench docs-screenshots clean
+.PHONY: setup demo test test-under-load bench docs-screenshots clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +20,9 @@ demo: setup
 
 test: setup
 	$(TEST_ENV) $(PY) -m pytest
+
+test-under-load: setup
+	bash scripts/test_under_load.sh
 
 bench: setup
 	$(PY) -m pip install -q -e ".[benchmarks]"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from napari_atomtomo._widgets._runner import JobRunner
@@ -17,3 +19,58 @@ def runner(make_napari_viewer, qtbot):
     if r.busy:  # never leave a worker behind for the next test
         r.cancel()
         qtbot.waitUntil(lambda: not r.busy, timeout=5000)
+
+
+class JobProbe:
+    """Wraps a job's generator function so a test sees and steers its progress, never
+    its timing.
+
+    ``produced`` counts the states the real generator has produced so far (read it in the
+    GUI thread to know how far the worker got). With ``hold_after=k`` the job stops after
+    handing over its ``k``-th state, before it asks the real generator for the next one,
+    until ``release`` is set: a test can look at the GUI while the job is known to be at a
+    given state, whatever the machine's load. ``held`` is set when the job waits there.
+    """
+
+    def __init__(self, func, hold_after: int | None = None):
+        self.func = func
+        self.hold_after = hold_after
+        self.produced = 0
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+        def probed(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            try:
+                while True:
+                    try:
+                        state = next(gen)
+                    except StopIteration as stop:
+                        return stop.value
+                    self.produced += 1
+                    yield state
+                    if self.produced == self.hold_after:
+                        self.held.set()
+                        self.release.wait(120)
+            finally:
+                gen.close()
+
+        self.job = probed
+
+
+@pytest.fixture
+def job_probe(monkeypatch):
+    """``job_probe(module, name, hold_after=None)`` swaps ``module.name`` (a job's
+    generator function as a widget calls it) for a :class:`JobProbe` of it; every probe is
+    released at the end of the test so no worker is left waiting."""
+    probes = []
+
+    def make(module, name, hold_after=None):
+        probe = JobProbe(getattr(module, name), hold_after)
+        monkeypatch.setattr(module, name, probe.job)
+        probes.append(probe)
+        return probe
+
+    yield make
+    for probe in probes:
+        probe.release.set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import time
 
 import numpy as np
 import pytest
@@ -194,20 +193,24 @@ def test_arbitrary_angles_select_gridding_and_explain_why_not_est(est, qtbot):
     assert widget.method.value == EST and widget.run_button.isEnabled()
 
 
-def test_cancel_stops_within_half_a_second(est, qtbot):
+def test_cancel_stops_the_job_at_its_next_yield(est, qtbot, job_probe):
+    """Cancel reaches EST between two iterations; the volume shown stays, marked partial.
+    (How long Cancel takes is measured in benchmarks/bench_gui_heartbeat.py.)"""
+    from napari_atomtomo._widgets import est as est_module
+
     viewer, widget = est
+    probe = job_probe(est_module, "with_error_history")
     viewer.open_sample("napari-atomtomo", "blob_tilt_series")
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.yielded, timeout=60_000):
         widget.run_button.click()
-    qtbot.waitUntil(lambda: widget.thumbnail.image is not None, timeout=10_000)  # a volume
+    qtbot.waitUntil(lambda: widget.thumbnail.image is not None, timeout=60_000)  # a volume
     assert not widget.run_button.isEnabled()
     assert widget.reason.text() == "a job is running; wait for it or cancel it"
-    with qtbot.waitSignal(widget.runner.cancelled, timeout=5000):
-        t0 = time.perf_counter()
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=60_000):
+        at_cancel = probe.produced
         widget.runner.cancel_button.click()
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5, f"cancel took {elapsed:.2f} s"
+    assert probe.produced <= at_cancel + 1  # stopped at the first yield after Cancel
     # the result layer keeps the last volume shown, marked as partial
     assert viewer.layers["est"].metadata["atomtomo"]["partial"].startswith("cancelled after")
     assert not widget.runner.busy and widget.run_button.isEnabled()

@@ -216,24 +216,15 @@ def test_hold_size_keeps_the_canvas_height(plot):
 
 
 def test_sirt_widget_fills_its_result_layer_in_place_and_keeps_its_curve(
-        make_napari_viewer, qtbot, monkeypatch):
+        make_napari_viewer, qtbot, job_probe):
     """A 3D SIRT job through the widget: the result layer ``sirt`` is made on the click
     and shows the newest volume in place; the residual curve is one artist from start to
     end, drawn on axes prepared before the click (no full figure draw during the job)."""
     from napari_atomtomo._widgets import sirt_hebt
 
-    def paced(*args, **kwargs):  # the real job, slowed so that several updates are shown
-        gen = sirt_hebt.iter_reconstruction.__wrapped__(*args, **kwargs)
-        while True:
-            try:
-                state = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            time.sleep(0.03)
-            yield state
-
-    paced.__wrapped__ = sirt_hebt.iter_reconstruction
-    monkeypatch.setattr(sirt_hebt, "iter_reconstruction", paced)
+    # the real job, held after its first state until the GUI has shown it, so at least
+    # one update comes before the end whatever the machine's load
+    probe = job_probe(sirt_hebt, "iter_reconstruction", hold_after=1)
     viewer = make_napari_viewer()
     _, w = viewer.window.add_plugin_dock_widget("napari-atomtomo", "SIRT / HEBT")
     angles = equally_sloped_angles(8, 60.0)
@@ -256,12 +247,13 @@ def test_sirt_widget_fills_its_result_layer_in_place_and_keeps_its_curve(
 
     w.runner.yielded.connect(look)
     assert w.run_button.isEnabled(), w.reason.text()
-    w.run_button.click()
-    made = viewer.layers["sirt"]
-    assert made.data.shape == (12, 6, 12) and not made.data.any()
-    line = w.plot.curves["sirt"]
-    with qtbot.waitSignal(w.runner.finished, timeout=30_000):
-        pass
+    with qtbot.waitSignal(w.runner.yielded, timeout=60_000):
+        w.run_button.click()
+        made = viewer.layers["sirt"]
+        assert made.data.shape == (12, 6, 12) and not made.data.any()
+        line = w.plot.curves["sirt"]
+    with qtbot.waitSignal(w.runner.finished, timeout=60_000):
+        probe.release.set()
     assert len(seen) >= 2  # the first update, and the last progress at the end
     assert len({s[0] for s in seen}) == 1  # one buffer, overwritten
     for _, frame, shown in seen[:-1]:  # the end shows the result instead of a preview

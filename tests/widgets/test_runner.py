@@ -39,11 +39,13 @@ def fail_after(n_ok):
     raise ValueError("relaxation must be in (0, 2], got 3")
 
 
-def gated(go: threading.Event, end: threading.Event):
+def gated(go: threading.Event, end: threading.Event, queued: threading.Event | None = None):
     yield State(1, np.full((2, 3, 4), 1.0, np.float32))
-    go.wait(5)
+    go.wait(60)
     yield State(2, np.full((2, 3, 4), 2.0, np.float32))
-    end.wait(5)
+    if queued is not None:  # the worker has sent state 2 and asks for the next one
+        queued.set()
+    end.wait(60)
     yield State(3, np.full((2, 3, 4), 3.0, np.float32))
     return np.full((2, 3, 4), 3.0, np.float32)
 
@@ -109,18 +111,27 @@ def test_progress_preview_and_result_layer(runner, qtbot):
     assert viewer.layers["job result"].metadata["atomtomo"]["parameters"] == {"n": 3.0}
 
 
-def test_cancel_stops_within_half_a_second(runner, qtbot):
+def test_cancel_stops_the_job_at_its_next_yield(runner, qtbot):
+    """Cancel reaches the worker between two states: the generator produces at most the
+    state it was computing when Cancel came, and nothing it makes after is delivered.
+    (How long that takes is measured in benchmarks/bench_gui_heartbeat.py, not here.)"""
     viewer = runner._viewer
+    made = []
+
+    def counted(n, delay):
+        for state in count_up(n, delay):
+            made.append(state.iteration)
+            yield state
+
     with qtbot.waitSignal(runner.yielded, timeout=10_000):
-        runner.run(count_up, 100_000, 0.01, label="long", total=100_000,
+        runner.run(counted, 100_000, 0.01, label="long", total=100_000,
                    on_yield=preview, on_result=result)
     late = []
-    with qtbot.waitSignal(runner.cancelled, timeout=5000) as blocker:
-        t0 = time.perf_counter()
+    with qtbot.waitSignal(runner.cancelled, timeout=60_000) as blocker:
         runner.yielded.connect(late.append)
+        at_cancel = len(made)
         runner.cancel()
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5, f"cancel took {elapsed:.2f} s"
+    assert len(made) <= at_cancel + 1  # stopped at the first yield after Cancel
     assert blocker.args == [1]
     assert late == []  # nothing delivered after Cancel
     assert not runner.busy and not JobRunner.any_busy()
@@ -131,13 +142,14 @@ def test_cancel_stops_within_half_a_second(runner, qtbot):
 
 def test_output_queued_before_cancel_is_dropped(runner, qtbot):
     viewer = runner._viewer
-    go, end = threading.Event(), threading.Event()
+    go, end, queued = threading.Event(), threading.Event(), threading.Event()
     states = []
     runner.yielded.connect(states.append)
     with qtbot.waitSignal(runner.yielded, timeout=10_000):
-        runner.run(gated, go, end, label="gated", total=3, on_yield=preview, on_result=result)
+        runner.run(gated, go, end, queued, label="gated", total=3, on_yield=preview,
+                   on_result=result)
     go.set()
-    time.sleep(0.3)  # the worker queues state 2 while the GUI thread is not looking
+    assert queued.wait(60)  # state 2 is queued while the GUI thread is not looking
     runner.cancel()
     end.set()
     with qtbot.waitSignal(runner.cancelled, timeout=5000):

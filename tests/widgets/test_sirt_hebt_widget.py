@@ -206,20 +206,34 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     assert w.fit_label.text() == "typed: r_Ag = 520, r_Au = 545"
 
 
-def test_cancel_leaves_no_result(widget, qtbot):
+def test_cancel_leaves_no_result(widget, qtbot, job_probe):
+    """Cancelled before any map was yielded: the layers made on the click go again.
+
+    The job is held after its first state (iteration 1, no map: maps come every
+    ``yield_every`` iterations), so what the GUI shows does not depend on how far the
+    worker would have got on a loaded machine.
+    """
+    from napari_atomtomo._widgets import sirt_hebt
+
     viewer, w = widget
-    ds = simulate_agau(1)  # the paper's 97-px phantom: 1000 iterations take many seconds
+    probe = job_probe(sirt_hebt, "iter_reconstruction", hold_after=1)
+    ds = simulate_agau(1)  # the paper's 97-px phantom
     add_or_replace_layers(viewer, agau_layers(ds))
     w.n_iter.value = 1000
-    with qtbot.waitSignal(w.runner.yielded, timeout=30_000):
+    assert w.mode.value == HEBT
+    with qtbot.waitSignal(w.runner.yielded, timeout=60_000) as first:
         w.run_button.click()
+    assert first.args[0].iteration == 1 and not first.args[0].maps
+    assert probe.held.wait(60)  # the worker waits after state 1
     assert not w.run_button.isEnabled()
     assert w.reason.text() == "a job is running; wait for it or cancel it"
-    # the result layers are made on the click; no map has been yielded yet (every 40 it.)
+    # the result layers are made on the click; no map has been yielded yet
     assert viewer.layers["map_Ag"].data.shape == (97, 1, 97)
     assert not viewer.layers["map_Au"].data.any()
-    with qtbot.waitSignal(w.runner.cancelled, timeout=30_000):
+    with qtbot.waitSignal(w.runner.cancelled, timeout=60_000):
         w.runner.cancel_button.click()
+        probe.release.set()  # the job goes on to its next yield, where it stops
+    assert probe.produced == 2  # it stopped at the first yield after Cancel
     assert "map_Ag" not in viewer.layers and "map_Au" not in viewer.layers  # never filled
     assert w.run_button.isEnabled()
 
