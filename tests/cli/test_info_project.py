@@ -77,7 +77,7 @@ def test_project_refuses_existing_output_and_inputs(tmp_path, capsys):
     assert run(capsys, *args)[0] == 0
     first = read_mrc(tmp_path / "p.mrc")[0]
     code, _, err = run(capsys, *args)
-    assert code == 2 and "p.mrc exists; pass force=True (--force) to overwrite it" in err
+    assert code == 2 and "p.mrc exists; pass --force to overwrite it" in err
     assert run(capsys, *args, "--force")[0] == 0
     np.testing.assert_array_equal(read_mrc(tmp_path / "p.mrc")[0], first)
     code, _, err = run(capsys, "project", tmp_path / "vol.mrc", "--angles", tmp_path / "a.tlt",

@@ -3,13 +3,18 @@
 Each subcommand lives in its own module of this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` to a function
 ``(args) -> int``. Predictable bad input (``ValueError``, missing or existing files)
-is reported as one sentence on stderr with exit status 2, never a traceback.
+is reported as one sentence on stderr with exit status 2, never a traceback. Errors of
+the operating system (a full disk, a file-size limit, a folder that cannot be written,
+a closed output stream) and running out of memory give one sentence naming the path
+and exit status 1; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 
 from .. import __version__
@@ -41,10 +46,31 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error instead of one sentence")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence for an error of the operating system, naming the path when known."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        where = f" {exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+        return f"cannot use{where}: {reason}"
+    return reason if exc.errno is None else f"{reason} (errno {exc.errno})"
+
+
+def _silence_stdout() -> None:
+    """After stdout failed (full disk, closed pipe), stop Python failing again at exit."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,15 +79,47 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit: an OSError (EFBIG), not a kill
+        try:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
+    name = f"atomtomo {args.command}"
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, KeyError) as exc:
+        status = int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            IsADirectoryError, PermissionError, KeyError) as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, OSError) and exc.errno is not None:  # from the OS, not our checks
+            print(f"{name}: error: {os_error_sentence(exc)}", file=sys.stderr)
+            return 1
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"atomtomo {args.command}: error: {msg}", file=sys.stderr)
+        print(f"{name}: error: {msg}", file=sys.stderr)
         return 2
+    except MemoryError as exc:
+        if args.debug:
+            raise
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"{name}: error: ran out of memory{detail}; use smaller data or fewer pixels",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if args.debug:
+            raise
+        print(f"{name}: error: {os_error_sentence(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"atomtomo {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()
+        print(f"{name}: error: cannot write to standard output: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_force, output_path, write_json
+from ._common import Outputs, add_force, implicit_angles, output_path, write_json
 
 
 def register(subparsers) -> None:
@@ -42,10 +42,11 @@ def run(args) -> int:
     out = output_path(args.out, ".mrc")
     if args.apply_shifts is not None and args.shifts_out is not None:
         raise ValueError("--shifts-out and --apply-shifts exclude each other")
-    inputs = (args.stack, args.angles, args.apply_shifts)
-    io._paths.writable_path(out, args.force, inputs)
+    inputs = (args.stack, implicit_angles(args.stack, args.angles), args.apply_shifts)
+    outs = Outputs(args.force, inputs)
+    outs.file(out, "--out")
     if args.shifts_out is not None:
-        io._paths.writable_path(args.shifts_out, args.force, inputs)
+        outs.file(args.shifts_out, "--shifts-out")
     reference = args.reference if args.reference == "zero" else _index(args.reference)
     params = AlignParams(reference, args.upsample, args.background)
 
@@ -55,16 +56,18 @@ def run(args) -> int:
             io.read_tlt(args.angles, n_images=data.shape[0])
         shifts = io.read_shifts(args.apply_shifts, n_images=data.shape[0])
         aligned = apply_shifts(data, shifts)
-        io.write_mrc(out, aligned, voxel_size, force=args.force, kind="stack", inputs=inputs)
+        with outs.writing() as stage:
+            io.write_mrc(stage(out), aligned, voxel_size, kind="stack")
         print(f"applied {args.apply_shifts} to {args.stack}: wrote {out}")
         return 0
 
     series = io.read_tilt_series(args.stack, args.angles)
     shifts, ref = estimate_shifts(series.data, series.angles_deg, params=params)
     aligned = apply_shifts(series.data, shifts)
-    io.write_mrc(out, aligned, series.voxel_size, force=args.force, kind="stack", inputs=inputs)
-    if args.shifts_out is not None:
-        write_json(args.shifts_out, shifts_json(shifts, series.angles_deg, ref))
+    with outs.writing() as stage:
+        io.write_mrc(stage(out), aligned, series.voxel_size, kind="stack")
+        if args.shifts_out is not None:
+            write_json(stage(args.shifts_out), shifts_json(shifts, series.angles_deg, ref))
     print(f"aligned {series.data.shape[0]} images (reference {ref}, "
           f"{series.angles_deg[ref]:.2f}°): wrote {out}")
     return 0

@@ -1,27 +1,33 @@
-"""Small helpers shared by the subcommands."""
+"""Small helpers shared by the subcommands.
+
+Outputs go through :class:`napari_atomtomo.io._output.Outputs` (checked before the work,
+written all-or-nothing); ``write_json`` and ``save_figure`` write atomically; progress
+goes through ``progress_printer``.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+
+from ..io._output import Outputs, atomic_savefig, atomic_write_json
+
+__all__ = ["Outputs", "add_force", "check_output", "output_path", "progress_printer",
+           "write_json", "save_figure", "implicit_angles"]
 
 
 def add_force(parser) -> None:
     parser.add_argument(
-        "--force", action="store_true", help="overwrite existing output files"
+        "--force", action="store_true",
+        help="overwrite output files that already exist (never an input, never a file "
+             "the command was not asked to write)",
     )
 
 
 def check_output(path, force: bool, inputs=()) -> Path:
-    """Refuse to write over an existing file unless ``force``; never over an input."""
-    p = Path(path)
-    for src in inputs:
-        if src is not None and Path(src).exists() and p.exists() and p.resolve() == Path(src).resolve():
-            raise ValueError(f"output {p} is one of the inputs; choose another output path")
-    if p.exists() and not force:
-        raise FileExistsError(f"{p} exists; pass --force to overwrite it")
-    return p
+    """Check one output file now (see ``Outputs.file``): not an input, not a folder,
+    not existing unless ``force``, in a folder that can be written (if it exists yet)."""
+    return Outputs(force, inputs).file(path, own=True)
 
 
 def output_path(path, suffix: str, option: str = "--out") -> Path:
@@ -32,17 +38,52 @@ def output_path(path, suffix: str, option: str = "--out") -> Path:
     return p
 
 
-def progress_printer(label: str, quiet: bool = False):
-    """A callback ``(done, total, message="")`` that prints one updating line to stderr."""
+def implicit_angles(stack, angles):
+    """The angle file a command will read for ``stack``: ``angles`` or the one found
+    next to the stack (so that it is protected like an explicit input)."""
+    if angles is not None:
+        return angles
+    from ..io.dataset import find_angles_file
+
+    return find_angles_file(stack) if Path(stack).is_file() else None
+
+
+def progress_printer(label: str, quiet: bool = False, stream=None, step_percent: int = 10):
+    """A callback ``(done, total, message="")`` printing progress to stderr.
+
+    On a terminal one line is redrawn in place (``\\r``); into a file or pipe (a log)
+    one full line is printed each time another ``step_percent`` % is done, so a log
+    never holds carriage returns.
+    """
+    state = {"next": 0}
 
     def report(done, total, message: str = "") -> None:
         if quiet:
             return
-        end = "\n" if done >= total else "\r"
-        print(f"{label}: {done}/{total} {message}".rstrip(), end=end, file=sys.stderr, flush=True)
+        out = stream if stream is not None else sys.stderr
+        text = f"{label}: {done}/{total} {message}".rstrip()
+        if out.isatty():
+            end = "\n" if done >= total else "\r"
+            print(text, end=end, file=out, flush=True)
+            return
+        pct = 100 * done // max(total, 1)
+        if pct >= state["next"] or done >= total:
+            state["next"] = (pct // step_percent + 1) * step_percent
+            print(text, file=out, flush=True)
 
     return report
 
 
 def write_json(path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """Write ``obj`` as indented JSON through a temporary file renamed into place."""
+    atomic_write_json(path, obj)
+
+
+def save_figure(fig, path) -> None:
+    """Save a matplotlib figure atomically and close it."""
+    try:
+        atomic_savefig(fig, path)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_force, check_output, write_json
+from ._common import Outputs, add_force, save_figure, write_json
 
 
 def register(subparsers) -> None:
@@ -66,20 +66,20 @@ def format_table(result) -> str:
 def run(args) -> int:
     from ..core.compare import compare_atoms, plot_deviations
 
-    outputs = [Path(x) for x in (args.json, args.plot) if x]
-    if len(outputs) == 2 and outputs[0].resolve() == outputs[1].resolve():
-        raise ValueError("--json and --plot must name different files")
-    for o in outputs:
-        check_output(o, args.force, (args.traced, args.truth))
+    outs = Outputs(args.force, (args.traced, args.truth))
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            outs.file(path, option)
     traced, truth = read_atoms(args.traced), read_atoms(args.truth)
     res = compare_atoms(traced, truth, resolution_A=args.resolution_A,
                         remove_offset=not args.no_offset)
     print(format_table(res))
-    if args.json:
-        summary = res.to_dict(per_atom=True)
-        summary = {"traced": str(Path(args.traced)), "truth": str(Path(args.truth))} | summary
-        write_json(args.json, summary)
-    if args.plot:
-        fig = plot_deviations(res, title=f"{Path(args.traced).name} vs {Path(args.truth).name}")
-        fig.savefig(args.plot, dpi=150)
+    with outs.writing() as stage:
+        if args.json:
+            summary = res.to_dict(per_atom=True)
+            summary = {"traced": str(Path(args.traced)), "truth": str(Path(args.truth))} | summary
+            write_json(stage(args.json), summary)
+        if args.plot:
+            title = f"{Path(args.traced).name} vs {Path(args.truth).name}"
+            save_figure(plot_deviations(res, title=title), stage(args.plot))
     return 0

@@ -69,41 +69,85 @@ def _progress(quiet: bool):
     return report
 
 
+#: Lists the files a demo wrote; ``--force`` overwrites only files named in it.
+MANIFEST = ".atomtomo-demo.json"
+
+
+def check_demo_folder(out: Path, force: bool) -> None:
+    """Refuse a non-empty ``out`` without ``force``; with it, refuse any file the demo
+    would replace (``README.md``, ``silica/``, ``agau/``) that an earlier demo did not write."""
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not force:
+        raise FileExistsError(f"{out} exists and is not empty; pass --force to overwrite "
+                              "the files an earlier atomtomo demo wrote there")
+    import json
+
+    try:
+        own = set(json.loads((out / MANIFEST).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        own = set()
+    candidates = [out / "README.md"]
+    for sub in ("silica", "agau"):
+        if (out / sub).exists():
+            candidates += sorted(p for p in (out / sub).rglob("*") if not p.is_dir())
+    for path in candidates:
+        if path.exists() and path.relative_to(out).as_posix() not in own:
+            raise FileExistsError(
+                f"{path} was not written by atomtomo demo; --force replaces only the demo's "
+                "own files, so move it or choose another --out"
+            )
+
+
 def run(args) -> int:
+    import json
+
+    from ._common import Outputs
+
     if args.skip_agau and args.skip_silica:
         raise ValueError("--skip-agau and --skip-silica together leave nothing to run")
     noise = dose_setting(args.dose)
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise FileExistsError(f"{out} exists and is not empty; pass --force to overwrite it")
-    out.mkdir(parents=True, exist_ok=True)
+    outs = Outputs(args.force)
+    out = outs.folder(args.out, "--out")
+    check_demo_folder(out, args.force)
     t0 = time.perf_counter()
     lines = ["# atomtomo demo", ""]
-    if not args.skip_silica:
-        print("silica (paper 000): simulate → align → EST → trace → compare", file=sys.stderr)
-        params = SilicaPipelineParams(
-            haadf=HaadfParams(seed=args.seed, **noise),
-            est=EstParams(n_iter=args.iterations, n_iter_tight=args.iterations),
-        )
-        res = run_silica_pipeline(out / "silica", params, force=True,
+    with outs.writing() as stage:
+        tmp = stage.folder(out)  # everything is moved into out only when all parts succeeded
+        if not args.skip_silica:
+            print("silica (paper 000): simulate → align → EST → trace → compare", file=sys.stderr)
+            params = SilicaPipelineParams(
+                haadf=HaadfParams(seed=args.seed, **noise),
+                est=EstParams(n_iter=args.iterations, n_iter_tight=args.iterations),
+            )
+            res = run_silica_pipeline(tmp / "silica", params, force=True,
+                                      callback=_progress(args.quiet))
+            c = res.summary["comparison"]
+            msg = (f"R_noise {res.summary['r_noise'] * 100:.1f} %: traced "
+                   + ", ".join(f"{el} {n}" for el, n in c["counts_traced"].items())
+                   + "; misplaced "
+                   + ", ".join(f"{el} {n}" for el, n in c["misplaced_by_element"].items())
+                   + f"; RMSD {c['rmsd_A']:.3f} Å")
+            print(("\r" if sys.stderr.isatty() else "") + f"  {msg}".ljust(60), file=sys.stderr)
+            lines += [f"- [Silica, paper 000](silica/report.md): {msg}"]
+        if not args.skip_agau:
+            print("Ag–Au (paper 002): phantom → EDS SIRT and HEBT → quantify", file=sys.stderr)
+            s = run_agau_pipeline(tmp / "agau", AgAuPipelineParams(), force=True,
                                   callback=_progress(args.quiet))
-        c = res.summary["comparison"]
-        msg = (f"R_noise {res.summary['r_noise'] * 100:.1f} %: traced "
-               + ", ".join(f"{el} {n}" for el, n in c["counts_traced"].items())
-               + "; misplaced " + ", ".join(f"{el} {n}" for el, n in c["misplaced_by_element"].items())
-               + f"; RMSD {c['rmsd_A']:.3f} Å")
-        print(("\r" if sys.stderr.isatty() else "") + f"  {msg}".ljust(60), file=sys.stderr)
-        lines += [f"- [Silica, paper 000](silica/report.md): {msg}"]
-    if not args.skip_agau:
-        print("Ag–Au (paper 002): phantom → EDS SIRT and HEBT → quantify", file=sys.stderr)
-        s = run_agau_pipeline(out / "agau", AgAuPipelineParams(), force=True,
-                              callback=_progress(args.quiet))
-        h, e = s["hebt"]["scores"], s["eds"]["scores"]
-        msg = ("weight-fraction SSIM Ag/Au: EDS " + f"{e['Ag']['ssim_wt']:.3f}/{e['Au']['ssim_wt']:.3f}"
-               + ", HEBT " + f"{h['Ag']['ssim_wt']:.3f}/{h['Au']['ssim_wt']:.3f}")
-        print(("\r" if sys.stderr.isatty() else "") + f"  {msg}".ljust(60), file=sys.stderr)
-        lines += [f"- [Ag–Au, paper 002](agau/report.md): {msg}"]
-    lines += ["", f"Total time {time.perf_counter() - t0:.0f} s.", ""]
-    (out / "README.md").write_text("\n".join(lines))
+            h, e = s["hebt"]["scores"], s["eds"]["scores"]
+            msg = ("weight-fraction SSIM Ag/Au: EDS "
+                   + f"{e['Ag']['ssim_wt']:.3f}/{e['Au']['ssim_wt']:.3f}"
+                   + ", HEBT " + f"{h['Ag']['ssim_wt']:.3f}/{h['Au']['ssim_wt']:.3f}")
+            print(("\r" if sys.stderr.isatty() else "") + f"  {msg}".ljust(60), file=sys.stderr)
+            lines += [f"- [Ag–Au, paper 002](agau/report.md): {msg}"]
+        lines += ["", f"Total time {time.perf_counter() - t0:.0f} s.", ""]
+        (tmp / "README.md").write_text("\n".join(lines))
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+        try:
+            old = json.loads((out / MANIFEST).read_text())["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            old = []
+        (tmp / MANIFEST).write_text(json.dumps({"files": sorted({*old, *files, MANIFEST})},
+                                               indent=1) + "\n")
     print(f"reports in {out}/ ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return 0

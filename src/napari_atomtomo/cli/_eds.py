@@ -5,19 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.sirt import SirtParams, reconstruct_eds
-from ._common import add_force, check_output, progress_printer
+from ._common import Outputs, add_force, progress_printer
 from ._sirt import add_geometry_options, add_sirt_options, read_geometry_options
 
 #: The paper's EDS-only optimum lies between 20 (Au) and 50 (Ag) iterations.
 DEFAULT_ITERATIONS = 50
 
 
-def output_folder(path) -> Path:
-    """The output folder (created later, after the input is read and checked)."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output {out} exists and is not a folder")
-    return out
+def output_folder(path, outs: Outputs | None = None) -> Path:
+    """The output folder, checked now and created only when the results are written."""
+    return (outs or Outputs()).folder(path, "--out")
 
 
 def register(subparsers) -> None:
@@ -41,21 +38,22 @@ def run(args) -> int:
     from .. import io
 
     params = SirtParams(n_iter=args.iterations, relaxation=args.relaxation)
-    out = output_folder(args.out)
+    outs = Outputs(args.force, (args.shifts, args.support))
+    out = output_folder(args.out, outs)
     data = io.read_dataset(args.data_dir)
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
-    inputs = (args.shifts, args.support)
-    targets = {el: check_output(out / f"map_{el}.mrc", args.force, inputs) for el in data.eds}
+    targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     report = progress_printer("eds", quiet=args.quiet)
     maps = reconstruct_eds(
         data.eds, data.angles_deg, params, support=support, shifts=shifts,
         callback=lambda el, s: report(s.iteration, params.n_iter, el),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    for el, path in targets.items():
-        io.write_mrc(path, maps[el], data.voxel_size, force=args.force)
+    with outs.writing() as stage:
+        for el, path in targets.items():
+            io.write_mrc(stage(path), maps[el], data.voxel_size)
+    for path in targets.values():
         print(f"wrote {path}")
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ._common import add_force, check_output, output_path, progress_printer, write_json
+from ._common import (
+    Outputs, add_force, implicit_angles, output_path, progress_printer, write_json,
+)
 
 
 def register(subparsers) -> None:
@@ -48,9 +50,9 @@ def run(args) -> int:
 
     out = output_path(args.out, ".mrc")
     report_path = out.with_name(out.stem + ".est.json")
-    inputs = (args.stack, args.angles)
-    check_output(out, args.force, inputs)
-    check_output(report_path, args.force, inputs)
+    outs = Outputs(args.force, (args.stack, implicit_angles(args.stack, args.angles)))
+    outs.file(out, "--out")
+    outs.file(report_path, "report")
     common = dict(n_iter=args.iterations, n_iter_tight=args.tight_iterations,
                   oversampling=args.oversampling, loose_support_margin=args.support_margin)
     if args.tight_threshold is not None:
@@ -72,7 +74,6 @@ def run(args) -> int:
             result = stop.value
             break
         progress(state.iteration, total, f"round {state.round} error {state.error:.4g}")
-    io.write_mrc(out, result.volume, series.voxel_size, force=args.force, inputs=inputs)
     report = {
         "algorithm": args.method,
         "parameters": dataclasses.asdict(params),
@@ -89,5 +90,7 @@ def run(args) -> int:
         report["lines"] = a.describe()
     else:
         report["fourier_coverage"] = result.coverage
-    write_json(report_path, report)
+    with outs.writing() as stage:
+        io.write_mrc(stage(out), result.volume, series.voxel_size)
+        write_json(stage(report_path), report)
     return 0

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..core.hebt import HebtParams, reconstruct_hebt
-from ._common import add_force, check_output, progress_printer, write_json
+from ._common import Outputs, add_force, progress_printer, write_json
 from ._eds import output_folder
 from ._sirt import add_geometry_options, read_geometry_options
 
@@ -71,25 +71,26 @@ def run(args) -> int:
 
     params = HebtParams(alpha=args.alpha, n_iter=args.iterations, relaxation=args.relaxation)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
-    out = output_folder(args.out)
+    outs = Outputs(args.force, (args.ratios, args.shifts, args.support))
+    out = output_folder(args.out, outs)
     data = io.read_dataset(args.data_dir)
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
-    inputs = (args.ratios, args.shifts, args.support)
-    targets = {el: check_output(out / f"map_{el}.mrc", args.force, inputs) for el in data.eds}
-    ratios_path = check_output(out / "response_ratios.json", args.force, inputs=inputs)
+    targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
+    ratios_path = outs.file(out / "response_ratios.json", own=True)
     report = progress_printer("hebt", quiet=args.quiet)
     result = reconstruct_hebt(
         data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
         shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    for el, path in targets.items():
-        io.write_mrc(path, result.maps[el], data.voxel_size, force=args.force)
+    with outs.writing() as stage:
+        for el, path in targets.items():
+            io.write_mrc(stage(path), result.maps[el], data.voxel_size)
+        write_json(stage(ratios_path), {"r": result.ratios, "r2": result.r2})
+    for path in targets.values():
         print(f"wrote {path}")
-    write_json(ratios_path, {"r": result.ratios, "r2": result.r2})
     fitted = f", R² {result.r2:.4f}" if result.r2 is not None else " (given)"
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
     print(f"wrote {ratios_path}: {ratio_text}{fitted}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.projectors import forward_project
-from ._common import add_force, output_path
+from ._common import Outputs, add_force, output_path
 
 
 def register(subparsers) -> None:
@@ -46,7 +46,8 @@ def run(args) -> int:
     angles = io.read_tlt(args.angles)
     shifts = None if args.shifts is None else io.read_shifts(args.shifts, n_images=angles.size)
     # Check every output before the heavy work.
-    io._paths.writable_path(out, args.force, inputs)
+    outs = Outputs(args.force, inputs)
+    outs.file(out, "--out")
     write_tlt = True
     if tlt_out.exists() and not (Path(args.angles).exists() and tlt_out.resolve() == Path(args.angles).resolve()):
         same = False
@@ -62,15 +63,18 @@ def run(args) -> int:
                 f"{tlt_out} exists with other angles; pass --force to overwrite it"
             )
         else:
-            io._paths.writable_path(tlt_out, True, inputs)
+            outs.file(tlt_out, "angle file")
+    elif not tlt_out.exists():
+        outs.file(tlt_out, "angle file")
     elif tlt_out.exists():
         write_tlt = False  # the angle file given is already the output's sibling
     volume, voxel_size = io.read_mrc(args.volume)
     stack = forward_project(volume, angles, n_u=args.n_u, shifts=shifts)
-    io.write_mrc(out, stack, voxel_size, force=args.force, kind="stack", inputs=inputs,
-                 label=f"projection of {Path(args.volume).name}"[:80])
-    if write_tlt:
-        io.write_tlt(tlt_out, angles, force=args.force, inputs=inputs)
+    with outs.writing() as stage:
+        io.write_mrc(stage(out), stack, voxel_size, kind="stack",
+                     label=f"projection of {Path(args.volume).name}"[:80])
+        if write_tlt:
+            io.write_tlt(stage(tlt_out), angles)
     print(f"wrote {out} {stack.shape} (angle, y, x), voxel size {voxel_size:g} Å"
           + (f", and {tlt_out}" if write_tlt else ""))
     return 0

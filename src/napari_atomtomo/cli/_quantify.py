@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_force, check_output, write_json
+from ._common import Outputs, add_force, write_json
 
 _MAP_NAME = re.compile(r"^map_([A-Z][a-z]?)\.mrc$")
 
@@ -76,14 +76,11 @@ def run(args) -> int:
     for el in paths:
         validate_element(el)
     factors = load_factor_file(args.factors) if args.factors else None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output {out} exists and is not a folder")
     inputs = list(paths.values()) + ([args.factors] if args.factors else [])
-    targets = {el: out / f"wt_{el}.mrc" for el in paths}
-    json_path = out / "quantify.json"
-    for t in [*targets.values(), json_path]:
-        check_output(t, args.force, inputs=inputs)
+    outs = Outputs(args.force, inputs)
+    out = outs.folder(args.out, "--out")
+    targets = {el: outs.file(out / f"wt_{el}.mrc", own=True) for el in paths}
+    json_path = outs.file(out / "quantify.json", own=True)
 
     maps, voxel_size = {}, None
     for el, path in paths.items():
@@ -93,26 +90,26 @@ def run(args) -> int:
         maps[el], voxel_size = data, vs
     result = quantify_maps(maps, factors=factors, params=params)
 
-    out.mkdir(parents=True, exist_ok=True)
-    for el, wt in result.weight_fractions.items():
-        write_mrc(targets[el], wt, voxel_size, force=args.force, inputs=inputs)
-    mean_inside = {
-        el: (float(wt[result.mask].mean()) if result.n_voxels else 0.0)
-        for el, wt in result.weight_fractions.items()
-    }
-    write_json(json_path, {
-        **dataclasses.asdict(params),
-        "kind": result.kind,
-        "factor": "f" if result.kind == "eds" else "z",
-        "factors_b_mol_g": {el: float(v) for el, v in result.factors_used.items()},
-        "threshold": result.threshold,
-        "threshold_method": "esf" if result.esf is not None else "user",
-        "volume_voxels": result.n_voxels,
-        "voxel_size_A": float(voxel_size),
-        "mean_weight_fraction_inside": mean_inside,
-        "maps": {el: str(p) for el, p in paths.items()},
-        "esf": None if result.esf is None else result.esf.summary(),
-    })
+    with outs.writing() as stage:
+        for el, wt in result.weight_fractions.items():
+            write_mrc(stage(targets[el]), wt, voxel_size)
+        mean_inside = {
+            el: (float(wt[result.mask].mean()) if result.n_voxels else 0.0)
+            for el, wt in result.weight_fractions.items()
+        }
+        write_json(stage(json_path), {
+            **dataclasses.asdict(params),
+            "kind": result.kind,
+            "factor": "f" if result.kind == "eds" else "z",
+            "factors_b_mol_g": {el: float(v) for el, v in result.factors_used.items()},
+            "threshold": result.threshold,
+            "threshold_method": "esf" if result.esf is not None else "user",
+            "volume_voxels": result.n_voxels,
+            "voxel_size_A": float(voxel_size),
+            "mean_weight_fraction_inside": mean_inside,
+            "maps": {el: str(p) for el, p in paths.items()},
+            "esf": None if result.esf is None else result.esf.summary(),
+        })
     print(f"quantify: {len(paths)} maps ({', '.join(paths)}), threshold {result.threshold:.6g}, "
           f"{result.n_voxels} voxels inside -> {out}")
     return 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ._common import add_force, check_output, write_json
+from ._common import Outputs, add_force, write_json
 
 
 def register(kinds) -> None:
@@ -36,14 +34,17 @@ def run(args) -> int:
     params = AgAuParams()
     if args.solid_angle is not None:
         params = AgAuParams(**{**params.__dict__, "solid_angle_sr": float(args.solid_angle)})
-    out = Path(args.out)
-    truth_path = out / "truth.json"
-    if out.exists():
-        check_output(truth_path, args.force)
+    outs = Outputs(args.force)
+    out = outs.folder(args.out, "OUT_DIR")
+    for name in ("haadf.mrc", "angles.tlt", "eds_Ag.mrc", "eds_Au.mrc", "phantom_Ag.mrc",
+                 "phantom_Au.mrc", "truth.json"):
+        outs.expect(out / name)
     ds = simulate_agau(args.seed, params, gaussian_sigma=0.0 if args.no_filter else None)
-    write_dataset(out, DataSet(ds.haadf, ds.eds, ds.angles_deg, ds.voxel_size,
-                               phantoms=ds.phantoms), force=args.force)
-    write_json(truth_path, {"simulator": "agau", **ds.truth})
+    with outs.writing() as stage:
+        tmp = stage.folder(out)
+        write_dataset(tmp, DataSet(ds.haadf, ds.eds, ds.angles_deg, ds.voxel_size,
+                                   phantoms=ds.phantoms), force=True)
+        write_json(tmp / "truth.json", {"simulator": "agau", **ds.truth})
     r = ds.truth["response_ratios_expected"]
     print(f"simulate agau: {ds.haadf.shape[0]} tilts x {ds.haadf.shape[2]} beam positions, "
           f"voxel {ds.voxel_size:g} Å, expected r_Ag {r['Ag']:.1f}, r_Au {r['Au']:.1f} -> {out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ._common import add_force, write_json
+from ._common import Outputs, add_force, write_json
 
 #: The shipped structure (seed 0, reconstruction frame of a 100³ volume of 0.5 Å voxels).
 SHIPPED_STRUCTURE = "silica_1002.xyz"
@@ -70,9 +70,11 @@ def run_structure(args) -> int:
     from ..core.simulate.silica_structure import generate_silica
 
     params = HaadfParams(pixel_size=args.pixel_size, n_pixels=args.n_pixels)
-    out = io._paths.writable_path(args.out, args.force)
+    outs = Outputs(args.force)
+    out = outs.file(args.out, "OUT.xyz", suffix=".xyz")
     atoms = centre_atoms(generate_silica(seed=args.seed), params.n_pixels, params.pixel_size)
-    io.write_xyz(out, atoms, comment=_frame_comment(args.seed, params), force=args.force)
+    with outs.writing() as stage:
+        io.write_xyz(stage(out), atoms, comment=_frame_comment(args.seed, params))
     return 0
 
 
@@ -95,27 +97,21 @@ def run_series(args) -> int:
     )
     structure = shipped_structure_path() if args.structure is None else Path(args.structure)
     atoms = io.read_xyz(structure)
-    out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"{out_dir} exists and is not a folder")
+    outs = Outputs(args.force, (structure,))
+    out_dir = outs.folder(args.out_dir, "OUT_DIR")
     names = ("haadf.mrc", "angles.tlt", "atoms_true.xyz", "truth.json")
-    if out_dir.exists():
-        for name in names:
-            io._paths.writable_path(out_dir / name, args.force, (structure,))
+    paths = {name: outs.file(out_dir / name, own=True) for name in names}
     sim = simulate_haadf_series(atoms, params)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    io.write_mrc(out_dir / "haadf.mrc", sim.stack_noisy, sim.pixel_size, force=args.force,
-                 kind="stack")
-    io.write_tlt(out_dir / "angles.tlt", sim.angles_nominal, force=args.force)
-    io.write_xyz(out_dir / "atoms_true.xyz", sim.atoms, force=args.force,
-                 comment=f"truth of {out_dir.name}: reconstruction frame, "
-                         f"{params.n_pixels}^3 voxels of {params.pixel_size} A")
     truth = sim.truth_dict()
     truth["structure"] = str(structure)
     truth["n_pixels"] = params.n_pixels
-    path = out_dir / "truth.json"
-    io._paths.writable_path(path, args.force)
-    write_json(path, truth)
+    with outs.writing() as stage:
+        io.write_mrc(stage(paths["haadf.mrc"]), sim.stack_noisy, sim.pixel_size, kind="stack")
+        io.write_tlt(stage(paths["angles.tlt"]), sim.angles_nominal)
+        io.write_xyz(stage(paths["atoms_true.xyz"]), sim.atoms,
+                     comment=f"truth of {out_dir.name}: reconstruction frame, "
+                             f"{params.n_pixels}^3 voxels of {params.pixel_size} A")
+        write_json(stage(paths["truth.json"]), truth)
     r = "noise-free" if sim.r_noise is None else f"R_noise {sim.r_noise:.3f}, dose {sim.dose:.4g} e/Å²"
     print(f"wrote {out_dir}: {sim.stack_noisy.shape[0]} images of "
           f"{sim.stack_noisy.shape[1]}×{sim.stack_noisy.shape[2]} px, {r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.sirt import SirtParams, reconstruct_sirt
-from ._common import add_force, check_output, progress_printer
+from ._common import Outputs, add_force, implicit_angles, progress_printer
 
 
 def add_sirt_options(parser, default_iterations: int) -> None:
@@ -99,8 +99,9 @@ def run(args) -> int:
     params = SirtParams(
         n_iter=args.iterations, relaxation=args.relaxation, nonnegative=not args.allow_negative
     )
-    inputs = (args.stack, args.angles, args.shifts, args.support)
-    out = check_output(args.out, args.force, inputs=inputs)
+    inputs = (args.stack, implicit_angles(args.stack, args.angles), args.shifts, args.support)
+    outs = Outputs(args.force, inputs)
+    out = outs.file(args.out, "--out")
     series = io.read_tilt_series(args.stack, args.angles)
     shifts, support = read_geometry_options(args, series.data.shape)
     report = progress_printer("sirt", quiet=args.quiet)
@@ -108,6 +109,7 @@ def run(args) -> int:
         series.data, series.angles_deg, params, support=support, shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
-    io.write_mrc(out, result.volume, series.voxel_size, force=args.force, inputs=inputs)
+    with outs.writing() as stage:
+        io.write_mrc(stage(out), result.volume, series.voxel_size)
     print(f"wrote {out} {result.volume.shape}, relative residual {result.residuals[-1]:.4g}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_force, check_output, output_path, write_json
+from ._common import Outputs, add_force, output_path, save_figure, write_json
 
 
 def _auto_or_float(text: str):
@@ -82,11 +82,11 @@ def run(args) -> int:
         connectivity=args.connectivity,
     )
     out = output_path(args.out, ".xyz")
-    outputs = [out] + [Path(x) for x in (args.csv, args.json, args.plot) if x]
-    if len({o.resolve() for o in outputs}) != len(outputs):
-        raise ValueError("--out, --csv, --json and --plot must name different files")
-    for o in outputs:
-        check_output(o, args.force, (args.volume,))
+    outs = Outputs(args.force, (args.volume,))
+    for option, path in (("--out", out), ("--csv", args.csv), ("--json", args.json),
+                         ("--plot", args.plot)):
+        if path:
+            outs.file(path, option)
     prefilter = _auto_or_float(args.prefilter_sigma)
     if isinstance(prefilter, tuple):
         if len(prefilter) != 1:
@@ -108,27 +108,28 @@ def run(args) -> int:
     comment = (f"atomtomo trace {Path(args.volume).name}: "
                + ", ".join(f"{counts.get(e, 0)} {e}" for e in params.elements)
                + f"; voxel_size {voxel_size:g} A")
-    io.write_xyz(out, res.atoms, comment, force=args.force, inputs=(args.volume,))
-    if args.csv:
-        io.write_atoms_csv(args.csv, res.atoms, force=args.force, inputs=(args.volume,))
-    if args.json:
-        write_json(args.json, {
-            "algorithm": "trace_atoms" if args.method == "direct" else "trace_atoms_by_subtraction",
-            "parameters": params.to_dict() | {"n_expected": args.n_expected,
-                                              "method": args.method,
-                                              "prefilter_sigma": prefilter},
-            "source": str(Path(args.volume)),
-            "voxel_size_A": float(voxel_size),
-            "noise_floor": res.noise_floor,
-            "split_thresholds": [t if t != float("-inf") else None for t in res.split_thresholds],
-            "n_local_maxima": res.n_local_maxima,
-            "counts": {e: counts.get(e, 0) for e in params.elements},
-            "sorted_intensities": [float(v) for v in res.sorted_intensities],
-        })
-    if args.plot:
-        from ..core.trace import plot_peak_intensities
+    with outs.writing() as stage:
+        io.write_xyz(stage(out), res.atoms, comment)
+        if args.csv:
+            io.write_atoms_csv(stage(args.csv), res.atoms)
+        if args.json:
+            write_json(stage(args.json), {
+                "algorithm": "trace_atoms" if args.method == "direct" else "trace_atoms_by_subtraction",
+                "parameters": params.to_dict() | {"n_expected": args.n_expected,
+                                                  "method": args.method,
+                                                  "prefilter_sigma": prefilter},
+                "source": str(Path(args.volume)),
+                "voxel_size_A": float(voxel_size),
+                "noise_floor": res.noise_floor,
+                "split_thresholds": [t if t != float("-inf") else None for t in res.split_thresholds],
+                "n_local_maxima": res.n_local_maxima,
+                "counts": {e: counts.get(e, 0) for e in params.elements},
+                "sorted_intensities": [float(v) for v in res.sorted_intensities],
+            })
+        if args.plot:
+            from ..core.trace import plot_peak_intensities
 
-        plot_peak_intensities(res, title=Path(args.volume).name).savefig(args.plot, dpi=150)
+            save_figure(plot_peak_intensities(res, title=Path(args.volume).name), stage(args.plot))
     thr = ", ".join(f"{t:.4g}" for t in res.split_thresholds) or "none"
     print(f"traced {len(res.atoms)} atoms ("
           + ", ".join(f"{e} {counts.get(e, 0)}" for e in params.elements)
