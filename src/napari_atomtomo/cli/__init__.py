@@ -63,6 +63,29 @@ def os_error_sentence(exc: OSError) -> str:
     return reason if exc.errno is None else f"{reason} (errno {exc.errno})"
 
 
+class _NamedStdout:
+    """sys.stdout whose write errors name it (``cannot use standard output: ...``)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _named(self, fn, *a):
+        try:
+            return fn(*a)
+        except OSError as exc:
+            _silence_stdout()
+            raise OSError(exc.errno, exc.strerror, "standard output") from None
+
+    def write(self, text):
+        return self._named(self._stream.write, text)
+
+    def flush(self):
+        return self._named(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _silence_stdout() -> None:
     """After stdout failed (full disk, closed pipe), stop Python failing again at exit."""
     try:
@@ -85,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:  # not the main thread
             pass
     name = f"atomtomo {args.command}"
+    real_stdout, sys.stdout = sys.stdout, _NamedStdout(sys.stdout)
     try:
         status = int(args.func(args) or 0)
+        sys.stdout.flush()
     except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
             IsADirectoryError, PermissionError, KeyError) as exc:
         if args.debug:
@@ -112,13 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
-    try:
-        sys.stdout.flush()
-    except OSError as exc:
-        _silence_stdout()
-        print(f"{name}: error: cannot write to standard output: "
-              f"{exc.strerror or exc}", file=sys.stderr)
-        return 1
+    finally:
+        sys.stdout = real_stdout
     return status
 
 

@@ -1,0 +1,202 @@
+"""Nothing lost, nothing unclear (issue 15): outputs checked first, written all-or-nothing,
+OS errors as one sentence. Each test is one case of the issue's "Why"."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_atomtomo import io
+from napari_atomtomo.cli import main
+from napari_atomtomo.core.atoms import Atoms
+from napari_atomtomo.io._output import Outputs
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def listing(folder) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*"))
+
+
+@pytest.fixture
+def small(tmp_path):
+    """small.mrc with its implicitly found small.tlt (5 images of 8 x 8)."""
+    rng = np.random.default_rng(0)
+    mrc, tlt = io.write_tilt_series(tmp_path / "small.mrc", rng.random((5, 8, 8), dtype=np.float32),
+                                    [-60.0, -30.0, 0.0, 30.0, 60.0], 1.0)
+    return mrc, tlt
+
+
+@pytest.fixture
+def atoms_files(tmp_path):
+    rng = np.random.default_rng(2)
+    pos = rng.uniform(0, 20, (30, 3))
+    truth = Atoms(["Si"] * 10 + ["O"] * 20, pos)
+    traced = Atoms(["Si"] * 10 + ["O"] * 20, pos + rng.normal(0, 0.1, pos.shape))
+    io.write_xyz(tmp_path / "truth.xyz", truth)
+    io.write_xyz(tmp_path / "traced.xyz", traced)
+    return tmp_path / "traced.xyz", tmp_path / "truth.xyz"
+
+
+def atomtomo(*argv, limit_bytes=None, stdout=subprocess.PIPE, cwd=None):
+    """Run the CLI in a child process (optionally under a file-size limit)."""
+    def limit():
+        if limit_bytes is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    env = dict(os.environ, PYTHONPATH=SRC, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "napari_atomtomo.cli", *map(str, argv)],
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, env=env,
+                          preexec_fn=limit, cwd=cwd, timeout=300)
+
+
+# ------------------------------------------------------------------ inputs are protected
+def test_sirt_out_over_the_implicit_angle_file_is_refused_even_with_force(small, capsys):
+    mrc, tlt = small
+    before = sha(tlt)
+    assert main(["sirt", str(mrc), "--out", str(tlt), "--force", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "one of the inputs" in err and "small.tlt" in err
+    assert sha(tlt) == before
+
+
+def test_align_shifts_out_over_the_implicit_angle_file_is_refused(small, tmp_path, capsys):
+    mrc, tlt = small
+    before = sha(tlt)
+    code = main(["align", str(mrc), "--out", str(tmp_path / "al.mrc"),
+                 "--shifts-out", str(tlt), "--force"])
+    assert code == 2 and "one of the inputs" in capsys.readouterr().err
+    assert sha(tlt) == before and not (tmp_path / "al.mrc").exists()
+
+
+def test_demo_force_never_overwrites_a_file_it_did_not_write(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("my own notes\n")
+    before = listing(tmp_path)
+    assert main(["demo", "--out", str(tmp_path), "--force", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "README.md was not written by atomtomo demo" in err
+    assert readme.read_text() == "my own notes\n" and listing(tmp_path) == before
+
+
+def test_demo_out_naming_a_file_gets_a_sentence(tmp_path, capsys):
+    f = tmp_path / "notes.txt"
+    f.write_text("x")
+    assert main(["demo", "--out", str(f), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists and is not a folder" in err and "Errno" not in err
+
+
+def test_out_naming_an_existing_folder_says_so(small, tmp_path, capsys):
+    mrc, _ = small
+    (tmp_path / "vol.mrc").mkdir()
+    assert main(["sirt", str(mrc), "--out", str(tmp_path / "vol.mrc"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is an existing folder" in err and "--force" not in err
+
+
+# ------------------------------------------------------------------ errors before the work
+def test_missing_output_folder_is_found_before_the_reconstruction(small, tmp_path, capsys):
+    mrc, _ = small
+    code = main(["sirt", str(mrc), "--iterations", "3", "--out", str(tmp_path / "no" / "v.mrc")])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not exist" in err
+    assert "sirt: 1/3" not in err  # no iteration ran
+
+
+def test_trace_json_in_a_missing_folder_is_refused_first_and_leaves_nothing(tmp_path, capsys):
+    vol = np.zeros((12, 12, 12), np.float32)
+    vol[6, 6, 6] = 1.0
+    io.write_mrc(tmp_path / "v.mrc", vol, 0.5)
+    code = main(["trace", str(tmp_path / "v.mrc"), "--out", str(tmp_path / "a.xyz"),
+                 "--json", str(tmp_path / "nodir" / "r.json")])
+    assert code == 2 and "nodir does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "a.xyz").exists()
+
+
+def test_unwritable_output_folder_is_refused_before_the_work(small, capsys):
+    mrc, _ = small  # /proc refuses new files even for root, unlike a chmod-ed folder
+    assert main(["sirt", str(mrc), "--out", "/proc/vol.mrc", "--quiet"]) == 2
+    assert "cannot write in folder of --out /proc" in capsys.readouterr().err
+
+
+def test_dev_full_as_plot_is_refused_not_reported_as_success(atoms_files, capsys):
+    traced, truth = atoms_files
+    assert main(["compare", str(traced), str(truth), "--plot", "/dev/full", "--force"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ OS errors: one sentence
+def test_file_size_limit_on_json_gives_one_sentence_and_no_partial_output(atoms_files, tmp_path):
+    traced, truth = atoms_files
+    rep, png = tmp_path / "r.json", tmp_path / "r.png"
+    r = atomtomo("compare", traced, truth, "--json", rep, "--plot", png, limit_bytes=3000)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
+    assert "File too large" in r.stderr
+    # all or nothing: neither the JSON nor the figure, nor any temporary file
+    assert listing(tmp_path) == ["traced.xyz", "truth.xyz"]
+
+
+def test_debug_keeps_the_traceback(atoms_files, tmp_path):
+    traced, truth = atoms_files
+    r = atomtomo("--debug", "compare", traced, truth, "--json", tmp_path / "r.json",
+                 limit_bytes=1000)
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_full_stdout_gives_one_sentence(atoms_files):
+    traced, truth = atoms_files
+    with open("/dev/full", "w") as full:
+        r = atomtomo("compare", traced, truth, stdout=full)
+    assert r.returncode == 1
+    assert "standard output" in r.stderr and "Traceback" not in r.stderr
+    assert "Exception ignored" not in r.stderr
+
+
+def test_mrc_write_on_a_full_disk_gives_one_sentence(small, tmp_path):
+    mrc, _ = small
+    r = atomtomo("sirt", mrc, "--iterations", "2", "--quiet", "--out", tmp_path / "v.mrc",
+                 limit_bytes=1500)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "File too large" in r.stderr
+    assert not (tmp_path / "v.mrc").exists()
+    assert not [p for p in tmp_path.iterdir() if "part" in p.name]
+
+
+# ------------------------------------------------------------------ the output layer itself
+def test_outputs_roll_back_files_and_the_folders_they_created(tmp_path):
+    outs = Outputs(inputs=())
+    folder = outs.folder(tmp_path / "maps")
+    a, b = outs.file(folder / "map_Ag.mrc", own=True), outs.file(folder / "map_Au.mrc", own=True)
+    with pytest.raises(RuntimeError, match="half way"):
+        with outs.writing() as stage:
+            io.write_mrc(stage(a), np.ones((2, 2, 2)), 1.0)
+            stage(b)
+            raise RuntimeError("half way")
+    assert listing(tmp_path) == []
+
+
+def test_outputs_staged_folder_refuses_existing_files_without_force(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x.txt").write_text("mine")
+    outs = Outputs(force=False)
+    out = outs.folder(tmp_path / "out")
+    with pytest.raises(FileExistsError):
+        with outs.writing() as stage:
+            tmp = stage.folder(out)
+            (tmp / "y.txt").write_text("new")
+            (tmp / "x.txt").write_text("new")
+    assert listing(tmp_path / "out") == ["x.txt"]
+    assert (tmp_path / "out" / "x.txt").read_text() == "mine"
