@@ -200,3 +200,42 @@ def test_outputs_staged_folder_refuses_existing_files_without_force(tmp_path):
             (tmp / "x.txt").write_text("new")
     assert listing(tmp_path / "out") == ["x.txt"]
     assert (tmp_path / "out" / "x.txt").read_text() == "mine"
+
+
+# ------------------------------------------------------------------ memory estimates
+def test_simulate_silica_too_large_is_refused_with_needed_and_available(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "silica", str(out), "--n-pixels", "20000000"]) == 2
+    err = capsys.readouterr().err
+    assert "needs about" in err and "GiB" in err and "available" in err and "--n-pixels" in err
+    assert not out.exists()
+
+
+def test_project_too_many_detector_columns_is_refused(tmp_path, capsys):
+    io.write_mrc(tmp_path / "v.mrc", np.ones((4, 4, 4), np.float32), 1.0)
+    io.write_tlt(tmp_path / "a.tlt", [-30.0, 0.0, 30.0])
+    code = main(["project", str(tmp_path / "v.mrc"), "--angles", str(tmp_path / "a.tlt"),
+                 "--n-u", str(10**13), "--out", str(tmp_path / "p.mrc")])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs about" in err and "--n-u" in err
+    assert not (tmp_path / "p.mrc").exists()
+
+
+def test_memory_error_during_the_work_is_one_sentence(tmp_path):
+    # the child may grow by 1 GiB of address space only: a 2.4 GiB stack raises MemoryError
+    io.write_mrc(tmp_path / "v.mrc", np.ones((4, 4, 4), np.float32), 1.0)
+    io.write_tlt(tmp_path / "a.tlt", [-30.0, 0.0, 30.0])
+    code = ("import resource, sys; from napari_atomtomo.cli import main; "
+            "import napari_atomtomo.core.projectors; "
+            "vm = int([l for l in open('/proc/self/status') if l.startswith('VmSize')][0]"
+            ".split()[1]) * 1024; "
+            "resource.setrlimit(resource.RLIMIT_AS, (vm + (1 << 30), vm + (1 << 30))); "
+            "sys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", code, "project", str(tmp_path / "v.mrc"),
+                        "--angles", str(tmp_path / "a.tlt"), "--n-u", str(5 * 10**7),
+                        "--out", str(tmp_path / "p.mrc")],
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=SRC),
+                       timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert "ran out of memory" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "p.mrc").exists()

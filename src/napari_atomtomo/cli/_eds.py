@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ..core.sirt import SirtParams, reconstruct_eds
 from ._common import Outputs, add_force, progress_printer
-from ._sirt import add_geometry_options, add_sirt_options, read_geometry_options
+from ._sirt import (
+    add_geometry_options, add_sirt_options, check_reconstruction_memory, read_geometry_options,
+)
 
 #: The paper's EDS-only optimum lies between 20 (Au) and 50 (Ag) iterations.
 DEFAULT_ITERATIONS = 50
@@ -45,6 +47,7 @@ def run(args) -> int:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
+    check_reconstruction_memory(shape, support, n_maps=len(data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     report = progress_printer("eds", quiet=args.quiet)
     maps = reconstruct_eds(

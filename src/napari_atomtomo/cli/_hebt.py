@@ -8,7 +8,7 @@ from pathlib import Path
 from ..core.hebt import HebtParams, reconstruct_hebt
 from ._common import Outputs, add_force, progress_printer, write_json
 from ._eds import output_folder
-from ._sirt import add_geometry_options, read_geometry_options
+from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
 def read_ratios(path) -> dict:
@@ -77,6 +77,7 @@ def run(args) -> int:
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
+    check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)
     report = progress_printer("hebt", quiet=args.quiet)

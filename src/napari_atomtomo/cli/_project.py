@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.projectors import forward_project
+from ..core.memory import check_memory
 from ._common import Outputs, add_force, output_path
 
 
@@ -38,12 +39,19 @@ def run(args) -> int:
     inputs = (args.volume, args.angles, args.shifts)
     if args.n_u is not None and args.n_u < 1:
         raise ValueError(f"--n-u must be a positive number of detector columns, got {args.n_u}")
-    if io.read_mrc_header(args.volume).is_image_stack:
+    header = io.read_mrc_header(args.volume)
+    if header.is_image_stack:
         raise ValueError(
             f"{args.volume} is an image stack (a tilt series), not a volume; project a "
             "reconstruction (z, y, x)"
         )
     angles = io.read_tlt(args.angles)
+    n_z, n_y, n_x = header.shape
+    n_u = args.n_u if args.n_u is not None else n_x
+    # the float32 stack, its internal (transposed) copy and two copies of the volume
+    check_memory(8.0 * angles.size * n_y * n_u + 8.0 * n_z * n_y * n_x,
+                 f"projecting to {angles.size} images of {n_y}×{n_u} px",
+                 "use fewer detector columns (--n-u) or a binned volume")
     shifts = None if args.shifts is None else io.read_shifts(args.shifts, n_images=angles.size)
     # Check every output before the heavy work.
     outs = Outputs(args.force, inputs)

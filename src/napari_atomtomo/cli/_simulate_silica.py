@@ -87,6 +87,8 @@ def _frame_comment(seed, params) -> str:
 
 def run_series(args) -> int:
     from .. import io
+    from ..core.geometry import equally_sloped_angles
+    from ..core.memory import check_memory
     from ..core.simulate.haadf import R_NOISE_PRESETS, HaadfParams, simulate_haadf_series
 
     r_noise = args.r_noise if args.preset is None else R_NOISE_PRESETS[args.preset]
@@ -95,6 +97,11 @@ def run_series(args) -> int:
         tilt_drift_deg=args.tilt_drift, shift_sigma_px=args.shift_sigma, dose=args.dose,
         r_noise=r_noise, seed=args.seed,
     )
+    n_img = equally_sloped_angles(32, 72.6).size
+    # float64 projections, their Poisson counts (int64), float32 clean and noisy stacks
+    check_memory(24.0 * n_img * params.n_pixels**2,
+                 f"simulating {n_img} images of {params.n_pixels}×{params.n_pixels} px",
+                 "use fewer pixels (--n-pixels) or a larger --pixel-size")
     structure = shipped_structure_path() if args.structure is None else Path(args.structure)
     atoms = io.read_xyz(structure)
     outs = Outputs(args.force, (structure,))

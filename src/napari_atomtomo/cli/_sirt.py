@@ -69,6 +69,18 @@ def read_geometry_options(args, stack_shape) -> tuple[np.ndarray | None, np.ndar
     return shifts, support
 
 
+def check_reconstruction_memory(stack_shape, support=None, n_maps: int = 1) -> None:
+    """Refuse a SIRT/HEBT reconstruction that cannot fit (about four float32 volumes and
+    three stacks per map), with one sentence, before allocating it."""
+    from ..core.memory import check_memory
+
+    n_a, n_y, n_u = stack_shape
+    n_vox = n_u * n_y * n_u if support is None else int(np.prod(support.shape))
+    check_memory(n_maps * (16.0 * n_vox + 12.0 * n_a * n_y * n_u),
+                 f"reconstructing {n_maps} volume(s) of {n_vox} voxels",
+                 "bin the tilt series or give a smaller --support")
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "sirt",
@@ -104,6 +116,7 @@ def run(args) -> int:
     out = outs.file(args.out, "--out")
     series = io.read_tilt_series(args.stack, args.angles)
     shifts, support = read_geometry_options(args, series.data.shape)
+    check_reconstruction_memory(series.data.shape, support)
     report = progress_printer("sirt", quiet=args.quiet)
     result = reconstruct_sirt(
         series.data, series.angles_deg, params, support=support, shifts=shifts,
