@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import Outputs, add_force, implicit_angles, output_path, write_json
+from ._common import Outputs, add_force, implicit_angles, output_path, warn, write_json
 
 
 def register(subparsers) -> None:
@@ -38,6 +38,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import io
     from ..core.align import AlignParams, apply_shifts, estimate_shifts
+    from ..core.plausibility import check_angles, check_counts, check_shifts
 
     out = output_path(args.out, ".mrc")
     if args.apply_shifts is not None and args.shifts_out is not None:
@@ -55,6 +56,7 @@ def run(args) -> int:
         if args.angles is not None:
             io.read_tlt(args.angles, n_images=data.shape[0])
         shifts = io.read_shifts(args.apply_shifts, n_images=data.shape[0])
+        check_shifts(shifts, data.shape[1:])
         aligned = apply_shifts(data, shifts)
         with outs.writing() as stage:
             io.write_mrc(stage(out), aligned, voxel_size, kind="stack")
@@ -62,6 +64,8 @@ def run(args) -> int:
         return 0
 
     series = io.read_tilt_series(args.stack, args.angles)
+    warn("align", check_counts(series.data, f"tilt series {args.stack}", nonnegative=False)
+         + check_angles(series.angles_deg, expect_range=series.data.shape[0] >= 3))
     shifts, ref = estimate_shifts(series.data, series.angles_deg, params=params)
     aligned = apply_shifts(series.data, shifts)
     with outs.writing() as stage:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..io._output import Outputs, atomic_savefig, atomic_write_json
 
 __all__ = ["Outputs", "add_force", "check_output", "output_path", "progress_printer",
-           "write_json", "save_figure", "implicit_angles"]
+           "write_json", "save_figure", "implicit_angles", "warn"]
 
 
 def add_force(parser) -> None:
@@ -87,3 +87,9 @@ def save_figure(fig, path) -> None:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def warn(command: str, messages) -> None:
+    """Print each plausibility warning as ``atomtomo CMD: warning: ...`` on stderr."""
+    for m in messages:
+        print(f"atomtomo {command}: warning: {m}", file=sys.stderr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.sirt import SirtParams, reconstruct_eds
-from ._common import Outputs, add_force, progress_printer
+from ..core.plausibility import check_tilt_series
+from ._common import Outputs, add_force, progress_printer, warn
 from ._sirt import (
     add_geometry_options, add_sirt_options, check_reconstruction_memory, read_geometry_options,
 )
@@ -48,6 +49,8 @@ def run(args) -> int:
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
     check_reconstruction_memory(shape, support, n_maps=len(data.eds))
+    for el, stack in data.eds.items():
+        warn("eds", check_tilt_series(stack, data.angles_deg, shifts, f"EDS series of {el}"))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     report = progress_printer("eds", quiet=args.quiet)
     maps = reconstruct_eds(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..core.plausibility import check_tilt_series
 from ._common import (
-    Outputs, add_force, implicit_angles, output_path, progress_printer, write_json,
+    Outputs, add_force, implicit_angles, output_path, progress_printer, warn, write_json,
 )
 
 
@@ -64,6 +65,8 @@ def run(args) -> int:
         params = GriddingParams(**common)
         start = iter_fourier_gridding
     series = io.read_tilt_series(args.stack, args.angles)
+    warn("est", check_tilt_series(series.data, series.angles_deg, None,
+                                  f"tilt series {args.stack}", params.positivity))
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
     total = params.n_iter + params.n_iter_tight
     progress = progress_printer(f"atomtomo est ({args.method})", quiet=args.quiet)

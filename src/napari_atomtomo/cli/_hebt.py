@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from ..core.hebt import HebtParams, reconstruct_hebt
-from ._common import Outputs, add_force, progress_printer, write_json
+from ..core.plausibility import check_alpha, check_counts, check_tilt_series
+from ._common import Outputs, add_force, progress_printer, warn, write_json
 from ._eds import output_folder
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
@@ -78,6 +79,10 @@ def run(args) -> int:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
     check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
+    warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))
+    for el, stack in data.eds.items():
+        warn("hebt", check_counts(stack, f"EDS series of {el}"))
+    warn("hebt", check_alpha(params.alpha, data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)
     report = progress_printer("hebt", quiet=args.quiet)

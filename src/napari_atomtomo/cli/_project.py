@@ -8,7 +8,8 @@ import numpy as np
 
 from ..core.projectors import forward_project
 from ..core.memory import check_memory
-from ._common import Outputs, add_force, output_path
+from ..core.plausibility import check_angles
+from ._common import Outputs, add_force, output_path, warn
 
 
 def register(subparsers) -> None:
@@ -46,6 +47,7 @@ def run(args) -> int:
             "reconstruction (z, y, x)"
         )
     angles = io.read_tlt(args.angles)
+    warn("project", check_angles(angles, expect_range=False))
     n_z, n_y, n_x = header.shape
     n_u = args.n_u if args.n_u is not None else n_x
     # the float32 stack, its internal (transposed) copy and two copies of the volume

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import Outputs, add_force, write_json
+from ._common import Outputs, add_force, warn, write_json
 
 _MAP_NAME = re.compile(r"^map_([A-Z][a-z]?)\.mrc$")
 
@@ -76,6 +76,18 @@ def run(args) -> int:
     for el in paths:
         validate_element(el)
     factors = load_factor_file(args.factors) if args.factors else None
+    if factors is not None:
+        need = "f" if args.kind == "eds" else "z"
+        missing = [el for el in paths if need not in factors.get(el, {})]
+        if len(missing) == len(paths):
+            raise ValueError(
+                f"factor file {args.factors} has no {need!r} factor for any element of the "
+                f"maps ({', '.join(paths)}; it covers {', '.join(factors) or 'none'}); add "
+                "them, or leave out --factors to use the built-in Table 2 factors"
+            )
+        if missing:
+            warn("quantify", [f"factor file {args.factors} has no {need!r} factor for "
+                              f"{', '.join(missing)}; the built-in factors are used for them"])
     inputs = list(paths.values()) + ([args.factors] if args.factors else [])
     outs = Outputs(args.force, inputs)
     out = outs.folder(args.out, "--out")

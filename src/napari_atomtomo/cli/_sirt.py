@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.sirt import SirtParams, reconstruct_sirt
-from ._common import Outputs, add_force, implicit_angles, progress_printer
+from ..core.plausibility import check_tilt_series
+from ._common import Outputs, add_force, implicit_angles, progress_printer, warn
 
 
 def add_sirt_options(parser, default_iterations: int) -> None:
@@ -117,6 +118,8 @@ def run(args) -> int:
     series = io.read_tilt_series(args.stack, args.angles)
     shifts, support = read_geometry_options(args, series.data.shape)
     check_reconstruction_memory(series.data.shape, support)
+    warn("sirt", check_tilt_series(series.data, series.angles_deg, shifts,
+                                   f"tilt series {args.stack}", params.nonnegative))
     report = progress_printer("sirt", quiet=args.quiet)
     result = reconstruct_sirt(
         series.data, series.angles_deg, params, support=support, shifts=shifts,
