@@ -155,18 +155,37 @@ def describe_folder(path) -> dict:
     if not files:
         raise ValueError(f"folder {root} holds no supported files")
     d = {"path": str(root), "kind": "data-set folder" if is_dataset else "folder",
-         "files": [describe_file(q) for q in files]}
+         "files": [_describe_or_error(q) for q in files]}
+    unreadable = [f for f in d["files"] if "error" in f]
+    if unreadable:
+        d["unreadable"] = len(unreadable)
     if is_dataset:
         for f in d["files"]:  # the shared angles.tlt is listed once, not under every MRC
             if Path(f.get("angles_file", "")).name == "angles.tlt":
                 del f["angles_file"], f["angles"]
-        ds = io.read_dataset(root)  # every consistency check; raises one sentence on a problem
+        try:
+            ds = io.read_dataset(root)  # every consistency check, one sentence on a problem
+        except (ValueError, OSError) as exc:
+            d["consistent"] = False
+            d["problem"] = str(exc)
+            return d
         d["elements"] = ds.elements
         d["phantoms"] = list(ds.phantoms)
         d["n_images"] = int(ds.haadf.shape[0])
         d["voxel_size_A"] = ds.voxel_size
         d["consistent"] = True
     return d
+
+
+def _describe_or_error(path: Path) -> dict:
+    """``describe_file``, or the one-sentence reason it could not be read: a folder's
+    listing goes on past an unreadable file."""
+    from ..io import MissingDependencyError
+
+    try:
+        return describe_file(path)
+    except (ValueError, OSError, MissingDependencyError) as exc:
+        return {"path": str(path), "kind": "unreadable", "error": str(exc)}
 
 
 def describe(path) -> dict:
@@ -216,4 +235,10 @@ def run(args) -> int:
         sys.stdout.write("\n")
     else:
         print("\n".join(format_text(d)))
-    return 0
+    problems = [f"{Path(f['path']).name}: {f['error']}" for f in d.get("files", ())
+                if "error" in f]
+    if d.get("consistent") is False:
+        problems.append(d["problem"])
+    for p in problems:
+        print(f"atomtomo info: error: {p}", file=sys.stderr)
+    return 2 if problems else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ._common import Outputs, add_force, write_json
+from ._common import Outputs, add_force, progress_printer, write_json
 
 #: The shipped structure (seed 0, reconstruction frame of a 100³ volume of 0.5 Å voxels).
 SHIPPED_STRUCTURE = "silica_1002.xyz"
@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-pixels", type=int, default=100, help="volume edge in voxels (default 100)")
     p.add_argument("--pixel-size", type=float, default=0.5, help="voxel size in Å (default 0.5)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_force(p)
     p.set_defaults(func=run_structure)
 
@@ -72,7 +73,9 @@ def run_structure(args) -> int:
     params = HaadfParams(pixel_size=args.pixel_size, n_pixels=args.n_pixels)
     outs = Outputs(args.force)
     out = outs.file(args.out, "OUT.xyz", suffix=".xyz")
-    atoms = centre_atoms(generate_silica(seed=args.seed), params.n_pixels, params.pixel_size)
+    report = progress_printer("silica-structure: MD steps", quiet=args.quiet)
+    atoms = centre_atoms(generate_silica(seed=args.seed, callback=lambda d, t: report(d, t)),
+                         params.n_pixels, params.pixel_size)
     with outs.writing() as stage:
         io.write_xyz(stage(out), atoms, comment=_frame_comment(args.seed, params))
     return 0

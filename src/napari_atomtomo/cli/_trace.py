@@ -69,13 +69,27 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def element_list(text: str, option: str = "--elements") -> str:
+    """``text`` ("si,o") with each symbol in its canonical case ("Si,O"), as file readers
+    accept; the change is reported on stderr. An unknown symbol is left for the check."""
+    import sys
+
+    from ..core.xray_lines import normalise_element
+
+    given = [e.strip() for e in text.split(",") if e.strip()]
+    fixed = [normalise_element(e) or e for e in given]
+    if fixed != given:
+        print(f"atomtomo: note: {option} {text} read as {','.join(fixed)}", file=sys.stderr)
+    return ",".join(fixed)
+
+
 def run(args) -> int:
     from .. import io
     from ..core.trace import TraceParams, trace_atoms, trace_atoms_by_subtraction
 
     params = TraceParams(
         min_distance_A=args.min_distance_A,
-        elements=args.elements,
+        elements=element_list(args.elements),
         noise_floor=_auto_or_float(args.noise_floor),
         split=_auto_or_float(args.split),
         refine=args.refine,
