@@ -239,3 +239,47 @@ def test_memory_error_during_the_work_is_one_sentence(tmp_path):
     assert r.returncode == 1, r.stderr
     assert "ran out of memory" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "p.mrc").exists()
+
+
+# ------------------------------------------------------------------ every command, one sentence
+@pytest.fixture
+def inputs_for_all(tmp_path, small, atoms_files, small_dataset_folder):
+    mrc, _ = small
+    io.write_mrc(tmp_path / "vol.mrc", np.ones((6, 6, 6), np.float32), 1.0)
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for el in ("Ag", "Au"):
+        io.write_mrc(maps / f"map_{el}.mrc", np.ones((4, 1, 4), np.float32), 1.0)
+    traced, truth = atoms_files
+    data, _ = small_dataset_folder
+    return {"stack": str(mrc), "vol": str(tmp_path / "vol.mrc"), "tlt": str(mrc.with_suffix(".tlt")),
+            "maps": str(maps), "traced": str(traced), "truth": str(truth), "data": str(data)}
+
+
+COMMANDS = {
+    "sirt": ["sirt", "{stack}", "--out", "{o}/v.mrc"],
+    "est": ["est", "{stack}", "--out", "{o}/v.mrc"],
+    "align": ["align", "{stack}", "--out", "{o}/a.mrc"],
+    "project": ["project", "{vol}", "--angles", "{tlt}", "--out", "{o}/p.mrc"],
+    "trace": ["trace", "{vol}", "--out", "{o}/a.xyz"],
+    "compare": ["compare", "{traced}", "{truth}", "--json", "{o}/c.json"],
+    "eds": ["eds", "{data}", "--out", "{o}/maps"],
+    "hebt": ["hebt", "{data}", "--out", "{o}/maps"],
+    "quantify": ["quantify", "{maps}", "--kind", "eds", "--out", "{o}/wt"],
+    "simulate silica": ["simulate", "silica", "{o}/sim"],
+    "simulate silica-structure": ["simulate", "silica-structure", "{o}/s.xyz"],
+    "simulate agau": ["simulate", "agau", "{o}/agau"],
+    "demo": ["demo", "--out", "{o}/demo"],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("where", ["missing", "unwritable"])
+def test_every_command_checks_its_output_folder_first(command, where, inputs_for_all,
+                                                      tmp_path, capsys):
+    o = str(tmp_path / "nowhere") if where == "missing" else "/proc"
+    argv = [a.format(o=o, **inputs_for_all) for a in COMMANDS[command]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert ("does not exist" in err) if where == "missing" else ("cannot write in" in err)

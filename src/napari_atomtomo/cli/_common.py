@@ -26,8 +26,10 @@ def add_force(parser) -> None:
 
 def check_output(path, force: bool, inputs=()) -> Path:
     """Check one output file now (see ``Outputs.file``): not an input, not a folder,
-    not existing unless ``force``, in a folder that can be written (if it exists yet)."""
-    return Outputs(force, inputs).file(path, own=True)
+    not existing unless ``force``, in an existing folder that can be written.
+
+    Prefer ``Outputs``: it also writes the files all-or-nothing."""
+    return Outputs(force, inputs).file(path)
 
 
 def output_path(path, suffix: str, option: str = "--out") -> Path:
