@@ -12,6 +12,7 @@ and exit status 1; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import signal
@@ -54,12 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: errno values of a write that found no room, with what to tell the user.
+_NO_ROOM = {errno.ENOSPC: "the disk is full", errno.EFBIG: "a file-size limit, see ulimit -f",
+            errno.EDQUOT: "the disk quota is exceeded", errno.EROFS: "a read-only file system"}
+
+
 def os_error_sentence(exc: OSError) -> str:
     """One sentence for an error of the operating system, naming the path when known."""
     reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _NO_ROOM:
+        reason = f"{reason} ({_NO_ROOM[exc.errno]})"
+    verb = "cannot write" if exc.errno in _NO_ROOM else "cannot use"
     if exc.filename is not None:
         where = f" {exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
-        return f"cannot use{where}: {reason}"
+        return f"{verb}{where}: {reason}"
     return reason if exc.errno is None else f"{reason} (errno {exc.errno})"
 
 

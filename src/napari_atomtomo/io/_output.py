@@ -187,13 +187,16 @@ class Outputs:
                     dst.parent.mkdir(parents=True)
                     created.append(dst.parent)
                 os.replace(src, dst)
+        except OSError as exc:
+            self._roll_back(staged, created)
+            final = self._final_name(exc.filename, staged, staged_dirs)
+            if final is None and exc.filename is None and exc.errno is not None and staged:
+                final = list(staged)[-1]  # a write error names no file: the one being written
+            if final is None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(final)) from exc
         except BaseException:
-            for tmp in staged.values():
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-            for d in reversed(created):
-                with contextlib.suppress(OSError):
-                    d.rmdir()  # only if still empty: never remove what others put there
+            self._roll_back(staged, created)
             raise
         finally:
             for tmp in staged_dirs.values():
@@ -203,6 +206,29 @@ class Outputs:
                     with contextlib.suppress(OSError):
                         if not any(d.iterdir()):
                             d.rmdir()
+
+    @staticmethod
+    def _final_name(filename, staged: dict, staged_dirs: dict):
+        """The output a temporary file stands for, so that an error names the real path."""
+        if not filename:
+            return None
+        f = Path(str(filename))
+        for p, tmp in staged.items():
+            if f.parent == tmp.parent and f.name.startswith(tmp.name):
+                return p
+        for d, tmp in staged_dirs.items():
+            with contextlib.suppress(ValueError):
+                return d / f.relative_to(tmp)
+        return None
+
+    @staticmethod
+    def _roll_back(staged: dict, created: list) -> None:
+        for tmp in staged.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        for d in reversed(created):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if still empty: never remove what others put there
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -215,6 +241,10 @@ def atomic_write_text(path, text: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(p)) from exc
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
