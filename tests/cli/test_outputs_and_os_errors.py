@@ -4,6 +4,7 @@ OS errors as one sentence. Each test is one case of the issue's "Why"."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -287,3 +288,28 @@ def test_every_command_checks_its_output_folder_first(command, where, inputs_for
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert ("does not exist" in err) if where == "missing" else ("cannot write in" in err)
+
+
+# ------------------------------------------------------------------ demo
+def test_demo_force_replaces_its_own_files_only(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--skip-silica", "--quiet"]) == 0
+    manifest = json.loads((out / ".atomtomo-demo.json").read_text())["files"]
+    assert "README.md" in manifest and "agau/summary.json" in manifest
+    assert main(["demo", "--out", str(out), "--skip-silica", "--quiet", "--force"]) == 0
+    mine = out / "agau" / "my-notes.txt"
+    mine.write_text("keep me")
+    before = {p: sha(out / p) for p in listing(out) if (out / p).is_file()}
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--skip-silica", "--quiet", "--force"]) == 2
+    assert "my-notes.txt was not written by atomtomo demo" in capsys.readouterr().err
+    assert {p: sha(out / p) for p in listing(out) if (out / p).is_file()} == before
+
+
+def test_demo_failing_half_way_leaves_nothing(tmp_path):
+    # a 20 kB file-size limit lets the first files of the Ag-Au data set through
+    # and stops the phantoms (37 kB): the run fails after writing part of its set
+    out = tmp_path / "demo"
+    r = atomtomo("demo", "--out", out, "--skip-silica", "--quiet", limit_bytes=20_000)
+    assert r.returncode == 1 and "File too large" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists() and listing(tmp_path) == []
