@@ -257,7 +257,8 @@ def inputs_for_all(tmp_path, small, atoms_files, small_dataset_folder):
         io.write_mrc(maps / f"map_{el}.mrc", np.ones((4, 1, 4), np.float32), 1.0)
     traced, truth = atoms_files
     data, _ = small_dataset_folder
-    return {"stack": str(mrc), "vol": str(tmp_path / "vol.mrc"), "tlt": str(mrc.with_suffix(".tlt")),
+    return {"stack": str(mrc), "vol": str(tmp_path / "vol.mrc"),
+            "tlt": str(mrc.with_suffix(".tlt")),
             "maps": str(maps), "traced": str(traced), "truth": str(truth), "data": str(data)}
 
 

@@ -128,14 +128,16 @@ def run(args) -> int:
             io.write_atoms_csv(stage(args.csv), res.atoms)
         if args.json:
             write_json(stage(args.json), {
-                "algorithm": "trace_atoms" if args.method == "direct" else "trace_atoms_by_subtraction",
+                "algorithm": ("trace_atoms" if args.method == "direct"
+                              else "trace_atoms_by_subtraction"),
                 "parameters": params.to_dict() | {"n_expected": args.n_expected,
                                                   "method": args.method,
                                                   "prefilter_sigma": prefilter},
                 "source": str(Path(args.volume)),
                 "voxel_size_A": float(voxel_size),
                 "noise_floor": res.noise_floor,
-                "split_thresholds": [t if t != float("-inf") else None for t in res.split_thresholds],
+                "split_thresholds": [t if t != float("-inf") else None
+                                     for t in res.split_thresholds],
                 "n_local_maxima": res.n_local_maxima,
                 "counts": {e: counts.get(e, 0) for e in params.elements},
                 "sorted_intensities": [float(v) for v in res.sorted_intensities],

@@ -19,6 +19,7 @@ from ..core.metrics import mse, mse_scaled, ssim_structure
 from ..core.quantify import quantify_maps
 from ..core.simulate.agau import simulate_agau
 from ..core.sirt import SirtParams, reconstruct_eds
+from ..io._output import atomic_write_text
 from .report import save_figure
 
 __all__ = ["AgAuPipelineParams", "run_agau_pipeline"]
@@ -100,7 +101,7 @@ def run_agau_pipeline(out_dir, params: AgAuPipelineParams = AgAuPipelineParams()
     path = out / "summary.json"
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
     save_figure(_fractions_figure(data.phantoms, results), out / "weight_fractions.png", force)
     _write_report(out, summary, force)
     return summary
@@ -147,4 +148,4 @@ def _write_report(out: Path, s: dict, force: bool) -> None:
     path = out / "report.md"
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))

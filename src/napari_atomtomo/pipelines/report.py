@@ -10,13 +10,15 @@ from .._colors import element_color
 from ..core.compare import plot_deviations
 from ..core.trace import plot_peak_intensities
 
+from ..io._output import atomic_savefig, atomic_write_text
+
 __all__ = ["write_silica_report", "save_figure", "central_slices_figure"]
 
 
 def save_figure(fig, path: Path, force: bool) -> Path:
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     return path
 
 
@@ -122,5 +124,5 @@ def write_silica_report(out: Path, summary: dict, traced, cmp, est, *, force: bo
     path = out / "report.md"
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
     return path

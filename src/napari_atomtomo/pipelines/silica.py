@@ -28,6 +28,7 @@ from ..core.trace import (
     trace_atoms,
     trace_atoms_by_subtraction,
 )
+from ..io._output import atomic_write_text
 from . import report
 
 __all__ = ["SilicaPipelineParams", "SilicaPipelineResult", "run_silica_pipeline",
@@ -227,7 +228,7 @@ def _paper_value(r_noise) -> int | None:
 def _write_json(path: Path, obj, force: bool) -> None:
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    path.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(o):
