@@ -154,11 +154,13 @@ def test_file_size_limit_gives_one_sentence_and_no_partial_output(atoms_files, t
     assert listing(tmp_path) == ["traced.xyz", "truth.xyz"]
 
 
-def test_debug_keeps_the_traceback(atoms_files, tmp_path):
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_keeps_the_traceback(atoms_files, tmp_path, where):
     traced, truth = atoms_files
-    r = atomtomo("--debug", "compare", traced, truth, "--json", tmp_path / "r.json",
-                 limit_bytes=1000)
-    assert r.returncode != 0 and "Traceback" in r.stderr
+    argv = ["compare", traced, truth, "--json", tmp_path / "r.json"]
+    argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    r = atomtomo(*argv, limit_bytes=1000)
+    assert r.returncode != 0 and "Traceback" in r.stderr and "OSError" in r.stderr
 
 
 def test_full_stdout_gives_one_sentence(atoms_files):
