@@ -316,3 +316,13 @@ def test_demo_failing_half_way_leaves_nothing(tmp_path):
     r = atomtomo("demo", "--out", out, "--skip-silica", "--quiet", limit_bytes=20_000)
     assert r.returncode == 1 and "File too large" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists() and listing(tmp_path) == []
+
+
+def test_est_too_large_is_refused_before_reconstructing(tmp_path, capsys):
+    # the header says 5 images of 8 x 400000 px: the estimate refuses before EST allocates
+    mrc, _ = io.write_tilt_series(tmp_path / "wide.mrc", np.ones((5, 8, 400_000), np.float32),
+                                  [-60.0, -30.0, 0.0, 30.0, 60.0], 1.0)
+    assert main(["est", str(mrc), "--out", str(tmp_path / "v.mrc"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "EST of 5 images of 8×400000 px" in err and "needs about" in err
+    assert not (tmp_path / "v.mrc").exists()

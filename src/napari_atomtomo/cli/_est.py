@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..core.memory import check_memory
 from ..core.plausibility import check_tilt_series
 from ._common import (
     Outputs, add_force, implicit_angles, output_path, progress_printer, warn, write_json,
@@ -65,6 +66,12 @@ def run(args) -> int:
         params = GriddingParams(**common)
         start = iter_fourier_gridding
     series = io.read_tilt_series(args.stack, args.angles)
+    n_a, n_v, n_u = series.data.shape
+    m = params.oversampling * n_u  # pseudopolar line length
+    # pseudopolar arrays (complex128), the measured lines, the volume and its work copies
+    check_memory(32.0 * n_v * m * m + 16.0 * n_a * n_v * m + 20.0 * n_v * n_u * n_u,
+                 f"EST of {n_a} images of {n_v}×{n_u} px (oversampling {params.oversampling})",
+                 "bin the tilt series or lower --oversampling")
     warn("est", check_tilt_series(series.data, series.angles_deg, None,
                                   f"tilt series {args.stack}", params.positivity))
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
