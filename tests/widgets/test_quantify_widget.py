@@ -112,7 +112,7 @@ def test_opens_with_the_maps_selected(quantify):
     assert widget.kind.value == "eds"
     assert widget.run_button.isEnabled(), widget.reason.text()
     assert widget.command_line() == (
-        "atomtomo quantify maps_dir --kind eds --threshold auto --out quantified")
+        "atomtomo quantify maps_dir --kind eds --threshold auto --smooth auto --out quantified")
     # Maps made by HEBT select kind hebt; maps read from one folder give that folder.
     layers = list(widget.maps.value)
     for layer in layers:
@@ -123,7 +123,8 @@ def test_opens_with_the_maps_selected(quantify):
     widget.maps.value = layers
     assert widget.kind.value == "hebt"
     assert widget.command_line() == (
-        "atomtomo quantify '/data/run 1' --kind hebt --threshold auto --out quantified")
+        "atomtomo quantify '/data/run 1' --kind hebt --threshold auto --smooth auto "
+        "--out quantified")
 
 
 def test_quantify_makes_weight_fraction_layers(quantify, qtbot, agau):
@@ -145,14 +146,23 @@ def test_quantify_makes_weight_fraction_layers(quantify, qtbot, agau):
         assert rec["algorithm"] == "quantify" and rec["element"] == el
         assert rec["source_layers"] == ["map_Ag", "map_Au"]
         assert rec["parameters"] == {"kind": "eds", "factors": None, "threshold": ref.threshold,
-                                     "n_thresholds": 100, "threshold_method": "esf",
-                                     "esf_threshold": ref.threshold}
+                                     "n_thresholds": 100, "smooth_voxels": "auto",
+                                     "threshold_method": "esf", "esf_threshold": ref.threshold}
         assert rec["n_voxels"] == ref.n_voxels
+        # How the threshold was chosen, and the particle's composition, travel with the layer.
+        assert rec["fallback"] is False and rec["auto_threshold_method"] == "esf"
+        assert rec["fit_quality"] == ref.esf.summary()["quality"] and rec["fit_quality"]["good"]
+        assert rec["smooth_voxels_used"] == 1.0 and rec["warnings"] == []
+        assert rec["regions"]["particle"]["n_voxels"] == ref.n_voxels
+        assert rec["regions"]["particle"]["mean"][el] == pytest.approx(
+            float(ref.weight_fractions[el][ref.mask].mean()))
     # The particle is the phantom's, with its core and shell compositions.
     particle = (ds.phantoms["Ag"] + ds.phantoms["Au"]) > 0
     core = ds.phantoms["Au"] > 0.5
     inside = ref.mask
-    assert not np.any(inside & ~particle) and inside.sum() > 0.9 * particle.sum()
+    # (the half-maximum edge keeps a few partial-volume voxels just outside the disc)
+    assert np.count_nonzero(inside & ~particle) < 0.02 * particle.sum()
+    assert inside.sum() > 0.95 * particle.sum()
     au = viewer.layers["wt_Au"].data
     assert 0.65 < au[core & inside].mean() < 0.85
     assert 0.15 < au[particle & ~core & inside].mean() < 0.35
@@ -202,7 +212,7 @@ def test_dragging_the_threshold_updates_layers_live(quantify, qtbot, agau):
     widget.auto_button.click()
     np.testing.assert_array_equal(viewer.layers["wt_Au"].data,
                                   quantify_maps(maps, "eds").weight_fractions["Au"])
-    assert widget.command_line().endswith("--threshold auto --out quantified")
+    assert widget.command_line().endswith("--threshold auto --smooth auto --out quantified")
 
 
 def test_cancel_leaves_no_layers(quantify, qtbot):
