@@ -51,7 +51,7 @@ MAX_LEVELS = 3
 MAX_LEVEL_WIDTH = 0.4
 #: Limits of a good fit: the relative RMS residual, the edge fraction (both at most) and
 #: the step separation (at least).
-QUALITY_LIMITS = {"residual": 0.1, "edge_fraction": 0.5, "separation": 1.0}
+QUALITY_LIMITS = {"residual": 0.1, "edge_fraction": 0.5, "separation": 2.0}
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ def particle_volume_curve(volume, thresholds) -> np.ndarray:
 def _start_values(t, volumes, n_total):
     """Candidate start vectors (one per number of particle levels) from V(t)'s histogram.
 
+    Empty when the histogram has no peak above the background's (no particle level).
+
     The histogram is ``−ΔV`` with a first bin below ``t[0]`` holding the voxels at or
     below it (``N − V(t_0)``: e.g. a background clipped at zero).
     """
@@ -174,8 +176,8 @@ def _start_values(t, volumes, n_total):
     others = sorted([(p, pr) for p, pr in zip(peaks, prom) if p > bg + 1], key=lambda x: -x[1])
     span = t[-1] - t[0]
     candidates = []
-    for k in range(1, min(MAX_LEVELS, max(len(others), 1)) + 1):
-        chosen = sorted([p for p, _ in others[:k]]) if others else [len(dens) - 1]
+    for k in range(1, min(MAX_LEVELS, len(others)) + 1):
+        chosen = sorted([p for p, _ in others[:k]])
         if len(chosen) < k:
             break
         idx = [bg, *chosen]
@@ -253,9 +255,12 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
 
     volumes = (n - np.searchsorted(sorted_values, thresholds, side="right")).astype(np.int64)
     best, reason = None, None
+    starts = _start_values(thresholds, volumes, n)
+    if not starts:
+        reason = "the histogram of the values has a single peak (no particle level distinct from the background)"
     try:
         fits = []
-        for p0 in _start_values(thresholds, volumes, n):
+        for p0 in starts:
             try:
                 params, rss = _fit(thresholds, volumes, n, p0)
             except (RuntimeError, ValueError):
@@ -272,8 +277,10 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
     fit_curve = np.zeros(thresholds.size)
     fit_params = {"levels": [], "amplitudes_voxels": [], "widths": [], "n_levels": 0}
     esf_t, gradient = None, math.nan
-    if best is None:
-        reason = reason or "the fit of V(t) did not converge"
+    if reason is not None:
+        best = None
+    elif best is None:
+        reason = "the fit of V(t) did not converge"
     else:
         amps, mus, sigmas = best[0::3], best[1::3], best[2::3]
         fit_curve = steps_model(thresholds, *best)
