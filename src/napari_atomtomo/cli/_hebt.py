@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.hebt import HebtParams, reconstruct_hebt
 from ._common import add_force, check_output, progress_printer, write_json
-from ._eds import output_folder
+from ._eds import add_resample_option, check_resamples, output_folder
 from ._sirt import add_geometry_options, read_geometry_options
 
 
@@ -62,6 +62,7 @@ def register(subparsers) -> None:
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_resample_option(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
@@ -69,7 +70,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import io
 
+    import numpy as np
+
+    from ..core.regions import poisson_resample
+
     params = HebtParams(alpha=args.alpha, n_iter=args.iterations, relaxation=args.relaxation)
+    k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     out = output_folder(args.out)
     data = io.read_dataset(args.data_dir)
@@ -85,10 +91,26 @@ def run(args) -> int:
         shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
+    # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
+    # per pixel and often not in counts, is kept), reconstructed with the same ratios.
+    replicas = []
+    rng = np.random.default_rng(args.seed)
+    for i in range(k):
+        replicas.append(reconstruct_hebt(
+            data.haadf, poisson_resample(data.eds, rng), data.angles_deg, params,
+            ratios=result.ratios, support=support, shifts=shifts).maps)
+        report(i + 1, k, "resamples")
     out.mkdir(parents=True, exist_ok=True)
     for el, path in targets.items():
         io.write_mrc(path, result.maps[el], data.voxel_size, force=args.force)
         print(f"wrote {path}")
+    for i, r_maps in enumerate(replicas):
+        sub = out / "resamples" / f"{i:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        for el, m in r_maps.items():
+            io.write_mrc(sub / f"map_{el}.mrc", m, data.voxel_size, force=args.force)
+    if k:
+        print(f"wrote {k} Poisson replicas (EDS counts resampled) to {out / 'resamples'}")
     write_json(ratios_path, {"r": result.ratios, "r2": result.r2})
     fitted = f", R² {result.r2:.4f}" if result.r2 is not None else " (given)"
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
