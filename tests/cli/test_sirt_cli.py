@@ -130,7 +130,8 @@ def test_hebt_command_fits_ratios_and_writes_maps(tmp_path, dataset_dir):
     argv = ["hebt", str(dataset_dir), "--alpha", "0.6", "--iterations", "10", "--out", str(out)]
     assert main(argv + ["--quiet"]) == 0
     report = json.loads((out / "response_ratios.json").read_text())
-    assert set(report) == {"r", "r2"}
+    assert set(report) == {"r", "r2", "method", "relative_se", "warning"}
+    assert report["method"] == "fitted" and report["warning"] is None
     assert report["r"]["Ag"] == pytest.approx(805.0, rel=1e-4)
     assert report["r"]["Au"] == pytest.approx(987.0, rel=1e-4)
     assert report["r2"] == pytest.approx(1.0, abs=1e-6)
@@ -147,7 +148,7 @@ def test_hebt_command_fits_ratios_and_writes_maps(tmp_path, dataset_dir):
     assert main(["hebt", str(dataset_dir), "--ratios", str(ratios), "--iterations", "3",
                  "--out", str(out2), "--quiet"]) == 0
     report = json.loads((out2 / "response_ratios.json").read_text())
-    assert report == {"r": {"Ag": 800.0, "Au": 1000.0}, "r2": None}
+    assert report == {"r": {"Ag": 800.0, "Au": 1000.0}, "r2": None, "method": "given"}
     # Resampled replicas: same ratios, EDS counts redrawn (seeded), one folder each.
     out3 = tmp_path / "hebt3"
     assert main(["hebt", str(dataset_dir), "--ratios", str(ratios), "--iterations", "3",

@@ -97,3 +97,27 @@ def test_hebt_quantifies_a_small_core_shell_phantom():
     stats = region_statistics(q.weight_fractions, q.mask, labels)
     for lab, b in (("1", 0.8), ("2", 0.2)):
         assert stats[lab]["mean"]["Au"] == pytest.approx(b, abs=0.03)
+
+
+def test_uniform_composition_uses_the_physical_ratios():
+    # A hollow shell of one alloy: the EDS signals are proportional, the NNLS ratios are
+    # ill-determined, and choose_ratios falls back to r_A ∝ z_A/f_A (Eq. 16) with a warning.
+    from napari_atomtomo.core.hebt import fit_response_ratios
+    from napari_atomtomo.core.ratios import MAX_RELATIVE_SE, choose_ratios
+
+    ds = simulate_phantom(PhantomParams(layout="hollow", elements=("Co", "Au"), n_pixels=48))
+    choice = choose_ratios(ds.haadf, ds.eds)
+    assert choice.method == "physical" and "ill-determined" in choice.warning
+    assert max(choice.relative_se.values()) > MAX_RELATIVE_SE
+    zf = {el: TABLE2_LINES[el].z / TABLE2_LINES[el].f for el in ("Co", "Au")}
+    assert choice.ratios["Au"] / choice.ratios["Co"] == pytest.approx(zf["Au"] / zf["Co"])
+    h = reconstruct_hebt(ds.haadf, ds.eds, ds.angles_deg, HebtParams(n_iter=150))
+    assert h.ratios == pytest.approx(choice.ratios)  # iter_hebt uses the same choice
+    q = quantify_maps(h.maps, "hebt")
+    inside = (ds.regions == 1) & q.mask
+    assert q.weight_fractions["Au"][inside].mean() == pytest.approx(0.3, abs=0.03)
+    # A core/shell particle: the fit is well determined and kept as it is.
+    cs = simulate_phantom(PhantomParams(layout="core_shell", elements=("Co", "Au"), n_pixels=48))
+    choice = choose_ratios(cs.haadf, cs.eds)
+    assert choice.method == "fitted" and choice.warning is None
+    assert choice.ratios == fit_response_ratios(cs.haadf, cs.eds).ratios

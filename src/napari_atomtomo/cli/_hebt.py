@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..core.hebt import HebtParams, reconstruct_hebt
@@ -38,8 +39,10 @@ def register(subparsers) -> None:
         description=(
             "Joint reconstruction of haadf.mrc and every eds_<El>.mrc of a data-set folder "
             "(paper 002, Eq. 17). Writes map_<El>.mrc (X_A = z_A C_A ρ) and "
-            "response_ratios.json ({\"r\": {El: r_A}, \"r2\": R² or null}) to MAPS_DIR. "
-            "Ratios are fitted by non-negative least squares unless --ratios is given."
+            "response_ratios.json ({\"r\": {El: r_A}, \"r2\": R² or null, \"method\": ...}) to "
+            "MAPS_DIR. Ratios are fitted by non-negative least squares unless --ratios is given; "
+            "when the fit is ill-determined (EDS signals varying together) the ratios of Eq. 16 "
+            "(r_A ∝ z_A/f_A, one fitted constant) are used, with a warning."
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
@@ -85,6 +88,12 @@ def run(args) -> int:
     inputs = (args.ratios, args.shifts, args.support)
     targets = {el: check_output(out / f"map_{el}.mrc", args.force, inputs) for el in data.eds}
     ratios_path = check_output(out / "response_ratios.json", args.force, inputs=inputs)
+    choice = None
+    if ratios is None:
+        from ..core.ratios import choose_ratios
+
+        choice = choose_ratios(data.haadf, data.eds)
+        ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
     result = reconstruct_hebt(
         data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
@@ -111,8 +120,14 @@ def run(args) -> int:
             io.write_mrc(sub / f"map_{el}.mrc", m, data.voxel_size, force=args.force)
     if k:
         print(f"wrote {k} Poisson replicas (EDS counts resampled) to {out / 'resamples'}")
-    write_json(ratios_path, {"r": result.ratios, "r2": result.r2})
-    fitted = f", R² {result.r2:.4f}" if result.r2 is not None else " (given)"
+    if choice is None:
+        write_json(ratios_path, {"r": result.ratios, "r2": None, "method": "given"})
+        fitted = " (given)"
+    else:
+        write_json(ratios_path, choice.as_dict())
+        fitted = f", R² {choice.r2:.4f} ({choice.method})"
+        if choice.warning:
+            print(f"warning: {choice.warning}", file=sys.stderr)
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
     print(f"wrote {ratios_path}: {ratio_text}{fitted}")
     return 0
