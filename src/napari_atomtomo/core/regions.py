@@ -10,7 +10,7 @@
   Without replicas the standard error is ``None`` (``se_method = "none"``).
 * :func:`support_from_series`: the object's support from a tilt series (e.g. HAADF):
   the visual hull, i.e. the voxels whose projection lands inside the object's shadow
-  (Otsu's threshold of the smoothed projections) in at least 90 % of the tilts. It
+  (:data:`SHADOW_LEVEL` of the smoothed projections' range) in at least 90 % of the tilts. It
   contains the object (it over-estimates it along the missing wedge), and is used to
   flag thresholded regions that are implausibly small or large (:data:`SUPPORT_RANGE`).
 """
@@ -25,6 +25,9 @@ __all__ = ["SUPPORT_RANGE", "format_composition", "poisson_resample", "region_st
 
 #: A thresholded region outside this fraction of the support is implausible.
 SUPPORT_RANGE = (0.2, 3.0)
+#: The object's shadow: projections above this fraction of the way from the background
+#: (5th percentile) to the top (99.5th percentile) of the smoothed series.
+SHADOW_LEVEL = 0.1
 #: Fraction of tilts in which a voxel must project into the object's shadow.
 HULL_FRACTION = 0.9
 
@@ -105,8 +108,6 @@ def format_composition(stats: dict) -> str:
 
 def support_from_series(series, angles_deg, volume_shape=None) -> np.ndarray:
     """The visual hull of the object in a tilt series ``(angle, y, x)`` (module docstring)."""
-    from skimage.filters import threshold_otsu
-
     from .projectors import back_project
 
     s = np.asarray(series, dtype=np.float64)
@@ -116,7 +117,8 @@ def support_from_series(series, angles_deg, volume_shape=None) -> np.ndarray:
     smooth = gaussian_filter(s, sigma)
     if smooth.max() <= smooth.min():
         raise ValueError("the tilt series is constant; it shows no object")
-    shadow = (smooth > threshold_otsu(smooth)).astype(np.float32)
+    low, high = np.percentile(smooth, [5.0, 99.5])
+    shadow = (smooth > low + SHADOW_LEVEL * (high - low)).astype(np.float32)
     hits = back_project(shadow, angles_deg, volume_shape=volume_shape)
     total = back_project(np.ones_like(shadow), angles_deg, volume_shape=volume_shape)
     return (hits >= HULL_FRACTION * total) & (total > 0)

@@ -12,9 +12,11 @@ particle: a core/shell particle has two) is a blurred step in ``V(t)``, so
 with ``A_k`` voxels at level ``μ_k`` (edge and noise width ``σ_k``); ``k = 0`` is the
 background, ``k ≥ 1`` the particle's levels (``K = 1…3``). The fit
 (``scipy.optimize.curve_fit``, trust-region with bounds ``0 ≤ A_k ≤ N``,
-``μ_k`` inside the sampled range (or one step below it, with ``V = N`` there), ``Δt/2 ≤ σ_k ≤ range``) starts from the data: the
+the background level below the histogram's first valley and the particle levels above
+it, all inside the sampled range (or one step below it, with ``V = N`` there), ``Δt/2 ≤ σ_k ≤ range``) starts from the data: the
 levels are the peaks of the smoothed ``−dV/dt`` (the histogram), the amplitudes the
-voxel counts between its valleys. ``K`` is chosen by the Bayesian information criterion.
+voxel counts between its valleys (a peak counts as a level when its valley is at least
+:data:`MIN_RELATIVE_PROMINENCE` of its height deep). ``K`` is chosen by the Bayesian information criterion.
 The particle boundary is the *outermost* step, the lowest particle level ``μ_1``
 (a shell, a cap) that holds at least 5 % of the particle and is a plateau (width at most
 :data:`MAX_LEVEL_WIDTH` of its height; a broad "level" is the ramp of blurred edge
@@ -47,6 +49,8 @@ __all__ = ["QUALITY_LIMITS", "EsfResult", "esf_threshold", "particle_volume_curv
 _SQRT2 = math.sqrt(2.0)
 #: Largest number of particle levels fitted.
 MAX_LEVELS = 3
+#: A histogram peak is a level when its prominence is at least this fraction of its height.
+MIN_RELATIVE_PROMINENCE = 0.25
 #: A particle level is a plateau when its width is at most this fraction of its height.
 MAX_LEVEL_WIDTH = 0.4
 #: Limits of a good fit: the relative RMS residual, the edge fraction (both at most) and
@@ -168,10 +172,12 @@ def _start_values(t, volumes, n_total):
     dens = gaussian_filter1d(raw, 1.0, mode="constant")
     peaks, props = find_peaks(np.r_[0.0, dens, 0.0], prominence=0.01 * dens.max())
     peaks = peaks - 1
+    # A level is a peak with a real valley next to it (prominence ≥ a quarter of its
+    # height); bumps on a broad distribution are not levels.
+    keep = props["prominences"] >= MIN_RELATIVE_PROMINENCE * dens[peaks] if peaks.size else []
+    peaks, prom = (peaks[keep], props["prominences"][keep]) if peaks.size else (peaks, peaks)
     if peaks.size == 0:
         peaks, prom = np.array([int(np.argmax(dens))]), np.array([1.0])
-    else:
-        prom = props["prominences"]
     bg = int(peaks[0])  # the lowest level is the background
     others = sorted([(p, pr) for p, pr in zip(peaks, prom) if p > bg + 1], key=lambda x: -x[1])
     span = t[-1] - t[0]
@@ -188,15 +194,16 @@ def _start_values(t, volumes, n_total):
             a = float(raw[edges[j]:edges[j + 1]].sum())
             width = (mid[edges[j + 1] - 1] - mid[edges[j]]) / 4 if edges[j + 1] > edges[j] else dt
             p0 += [max(a, 1.0), float(mid[pk]), float(np.clip(width, dt, span))]
-        candidates.append(p0)
+        # The background level stays below the first valley, the particle levels above it.
+        candidates.append((p0, float(mid[valleys[0]])))
     return candidates
 
 
-def _fit(t, volumes, n_total, p0):
+def _fit(t, volumes, n_total, p0, valley):
     lo, hi, span, dt = t[0], t[-1], t[-1] - t[0], t[1] - t[0]
     k = len(p0) // 3
-    lower = [0.0, lo - dt, dt / 2] * k
-    upper = [float(n_total), hi, span] * k
+    lower = [0.0, lo - dt, dt / 2] + [0.0, valley, dt / 2] * (k - 1)
+    upper = [float(n_total), valley, span] + [float(n_total), hi, span] * (k - 1)
     p0 = [min(max(p, a), b) for p, a, b in zip(p0, lower, upper)]
     # One point below the range, where every voxel counts (V = N), pins the background.
     t_ext = np.r_[lo - dt, t]
@@ -260,9 +267,9 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
         reason = "the histogram of the values has a single peak (no particle level distinct from the background)"
     try:
         fits = []
-        for p0 in starts:
+        for p0, valley in starts:
             try:
-                params, rss = _fit(thresholds, volumes, n, p0)
+                params, rss = _fit(thresholds, volumes, n, p0, valley)
             except (RuntimeError, ValueError):
                 continue
             bic = thresholds.size * math.log(max(rss, 1e-12) / thresholds.size) \
