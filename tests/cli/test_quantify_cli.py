@@ -111,3 +111,62 @@ def test_simulate_agau_writes_dataset(tmp_path):
     assert json.loads((out / "truth.json").read_text())["params"]["gaussian_sigma"] == 0.0
     raw = read_dataset(out).eds["Ag"]
     assert np.all(raw == np.round(raw))  # unfiltered Poisson counts
+
+
+def test_quantify_regions_and_standard_errors_from_resamples(tmp_path, capsys):
+    conc, particle = _write_maps(tmp_path / "maps", "hebt")
+    n = 40
+    yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    r = np.hypot(yy, xx)
+    labels = np.where(r < 8, 1, np.where(r < 15, 2, 0)).astype(np.float32)[:, None, :]
+    write_mrc(tmp_path / "labels.mrc", labels, 15.0)
+    # Two replicas: the Au map scaled by 1.1 and 0.9 (a known spread of the region means).
+    means = []
+    for i, scale in enumerate((1.1, 0.9)):
+        sub = tmp_path / "maps" / "resamples" / f"{i:03d}"
+        sub.mkdir(parents=True)
+        for el in ("Ag", "Au"):
+            data, _ = read_mrc(tmp_path / "maps" / f"map_{el}.mrc")
+            write_mrc(sub / f"map_{el}.mrc", data * (scale if el == "Au" else 1.0), 15.0)
+        q_au = scale * TABLE2_LINES["Au"].z * conc["Au"] / TABLE2_LINES["Au"].z
+        wt_au = np.divide(q_au, q_au + conc["Ag"], out=np.zeros_like(q_au), where=particle[:, None, :])
+        means.append({lab: float(wt_au[labels == lab].mean()) for lab in (1, 2)})
+    out = tmp_path / "wt"
+    assert main(["quantify", str(tmp_path / "maps"), "--kind", "hebt", "--regions",
+                 str(tmp_path / "labels.mrc"), "--out", str(out)]) == 0
+    info = json.loads((out / "quantify.json").read_text())
+    assert info["resamples"] == 2 and info["se_method"] == "poisson_resampling"
+    core, shell = info["regions"]["1"], info["regions"]["2"]
+    assert core["n_voxels"] == int((labels == 1).sum()) and shell["n_voxels"] == int((labels == 2).sum())
+    assert core["mean"]["Au"] == pytest.approx(0.8, abs=1e-6)
+    assert shell["mean"]["Ag"] == pytest.approx(0.8, abs=1e-6)
+    for lab, reg in (("1", core), ("2", shell)):
+        spread = np.std([m[int(lab)] for m in means], ddof=1)
+        assert reg["standard_error"]["Au"] == pytest.approx(spread, rel=1e-4)
+    text = capsys.readouterr().out
+    assert "1 (" in text and "Au 80.0 ± " in text and " wt %" in text
+    # A label map of another shape is refused in one sentence.
+    write_mrc(tmp_path / "bad.mrc", np.ones((5, 1, 5), np.float32), 15.0)
+    assert main(["quantify", str(tmp_path / "maps"), "--kind", "hebt", "--regions",
+                 str(tmp_path / "bad.mrc"), "--out", str(tmp_path / "o2")]) == 2
+    assert "has shape (5, 1, 5)" in capsys.readouterr().err
+
+
+def test_quantify_bad_fit_warns_and_falls_back(tmp_path, capsys):
+    # Featureless maps (uniform noise) give a V(t) without a plateau: the ESF fit is poor,
+    # the threshold falls back to Otsu's, and the CLI and the JSON say so.
+    rng = np.random.default_rng(0)
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for el in ("Ag", "Au"):
+        write_mrc(maps / f"map_{el}.mrc", rng.uniform(0, 1, (48, 1, 48)).astype(np.float32), 15.0)
+    out = tmp_path / "wt"
+    assert main(["quantify", str(maps), "--kind", "hebt", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "(otsu" in captured.out
+    assert "warning: " in captured.err and "fell back to Otsu's threshold" in captured.err
+    info = json.loads((out / "quantify.json").read_text())
+    assert info["threshold_method"] == "otsu" and info["fallback"] is True
+    assert info["fit_quality"]["good"] is False
+    assert any("fell back to Otsu" in w for w in info["warnings"])
+    assert info["esf"]["warning"] == info["warnings"][0]

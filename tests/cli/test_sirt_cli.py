@@ -78,7 +78,9 @@ def test_eds_command_writes_one_map_per_element(tmp_path, dataset_dir):
     assert main(["eds", str(dataset_dir), "--iterations", "8", "--out", str(out), "--quiet"]) == 0
     data = io.read_dataset(dataset_dir)
     expected = reconstruct_eds(data.eds, ANGLES, SirtParams(n_iter=8))
-    assert sorted(p.name for p in out.iterdir()) == ["map_Ag.mrc", "map_Au.mrc"]
+    assert sorted(p.name for p in out.iterdir()) == ["eds.json", "map_Ag.mrc", "map_Au.mrc"]
+    report = json.loads((out / "eds.json").read_text())
+    assert report["stop"]["rule"] == "none" and report["elements"]["Ag"]["iterations"] == 8
     for el, vol in expected.items():
         got, vs = io.read_mrc(out / f"map_{el}.mrc")
         np.testing.assert_allclose(got, vol, rtol=1e-6, atol=1e-9)
@@ -86,12 +88,50 @@ def test_eds_command_writes_one_map_per_element(tmp_path, dataset_dir):
     assert main(["eds", str(dataset_dir), "--iterations", "8", "--out", str(out)]) == 2
 
 
+def test_eds_stop_rules_and_resamples(tmp_path, dataset_dir, capsys):
+    from napari_atomtomo.core.stopping import StopParams, sirt_stopped
+
+    data = io.read_dataset(dataset_dir)
+    out = tmp_path / "maps"
+    assert main(["eds", str(dataset_dir), "--stop-rule", "update", "--max-iterations", "40",
+                 "--resamples", "2", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "eds.json").read_text())
+    assert report["stop"]["rule"] == "update" and report["resamples"] == 2
+    for el in ("Ag", "Au"):
+        n = report["elements"][el]["iterations"]
+        assert 1 <= n <= 40
+        # The map is SIRT run for exactly the reported number of iterations.
+        ref = reconstruct_sirt(data.eds[el], ANGLES, SirtParams(n_iter=n)).volume
+        np.testing.assert_allclose(io.read_mrc(out / f"map_{el}.mrc")[0], ref, rtol=1e-6, atol=1e-9)
+        assert (out / "resamples" / "001" / f"map_{el}.mrc").is_file()
+        if report["elements"][el]["met"]:  # the rule: the last update was below tol
+            prev = reconstruct_sirt(data.eds[el], ANGLES, SirtParams(n_iter=n - 1)).volume
+            assert np.linalg.norm(ref - prev) <= 1e-3 * np.linalg.norm(ref)
+    assert "iterations (update" in capsys.readouterr().out
+    # The discrepancy principle stops at the first iteration whose misfit is below the
+    # Poisson noise level Σ b.
+    stack = data.eds["Au"]
+    vol, info = sirt_stopped(stack, ANGLES, StopParams(rule="discrepancy", max_iterations=60))
+    target = np.sqrt(np.maximum(stack, 0).sum()) / np.linalg.norm(stack)
+    res = reconstruct_sirt(stack, ANGLES, SirtParams(n_iter=info.iterations)).residuals
+    assert info.noise_level == pytest.approx(target)
+    if info.met:
+        assert res[-1] <= target and (info.iterations == 1 or res[-2] > target)
+    else:
+        assert info.iterations == 60 and res[-1] > target
+    with pytest.raises(SystemExit):
+        main(["eds", str(dataset_dir), "--stop-rule", "bogus", "--out", str(tmp_path / "x")])
+    assert main(["eds", str(dataset_dir), "--resamples", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "--resamples must be 0 or between 2 and 1000" in capsys.readouterr().err
+
+
 def test_hebt_command_fits_ratios_and_writes_maps(tmp_path, dataset_dir):
     out = tmp_path / "hebt"
     argv = ["hebt", str(dataset_dir), "--alpha", "0.6", "--iterations", "10", "--out", str(out)]
     assert main(argv + ["--quiet"]) == 0
     report = json.loads((out / "response_ratios.json").read_text())
-    assert set(report) == {"r", "r2"}
+    assert set(report) == {"r", "r2", "method", "relative_se", "warning"}
+    assert report["method"] == "fitted" and report["warning"] is None
     assert report["r"]["Ag"] == pytest.approx(805.0, rel=1e-4)
     assert report["r"]["Au"] == pytest.approx(987.0, rel=1e-4)
     assert report["r2"] == pytest.approx(1.0, abs=1e-6)
@@ -108,7 +148,20 @@ def test_hebt_command_fits_ratios_and_writes_maps(tmp_path, dataset_dir):
     assert main(["hebt", str(dataset_dir), "--ratios", str(ratios), "--iterations", "3",
                  "--out", str(out2), "--quiet"]) == 0
     report = json.loads((out2 / "response_ratios.json").read_text())
-    assert report == {"r": {"Ag": 800.0, "Au": 1000.0}, "r2": None}
+    assert report == {"r": {"Ag": 800.0, "Au": 1000.0}, "r2": None, "method": "given"}
+    # Resampled replicas: same ratios, EDS counts redrawn (seeded), one folder each.
+    out3 = tmp_path / "hebt3"
+    assert main(["hebt", str(dataset_dir), "--ratios", str(ratios), "--iterations", "3",
+                 "--resamples", "2", "--seed", "4", "--out", str(out3), "--quiet"]) == 0
+    from napari_atomtomo.core.regions import poisson_resample
+
+    data = io.read_dataset(dataset_dir)
+    rng = np.random.default_rng(4)
+    for i in range(2):
+        ref = reconstruct_hebt(data.haadf, poisson_resample(data.eds, rng), ANGLES,
+                               HebtParams(n_iter=3), ratios={"Ag": 800, "Au": 1000}).maps
+        got, _ = io.read_mrc(out3 / "resamples" / f"{i:03d}" / "map_Au.mrc")
+        np.testing.assert_allclose(got, ref["Au"], rtol=1e-5, atol=1e-6 * ref["Au"].max())
 
 
 @pytest.mark.parametrize(

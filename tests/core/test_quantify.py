@@ -12,6 +12,7 @@ from napari_atomtomo.core.quantify import (
     ThresholdPicker,
     quantify_maps,
     summed_map,
+    threshold_map,
     unthresholded_fractions,
 )
 
@@ -121,13 +122,16 @@ def test_params_path_and_picker_equal_the_keyword_path():
     maps = {el: 40.0 * TABLE2_LINES[el].f * c * rho + rng.normal(0, 5.0, rho.shape)
             for el, c in conc.items()}
     params = QuantifyParams("eds", n_thresholds=40)
-    assert dataclasses.asdict(params) == {"kind": "eds", "threshold": "auto", "n_thresholds": 40}
+    assert dataclasses.asdict(params) == {"kind": "eds", "threshold": "auto", "n_thresholds": 40,
+                                          "smooth_voxels": "auto"}
+    assert params.smoothing() == 1.0 and QuantifyParams("hebt").smoothing() == 0.0
     by_params = quantify_maps(maps, params=params)
     by_keywords = quantify_maps(maps, "eds", n_thresholds=40)
-    assert by_params.threshold == by_keywords.threshold
+    assert by_params.threshold == by_keywords.threshold and by_params.smooth_voxels == 1.0
     summed, used = summed_map(maps, "eds")
+    # The threshold applies to the summed map smoothed by 1 voxel (EDS default).
     picker = ThresholdPicker("eds", summed, unthresholded_fractions(maps, summed, used), used,
-                             by_params.esf)
+                             by_params.esf, threshold_map(summed, 1.0), 1.0)
     assert picker.auto_threshold == by_params.threshold
     for t in (by_params.threshold, 0.3 * by_params.threshold, 0.0):
         ref = quantify_maps(maps, params=QuantifyParams("eds", t))
@@ -144,6 +148,7 @@ def test_params_path_and_picker_equal_the_keyword_path():
         (lambda: QuantifyParams("haadf"), "kind must be 'eds' or 'hebt'"),
         (lambda: QuantifyParams("eds", threshold=-1), "finite number >= 0"),
         (lambda: QuantifyParams("eds", n_thresholds=5), "n_thresholds must be an integer >= 10"),
+        (lambda: QuantifyParams("eds", smooth_voxels=-1), "smooth_voxels must be"),
         (lambda: quantify_maps({"Ag": np.ones((3, 3))}, "eds", params=QuantifyParams("eds")),
          "either params or kind"),
         (lambda: quantify_maps({"Ag": np.ones((3, 3))}, params={"kind": "eds"}),

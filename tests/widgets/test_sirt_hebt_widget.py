@@ -18,6 +18,7 @@ from napari_atomtomo._widgets.sirt_hebt import (
 )
 from napari_atomtomo._widgets.sweep import parse_alphas, parse_n_values
 from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, reconstruct_hebt
+from napari_atomtomo.core.quantify import quantify_maps
 from napari_atomtomo.core.metrics import mse_scaled, ssim_structure
 from napari_atomtomo.core.simulate.agau import AgAuParams, simulate_agau
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds, reconstruct_sirt
@@ -177,7 +178,7 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     assert not w.copy_button.isEnabled()  # a sweep has no single command line
     run(w, qtbot)
     res = w.last_sweep
-    assert list(res.metrics) == ["SSIM Ag", "MSE Ag", "SSIM Au", "MSE Au"]
+    assert list(res.metrics) == ["SSIM Ag", "MSE Ag", "SSIM Au", "MSE Au", "wt error %"]
     assert res.metrics["SSIM Ag"].shape == (2, 3) and np.isfinite(res.metrics["MSE Au"]).all()
     maps = reconstruct_hebt(agau.haadf, agau.eds, agau.angles_deg,
                             HebtParams(alpha=0.5, n_iter=4), ratios=res.ratios).maps
@@ -185,8 +186,15 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
         ssim_structure(maps["Au"], agau.phantoms["Au"]), rel=1e-5)
     assert res.metrics["MSE Ag"][1, 1] == pytest.approx(
         mse_scaled(maps["Ag"], agau.phantoms["Ag"])[0], rel=1e-4)
+    # The quantification error per cell: the naive definition on the same maps.
+    q = quantify_maps(maps, "hebt")
+    particle = (agau.phantoms["Ag"] + agau.phantoms["Au"]) > 0
+    naive = 100 * np.mean([np.abs(q.weight_fractions[el] - agau.phantoms[el])[particle].mean()
+                           for el in ("Ag", "Au")])
+    assert res.metrics["wt error %"][1, 1] == pytest.approx(naive, rel=1e-4)
+    assert np.isfinite(res.metrics["wt error %"]).all()
     images = [ax.images[0].get_array() for ax in w.plot.axes]
-    assert len(images) == 4
+    assert len(images) == 5
     np.testing.assert_allclose(images[2], res.metrics["SSIM Au"])
     assert "map_Ag" not in viewer.layers  # a sweep scores, it makes no layers
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.quantify import ThresholdPicker, factor_kind, summed_map, unthresholded_fractions
-from ..core.threshold import esf_threshold
+from ..core.quantify import QuantifyParams, ThresholdPicker, factor_kind, make_picker, summed_map
+from ..core.regions import format_composition, region_statistics
 
 __all__ = [
     "QuantifyStage",
@@ -29,6 +29,7 @@ __all__ = [
     "common_folder",
     "draw_esf",
     "element_of_layer",
+    "fit_text",
     "format_volume",
     "iter_quantify_job",
     "map_problem",
@@ -50,19 +51,24 @@ class QuantifyStage:
 
 
 def iter_quantify_job(
-    maps: Mapping[str, np.ndarray], kind: str, factors=None, n_thresholds: int = 100
+    maps: Mapping[str, np.ndarray], kind: str, factors=None, n_thresholds: int = 100,
+    *, limits=None,
 ) -> Generator[QuantifyStage, None, ThresholdPicker]:
-    """Summed map, ESF threshold and unthresholded fractions, as a cancellable generator."""
-    factor_kind(kind)
-    summed, used = summed_map(dict(maps), kind, factors)  # validates maps and factors
+    """Summed map, ESF threshold and unthresholded fractions, as a cancellable generator.
+
+    The same steps as :func:`~napari_atomtomo.core.quantify.quantify_maps` (including the
+    smoothing of EDS maps before thresholding and the Otsu fallback of a poor fit).
+    """
+    params = QuantifyParams(kind, n_thresholds=n_thresholds)
+    summed, _ = summed_map(dict(maps), kind, factors)  # validates maps and factors
     if not np.any(summed > 0):
         raise ValueError("all maps are zero (or negative) everywhere; nothing to quantify")
     yield QuantifyStage(1, "summed map")
-    esf = esf_threshold(summed, n_thresholds=n_thresholds)
-    yield QuantifyStage(2, f"ESF threshold {esf.threshold:.4g}")
-    fractions = unthresholded_fractions(maps, summed, used)
+    picker = make_picker(dict(maps), params, factors, limits=limits)
+    esf = picker.esf
+    yield QuantifyStage(2, f"{esf.method} threshold {esf.threshold:.4g}")
     yield QuantifyStage(3, "weight fractions")
-    return ThresholdPicker(kind, summed, fractions, dict(used), esf)
+    return picker
 
 
 def element_of_layer(name: str, metadata: Mapping | None) -> str | None:
@@ -116,20 +122,33 @@ def draw_esf(ax, picker: ThresholdPicker, line_color: str = "#00a0ff") -> None:
     """Plot V(t) measured, its ESF fit and the automatic threshold on a matplotlib axes."""
     esf = picker.esf
     ax.plot(esf.thresholds, esf.volumes, ".", color=line_color, ms=3, label="V(t) measured")
-    ax.plot(esf.thresholds, esf.fit, "-", color="#f0f0f0", lw=1, label=f"ESF fit ({esf.method})")
-    ax.axvline(esf.threshold, color="#80e080", lw=1, ls=":", label="ESF threshold")
+    ax.plot(esf.thresholds, esf.fit, "-", color="#f0f0f0", lw=1,
+            label=f"ESF fit ({esf.fit_params.get('n_levels', 1)} level(s))")
+    ax.axvline(esf.threshold, color="#80e080" if not esf.fallback else "#ff6040", lw=1, ls=":",
+               label="ESF threshold" if not esf.fallback else "Otsu threshold (fallback)")
     ax.set_xlabel(f"threshold t on Σ X/{factor_kind(picker.kind)} (map units)")
     ax.set_ylabel("V(t) (voxels)")
     ax.legend(fontsize=7, facecolor="#262930", labelcolor="#d0d0d0", framealpha=0.6)
 
 
+def fit_text(picker: ThresholdPicker) -> str:
+    """How the automatic threshold was chosen: method, fit quality, and any warning."""
+    esf = picker.esf
+    q = esf.quality
+    if esf.fallback:
+        return f"⚠ {esf.warning}"
+    return (f"ESF fit: {esf.fit_params['n_levels']} particle level(s), residual "
+            f"{q['residual']:.3g}, edge fraction {q['edge_fraction']:.3g}, separation "
+            f"{q['separation']:.3g}")
+
+
 def readout_text(picker: ThresholdPicker, threshold: float, fractions: dict, mask: np.ndarray,
-                 voxel_size: float) -> str:
-    """One line: threshold (and the ESF one), particle volume, mean fractions inside."""
+                 voxel_size: float, regions: dict | None = None) -> str:
+    """Threshold (and the automatic one), particle volume, composition per region, fit."""
     n_inside = int(np.count_nonzero(mask))
-    means = ", ".join(f"{el} {float(wt[mask].mean()) if n_inside else 0.0:.3f}"
-                      for el, wt in fractions.items())
     auto = picker.auto_threshold
-    which = "ESF" if threshold == auto else f"ESF: {auto:.4g}"
+    method = picker.esf.method.upper() if picker.esf.method == "esf" else "Otsu"
+    which = method if threshold == auto else f"{method}: {auto:.4g}"
+    stats = regions if regions is not None else region_statistics(fractions, mask)
     return (f"threshold {threshold:.4g} ({which}) · particle {format_volume(n_inside, voxel_size)}"
-            f" · mean weight fraction inside: {means}")
+            f"\n{format_composition(stats)}\n{fit_text(picker)}")

@@ -5,7 +5,14 @@ HEBT), fits the ESF to the particle volume V(t) of the summed map in a worker, a
 plots V(t) with its fit and the automatic threshold. Clicking or dragging the dashed
 line (or typing a value) re-thresholds: the ``wt_<El>`` layers follow live, debounced
 by 150 ms. Re-thresholding uses the cached fractions (:mod:`._quantify_model`, a few
-ms for 100³) and runs in the GUI thread; only the layer update costs more.
+ms for 100³) and runs in the GUI thread; only the layer update costs more. The threshold
+is clamped to ≥ 0 (the V(t) axis starts a little below 0).
+
+The read-out gives the composition of the particle, or of each region of a napari Labels
+layer chosen under "regions" (painted by the user; it follows the painting), and says
+how the automatic threshold was chosen: the ESF fit's quality, or a warning when the fit
+was poor and Otsu's threshold was used instead (also shown as a notification and stored
+in the ``wt_`` layers' metadata).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit, LineEdit, Select
 from matplotlib.colors import to_rgba
-from napari.layers import Image
+from napari.layers import Image, Labels
+from napari.utils.notifications import show_warning
 from napari.utils.colormaps import Colormap
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
@@ -24,7 +32,8 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 from .._colors import element_color
 from .._layers import image_layer_data, layer_info, layer_voxel_size
 from ..core.elements import element_factors, load_factor_file, validate_element
-from ..core.quantify import QuantifyParams, factor_kind
+from ..core.quantify import QuantifyParams, check_region, factor_kind
+from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._plot import LINE, PlotWidget
 from ._quantify_model import (
@@ -71,8 +80,14 @@ class QuantifyWidget(JobDockWidget):
         self.factors = FileEdit(label="factors (JSON)", mode="r", filter="*.json", tooltip=(
             'optional element factors in b·mol/g, e.g. {"Pt": {"z": 1.0e5, "f": 1.1}}; '
             "built in: Ag, Au, Co, Zn (paper 002, Table 2)"))
+        self.regions = ComboBox(label="regions", choices=self._label_choices, nullable=True,
+                                value=None, tooltip=(
+            "optional Labels layer (paint it in napari): the read-out and the wt_ layers' "
+            "metadata give the composition of every labelled region"))
         self.maps.native.setMaximumHeight(110)
         self.inputs.extend([self.maps, self.elements, self.kind, self.factors])
+        self.regions.changed.connect(self._on_regions_changed)
+        self._regions_watched = None
         self._watched = []
         self.maps.changed.connect(self._on_maps_changed)
 
@@ -90,6 +105,7 @@ class QuantifyWidget(JobDockWidget):
         self.auto_button.setToolTip("go back to the automatic (ESF) threshold")
         self.readout = QLabel("press Quantify to fit the ESF threshold")
         self.readout.setWordWrap(True)
+        self.regions.native.setToolTip(self.regions.tooltip)
         row = QHBoxLayout()
         row.addWidget(QLabel("threshold"))
         row.addWidget(self.threshold_edit, 1)
@@ -98,7 +114,8 @@ class QuantifyWidget(JobDockWidget):
         at = layout.indexOf(self.runner) + 1
         layout.insertWidget(at, self.plot, 1)
         layout.insertLayout(at + 1, row)
-        layout.insertWidget(at + 2, self.readout)
+        layout.insertWidget(at + 2, self.regions.native)
+        layout.insertWidget(at + 3, self.readout)
         self.threshold_edit.setEnabled(False)
         self.auto_button.setEnabled(False)
 
@@ -122,7 +139,28 @@ class QuantifyWidget(JobDockWidget):
             and layer_info(layer).get("algorithm") != "quantify"
         ]
 
+    def _label_choices(self, *_):
+        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Labels)]
+
+    def _on_regions_changed(self, layer) -> None:
+        old = self._regions_watched
+        if old is not None:
+            for name in ("data", "paint", "labels_update"):
+                if hasattr(old.events, name):
+                    getattr(old.events, name).disconnect(self._on_regions_painted)
+        self._regions_watched = layer
+        if layer is not None:
+            for name in ("data", "paint", "labels_update"):
+                if hasattr(layer.events, name):
+                    getattr(layer.events, name).connect(self._on_regions_painted)
+        self._on_regions_painted()
+
+    def _on_regions_painted(self, *_) -> None:
+        if self.picker is not None and self._threshold is not None:
+            self._debounce.start()
+
     def reset_choices(self, *_) -> None:
+        self.regions.reset_choices()
         choices = self._map_choices()
         if not self.maps.value:  # pick the obvious element maps for the user
             guess = [lyr for _, lyr in choices if lyr.name.startswith("map_")]
@@ -186,7 +224,8 @@ class QuantifyWidget(JobDockWidget):
         params = {**dataclasses.asdict(QuantifyParams(self.kind.value, threshold)),
                   "factors": self._factors_path()}
         return format_command("quantify", [maps_dir], params, extra={"--out": "quantified"},
-                              option_names={"n_thresholds": None})  # the CLI's default
+                              option_names={"n_thresholds": None,  # the CLI's default
+                                            "smooth_voxels": "--smooth"})
 
     # ------------------------------------------------------------------ job
     def start_job(self) -> None:
@@ -212,15 +251,20 @@ class QuantifyWidget(JobDockWidget):
         self.threshold_edit.setEnabled(True)
         self.auto_button.setEnabled(True)
         self.set_threshold(picker.auto_threshold, immediate=True)
+        if picker.esf.fallback:
+            show_warning(f"Quantify: {picker.esf.warning}")
 
     # ------------------------------------------------------------------ threshold picker
     def set_threshold(self, value: float, *, immediate: bool = False) -> None:
         """Move the threshold to ``value``; the layers follow after 150 ms (or now)."""
         if self.picker is None:
             return
-        self._threshold = float(value)
+        value = float(value)
+        if not np.isfinite(value):
+            return
+        self._threshold = max(value, 0.0)  # the plot's axis starts below 0
         self.threshold_edit.setText(f"{self._threshold:.6g}")
-        if self.plot.threshold != self._threshold:
+        if self.plot.threshold != self._threshold:  # also snaps a line dragged below 0
             self.plot.set_threshold_line(self._threshold)
         if immediate:
             self._debounce.stop()
@@ -250,11 +294,25 @@ class QuantifyWidget(JobDockWidget):
             return
         inside = picker.mask(t)
         fractions = picker.weight_fractions(t, inside)
+        esf = picker.esf
+        method = esf.method if t == picker.auto_threshold else "user"
         params = {**dataclasses.asdict(QuantifyParams(picker.kind, t)),
                   "factors": self._source["factors"],
-                  "threshold_method": "esf" if t == picker.auto_threshold else "user",
+                  "threshold_method": method,
                   "esf_threshold": picker.auto_threshold}
-        extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum())}
+        labels_layer = self.regions.value
+        labels = None
+        if labels_layer is not None and np.shape(labels_layer.data) == inside.shape:
+            labels = np.asarray(labels_layer.data)
+        regions = (region_statistics(fractions, inside, labels)
+                   if labels is None or np.any(labels > 0) else None)
+        support, warnings = check_region(picker, inside)
+        extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
+                 "fallback": bool(esf.fallback), "auto_threshold_method": esf.method,
+                 "fit_quality": esf.summary()["quality"], "smooth_voxels_used": picker.smooth_voxels,
+                 "warnings": warnings, **support, "regions": regions,
+                 "regions_layer": None if labels is None else labels_layer.name,
+                 "se_method": "none"}
         for el, wt in fractions.items():
             data, kwargs, _ = image_layer_data(
                 wt, vs, f"wt_{el}", "quantify", params, self._source["names"], element=el,
@@ -268,4 +326,6 @@ class QuantifyWidget(JobDockWidget):
             else:
                 new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
                 new.contrast_limits = (0.0, 1.0)
-        self.readout.setText(readout_text(picker, t, fractions, inside, vs))
+        text = readout_text(picker, t, fractions, inside, vs, regions)
+        extra_warnings = [w for w in warnings if w != esf.warning]
+        self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))

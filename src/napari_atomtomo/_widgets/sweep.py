@@ -7,7 +7,10 @@
 * :func:`iter_hebt_sweep`: HEBT run once per α to the largest ``n``, scoring the element
   maps at every ``n`` of the grid (snapshots of the same run, as in paper 002 §3.1). With
   a reference (phantom) per element the scores are the SSIM structure term and the
-  scaled MSE of the raw maps (paper 002 Eq. 19–22); without references they are the data
+  scaled MSE of the raw maps (paper 002 Eq. 19–22) and the quantification error
+  ``wt error %``: the element maps quantified (Eq. 18, automatic threshold) and compared
+  with the references as true weight fractions, ``|C_A − C_A,true|`` averaged over the
+  elements and the voxels of the true particle, in wt %; without references they are the data
   residuals, which are comparable across α: ``||I_H − W Σ_A X_A|| / ||I_H||`` for HAADF
   and ``||r_A I_A − W X_A|| / ||r_A I_A||`` per element.
 * :func:`draw_residuals`, :func:`draw_sweep`: the residual curves and the heat maps
@@ -43,6 +46,7 @@ __all__ = [
     "parse_n_values",
     "iter_hebt_sweep",
     "draw_sweep",
+    "quantification_error",
 ]
 
 #: Layer names that carry an element symbol: ``eds_Ag``, ``map_Au``, ``phantom_Ag``, ``wt_Au``.
@@ -205,9 +209,26 @@ def parse_ratios(text: str) -> dict[str, float] | None:
     return dict(pairs)
 
 
+#: Name of the quantification-error score (lower is better).
+WT_ERROR = "wt error %"
+
+
+def quantification_error(maps: dict, references: dict) -> float:
+    """Mean ``|C_A − C_A,true|`` in wt % over the elements and the true particle (see above)."""
+    from ..core.quantify import quantify_maps
+
+    q = quantify_maps(maps, "hebt")
+    particle = sum(np.asarray(r, dtype=np.float64) for r in references.values()) > 0
+    if not particle.any():
+        raise ValueError("the references hold no particle")
+    err = [np.abs(q.weight_fractions[el][particle] - references[el][particle]).mean()
+           for el in references]
+    return 100.0 * float(np.mean(err))
+
+
 def _score_names(elements, with_reference: bool) -> list[str]:
     if with_reference:
-        return [f"{m} {el}" for el in elements for m in ("SSIM", "MSE")]
+        return [f"{m} {el}" for el in elements for m in ("SSIM", "MSE")] + [WT_ERROR]
     return ["HAADF residual"] + [f"EDS residual {el}" for el in elements]
 
 
@@ -274,6 +295,7 @@ def iter_hebt_sweep(haadf, eds, angles_deg, alphas, n_values, *, relaxation: flo
                             ssim_structure, state.maps[el], refs[el])
                         metrics[f"MSE {el}"][row, ia] = _safe(lambda x, y: mse_scaled(x, y)[0],
                                                               state.maps[el], refs[el])
+                    metrics[WT_ERROR][row, ia] = _safe(quantification_error, state.maps, refs)
                 else:
                     projections = {el: projector.forward(m) for el, m in state.maps.items()}
                     total = sum(projections.values())

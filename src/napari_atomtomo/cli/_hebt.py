@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..core.hebt import HebtParams, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
-from ._eds import output_folder
+from ._eds import add_resample_option, check_resamples, output_folder
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -39,8 +40,10 @@ def register(subparsers) -> None:
         description=(
             "Joint reconstruction of haadf.mrc and every eds_<El>.mrc of a data-set folder "
             "(paper 002, Eq. 17). Writes map_<El>.mrc (X_A = z_A C_A ρ) and "
-            "response_ratios.json ({\"r\": {El: r_A}, \"r2\": R² or null}) to MAPS_DIR. "
-            "Ratios are fitted by non-negative least squares unless --ratios is given."
+            "response_ratios.json ({\"r\": {El: r_A}, \"r2\": R² or null, \"method\": ...}) to "
+            "MAPS_DIR. Ratios are fitted by non-negative least squares unless --ratios is given; "
+            "when the fit is ill-determined (EDS signals varying together) the ratios of Eq. 16 "
+            "(r_A ∝ z_A/f_A, one fitted constant) are used, with a warning."
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
@@ -63,6 +66,7 @@ def register(subparsers) -> None:
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_resample_option(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
@@ -70,7 +74,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import io
 
+    import numpy as np
+
+    from ..core.regions import poisson_resample
+
     params = HebtParams(alpha=args.alpha, n_iter=args.iterations, relaxation=args.relaxation)
+    k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))
     out = output_folder(args.out, outs)
@@ -85,19 +94,51 @@ def run(args) -> int:
     warn("hebt", check_alpha(params.alpha, data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)
+    choice = None
+    if ratios is None:
+        from ..core.ratios import choose_ratios
+
+        choice = choose_ratios(data.haadf, data.eds)
+        ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
     result = reconstruct_hebt(
         data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
         shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
+    # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
+    # per pixel and often not in counts, is kept), reconstructed with the same ratios.
+    replicas = []
+    rng = np.random.default_rng(args.seed)
+    for i in range(k):
+        replicas.append(reconstruct_hebt(
+            data.haadf, poisson_resample(data.eds, rng), data.angles_deg, params,
+            ratios=result.ratios, support=support, shifts=shifts).maps)
+        report(i + 1, k, "resamples")
     with outs.writing() as stage:
         for el, path in targets.items():
             io.write_mrc(stage(path), result.maps[el], data.voxel_size)
-        write_json(stage(ratios_path), {"r": result.ratios, "r2": result.r2})
+        if replicas:
+            tmp = stage.folder(out / "resamples")
+            for i, r_maps in enumerate(replicas):
+                sub = tmp / f"{i:03d}"
+                sub.mkdir(parents=True)
+                for el, m in r_maps.items():
+                    io.write_mrc(sub / f"map_{el}.mrc", m, data.voxel_size)
+        if choice is None:
+            write_json(stage(ratios_path), {"r": result.ratios, "r2": None, "method": "given"})
+        else:
+            write_json(stage(ratios_path), choice.as_dict())
     for path in targets.values():
         print(f"wrote {path}")
-    fitted = f", R² {result.r2:.4f}" if result.r2 is not None else " (given)"
+    if k:
+        print(f"wrote {k} Poisson replicas (EDS counts resampled) to {out / 'resamples'}")
+    if choice is None:
+        fitted = " (given)"
+    else:
+        fitted = f", R² {choice.r2:.4f} ({choice.method})"
+        if choice.warning:
+            print(f"warning: {choice.warning}", file=sys.stderr)
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
     print(f"wrote {ratios_path}: {ratio_text}{fitted}")
     return 0

@@ -1,10 +1,18 @@
-"""``atomtomo quantify MAPS_DIR --kind eds|hebt --out OUT_DIR``: weight-fraction maps."""
+"""``atomtomo quantify MAPS_DIR --kind eds|hebt --out OUT_DIR``: weight-fraction maps.
+
+The threshold's method (``esf`` or the ``otsu`` fallback), its fit quality, the fallback
+flag, warnings and the support check are printed and written to ``quantify.json``. Per
+region (``--regions LABELS.mrc``, else the whole particle) the mean weight fractions come
+with standard errors when ``MAPS_DIR/resamples/<i>/map_<El>.mrc`` exist (written by
+``atomtomo eds|hebt --resamples K``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +42,15 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", default="auto", metavar="auto|VALUE",
                    help="threshold on the summed map Σ X_A/factor_A, or 'auto' for the ESF "
                         "method (default)")
+    p.add_argument("--smooth", default="auto", metavar="auto|SIGMA",
+                   help="Gaussian σ in voxels of the summed map before thresholding (auto: 1 "
+                        "for --kind eds, 0 for hebt)")
+    p.add_argument("--haadf", metavar="HAADF.mrc", default=None,
+                   help="HAADF tilt series (angles from the .tlt next to it): its visual hull "
+                        "is the support the thresholded region is checked against")
+    p.add_argument("--regions", metavar="LABELS.mrc", default=None,
+                   help="integer label map of the maps' shape (0 = none): report the "
+                        "composition per label")
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder")
     add_force(p)
     p.set_defaults(func=run)
@@ -51,6 +68,28 @@ def _parse_threshold(text: str):
     return value
 
 
+def _parse_smooth(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--smooth must be 'auto' or a number of voxels >= 0, got {text!r}") from None
+
+
+def find_resamples(maps_dir, elements) -> list[dict[str, Path]]:
+    """``[{element: path}]`` of the replicas in ``maps_dir/resamples/<i>/`` (complete sets only)."""
+    root = Path(maps_dir) / "resamples"
+    if not root.is_dir():
+        return []
+    out = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        paths = {el: sub / f"map_{el}.mrc" for el in elements}
+        if all(q.is_file() for q in paths.values()):
+            out.append(paths)
+    return out
+
+
 def find_maps(maps_dir) -> dict[str, Path]:
     """``{element: path}`` of the ``map_<El>.mrc`` files in ``maps_dir`` (sorted)."""
     root = Path(maps_dir)
@@ -66,12 +105,26 @@ def find_maps(maps_dir) -> dict[str, Path]:
     return found
 
 
+def _read_maps(paths: dict, voxel_size=None):
+    from ..io import read_mrc
+
+    maps = {}
+    for el, path in paths.items():
+        data, vs = read_mrc(path)
+        if voxel_size is not None and not np.isclose(vs, voxel_size, rtol=1e-3):
+            raise ValueError(f"{path} has voxel size {vs:g} Å but the other maps have {voxel_size:g} Å")
+        maps[el], voxel_size = data, vs
+    return maps, voxel_size
+
+
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
     from ..core.quantify import QuantifyParams, quantify_maps
-    from ..io import read_mrc, write_mrc
+    from ..core.regions import format_composition, region_statistics, support_from_series
+    from ..io import read_mrc, read_tilt_series, write_mrc
 
-    params = QuantifyParams(args.kind, _parse_threshold(args.threshold))
+    params = QuantifyParams(args.kind, _parse_threshold(args.threshold),
+                            smooth_voxels=_parse_smooth(args.smooth))
     paths = find_maps(args.maps_dir)
     for el in paths:
         validate_element(el)
@@ -88,40 +141,75 @@ def run(args) -> int:
         if missing:
             warn("quantify", [f"factor file {args.factors} has no {need!r} factor for "
                               f"{', '.join(missing)}; the built-in factors are used for them"])
-    inputs = list(paths.values()) + ([args.factors] if args.factors else [])
+    inputs = list(paths.values()) + [q for q in (args.factors, args.haadf, args.regions) if q]
     outs = Outputs(args.force, inputs)
     out = outs.folder(args.out, "--out")
     targets = {el: outs.file(out / f"wt_{el}.mrc", own=True) for el in paths}
     json_path = outs.file(out / "quantify.json", own=True)
 
-    maps, voxel_size = {}, None
-    for el, path in paths.items():
-        data, vs = read_mrc(path)
-        if voxel_size is not None and not np.isclose(vs, voxel_size, rtol=1e-3):
-            raise ValueError(f"{path.name} has voxel size {vs:g} Å but the other maps have {voxel_size:g} Å")
-        maps[el], voxel_size = data, vs
-    result = quantify_maps(maps, factors=factors, params=params)
+    maps, voxel_size = _read_maps(paths)
+    shape = next(iter(maps.values())).shape
+    labels = None
+    if args.regions:
+        labels, _ = read_mrc(args.regions)
+        if labels.shape != shape:
+            raise ValueError(f"--regions {args.regions} has shape {labels.shape} but the maps "
+                             f"have shape {shape}")
+    support = None
+    if args.haadf:
+        series = read_tilt_series(args.haadf)
+        support = support_from_series(series.data, series.angles_deg, volume_shape=shape)
+    result = quantify_maps(maps, factors=factors, params=params, support=support)
+    replicas = []
+    resample_paths = find_resamples(args.maps_dir, list(paths))
+    for rp in resample_paths:
+        rmaps, _ = _read_maps(rp, voxel_size)
+        # The same threshold (and mask) as the main maps: the spread is the noise's.
+        rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(
+            params, threshold=result.threshold))
+        replicas.append({el: np.where(result.mask, f, 0.0) for el, f in rq.weight_fractions.items()})
+    regions = region_statistics(result.weight_fractions, result.mask, labels, replicas)
 
+    mean_inside = {
+        el: (float(wt[result.mask].mean()) if result.n_voxels else 0.0)
+        for el, wt in result.weight_fractions.items()
+    }
+    esf = result.esf
     with outs.writing() as stage:
         for el, wt in result.weight_fractions.items():
             write_mrc(stage(targets[el]), wt, voxel_size)
-        mean_inside = {
-            el: (float(wt[result.mask].mean()) if result.n_voxels else 0.0)
-            for el, wt in result.weight_fractions.items()
-        }
         write_json(stage(json_path), {
             **dataclasses.asdict(params),
             "kind": result.kind,
             "factor": "f" if result.kind == "eds" else "z",
             "factors_b_mol_g": {el: float(v) for el, v in result.factors_used.items()},
             "threshold": result.threshold,
-            "threshold_method": "esf" if result.esf is not None else "user",
+            "threshold_method": result.threshold_method,
+            "fallback": bool(esf is not None and esf.fallback),
+            "fit_quality": None if esf is None else esf.summary()["quality"],
+            "smooth_voxels_used": result.smooth_voxels,
+            "warnings": list(result.warnings),
+            **result.support,
             "volume_voxels": result.n_voxels,
             "voxel_size_A": float(voxel_size),
             "mean_weight_fraction_inside": mean_inside,
+            "resamples": len(replicas),
+            "se_method": "poisson_resampling" if len(replicas) >= 2 else "none",
+            "regions_file": args.regions,
+            "regions": regions,
             "maps": {el: str(p) for el, p in paths.items()},
-            "esf": None if result.esf is None else result.esf.summary(),
+            "esf": None if esf is None else esf.summary(),
         })
-    print(f"quantify: {len(paths)} maps ({', '.join(paths)}), threshold {result.threshold:.6g}, "
-          f"{result.n_voxels} voxels inside -> {out}")
+    how = result.threshold_method
+    if esf is not None and not esf.fallback:
+        q = esf.quality
+        how += (f", fit residual {q['residual']:.3g}, edge fraction {q['edge_fraction']:.3g}, "
+                f"separation {q['separation']:.3g}")
+    print(f"quantify: {len(paths)} maps ({', '.join(paths)}), threshold {result.threshold:.6g} "
+          f"({how}; smoothing σ {result.smooth_voxels:g} voxels), {result.n_voxels} voxels inside "
+          f"-> {out}")
+    print(format_composition(regions)
+          + ("" if len(replicas) >= 2 else "\n(no standard errors: run eds/hebt with --resamples)"))
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0

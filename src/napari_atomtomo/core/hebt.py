@@ -271,8 +271,10 @@ def iter_hebt(
         shifts = validate_shifts(shifts, angles.size)
     shape = resolve_volume_shape(h.shape, support)
     support = check_support(support, shape)
-    if ratios is None:
-        fit = fit_response_ratios(h, stacks)
+    if ratios is None:  # fitted, or Eq. 16's when the fit is ill-determined (core/ratios.py)
+        from .ratios import choose_ratios
+
+        fit = choose_ratios(h, stacks)
         used, r2 = fit.ratios, fit.r2
         zero = [el for el, r in used.items() if r == 0.0]
         if zero:

@@ -9,7 +9,14 @@ normalising per voxel gives the weight fractions ``C_A``.
 Before normalising, voxels whose summed ``S = Σ_A X_A / factor_A`` is below a threshold
 are set to zero in every map (paper §2.1): the normalisation would otherwise turn
 background noise into fractions of order one. The threshold is given, or chosen on
-``S`` by the ESF method (:func:`~napari_atomtomo.core.threshold.esf_threshold`).
+``S`` by the ESF method (:func:`~napari_atomtomo.core.threshold.esf_threshold`, which
+falls back to Otsu's threshold on a poor fit and says so). For EDS maps (counting noise)
+the threshold is chosen and applied on ``S`` smoothed by a Gaussian of
+``smooth_voxels`` (``"auto"``: 1 voxel for ``kind="eds"``, none for ``"hebt"``, whose
+maps carry the HAADF's low noise); the fractions themselves are never smoothed. The
+thresholded region is compared with a support (the visual hull of a HAADF series when
+given, else Otsu's threshold of the smoothed ``S``) and a warning is raised when it is
+implausibly small or large (:data:`~napari_atomtomo.core.regions.SUPPORT_RANGE`).
 Negative voxels (reconstruction noise of an unconstrained solver) count as zero.
 
 The fractions are computed once for every voxel with ``S > 0``
@@ -25,12 +32,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scipy.ndimage import gaussian_filter
+
 from .elements import element_factors
+from .regions import support_check
 from .threshold import EsfResult, esf_threshold
 
 __all__ = [
-    "QuantifyParams", "QuantifyResult", "ThresholdPicker", "factor_kind", "quantify_maps",
-    "summed_map", "unthresholded_fractions",
+    "QuantifyParams", "QuantifyResult", "ThresholdPicker", "check_region", "factor_kind",
+    "make_picker", "quantify_maps", "summed_map", "threshold_map", "unthresholded_fractions",
 ]
 
 _KIND_TO_FACTOR = {"eds": "f", "hebt": "z"}
@@ -49,19 +59,39 @@ class QuantifyParams:
         A number is stored as a float.
     n_thresholds : int
         Thresholds sampled by the ESF method (≥ 10).
+    smooth_voxels : "auto" or float
+        Gaussian σ (voxels) of the smoothing of ``S`` before thresholding; ``"auto"``:
+        1 for ``kind="eds"``, 0 for ``"hebt"`` (:meth:`smoothing`).
     """
 
     kind: str
     threshold: float | str = "auto"
     n_thresholds: int = 100
+    smooth_voxels: float | str = "auto"
 
     def __post_init__(self):
         factor_kind(self.kind)
         object.__setattr__(self, "threshold", _check_threshold(self.threshold))
+        sm = self.smooth_voxels
+        if sm != "auto":
+            try:
+                sm = float(sm)
+            except (TypeError, ValueError):
+                sm = float("nan")
+            if not (math.isfinite(sm) and 0 <= sm <= 10):
+                raise ValueError(f"smooth_voxels must be 'auto' or a number in [0, 10], "
+                                 f"got {self.smooth_voxels!r}")
+            object.__setattr__(self, "smooth_voxels", sm)
         n = self.n_thresholds
         if isinstance(n, bool) or int(n) != n or n < 10:
             raise ValueError(f"n_thresholds must be an integer >= 10, got {n!r}")
         object.__setattr__(self, "n_thresholds", int(n))
+
+    def smoothing(self) -> float:
+        """The smoothing σ in voxels that ``smooth_voxels`` stands for."""
+        if self.smooth_voxels == "auto":
+            return 1.0 if self.kind == "eds" else 0.0
+        return float(self.smooth_voxels)
 
 
 def _check_threshold(threshold):
@@ -98,6 +128,14 @@ class QuantifyResult:
         ``"eds"`` or ``"hebt"``.
     esf : EsfResult or None
         The ESF curve and fit when the threshold was ``"auto"``.
+    smooth_voxels : float
+        Smoothing σ of the map the threshold was applied to.
+    threshold_method : str
+        ``"esf"``, ``"otsu"`` (fallback after a poor fit) or ``"user"``.
+    support : dict
+        ``support_source``, ``support_voxels`` and ``region_to_support``.
+    warnings : tuple of str
+        Poor fit / fallback and implausible region size, in words.
     """
 
     weight_fractions: dict
@@ -107,6 +145,10 @@ class QuantifyResult:
     n_voxels: int
     kind: str
     esf: EsfResult | None = field(default=None, repr=False)
+    smooth_voxels: float = 0.0
+    threshold_method: str = "user"
+    support: dict = field(default_factory=dict)
+    warnings: tuple = ()
 
 
 def factor_kind(kind: str) -> str:
@@ -192,6 +234,10 @@ class ThresholdPicker:
         The factor each map was divided by (b·mol/g).
     esf : EsfResult or None
         The V(t) curve, its fit and the automatic threshold (``None`` if not fitted).
+    threshold_map : ndarray or None
+        The (smoothed) map the threshold applies to; ``None``: ``summed`` itself.
+    smooth_voxels : float
+        Its smoothing σ in voxels.
     """
 
     kind: str
@@ -199,6 +245,8 @@ class ThresholdPicker:
     fractions: dict
     factors_used: dict
     esf: EsfResult | None = None
+    threshold_map: np.ndarray | None = None
+    smooth_voxels: float = 0.0
 
     @property
     def elements(self) -> tuple[str, ...]:
@@ -213,7 +261,8 @@ class ThresholdPicker:
 
     def mask(self, threshold: float) -> np.ndarray:
         """Voxels kept at ``threshold`` (summed map above zero and not below it)."""
-        return (self.summed > 0) & (self.summed >= float(threshold))
+        level = self.summed if self.threshold_map is None else self.threshold_map
+        return (self.summed > 0) & (level >= float(threshold))
 
     def weight_fractions(self, threshold: float, mask: np.ndarray | None = None) -> dict:
         """``{element: fractions}`` (float32, 0 outside the mask) at ``threshold``.
@@ -225,9 +274,51 @@ class ThresholdPicker:
         return {el: np.where(keep, f, zero) for el, f in self.fractions.items()}
 
 
+def threshold_map(summed: np.ndarray, sigma: float) -> np.ndarray:
+    """``summed`` smoothed by a Gaussian of ``sigma`` voxels along its non-singleton axes."""
+    if sigma <= 0:
+        return summed
+    return gaussian_filter(summed, [sigma if n > 1 else 0.0 for n in summed.shape])
+
+
+def make_picker(maps: dict, params: "QuantifyParams", factors=None, *, limits=None
+                ) -> ThresholdPicker:
+    """Summed map, its (smoothed) threshold map, ESF fit and unthresholded fractions."""
+    maps = _check_maps(maps)
+    summed, used = _summed(maps, factor_kind(params.kind), factors)  # validates the factors
+    if not np.any(summed > 0):
+        raise ValueError("all maps are zero (or negative) everywhere; nothing to quantify")
+    sigma = params.smoothing()
+    level = threshold_map(summed, sigma)
+    esf = None
+    if params.threshold == "auto":
+        esf = esf_threshold(level, n_thresholds=params.n_thresholds, limits=limits)
+    return ThresholdPicker(params.kind, summed, unthresholded_fractions(maps, summed, used),
+                           used, esf, None if sigma <= 0 else level, sigma)
+
+
+def check_region(picker: ThresholdPicker, mask: np.ndarray, support=None,
+                 support_source: str = "haadf") -> tuple[dict, list]:
+    """Support comparison and warnings (fit fallback, implausible size) for ``mask``."""
+    warnings = []
+    if picker.esf is not None and picker.esf.warning:
+        warnings.append(picker.esf.warning)
+    if support is None:
+        from skimage.filters import threshold_otsu
+
+        level = picker.summed if picker.threshold_map is None else picker.threshold_map
+        support, support_source = level > threshold_otsu(level), "Otsu (summed map)"
+    elif np.shape(support) != mask.shape:
+        raise ValueError(f"the support has shape {np.shape(support)} but the maps have shape {mask.shape}")
+    info, warning = support_check(mask, np.asarray(support, dtype=bool), support_source)
+    if warning:
+        warnings.append(warning)
+    return info, warnings
+
+
 def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
-                  n_thresholds: int = 100, *, params: QuantifyParams | None = None
-                  ) -> QuantifyResult:
+                  n_thresholds: int = 100, *, params: QuantifyParams | None = None,
+                  support=None, limits=None) -> QuantifyResult:
     """Weight fractions per voxel from element maps (paper 002, Eq. 12 / Eq. 18).
 
     Parameters
@@ -246,6 +337,11 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
     params : QuantifyParams, optional
         ``kind``, ``threshold`` and ``n_thresholds`` together (then leave those three
         at their defaults).
+    support : ndarray of bool, optional
+        The object's support (e.g. :func:`~.regions.support_from_series` of the HAADF
+        series) the thresholded region is checked against.
+    limits : dict, optional
+        Overrides of the ESF fit-quality limits (:data:`~.threshold.QUALITY_LIMITS`).
 
     Returns
     -------
@@ -257,24 +353,21 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
         raise ValueError(f"params must be a QuantifyParams, got {type(params).__name__}")
     elif (kind, threshold, n_thresholds) != (None, "auto", 100):
         raise ValueError("give either params or kind/threshold/n_thresholds, not both")
-    maps = _check_maps(maps)
-    summed, used = _summed(maps, factor_kind(params.kind), factors)  # validates the factors
-    if not np.any(summed > 0):
-        raise ValueError("all maps are zero (or negative) everywhere; nothing to quantify")
-    esf = None
-    threshold = params.threshold
-    if threshold == "auto":
-        esf = esf_threshold(summed, n_thresholds=params.n_thresholds)
-        threshold = float(esf.threshold)
-    picker = ThresholdPicker(params.kind, summed,
-                             unthresholded_fractions(maps, summed, used), used, esf)
+    picker = make_picker(maps, params, factors, limits=limits)
+    esf = picker.esf
+    threshold = params.threshold if esf is None else float(esf.threshold)
     mask = picker.mask(threshold)
+    info, warnings = check_region(picker, mask, support)
     return QuantifyResult(
         weight_fractions=picker.weight_fractions(threshold, mask),
         threshold=float(threshold),
         mask=mask,
-        factors_used=used,
+        factors_used=picker.factors_used,
         n_voxels=int(np.count_nonzero(mask)),
         kind=params.kind,
         esf=esf,
+        smooth_voxels=picker.smooth_voxels,
+        threshold_method="user" if esf is None else esf.method,
+        support=info,
+        warnings=tuple(warnings),
     )
