@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ._common import add_force, output_path, write_json
+from ._series import add_series_options, read_series
 
 def _defaults():
     from ..core.preprocess import PreprocessParams
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
             "--json is given)."
         ),
     )
-    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x)")
+    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x): MRC, .mat, TIFF, DM3")
     p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
                    help="tilt angles (default: STACK.tlt or angles.tlt next to the stack)")
     p.add_argument("--out", required=True, metavar="PRE.mrc", help="preprocessed tilt series")
@@ -47,6 +48,7 @@ def register(subparsers) -> None:
                    help="denoise each image (default none; wavelet needs PyWavelets)")
     p.add_argument("--json", default=None, metavar="REPORT.json",
                    help="where to write the report (default: OUT.json)")
+    add_series_options(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -68,7 +70,7 @@ def run(args) -> int:
     inputs = (args.stack, args.angles, args.vacuum_mask)
     for target in (out, out.with_suffix(".tlt"), report_path):
         io._paths.writable_path(target, args.force, inputs)
-    series = io.read_tilt_series(args.stack, args.angles)
+    series = read_series(args)
     mask = None
     if args.vacuum_mask is not None:
         mask, _ = io.read_mrc(args.vacuum_mask)
