@@ -73,3 +73,25 @@ def test_drift_along_x_makes_the_offset_uncertain_and_says_so(tmp_path, capsys):
     saved = json.loads(js.read_text())
     assert abs(saved["tilt_axis_angle_deg"] - PHI) < 0.2  # the angle ignores drift
     assert saved["tilt_axis_quality"]["offset_fit_rms_px"] > 0.5
+
+
+def test_align_refine_prints_rounds_and_records_them(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    angles = np.linspace(-60, 60, 9)
+    yy, xx = np.mgrid[:32, :32]
+    blobs = sum(np.exp(-((yy - y0) ** 2 + (xx - x0) ** 2) / 3.0)
+                for y0, x0 in rng.uniform(10, 22, (6, 2)))
+    stack = np.repeat(blobs[None], angles.size, axis=0).astype(np.float32)
+    io.write_tilt_series(tmp_path / "s.mrc", stack, angles, 1.0)
+    js = tmp_path / "s.json"
+    assert main(["align", str(tmp_path / "s.mrc"), "--out", str(tmp_path / "a.mrc"),
+                 "--shifts-out", str(js), "--refine", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "refine 1/2: shift change" in out and "residual" in out
+    saved = json.loads(js.read_text())
+    assert saved["refine"]["parameters"]["n_iter"] == 2
+    assert 1 <= len(saved["refine"]["iterations"]) <= 2
+    assert saved["tilt_axis_angle_deg"] == 0.0 and saved["tilt_axis_offset_px"] == 0.0
+    assert main(["align", str(tmp_path / "s.mrc"), "--out", str(tmp_path / "b.mrc"),
+                 "--refine", "-1"]) == 2
+    assert "--refine must be" in capsys.readouterr().err

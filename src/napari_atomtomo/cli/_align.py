@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ._common import add_force, output_path, write_json
-from ._series import add_series_options, read_series
-
+import dataclasses
 
 from ..core.tiltaxis import TiltAxisParams
+from ._common import add_force, output_path, write_json
+from ._series import add_series_options, read_series
 
 
 def register(subparsers) -> None:
@@ -43,6 +43,10 @@ def register(subparsers) -> None:
     p.add_argument("--tilt-axis-search", type=float, default=TiltAxisParams.search_deg,
                    metavar="DEG", help="--tilt-axis auto searches ±DEG (default "
                                        f"{TiltAxisParams.search_deg:g})")
+    p.add_argument("--refine", type=int, default=0, metavar="N",
+                   help="refine the shifts by up to N rounds of projection matching (SIRT → "
+                        "re-projection → sub-pixel registration), stopping when they converge; "
+                        "each round's shift change and residual are printed (default 0: off)")
     add_series_options(p)
     add_force(p)
     p.set_defaults(func=run)
@@ -51,6 +55,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import io
     from ..core.align import AlignParams, apply_shifts, estimate_shifts
+    from ..core.projmatch import RefineParams, refine_shifts
     from ..core.tiltaxis import estimate_axis_offset, estimate_tilt_axis, remove_tilt_axis
     from ..io.formats import read_angles, read_stack, recentre
 
@@ -65,7 +70,12 @@ def run(args) -> int:
     params = AlignParams(reference, args.upsample, args.background)
 
     tilt = _tilt_axis_choice(args)
+    if args.refine < 0:
+        raise ValueError(f"--refine must be a number of rounds ≥ 0, got {args.refine}")
+    refine_params = RefineParams(n_iter=args.refine) if args.refine else None
     if args.apply_shifts is not None:
+        if refine_params is not None:
+            raise ValueError("--refine and --apply-shifts exclude each other")
         if tilt is not None:
             raise ValueError("--tilt-axis and --apply-shifts exclude each other: the saved "
                              "file carries its tilt axis")
@@ -106,10 +116,26 @@ def run(args) -> int:
             print(f"warning: {w}")
         data = remove_tilt_axis(data, angle, offset)
     shifts, ref = estimate_shifts(data, series.angles_deg, params=params)
+    refine_report = {}
+    if refine_params is not None:
+        def show(rec):
+            print(f"refine {rec['iteration']}/{refine_params.n_iter}: shift change "
+                  f"{rec['rms_change_px']:.3f} px RMS ({rec['max_change_px']:.3f} max), "
+                  f"residual {rec['residual']:.4f}")
+
+        res = refine_shifts(data, series.angles_deg, shifts, refine_params, callback=show)
+        shifts = res.shifts
+        refine_report = {"refine": {"parameters": dataclasses.asdict(refine_params),
+                                    "converged": res.converged, "iterations": res.history}}
+        if not res.converged:
+            print(f"warning: projection matching did not converge in {refine_params.n_iter} "
+                  f"rounds (last change {res.history[-1]['max_change_px']:.3f} px); "
+                  "try a larger --refine")
     aligned = apply_shifts(data, shifts)
     io.write_mrc(out, aligned, series.voxel_size, force=args.force, kind="stack", inputs=inputs)
     if args.shifts_out is not None:
-        write_json(args.shifts_out, {**shifts_json(shifts, series.angles_deg, ref), **axis_report})
+        write_json(args.shifts_out, {**shifts_json(shifts, series.angles_deg, ref), **axis_report,
+                                     **refine_report})
     print(f"aligned {series.data.shape[0]} images (reference {ref}, "
           f"{series.angles_deg[ref]:.2f}°): wrote {out}")
     return 0
