@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "_info",
     "_simulate",
     "_project",
+    "_preprocess",
     "_align",
     "_est",
     "_sirt",

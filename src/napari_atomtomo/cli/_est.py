@@ -10,6 +10,7 @@ from ..core.plausibility import check_tilt_series
 from ._common import (
     Outputs, add_force, implicit_angles, output_path, progress_printer, warn, write_json,
 )
+from ._series import add_series_options, read_series
 
 
 def register(subparsers) -> None:
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
                    help="tight support: fraction of the smoothed round-1 maximum that a voxel "
                         "must exceed (default: the EstParams default)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_series_options(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -65,7 +67,7 @@ def run(args) -> int:
     else:
         params = GriddingParams(**common)
         start = iter_fourier_gridding
-    series = io.read_tilt_series(args.stack, args.angles)
+    series = read_series(args)
     n_a, n_v, n_u = series.data.shape
     m = params.oversampling * n_u  # pseudopolar line length
     # pseudopolar arrays (complex128), the measured lines, the volume and its work copies

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.sirt import SirtParams, reconstruct_sirt
 from ..core.plausibility import check_tilt_series
 from ._common import Outputs, add_force, implicit_angles, progress_printer, warn
+from ._series import add_series_options, read_series
 
 
 def add_sirt_options(parser, default_iterations: int) -> None:
@@ -102,6 +103,7 @@ def register(subparsers) -> None:
     )
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (MRC)")
+    add_series_options(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
@@ -115,7 +117,7 @@ def run(args) -> int:
     inputs = (args.stack, implicit_angles(args.stack, args.angles), args.shifts, args.support)
     outs = Outputs(args.force, inputs)
     out = outs.file(args.out, "--out")
-    series = io.read_tilt_series(args.stack, args.angles)
+    series = read_series(args)
     shifts, support = read_geometry_options(args, series.data.shape)
     check_reconstruction_memory(series.data.shape, support)
     warn("sirt", check_tilt_series(series.data, series.angles_deg, shifts,
