@@ -36,6 +36,8 @@ MIN_SEPARATION = 2.5
 #: 2/3 of an atom's signal), so that identical atoms of a clean volume, whose scores
 #: differ by sub-voxel sampling only, are never split.
 MIN_SCORE_GAP = float(np.log(1.5))
+#: Below this separation the split is used but flagged: atoms and noise overlap (low dose).
+CLEAR_SEPARATION = 4.0
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,9 @@ def classify_candidates(intensity, fit_height, width_vox, n_elements: int = 1) -
                               f"no clear gap between atoms and non-atoms (separation {sep:.2f}, "
                               f"need {MIN_SEPARATION}; score gap {gap:.2f}, need "
                               f"{MIN_SCORE_GAP:.2f}); every candidate above the floor is kept")
-    return Classification(s > t, s, float(t), sep, split.method)
+    warn = None
+    if sep < CLEAR_SEPARATION:
+        warn = (f"atoms and non-atoms overlap (separation {sep:.2f} < {CLEAR_SEPARATION}): "
+                f"expect missed and false atoms at this noise level; check the structure "
+                f"report (atomtomo structure) and the rejected candidates")
+    return Classification(s > t, s, float(t), sep, split.method, warn)
