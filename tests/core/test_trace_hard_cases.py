@@ -1,4 +1,4 @@
-"""Hard cases: a single-element amorphous particle at 0.2 Å voxels with a vacuum level.
+"""Hard cases: a single-element amorphous particle at 0.2 Å voxels, with a vacuum level.
 
 35 Si atoms ≥ 2.3 Å apart, 60 tilts from 0° to 177° in 3° steps, a flat vacuum level of
 1 count per pixel (subtracted as a preprocessing step would), SIRT (100 iterations), then
@@ -59,7 +59,7 @@ def test_high_dose_default_route_traces_every_atom_and_no_false_atom():
     assert g["n_local_maxima"] > 20 * len(truth)
     assert g["n_local_maxima"] >= g["n_above_floor"] >= g["n_after_min_distance"]
     assert g["n_after_min_distance"] == g["n_atoms"] + g["n_rejected_non_atoms"]
-    assert len(res.rejected) == g["n_rejected_non_atoms"] > len(truth)
+    assert len(res.rejected) == g["n_rejected_non_atoms"] > 0
     # automatic values are numbers, from physics and the data
     assert res.auto["min_distance_A"] == pytest.approx(0.7 * 2.22)
     assert res.auto["prefilter_sigma_vox"] > 0.5
@@ -67,9 +67,10 @@ def test_high_dose_default_route_traces_every_atom_and_no_false_atom():
 
 
 def test_low_dose_loses_gracefully_and_says_so():
-    truth, vol = reconstruct(1.6e4)
+    """Without a vacuum level, at 20× less dose: most atoms, few false ones, a warning."""
+    truth, vol = reconstruct(8e3, vacuum=0.0)
     res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
-    # the trace never admits every noise maximum, and warns that atoms and noise overlap
-    assert res.counts["n_atoms"] < res.counts["n_after_min_distance"] < 0.2 * res.counts[
-        "n_local_maxima"]
+    matched, false = matched_and_false(truth, res.atoms.positions)
+    assert matched >= 0.6 and false <= 0.3 * len(truth)
+    assert res.counts["n_after_min_distance"] < 0.2 * res.counts["n_local_maxima"]
     assert any("overlap" in w or "no clear gap" in w for w in res.warnings)

@@ -76,9 +76,12 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
                                prefilter_sigma: str | float = "auto") -> TraceResult:
     """Trace the brightest element, subtract it, and trace the lighter ones in the residual.
 
-    1. Pre-filter: Gaussian of σ_f voxels (``"auto"``: σ_atom / √2, σ_atom measured on
-       isolated atom peaks by :func:`measure_atom_width`, with the physical floor as the
-       fallback; 0 = off).
+    1. Pre-filter: Gaussian of σ_f voxels; 0 = off. ``"auto"``: σ_atom measured on
+       isolated atom peaks by :func:`measure_atom_width` (the physical floor as the
+       fallback); σ_f = σ_atom for one element (the matched filter: the largest
+       signal-to-noise ratio for isolated Gaussian atoms, which one element's bond
+       lengths keep ≥ 4 σ apart), σ_atom / √2 for several (a light atom 1.6 Å from a
+       heavy one must not merge into its shoulder).
     2. :func:`trace_atoms` on the filtered volume (all classes, ``n_expected``); keep the
        brightest class (``params.elements[0]``).
     3. Subtract an isotropic Gaussian per kept atom (its fitted height and width).
@@ -113,9 +116,11 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     warnings = []
     if prefilter_sigma == "auto":
         width = measure_atom_width(vol, vs, params.min_distance_A)
-        sigma_f = float(width.sigma_vox / np.sqrt(2.0))
+        one = len(params.elements) == 1
+        sigma_f = float(width.sigma_vox if one else width.sigma_vox / np.sqrt(2.0))
         auto |= {"prefilter_sigma_vox": sigma_f,
-                 "prefilter_from": "measured atom width / sqrt(2)"} | width.to_dict()
+                 "prefilter_from": "atom width (matched filter, one element)" if one
+                 else "atom width / sqrt(2) (several elements)"} | width.to_dict()
         if width.warning:
             warnings.append(width.warning)
     else:
