@@ -46,7 +46,8 @@ def test_trace_then_compare(scene, capsys):
     before = digest(vol_path)
     out, csv, rep, png = (tmp / n for n in ("atoms.xyz", "atoms.csv", "trace.json", "peaks.png"))
     code = main(["trace", str(vol_path), "--out", str(out), "--csv", str(csv),
-                 "--json", str(rep), "--plot", str(png), "--min-distance-A", "2.0"])
+                 "--json", str(rep), "--plot", str(png), "--min-distance-A", "2.0",
+                 "--method", "direct"])
     assert code == 0
     assert "traced 24 atoms (Si 8, O 16)" in capsys.readouterr().out
     assert digest(vol_path) == before  # the input is never modified
@@ -80,8 +81,9 @@ def test_outputs_are_not_overwritten_without_force(scene, capsys):
     assert main(["trace", str(vol_path), "--out", str(out), "--elements", "Si"]) == 2
     assert "exists" in capsys.readouterr().err
     assert digest(out) == first
+    # one element and no classification: every peak above the floor is an Si atom
     assert main(["trace", str(vol_path), "--out", str(out), "--elements", "Si",
-                 "--min-distance-A", "2", "--force"]) == 0
+                 "--min-distance-A", "2", "--classify", "none", "--force"]) == 0
     assert io.read_xyz(out).counts() == {"Si": 24}
 
 
@@ -89,7 +91,7 @@ def test_user_floor_and_split_are_used(scene, capsys):
     tmp, vol_path, _ = scene
     out = tmp / "si.xyz"
     code = main(["trace", str(vol_path), "--out", str(out), "--noise-floor", "1.5",
-                 "--split", "1.8", "--min-distance-A", "2"])
+                 "--split", "1.8", "--min-distance-A", "2", "--method", "direct"])
     assert code == 0
     assert io.read_xyz(out).counts() == {"Si": 8}
     assert "noise floor 1.5" in capsys.readouterr().out
@@ -131,5 +133,5 @@ def test_trace_by_subtraction_finds_the_same_atoms(scene, capsys):
     assert capsys.readouterr().out.splitlines()[3].split() == ["total", "24", "24", "0"]
     # a pre-filter width only makes sense for the subtraction method
     assert main(["trace", str(vol_path), "--out", str(tmp / "x.xyz"),
-                 "--prefilter-sigma", "0.5"]) == 2
+                 "--prefilter-sigma", "0.5", "--method", "direct"]) == 2
     assert "only to --method subtraction" in capsys.readouterr().err

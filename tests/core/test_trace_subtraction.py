@@ -95,8 +95,12 @@ def test_auto_prefilter_is_the_atom_width_over_root_two():
     width = estimate_atom_width(vol, VOXEL, n_expected=len(heavy) + len(light))
     assert width == pytest.approx(SIGMA, rel=0.1)
     auto = trace_atoms_by_subtraction(vol, VOXEL, n_expected=28)
-    manual = trace_atoms_by_subtraction(vol, VOXEL, n_expected=28,
-                                        prefilter_sigma=width / np.sqrt(2))
+    # The default measures the width on isolated atom peaks (not the brightest alone).
+    assert auto.auto["atom_sigma_method"] == "measured"
+    assert auto.auto["atom_sigma_vox"] == pytest.approx(SIGMA, rel=0.1)
+    sigma_f = auto.auto["prefilter_sigma_vox"]
+    assert sigma_f == pytest.approx(auto.auto["atom_sigma_vox"] / np.sqrt(2))
+    manual = trace_atoms_by_subtraction(vol, VOXEL, n_expected=28, prefilter_sigma=sigma_f)
     np.testing.assert_allclose(auto.atoms.positions, manual.atoms.positions)
 
 

@@ -56,6 +56,7 @@ def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
     volume_layer.translate = (1.0, 2.0, 3.0)
     widget.volume.value = volume_layer
     widget.truth.value = viewer.layers["atoms_true"]
+    widget.method.value = "direct"  # the one-pass tracing (the default is subtraction)
     _trace(widget, qtbot)
 
     layer = viewer.layers["atoms volume atoms"]
@@ -132,8 +133,8 @@ def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
     widget.truth.value = viewer.layers["atoms_true"]
     widget.copy_button.click()
     assert QGuiApplication.clipboard().text() == (
-        "atomtomo trace 'atoms volume.mrc' --min-distance-A 1.2 --elements Si,O "
-        "--noise-floor auto --split auto --refine gaussian --connectivity 6 "
+        "atomtomo trace 'atoms volume.mrc' --min-distance-A auto --elements Si,O "
+        "--noise-floor auto --split auto --refine gaussian --connectivity 6 --classify auto "
         "--out 'atoms volume atoms.xyz' --n-expected 60 && atomtomo compare "
         "'atoms volume atoms.xyz' atoms_true.xyz --resolution-A 1")
     viewer.add_points(np.zeros((2, 3)), name="picked")
@@ -172,9 +173,9 @@ def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
 def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     """The subtraction method (the demo's) through the widget: same atoms as the core."""
     viewer, widget = traced
-    widget.method.value = "subtraction"
+    assert widget.method.value == "subtraction"  # the default: what a user should run
     widget.copy_button.click()
-    assert "--method subtraction" in QGuiApplication.clipboard().text()
+    assert "--method" not in QGuiApplication.clipboard().text()
     _trace(widget, qtbot)
     layer = viewer.layers["atoms volume atoms"]
     vol = viewer.layers["atoms volume"]
@@ -185,4 +186,14 @@ def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     meta = layer.metadata["atomtomo"]
     assert meta["algorithm"] == "trace_atoms_by_subtraction"
     assert meta["parameters"]["method"] == "subtraction"
+    # every automatic choice is recorded as a value, and every gate's count
+    auto = meta["automatic"]
+    assert auto["min_distance_A"] == pytest.approx(want.auto["min_distance_A"])
+    assert auto["prefilter_sigma_vox"] == pytest.approx(want.auto["prefilter_sigma_vox"])
+    assert meta["gates"]["n_atoms"] == len(layer.data) == len(want.atoms)
+    assert meta["gates"]["n_local_maxima"] >= meta["gates"]["n_above_floor"] >= len(want.atoms)
+    name = "atoms volume rejected"
+    assert (name in viewer.layers) == (len(want.rejected) > 0)
+    if name in viewer.layers:
+        assert not viewer.layers[name].visible and len(viewer.layers[name].data) == len(want.rejected)
     assert _colors_match(layer.face_color, layer.features["element"])

@@ -27,6 +27,7 @@ from .._colors import element_color
 from ..core.atoms import Atoms
 from ..core.compare import ComparisonResult, compare_atoms
 from ..core.trace import REFINE_METHODS, TraceResult, trace_atoms, trace_atoms_by_subtraction
+from ..core.trace._trace import CLASSIFY_METHODS
 
 #: Tracing methods offered by the widget (``atomtomo trace --method``).
 TRACE_METHODS = ("direct", "subtraction")
@@ -68,17 +69,18 @@ def _layer_choices(viewer, kind):
 def trace_inputs(viewer) -> list:
     """The widget's magicgui inputs, in order: volume, elements, min distance (Å), noise
     floor, sub-voxel fit, peak neighbours, expected atoms, element threshold, true atoms,
-    resolution (Å), method; with the tooltips a microscopist reads."""
+    resolution (Å), method, atom / non-atom classification; with the tooltips a microscopist reads."""
     volume = ComboBox(label="volume", choices=_layer_choices(viewer, Image), tooltip=(
         "reconstructed volume (z, y, x) to trace; brighter peaks are heavier atoms. "
         "Its voxel size in Å comes from the layer's scale."))
     elements = LineEdit(label="elements", value="Si,O", tooltip=(
         "element symbols separated by commas, heaviest (brightest) first: the "
         "brightest class of peaks gets the first symbol"))
-    min_distance = FloatSpinBox(label="min distance (Å)", value=1.2, min=0.1, max=20.0,
-                                step=0.05, tooltip=(
+    min_distance = LineEdit(label="min distance (Å)", value="auto", tooltip=(
         "two atoms are never closer than this: of two peaks closer than this only the "
-        "brighter is kept. Stay below the shortest bond (Si–O is 1.61 Å)."))
+        "brighter is kept. 'auto' is 0.7 × the shortest covalent bond of the elements "
+        "(1.24 Å for Si,O; 1.55 Å for Si), at least 1.5 voxels; the value used is in the "
+        "result layer's metadata"))
     noise_floor = LineEdit(label="noise floor", value="auto", tooltip=(
         "peaks at or below this intensity are not atoms. 'auto' is the median voxel "
         "plus 5 robust standard deviations of the noise (3 with an expected count); "
@@ -104,13 +106,17 @@ def trace_inputs(viewer) -> list:
                               step=0.05, tooltip=(
         "a traced atom farther than this from its true position, or of the wrong "
         "element, counts as misplaced"))
-    method = ComboBox(label="method", choices=TRACE_METHODS, value="direct", tooltip=(
+    classify = ComboBox(label="atom / non-atom", choices=CLASSIFY_METHODS, value="auto", tooltip=(
+        "auto: split the candidate peaks into atoms and non-atoms by height and integrated "
+        "intensity (one element per pass, no expected count); the rejected candidates go "
+        "to a hidden '… rejected' Points layer. none: the noise floor alone decides"))
+    method = ComboBox(label="method", choices=TRACE_METHODS, value="subtraction", tooltip=(
         "direct: one pass over the volume (the paper's PEAKMAX use). subtraction: trace the "
         "brightest element, subtract its fitted Gaussians, then trace the lighter atoms in "
         "the residual after a light smoothing; finds O on the shoulders of Si (what "
         "atomtomo demo uses; see docs/tracing.md)"))
     return [volume, elements, min_distance, noise_floor, refine, connectivity, n_expected,
-            split, truth, resolution, method]
+            split, truth, resolution, method, classify]
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class TraceWidget(JobDockWidget):
         inputs = trace_inputs(napari_viewer)
         (self.volume, self.elements, self.min_distance, self.noise_floor, self.refine,
          self.connectivity, self.n_expected, self.split, self.truth, self.resolution,
-         self.method) = inputs
+         self.method, self.classify) = inputs
         self.inputs.extend(inputs)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -80,7 +80,8 @@ class TraceWidget(JobDockWidget):
     def params(self) -> TraceParams:
         """The :class:`TraceParams` of the current inputs (``ValueError`` if invalid)."""
         return TraceParams(
-            min_distance_A=float(self.min_distance.value), elements=self.elements.value,
+            min_distance_A=auto_or_numbers(self.min_distance.value, "min distance"),
+            classify=self.classify.value, elements=self.elements.value,
             noise_floor=auto_or_numbers(self.noise_floor.value, "noise floor"),
             split=auto_or_numbers(self.split.value, "element threshold"),
             refine=self.refine.value, connectivity=int(self.connectivity.value))
@@ -114,7 +115,7 @@ class TraceWidget(JobDockWidget):
         cmd = format_command("trace", [layer_file_hint(layer)], self.params(),
                              option_names={"max_atoms": None},
                              extra={"--out": out, "--n-expected": self.n_expected.value or None,
-                                    "--method": None if self.method.value == "direct"
+                                    "--method": None if self.method.value == "subtraction"
                                     else self.method.value})
         if truth is not None:
             cmd += " && " + format_command("compare", [out, layer_file_hint(truth, ".xyz")],
@@ -142,12 +143,19 @@ class TraceWidget(JobDockWidget):
         self._thresholds = res.split_thresholds
         extra = {"noise_floor": res.noise_floor, "voxel_size": res.voxel_size,
                  "split_thresholds": list(res.split_thresholds),
-                 "n_local_maxima": res.n_local_maxima, "truth_layer": truth_name}
+                 "n_local_maxima": res.n_local_maxima, "truth_layer": truth_name,
+                 "automatic": dict(res.auto), "gates": dict(res.counts),
+                 "warnings": list(res.warnings)}
         algorithm = "trace_atoms_by_subtraction" if method == "subtraction" else "trace_atoms"
-        return atoms_layer_data(res.atoms, self._result_name, algorithm,
-                                params.to_dict() | {"n_expected": n_expected, "method": method},
-                                [name],
-                                translate=translate, metadata=extra)
+        parameters = params.to_dict() | {"n_expected": n_expected, "method": method}
+        layers = [atoms_layer_data(res.atoms, self._result_name, algorithm, parameters, [name],
+                                   translate=translate, metadata=extra)]
+        if len(res.rejected):  # non-atoms, hidden by default: a separate class to inspect
+            data, kwargs, kind = atoms_layer_data(
+                res.rejected, f"{name} rejected", algorithm, parameters, [name],
+                translate=translate, metadata=extra | {"class": "rejected candidates"})
+            layers.append((data, kwargs | {"visible": False}, kind))
+        return layers
 
     def _on_finished(self, outcome) -> None:
         res = outcome.trace

@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "_hebt",
     "_quantify",
     "_trace",
+    "_structure",
     "_compare",
     "_demo",
 ]

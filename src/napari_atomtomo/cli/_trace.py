@@ -38,8 +38,14 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="ATOMS.xyz", help="traced atoms, XYZ (Å)")
     p.add_argument("--elements", default="Si,O", metavar="EL,EL",
                    help="element symbols, heaviest (brightest) first (default Si,O)")
-    p.add_argument("--min-distance-A", type=float, default=1.2, metavar="Å",
-                   help="minimum separation of two atoms in Å (default 1.2)")
+    p.add_argument("--min-distance-A", default="auto", metavar="auto|Å",
+                   help="minimum separation of two atoms in Å (default auto: 0.7 × the shortest "
+                        "covalent bond of the elements, e.g. 1.24 Å for Si,O, 1.55 Å for Si)")
+    p.add_argument("--classify", choices=("auto", "none"), default="auto",
+                   help="auto: split candidate peaks into atoms and non-atoms by height and "
+                        "integrated intensity when one element is traced per pass and no "
+                        "--n-expected is given (rejected candidates go to --json); none: the "
+                        "noise floor alone decides (default auto)")
     p.add_argument("--noise-floor", default="auto", metavar="auto|VALUE",
                    help="peaks at or below this are not atoms (default auto: median + 5 robust σ)")
     p.add_argument("--split", default="auto", metavar="auto|T[,T...]",
@@ -49,14 +55,15 @@ def register(subparsers) -> None:
                    help="sub-voxel model on the 3×3×3 neighbourhood (default gaussian)")
     p.add_argument("--connectivity", type=int, choices=(6, 26), default=6,
                    help="neighbours a peak voxel must exceed (default 6)")
-    p.add_argument("--method", choices=("direct", "subtraction"), default="direct",
+    p.add_argument("--method", choices=("direct", "subtraction"), default="subtraction",
                    help="direct: one pass over the volume; subtraction: trace the brightest "
                         "element, subtract its fitted Gaussians, trace the lighter ones in the "
                         "residual (finds light atoms on the shoulders of heavy ones; what "
-                        "atomtomo demo uses). Default direct")
+                        "atomtomo demo uses). Default subtraction")
     p.add_argument("--prefilter-sigma", default="auto", metavar="auto|VOXELS",
-                   help="subtraction only: Gaussian pre-filter σ in voxels; auto = the "
-                        "measured width of the brightest atoms / √2, 0 = off (default auto)")
+                   help="subtraction only: Gaussian pre-filter σ in voxels; auto = the atom "
+                        "width measured on isolated atom peaks / √2 (physical floor 0.25 Å if "
+                        "it cannot be measured), 0 = off (default auto)")
     p.add_argument("--n-expected", type=int, default=None, metavar="N",
                    help="keep at most the N brightest atoms (e.g. the known count)")
     p.add_argument("--csv", default=None, metavar="ATOMS.csv",
@@ -87,8 +94,12 @@ def run(args) -> int:
     from .. import io
     from ..core.trace import TraceParams, trace_atoms, trace_atoms_by_subtraction
 
+    md = _auto_or_float(args.min_distance_A)
+    if isinstance(md, tuple):
+        raise ValueError(f"--min-distance-A takes one number of Å or 'auto', "
+                         f"got {args.min_distance_A!r}")
     params = TraceParams(
-        min_distance_A=args.min_distance_A,
+        min_distance_A=md, classify=args.classify,
         elements=element_list(args.elements),
         noise_floor=_auto_or_float(args.noise_floor),
         split=_auto_or_float(args.split),
@@ -139,16 +150,47 @@ def run(args) -> int:
                 "split_thresholds": [t if t != float("-inf") else None
                                      for t in res.split_thresholds],
                 "n_local_maxima": res.n_local_maxima,
+                "gates": res.counts,
+                "automatic": _jsonable(res.auto),
+                "warnings": list(res.warnings),
                 "counts": {e: counts.get(e, 0) for e in params.elements},
                 "sorted_intensities": [float(v) for v in res.sorted_intensities],
+                "rejected_candidates": _atom_rows(res.rejected),
             })
         if args.plot:
             from ..core.trace import plot_peak_intensities
 
             save_figure(plot_peak_intensities(res, title=Path(args.volume).name), stage(args.plot))
     thr = ", ".join(f"{t:.4g}" for t in res.split_thresholds) or "none"
+    g = res.counts
     print(f"traced {len(res.atoms)} atoms ("
           + ", ".join(f"{e} {counts.get(e, 0)}" for e in params.elements)
-          + f") from {res.n_local_maxima} local maxima; noise floor {res.noise_floor:.4g}; "
-          f"element threshold(s) {thr}")
+          + f"); noise floor {res.noise_floor:.4g}; element threshold(s) {thr}")
+    print("gates: " + ", ".join(f"{k.removeprefix('n_').replace('_', ' ')} {v}"
+                                for k, v in g.items()))
+    print("automatic: " + "; ".join(f"{k} {_fmt(v)}" for k, v in res.auto.items()
+                                    if v is not None))
+    for w in res.warnings:
+        print(f"warning: {w}")
     return 0
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _jsonable(d: dict) -> dict:
+    import math
+
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in d.items()}
+
+
+def _atom_rows(atoms) -> list:
+    """Candidates as ``{"x", "y", "z", feature: value}`` rows (Å)."""
+    rows = []
+    for i, (x, y, z) in enumerate(atoms.positions):
+        row = {"x": float(x), "y": float(y), "z": float(z)}
+        row |= {k: float(v[i]) for k, v in atoms.features.items()}
+        rows.append(_jsonable(row))
+    return rows

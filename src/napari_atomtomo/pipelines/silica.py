@@ -83,7 +83,7 @@ class SilicaPipelineParams:
 
     haadf: HaadfParams = field(default_factory=lambda: HaadfParams(r_noise=0.10, seed=1))
     est: EstParams = field(default_factory=EstParams)
-    trace: TraceParams = field(default_factory=TraceParams)
+    trace: TraceParams = field(default_factory=lambda: TraceParams(min_distance_A=1.2))
     use_expected_count: bool = True
     resolution_A: float = 1.0
     tracing: str = "subtraction"

@@ -74,6 +74,7 @@ class HaadfParams:
     dose: float | None = None
     r_noise: float | None = None
     seed: int = 0
+    vacuum_counts: float = 0.0
 
     def __post_init__(self):
         for name in ("pixel_size", "probe_fwhm", "z_exponent"):
@@ -93,6 +94,12 @@ class HaadfParams:
             raise ValueError("give either dose or r_noise, not both")
         if self.dose is not None and not (np.isfinite(self.dose) and self.dose > 0):
             raise ValueError(f"dose must be a positive number of e/Å² per series, got {self.dose!r}")
+        if not (np.isfinite(self.vacuum_counts) and self.vacuum_counts >= 0):
+            raise ValueError(f"vacuum_counts must be a number of counts per pixel ≥ 0, "
+                             f"got {self.vacuum_counts!r}")
+        if self.vacuum_counts > 0 and self.dose is None and self.r_noise is None:
+            raise ValueError("vacuum_counts needs a dose (or r_noise): counts exist only "
+                             "with a dose")
         if self.r_noise is not None and not (0.001 <= self.r_noise <= 2.0):
             raise ValueError(f"r_noise must be a fraction in [0.001, 2], got {self.r_noise!r}")
 
@@ -132,6 +139,7 @@ class SimulatedSeries:
             "haadf_cross_section_per_z18_A2": HAADF_CROSS_SECTION_PER_Z18,
             "atom_sigma_A": dict(ATOM_SIGMA_A),
             "seed": int(p.seed),
+            "vacuum_counts_per_pixel": float(p.vacuum_counts),
             "n_atoms": len(self.atoms),
         }
 
@@ -284,7 +292,9 @@ def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
     recovers the simulated x shifts exactly. ``angles_deg`` defaults to the 55 equally
     sloped angles of ±72.6°; the true angles add a linear drift from 0 to
     ``params.tilt_drift_deg`` through the series. With neither ``dose`` nor ``r_noise``
-    the noisy stack equals the clean one.
+    the noisy stack equals the clean one. ``params.vacuum_counts`` adds a flat expected
+    count per pixel before the Poisson draw (kept in the noisy stack, ``vacuum_counts /
+    ((D / n_images) κ)`` in its units); ``angles_deg`` may be any set, e.g. 0–177° in 3° steps.
     """
     if not isinstance(params, HaadfParams):
         raise ValueError(f"params must be a HaadfParams, got {type(params).__name__}")
@@ -304,7 +314,9 @@ def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
         noisy, r_mean, r_per = clean.copy(), None, None
     else:
         scale = _counts_scale(dose, n_img)
-        counts = rng.poisson(clean.astype(np.float64) * scale)
+        # A flat vacuum level (detector offset, scattering of a support) adds counts to
+        # every pixel: the image keeps it, as real data does, in the same units.
+        counts = rng.poisson(clean.astype(np.float64) * scale + params.vacuum_counts)
         noisy = (counts / scale).astype(np.float32)
         r_mean, r_per = _r_noise(noisy, clean)
     return SimulatedSeries(clean, noisy, nominal, true, shifts, frame, float(params.pixel_size),

@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from ..atoms import Atoms
 from ._kernels import add_isotropic_gaussians
+from ._physics import measure_atom_width, physical_min_distance_A, shortest_bond_A
 from ._trace import TraceParams, TraceResult, trace_atoms, validate_volume
 
 __all__ = ["auto_prefilter_sigma", "estimate_atom_width", "trace_atoms_by_subtraction"]
@@ -75,8 +76,12 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
                                prefilter_sigma: str | float = "auto") -> TraceResult:
     """Trace the brightest element, subtract it, and trace the lighter ones in the residual.
 
-    1. Pre-filter: Gaussian of σ_f voxels (``"auto"``: σ_atom / √2, σ_atom the median
-       fitted width of the brightest class in a first tracing of the raw volume; 0 = off).
+    1. Pre-filter: Gaussian of σ_f voxels; 0 = off. ``"auto"``: σ_atom measured on
+       isolated atom peaks by :func:`measure_atom_width` (the physical floor as the
+       fallback); σ_f = σ_atom for one element (the matched filter: the largest
+       signal-to-noise ratio for isolated Gaussian atoms, which one element's bond
+       lengths keep ≥ 4 σ apart), σ_atom / √2 for several (a light atom 1.6 Å from a
+       heavy one must not merge into its shoulder).
     2. :func:`trace_atoms` on the filtered volume (all classes, ``n_expected``); keep the
        brightest class (``params.elements[0]``).
     3. Subtract an isotropic Gaussian per kept atom (its fitted height and width).
@@ -101,12 +106,28 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
                          f"got {prefilter_sigma!r}")
     vol = validate_volume(volume, voxel_size)
     vs = float(voxel_size)
+    auto = {}
+    if params.min_distance_A == "auto":
+        md = physical_min_distance_A(params.elements, vs)
+        bond, pair = shortest_bond_A(params.elements)
+        auto |= {"min_distance_A": md, "min_distance_from": f"0.7 x covalent {pair} "
+                 f"bond {bond:.3g} A (at least 1.5 voxels)"}
+        params = replace(params, min_distance_A=md)
+    warnings = []
     if prefilter_sigma == "auto":
-        sigma_f = auto_prefilter_sigma(vol, vs, params, n_expected=n_expected)
+        width = measure_atom_width(vol, vs, params.min_distance_A)
+        one = len(params.elements) == 1
+        sigma_f = float(width.sigma_vox if one else width.sigma_vox / np.sqrt(2.0))
+        auto |= {"prefilter_sigma_vox": sigma_f,
+                 "prefilter_from": "atom width (matched filter, one element)" if one
+                 else "atom width / sqrt(2) (several elements)"} | width.to_dict()
+        if width.warning:
+            warnings.append(width.warning)
     else:
         sigma_f = float(prefilter_sigma)
     filtered = ndimage.gaussian_filter(vol, sigma_f) if sigma_f > 0 else vol
     first = trace_atoms(filtered, vs, params, n_expected=n_expected)
+    first = replace(first, auto=auto | first.auto, warnings=tuple(warnings) + first.warnings)
     heavy = first.atoms.elements == params.elements[0]
     if len(params.elements) == 1 or not heavy.any():
         return first
@@ -124,6 +145,7 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     floor = float(first.noise_floor)
     light_params = replace(
         params, elements=params.elements[1:], noise_floor=floor, max_atoms=None,
+        classify="none" if n_expected is not None else params.classify,
         split="auto" if params.split == "auto" else (params.split[1:] or "auto"),
     )
     if n_light is not None and n_light < 1:
@@ -148,7 +170,23 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     order = np.argsort(-features["intensity"], kind="stable")
     atoms = Atoms(elements[order], positions[order], {k: v[order] for k, v in features.items()})
     thresholds = first.split_thresholds[:1] + (light.split_thresholds if light is not None else ())
+    counts = dict(first.counts)
+    n_light_dropped = 0
+    if light is not None:
+        counts |= {f"light_{k}": v for k, v in light.counts.items()}
+        n_light_dropped = len(light.atoms) - int(keep.size)
+        auto |= {f"light_{k}": v for k, v in light.auto.items() if k.startswith("class")}
+    counts["n_light_dropped_near_heavy_or_count"] = n_light_dropped
+    counts["n_atoms"] = len(atoms)
+    rejected = first.rejected
+    if light is not None and len(light.rejected):
+        rejected = Atoms(np.concatenate([rejected.elements, light.rejected.elements]),
+                         np.concatenate([rejected.positions, light.rejected.positions]),
+                         {k: np.concatenate([rejected.features[k], light.rejected.features[k]])
+                          for k in rejected.features})
     return TraceResult(
+        counts=counts, auto=first.auto | auto, rejected=rejected,
+        warnings=first.warnings + (light.warnings if light is not None else ()),
         atoms=atoms,
         sorted_intensities=atoms.features["intensity"].copy(),
         noise_floor=float(first.noise_floor),

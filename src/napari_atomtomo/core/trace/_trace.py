@@ -10,6 +10,8 @@ from ..atoms import Atoms
 from ..elements import ATOMIC_NUMBERS
 from ._kernels import greedy_suppress, local_maxima_mask
 from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
+from ._classify import candidate_scores, classify_candidates
+from ._physics import physical_min_distance_A, shortest_bond_A
 from ._split import split_elements
 
 __all__ = [
@@ -28,6 +30,8 @@ NOISE_FLOOR_SIGMAS = 5.0
 NOISE_FLOOR_SIGMAS_WITH_COUNT = 3.0
 #: Voxels used for the robust background statistics (a regular subsample beyond this).
 NOISE_SAMPLE_VOXELS = 2_000_000
+#: ``TraceParams.classify`` choices.
+CLASSIFY_METHODS = ("auto", "none")
 
 
 def _validate_elements(elements) -> tuple[str, ...]:
@@ -52,8 +56,10 @@ class TraceParams:
 
     Attributes
     ----------
-    min_distance_A : float
-        Minimum separation of two atoms in Å (constraint iii).
+    min_distance_A : "auto" or float
+        Minimum separation of two atoms in Å (constraint iii). ``"auto"``: 0.7 × the
+        shortest bond of the elements (sum of covalent radii; Si–O 1.24 Å, Si alone 1.55 Å),
+        at least 1.5 voxels (:func:`physical_min_distance_A`).
     elements : tuple of str
         Element symbols, heaviest (brightest) first: ``("Si", "O")`` labels the brighter
         class Si.
@@ -72,21 +78,34 @@ class TraceParams:
         A peak voxel is larger than its 6 face neighbours (default) or all 26 neighbours.
         With 6, a light atom on the shoulder of a heavy one 3 voxels away is still found;
         the extra maxima it admits are removed by the minimum distance.
+    classify : {"auto", "none"}
+        ``"auto"``: split the candidates into atoms and non-atoms by their height and
+        integrated intensity (:func:`classify_candidates`) when no ``n_expected`` cuts the
+        list and one element is traced (each pass of the subtraction method traces one:
+        the heaviest, then the lighter ones in the residual); non-atoms are kept in
+        :attr:`TraceResult.rejected`. ``"none"``: the floor alone decides.
     """
 
-    min_distance_A: float = 1.2
+    min_distance_A: str | float = "auto"
     elements: tuple[str, ...] = ("Si", "O")
     noise_floor: str | float = "auto"
     split: str | float | tuple[float, ...] = "auto"
     refine: str = "gaussian"
     max_atoms: int | None = None
     connectivity: int = 6
+    classify: str = "auto"
 
     def __post_init__(self):
         d = self.min_distance_A
-        if not (isinstance(d, (int, float, np.floating)) and np.isfinite(d) and d > 0):
+        if isinstance(d, str):
+            if d != "auto":
+                raise ValueError(f"min_distance_A must be 'auto' or a number of Å, got {d!r}")
+        elif not (isinstance(d, (int, float, np.floating)) and np.isfinite(d) and d > 0):
             raise ValueError(f"min_distance_A must be a positive number of Å, got {d!r}")
-        object.__setattr__(self, "min_distance_A", float(d))
+        else:
+            object.__setattr__(self, "min_distance_A", float(d))
+        if self.classify not in CLASSIFY_METHODS:
+            raise ValueError(f"classify must be one of {CLASSIFY_METHODS}, got {self.classify!r}")
         object.__setattr__(self, "elements", _validate_elements(self.elements))
         nf = self.noise_floor
         if isinstance(nf, str):
@@ -132,6 +151,7 @@ class TraceParams:
             "refine": self.refine,
             "max_atoms": self.max_atoms,
             "connectivity": self.connectivity,
+            "classify": self.classify,
         }
 
 
@@ -153,8 +173,16 @@ class TraceResult:
     split_thresholds : tuple of float
         Thresholds between element classes, descending.
     n_local_maxima : int
-        Local maxima whose fitted peak is above the noise floor, before the
-        minimum-distance suppression.
+        All local maxima of the volume (no floor).
+    counts : dict
+        What every gate passed: ``n_local_maxima``, ``n_above_floor`` (fitted peak above
+        the noise floor), ``n_after_min_distance``, ``n_rejected_non_atoms`` (by the
+        classification), ``n_cut_by_count`` (beyond ``n_expected``/``max_atoms``), ``n_atoms``.
+    auto : dict
+        Every value chosen automatically (min distance, noise floor, pre-filter, atom
+        width and their quality measures, classification), for reports and metadata.
+    rejected : Atoms
+        Candidates classified as non-atoms (same features as ``atoms``).
     """
 
     atoms: Atoms
@@ -164,6 +192,10 @@ class TraceResult:
     n_local_maxima: int
     voxel_size: float
     params: TraceParams = field(default_factory=TraceParams)
+    counts: dict = field(default_factory=dict)
+    auto: dict = field(default_factory=dict)
+    rejected: Atoms = field(default_factory=lambda: Atoms(np.zeros(0, str), np.zeros((0, 3))))
+    warnings: tuple[str, ...] = ()
 
     @property
     def split_threshold(self) -> float | None:
@@ -264,6 +296,38 @@ def suppress_close_peaks(positions_A, intensities, min_distance_A: float) -> np.
     return order[keep[order]]
 
 
+class _Cls:
+    """Classification outcome over all above-floor peaks (scores indexed like them)."""
+
+    def __init__(self, is_atom, scores_all, info):
+        self.is_atom, self.scores_all, self.info = is_atom, scores_all, info
+        self.warning = info.get("classification_warning")
+
+    def to_dict(self):
+        return self.info
+
+
+def _classify(params, n_expected, kept, inten, height, width) -> _Cls:
+    scores = candidate_scores(inten, height, width) if inten.size else np.zeros(0)
+    if params.classify == "none" or n_expected is not None or len(params.elements) > 1:
+        why = ("none" if params.classify == "none" else "off (n_expected cuts the list)"
+               if n_expected is not None else "off (several elements: the element split "
+               "decides; the subtraction method classifies each light-element pass)")
+        return _Cls(np.ones(kept.size, bool), scores,
+                    {"classification_method": why, "classification_score_threshold": None,
+                     "classification_separation": None, "classification_warning": None})
+    c = classify_candidates(inten[kept], height[kept], width[kept], len(params.elements))
+    return _Cls(c.is_atom, scores, c.to_dict())
+
+
+def count_local_maxima(volume, connectivity: int = 6) -> int:
+    """Number of interior local maxima of ``volume`` (no floor)."""
+    vol = np.ascontiguousarray(volume, dtype=np.float32)
+    mask = np.empty(vol.shape, dtype=np.uint8)
+    local_maxima_mask(vol, np.float32(-np.inf), connectivity == 6, mask)
+    return int(np.count_nonzero(mask))
+
+
 def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
                 n_expected: int | None = None) -> TraceResult:
     """Trace atoms in a reconstruction: peaks -> sub-voxel positions -> elements.
@@ -292,24 +356,42 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         raise ValueError(f"n_expected must be a positive integer or None, got {n_expected!r}")
     vol = validate_volume(volume, voxel_size)
     voxel_size = float(voxel_size)
+    auto = {}
+    if params.min_distance_A == "auto":
+        min_dist = physical_min_distance_A(params.elements, voxel_size)
+        bond, pair = shortest_bond_A(params.elements)
+        auto |= {"min_distance_A": min_dist, "min_distance_from": f"0.7 x covalent {pair} "
+                 f"bond {bond:.3g} A (at least 1.5 voxels)"}
+    else:
+        min_dist = float(params.min_distance_A)
     if params.noise_floor == "auto":
         n_sigma = NOISE_FLOOR_SIGMAS if n_expected is None else NOISE_FLOOR_SIGMAS_WITH_COUNT
         floor = estimate_noise_floor(vol, n_sigma)
+        auto |= {"noise_floor": float(floor), "noise_floor_sigmas": n_sigma}
     else:
         floor = float(params.noise_floor)
     # The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
     # voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
     pre_floor = floor - (1 - 1 / MAX_GAIN) * abs(floor)
+    n_all = int(count_local_maxima(vol, params.connectivity))
     candidates = find_local_maxima(vol, pre_floor, params.connectivity)
     pos_zyx, inten, height, width, r2 = refine_peaks(vol, candidates, params.refine)
     above = inten > floor
     peaks, pos_zyx, inten, height, width, r2 = (
         a[above] for a in (candidates, pos_zyx, inten, height, width, r2))
+    n_above = int(peaks.shape[0])
     raw = vol[peaks[:, 0], peaks[:, 1], peaks[:, 2]].astype(np.float64)
     pos_xyz = pos_zyx[:, ::-1] * voxel_size
-    kept = suppress_close_peaks(pos_xyz, inten, params.min_distance_A)
+    kept = suppress_close_peaks(pos_xyz, inten, min_dist)
+    n_after_md = int(kept.size)
     caps = [c for c in (params.max_atoms, n_expected) if c is not None]
+    cls = _classify(params, n_expected, kept, inten, height, width)
+    auto |= cls.to_dict()
+    rej = kept[~cls.is_atom]
+    kept = kept[cls.is_atom]
+    n_cut = 0
     if caps:
+        n_cut = max(int(kept.size) - int(min(caps)), 0)
         kept = kept[: int(min(caps))]
     inten_k = inten[kept]
     thresholds = None if params.split == "auto" else params.split
@@ -321,13 +403,24 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         "peak_voxel": raw[kept],
         "width_A": width[kept] * voxel_size,
         "fit_r2": r2[kept],
+        "score": cls.scores_all[kept],
     })
+    feats = {"intensity": inten, "fit_height": height, "peak_voxel": raw,
+             "width_A": width * voxel_size, "fit_r2": r2, "score": cls.scores_all}
+    rejected = Atoms(np.full(rej.size, "X"), pos_xyz[rej], {k: v[rej] for k, v in feats.items()})
+    counts = {"n_local_maxima": n_all, "n_above_floor": n_above,
+              "n_after_min_distance": n_after_md, "n_rejected_non_atoms": int(rej.size),
+              "n_cut_by_count": n_cut, "n_atoms": len(atoms)}
     return TraceResult(
         atoms=atoms,
         sorted_intensities=inten_k.copy(),
         noise_floor=float(floor),
         split_thresholds=tuple(float(t) for t in split.thresholds),
-        n_local_maxima=int(peaks.shape[0]),
+        n_local_maxima=n_all,
         voxel_size=voxel_size,
         params=params,
+        counts=counts,
+        auto=auto,
+        rejected=rejected,
+        warnings=tuple(w for w in (cls.warning,) if w),
     )

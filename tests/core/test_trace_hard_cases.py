@@ -1,0 +1,76 @@
+"""Hard cases: a single-element amorphous particle at 0.2 Å voxels, with a vacuum level.
+
+35 Si atoms ≥ 2.3 Å apart, 60 tilts from 0° to 177° in 3° steps, a flat vacuum level of
+1 count per pixel (subtracted as a preprocessing step would), SIRT (100 iterations), then
+the default tracing with only the element given. Noise maxima outnumber atoms ~100:1.
+"""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from napari_atomtomo.core.simulate.haadf import (
+    HAADF_CROSS_SECTION_PER_Z18,
+    HaadfParams,
+    simulate_haadf_series,
+)
+from napari_atomtomo.core.simulate.particles import amorphous_particle
+from napari_atomtomo.core.sirt import SirtParams, reconstruct_sirt
+from napari_atomtomo.core.trace import TraceParams, trace_atoms_by_subtraction
+
+VOXEL = 0.2
+ANGLES = np.arange(0.0, 178.0, 3.0)
+
+
+def reconstruct(dose, seed=0, vacuum=1.0):
+    atoms = amorphous_particle("Si", 35, 2.3, 4.6, seed)
+    sim = simulate_haadf_series(atoms, HaadfParams(
+        pixel_size=VOXEL, n_pixels=64, dose=dose, tilt_drift_deg=0.0, shift_sigma_px=0.0,
+        probe_fwhm=0.5, seed=seed, vacuum_counts=vacuum), angles_deg=ANGLES)
+    level = vacuum / (dose / ANGLES.size * HAADF_CROSS_SECTION_PER_Z18)  # known vacuum level
+    vol = reconstruct_sirt(sim.stack_noisy - level, ANGLES, SirtParams(n_iter=100)).volume
+    return sim.atoms.positions, vol
+
+
+def matched_and_false(truth, traced, tol=0.5):
+    d, _ = cKDTree(traced).query(truth)
+    d_back, _ = cKDTree(truth).query(traced)
+    return float(np.mean(d < tol)), int(np.sum(d_back >= tol))
+
+
+def test_vacuum_level_is_kept_in_the_noisy_stack():
+    atoms = amorphous_particle("Si", 5, 2.3, 3.0, 0)
+    p = HaadfParams(pixel_size=VOXEL, n_pixels=48, dose=1e5, vacuum_counts=2.0, seed=0)
+    sim = simulate_haadf_series(atoms, p, angles_deg=ANGLES[:4])
+    level = 2.0 / (1e5 / 4 * HAADF_CROSS_SECTION_PER_Z18)
+    corner = sim.stack_noisy[:, :5, :5]  # vacuum: no atom signal
+    assert corner.mean() == pytest.approx(level, rel=0.1)
+    with pytest.raises(ValueError, match="vacuum_counts"):
+        HaadfParams(vacuum_counts=-1.0, dose=1e5)
+
+
+def test_high_dose_default_route_traces_every_atom_and_no_false_atom():
+    truth, vol = reconstruct(1.6e5)
+    res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
+    matched, false = matched_and_false(truth, res.atoms.positions)
+    assert matched >= 0.99 and false <= 0.02 * len(truth)
+    g = res.counts
+    # honest gates: noise maxima far outnumber atoms; the classification removed them
+    assert g["n_local_maxima"] > 20 * len(truth)
+    assert g["n_local_maxima"] >= g["n_above_floor"] >= g["n_after_min_distance"]
+    assert g["n_after_min_distance"] == g["n_atoms"] + g["n_rejected_non_atoms"]
+    assert len(res.rejected) == g["n_rejected_non_atoms"] > 0
+    # automatic values are numbers, from physics and the data
+    assert res.auto["min_distance_A"] == pytest.approx(0.7 * 2.22)
+    assert res.auto["prefilter_sigma_vox"] > 0.5
+    assert res.auto["classification_separation"] >= 4.0
+
+
+def test_low_dose_loses_gracefully_and_says_so():
+    """Without a vacuum level, at 20× less dose: most atoms, few false ones, a warning."""
+    truth, vol = reconstruct(8e3, vacuum=0.0)
+    res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
+    matched, false = matched_and_false(truth, res.atoms.positions)
+    assert matched >= 0.6 and false <= 0.3 * len(truth)
+    assert res.counts["n_after_min_distance"] < 0.2 * res.counts["n_local_maxima"]
+    assert any("overlap" in w or "no clear gap" in w for w in res.warnings)
