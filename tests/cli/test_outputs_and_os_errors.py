@@ -281,8 +281,13 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
-@pytest.mark.parametrize("where", ["missing", "unwritable"])
+#: Commands whose output is a folder: missing levels of it are created, not refused.
+FOLDER_OUTPUT = {"eds", "hebt", "quantify", "simulate silica", "simulate agau", "demo"}
+CASES = [(c, w) for c in COMMANDS for w in ("missing", "unwritable")
+         if not (w == "missing" and c in FOLDER_OUTPUT)]
+
+
+@pytest.mark.parametrize(("command", "where"), CASES)
 def test_every_command_checks_its_output_folder_first(command, where, inputs_for_all,
                                                       tmp_path, capsys):
     o = str(tmp_path / "nowhere") if where == "missing" else "/proc"
@@ -326,3 +331,28 @@ def test_est_too_large_is_refused_before_reconstructing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "EST of 5 images of 8×400000 px" in err and "needs about" in err
     assert not (tmp_path / "v.mrc").exists()
+
+
+def test_output_folder_with_missing_parents_is_created_and_removed_on_failure(tmp_path, capsys):
+    maps = _maps_folder(tmp_path)
+    out = tmp_path / "a" / "b" / "wt"
+    assert main(["quantify", str(maps), "--kind", "eds", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["quantify.json", "wt_Ag.mrc", "wt_Au.mrc"]
+    outs = Outputs()
+    new = outs.folder(tmp_path / "x" / "y" / "z")
+    target = outs.file(new / "f.txt", own=True)
+    with pytest.raises(RuntimeError):
+        with outs.writing() as stage:
+            stage(target).write_text("half")
+            raise RuntimeError("fails")
+    assert not (tmp_path / "x").exists()
+
+
+def _maps_folder(tmp_path):
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for el in ("Ag", "Au"):
+        m = np.zeros((6, 1, 6), np.float32)
+        m[1:5, 0, 1:5] = 1.0
+        io.write_mrc(maps / f"map_{el}.mrc", m, 1.0)
+    return maps
