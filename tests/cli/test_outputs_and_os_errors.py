@@ -356,3 +356,29 @@ def _maps_folder(tmp_path):
         m[1:5, 0, 1:5] = 1.0
         io.write_mrc(maps / f"map_{el}.mrc", m, 1.0)
     return maps
+
+
+INPUT_ERRORS = {
+    "info": ["info", "{o}/none.mrc"],
+    "sirt": ["sirt", "{o}/none.mrc", "--out", "{o}/v.mrc"],
+    "est": ["est", "{o}/none.mrc", "--out", "{o}/v.mrc"],
+    "align": ["align", "{o}/none.mrc", "--out", "{o}/a.mrc"],
+    "project": ["project", "{o}/none.mrc", "--angles", "{o}/none.tlt", "--out", "{o}/p.mrc"],
+    "trace": ["trace", "{o}/none.mrc", "--out", "{o}/a.xyz"],
+    "compare": ["compare", "{o}/none.xyz", "{o}/none2.xyz"],
+    "eds": ["eds", "{o}/nodata", "--out", "{o}/maps"],
+    "hebt": ["hebt", "{o}/nodata", "--out", "{o}/maps"],
+    "quantify": ["quantify", "{o}/nomaps", "--kind", "eds", "--out", "{o}/wt"],
+    "simulate silica": ["simulate", "silica", "{o}/sim", "--structure", "{o}/none.xyz"],
+}
+
+
+@pytest.mark.parametrize("command", list(INPUT_ERRORS))
+def test_every_command_gives_one_sentence_for_a_missing_input(command, tmp_path, capsys):
+    argv = [a.format(o=tmp_path) for a in INPUT_ERRORS[command]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "does not exist" in err
+    assert err.startswith(f"atomtomo {command.split()[0]}: error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
