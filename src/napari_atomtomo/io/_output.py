@@ -37,18 +37,23 @@ def temp_name(path) -> Path:
     return p.with_name(f".{p.stem}.atomtomo-part{p.suffix}")
 
 
-def check_folder_writable(folder, what: str = "output folder") -> Path:
-    """``folder`` after checking that it exists, is a folder and accepts a new file."""
+def check_folder_writable(folder, what: str = "output folder", of: str | None = None) -> Path:
+    """``folder`` after checking that it exists, is a folder and accepts a new file.
+
+    Sentences name it as ``{what} {folder}``, or ``folder {folder} of {of}`` when ``of``
+    (e.g. ``"--out res/v.mrc"``) is given.
+    """
     d = Path(folder)
+    name = f"folder {d} of {of}" if of else f"{what} {d}"
     if not d.exists():
-        raise FileNotFoundError(f"{what} {d} does not exist; create it first")
+        raise FileNotFoundError(f"{name} does not exist; create it first")
     if not d.is_dir():
-        raise NotADirectoryError(f"{what} {d} is not a folder")
+        raise NotADirectoryError(f"{name} is not a folder")
     try:  # a real probe: os.access is wrong for root and for read-only mounts
         with tempfile.NamedTemporaryFile(dir=d, prefix=".atomtomo-probe-"):
             pass
     except OSError as exc:
-        raise PermissionError(f"cannot write in {what} {d} ({exc.strerror or exc})") from None
+        raise PermissionError(f"cannot write in {name} ({exc.strerror or exc})") from None
     return d
 
 
@@ -106,7 +111,7 @@ class Outputs:
         if p.exists() and not self.force:
             raise FileExistsError(f"{p} exists; pass --force to overwrite it")
         if not own or p.parent.exists():
-            check_folder_writable(p.parent, f"folder of {option}")
+            check_folder_writable(p.parent, of=f"{option} {p}")
         self.files.append(p)
         return p
 
@@ -132,7 +137,7 @@ class Outputs:
             base = base.parent
         if not base.is_dir():
             raise NotADirectoryError(f"{option} {d} lies under {base}, which is not a folder")
-        check_folder_writable(base, f"folder {base} that would hold {option} {d}")
+        check_folder_writable(base, of=f"{option} {d}")
         self._new_folders.append(d)
         return d
 
