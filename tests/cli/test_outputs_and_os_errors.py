@@ -395,3 +395,20 @@ def test_every_command_gives_one_sentence_for_a_missing_input(command, tmp_path,
     assert "does not exist" in err
     assert err.startswith(f"atomtomo {command.split()[0]}: error: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_trace_set_is_all_or_nothing_when_the_figure_fails(tmp_path):
+    vol = np.zeros((16, 16, 16), np.float32)
+    for (z, y, x), amp in (((4, 4, 4), 2.0), ((11, 11, 11), 1.0), ((4, 11, 8), 1.0)):
+        vol[z, y, x] = amp
+    io.write_mrc(tmp_path / "v.mrc", vol, 0.5)
+    args = ["--split", "1.5", "--noise-floor", "0.5"]
+    warm_up("trace", tmp_path / "v.mrc", "--out", "{warm}/a.xyz", "--json", "{warm}/r.json",
+            "--plot", "{warm}/p.png", *args)
+    # 4000 bytes hold the atoms (XYZ, CSV) and the JSON report, not the figure
+    r = atomtomo("trace", tmp_path / "v.mrc", "--out", tmp_path / "a.xyz",
+                 "--csv", tmp_path / "a.csv", "--json", tmp_path / "r.json",
+                 "--plot", tmp_path / "p.png", *args, limit_bytes=4000)
+    assert r.returncode == 1, r.stderr
+    assert f"cannot write {tmp_path / 'p.png'}: File too large" in r.stderr
+    assert listing(tmp_path) == ["v.mrc"]
