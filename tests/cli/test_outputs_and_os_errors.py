@@ -336,13 +336,15 @@ def test_demo_failing_half_way_leaves_nothing(tmp_path):
     assert not out.exists() and listing(tmp_path) == []
 
 
-def test_est_too_large_is_refused_before_reconstructing(tmp_path, capsys):
-    # the header says 5 images of 8 x 400000 px: the estimate refuses before EST allocates
+@pytest.mark.parametrize(("command", "what"), [("est", "EST of 5 images of 8×400000 px"),
+                                               ("sirt", "reconstructing 1 volume(s)")])
+def test_reconstruction_too_large_is_refused_before_allocating(tmp_path, capsys, command, what):
+    # 5 images of 8 x 400000 px (64 MB) ask for a 400000 x 8 x 400000 volume
     mrc, _ = io.write_tilt_series(tmp_path / "wide.mrc", np.ones((5, 8, 400_000), np.float32),
                                   [-60.0, -30.0, 0.0, 30.0, 60.0], 1.0)
-    assert main(["est", str(mrc), "--out", str(tmp_path / "v.mrc"), "--quiet"]) == 2
+    assert main([command, str(mrc), "--out", str(tmp_path / "v.mrc"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "EST of 5 images of 8×400000 px" in err and "needs about" in err
+    assert what in err and "needs about" in err and "GiB" in err
     assert not (tmp_path / "v.mrc").exists()
 
 
