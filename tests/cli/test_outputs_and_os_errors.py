@@ -414,3 +414,15 @@ def test_trace_set_is_all_or_nothing_when_the_figure_fails(tmp_path):
     assert r.returncode == 1, r.stderr
     assert f"cannot write {tmp_path / 'p.png'}: File too large" in r.stderr
     assert listing(tmp_path) == ["v.mrc"]
+
+
+@pytest.mark.parametrize("command", ["eds", "hebt"])
+def test_eds_hebt_too_large_are_refused_before_allocating(tmp_path, capsys, command):
+    wide = np.ones((5, 1, 400_000), np.float32)
+    folder = tmp_path / "data"
+    io.write_dataset(folder, io.DataSet(wide, {"Ag": wide, "Au": wide},
+                                        np.array([-60.0, -30.0, 0.0, 30.0, 60.0]), 1.0))
+    assert main([command, str(folder), "--out", str(tmp_path / "maps"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "needs about" in err and "bin the tilt series" in err
+    assert not (tmp_path / "maps").exists()
