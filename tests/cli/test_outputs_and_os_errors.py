@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,15 @@ def atoms_files(tmp_path):
     io.write_xyz(tmp_path / "truth.xyz", truth)
     io.write_xyz(tmp_path / "traced.xyz", traced)
     return tmp_path / "traced.xyz", tmp_path / "truth.xyz"
+
+
+def warm_up(*argv):
+    """Run a command once without limits, its outputs in a throw-away folder, so that
+    numba's and matplotlib's caches exist: a file-size limit must hit our own writes."""
+    with tempfile.TemporaryDirectory() as d:
+        argv = [str(a).replace("{warm}", d) for a in argv]
+        r = atomtomo(*argv)
+        assert r.returncode == 0, r.stderr
 
 
 def atomtomo(*argv, limit_bytes=None, stdout=subprocess.PIPE, cwd=None):
@@ -123,14 +133,15 @@ def test_trace_json_in_a_missing_folder_is_refused_first_and_leaves_nothing(tmp_
     io.write_mrc(tmp_path / "v.mrc", vol, 0.5)
     code = main(["trace", str(tmp_path / "v.mrc"), "--out", str(tmp_path / "a.xyz"),
                  "--json", str(tmp_path / "nodir" / "r.json")])
-    assert code == 2 and "nodir does not exist" in capsys.readouterr().err
+    assert code == 2 and "folder " in (err := capsys.readouterr().err)
+    assert "nodir of --json" in err and "does not exist" in err
     assert not (tmp_path / "a.xyz").exists()
 
 
 def test_unwritable_output_folder_is_refused_before_the_work(small, capsys):
     mrc, _ = small  # /proc refuses new files even for root, unlike a chmod-ed folder
     assert main(["sirt", str(mrc), "--out", "/proc/vol.mrc", "--quiet"]) == 2
-    assert "cannot write in folder of --out /proc" in capsys.readouterr().err
+    assert "cannot write in folder /proc of --out /proc/vol.mrc" in capsys.readouterr().err
 
 
 def test_dev_full_as_plot_is_refused_not_reported_as_success(atoms_files, capsys):
@@ -145,6 +156,7 @@ def test_file_size_limit_gives_one_sentence_and_no_partial_output(atoms_files, t
                                                                   limit, failing):
     # 1000 bytes cut the JSON report short; 3000 bytes let it through and cut the figure
     traced, truth = atoms_files
+    warm_up("compare", traced, truth, "--json", "{warm}/r.json", "--plot", "{warm}/r.png")
     rep, png = tmp_path / "r.json", tmp_path / "r.png"
     r = atomtomo("compare", traced, truth, "--json", rep, "--plot", png, limit_bytes=limit)
     assert r.returncode == 1, r.stderr
@@ -174,6 +186,7 @@ def test_full_stdout_gives_one_sentence(atoms_files):
 
 def test_mrc_write_on_a_full_disk_gives_one_sentence(small, tmp_path):
     mrc, _ = small
+    warm_up("sirt", mrc, "--iterations", "2", "--quiet", "--out", "{warm}/v.mrc")
     r = atomtomo("sirt", mrc, "--iterations", "2", "--quiet", "--out", tmp_path / "v.mrc",
                  limit_bytes=1500)
     assert r.returncode == 1 and "Traceback" not in r.stderr
@@ -281,8 +294,13 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
-@pytest.mark.parametrize("where", ["missing", "unwritable"])
+#: Commands whose output is a folder: missing levels of it are created, not refused.
+FOLDER_OUTPUT = {"eds", "hebt", "quantify", "simulate silica", "simulate agau", "demo"}
+CASES = [(c, w) for c in COMMANDS for w in ("missing", "unwritable")
+         if not (w == "missing" and c in FOLDER_OUTPUT)]
+
+
+@pytest.mark.parametrize(("command", "where"), CASES)
 def test_every_command_checks_its_output_folder_first(command, where, inputs_for_all,
                                                       tmp_path, capsys):
     o = str(tmp_path / "nowhere") if where == "missing" else "/proc"
@@ -318,11 +336,93 @@ def test_demo_failing_half_way_leaves_nothing(tmp_path):
     assert not out.exists() and listing(tmp_path) == []
 
 
-def test_est_too_large_is_refused_before_reconstructing(tmp_path, capsys):
-    # the header says 5 images of 8 x 400000 px: the estimate refuses before EST allocates
+@pytest.mark.parametrize(("command", "what"), [("est", "EST of 5 images of 8×400000 px"),
+                                               ("sirt", "reconstructing 1 volume(s)")])
+def test_reconstruction_too_large_is_refused_before_allocating(tmp_path, capsys, command, what):
+    # 5 images of 8 x 400000 px (64 MB) ask for a 400000 x 8 x 400000 volume
     mrc, _ = io.write_tilt_series(tmp_path / "wide.mrc", np.ones((5, 8, 400_000), np.float32),
                                   [-60.0, -30.0, 0.0, 30.0, 60.0], 1.0)
-    assert main(["est", str(mrc), "--out", str(tmp_path / "v.mrc"), "--quiet"]) == 2
+    assert main([command, str(mrc), "--out", str(tmp_path / "v.mrc"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "EST of 5 images of 8×400000 px" in err and "needs about" in err
+    assert what in err and "needs about" in err and "GiB" in err
     assert not (tmp_path / "v.mrc").exists()
+
+
+def test_output_folder_with_missing_parents_is_created_and_removed_on_failure(tmp_path, capsys):
+    maps = _maps_folder(tmp_path)
+    out = tmp_path / "a" / "b" / "wt"
+    assert main(["quantify", str(maps), "--kind", "eds", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["quantify.json", "wt_Ag.mrc", "wt_Au.mrc"]
+    outs = Outputs()
+    new = outs.folder(tmp_path / "x" / "y" / "z")
+    target = outs.file(new / "f.txt", own=True)
+    with pytest.raises(RuntimeError):
+        with outs.writing() as stage:
+            stage(target).write_text("half")
+            raise RuntimeError("fails")
+    assert not (tmp_path / "x").exists()
+
+
+def _maps_folder(tmp_path):
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for el in ("Ag", "Au"):
+        m = np.zeros((6, 1, 6), np.float32)
+        m[1:5, 0, 1:5] = 1.0
+        io.write_mrc(maps / f"map_{el}.mrc", m, 1.0)
+    return maps
+
+
+INPUT_ERRORS = {
+    "info": ["info", "{o}/none.mrc"],
+    "sirt": ["sirt", "{o}/none.mrc", "--out", "{o}/v.mrc"],
+    "est": ["est", "{o}/none.mrc", "--out", "{o}/v.mrc"],
+    "align": ["align", "{o}/none.mrc", "--out", "{o}/a.mrc"],
+    "project": ["project", "{o}/none.mrc", "--angles", "{o}/none.tlt", "--out", "{o}/p.mrc"],
+    "trace": ["trace", "{o}/none.mrc", "--out", "{o}/a.xyz"],
+    "compare": ["compare", "{o}/none.xyz", "{o}/none2.xyz"],
+    "eds": ["eds", "{o}/nodata", "--out", "{o}/maps"],
+    "hebt": ["hebt", "{o}/nodata", "--out", "{o}/maps"],
+    "quantify": ["quantify", "{o}/nomaps", "--kind", "eds", "--out", "{o}/wt"],
+    "simulate silica": ["simulate", "silica", "{o}/sim", "--structure", "{o}/none.xyz"],
+}
+
+
+@pytest.mark.parametrize("command", list(INPUT_ERRORS))
+def test_every_command_gives_one_sentence_for_a_missing_input(command, tmp_path, capsys):
+    argv = [a.format(o=tmp_path) for a in INPUT_ERRORS[command]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "does not exist" in err
+    assert err.startswith(f"atomtomo {command.split()[0]}: error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_trace_set_is_all_or_nothing_when_the_figure_fails(tmp_path):
+    vol = np.zeros((16, 16, 16), np.float32)
+    for (z, y, x), amp in (((4, 4, 4), 2.0), ((11, 11, 11), 1.0), ((4, 11, 8), 1.0)):
+        vol[z, y, x] = amp
+    io.write_mrc(tmp_path / "v.mrc", vol, 0.5)
+    args = ["--split", "1.5", "--noise-floor", "0.5"]
+    warm_up("trace", tmp_path / "v.mrc", "--out", "{warm}/a.xyz", "--json", "{warm}/r.json",
+            "--plot", "{warm}/p.png", *args)
+    # 4000 bytes hold the atoms (XYZ, CSV) and the JSON report, not the figure
+    r = atomtomo("trace", tmp_path / "v.mrc", "--out", tmp_path / "a.xyz",
+                 "--csv", tmp_path / "a.csv", "--json", tmp_path / "r.json",
+                 "--plot", tmp_path / "p.png", *args, limit_bytes=4000)
+    assert r.returncode == 1, r.stderr
+    assert f"cannot write {tmp_path / 'p.png'}: File too large" in r.stderr
+    assert listing(tmp_path) == ["v.mrc"]
+
+
+@pytest.mark.parametrize("command", ["eds", "hebt"])
+def test_eds_hebt_too_large_are_refused_before_allocating(tmp_path, capsys, command):
+    wide = np.ones((5, 1, 400_000), np.float32)
+    folder = tmp_path / "data"
+    io.write_dataset(folder, io.DataSet(wide, {"Ag": wide, "Au": wide},
+                                        np.array([-60.0, -30.0, 0.0, 30.0, 60.0]), 1.0))
+    assert main([command, str(folder), "--out", str(tmp_path / "maps"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "needs about" in err and "bin the tilt series" in err
+    assert not (tmp_path / "maps").exists()

@@ -127,11 +127,21 @@ def test_factor_file_covering_some_elements_warns_about_the_rest(tmp_path, capsy
 
 
 # -------------------------------------------------------------- the checks themselves
-def test_check_counts_warns_about_some_negative_pixels():
+def test_check_counts_warns_about_a_large_negative_part():
     a = np.ones((3, 4, 4), np.float32)
-    a[0, 0, 0] = -0.5
-    assert "1 negative pixels" in check_counts(a)[0]
+    a[0, :2] = -1.5  # 8 pixels: -12 against +40
+    assert "8 negative pixels" in check_counts(a)[0]
     assert check_counts(np.ones((2, 2, 2))) == []
+
+
+def test_noise_around_a_subtracted_vacuum_is_not_flagged():
+    # a small particle in a large vacuum, background subtracted: most pixels are noise
+    # around zero, half of them negative; the particle's signal dominates the sum
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0, 0.05, (5, 40, 40))
+    a[:, 18:22, 18:22] += 10.0
+    assert np.mean(a < 0) > 0.45
+    assert check_counts(a) == []
 
 
 def test_check_angles_accepts_a_real_series_and_warns_on_a_narrow_one():

@@ -80,3 +80,32 @@ def test_info_on_a_folder_goes_on_past_an_unreadable_file(tmp_path, capsys):
     assert kinds["broken.mrc"] == "unreadable" and kinds["v.mrc"].startswith("MRC")
     assert kinds["a.tlt"] == "tilt angles" and d["unreadable"] == 1
     assert "broken.mrc" in captured.err and "not a valid MRC" in captured.err
+
+
+def test_demo_progress_into_a_log_is_a_line_per_step_and_ten_percent():
+    from napari_atomtomo.cli._demo import _progress
+
+    log = stdio.StringIO()
+    report = _progress(False, stream=log)
+    for step in ("EST", "trace"):
+        for i in range(1, 201):
+            report(step, i, 200, "error 0.1")
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue()
+    assert len(lines) == 2 * 11 and lines[0].startswith("  EST 1/200")
+    assert lines[11].startswith("  trace 1/200") and lines[-1].startswith("  trace 200/200")
+
+
+def test_os_error_sentences_name_the_path_and_the_reason():
+    import errno
+
+    from napari_atomtomo.cli import os_error_sentence
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/v.mrc")
+    assert os_error_sentence(full) == ("cannot write /data/v.mrc: No space left on device "
+                                       "(the disk is full)")
+    big = OSError(errno.EFBIG, "File too large")
+    assert os_error_sentence(big) == ("cannot write a file: File too large "
+                                      "(a file-size limit, see ulimit -f)")
+    denied = PermissionError(errno.EACCES, "Permission denied", "/data/in.mrc")
+    assert os_error_sentence(denied) == "cannot use /data/in.mrc: Permission denied"

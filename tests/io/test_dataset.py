@@ -146,3 +146,37 @@ def test_read_dataset_errors(tmp_path):
         read_dataset(tmp_path / "nothing")
     with pytest.raises(NotADirectoryError, match="is not a folder"):
         read_dataset(root / "eds_Ag.mrc")
+
+
+def test_write_dataset_is_all_or_nothing(tmp_path):
+    """A data set that cannot be written whole leaves nothing (here: a phantom that is
+    not a volume is refused only after the HAADF, angles and EDS were checked)."""
+    import subprocess
+    import sys
+
+    from napari_atomtomo import io as nio
+
+    rng = np.random.default_rng(0)
+    stack = rng.random((3, 1, 64), dtype=np.float32)
+    ds = nio.DataSet(stack, {"Ag": stack}, np.array([-30.0, 0.0, 30.0]), 1.0,
+                     phantoms={"Ag": rng.random((64, 1, 64), dtype=np.float32)})
+    # the phantom (17 kB) exceeds a 4 kB file-size limit; the stacks (1.8 kB) do not
+    nio.write_dataset(tmp_path / "ref", ds)
+    code = ("import resource, sys, numpy as np; from napari_atomtomo import io; "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000)); "
+            "import signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "ds = io.read_dataset(sys.argv[1]); "
+            "io.write_dataset(sys.argv[2], ds)")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ref"), str(tmp_path / "out")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "File too large" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_tilt_series_checks_the_tlt_before_writing_the_mrc(tmp_path):
+    from napari_atomtomo import io as nio
+
+    (tmp_path / "s.tlt").mkdir()  # the .tlt cannot be written: a folder is in the way
+    with pytest.raises(ValueError, match="folder"):
+        nio.write_tilt_series(tmp_path / "s.mrc", np.ones((2, 3, 3), np.float32), [0.0, 10.0], 1.0)
+    assert not (tmp_path / "s.mrc").exists()

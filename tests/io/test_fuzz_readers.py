@@ -206,3 +206,20 @@ def test_read_dataset_and_info_fuzz(files):
 def test_info_on_any_file_fuzz(name, data):
     with file_with(data, name) as p:
         ours_or_value(describe, p)
+
+
+# ------------------------------------------------------------------ vendor formats
+@FUZZ
+@given(st.one_of(st.binary(max_size=2048),
+                 st.binary(max_size=2048).map(lambda b: bytes([0, 0, 0, 3]) + b)))
+def test_read_dm3_fuzz(data):
+    with file_with(data, "a.dm3") as p:  # without rosettasciio: MissingDependencyError (ours)
+        ours_or_value(io.read_dm3_tilt_series, p)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=2048),
+                 st.binary(max_size=2048).map(lambda b: b"\x89HDF\r\n\x1a\n" + b)))
+def test_read_fused_h5_fuzz(data):
+    with file_with(data, "a.h5") as p:
+        ours_or_value(io.read_fused_h5, p)

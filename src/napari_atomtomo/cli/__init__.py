@@ -71,6 +71,8 @@ def os_error_sentence(exc: OSError) -> str:
     if exc.filename is not None:
         where = f" {exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
         return f"{verb}{where}: {reason}"
+    if exc.errno in _NO_ROOM:  # e.g. a cache file of numba or matplotlib
+        return f"cannot write a file: {reason}"
     return reason if exc.errno is None else f"{reason} (errno {exc.errno})"
 
 

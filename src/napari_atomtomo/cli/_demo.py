@@ -47,24 +47,31 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _progress(quiet: bool):
-    """Progress on stderr: one updating line on a terminal, a line per step otherwise."""
-    tty = sys.stderr.isatty()
-    state = {"last": 0.0, "step": None}
+def _progress(quiet: bool, stream=None):
+    """Progress on stderr: one updating line on a terminal; into a log, a line when a step
+    starts and then one per 10 % of it (never a carriage return)."""
+    state = {"last": 0.0, "step": None, "next": 0}
 
     def report(step, done, total, message=""):
         if quiet:
             return
+        out = stream if stream is not None else sys.stderr
+        tty = out.isatty()
         now = time.monotonic()
         new_step = step != state["step"]
-        if not new_step and now - state["last"] < (0.5 if tty else 10.0):
-            return
-        state["last"], state["step"] = now, step
         count = f" {done}/{total}" if total else ""
         if tty:
-            print(f"\r  {step}{count} {message}".ljust(60), end="", file=sys.stderr, flush=True)
-        else:
-            print(f"  {step}{count} {message}", file=sys.stderr, flush=True)
+            if not new_step and now - state["last"] < 0.5:
+                return
+            state["last"], state["step"] = now, step
+            print(f"\r  {step}{count} {message}".ljust(60), end="", file=out, flush=True)
+            return
+        pct = 100 * done // total if total else 0
+        if new_step:
+            state["step"], state["next"] = step, 0
+        if new_step or pct >= state["next"]:
+            state["next"] = (pct // 10 + 1) * 10
+            print(f"  {step}{count} {message}".rstrip(), file=out, flush=True)
 
     return report
 

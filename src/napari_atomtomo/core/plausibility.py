@@ -20,25 +20,28 @@ MIN_RANGE_DEG = 10.0
 def check_counts(data, what: str = "tilt series", nonnegative: bool = True) -> list[str]:
     """Counts must be mostly positive; a negated stack (e.g. inverted contrast) is caught.
 
-    Mostly negative (the sum ≤ 0 or more than half the pixels < 0): refused when the
-    reconstruction is non-negative (it would be all zeros), a warning otherwise. Some
-    clearly negative pixels (below −5 % of the maximum): a warning.
+    Mostly negative (the negative values outweigh the positive ones): refused when the
+    reconstruction is non-negative (it would be all zeros), a warning otherwise. A large
+    negative part (over 20 % of the positive sum, more than the noise of a subtracted
+    vacuum level): a warning. Noise around zero in a background-subtracted vacuum is fine.
     """
     a = np.asarray(data)
-    n_neg = int(np.count_nonzero(a < 0))
-    total = float(a.sum(dtype=np.float64))
-    top = float(a.max())
-    if n_neg > a.size / 2 or total <= 0:
+    neg = a < 0
+    neg_mass = -float(a[neg].sum(dtype=np.float64))
+    pos_mass = float(a[a > 0].sum(dtype=np.float64))
+    n_neg = int(np.count_nonzero(neg))
+    if neg_mass >= pos_mass and neg_mass > 0 or pos_mass == 0:
         msg = (f"{what} is mostly negative ({100 * n_neg / a.size:.0f} % of the pixels, sum "
-               f"{total:.4g}); counts should be positive: was the contrast inverted?")
+               f"{pos_mass - neg_mass:.4g}); counts should be positive: was the contrast "
+               "inverted?")
         if nonnegative:
             raise ValueError(msg + " A non-negative reconstruction of it would be all zeros; "
                              "invert the stack or allow negative voxels")
         return [msg]
-    low = float(a.min())
-    if low < -0.05 * top:
-        return [f"{what} has {n_neg} negative pixels down to {low:.4g} (the maximum is "
-                f"{top:.4g}); counts should not be negative: was a background over-subtracted?"]
+    if neg_mass > 0.2 * pos_mass:
+        return [f"{what} has {n_neg} negative pixels down to {float(a.min()):.4g}, summing "
+                f"to {100 * neg_mass / pos_mass:.0f} % of the positive signal; counts should "
+                "not be negative: was a background over-subtracted?"]
     return []
 
 

@@ -37,18 +37,23 @@ def temp_name(path) -> Path:
     return p.with_name(f".{p.stem}.atomtomo-part{p.suffix}")
 
 
-def check_folder_writable(folder, what: str = "output folder") -> Path:
-    """``folder`` after checking that it exists, is a folder and accepts a new file."""
+def check_folder_writable(folder, what: str = "output folder", of: str | None = None) -> Path:
+    """``folder`` after checking that it exists, is a folder and accepts a new file.
+
+    Sentences name it as ``{what} {folder}``, or ``folder {folder} of {of}`` when ``of``
+    (e.g. ``"--out res/v.mrc"``) is given.
+    """
     d = Path(folder)
+    name = f"folder {d} of {of}" if of else f"{what} {d}"
     if not d.exists():
-        raise FileNotFoundError(f"{what} {d} does not exist; create it first")
+        raise FileNotFoundError(f"{name} does not exist; create it first")
     if not d.is_dir():
-        raise NotADirectoryError(f"{what} {d} is not a folder")
+        raise NotADirectoryError(f"{name} is not a folder")
     try:  # a real probe: os.access is wrong for root and for read-only mounts
         with tempfile.NamedTemporaryFile(dir=d, prefix=".atomtomo-probe-"):
             pass
     except OSError as exc:
-        raise PermissionError(f"cannot write in {what} {d} ({exc.strerror or exc})") from None
+        raise PermissionError(f"cannot write in {name} ({exc.strerror or exc})") from None
     return d
 
 
@@ -98,14 +103,15 @@ class Outputs:
             raise ValueError(f"{p} is named as two different outputs; give each its own path")
         self._not_input(p, option)
         if p.is_dir():
+            example = p / ("result" + (suffix or p.suffix))
             raise IsADirectoryError(f"{option} {p} is an existing folder; name a file inside "
-                                    f"it, e.g. {p / ('result' + (suffix or '.out'))}")
+                                    f"it, e.g. {example}")
         if p.exists() and not p.is_file():
             raise ValueError(f"{option} {p} exists and is not a regular file")
         if p.exists() and not self.force:
             raise FileExistsError(f"{p} exists; pass --force to overwrite it")
         if not own or p.parent.exists():
-            check_folder_writable(p.parent, f"folder of {option}")
+            check_folder_writable(p.parent, of=f"{option} {p}")
         self.files.append(p)
         return p
 
@@ -116,17 +122,23 @@ class Outputs:
         return p
 
     def folder(self, path, option: str = "output folder") -> Path:
-        """Register an output folder: it must be a folder, or its parent must accept it."""
+        """Register an output folder: an existing folder that accepts files, or a new one
+        (missing levels are created, when the results are written, under the nearest
+        existing folder, which must accept them)."""
         d = Path(path)
         self._not_input(d, option)
         if d.exists():
             if not d.is_dir():
                 raise NotADirectoryError(f"{option} {d} exists and is not a folder")
             check_folder_writable(d, option)
-        else:
-            check_folder_writable(d.parent if str(d.parent) else Path("."),
-                                  f"parent of {option} {d}")
-            self._new_folders.append(d)
+            return d
+        base = d.absolute().parent
+        while not base.exists():
+            base = base.parent
+        if not base.is_dir():
+            raise NotADirectoryError(f"{option} {d} lies under {base}, which is not a folder")
+        check_folder_writable(base, of=f"{option} {d}")
+        self._new_folders.append(d)
         return d
 
     @contextlib.contextmanager
@@ -143,9 +155,7 @@ class Outputs:
         staged: dict[Path, Path] = {}
         staged_dirs: dict[Path, Path] = {}
         for d in self._new_folders:
-            if not d.exists():
-                d.mkdir(parents=True)
-                created.append(d)
+            _make_folders(d, created)
 
         def stage(path) -> Path:
             p = Path(path)
@@ -157,9 +167,7 @@ class Outputs:
 
         def stage_folder(path) -> Path:
             d = Path(path)
-            if not d.exists():
-                d.mkdir(parents=True)
-                created.append(d)
+            _make_folders(d, created)
             tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.atomtomo-part-", dir=d))
             staged_dirs[d] = tmp
             return tmp
@@ -183,9 +191,7 @@ class Outputs:
                         raise FileExistsError(f"{dst} exists; pass --force to overwrite it")
                     moves.append((src, dst))
             for src, dst in moves:
-                if not dst.parent.exists():
-                    dst.parent.mkdir(parents=True)
-                    created.append(dst.parent)
+                _make_folders(dst.parent, created)
                 os.replace(src, dst)
         except OSError as exc:
             self._roll_back(staged, created)
@@ -229,6 +235,18 @@ class Outputs:
         for d in reversed(created):
             with contextlib.suppress(OSError):
                 d.rmdir()  # only if still empty: never remove what others put there
+
+
+def _make_folders(d: Path, created: list) -> None:
+    """Create ``d`` and its missing parents, recording each new level (outermost first)."""
+    missing = []
+    p = d
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for q in reversed(missing):
+        q.mkdir()
+        created.append(q)
 
 
 def atomic_write_text(path, text: str) -> Path:

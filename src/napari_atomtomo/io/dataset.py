@@ -15,6 +15,7 @@ import numpy as np
 from ..core.atoms import Atoms
 from ..core.geometry import validate_angles
 from ..core.xray_lines import check_element
+from ._output import Outputs
 from ._paths import check_voxel_size, existing_file, existing_folder, finite_float32, writable_path
 from .mrc import read_mrc, write_mrc
 from .text import read_tlt, read_xyz, write_tlt, write_xyz
@@ -143,8 +144,12 @@ def write_tilt_series(mrc_path, data, angles_deg, voxel_size, *, force: bool = F
     tlt = p.with_suffix(".tlt")
     writable_path(p, force, inputs)
     writable_path(tlt, force, inputs)
-    write_mrc(p, d, voxel_size, force=force, kind="stack", inputs=inputs)
-    write_tlt(tlt, a, force=force, inputs=inputs)
+    outs = Outputs(force=True)  # checked above; both files or neither
+    outs.file(p, own=True)
+    outs.file(tlt, own=True)
+    with outs.writing() as stage:
+        write_mrc(stage(p), d, voxel_size, kind="stack")
+        write_tlt(stage(tlt), a)
     return p, tlt
 
 
@@ -239,13 +244,16 @@ def write_dataset(folder, dataset: DataSet, *, force: bool = False) -> Path:
     if root.exists():
         for t in targets:
             writable_path(t, force=force)
-    root.mkdir(parents=True, exist_ok=True)
-    write_mrc(root / "haadf.mrc", haadf, vs, force=force, kind="stack")
-    write_tlt(root / "angles.tlt", angles, force=force)
-    for el, d in eds.items():
-        write_mrc(root / f"eds_{el}.mrc", d, vs, force=force, kind="stack")
-    for el, d in phantoms.items():
-        write_mrc(root / f"phantom_{el}.mrc", d, vs, force=force, kind="volume")
-    if dataset.atoms_true is not None:
-        write_xyz(root / "atoms_true.xyz", dataset.atoms_true, "true atom positions, Å", force=force)
+    outs = Outputs(force=force)
+    outs.folder(root, "output folder")
+    with outs.writing() as stage:  # all files or none: written aside, moved in at the end
+        tmp = stage.folder(root)
+        write_mrc(tmp / "haadf.mrc", haadf, vs, kind="stack")
+        write_tlt(tmp / "angles.tlt", angles)
+        for el, d in eds.items():
+            write_mrc(tmp / f"eds_{el}.mrc", d, vs, kind="stack")
+        for el, d in phantoms.items():
+            write_mrc(tmp / f"phantom_{el}.mrc", d, vs, kind="volume")
+        if dataset.atoms_true is not None:
+            write_xyz(tmp / "atoms_true.xyz", dataset.atoms_true, "true atom positions, Å")
     return root
