@@ -138,3 +138,11 @@ def test_mat_series_on_the_cli_and_in_napari(tmp_path, capsys):
     layer_data, kwargs, kind = layers[0]
     assert kind == "image" and np.shape(layer_data) == data.shape
     np.testing.assert_array_equal(kwargs["metadata"]["atomtomo"]["angles_deg"], ANGLES)
+
+
+def test_info_describes_a_mat_series(tmp_path, capsys):
+    p = tmp_path / "series.mat"
+    sio.savemat(p, {"proj": np.transpose(stack_ayx(), (1, 2, 0)), "angles": euler(ANGLES)})
+    assert main(["info", str(p), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["shape"] == [5, 12, 16] and "Euler column 2" in info["angles_source"]
