@@ -14,15 +14,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from napari_atomtomo import io  # noqa: E402
-from napari_atomtomo.core.align import apply_shifts, estimate_shifts  # noqa: E402
-from napari_atomtomo.core.preprocess import PreprocessParams, preprocess_series  # noqa: E402
-from napari_atomtomo.core.projmatch import RefineParams, refine_shifts  # noqa: E402
-from napari_atomtomo.core.sirt import SirtParams, reconstruct_sirt  # noqa: E402
-from napari_atomtomo.core.tiltaxis import estimate_tilt_axis, remove_tilt_axis  # noqa: E402
+from napari_atomtomo import io
+from napari_atomtomo.core.align import apply_shifts, estimate_shifts
+from napari_atomtomo.core.preprocess import PreprocessParams, preprocess_series
+from napari_atomtomo.core.projmatch import RefineParams, refine_shifts
+from napari_atomtomo.core.sirt import SirtParams, reconstruct_sirt
+from napari_atomtomo.core.tiltaxis import estimate_tilt_axis, remove_tilt_axis
 
 
 def main(data_root="../shared/data") -> int:
@@ -61,7 +61,7 @@ def main(data_root="../shared/data") -> int:
     fig.tight_layout()
     out = Path(__file__).resolve().parents[1] / "docs" / "img" / "realdata_preprocess.png"
     fig.savefig(out, dpi=90)
-    outside = lambda v: float(np.median(v[:, j, :][:4]))  # noqa: E731
+    outside = lambda v: float(np.median(v[:, j, :][:4]))
     print(f"vacuum rows of the slice: raw {outside(raw_vol):.3g}, processed {outside(vol):.3g}; "
           f"slice max raw {raw_vol[:, j].max():.3g}, processed {vol[:, j].max():.3g}")
     print(f"wrote {out}")

@@ -6,10 +6,17 @@ import pytest
 from napari_atomtomo.cli._simulate_silica import shipped_structure_path
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.simulate.haadf import (
-    HaadfParams, centre_atoms, project_atoms, simulate_haadf_series,
+    HaadfParams,
+    centre_atoms,
+    project_atoms,
+    simulate_haadf_series,
 )
 from napari_atomtomo.core.tiltaxis import (
-    TiltAxisParams, apply_tilt_axis, estimate_axis_offset, estimate_tilt_axis, remove_tilt_axis,
+    TiltAxisParams,
+    apply_tilt_axis,
+    estimate_axis_offset,
+    estimate_tilt_axis,
+    remove_tilt_axis,
 )
 from napari_atomtomo.io import read_xyz
 
@@ -23,14 +30,14 @@ def test_axis_convention_known_answer():
     """A ridge along y through the centre, given the axis (φ, offset), runs along
     (cos φ, sin φ) through centre + offset · (−sin φ, cos φ)."""
     n = 65
-    y, x = np.mgrid[:n, :n] - (n - 1) / 2
+    x = np.arange(n)[None, :] - (n - 1) / 2 + np.zeros((n, 1))
     ridge = np.exp(-(x**2) / 8.0)[None].astype(np.float32)
     phi, off = 20.0, 4.0
     out = apply_tilt_axis(ridge, phi, off)[0]
     p = np.radians(phi)
     for t in (-15.0, 0.0, 15.0):
         cy, cx = t * np.cos(p) - off * np.sin(p), t * np.sin(p) + off * np.cos(p)
-        row = int(round(cy + (n - 1) / 2))
+        row = round(cy + (n - 1) / 2)
         prof = out[row]
         # on this row the ridge's centre is where the line crosses it
         x_line = np.tan(p) * (row - (n - 1) / 2 - cy) + cx

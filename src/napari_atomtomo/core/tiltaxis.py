@@ -145,9 +145,9 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
     if not isinstance(params, TiltAxisParams):
         raise ValueError(f"params must be a TiltAxisParams, got {type(params).__name__}")
     s = _check_stack(stack)
-    theta = np.radians(validate_angles(angles_deg, n_images=s.shape[0]))
-    if s.shape[0] < 3:
-        raise ValueError("tilt-axis estimation needs at least 3 images")
+    validate_angles(angles_deg, n_images=s.shape[0])
+    if s.shape[0] < 4:
+        raise ValueError("tilt-axis estimation needs at least 4 images")
     if s.shape[1] < 8:
         raise ValueError(f"tilt-axis estimation needs images at least 8 px tall, got {s.shape[1]}")
     data = s.astype(np.float64)
