@@ -146,3 +146,25 @@ def test_info_describes_a_mat_series(tmp_path, capsys):
     assert main(["info", str(p), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["shape"] == [5, 12, 16] and "Euler column 2" in info["angles_source"]
+
+
+def test_emd_tilt_series_round_trip(tmp_path):
+    emd = pytest.importorskip("rsciio.emd")
+    data = stack_ayx()
+    axes = [{"name": "tilt", "units": "deg", "index_in_array": 0, "size": 5, "offset": -60.0,
+             "scale": 30.0, "navigate": True},
+            {"name": "y", "units": "nm", "index_in_array": 1, "size": 12, "offset": 0.0,
+             "scale": 0.05, "navigate": False},
+            {"name": "x", "units": "nm", "index_in_array": 2, "size": 16, "offset": 0.0,
+             "scale": 0.05, "navigate": False}]
+    p = tmp_path / "series.emd"
+    emd.file_writer(str(p), {"data": data, "axes": axes, "metadata": {"General": {"title": "s"}, "Signal": {}},
+                             "original_metadata": {}})
+    ts = io.read_tilt_series(p)
+    np.testing.assert_array_equal(ts.data, data)
+    np.testing.assert_allclose(ts.angles_deg, ANGLES)
+    assert ts.voxel_size == pytest.approx(0.5) and "EMD tilt calibration" in ts.angles_source
+    from napari_atomtomo._reader import get_dm3_reader
+
+    (layer,) = get_dm3_reader(str(p))(str(p))
+    np.testing.assert_array_equal(layer[1]["metadata"]["atomtomo"]["angles_deg"], ANGLES)

@@ -13,7 +13,7 @@ from ..core.geometry import equally_sloped_angles
 _MRC = {".mrc", ".mrcs", ".st", ".ali", ".rec", ".map"}
 _TLT = {".tlt", ".rawtlt"}
 _ATOMS = {".xyz", ".csv"}
-_DM = {".dm3", ".dm4"}
+_DM = {".dm3", ".dm4", ".emd"}
 _H5 = {".h5", ".hdf5"}
 _OTHER_STACKS = {".mat", ".tif", ".tiff"}
 _OTHER_ANGLES = {".mdoc"}
@@ -110,8 +110,9 @@ def describe_atoms(path) -> dict:
 def describe_dm(path) -> dict:
     from .. import io
 
-    ts = io.read_dm3_tilt_series(path)
-    return {"path": str(path), "kind": "DM tilt series (angle, y, x)", "shape": list(ts.data.shape),
+    ts = io.read_tilt_series(path)  # DM3/DM4 or EMD
+    kind = "EMD" if Path(path).suffix.lower() == ".emd" else "DM"
+    return {"path": str(path), "kind": f"{kind} tilt series (angle, y, x)", "shape": list(ts.data.shape),
             "voxel_size_A": ts.voxel_size, "min": float(ts.data.min()), "max": float(ts.data.max()),
             "mean": float(ts.data.mean(dtype=np.float64)), "angles_source": ts.angles_source,
             "angles": describe_angles(ts.angles_deg)}
@@ -148,7 +149,7 @@ def describe_file(path) -> dict:
 
         return describe_angles(read_angles(p)[0], p)
     raise ValueError(f"{p.name}: unsupported format {ext or '(none)'!r}; expected MRC, .tlt, "
-                     ".rawtlt, .mdoc, XYZ, CSV, DM3/DM4, HDF5, MATLAB .mat or TIFF")
+                     ".rawtlt, .mdoc, XYZ, CSV, DM3/DM4, EMD, HDF5, MATLAB .mat or TIFF")
 
 
 def describe_other_stack(path) -> dict:

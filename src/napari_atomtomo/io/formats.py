@@ -1,8 +1,8 @@
 """Tilt series and angles in the formats microscopists have, each opened in one place.
 
 Stacks (:func:`read_stack`): MRC (``.mrc .mrcs .st .ali .rec``), MATLAB ``.mat`` (v5 with
-scipy, v7.3 with h5py), TIFF stacks (``tifffile``, installed with scikit-image) and Gatan
-DM3/DM4. Anything else is refused as an *unsupported format*, never as a corrupt MRC.
+scipy, v7.3 with h5py), TIFF stacks (``tifffile``, installed with scikit-image), Gatan
+DM3/DM4 and EMD (Velox, NCEM; rosettasciio). Anything else is refused as an *unsupported format*, never as a corrupt MRC.
 
 Angles (:func:`read_angles`): ``.tlt``/``.rawtlt`` and other text tables with one angle a
 line, SerialEM ``.mdoc`` (``TiltAngle`` of each ``[ZValue]`` section), a variable of a
@@ -38,7 +38,7 @@ from .mrc import MRC_SUFFIXES, read_mrc
 __all__ = ["STACK_SUFFIXES", "read_stack", "read_angles", "read_mat_arrays", "euler_tilt_column",
            "read_mdoc_angles", "recentre", "CENTERS", "unsupported"]
 
-STACK_SUFFIXES = MRC_SUFFIXES + (".mat", ".tif", ".tiff", ".dm3", ".dm4")
+STACK_SUFFIXES = MRC_SUFFIXES + (".mat", ".tif", ".tiff", ".dm3", ".dm4", ".emd")
 CENTERS = ("(n-1)/2", "n/2")
 
 
@@ -142,10 +142,10 @@ def read_stack(path, *, variable: str | None = None, axis_order: str | None = No
         data, how = _reorder(np.asarray(arr), axis_order, n_images, "ayx", p.name)
         data = finite_float32(np.ascontiguousarray(data), str(p)).copy()
         return data, 1.0, f"{how}; pixel size not read (1 Å assumed)"
-    if suffix in (".dm3", ".dm4"):
-        from .vendor import read_dm3_tilt_series
+    if suffix in (".dm3", ".dm4", ".emd"):
+        from .vendor import read_dm3_tilt_series, read_emd_tilt_series
 
-        ts = read_dm3_tilt_series(p)
+        ts = (read_emd_tilt_series if suffix == ".emd" else read_dm3_tilt_series)(p)
         return ts.data, ts.voxel_size, ""
     raise unsupported(p, "a tilt series", STACK_SUFFIXES)
 
