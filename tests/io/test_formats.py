@@ -204,3 +204,15 @@ def test_imod_xf_applied_as_imod_defines_it(tmp_path, capsys):
     assert main(["align", str(tmp_path / "s.mrc"), "--out", str(tmp_path / "b.mrc"),
                  "--apply-shifts", str(bad)]) == 2
     assert "magnification or stretch" in capsys.readouterr().err
+
+
+def test_mrc_with_an_mdoc_beside_it(tmp_path, capsys):
+    io.write_mrc(tmp_path / "s.mrc", stack_ayx(), 1.0, kind="stack")
+    (tmp_path / "s.mrc.mdoc").write_text("".join(
+        f"[ZValue = {k}]\nTiltAngle = {a}\n" for k, a in enumerate(ANGLES)))
+    np.testing.assert_array_equal(io.read_tilt_series(tmp_path / "s.mrc").angles_deg, ANGLES)
+    assert main(["info", str(tmp_path / "s.mrc"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["angles_file"].endswith("s.mrc.mdoc") and info["angles_match_images"]
+    (layer,) = get_mrc_reader(str(tmp_path / "s.mrc"))(str(tmp_path / "s.mrc"))
+    np.testing.assert_array_equal(layer[1]["metadata"]["atomtomo"]["angles_deg"], ANGLES)

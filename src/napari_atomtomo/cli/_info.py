@@ -88,7 +88,9 @@ def describe_mrc(path) -> dict:
         d["note"] = "voxel size unset in the header (readers assume 1 Å)"
     sibling = io.find_angles_file(p)
     if sibling is not None and (hdr.is_image_stack or sibling.stem == p.stem):
-        angles = io.read_tlt(sibling)
+        from ..io.formats import read_angles
+
+        angles = read_angles(sibling)[0]
         d["angles_file"] = str(sibling)
         d["angles_match_images"] = bool(angles.size == data.shape[0])
         d["angles"] = describe_angles(angles)

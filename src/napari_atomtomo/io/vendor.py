@@ -24,7 +24,7 @@ from ._optional import MissingDependencyError, length_in_angstrom, need_module
 from ._paths import existing_file, finite_float32
 from .bcf import bcf_angles, bcf_summary, read_bcf_tilt_series
 from .dataset import TiltSeries, find_angles_file
-from .text import read_tlt
+from .formats import read_angles
 
 __all__ = [
     "MissingDependencyError", "read_dm3_tilt_series", "read_emd_tilt_series",
@@ -83,7 +83,7 @@ def _rsciio_tilt_series(signals, p: Path, angles_path, what: str) -> TiltSeries:
         raise ValueError(f"{p} has anisotropic pixels ({vs:g} Å × {vy:g} Å)")
 
     if angles_path is not None:
-        angles = read_tlt(angles_path)
+        angles = read_angles(angles_path)[0]
         if angles.size != n:
             raise ValueError(
                 f"angles has {angles.size} entries but the tilt series has {n} images "
@@ -95,7 +95,7 @@ def _rsciio_tilt_series(signals, p: Path, angles_path, what: str) -> TiltSeries:
     sibling = find_angles_file(p)
     note = ""
     if sibling is not None:
-        sib = read_tlt(sibling)
+        sib = read_angles(sibling)[0]
         if sib.size != n:
             note = f"; {sibling.name} ignored: {sib.size} angles for {n} images"
     if str(nav.get("units", "")).strip() in ("deg", "°", "degree", "degrees"):
@@ -105,7 +105,7 @@ def _rsciio_tilt_series(signals, p: Path, angles_path, what: str) -> TiltSeries:
                f"step {float(nav['scale']):g}°){note}")
         return TiltSeries(data, angles, vs, p, src)
     if sibling is not None and not note:
-        return TiltSeries(data, read_tlt(sibling, n_images=n), vs, p, str(sibling))
+        return TiltSeries(data, read_angles(sibling, n_images=n)[0], vs, p, str(sibling))
     raise ValueError(
         f"{p} carries no tilt calibration and no matching .tlt/.rawtlt was found{note}; "
         "pass the angles explicitly"
