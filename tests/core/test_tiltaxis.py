@@ -74,6 +74,16 @@ def test_offset_of_an_off_centre_object(silica):
 
 def test_bad_settings_are_one_sentence():
     with pytest.raises(ValueError, match="search_deg"):
-        TiltAxisParams(search_deg=90)
-    with pytest.raises(ValueError, match="within ±45"):
-        remove_tilt_axis(np.ones((3, 8, 8)), 60.0)
+        TiltAxisParams(search_deg=120)
+    with pytest.raises(ValueError, match="within ±90"):
+        remove_tilt_axis(np.ones((3, 8, 8)), 100.0)
+
+
+def test_axis_near_x_found_with_a_wide_search(silica):
+    """A horizontal-ish axis (80° from y), as many microscopes have, with search ±90°."""
+    sim = simulate_haadf_series(silica, HaadfParams(r_noise=0.25, seed=7, shift_sigma_px=0.0,
+                                                    tilt_drift_deg=0.0),
+                                angles_deg=np.linspace(-70, 70, 29))
+    raw = apply_tilt_axis(sim.stack_noisy, 80.0, 1.0)
+    res = estimate_tilt_axis(raw, sim.angles_nominal, TiltAxisParams(search_deg=90))
+    assert abs(res.angle_deg - 80.0) < 0.2 and abs(res.offset_px - 1.0) < 0.5, res

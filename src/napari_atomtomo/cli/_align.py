@@ -42,7 +42,8 @@ def register(subparsers) -> None:
                         "(the offset is still estimated); the series is resampled so its axis is "
                         "y, and both are written to the shifts JSON (default: axis already y)")
     p.add_argument("--tilt-axis-search", type=float, default=TiltAxisParams.search_deg,
-                   metavar="DEG", help="--tilt-axis auto searches ±DEG (default "
+                   metavar="DEG", help="--tilt-axis auto searches ±DEG, up to 90 for any "
+                                       "direction, e.g. an axis near x (default "
                                        f"{TiltAxisParams.search_deg:g})")
     p.add_argument("--refine", type=int, default=0, metavar="N",
                    help="refine the shifts by up to N rounds of projection matching (SIRT → "
