@@ -23,7 +23,9 @@ from napari_atomtomo.core.est import EstParams, iter_est
 from napari_atomtomo.core.simulate.haadf import HaadfParams, simulate_haadf_series
 from napari_atomtomo.core.tiltaxis import apply_tilt_axis, estimate_tilt_axis, remove_tilt_axis
 from napari_atomtomo.core.trace import (
-    TraceParams, auto_prefilter_sigma, trace_atoms_by_subtraction,
+    TraceParams,
+    auto_prefilter_sigma,
+    trace_atoms_by_subtraction,
 )
 from napari_atomtomo.pipelines.silica import shipped_silica_structure
 

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 MRC_SUFFIXES = (".mrc", ".mrcs", ".rec", ".st", ".ali")
-DM3_SUFFIXES = (".dm3", ".dm4")
+DM3_SUFFIXES = (".dm3", ".dm4", ".emd")
 VOLUME_PREFIXES = ("phantom_", "map_", "wt_")
 
 
@@ -231,7 +231,7 @@ def read_dm3_layers(path) -> list[tuple]:
     calibration or a sibling ``.tlt``/``.rawtlt``, see
     :func:`napari_atomtomo.io.read_dm3_tilt_series`)."""
     p = Path(path)
-    ts = io.read_dm3_tilt_series(p)
+    ts = io.read_tilt_series(p)  # DM3/DM4 or EMD, through rosettasciio
     return [_tilt_series_layer(ts.data, ts.voxel_size, p.stem, p, ts.angles_deg,
                                ts.angles_source, colormap="gray")]
 

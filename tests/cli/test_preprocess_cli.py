@@ -49,3 +49,21 @@ def test_preprocess_bad_input_is_one_sentence(tmp_path, capsys):
     assert "vacuum mask" in capsys.readouterr().err
     assert main(["preprocess", str(src), "--out", out, "--border-px", "9"]) == 2
     assert "too wide" in capsys.readouterr().err
+
+
+def test_preprocess_with_a_vacuum_mask(tmp_path):
+    rng = np.random.default_rng(1)
+    angles = np.array([-30.0, 0.0, 30.0])
+    yy, xx = np.mgrid[:32, :32]
+    particle = (np.hypot(yy - 16, xx - 16) < 12).astype(np.float32)
+    levels = np.array([1.0, 2.0, 3.0])
+    stack = (rng.normal(0, 0.05, (3, 32, 32)) + 20 * particle + levels[:, None, None])
+    io.write_tilt_series(tmp_path / "raw.mrc", stack.astype(np.float32), angles, 1.0)
+    mask = (1.0 - particle)[None].astype(np.float32)  # vacuum: everywhere but the particle
+    io.write_mrc(tmp_path / "vacuum.mrc", mask, 1.0)
+    out = tmp_path / "pre.mrc"
+    assert main(["preprocess", str(tmp_path / "raw.mrc"), "--out", str(out), "--background",
+                 "mask", "--vacuum-mask", str(tmp_path / "vacuum.mrc")]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    np.testing.assert_allclose(report["background_levels"], levels, atol=0.01)
+    assert "border_strips_used" not in report

@@ -138,3 +138,81 @@ def test_mat_series_on_the_cli_and_in_napari(tmp_path, capsys):
     layer_data, kwargs, kind = layers[0]
     assert kind == "image" and np.shape(layer_data) == data.shape
     np.testing.assert_array_equal(kwargs["metadata"]["atomtomo"]["angles_deg"], ANGLES)
+
+
+def test_info_describes_a_mat_series(tmp_path, capsys):
+    p = tmp_path / "series.mat"
+    sio.savemat(p, {"proj": np.transpose(stack_ayx(), (1, 2, 0)), "angles": euler(ANGLES)})
+    assert main(["info", str(p), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["shape"] == [5, 12, 16] and "Euler column 2" in info["angles_source"]
+
+
+def test_emd_tilt_series_round_trip(tmp_path):
+    emd = pytest.importorskip("rsciio.emd")
+    data = stack_ayx()
+    axes = [{"name": "tilt", "units": "deg", "index_in_array": 0, "size": 5, "offset": -60.0,
+             "scale": 30.0, "navigate": True},
+            {"name": "y", "units": "nm", "index_in_array": 1, "size": 12, "offset": 0.0,
+             "scale": 0.05, "navigate": False},
+            {"name": "x", "units": "nm", "index_in_array": 2, "size": 16, "offset": 0.0,
+             "scale": 0.05, "navigate": False}]
+    p = tmp_path / "series.emd"
+    emd.file_writer(str(p), {"data": data, "axes": axes, "metadata": {"General": {"title": "s"}, "Signal": {}},
+                             "original_metadata": {}})
+    ts = io.read_tilt_series(p)
+    np.testing.assert_array_equal(ts.data, data)
+    np.testing.assert_allclose(ts.angles_deg, ANGLES)
+    assert ts.voxel_size == pytest.approx(0.5) and "EMD tilt calibration" in ts.angles_source
+    from napari_atomtomo._reader import get_dm3_reader
+
+    (layer,) = get_dm3_reader(str(p))(str(p))
+    np.testing.assert_array_equal(layer[1]["metadata"]["atomtomo"]["angles_deg"], ANGLES)
+
+
+def _spot(n, row, col, s2=4.0):
+    yy, xx = np.mgrid[:n, :n]
+    return np.exp(-((yy - row) ** 2 + (xx - col) ** 2) / s2)
+
+
+def _centroid(img):
+    yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
+    w = np.clip(img, 0, None)
+    return float((w * yy).sum() / w.sum()), float((w * xx).sum() / w.sum())
+
+
+def test_imod_xf_applied_as_imod_defines_it(tmp_path, capsys):
+    """X' = A X + D about the centre, X = column, Y = row (IMOD's .xf definition)."""
+    n, c = 48, 23.5
+    a = np.radians(10.0)
+    stack = np.stack([_spot(n, c, c + 10.0), _spot(n, c, c)]).astype(np.float32)
+    io.write_tilt_series(tmp_path / "s.mrc", stack, [0.0, 10.0], 1.0)
+    xf = tmp_path / "s.xf"
+    rot = f"{np.cos(a):.7f} {-np.sin(a):.7f} {np.sin(a):.7f} {np.cos(a):.7f}"
+    xf.write_text(f"{rot} 0 0\n{rot} 2.0 -1.0\n")
+    out = tmp_path / "ali.mrc"
+    assert main(["align", str(tmp_path / "s.mrc"), "--out", str(out), "--apply-shifts",
+                 str(xf)]) == 0
+    ali, _ = io.read_mrc(out)
+    # image 0: (X, Y) = (10, 0) goes to (10 cos 10°, 10 sin 10°)
+    np.testing.assert_allclose(_centroid(ali[0]), (c + 10 * np.sin(a), c + 10 * np.cos(a)),
+                               atol=0.05)
+    # image 1: the centre goes to (DX, DY) = (2, -1): column + 2, row - 1
+    np.testing.assert_allclose(_centroid(ali[1]), (c - 1.0, c + 2.0), atol=0.05)
+    bad = tmp_path / "mag.xf"
+    bad.write_text("1.1 0 0 1.1 0 0\n1 0 0 1 0 0\n")
+    assert main(["align", str(tmp_path / "s.mrc"), "--out", str(tmp_path / "b.mrc"),
+                 "--apply-shifts", str(bad)]) == 2
+    assert "magnification or stretch" in capsys.readouterr().err
+
+
+def test_mrc_with_an_mdoc_beside_it(tmp_path, capsys):
+    io.write_mrc(tmp_path / "s.mrc", stack_ayx(), 1.0, kind="stack")
+    (tmp_path / "s.mrc.mdoc").write_text("".join(
+        f"[ZValue = {k}]\nTiltAngle = {a}\n" for k, a in enumerate(ANGLES)))
+    np.testing.assert_array_equal(io.read_tilt_series(tmp_path / "s.mrc").angles_deg, ANGLES)
+    assert main(["info", str(tmp_path / "s.mrc"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["angles_file"].endswith("s.mrc.mdoc") and info["angles_match_images"]
+    (layer,) = get_mrc_reader(str(tmp_path / "s.mrc"))(str(tmp_path / "s.mrc"))
+    np.testing.assert_array_equal(layer[1]["metadata"]["atomtomo"]["angles_deg"], ANGLES)

@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--shifts-out", default=None, metavar="SHIFTS.json",
                    help="write the estimated shifts here")
     p.add_argument("--apply-shifts", default=None, metavar="SHIFTS.json",
-                   help="apply these saved shifts instead of estimating them")
+                   help="apply these saved shifts (and tilt axis) instead of estimating them; "
+                        "an IMOD .xf file of one rotation plus per-image translations works too")
     p.add_argument("--reference", default="zero",
                    help="reference image for y: 'zero' (nearest 0°, default) or an index")
     p.add_argument("--upsample", type=int, default=100,
@@ -41,7 +42,8 @@ def register(subparsers) -> None:
                         "(the offset is still estimated); the series is resampled so its axis is "
                         "y, and both are written to the shifts JSON (default: axis already y)")
     p.add_argument("--tilt-axis-search", type=float, default=TiltAxisParams.search_deg,
-                   metavar="DEG", help="--tilt-axis auto searches ±DEG (default "
+                   metavar="DEG", help="--tilt-axis auto searches ±DEG, up to 90 for any "
+                                       "direction, e.g. an axis near x (default "
                                        f"{TiltAxisParams.search_deg:g})")
     p.add_argument("--refine", type=int, default=0, metavar="N",
                    help="refine the shifts by up to N rounds of projection matching (SIRT → "
@@ -58,7 +60,7 @@ def run(args) -> int:
     from ..core.plausibility import check_angles, check_counts, check_shifts
     from ..core.projmatch import RefineParams, refine_shifts
     from ..core.tiltaxis import estimate_axis_offset, estimate_tilt_axis, remove_tilt_axis
-    from ..io.formats import read_angles, read_stack, recentre
+    from ..io.formats import read_angles, read_stack, read_xf, recentre
 
     out = output_path(args.out, ".mrc")
     if args.apply_shifts is not None and args.shifts_out is not None:
@@ -86,8 +88,13 @@ def run(args) -> int:
         if args.angles is not None:
             read_angles(args.angles, variable=args.angle_variable, n_images=data.shape[0])
         data, _ = recentre(data, args.center)
-        shifts = io.read_shifts(args.apply_shifts, n_images=data.shape[0], allow_tilt_axis=True)
-        angle, offset = io.read_tilt_axis(args.apply_shifts)
+        if str(args.apply_shifts).lower().endswith(".xf"):  # IMOD transforms
+            shifts, angle = read_xf(args.apply_shifts, n_images=data.shape[0])
+            offset = 0.0
+        else:
+            shifts = io.read_shifts(args.apply_shifts, n_images=data.shape[0],
+                                    allow_tilt_axis=True)
+            angle, offset = io.read_tilt_axis(args.apply_shifts)
         if angle or offset:
             data = remove_tilt_axis(data, angle, offset)
         check_shifts(shifts, data.shape[1:])

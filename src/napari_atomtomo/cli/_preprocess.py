@@ -8,6 +8,7 @@ from pathlib import Path
 from ._common import add_force, output_path, write_json
 from ._series import add_series_options, read_series
 
+
 def _defaults():
     from ..core.preprocess import PreprocessParams
 

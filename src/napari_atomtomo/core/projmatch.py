@@ -129,7 +129,6 @@ def refine_shifts(stack, angles_deg, shifts=None, params: RefineParams = RefineP
     current = np.zeros((s.shape[0], 2)) if shifts is None else validate_shifts(shifts, s.shape[0]).copy()
     theta = np.radians(angles)
     data = s.astype(np.float32)
-    norm = float(np.linalg.norm(data))
     sirt = SirtParams(n_iter=params.sirt_iterations, yield_every=params.sirt_iterations)
     window = _window(s.shape[1:])
     hp = params.highpass_px

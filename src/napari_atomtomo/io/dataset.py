@@ -86,7 +86,7 @@ def read_tilt_series(mrc_path, angles_path=None, *, variable: str | None = None,
     """Read a tilt series and its angles: the one place the CLI and napari open a series.
 
     The stack may be any format of :func:`napari_atomtomo.io.formats.read_stack` (MRC,
-    MATLAB ``.mat``, TIFF, DM3/DM4), the angles any of
+    MATLAB ``.mat``, TIFF, DM3/DM4, EMD), the angles any of
     :func:`~napari_atomtomo.io.formats.read_angles` (``.tlt``, ``.rawtlt``, ``.mdoc``,
     text or ``.mat`` Euler tables). Without ``angles_path`` the angles come from a
     ``.mat`` stack's own angle variable, else from ``<stem>.tlt``, ``<stem>.rawtlt``,
@@ -100,10 +100,11 @@ def read_tilt_series(mrc_path, angles_path=None, *, variable: str | None = None,
     p = existing_file(mrc_path, "tilt series")
     if p.suffix.lower() not in STACK_SUFFIXES:
         raise unsupported(p, "a tilt series", STACK_SUFFIXES)
-    if p.suffix.lower() in (".dm3", ".dm4") and variable is None and axis_order is None:
-        from .vendor import read_dm3_tilt_series
+    if p.suffix.lower() in (".dm3", ".dm4", ".emd") and variable is None and axis_order is None:
+        from .vendor import read_dm3_tilt_series, read_emd_tilt_series
 
-        ts = read_dm3_tilt_series(p, angles_path)
+        reader = read_emd_tilt_series if p.suffix.lower() == ".emd" else read_dm3_tilt_series
+        ts = reader(p, angles_path)
         data, dx = recentre(ts.data, center)
         note = f"; recentred by {dx:+g} px along x ({center})" if dx else ""
         return TiltSeries(data, ts.angles_deg, ts.voxel_size, p, ts.angles_source + note)

@@ -1,8 +1,8 @@
 """Tilt series and angles in the formats microscopists have, each opened in one place.
 
 Stacks (:func:`read_stack`): MRC (``.mrc .mrcs .st .ali .rec``), MATLAB ``.mat`` (v5 with
-scipy, v7.3 with h5py), TIFF stacks (``tifffile``, installed with scikit-image) and Gatan
-DM3/DM4. Anything else is refused as an *unsupported format*, never as a corrupt MRC.
+scipy, v7.3 with h5py), TIFF stacks (``tifffile``, installed with scikit-image), Gatan
+DM3/DM4 and EMD (Velox, NCEM; rosettasciio). Anything else is refused as an *unsupported format*, never as a corrupt MRC.
 
 Angles (:func:`read_angles`): ``.tlt``/``.rawtlt`` and other text tables with one angle a
 line, SerialEM ``.mdoc`` (``TiltAngle`` of each ``[ZValue]`` section), a variable of a
@@ -36,9 +36,9 @@ from ._paths import existing_file, finite_float32
 from .mrc import MRC_SUFFIXES, read_mrc
 
 __all__ = ["STACK_SUFFIXES", "read_stack", "read_angles", "read_mat_arrays", "euler_tilt_column",
-           "read_mdoc_angles", "recentre", "CENTERS", "unsupported"]
+           "read_mdoc_angles", "recentre", "CENTERS", "unsupported", "read_xf"]
 
-STACK_SUFFIXES = MRC_SUFFIXES + (".mat", ".tif", ".tiff", ".dm3", ".dm4")
+STACK_SUFFIXES = MRC_SUFFIXES + (".mat", ".tif", ".tiff", ".dm3", ".dm4", ".emd")
 CENTERS = ("(n-1)/2", "n/2")
 
 
@@ -142,10 +142,10 @@ def read_stack(path, *, variable: str | None = None, axis_order: str | None = No
         data, how = _reorder(np.asarray(arr), axis_order, n_images, "ayx", p.name)
         data = finite_float32(np.ascontiguousarray(data), str(p)).copy()
         return data, 1.0, f"{how}; pixel size not read (1 Å assumed)"
-    if suffix in (".dm3", ".dm4"):
-        from .vendor import read_dm3_tilt_series
+    if suffix in (".dm3", ".dm4", ".emd"):
+        from .vendor import read_dm3_tilt_series, read_emd_tilt_series
 
-        ts = read_dm3_tilt_series(p)
+        ts = (read_emd_tilt_series if suffix == ".emd" else read_dm3_tilt_series)(p)
         return ts.data, ts.voxel_size, ""
     raise unsupported(p, "a tilt series", STACK_SUFFIXES)
 
@@ -273,3 +273,36 @@ def read_angles(path, *, variable: str | None = None, n_images: int | None = Non
         return validate_angles(angles, n_images=n_images), src
     except ValueError as exc:
         raise ValueError(f"{p}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- IMOD .xf
+def read_xf(path, n_images: int | None = None) -> tuple[np.ndarray, float]:
+    """IMOD ``.xf`` transforms as ``(shifts, tilt_axis_angle_deg)`` of this package.
+
+    Each line ``A11 A12 A21 A22 DX DY`` maps a raw image point ``(X, Y)`` (column, row,
+    relative to the image centre) to ``A (X, Y) + (DX, DY)`` in the aligned image. Only a
+    rotation that is the same for every image plus per-image translations is converted:
+    ``A = R(α)`` becomes ``tilt_axis_angle_deg = α`` (so the images are resampled exactly
+    as ``align --tilt-axis`` does) and ``(DX, DY)`` the shifts ``(dy, dx) = (−DY, −DX)``.
+    Magnification, stretch or rotations that differ between images are refused.
+    """
+    p = existing_file(path, "IMOD .xf file")
+    t = _text_table(p)
+    if t.shape[1] != 6:
+        raise ValueError(f"{p} has {t.shape[1]} columns; an IMOD .xf line holds 6 numbers "
+                         "(A11 A12 A21 A22 DX DY)")
+    if n_images is not None and t.shape[0] != n_images:
+        raise ValueError(f"{p} has {t.shape[0]} transforms but the tilt series has {n_images} images")
+    a = t[:, :4].reshape(-1, 2, 2)
+    det = np.linalg.det(a)
+    ortho = np.abs(np.einsum("nij,nkj->nik", a, a) - np.eye(2)).max()
+    if np.abs(det - 1).max() > 1e-3 or ortho > 1e-3:
+        raise ValueError(f"{p} holds magnification or stretch (not pure rotations); only "
+                         "rotations with translations can be converted")
+    alpha = np.degrees(np.arctan2(a[:, 1, 0], a[:, 0, 0]))
+    if np.ptp(alpha) > 0.01:
+        raise ValueError(f"{p}: the rotation differs between images ({alpha.min():.3f}…"
+                         f"{alpha.max():.3f}°); only one tilt-axis rotation for all images "
+                         "can be converted")
+    shifts = np.column_stack([-t[:, 5], -t[:, 4]])
+    return shifts, float(alpha.mean())

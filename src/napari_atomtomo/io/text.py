@@ -286,11 +286,12 @@ def read_shifts(path, n_images: int | None = None, *, allow_tilt_axis: bool = Fa
         raise ValueError(f"{p}: {exc}") from None
 
 
-def write_shifts(path, shifts, *, force: bool = False, inputs=()) -> Path:
-    """Write ``{"shifts_px": [[dy, dx], ...], "order": "dy, dx"}`` as JSON."""
+def write_shifts(path, shifts, *, force: bool = False, inputs=(), extra=None) -> Path:
+    """Write ``{"shifts_px": [[dy, dx], ...], "order": "dy, dx"}`` as JSON, plus the keys of
+    ``extra`` (e.g. ``tilt_axis_angle_deg``, ``tilt_axis_offset_px``; JSON-ready values)."""
     s = np.asarray(shifts, dtype=np.float64)
     s = validate_shifts(s, s.shape[0] if s.ndim == 2 else -1)
     p = writable_path(path, force=force, inputs=inputs)
-    obj = {"order": "dy, dx", "shifts_px": [[float(a), float(b)] for a, b in s]}
+    obj = {"order": "dy, dx", "shifts_px": [[float(a), float(b)] for a, b in s], **(extra or {})}
     _write_text_atomic(p, json.dumps(obj, indent=1) + "\n")
     return p
