@@ -93,9 +93,16 @@ def classify_candidates(intensity, fit_height, width_vox, n_elements: int = 1) -
                               f"no clear gap between atoms and non-atoms (separation {sep:.2f}, "
                               f"need {MIN_SEPARATION}; score gap {gap:.2f}, need "
                               f"{MIN_SCORE_GAP:.2f}); every candidate above the floor is kept")
+    # False-alarm guard: of N non-atoms drawn from the fitted noise class, about half a
+    # peak reaches μ + z σ with z = Φ⁻¹(1 − 1/(2N)); atoms must clear that level too.
+    from scipy.stats import norm
+
+    z = float(norm.isf(0.5 / lo.size))
+    level = float(lo.mean() + z * lo.std())
+    is_atom = (s > t) & (s > level)
     warn = None
     if sep < CLEAR_SEPARATION:
         warn = (f"atoms and non-atoms overlap (separation {sep:.2f} < {CLEAR_SEPARATION}): "
                 f"expect missed and false atoms at this noise level; check the structure "
                 f"report (atomtomo structure) and the rejected candidates")
-    return Classification(s > t, s, float(t), sep, split.method, warn)
+    return Classification(is_atom, s, float(max(t, level)), sep, split.method, warn)
