@@ -192,6 +192,9 @@ def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     assert auto["prefilter_sigma_vox"] == pytest.approx(want.auto["prefilter_sigma_vox"])
     assert meta["gates"]["n_atoms"] == len(layer.data) == len(want.atoms)
     assert meta["gates"]["n_local_maxima"] >= meta["gates"]["n_above_floor"] >= len(want.atoms)
+    # the structure report of the traced atoms is drawn (atomtomo structure's plots)
+    assert not widget.structure_plot.isHidden()
+    assert widget.structure_plot.axes[0].get_legend_handles_labels()[1] == ["Si-Si", "Si-O", "O-O"]
     name = "atoms volume rejected"
     assert (name in viewer.layers) == (len(want.rejected) > 0)
     if name in viewer.layers:

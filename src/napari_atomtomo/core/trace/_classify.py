@@ -106,3 +106,30 @@ def classify_candidates(intensity, fit_height, width_vox, n_elements: int = 1) -
                 f"expect missed and false atoms at this noise level; check the structure "
                 f"report (atomtomo structure) and the rejected candidates")
     return Classification(is_atom, s, float(max(t, level)), sep, split.method, warn)
+
+
+class _Cls:
+    """Classification outcome over all above-floor peaks (scores indexed like them)."""
+
+    def __init__(self, is_atom, scores_all, info):
+        self.is_atom, self.scores_all, self.info = is_atom, scores_all, info
+        self.warning = info.get("classification_warning")
+
+    def to_dict(self):
+        return self.info
+
+
+def classify_for_trace(classify, n_expected, n_elements, kept, inten, height, width) -> _Cls:
+    """The classification step of :func:`trace_atoms` over the ``kept`` (after the minimum
+    distance) of all above-floor peaks; off with ``classify="none"``, an expected count or
+    several elements in one pass."""
+    scores = candidate_scores(inten, height, width) if inten.size else np.zeros(0)
+    if classify == "none" or n_expected is not None or n_elements > 1:
+        why = ("none" if classify == "none" else "off (n_expected cuts the list)"
+               if n_expected is not None else "off (several elements: the element split "
+               "decides; the subtraction method classifies each light-element pass)")
+        return _Cls(np.ones(kept.size, bool), scores,
+                    {"classification_method": why, "classification_score_threshold": None,
+                     "classification_separation": None, "classification_warning": None})
+    c = classify_candidates(inten[kept], height[kept], width[kept], n_elements)
+    return _Cls(c.is_atom, scores, c.to_dict())
