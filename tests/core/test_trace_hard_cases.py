@@ -93,3 +93,23 @@ def test_support_masked_reconstruction_keeps_every_atom():
                                                                     classify="none"))
     assert len(floor_only.atoms) == len(res.atoms) + res.counts["n_rejected_non_atoms"]
     assert matched_and_false(truth, floor_only.atoms.positions)[1] > 0
+
+
+def test_mixed_metal_oxide_particle_default_route():
+    """14 Ti + 28 O (Ti–O ≥ 1.9 Å), 0.25 Å voxels: `trace --elements Ti,O`, no tuning."""
+    from napari_atomtomo.core.compare import compare_atoms
+
+    els = ["Ti"] * 14 + ["O"] * 28
+    atoms = amorphous_particle(els, 42, {("Ti", "Ti"): 2.9, ("Ti", "O"): 1.9, ("O", "O"): 2.5},
+                               5.5, 0)
+    sim = simulate_haadf_series(atoms, HaadfParams(
+        pixel_size=0.25, n_pixels=64, dose=1.6e5, tilt_drift_deg=0.0, shift_sigma_px=0.0,
+        probe_fwhm=0.5, seed=0), angles_deg=ANGLES)
+    vol = reconstruct_sirt(sim.stack_noisy, ANGLES, SirtParams(n_iter=100)).volume
+    res = trace_atoms_by_subtraction(vol, 0.25, TraceParams(elements=("Ti", "O")))
+    c = compare_atoms(res.atoms, sim.atoms, resolution_A=0.5).to_dict()
+    assert c["counts_traced"] == c["counts_true"] == {"Ti": 14, "O": 28}
+    assert sum(c["misplaced_by_element"].values()) == 0
+    # the residual (O) pass classified its candidates: noise peaks rejected, kept in the result
+    assert res.counts["light_n_rejected_non_atoms"] > 0
+    assert len(res.rejected) >= res.counts["light_n_rejected_non_atoms"]
