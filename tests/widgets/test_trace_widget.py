@@ -200,3 +200,19 @@ def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     if name in viewer.layers:
         assert not viewer.layers[name].visible and len(viewer.layers[name].data) == len(want.rejected)
     assert _colors_match(layer.face_color, layer.features["element"])
+
+
+def test_one_element_shows_rejected_candidates_as_a_hidden_layer(traced, qtbot):
+    """With only Si given, the dim O peaks are not Si atoms: they are classified as
+    non-atoms and shown as a separate, hidden Points layer."""
+    viewer, widget = traced
+    widget.elements.value = "Si"
+    _trace(widget, qtbot)
+    atoms = viewer.layers["atoms volume atoms"]
+    gates = atoms.metadata["atomtomo"]["gates"]
+    rejected = viewer.layers["atoms volume rejected"]
+    assert not rejected.visible
+    assert len(rejected.data) == gates["n_rejected_non_atoms"] > 0
+    assert len(atoms.data) == gates["n_atoms"]
+    _, truth = synthetic_atoms_volume()
+    assert len(atoms.data) == int(np.sum(truth.elements == "Si"))
