@@ -17,11 +17,11 @@ Modules: ``_trace`` (parameters, the pipeline, noise floor, suppression), ``_ref
 (the Fig. 3-style plot, matplotlib without pyplot).
 """
 
+from ._classify import classify_candidates
+from ._physics import measure_atom_width, physical_min_distance_A
 from ._plots import plot_peak_intensities
 from ._refine import REFINE_METHODS, refine_peaks
 from ._split import ElementSplit, split_elements
-from ._classify import classify_candidates
-from ._physics import measure_atom_width, physical_min_distance_A
 from ._structure import StructureReport, plot_structure, structure_report
 from ._subtract import auto_prefilter_sigma, estimate_atom_width, trace_atoms_by_subtraction
 from ._trace import (
@@ -37,25 +37,25 @@ from ._trace import (
 )
 
 __all__ = [
-    "auto_prefilter_sigma",
-    "classify_candidates",
-    "measure_atom_width",
-    "physical_min_distance_A",
-    "plot_structure",
-    "StructureReport",
-    "structure_report",
     "NOISE_FLOOR_SIGMAS",
     "NOISE_FLOOR_SIGMAS_WITH_COUNT",
     "REFINE_METHODS",
     "ElementSplit",
+    "StructureReport",
     "TraceParams",
     "TraceResult",
+    "auto_prefilter_sigma",
+    "classify_candidates",
     "estimate_atom_width",
     "estimate_noise_floor",
     "find_local_maxima",
+    "measure_atom_width",
+    "physical_min_distance_A",
     "plot_peak_intensities",
+    "plot_structure",
     "refine_peaks",
     "split_elements",
+    "structure_report",
     "suppress_close_peaks",
     "trace_atoms",
     "trace_atoms_by_subtraction",

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._split import split_elements
 
-__all__ = ["MIN_SEPARATION", "Classification", "classify_candidates", "candidate_scores"]
+__all__ = ["MIN_SEPARATION", "Classification", "candidate_scores", "classify_candidates"]
 
 #: Smallest separation d' of the non-atom class from the atoms for the split to be used.
 MIN_SEPARATION = 2.5

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "ATOM_SIGMA_FLOOR_A",
     "COVALENT_RADII_A",
     "MIN_DISTANCE_BOND_FRACTION",
-    "ATOM_SIGMA_FLOOR_A",
     "WidthEstimate",
-    "shortest_bond_A",
-    "physical_min_distance_A",
     "measure_atom_width",
+    "physical_min_distance_A",
+    "shortest_bond_A",
 ]
 
 #: Single-bond covalent radii (Å), Cordero et al. 2008; other elements use 1.5 Å.
