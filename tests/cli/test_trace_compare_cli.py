@@ -135,3 +135,21 @@ def test_trace_by_subtraction_finds_the_same_atoms(scene, capsys):
     assert main(["trace", str(vol_path), "--out", str(tmp / "x.xyz"),
                  "--prefilter-sigma", "0.5", "--method", "direct"]) == 2
     assert "only to --method subtraction" in capsys.readouterr().err
+
+
+def test_default_trace_reports_every_automatic_value_and_gate(scene, capsys):
+    """No tuning flag: the values chosen are printed and in --json, never just 'auto'."""
+    tmp, vol_path, _ = scene
+    out, rep = tmp / "auto.xyz", tmp / "auto.json"
+    assert main(["trace", str(vol_path), "--out", str(out), "--json", str(rep)]) == 0
+    text = capsys.readouterr().out
+    report = json.loads(rep.read_text())
+    auto, gates = report["automatic"], report["gates"]
+    assert report["parameters"]["method"] == "subtraction"
+    assert auto["min_distance_A"] == pytest.approx(0.7 * (1.11 + 0.66))  # Si–O bond
+    assert auto["prefilter_sigma_vox"] > 0 and auto["atom_sigma_method"] in ("measured", "floor")
+    assert f"min_distance_A {auto['min_distance_A']:.4g}" in text
+    assert gates["n_local_maxima"] >= gates["n_above_floor"] >= gates["n_after_min_distance"]
+    assert gates["n_atoms"] == len(io.read_xyz(out)) == 24
+    assert "gates: local maxima" in text
+    assert isinstance(report["rejected_candidates"], list)

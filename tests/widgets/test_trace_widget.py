@@ -192,8 +192,27 @@ def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     assert auto["prefilter_sigma_vox"] == pytest.approx(want.auto["prefilter_sigma_vox"])
     assert meta["gates"]["n_atoms"] == len(layer.data) == len(want.atoms)
     assert meta["gates"]["n_local_maxima"] >= meta["gates"]["n_above_floor"] >= len(want.atoms)
+    # the structure report of the traced atoms is drawn (atomtomo structure's plots)
+    assert not widget.structure_plot.isHidden()
+    assert widget.structure_plot.axes[0].get_legend_handles_labels()[1] == ["Si-Si", "Si-O", "O-O"]
     name = "atoms volume rejected"
     assert (name in viewer.layers) == (len(want.rejected) > 0)
     if name in viewer.layers:
         assert not viewer.layers[name].visible and len(viewer.layers[name].data) == len(want.rejected)
     assert _colors_match(layer.face_color, layer.features["element"])
+
+
+def test_one_element_shows_rejected_candidates_as_a_hidden_layer(traced, qtbot):
+    """With only Si given, the dim O peaks are not Si atoms: they are classified as
+    non-atoms and shown as a separate, hidden Points layer."""
+    viewer, widget = traced
+    widget.elements.value = "Si"
+    _trace(widget, qtbot)
+    atoms = viewer.layers["atoms volume atoms"]
+    gates = atoms.metadata["atomtomo"]["gates"]
+    rejected = viewer.layers["atoms volume rejected"]
+    assert not rejected.visible
+    assert len(rejected.data) == gates["n_rejected_non_atoms"] > 0
+    assert len(atoms.data) == gates["n_atoms"]
+    _, truth = synthetic_atoms_volume()
+    assert len(atoms.data) == int(np.sum(truth.elements == "Si"))

@@ -27,6 +27,7 @@ from .._colors import element_color
 from ..core.atoms import Atoms
 from ..core.compare import ComparisonResult, compare_atoms
 from ..core.trace import REFINE_METHODS, TraceResult, trace_atoms, trace_atoms_by_subtraction
+from ..core.trace._structure import StructureReport, structure_report
 from ..core.trace._trace import CLASSIFY_METHODS
 
 #: Tracing methods offered by the widget (``atomtomo trace --method``).
@@ -43,6 +44,7 @@ __all__ = [
     "comparison_summary",
     "PeakIntensityPlot",
     "DeviationPlot",
+    "StructurePlot",
 ]
 
 
@@ -134,6 +136,7 @@ class TraceOutcome:
     trace: TraceResult
     comparison: ComparisonResult | None = None
     truth: Atoms | None = None
+    structure: StructureReport | None = None
 
 
 def iter_trace_job(volume, voxel_size, params, n_expected=None, truth=None, resolution_A=1.0,
@@ -150,12 +153,16 @@ def iter_trace_job(volume, voxel_size, params, n_expected=None, truth=None, reso
     if len(result.atoms) == 0:
         raise ValueError(f"no peak rises above the noise floor {result.noise_floor:.4g}; "
                          "lower the noise floor")
+    try:  # the structure report of the traced atoms (judges a trace without a truth)
+        structure = structure_report(result.atoms)
+    except ValueError:  # fewer than 5 atoms, or a flat layer of them
+        structure = None
     yield TraceStep(1, f"{len(result.atoms)} atoms traced")
     comparison = None
     if truth is not None:
         comparison = compare_atoms(result.atoms, truth, resolution_A=resolution_A)
         yield TraceStep(2, "compared with the truth")
-    return TraceOutcome(result, comparison, truth)
+    return TraceOutcome(result, comparison, truth, structure)
 
 
 def trace_summary(elements, element_order, noise_floor: float, thresholds) -> str:
@@ -265,4 +272,29 @@ class DeviationPlot(PlotWidget):
                    label=f"resolution {comparison.resolution_A:g} Å"),
         ]
         _legend(ax, comparison.traced_elements, element_order, extra)
+        self.draw()
+
+
+class StructurePlot(PlotWidget):
+    """Partial g(r) and nearest-neighbour distances of the traced atoms
+    (``atomtomo structure``): peaks at the bond lengths, no atom closer than physics allows."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, height=2.4, n_axes=2)
+
+    def show_report(self, report: StructureReport) -> None:
+        self.reset(2)
+        ax_g, ax_nn = self.axes
+        for key, g in report.partial_g.items():
+            a, b = key.split("-")
+            color = element_color(a) if a == b else None
+            ax_g.plot(report.r, g, lw=0.9, color=color, label=key)
+        ax_g.set_xlabel("r (Å)", fontsize=8)
+        ax_g.set_ylabel("partial g(r)", fontsize=8)
+        ax_g.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, frameon=False)
+        ax_nn.stairs(report.nn_hist, report.nn_edges_A, fill=True, color="0.7")
+        ax_nn.set_xlabel("nearest neighbour (Å)", fontsize=8)
+        ax_nn.set_ylabel("atoms", fontsize=8)
+        ax_nn.set_title(f"{report.n_atoms_too_close} atoms too close", fontsize=8,
+                        color=FOREGROUND)
         self.draw()

@@ -23,6 +23,7 @@ from ._base import JobDockWidget, format_command, layer_file_hint
 from ._trace_plots import (
     DeviationPlot,
     PeakIntensityPlot,
+    StructurePlot,
     auto_or_numbers,
     comparison_summary,
     iter_trace_job,
@@ -55,8 +56,11 @@ class TraceWidget(JobDockWidget):
         self.peaks_plot = PeakIntensityPlot(self)
         self.deviation_plot = DeviationPlot(self)
         self.deviation_plot.setVisible(False)
+        self.structure_plot = StructurePlot(self)
+        self.structure_plot.setVisible(False)
         layout = self.layout()
-        for w, stretch in ((self.summary, 0), (self.peaks_plot, 2), (self.deviation_plot, 2)):
+        for w, stretch in ((self.summary, 0), (self.peaks_plot, 2), (self.deviation_plot, 2),
+                           (self.structure_plot, 2)):
             layout.insertWidget(layout.count() - 1, w, stretch)
         self._result_name: str | None = None  # the Points layer of the last tracing
         self._outcome = None  # its TraceOutcome (comparison relabelled by re-splits)
@@ -161,6 +165,9 @@ class TraceWidget(JobDockWidget):
         res = outcome.trace
         self.peaks_plot.show_result(res.sorted_intensities, res.atoms.elements,
                                     res.params.elements, res.noise_floor, res.split_thresholds)
+        self.structure_plot.setVisible(outcome.structure is not None)
+        if outcome.structure is not None:
+            self.structure_plot.show_report(outcome.structure)
         self._show_summary(res.atoms.elements, outcome.comparison)
 
     def _result_layer(self):

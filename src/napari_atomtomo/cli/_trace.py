@@ -166,7 +166,7 @@ def run(args) -> int:
     print(f"traced {len(res.atoms)} atoms ("
           + ", ".join(f"{e} {counts.get(e, 0)}" for e in params.elements)
           + f"); noise floor {res.noise_floor:.4g}; element threshold(s) {thr}")
-    print("gates: " + ", ".join(f"{k.removeprefix('n_').replace('_', ' ')} {v}"
+    print("gates: " + ", ".join(f"{k.replace('n_', '').replace('_', ' ')} {v}"
                                 for k, v in g.items()))
     print("automatic: " + "; ".join(f"{k} {_fmt(v)}" for k, v in res.auto.items()
                                     if v is not None))

@@ -32,6 +32,7 @@ simulate_haadf_series         HAADF tilt series with drift and noise   simulate.
 simulate_agau                 Ag–Au core–shell phantom (paper 002)     simulate.agau
 trace_atoms                   peak tracing + element split             trace
 trace_atoms_by_subtraction    heavy atoms, subtract, then light atoms  trace
+structure_report              g(r), coordination, angles of atoms      trace
 split_elements                split peaks into elements by intensity   trace
 compare_atoms                 Hungarian matching, deviations, RMSD     compare
 relabel_comparison            re-score a comparison after a re-split   compare
@@ -93,6 +94,7 @@ ALGORITHMS: dict[str, str] = {
     "compare_atoms": "compare",
     "relabel_comparison": "compare",
     "trace_atoms_by_subtraction": "trace",
+    "structure_report": "trace",
 }
 
 __all__ = sorted(ALGORITHMS)

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._split import split_elements
 
-__all__ = ["MIN_SEPARATION", "Classification", "classify_candidates", "candidate_scores"]
+__all__ = ["MIN_SEPARATION", "Classification", "candidate_scores", "classify_candidates"]
 
 #: Smallest separation d' of the non-atom class from the atoms for the split to be used.
 MIN_SEPARATION = 2.5
@@ -93,9 +93,43 @@ def classify_candidates(intensity, fit_height, width_vox, n_elements: int = 1) -
                               f"no clear gap between atoms and non-atoms (separation {sep:.2f}, "
                               f"need {MIN_SEPARATION}; score gap {gap:.2f}, need "
                               f"{MIN_SCORE_GAP:.2f}); every candidate above the floor is kept")
+    # False-alarm guard: of N non-atoms drawn from the fitted noise class, about half a
+    # peak reaches μ + z σ with z = Φ⁻¹(1 − 1/(2N)); atoms must clear that level too.
+    from scipy.stats import norm
+
+    z = float(norm.isf(0.5 / lo.size))
+    level = float(lo.mean() + z * lo.std())
+    is_atom = (s > t) & (s > level)
     warn = None
     if sep < CLEAR_SEPARATION:
         warn = (f"atoms and non-atoms overlap (separation {sep:.2f} < {CLEAR_SEPARATION}): "
                 f"expect missed and false atoms at this noise level; check the structure "
                 f"report (atomtomo structure) and the rejected candidates")
-    return Classification(s > t, s, float(t), sep, split.method, warn)
+    return Classification(is_atom, s, float(max(t, level)), sep, split.method, warn)
+
+
+class _Cls:
+    """Classification outcome over all above-floor peaks (scores indexed like them)."""
+
+    def __init__(self, is_atom, scores_all, info):
+        self.is_atom, self.scores_all, self.info = is_atom, scores_all, info
+        self.warning = info.get("classification_warning")
+
+    def to_dict(self):
+        return self.info
+
+
+def classify_for_trace(classify, n_expected, n_elements, kept, inten, height, width) -> _Cls:
+    """The classification step of :func:`trace_atoms` over the ``kept`` (after the minimum
+    distance) of all above-floor peaks; off with ``classify="none"``, an expected count or
+    several elements in one pass."""
+    scores = candidate_scores(inten, height, width) if inten.size else np.zeros(0)
+    if classify == "none" or n_expected is not None or n_elements > 1:
+        why = ("none" if classify == "none" else "off (n_expected cuts the list)"
+               if n_expected is not None else "off (several elements: the element split "
+               "decides; the subtraction method classifies each light-element pass)")
+        return _Cls(np.ones(kept.size, bool), scores,
+                    {"classification_method": why, "classification_score_threshold": None,
+                     "classification_separation": None, "classification_warning": None})
+    c = classify_candidates(inten[kept], height[kept], width[kept], n_elements)
+    return _Cls(c.is_atom, scores, c.to_dict())

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "ATOM_SIGMA_FLOOR_A",
     "COVALENT_RADII_A",
     "MIN_DISTANCE_BOND_FRACTION",
-    "ATOM_SIGMA_FLOOR_A",
     "WidthEstimate",
-    "shortest_bond_A",
-    "physical_min_distance_A",
     "measure_atom_width",
+    "physical_min_distance_A",
+    "shortest_bond_A",
 ]
 
 #: Single-bond covalent radii (Å), Cordero et al. 2008; other elements use 1.5 Å.
@@ -104,8 +104,10 @@ def measure_atom_width(volume, voxel_size: float, min_distance_A: float) -> Widt
     3. Keep the atom class of :func:`classify_candidates` (height and integrated
        intensity: never the brightest peaks alone, which at low dose are noise);
        σ_a = √(median² − s²), spread = 1.4826 MAD / median.
-    4. Fall back to the floor with a warning if there is no clear atom/noise gap, fewer
-       than 8 peaks remain, the spread exceeds 0.35, or σ_a is below the floor.
+       Without a clear gap all of them are used (one population: the atoms of a clean
+       volume, or noise, which the next step rejects).
+    4. Fall back to the floor with a warning if fewer than 8 peaks remain, the spread
+       exceeds 0.35, or σ_a is below the floor (noise bumps are about s wide).
     """
     from scipy import ndimage
     from scipy.spatial import cKDTree
@@ -140,8 +142,8 @@ def measure_atom_width(volume, voxel_size: float, min_distance_A: float) -> Widt
     if np.count_nonzero(ok) < MIN_WIDTH_PEAKS:
         return fallback(f"{np.count_nonzero(ok)} isolated peaks with a good fit")
     cls = classify_candidates(inten[ok], height[ok], width[ok], 1)
-    if cls.method == "no gap" or cls.method == "too few":
-        return fallback("no clear gap between atoms and noise peaks")
+    # No gap: the isolated peaks are one population (all atoms of a clean volume, or all
+    # noise); the spread and the floor below tell which.
     w = width[ok][cls.is_atom]
     n_used = int(w.size)
     med = float(np.median(w)) if n_used else float("nan")

@@ -56,7 +56,7 @@ class StructureReport:
     hull_volume_A3: float
 
     def to_dict(self) -> dict:
-        f = lambda a: [float(v) for v in a]  # noqa: E731
+        f = lambda a: [float(v) for v in a]
         return {
             "n_atoms": self.n_atoms, "counts": self.counts,
             "hull_volume_A3": self.hull_volume_A3,
@@ -159,8 +159,7 @@ def structure_report(atoms: Atoms, *, r_max: float = 8.0, dr: float = 0.05,
     angle_hist = {k: np.histogram(v, bins=angle_edges)[0] for k, v in sorted(angles.items())}
     angle_mean = {k: float(np.mean(v)) for k, v in sorted(angles.items())}
     # nearest neighbours and atoms closer than the physical minimum
-    dnn, inn = tree.query(pos, k=2)
-    dnn, inn = dnn[:, 1], inn[:, 1]
+    dnn = tree.query(pos, k=2)[0][:, 1]
     nn_edges = np.arange(0.0, max(float(dnn.max()), 0.1) + dr, dr)
     close = pairs[d < np.array([min_d[_key(x, y, species)] for x, y in zip(ea, eb)])] \
         if pairs.size else pairs
@@ -168,7 +167,7 @@ def structure_report(atoms: Atoms, *, r_max: float = 8.0, dr: float = 0.05,
         r=r, partial_g=partial, first_peak_A=first, coordination=coord, bond_cutoff_A=cutoff,
         angle_edges_deg=angle_edges, angle_hist=angle_hist, angle_mean_deg=angle_mean,
         nn_edges_A=nn_edges, nn_hist=np.histogram(dnn, bins=nn_edges)[0],
-        nn_median_A=float(np.median(dnn)), n_close_pairs=int(len(close)),
+        nn_median_A=float(np.median(dnn)), n_close_pairs=len(close),
         n_atoms_too_close=int(np.unique(close).size), min_distance_A=min_d, n_atoms=n,
         counts=counts, hull_volume_A3=volume)
 

@@ -10,7 +10,7 @@ from ..atoms import Atoms
 from ..elements import ATOMIC_NUMBERS
 from ._kernels import greedy_suppress, local_maxima_mask
 from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
-from ._classify import candidate_scores, classify_candidates
+from ._classify import classify_for_trace
 from ._physics import physical_min_distance_A, shortest_bond_A
 from ._split import split_elements
 
@@ -296,30 +296,6 @@ def suppress_close_peaks(positions_A, intensities, min_distance_A: float) -> np.
     return order[keep[order]]
 
 
-class _Cls:
-    """Classification outcome over all above-floor peaks (scores indexed like them)."""
-
-    def __init__(self, is_atom, scores_all, info):
-        self.is_atom, self.scores_all, self.info = is_atom, scores_all, info
-        self.warning = info.get("classification_warning")
-
-    def to_dict(self):
-        return self.info
-
-
-def _classify(params, n_expected, kept, inten, height, width) -> _Cls:
-    scores = candidate_scores(inten, height, width) if inten.size else np.zeros(0)
-    if params.classify == "none" or n_expected is not None or len(params.elements) > 1:
-        why = ("none" if params.classify == "none" else "off (n_expected cuts the list)"
-               if n_expected is not None else "off (several elements: the element split "
-               "decides; the subtraction method classifies each light-element pass)")
-        return _Cls(np.ones(kept.size, bool), scores,
-                    {"classification_method": why, "classification_score_threshold": None,
-                     "classification_separation": None, "classification_warning": None})
-    c = classify_candidates(inten[kept], height[kept], width[kept], len(params.elements))
-    return _Cls(c.is_atom, scores, c.to_dict())
-
-
 def count_local_maxima(volume, connectivity: int = 6) -> int:
     """Number of interior local maxima of ``volume`` (no floor)."""
     vol = np.ascontiguousarray(volume, dtype=np.float32)
@@ -385,7 +361,8 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
     kept = suppress_close_peaks(pos_xyz, inten, min_dist)
     n_after_md = int(kept.size)
     caps = [c for c in (params.max_atoms, n_expected) if c is not None]
-    cls = _classify(params, n_expected, kept, inten, height, width)
+    cls = classify_for_trace(params.classify, n_expected, len(params.elements), kept, inten,
+                             height, width)
     auto |= cls.to_dict()
     rej = kept[~cls.is_atom]
     kept = kept[cls.is_atom]
