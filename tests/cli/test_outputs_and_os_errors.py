@@ -291,6 +291,8 @@ COMMANDS = {
     "simulate silica-structure": ["simulate", "silica-structure", "{o}/s.xyz"],
     "simulate agau": ["simulate", "agau", "{o}/agau"],
     "demo": ["demo", "--out", "{o}/demo"],
+    "preprocess": ["preprocess", "{stack}", "--out", "{o}/pre.mrc"],
+    "structure": ["structure", "{truth}", "--json", "{o}/s.json"],
 }
 
 
@@ -385,6 +387,8 @@ INPUT_ERRORS = {
     "hebt": ["hebt", "{o}/nodata", "--out", "{o}/maps"],
     "quantify": ["quantify", "{o}/nomaps", "--kind", "eds", "--out", "{o}/wt"],
     "simulate silica": ["simulate", "silica", "{o}/sim", "--structure", "{o}/none.xyz"],
+    "preprocess": ["preprocess", "{o}/none.mrc", "--out", "{o}/pre.mrc"],
+    "structure": ["structure", "{o}/none.xyz", "--json", "{o}/s.json"],
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_force, output_path, write_json
+from ._common import Outputs, add_force, implicit_angles, output_path, write_json
 from ._series import add_series_options, read_series
 
 
@@ -68,9 +68,11 @@ def run(args) -> int:
         raise ValueError("--vacuum-mask needs --background mask")
     params = PreprocessParams(args.background, args.border_px, args.hot_pixels, args.hot_sigma,
                               args.normalize, args.denoise)
-    inputs = (args.stack, args.angles, args.vacuum_mask)
-    for target in (out, out.with_suffix(".tlt"), report_path):
-        io._paths.writable_path(target, args.force, inputs)
+    inputs = (args.stack, implicit_angles(args.stack, args.angles), args.vacuum_mask)
+    outs = Outputs(args.force, inputs)
+    tlt_path = outs.file(out.with_suffix(".tlt"), "--out (its .tlt)")
+    outs.file(out, "--out")
+    outs.file(report_path, "--json")
     series = read_series(args)
     mask = None
     if args.vacuum_mask is not None:
@@ -79,11 +81,12 @@ def run(args) -> int:
             mask = mask[0]
         mask = mask != 0
     res = preprocess_series(series.data, params, vacuum_mask=mask)
-    io.write_tilt_series(out, res.stack, series.angles_deg, series.voxel_size, force=args.force,
-                         inputs=inputs)
     report = {**res.report, "input": str(args.stack), "angles_source": series.angles_source,
               "output": str(out)}
-    write_json(report_path, report)
+    with outs.writing() as stage:  # the stack, its angles and the report: all or nothing
+        io.write_mrc(stage(out), res.stack, series.voxel_size, kind="stack")
+        io.write_tlt(stage(tlt_path), series.angles_deg)
+        write_json(stage(report_path), report)
     steps = []
     if "background_levels" in report:
         lv = np.asarray(report["background_levels"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_force, check_output, write_json
+from ._common import Outputs, add_force, save_figure, write_json
 
 
 def register(subparsers) -> None:
@@ -35,17 +35,18 @@ def run(args) -> int:
     from .. import io
     from ..core.trace._structure import plot_structure, structure_report
 
-    outputs = [Path(x) for x in (args.json, args.plot) if x]
-    if len({o.resolve() for o in outputs}) != len(outputs):
-        raise ValueError("--json and --plot must name different files")
-    for o in outputs:
-        check_output(o, args.force, (args.atoms,))
+    outs = Outputs(args.force, (args.atoms,))
+    if args.json:
+        outs.file(args.json, "--json", suffix=".json")
+    if args.plot:
+        outs.file(args.plot, "--plot")
     atoms = io.read_xyz(args.atoms)
     rep = structure_report(atoms, r_max=args.r_max_A, dr=args.dr_A)
-    if args.json:
-        write_json(args.json, {"source": str(Path(args.atoms))} | rep.to_dict())
-    if args.plot:
-        plot_structure(rep, title=Path(args.atoms).name).savefig(args.plot, dpi=120)
+    with outs.writing() as stage:
+        if args.json:
+            write_json(stage(args.json), {"source": str(Path(args.atoms))} | rep.to_dict())
+        if args.plot:
+            save_figure(plot_structure(rep, title=Path(args.atoms).name), stage(args.plot))
     print(f"{rep.n_atoms} atoms (" + ", ".join(f"{e} {c}" for e, c in rep.counts.items()) + ")")
     print("first g(r) peak: " + ", ".join(
         f"{k} {v:.2f} A" if v is not None else f"{k} none" for k, v in rep.first_peak_A.items()))

@@ -126,7 +126,7 @@ def _fractions_figure(phantoms: dict, results: dict):
 
 def _write_report(out: Path, s: dict, force: bool) -> None:
     lines = ["# Ag–Au pipeline report (paper 002)", "",
-             f"Response ratios fitted by NNLS: " + ", ".join(
+             "Response ratios fitted by NNLS: " + ", ".join(
                  f"r_{el} = {r:.1f}" for el, r in s["response_ratios"].items())
              + f", R² = {s['response_ratio_r2']:.4f}.", "",
              f"EDS-only: SIRT, {s['parameters']['eds']['n_iter']} iterations per element. "

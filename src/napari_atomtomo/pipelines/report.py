@@ -97,7 +97,7 @@ def write_silica_report(out: Path, summary: dict, traced, cmp, est, *, force: bo
         f"| alignment RMS error (dy, dx) | {summary['alignment_rms_error_px'][0]:.3f}, "
         f"{summary['alignment_rms_error_px'][1]:.3f} px |",
         f"| EST final error | {summary['est_final_error']:.4f} |",
-        f"| atoms traced (true) | " + ", ".join(
+        "| atoms traced (true) | " + ", ".join(
             f"{el} {c['counts_traced'].get(el, 0)} ({n})" for el, n in c["counts_true"].items()) + " |",
         f"| misplaced (beyond {c['resolution_A']} Å or wrong element) | " + ", ".join(
             f"{el} {n}" for el, n in mis.items()) + " |",
