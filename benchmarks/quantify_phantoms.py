@@ -5,7 +5,8 @@ element pairs × 2D/3D × dose 1 and 0.1) this runs
 
 * EDS-only: SIRT per element with the default stopping rule (``update``, ≤ 300
   iterations), quantified with ``kind="eds"`` (Eq. 12);
-* HEBT: fitted response ratios, 200 iterations, α = 0.8 (the default) and α ∈ ALPHAS
+* HEBT: response ratios as ``atomtomo hebt`` chooses them (fitted, or Eq. 16's when the
+  fit is ill-determined), 200 iterations, α = 0.8 (the default) and α ∈ ALPHAS
   ("best α": the α with the smallest largest region error), quantified with ``kind="hebt"``
   (Eq. 18);
 
@@ -29,8 +30,9 @@ from dataclasses import replace
 import numpy as np
 from scipy.ndimage import binary_erosion
 
-from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, reconstruct_hebt
+from napari_atomtomo.core.hebt import HebtParams, reconstruct_hebt
 from napari_atomtomo.core.quantify import QuantifyParams, quantify_maps
+from napari_atomtomo.core.ratios import choose_ratios
 from napari_atomtomo.core.regions import poisson_resample
 from napari_atomtomo.core.simulate.phantoms import ELEMENT_PAIRS, LAYOUTS, PhantomParams, simulate_phantom
 from napari_atomtomo.core.stopping import StopParams, reconstruct_eds_stopped
@@ -83,7 +85,9 @@ def run_case(params: PhantomParams, n_resamples: int, seed: int = 0) -> dict:
     out["methods"]["EDS"] = {"measured": measure(q, regions), "se": replica_se(reps),
                              "iterations": {el: i.iterations for el, i in info.items()},
                              "threshold_method": q.threshold_method, "warnings": list(q.warnings)}
-    ratios = fit_response_ratios(ds.haadf, ds.eds).ratios
+    choice = choose_ratios(ds.haadf, ds.eds)  # what iter_hebt and atomtomo hebt use
+    ratios = choice.ratios
+    out["ratios"] = choice.as_dict()
     best = None
     for alpha in ALPHAS:
         hp = HebtParams(alpha=alpha, n_iter=HEBT_ITERATIONS)
