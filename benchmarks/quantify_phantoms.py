@@ -117,20 +117,31 @@ def max_error(measured: dict, truth: dict) -> float:
     return float("inf") if any(np.isnan(errs)) else float(max(errs))
 
 
+def _cell(m: dict, lab: str, el: str, truth: float) -> str:
+    v = m["measured"][lab][el]
+    se = m.get("se", {}).get(lab, {}).get(el)
+    if not np.isfinite(v):
+        return "–"
+    return f"{100 * v:.1f}{'' if se is None else f' ± {100 * se:.1f}'} ({100 * (v - truth):+.1f})"
+
+
 def table(results: list[dict]) -> list[str]:
-    lines = ["| phantom | method | region | true B wt % | measured | error | SE |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    """One row per phantom and region: true wt % of B, then measured ± SE (error) per method."""
+    lines = ["| phantom | region | true B wt % | EDS | HEBT α 0.8 | HEBT best α |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         b = list(next(iter(r["truth"].values())))[1]
-        for method, m in r["methods"].items():
-            label = method if method != "HEBT best α" else f"HEBT best α ({m['alpha']})"
-            if m["threshold_method"] != "esf":
-                label += f" [{m['threshold_method']}]"
-            for lab, t in r["truth"].items():
-                v = m["measured"][lab][b]
-                se = m.get("se", {}).get(lab, {}).get(b)
-                lines.append(f"| {r['name']} | {label} | {lab} | {100 * t[b]:.1f} | {100 * v:.1f} | "
-                             f"{100 * (v - t[b]):+.1f} | {'' if se is None else f'{100 * se:.1f}'} |")
+        ms = r["methods"]
+        best = ms["HEBT best α"]
+        notes = {k: ("" if m["threshold_method"] == "esf" else f" [{m['threshold_method']}]")
+                 for k, m in ms.items()}
+        for i, (lab, t) in enumerate(r["truth"].items()):
+            name = r["name"] if i == 0 else ""
+            cells = [_cell(ms[k], lab, b, t[b]) + (notes[k] if i == 0 else "")
+                     for k in ("EDS", "HEBT α0.8", "HEBT best α")]
+            if i == 0:
+                cells[2] += f" α {best['alpha']}"
+            lines.append(f"| {name} | {lab} | {100 * t[b]:.1f} | " + " | ".join(cells) + " |")
     return lines
 
 
