@@ -39,7 +39,8 @@ from .regions import support_check
 from .threshold import EsfResult, esf_threshold
 
 __all__ = [
-    "QuantifyParams", "QuantifyResult", "ThresholdPicker", "check_region", "factor_kind",
+    "DEFAULT_SUPPORT", "QuantifyParams", "QuantifyResult", "ThresholdPicker", "check_region",
+    "default_support", "factor_kind",
     "make_picker", "quantify_maps", "summed_map", "threshold_map", "unthresholded_fractions",
 ]
 
@@ -298,6 +299,18 @@ def make_picker(maps: dict, params: "QuantifyParams", factors=None, *, limits=No
                            used, esf, None if sigma <= 0 else level, sigma)
 
 
+#: Name of the support used without a HAADF series.
+DEFAULT_SUPPORT = "Otsu (summed map)"
+
+
+def default_support(picker: ThresholdPicker) -> np.ndarray:
+    """The support without a HAADF series: Otsu's region of the (smoothed) summed map."""
+    from skimage.filters import threshold_otsu
+
+    level = picker.summed if picker.threshold_map is None else picker.threshold_map
+    return level > threshold_otsu(level)
+
+
 def check_region(picker: ThresholdPicker, mask: np.ndarray, support=None,
                  support_source: str = "haadf", *, fit_warnings: bool = True
                  ) -> tuple[dict, list]:
@@ -306,10 +319,7 @@ def check_region(picker: ThresholdPicker, mask: np.ndarray, support=None,
     if fit_warnings and picker.esf is not None and picker.esf.warning:
         warnings.append(picker.esf.warning)
     if support is None:
-        from skimage.filters import threshold_otsu
-
-        level = picker.summed if picker.threshold_map is None else picker.threshold_map
-        support, support_source = level > threshold_otsu(level), "Otsu (summed map)"
+        support, support_source = default_support(picker), DEFAULT_SUPPORT
     elif np.shape(support) != mask.shape:
         raise ValueError(f"the support has shape {np.shape(support)} but the maps have shape {mask.shape}")
     info, warning = support_check(mask, np.asarray(support, dtype=bool), support_source)
