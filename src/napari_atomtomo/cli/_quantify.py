@@ -170,7 +170,7 @@ def run(args) -> int:
     resample_paths = find_resamples(args.maps_dir, list(paths))
     for rp in resample_paths:
         rmaps, _ = _read_maps(rp, voxel_size)
-        # The same threshold (and mask) as the main maps: the spread is the noise's.
+        # Every voxel (threshold 0), then the main mask: the spread is the noise's alone.
         rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(params, threshold=0.0))
         replicas.append({el: np.where(result.mask, f, 0.0) for el, f in rq.weight_fractions.items()})
     regions = region_statistics(result.weight_fractions, result.mask, labels, replicas)
