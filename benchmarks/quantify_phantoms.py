@@ -5,7 +5,8 @@ element pairs × 2D/3D × dose 1 and 0.1) this runs
 
 * EDS-only: SIRT per element with the default stopping rule (``update``, ≤ 300
   iterations), quantified with ``kind="eds"`` (Eq. 12);
-* HEBT: fitted response ratios, 200 iterations, α = 0.8 (the default) and α ∈ ALPHAS
+* HEBT: response ratios as ``atomtomo hebt`` chooses them (fitted, or Eq. 16's when the
+  fit is ill-determined), 200 iterations, α = 0.8 (the default) and α ∈ ALPHAS
   ("best α": the α with the smallest largest region error), quantified with ``kind="hebt"``
   (Eq. 18);
 
@@ -29,8 +30,9 @@ from dataclasses import replace
 import numpy as np
 from scipy.ndimage import binary_erosion
 
-from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, reconstruct_hebt
+from napari_atomtomo.core.hebt import HebtParams, reconstruct_hebt
 from napari_atomtomo.core.quantify import QuantifyParams, quantify_maps
+from napari_atomtomo.core.ratios import choose_ratios
 from napari_atomtomo.core.regions import poisson_resample
 from napari_atomtomo.core.simulate.phantoms import ELEMENT_PAIRS, LAYOUTS, PhantomParams, simulate_phantom
 from napari_atomtomo.core.stopping import StopParams, reconstruct_eds_stopped
@@ -83,7 +85,9 @@ def run_case(params: PhantomParams, n_resamples: int, seed: int = 0) -> dict:
     out["methods"]["EDS"] = {"measured": measure(q, regions), "se": replica_se(reps),
                              "iterations": {el: i.iterations for el, i in info.items()},
                              "threshold_method": q.threshold_method, "warnings": list(q.warnings)}
-    ratios = fit_response_ratios(ds.haadf, ds.eds).ratios
+    choice = choose_ratios(ds.haadf, ds.eds)  # what iter_hebt and atomtomo hebt use
+    ratios = choice.ratios
+    out["ratios"] = choice.as_dict()
     best = None
     for alpha in ALPHAS:
         hp = HebtParams(alpha=alpha, n_iter=HEBT_ITERATIONS)
@@ -113,20 +117,31 @@ def max_error(measured: dict, truth: dict) -> float:
     return float("inf") if any(np.isnan(errs)) else float(max(errs))
 
 
+def _cell(m: dict, lab: str, el: str, truth: float) -> str:
+    v = m["measured"][lab][el]
+    se = m.get("se", {}).get(lab, {}).get(el)
+    if not np.isfinite(v):
+        return "–"
+    return f"{100 * v:.1f}{'' if se is None else f' ± {100 * se:.1f}'} ({100 * (v - truth):+.1f})"
+
+
 def table(results: list[dict]) -> list[str]:
-    lines = ["| phantom | method | region | true B wt % | measured | error | SE |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    """One row per phantom and region: true wt % of B, then measured ± SE (error) per method."""
+    lines = ["| phantom | region | true B wt % | EDS | HEBT α 0.8 | HEBT best α |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         b = list(next(iter(r["truth"].values())))[1]
-        for method, m in r["methods"].items():
-            label = method if method != "HEBT best α" else f"HEBT best α ({m['alpha']})"
-            if m["threshold_method"] != "esf":
-                label += f" [{m['threshold_method']}]"
-            for lab, t in r["truth"].items():
-                v = m["measured"][lab][b]
-                se = m.get("se", {}).get(lab, {}).get(b)
-                lines.append(f"| {r['name']} | {label} | {lab} | {100 * t[b]:.1f} | {100 * v:.1f} | "
-                             f"{100 * (v - t[b]):+.1f} | {'' if se is None else f'{100 * se:.1f}'} |")
+        ms = r["methods"]
+        best = ms["HEBT best α"]
+        notes = {k: ("" if m["threshold_method"] == "esf" else f" [{m['threshold_method']}]")
+                 for k, m in ms.items()}
+        for i, (lab, t) in enumerate(r["truth"].items()):
+            name = r["name"] if i == 0 else ""
+            cells = [_cell(ms[k], lab, b, t[b]) + (notes[k] if i == 0 else "")
+                     for k in ("EDS", "HEBT α0.8", "HEBT best α")]
+            if i == 0:
+                cells[2] += f" α {best['alpha']}"
+            lines.append(f"| {name} | {lab} | {100 * t[b]:.1f} | " + " | ".join(cells) + " |")
     return lines
 
 

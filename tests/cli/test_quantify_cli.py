@@ -170,3 +170,29 @@ def test_quantify_bad_fit_warns_and_falls_back(tmp_path, capsys):
     assert info["fit_quality"]["good"] is False
     assert any("fell back to Otsu" in w for w in info["warnings"])
     assert info["esf"]["warning"] == info["warnings"][0]
+
+
+def test_quantify_takes_the_particle_from_the_haadf_series(tmp_path, capsys):
+    from napari_atomtomo.core.simulate.phantoms import PhantomParams, simulate_phantom
+    from napari_atomtomo.io import write_dataset
+
+    ds = simulate_phantom(PhantomParams(layout="janus", n_pixels=40), seed=2)
+    write_dataset(tmp_path / "data", ds)
+    assert main(["eds", str(tmp_path / "data"), "--out", str(tmp_path / "maps"), "--quiet"]) == 0
+    out = tmp_path / "wt"
+    assert main(["quantify", str(tmp_path / "maps"), "--kind", "eds", "--haadf",
+                 str(tmp_path / "data" / "haadf.mrc"), "--out", str(out)]) == 0
+    assert "particle from the HAADF series" in capsys.readouterr().out
+    info = json.loads((out / "quantify.json").read_text())
+    assert info["threshold_source"] == "haadf" and info["threshold_method"] == "particle"
+    assert info["threshold"] is None and info["haadf"]["method"] == "esf"
+    particle = ds.regions > 0
+    assert info["volume_voxels"] == pytest.approx(particle.sum(), rel=0.05)
+    assert info["support_source"] == "haadf" and 0.6 < info["region_to_support"] <= 1.0
+    wt, _ = read_mrc(out / "wt_Au.mrc")
+    # The Janus halves: 15 and 85 wt % Au, within 5 wt % away from the interface.
+    x = np.arange(40) - 19.5
+    left = particle & (x < -3)[None, None, :]
+    right = particle & (x > 3)[None, None, :]
+    assert wt[left].mean() == pytest.approx(0.15, abs=0.05)
+    assert wt[right].mean() == pytest.approx(0.85, abs=0.05)

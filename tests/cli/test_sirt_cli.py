@@ -284,3 +284,12 @@ def test_shifts_and_support_bad_input_is_one_line(tmp_path, dataset_dir, capsys,
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_eds_default_rule_is_the_dataclass_default():
+    from napari_atomtomo.cli import build_parser
+    from napari_atomtomo.core.stopping import StopParams
+
+    args = build_parser().parse_args(["eds", "d", "--out", "o"])
+    assert args.stop_rule == StopParams.rule == "update"
+    assert args.max_iterations == StopParams.max_iterations

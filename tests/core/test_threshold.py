@@ -80,7 +80,9 @@ def test_fit_curve_is_the_model_at_the_thresholds():
     flat = [x for a, m, s in zip(p["amplitudes_voxels"], p["levels"], p["widths"]) for x in (a, m, s)]
     np.testing.assert_allclose(res.fit, steps_model(res.thresholds, *flat))
     # The quality numbers follow their definitions on the measured curve.
-    t, h = res.threshold, p["levels"][1] - p["levels"][0]
+    b = p["boundary_level"]
+    assert res.threshold == pytest.approx(0.5 * (p["levels"][0] + p["levels"][b]))
+    t, h = res.threshold, p["levels"][b] - p["levels"][0]
     v = particle_volume_curve(img, [t - h / 4, t, t + h / 4])
     assert res.quality["edge_fraction"] == pytest.approx((v[0] - v[2]) / v[1])
     assert res.quality["residual"] == pytest.approx(

@@ -301,3 +301,27 @@ def test_parsers():
     assert element_of(Fake("eds_Ag")) == "Ag"
     assert element_of(Fake("signal", {"atomtomo": {"element": "Pt"}})) == "Pt"
     assert element_of(Fake("Au counts")) == "Au counts"
+
+
+def test_ill_determined_ratios_are_replaced_and_flagged(widget, qtbot):
+    # A hollow shell of one alloy: the EDS signals are proportional, so the fitted ratios
+    # are ill-determined; the widget shows Eq. 16's ratios and says why.
+    from napari_atomtomo.core.ratios import choose_ratios
+    from napari_atomtomo.core.simulate.phantoms import PhantomParams, simulate_phantom
+
+    viewer, w = widget
+    ds = simulate_phantom(PhantomParams(layout="hollow", elements=("Co", "Au"), n_pixels=32))
+    add_or_replace_layers(viewer, agau_layers(ds))
+    w.mode.value = HEBT
+    w.reset_choices()
+    with qtbot.waitSignal(w.runner.finished, timeout=20_000):
+        w.fit_button.click()
+    choice = choose_ratios(ds.haadf, ds.eds)
+    assert choice.method == "physical"
+    text = w.fit_label.text()
+    assert f"r_Au = {choice.ratios['Au']:.4g}" in text and "⚠" in text and "ill-determined" in text
+    # A HEBT run reports the same ratios and warning while it runs.
+    w.fit_label.setText("")
+    w.n_iter.value = 2
+    run(w, qtbot)
+    assert "⚠" in w.fit_label.text() and f"r_Co = {choice.ratios['Co']:.4g}" in w.fit_label.text()

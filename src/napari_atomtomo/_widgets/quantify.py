@@ -32,7 +32,13 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 from .._colors import element_color
 from .._layers import image_layer_data, layer_info, layer_voxel_size
 from ..core.elements import element_factors, load_factor_file, validate_element
-from ..core.quantify import QuantifyParams, check_region, factor_kind
+from ..core.quantify import (
+    DEFAULT_SUPPORT,
+    QuantifyParams,
+    check_region,
+    default_support,
+    factor_kind,
+)
 from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._plot import LINE, PlotWidget
@@ -94,6 +100,7 @@ class QuantifyWidget(JobDockWidget):
         self.picker: ThresholdPicker | None = None
         self._source = {}  # names, voxel size, factors path of the last run
         self._threshold: float | None = None
+        self._support = None
         self.plot = PlotWidget(self, height=2.6)
         self.plot.setToolTip("particle volume V(t) of the summed map; click or drag the "
                              "dashed line to choose another threshold")
@@ -245,6 +252,7 @@ class QuantifyWidget(JobDockWidget):
 
     def _on_result(self, picker: ThresholdPicker, source: dict) -> None:
         self.picker, self._source = picker, source
+        self._support = default_support(picker)  # once: re-thresholding stays fast
         self.plot.reset()
         draw_esf(self.plot.axes, picker, LINE)
         self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
@@ -306,7 +314,7 @@ class QuantifyWidget(JobDockWidget):
             labels = np.asarray(labels_layer.data)
         regions = (region_statistics(fractions, inside, labels)
                    if labels is None or np.any(labels > 0) else None)
-        support, warnings = check_region(picker, inside)
+        support, warnings = check_region(picker, inside, self._support, DEFAULT_SUPPORT)
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
                  "fallback": bool(esf.fallback), "auto_threshold_method": esf.method,
                  "fit_quality": esf.summary()["quality"], "smooth_voxels_used": picker.smooth_voxels,

@@ -24,7 +24,8 @@ from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxe
 from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles
-from ..core.hebt import HebtParams, check_ratios, fit_response_ratios
+from ..core.hebt import HebtParams, check_ratios
+from ..core.ratios import choose_ratios
 from ..core.sirt import SirtParams, check_element_stacks, check_stack
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._plot import PlotWidget
@@ -340,13 +341,13 @@ class SirtHebtWidget(JobDockWidget):
     def _result_layers(self, result, g, kind):
         draw_residuals(self.plot, result.residuals)
         g.update(ratios_used=result.ratios, r2=result.r2)
-        self._show_ratios(result.ratios, result.r2)
+        self._show_ratios(result.ratios, result.r2, getattr(result, "ratio_warning", None))
         return [self._map_layer(n, v, g, kind) for n, v in result.maps.items()]
 
     def _on_sweep_result(self, result: SweepResult):
         self.last_sweep = result
         draw_sweep(self.plot, result)
-        self._show_ratios(result.ratios, result.r2)
+        self._show_ratios(result.ratios, result.r2, getattr(result, "ratio_warning", None))
 
     def _on_progress(self, state) -> None:
         """A GUI update of the running job (the runner sends at most a few per second)."""
@@ -357,16 +358,17 @@ class SirtHebtWidget(JobDockWidget):
             return
         self.plot.update_curves(state.residuals)  # blitted: no full figure draw
         if state.ratios is not None:
-            self._show_ratios(state.ratios, state.r2)
+            self._show_ratios(state.ratios, state.r2, getattr(state, "ratio_warning", None))
 
-    def _show_ratios(self, ratios, r2) -> None:
+    def _show_ratios(self, ratios, r2, warning=None) -> None:
         if not ratios:
             return
         text = ", ".join(f"r_{el} = {r:.4g}" for el, r in ratios.items())
-        self.fit_label.setText(f"fitted: {text}, R² = {r2:.4f}" if r2 is not None
-                               else f"typed: {text}")
+        self.fit_label.setText((f"fitted: {text}, R² = {r2:.4f}" if r2 is not None
+                                else f"typed: {text}") + (f"\n⚠ {warning}" if warning else ""))
 
     def _on_fit(self) -> None:
         g = self.gather()
-        self.runner.run(fit_response_ratios, g["haadf"], g["stacks"], label="fit ratios",
-                        exclusive=False, on_result=lambda f: self._show_ratios(f.ratios, f.r2))
+        self.runner.run(choose_ratios, g["haadf"], g["stacks"], label="fit ratios",
+                        exclusive=False,
+                        on_result=lambda f: self._show_ratios(f.ratios, f.r2, f.warning))

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._layers import layer_info
-from ..core.hebt import HebtParams, fit_response_ratios, iter_hebt
+from ..core.hebt import HebtParams, iter_hebt
 from ..core.metrics import mse_scaled, ssim_structure
 from ..core.projectors import ParallelBeamProjector
+from ..core.ratios import choose_ratios
 from ..core.sirt import iter_sirt
 from ._plot import FOREGROUND, style_axes
 
@@ -76,6 +77,7 @@ class ReconstructionState:
     snapshot: int
     ratios: dict[str, float] | None = None
     r2: float | None = None
+    ratio_warning: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +88,7 @@ class ReconstructionResult:
     residuals: dict[str, tuple[float, ...]]
     ratios: dict[str, float] | None = None
     r2: float | None = None
+    ratio_warning: str | None = None
 
 
 def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=None, ratios=None):
@@ -121,10 +124,12 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
             yield ReconstructionState(
                 done + state.iteration, {k: tuple(v) for k, v in history.items()}, maps,
                 snapshot, getattr(state, "ratios", None), getattr(state, "r2", None),
+                getattr(state, "ratio_warning", None),
             )
         done += params.n_iter
     return ReconstructionResult(maps, {k: tuple(v) for k, v in history.items()},
-                                getattr(state, "ratios", None), getattr(state, "r2", None))
+                                getattr(state, "ratios", None), getattr(state, "r2", None),
+                                getattr(state, "ratio_warning", None))
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,8 +267,8 @@ def iter_hebt_sweep(haadf, eds, angles_deg, alphas, n_values, *, relaxation: flo
     alphas = np.asarray(alphas, dtype=np.float64)
     n_values = np.asarray(n_values, dtype=np.int64)
     r2 = None
-    if ratios is None:
-        fit = fit_response_ratios(haadf, eds)
+    if ratios is None:  # as iter_hebt chooses them (Eq. 16's when the fit is ill-determined)
+        fit = choose_ratios(haadf, eds)
         ratios, r2 = fit.ratios, fit.r2
     elements = list(eds)
     refs = None if not references else {el: np.asarray(references[el]) for el in elements}

@@ -22,8 +22,6 @@ from ._sirt import add_geometry_options, check_reconstruction_memory, read_geome
 #: Fixed iteration count the SIRT/HEBT widget's EDS mode starts with (the paper's
 #: EDS-only optimum lies between 20 (Au) and 50 (Ag) iterations).
 DEFAULT_ITERATIONS = 50
-#: Default rule and limit (see core/stopping.py and docs/quantification.md).
-DEFAULT_RULE = "update"
 
 
 def output_folder(path, outs: Outputs | None = None) -> Path:
@@ -60,8 +58,8 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
-    parser.add_argument("--stop-rule", choices=STOP_RULES, default=DEFAULT_RULE,
-                        help=f"stopping rule (default {DEFAULT_RULE})")
+    parser.add_argument("--stop-rule", choices=STOP_RULES, default=StopParams.rule,
+                        help=f"stopping rule (default {StopParams.rule})")
     parser.add_argument("--max-iterations", type=int, default=StopParams.max_iterations,
                         metavar="N", help=f"iteration limit (default {StopParams.max_iterations})")
     parser.add_argument("--iterations", type=int, default=None, metavar="N",

@@ -46,8 +46,9 @@ def register(subparsers) -> None:
                    help="Gaussian σ in voxels of the summed map before thresholding (auto: 1 "
                         "for --kind eds, 0 for hebt)")
     p.add_argument("--haadf", metavar="HAADF.mrc", default=None,
-                   help="HAADF tilt series (angles from the .tlt next to it): its visual hull "
-                        "is the support the thresholded region is checked against")
+                   help="HAADF tilt series (angles from the .tlt next to it): the particle is "
+                        "its SIRT reconstruction's ESF threshold instead of a threshold on the "
+                        "maps, and its visual hull the support the particle is checked against")
     p.add_argument("--regions", metavar="LABELS.mrc", default=None,
                    help="integer label map of the maps' shape (0 = none): report the "
                         "composition per label")
@@ -120,7 +121,12 @@ def _read_maps(paths: dict, voxel_size=None):
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
     from ..core.quantify import QuantifyParams, quantify_maps
-    from ..core.regions import format_composition, region_statistics, support_from_series
+    from ..core.regions import (
+        format_composition,
+        particle_from_series,
+        region_statistics,
+        support_from_series,
+    )
     from ..io import read_mrc, read_tilt_series, write_mrc
 
     params = QuantifyParams(args.kind, _parse_threshold(args.threshold),
@@ -155,18 +161,26 @@ def run(args) -> int:
         if labels.shape != shape:
             raise ValueError(f"--regions {args.regions} has shape {labels.shape} but the maps "
                              f"have shape {shape}")
-    support = None
+    support = particle = haadf_info = None
     if args.haadf:
         series = read_tilt_series(args.haadf)
         support = support_from_series(series.data, series.angles_deg, volume_shape=shape)
-    result = quantify_maps(maps, factors=factors, params=params, support=support)
+        particle, h_esf, h_stop = particle_from_series(series.data, series.angles_deg, shape)
+        haadf_info = {"path": str(args.haadf), "sirt": h_stop.as_dict(),
+                      "threshold": h_esf.threshold, "method": h_esf.method,
+                      "fallback": h_esf.fallback, "warning": h_esf.warning,
+                      "volume_voxels": int(particle.sum()), "esf": h_esf.summary()}
+    result = quantify_maps(maps, factors=factors, params=params, support=support,
+                           particle=particle)
+    warnings = list(result.warnings)
+    if haadf_info is not None and haadf_info["warning"]:
+        warnings.insert(0, f"HAADF particle: {haadf_info['warning']}")
     replicas = []
     resample_paths = find_resamples(args.maps_dir, list(paths))
     for rp in resample_paths:
         rmaps, _ = _read_maps(rp, voxel_size)
-        # The same threshold (and mask) as the main maps: the spread is the noise's.
-        rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(
-            params, threshold=result.threshold))
+        # Every voxel (threshold 0), then the main mask: the spread is the noise's alone.
+        rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(params, threshold=0.0))
         replicas.append({el: np.where(result.mask, f, 0.0) for el, f in rq.weight_fractions.items()})
     regions = region_statistics(result.weight_fractions, result.mask, labels, replicas)
 
@@ -183,12 +197,15 @@ def run(args) -> int:
             "kind": result.kind,
             "factor": "f" if result.kind == "eds" else "z",
             "factors_b_mol_g": {el: float(v) for el, v in result.factors_used.items()},
-            "threshold": result.threshold,
+            "threshold": None if particle is not None else result.threshold,
             "threshold_method": result.threshold_method,
-            "fallback": bool(esf is not None and esf.fallback),
-            "fit_quality": None if esf is None else esf.summary()["quality"],
+            "threshold_source": "haadf" if particle is not None else "maps",
+            "fallback": bool(haadf_info["fallback"] if haadf_info else (esf is not None and esf.fallback)),
+            "fit_quality": (haadf_info["esf"]["quality"] if haadf_info
+                            else None if esf is None else esf.summary()["quality"]),
             "smooth_voxels_used": result.smooth_voxels,
-            "warnings": list(result.warnings),
+            "warnings": warnings,
+            "haadf": haadf_info,
             **result.support,
             "volume_voxels": result.n_voxels,
             "voxel_size_A": float(voxel_size),
@@ -201,15 +218,19 @@ def run(args) -> int:
             "esf": None if esf is None else esf.summary(),
         })
     how = result.threshold_method
-    if esf is not None and not esf.fallback:
+    if haadf_info is not None:
+        how = (f"particle from the HAADF series: SIRT {haadf_info['sirt']['iterations']} "
+               f"iterations, {haadf_info['method']} threshold {haadf_info['threshold']:.4g}")
+    elif esf is not None and not esf.fallback:
         q = esf.quality
         how += (f", fit residual {q['residual']:.3g}, edge fraction {q['edge_fraction']:.3g}, "
                 f"separation {q['separation']:.3g}")
-    print(f"quantify: {len(paths)} maps ({', '.join(paths)}), threshold {result.threshold:.6g} "
+    t_text = "" if particle is not None else f"threshold {result.threshold:.6g} "
+    print(f"quantify: {len(paths)} maps ({', '.join(paths)}), {t_text}"
           f"({how}; smoothing σ {result.smooth_voxels:g} voxels), {result.n_voxels} voxels inside "
           f"-> {out}")
     print(format_composition(regions)
           + ("" if len(replicas) >= 2 else "\n(no standard errors: run eds/hebt with --resamples)"))
-    for w in result.warnings:
+    for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0

@@ -109,7 +109,9 @@ class HebtState:
 
     ``residual`` is ``||I_b − W_b X_b|| / ||I_b||`` of the block system; ``maps`` is a
     dict of ``(z, y, x)`` float32 copies every ``yield_every`` iterations and at the end,
-    else ``None``; ``ratios`` and ``r2`` (``None`` for user-given ratios) are those used.
+    else ``None``; ``ratios`` and ``r2`` (``None`` for user-given ratios) are those used;
+    ``ratio_warning`` says when Eq. 16's ratios replaced an ill-determined fit
+    (:mod:`.ratios`).
     """
 
     iteration: int
@@ -117,6 +119,7 @@ class HebtState:
     maps: dict[str, np.ndarray] | None
     ratios: dict[str, float]
     r2: float | None
+    ratio_warning: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,7 +278,7 @@ def iter_hebt(
         from .ratios import choose_ratios
 
         fit = choose_ratios(h, stacks)
-        used, r2 = fit.ratios, fit.r2
+        used, r2, note = fit.ratios, fit.r2, fit.warning
         zero = [el for el, r in used.items() if r == 0.0]
         if zero:
             raise ValueError(
@@ -283,7 +286,7 @@ def iter_hebt(
                 "any HAADF signal); give ratios explicitly"
             )
     else:
-        used, r2 = check_ratios(ratios, list(stacks)), None
+        used, r2, note = check_ratios(ratios, list(stacks)), None, None
     projector = ParallelBeamProjector(shape, angles, n_u=h.shape[2], shifts=shifts)
     b_el = {
         el: projector.to_internal_stack(used[el] * s.astype(np.float32))
@@ -295,10 +298,12 @@ def iter_hebt(
     b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
     if b_norm2 == 0.0:
         raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
-    return _run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support, dict(used), r2)
+    return _run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support, dict(used), r2,
+                     note)
 
 
-def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2) -> Iterator[HebtState]:
+def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=None
+              ) -> Iterator[HebtState]:
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     support_t = None if support is None else projector.to_internal_volume(support)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
@@ -341,7 +346,7 @@ def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2) -> Iter
         maps = None
         if it == params.n_iter or it % params.yield_every == 0:
             maps = {el: public_copy(projector, x[el]) for el in elements}
-        yield HebtState(it, residual, maps, ratios, r2)
+        yield HebtState(it, residual, maps, ratios, r2, note)
 
 
 def reconstruct_hebt(

@@ -39,7 +39,8 @@ from .regions import support_check
 from .threshold import EsfResult, esf_threshold
 
 __all__ = [
-    "QuantifyParams", "QuantifyResult", "ThresholdPicker", "check_region", "factor_kind",
+    "DEFAULT_SUPPORT", "QuantifyParams", "QuantifyResult", "ThresholdPicker", "check_region",
+    "default_support", "factor_kind",
     "make_picker", "quantify_maps", "summed_map", "threshold_map", "unthresholded_fractions",
 ]
 
@@ -131,7 +132,8 @@ class QuantifyResult:
     smooth_voxels : float
         Smoothing σ of the map the threshold was applied to.
     threshold_method : str
-        ``"esf"``, ``"otsu"`` (fallback after a poor fit) or ``"user"``.
+        ``"esf"``, ``"otsu"`` (fallback after a poor fit), ``"user"`` or ``"particle"``
+        (a mask given, e.g. from the HAADF series).
     support : dict
         ``support_source``, ``support_voxels`` and ``region_to_support``.
     warnings : tuple of str
@@ -297,17 +299,27 @@ def make_picker(maps: dict, params: "QuantifyParams", factors=None, *, limits=No
                            used, esf, None if sigma <= 0 else level, sigma)
 
 
+#: Name of the support used without a HAADF series.
+DEFAULT_SUPPORT = "Otsu (summed map)"
+
+
+def default_support(picker: ThresholdPicker) -> np.ndarray:
+    """The support without a HAADF series: Otsu's region of the (smoothed) summed map."""
+    from skimage.filters import threshold_otsu
+
+    level = picker.summed if picker.threshold_map is None else picker.threshold_map
+    return level > threshold_otsu(level)
+
+
 def check_region(picker: ThresholdPicker, mask: np.ndarray, support=None,
-                 support_source: str = "haadf") -> tuple[dict, list]:
+                 support_source: str = "haadf", *, fit_warnings: bool = True
+                 ) -> tuple[dict, list]:
     """Support comparison and warnings (fit fallback, implausible size) for ``mask``."""
     warnings = []
-    if picker.esf is not None and picker.esf.warning:
+    if fit_warnings and picker.esf is not None and picker.esf.warning:
         warnings.append(picker.esf.warning)
     if support is None:
-        from skimage.filters import threshold_otsu
-
-        level = picker.summed if picker.threshold_map is None else picker.threshold_map
-        support, support_source = level > threshold_otsu(level), "Otsu (summed map)"
+        support, support_source = default_support(picker), DEFAULT_SUPPORT
     elif np.shape(support) != mask.shape:
         raise ValueError(f"the support has shape {np.shape(support)} but the maps have shape {mask.shape}")
     info, warning = support_check(mask, np.asarray(support, dtype=bool), support_source)
@@ -318,7 +330,7 @@ def check_region(picker: ThresholdPicker, mask: np.ndarray, support=None,
 
 def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
                   n_thresholds: int = 100, *, params: QuantifyParams | None = None,
-                  support=None, limits=None) -> QuantifyResult:
+                  support=None, limits=None, particle=None) -> QuantifyResult:
     """Weight fractions per voxel from element maps (paper 002, Eq. 12 / Eq. 18).
 
     Parameters
@@ -342,6 +354,10 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
         series) the thresholded region is checked against.
     limits : dict, optional
         Overrides of the ESF fit-quality limits (:data:`~.threshold.QUALITY_LIMITS`).
+    particle : ndarray of bool, optional
+        The particle from elsewhere (e.g. :func:`~.regions.particle_from_series` of the
+        HAADF series): used instead of a threshold on the maps (``threshold_method``
+        ``"particle"``, ``threshold`` NaN); ``params.threshold`` is then ignored.
 
     Returns
     -------
@@ -353,11 +369,20 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
         raise ValueError(f"params must be a QuantifyParams, got {type(params).__name__}")
     elif (kind, threshold, n_thresholds) != (None, "auto", 100):
         raise ValueError("give either params or kind/threshold/n_thresholds, not both")
+    if particle is not None:
+        params = QuantifyParams(params.kind, 0.0, params.n_thresholds, params.smooth_voxels)
     picker = make_picker(maps, params, factors, limits=limits)
     esf = picker.esf
     threshold = params.threshold if esf is None else float(esf.threshold)
     mask = picker.mask(threshold)
-    info, warnings = check_region(picker, mask, support)
+    method = "user" if esf is None else esf.method
+    if particle is not None:
+        if np.shape(particle) != mask.shape:
+            raise ValueError(f"the particle mask has shape {np.shape(particle)} but the maps have "
+                             f"shape {mask.shape}")
+        mask = mask & np.asarray(particle, dtype=bool)
+        threshold, method = float("nan"), "particle"
+    info, warnings = check_region(picker, mask, support, fit_warnings=particle is None)
     return QuantifyResult(
         weight_fractions=picker.weight_fractions(threshold, mask),
         threshold=float(threshold),
@@ -367,7 +392,7 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
         kind=params.kind,
         esf=esf,
         smooth_voxels=picker.smooth_voxels,
-        threshold_method="user" if esf is None else esf.method,
+        threshold_method=method,
         support=info,
         warnings=tuple(warnings),
     )

@@ -7,8 +7,9 @@ the columns are collinear and the fitted ``r_A`` can split the HAADF signal arbi
 the weight fractions are then off by ten or more wt % with a fine R².
 
 :func:`choose_ratios` measures the fit's relative standard errors (ordinary least-squares
-covariance ``s² (AᵀA)⁻¹``, ``s²`` the residual variance). When the largest exceeds
-:data:`MAX_RELATIVE_SE`, it uses the ratios Eq. 16 predicts up to one common constant,
+covariance ``s² (AᵀA)⁻¹``, ``s²`` the residual variance) and the cosine similarity of the
+EDS signals. When they are collinear (cosine above :data:`MAX_COSINE`) and the largest
+relative standard error exceeds :data:`MAX_RELATIVE_SE` (or a ratio is 0), it uses the ratios Eq. 16 predicts up to one common constant,
 ``r_A = k · z_A / f_A`` (since ``r_A = D_H N_V z_A / (n f_A)``), with ``k`` fitted by least
 squares, and says so (``method = "physical"``, ``warning``). This needs both factors of
 every element (Table 2 or a factor file).
@@ -25,8 +26,11 @@ from .hebt import fit_response_ratios
 
 __all__ = ["MAX_RELATIVE_SE", "RatioChoice", "choose_ratios"]
 
-#: Largest relative standard error of a fitted ratio before the physical ratios are used.
+#: Largest relative standard error of a fitted ratio before the physical ratios are used
+#: (when the signals are also collinear, :data:`MAX_COSINE`).
 MAX_RELATIVE_SE = 0.01
+#: EDS signals whose cosine similarity (over all pixels) exceeds this vary together.
+MAX_COSINE = 0.98
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,8 @@ def choose_ratios(haadf, eds, factors=None) -> RatioChoice:
     worst = max(rel.values())
     norms = np.sqrt(np.diag(gram))
     cosine = gram / np.outer(norms, norms) if np.all(norms > 0) else np.ones_like(gram)
-    collinear = len(elements) > 1 and float(np.max(cosine - np.eye(len(elements)))) > 0.99
-    if worst <= MAX_RELATIVE_SE or (np.any(r == 0) and not collinear):
+    collinear = len(elements) > 1 and float(np.max(cosine - np.eye(len(elements)))) > MAX_COSINE
+    if (worst <= MAX_RELATIVE_SE and not np.any(r == 0)) or not collinear:
         # (a zero ratio of independent signals is the caller's error to report)
         return RatioChoice(dict(fit.ratios), fit.r2, "fitted", rel)
     try:

@@ -13,6 +13,9 @@
   (:data:`SHADOW_LEVEL` of the smoothed projections' range) in at least 90 % of the tilts. It
   contains the object (it over-estimates it along the missing wedge), and is used to
   flag thresholded regions that are implausibly small or large (:data:`SUPPORT_RANGE`).
+* :func:`particle_from_series`: the particle from a HAADF series instead of the element
+  maps: non-negative SIRT with the default stopping rule (:mod:`.stopping`), then the ESF
+  threshold (with its Otsu fallback) of that reconstruction.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["SUPPORT_RANGE", "format_composition", "poisson_resample", "region_statistics",
-           "support_check", "support_from_series"]
+__all__ = ["SUPPORT_RANGE", "format_composition", "particle_from_series", "poisson_resample",
+           "region_statistics", "support_check", "support_from_series"]
 
 #: A thresholded region outside this fraction of the support is implausible.
 SUPPORT_RANGE = (0.2, 3.0)
@@ -137,3 +140,18 @@ def support_check(mask: np.ndarray, support: np.ndarray, source: str) -> tuple[d
                    f"{source} support ({n_sup} voxels), outside the plausible "
                    f"{100 * lo:.0f}–{100 * hi:.0f} %; check the threshold")
     return info, warning
+
+
+def particle_from_series(series, angles_deg, volume_shape):
+    """``(mask, esf, stop_info)``: the particle of a HAADF series (module docstring)."""
+    from .stopping import sirt_stopped
+    from .threshold import esf_threshold
+
+    s = np.asarray(series, dtype=np.float32)
+    shape = (s.shape[2], s.shape[1], s.shape[2]) if s.ndim == 3 else None
+    if shape != tuple(volume_shape):
+        raise ValueError(f"the HAADF series reconstructs a volume of shape {shape} but the maps "
+                         f"have shape {tuple(volume_shape)}")
+    vol, info = sirt_stopped(s, angles_deg)
+    esf = esf_threshold(vol)
+    return vol > esf.threshold, esf, info

@@ -70,7 +70,9 @@ class EsfResult:
         The fitted multi-step model at ``thresholds`` (zeros if the fit failed).
     fit_params : dict
         ``levels`` (``μ_k``), ``amplitudes_voxels`` (``A_k``) and ``widths`` (``σ_k``),
-        background first, and ``n_levels`` (particle levels ``K``).
+        background first, ``n_levels`` (particle levels ``K``, including a broad edge
+        component when the fit has one) and ``boundary_level`` (the index of the level
+        taken as the particle boundary).
     threshold : float
         The chosen threshold.
     volume_at_threshold : int
@@ -119,7 +121,8 @@ class EsfResult:
             "quality": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else num(v))
                         for k, v in self.quality.items()},
             "quality_limits": dict(QUALITY_LIMITS),
-            "fit_params": {k: (int(v) if k == "n_levels" else [float(x) for x in v])
+            "fit_params": {k: (int(v) if k in ("n_levels", "boundary_level")
+                               else [float(x) for x in v])
                            for k, v in self.fit_params.items()},
             "thresholds": [float(t) for t in self.thresholds],
             "volumes_voxels": [int(v) for v in self.volumes],
@@ -195,7 +198,16 @@ def _start_values(t, volumes, n_total):
             width = (mid[edges[j + 1] - 1] - mid[edges[j]]) / 4 if edges[j + 1] > edges[j] else dt
             p0 += [max(a, 1.0), float(mid[pk]), float(np.clip(width, dt, span))]
         # The background level stays below the first valley, the particle levels above it.
-        candidates.append((p0, float(mid[valleys[0]])))
+        valley = float(mid[valleys[0]])
+        candidates.append((p0, valley))
+        if k < MAX_LEVELS:
+            # The same with a broad component for the partial-volume voxels of the edge
+            # (a ramp between background and the first level; small particles have many).
+            mu0, mu1 = p0[1], p0[4]
+            ramp = float(raw[valleys[0]:edges[2]].sum()) if len(edges) > 2 else 1.0
+            extra = [max(ramp * 0.5, 1.0), max(valley, 0.5 * (mu0 + mu1)),
+                     float(np.clip((mu1 - mu0) / 3, dt, span))]
+            candidates.append((p0[:3] + extra + p0[3:], valley))
     return candidates
 
 
@@ -303,6 +315,7 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
             reason = "the fit found no particle level above the background"
         else:
             i = sharp[0] if sharp else max(real, key=lambda j: amps[j])
+            fit_params["boundary_level"] = int(i)
             esf_t = 0.5 * (mus[0] + mus[i])
             height = mus[i] - mus[0]
             v_t = count_above(esf_t)
