@@ -20,12 +20,15 @@ from pathlib import Path
 from . import io
 from ._colors import ELEMENT_COLORMAPS
 from ._layers import atoms_layer_data, image_layer_data
+from .io.formats import read_angles
 
 __all__ = [
     "get_mrc_reader",
     "get_dataset_reader",
     "get_atoms_reader",
     "get_dm3_reader",
+    "get_mat_reader",
+    "read_mat_layers",
     "read_mrc_layers",
     "read_dm3_layers",
     "read_bcf_layers",
@@ -34,7 +37,7 @@ __all__ = [
 ]
 
 MRC_SUFFIXES = (".mrc", ".mrcs", ".rec", ".st", ".ali")
-DM3_SUFFIXES = (".dm3", ".dm4")
+DM3_SUFFIXES = (".dm3", ".dm4", ".emd")
 VOLUME_PREFIXES = ("phantom_", "map_", "wt_")
 
 
@@ -58,7 +61,7 @@ def read_mrc_layers(path, angles_path=None) -> list[tuple]:
     header = io.read_mrc_header(p)
     angles_file = None if p.name.startswith(VOLUME_PREFIXES) else io.find_angles_file(p)
     if angles_file is not None:
-        angles = io.read_tlt(angles_file)
+        angles, _ = read_angles(angles_file)
         if angles.size == header.shape[0]:
             data, vs = io.read_mrc(p)
             return [_tilt_series_layer(data, vs, p.stem, p, angles, str(angles_file))]
@@ -228,7 +231,7 @@ def read_dm3_layers(path) -> list[tuple]:
     calibration or a sibling ``.tlt``/``.rawtlt``, see
     :func:`napari_atomtomo.io.read_dm3_tilt_series`)."""
     p = Path(path)
-    ts = io.read_dm3_tilt_series(p)
+    ts = io.read_tilt_series(p)  # DM3/DM4 or EMD, through rosettasciio
     return [_tilt_series_layer(ts.data, ts.voxel_size, p.stem, p, ts.angles_deg,
                                ts.angles_source, colormap="gray")]
 
@@ -239,3 +242,22 @@ def get_dm3_reader(path):
     if p is None or not p.lower().endswith(DM3_SUFFIXES) or not Path(p).is_file():
         return None
     return lambda _path: read_dm3_layers(p)
+
+
+# ----------------------------------------------------------------------------- MATLAB
+def read_mat_layers(path) -> list[tuple]:
+    """Layer data for a MATLAB ``.mat`` tilt series: the only 3D array, with the angles
+    from the file's own angle variable (a vector or a single-axis Euler table) or a
+    sibling angle file (see :func:`napari_atomtomo.io.read_tilt_series`)."""
+    p = Path(path)
+    ts = io.read_tilt_series(p)
+    return [_tilt_series_layer(ts.data, ts.voxel_size, p.stem, p, ts.angles_deg,
+                               ts.angles_source, colormap="gray")]
+
+
+def get_mat_reader(path):
+    """npe2 reader hook for MATLAB ``.mat`` tilt series."""
+    p = _single_path(path)
+    if p is None or not p.lower().endswith(".mat") or not Path(p).is_file():
+        return None
+    return lambda _path: read_mat_layers(p)

@@ -202,7 +202,7 @@ def test_info_errors(tmp_path, capsys):
     assert code == 2 and "none.mrc does not exist" in err
     (tmp_path / "x.txt").write_text("hi")
     code, _, err = run(capsys, "info", tmp_path / "x.txt")
-    assert code == 2 and "unsupported file type '.txt'" in err
+    assert code == 2 and "unsupported format '.txt'" in err
     write_mrc(tmp_path / "t.mrc", _volume(), 1.0)
     (tmp_path / "t.mrc").write_bytes((tmp_path / "t.mrc").read_bytes()[:-8])
     code, _, err = run(capsys, "info", tmp_path / "t.mrc")

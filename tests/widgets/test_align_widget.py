@@ -85,7 +85,8 @@ def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qt
     rec = out.metadata["atomtomo"]
     assert rec["algorithm"] == "align" and rec["kind"] == "tilt_series"
     assert rec["parameters"] == {"method": "estimate", "reference": "zero", "upsample": 100,
-                                 "background": "none"}
+                                 "background": "none", "tilt_axis": "y", "refine": 0}
+    assert rec["tilt_axis_angle_deg"] == 0.0 and rec["tilt_axis_offset_px"] == 0.0
     assert rec["source_layers"] == ["haadf"] and rec["reference_index"] == 27
     np.testing.assert_allclose(rec["shifts_px"], shifts)
     np.testing.assert_allclose(rec["angles_deg"], sim.angles_nominal)

@@ -16,9 +16,11 @@ from .._colors import ELEMENT_COLORMAPS
 from .._layers import image_layer_data
 from ..cli._simulate_silica import shipped_structure_path
 from ..core.align import AlignParams, apply_shifts, estimate_shifts
+from ..core.projmatch import RefineParams, refine_shifts
 from ..core.simulate.agau import AgAuParams, simulate_agau
 from ..core.simulate.haadf import HaadfParams, simulate_haadf_series
 from ..core.simulate.silica_structure import iter_generate_silica
+from ..core.tiltaxis import estimate_tilt_axis, remove_tilt_axis
 from ._plot import FOREGROUND, LINE, MARK
 
 __all__ = ["SHIPPED", "XYZ_FILE", "GENERATE", "SimulationStep", "iter_simulate_silica",
@@ -100,22 +102,48 @@ class AlignJobResult:
     aligned: dict
     shifts: np.ndarray
     reference_index: int | None
+    #: ``tilt_axis_angle_deg``, ``tilt_axis_offset_px`` (+ quality when estimated)
+    tilt_axis: dict = dataclasses.field(default_factory=dict)
+    #: projection matching: ``parameters``, ``converged``, ``iterations``
+    refine: dict = dataclasses.field(default_factory=dict)
 
 
 def iter_align_layers(stacks: dict, angles_deg=None, shifts=None,
-                      params: AlignParams = AlignParams()):
+                      params: AlignParams = AlignParams(), *, tilt_axis: str = "y",
+                      axis=(0.0, 0.0), refine: RefineParams | None = None):
     """Estimate the shifts of the first stack (unless ``shifts`` is given) and remove them
-    from every stack of ``stacks`` (name -> ``(angle, y, x)``); returns an AlignJobResult."""
+    from every stack of ``stacks`` (name -> ``(angle, y, x)``); returns an AlignJobResult.
+
+    ``tilt_axis="auto"`` first estimates the tilt axis (angle, offset) of the first stack;
+    ``axis`` is a known one (from a saved file). Either is removed from every stack before
+    the shifts (``core.tiltaxis.remove_tilt_axis``). ``refine`` adds projection matching.
+    """
     names = list(stacks)
     ref = None
+    axis_report = {"tilt_axis_angle_deg": float(axis[0]), "tilt_axis_offset_px": float(axis[1])}
+    if shifts is None and tilt_axis == "auto":
+        yield AlignStep(0, f"finding the tilt axis of {names[0]}")
+        found = estimate_tilt_axis(stacks[names[0]], angles_deg)
+        axis = (found.angle_deg, found.offset_px)
+        axis_report = found.report()
+    if axis[0] or axis[1]:
+        stacks = {n: remove_tilt_axis(s, axis[0], axis[1]) for n, s in stacks.items()}
+    refine_report = {}
     if shifts is None:
         yield AlignStep(0, f"estimating the shifts of {names[0]}")
         shifts, ref = estimate_shifts(stacks[names[0]], angles_deg, params=params)
+        if refine is not None:
+            yield AlignStep(0, f"projection matching, up to {refine.n_iter} rounds")
+            res = refine_shifts(stacks[names[0]], angles_deg, shifts, refine)
+            shifts = res.shifts
+            refine_report = {"parameters": dataclasses.asdict(refine),
+                             "converged": res.converged, "iterations": res.history}
     aligned = {}
     for i, name in enumerate(names):
         yield AlignStep(i + 1, f"shifting {name}")
         aligned[name] = apply_shifts(stacks[name], shifts)
-    return AlignJobResult(aligned, np.asarray(shifts, dtype=np.float64), ref)
+    return AlignJobResult(aligned, np.asarray(shifts, dtype=np.float64), ref, axis_report,
+                          refine_report)
 
 
 def plot_shifts(plot, result: AlignJobResult, angles=None, truth=None) -> str:

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit, Select, SpinBox
 from napari.layers import Image
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton
 
 from .. import io
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
 from ..core.align import AlignParams, reference_index
+from ..core.projmatch import RefineParams
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._plot import PlotWidget
 from ._simulate_align_jobs import AlignJobResult, iter_align_layers, plot_shifts
@@ -74,6 +75,13 @@ class AlignWidget(JobDockWidget):
         self.background = w(ComboBox(label="background", value="none", choices=["none", "edge"]),
                             "'edge' subtracts each image's border median before the centre of "
                             "mass: use it when the object sits on a constant background")
+        self.tilt_axis = w(ComboBox(label="tilt axis", value="y", choices=[
+            ("image y axis (as acquired)", "y"), ("estimate angle and offset", "auto")]),
+            "estimate the tilt axis's in-plane angle (from +y towards +x) and offset, and "
+            "resample the images so it becomes y (atomtomo align --tilt-axis auto)")
+        self.refine = w(SpinBox(label="refine rounds", value=0, min=0, max=100),
+                        "projection matching: up to this many rounds of SIRT → re-projection → "
+                        "sub-pixel registration (0: off; atomtomo align --refine N)")
         self.others = w(Select(label="apply to", choices=self._other_choices),
                         "other layers of the same series (e.g. EDS maps: same number of images) "
                         "that get the same shifts")
@@ -117,7 +125,8 @@ class AlignWidget(JobDockWidget):
         no_angles = layer is not None and layer_angles_deg(layer) is None
         self.angles_file.visible = estimate and no_angles
         self.shifts_file.visible = not estimate
-        for widget in (self.reference, self.upsample, self.background):
+        for widget in (self.reference, self.upsample, self.background, self.tilt_axis,
+                       self.refine):
             widget.visible = estimate
         self.ref_index.visible = estimate and self.reference.value == INDEX
         self.revalidate()
@@ -142,7 +151,8 @@ class AlignWidget(JobDockWidget):
             raise ValueError("choose the JSON file of saved shifts")
         if not Path(path).is_file():
             raise ValueError(f"shift file {path} does not exist")
-        return io.read_shifts(path, n_images=self.series.value.data.shape[0])
+        return io.read_shifts(path, n_images=self.series.value.data.shape[0],
+                              allow_tilt_axis=True)
 
     def validate(self) -> str | None:
         layer = self.series.value
@@ -171,7 +181,9 @@ class AlignWidget(JobDockWidget):
             first = format_command("align", [layer_file_hint(layer)], extra={
                 "--angles": str(self.angles_file.value) if from_file else None, **out,
                 "--shifts-out": shifts_path,
-                **{f"--{k}": v for k, v in dataclasses.asdict(self._params()).items()}})
+                **{f"--{k}": v for k, v in dataclasses.asdict(self._params()).items()},
+                "--tilt-axis": "auto" if self.tilt_axis.value == "auto" else None,
+                "--refine": self.refine.value or None})
         rest = [format_command("align", [layer_file_hint(o)], extra={
             "--apply-shifts": shifts_path, "--out": f"{o.name}_aligned.mrc"})
             for o in self.others.value]
@@ -183,14 +195,19 @@ class AlignWidget(JobDockWidget):
         layers = [layer, *[o for o in self.others.value if o is not layer]]
         stacks = {lyr.name: np.array(lyr.data, dtype=np.float32) for lyr in layers}
         command = self.command_line()
+        axis, tilt_axis, refine = (0.0, 0.0), "y", None
         if self.method.value == FROM_FILE:
             shifts, angles = self._file_shifts(), self._angles()
+            axis = io.read_tilt_axis(self.shifts_file.value)
             params = AlignParams()  # unused: the shifts are given
             parameters = {"method": FROM_FILE, "shifts_file": str(self.shifts_file.value)}
         else:
             shifts, angles = None, self._angles()
             params = self._params()
-            parameters = {"method": ESTIMATE, **dataclasses.asdict(params)}
+            tilt_axis = self.tilt_axis.value
+            refine = RefineParams(n_iter=self.refine.value) if self.refine.value else None
+            parameters = {"method": ESTIMATE, **dataclasses.asdict(params), "tilt_axis": tilt_axis,
+                          "refine": self.refine.value}
         sources = {lyr.name: lyr for lyr in layers}
 
         def on_result(result: AlignJobResult):
@@ -199,11 +216,19 @@ class AlignWidget(JobDockWidget):
             truth = layer_info(layer).get("truth", {}).get("shifts_px")
             self.summary.setText(plot_shifts(self.plot, result, angles, truth))
             meta = {"shifts_px": result.shifts, "reference_index": result.reference_index,
-                    "command": command}
+                    "command": command, **result.tilt_axis,
+                    **({"refine": result.refine} if result.refine else {})}
+            if tilt_axis == "auto":
+                self.summary.setText(
+                    self.summary.text() + f"; tilt axis {result.tilt_axis['tilt_axis_angle_deg']:.3f}°"
+                    f", offset {result.tilt_axis['tilt_axis_offset_px']:+.2f} px")
+                for warning in result.tilt_axis.get("tilt_axis_warnings", []):
+                    show_warning(warning)
             return [self._aligned_layer(sources[n], data, parameters, layer.name, meta, angles)
                     for n, data in result.aligned.items()]
 
-        self.runner.run(iter_align_layers, stacks, angles, shifts, params,
+        self.runner.run(iter_align_layers, stacks, angles, shifts, params, tilt_axis=tilt_axis,
+                        axis=axis, refine=refine,
                         label=f"align {layer.name}", total=len(stacks) + (shifts is None),
                         describe=lambda s: s.message, on_result=on_result)
 
@@ -224,7 +249,10 @@ class AlignWidget(JobDockWidget):
         ``force``."""
         if self.last_result is None:
             raise ValueError("no shifts yet: run the alignment first")
-        return io.write_shifts(path, self.last_result.shifts, force=force)
+        r = self.last_result
+        extra = {k: v for k, v in r.tilt_axis.items()
+                 if k in ("tilt_axis_angle_deg", "tilt_axis_offset_px")}
+        return io.write_shifts(path, r.shifts, force=force, extra=extra)
 
     def _on_save_clicked(self) -> None:
         name = self.series.value.name if self.series.value is not None else "series"

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "_info",
     "_simulate",
     "_project",
+    "_preprocess",
     "_align",
     "_est",
     "_sirt",

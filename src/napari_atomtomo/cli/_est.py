@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from ._common import add_force, check_output, output_path, progress_printer, write_json
+from ._series import add_series_options, read_series
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
                    help="tight support: fraction of the smoothed round-1 maximum that a voxel "
                         "must exceed (default: the EstParams default)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_series_options(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -61,7 +63,7 @@ def run(args) -> int:
     else:
         params = GriddingParams(**common)
         start = iter_fourier_gridding
-    series = io.read_tilt_series(args.stack, args.angles)
+    series = read_series(args)
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
     total = params.n_iter + params.n_iter_tight
     progress = progress_printer(f"atomtomo est ({args.method})", quiet=args.quiet)

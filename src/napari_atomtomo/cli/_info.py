@@ -13,8 +13,10 @@ from ..core.geometry import equally_sloped_angles
 _MRC = {".mrc", ".mrcs", ".st", ".ali", ".rec", ".map"}
 _TLT = {".tlt", ".rawtlt"}
 _ATOMS = {".xyz", ".csv"}
-_DM = {".dm3", ".dm4"}
+_DM = {".dm3", ".dm4", ".emd"}
 _H5 = {".h5", ".hdf5"}
+_OTHER_STACKS = {".mat", ".tif", ".tiff"}
+_OTHER_ANGLES = {".mdoc"}
 _ES_TOL_DEG = 0.05
 _ES_MAX_N = 512
 
@@ -108,8 +110,9 @@ def describe_atoms(path) -> dict:
 def describe_dm(path) -> dict:
     from .. import io
 
-    ts = io.read_dm3_tilt_series(path)
-    return {"path": str(path), "kind": "DM tilt series (angle, y, x)", "shape": list(ts.data.shape),
+    ts = io.read_tilt_series(path)  # DM3/DM4 or EMD
+    kind = "EMD" if Path(path).suffix.lower() == ".emd" else "DM"
+    return {"path": str(path), "kind": f"{kind} tilt series (angle, y, x)", "shape": list(ts.data.shape),
             "voxel_size_A": ts.voxel_size, "min": float(ts.data.min()), "max": float(ts.data.max()),
             "mean": float(ts.data.mean(dtype=np.float64)), "angles_source": ts.angles_source,
             "angles": describe_angles(ts.angles_deg)}
@@ -139,8 +142,32 @@ def describe_file(path) -> dict:
         return describe_dm(p)
     if ext in _H5:
         return describe_h5(p)
-    raise ValueError(f"{p.name}: unsupported file type {ext or '(none)'!r}; expected MRC, .tlt, "
-                     "XYZ, CSV, DM3/DM4 or HDF5")
+    if ext in _OTHER_STACKS:
+        return describe_other_stack(p)
+    if ext in _OTHER_ANGLES:
+        from ..io.formats import read_angles
+
+        return describe_angles(read_angles(p)[0], p)
+    raise ValueError(f"{p.name}: unsupported format {ext or '(none)'!r}; expected MRC, .tlt, "
+                     ".rawtlt, .mdoc, XYZ, CSV, DM3/DM4, EMD, HDF5, MATLAB .mat or TIFF")
+
+
+def describe_other_stack(path) -> dict:
+    """A MATLAB or TIFF tilt series, with its angles when they can be found."""
+    from .. import io
+    from ..io.formats import read_stack
+
+    p = Path(path)
+    try:
+        ts = io.read_tilt_series(p)
+    except FileNotFoundError:  # no angles anywhere: describe the stack alone
+        data, vs, note = read_stack(p)
+        return {"path": str(p), "kind": "tilt series (angle, y, x)", "shape": list(data.shape),
+                "voxel_size_A": None, "note": note + "; no angles found"}
+    return {"path": str(p), "kind": "tilt series (angle, y, x)", "shape": list(ts.data.shape),
+            "voxel_size_A": None, "min": float(ts.data.min()), "max": float(ts.data.max()),
+            "mean": float(ts.data.mean(dtype=np.float64)), "angles_source": ts.angles_source,
+            "angles": describe_angles(ts.angles_deg)}
 
 
 def describe_folder(path) -> dict:
@@ -149,7 +176,7 @@ def describe_folder(path) -> dict:
     root = Path(path)
     if any(root.glob("*.bcf")):
         return {"path": str(root), "kind": "Bruker BCF tilt series folder", **io.bcf_summary(root)}
-    known = _MRC | _TLT | _ATOMS | _DM | _H5
+    known = _MRC | _TLT | _ATOMS | _DM | _H5 | _OTHER_STACKS | _OTHER_ANGLES
     files = sorted(q for q in root.iterdir() if q.is_file() and q.suffix.lower() in known)
     is_dataset = (root / "haadf.mrc").is_file()
     if not files:

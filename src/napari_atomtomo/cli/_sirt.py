@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core.sirt import SirtParams, reconstruct_sirt
 from ._common import add_force, check_output, progress_printer
+from ._series import add_series_options, read_series
 
 
 def add_sirt_options(parser, default_iterations: int) -> None:
@@ -89,6 +90,7 @@ def register(subparsers) -> None:
     )
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (MRC)")
+    add_series_options(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
@@ -101,7 +103,7 @@ def run(args) -> int:
     )
     inputs = (args.stack, args.angles, args.shifts, args.support)
     out = check_output(args.out, args.force, inputs=inputs)
-    series = io.read_tilt_series(args.stack, args.angles)
+    series = read_series(args)
     shifts, support = read_geometry_options(args, series.data.shape)
     report = progress_printer("sirt", quiet=args.quiet)
     result = reconstruct_sirt(

@@ -19,6 +19,7 @@ from .mrc import MrcHeader, read_mrc, read_mrc_header, write_mrc
 from .text import (
     read_atoms_csv,
     read_shifts,
+    read_tilt_axis,
     read_tlt,
     read_xyz,
     write_atoms_csv,
@@ -32,6 +33,7 @@ from .vendor import (
     bcf_summary,
     read_bcf_tilt_series,
     read_dm3_tilt_series,
+    read_emd_tilt_series,
     read_fused_h5,
     read_tomviz_shifts,
 )
@@ -40,7 +42,8 @@ __all__ = [
     "DataSet", "TiltSeries", "MrcHeader", "MissingDependencyError", "read_tomviz_shifts",
     "read_mrc", "write_mrc", "read_mrc_header",
     "read_tlt", "write_tlt", "read_xyz", "write_xyz", "read_atoms_csv", "write_atoms_csv",
-    "read_shifts", "write_shifts",
+    "read_shifts", "write_shifts", "read_tilt_axis",
     "read_tilt_series", "write_tilt_series", "find_angles_file", "read_dataset", "write_dataset",
-    "read_dm3_tilt_series", "read_bcf_tilt_series", "bcf_angles", "bcf_summary", "read_fused_h5",
+    "read_dm3_tilt_series", "read_emd_tilt_series", "read_bcf_tilt_series", "bcf_angles",
+    "bcf_summary", "read_fused_h5",
 ]

@@ -64,9 +64,11 @@ class DataSet:
 
 
 def find_angles_file(mrc_path) -> Path | None:
-    """The sibling angle file of a tilt series: ``<stem>.tlt``, ``<stem>.rawtlt`` or ``angles.tlt``."""
+    """The sibling angle file of a tilt series: ``<stem>.tlt``, ``<stem>.rawtlt``,
+    ``angles.tlt``, or SerialEM's ``<name>.mdoc`` / ``<stem>.mdoc``, in that order."""
     p = Path(mrc_path)
-    for cand in (p.with_suffix(".tlt"), p.with_suffix(".rawtlt"), p.parent / "angles.tlt"):
+    for cand in (p.with_suffix(".tlt"), p.with_suffix(".rawtlt"), p.parent / "angles.tlt",
+                 p.with_name(p.name + ".mdoc"), p.with_suffix(".mdoc")):
         if cand.is_file():
             return cand
     return None
@@ -77,13 +79,40 @@ def _check_stack_shape(data: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} must be 3D (angle, y, x), got shape {data.shape}")
 
 
-def read_tilt_series(mrc_path, angles_path=None) -> TiltSeries:
-    """Read an MRC tilt series and its angles.
+def read_tilt_series(mrc_path, angles_path=None, *, variable: str | None = None,
+                     angle_variable: str | None = None, axis_order: str | None = None,
+                     center: str = "(n-1)/2") -> TiltSeries:
+    """Read a tilt series and its angles: the one place the CLI and napari open a series.
 
-    Without ``angles_path``, the angles come from ``<stem>.tlt``, ``<stem>.rawtlt`` or
-    ``angles.tlt`` next to the MRC, in that order.
+    The stack may be any format of :func:`napari_atomtomo.io.formats.read_stack` (MRC,
+    MATLAB ``.mat``, TIFF, DM3/DM4, EMD), the angles any of
+    :func:`~napari_atomtomo.io.formats.read_angles` (``.tlt``, ``.rawtlt``, ``.mdoc``,
+    text or ``.mat`` Euler tables). Without ``angles_path`` the angles come from a
+    ``.mat`` stack's own angle variable, else from ``<stem>.tlt``, ``<stem>.rawtlt``,
+    ``angles.tlt`` or an ``.mdoc`` next to the stack. ``variable``/``angle_variable``
+    choose the arrays of a ``.mat`` file, ``axis_order`` its (or a TIFF's) axes, and
+    ``center`` the rotation-centre convention the data was prepared for (``"n/2"`` moves
+    the images by −½ px along even ``x``). ``angles_source`` records every choice.
     """
+    from .formats import STACK_SUFFIXES, read_angles, read_stack, recentre, unsupported
+
     p = existing_file(mrc_path, "tilt series")
+    if p.suffix.lower() not in STACK_SUFFIXES:
+        raise unsupported(p, "a tilt series", STACK_SUFFIXES)
+    if p.suffix.lower() in (".dm3", ".dm4", ".emd") and variable is None and axis_order is None:
+        from .vendor import read_dm3_tilt_series, read_emd_tilt_series
+
+        reader = read_emd_tilt_series if p.suffix.lower() == ".emd" else read_dm3_tilt_series
+        ts = reader(p, angles_path)
+        data, dx = recentre(ts.data, center)
+        note = f"; recentred by {dx:+g} px along x ({center})" if dx else ""
+        return TiltSeries(data, ts.angles_deg, ts.voxel_size, p, ts.angles_source + note)
+    if angles_path is None and p.suffix.lower() == ".mat":
+        from .formats import read_mat_arrays
+
+        vectors = [k for k, v in read_mat_arrays(p).items() if np.squeeze(v).ndim in (1, 2)]
+        if angle_variable is not None or len(vectors) == 1:
+            angles_path = p  # the angles are stored with the projections
     if angles_path is None:
         angles_path = find_angles_file(p)
         if angles_path is None:
@@ -91,14 +120,18 @@ def read_tilt_series(mrc_path, angles_path=None) -> TiltSeries:
                 f"no angle file for {p}: pass one, or put {p.with_suffix('.tlt').name} or "
                 "angles.tlt next to it"
             )
-    data, vs = read_mrc(p)
-    angles = read_tlt(angles_path)
+    angles, src = read_angles(angles_path, variable=angle_variable)
+    data, vs, note = read_stack(p, variable=variable, axis_order=axis_order, n_images=angles.size)
     if angles.size != data.shape[0]:
         raise ValueError(
             f"angles has {angles.size} entries but the tilt series has {data.shape[0]} images "
             f"({Path(angles_path).name} vs {p.name})"
         )
-    return TiltSeries(data, angles, vs, p, str(angles_path))
+    data, dx = recentre(data, center)
+    notes = [src] + ([f"stack: {note}"] if note else [])
+    if dx:
+        notes.append(f"recentred by {dx:+g} px along x ({center} → (n-1)/2)")
+    return TiltSeries(data, angles, vs, p, "; ".join(notes))
 
 
 def write_tilt_series(mrc_path, data, angles_deg, voxel_size, *, force: bool = False,

@@ -20,6 +20,8 @@ from ._paths import check_voxel_size, existing_file, finite_float32, writable_pa
 
 __all__ = ["read_mrc", "write_mrc", "read_mrc_header", "MrcHeader"]
 
+#: Extensions of MRC files (IMOD's stacks, aligned stacks and reconstructions included).
+MRC_SUFFIXES = (".mrc", ".mrcs", ".st", ".ali", ".rec", ".map")
 _KINDS = {"volume": "volume (z, y, x)", "stack": "tilt series (angle, y, x)"}
 _DENORMAL = np.float32(1e-30)
 
@@ -40,6 +42,12 @@ class MrcHeader:
 _HARMLESS = ("Unrecognised machine stamp",)
 
 
+def _unsupported(path: Path) -> ValueError:
+    """Not an MRC file, and not named like one: say so, rather than "corrupt MRC"."""
+    return ValueError(f"{path.name}: unsupported format {path.suffix or '(no extension)'!r}; "
+                      f"expected an MRC file ({', '.join(MRC_SUFFIXES)})")
+
+
 def _open(path: Path, header_only: bool = False):
     """Open permissively, then refuse anything but harmless header quirks."""
     import mrcfile
@@ -54,6 +62,8 @@ def _open(path: Path, header_only: bool = False):
         except (FileNotFoundError, IsADirectoryError):
             raise
         except Exception as exc:  # mrcfile raises ValueError, EOFError, OSError ...
+            if path.suffix.lower() not in MRC_SUFFIXES:
+                raise _unsupported(path) from None
             reason = str(exc).strip().rstrip(".") or type(exc).__name__
             raise ValueError(f"{path} is truncated or not a valid MRC file ({reason})") from None
     problems = [str(w.message) for w in caught
@@ -62,6 +72,8 @@ def _open(path: Path, header_only: bool = False):
         problems = ["no data block"]
     if problems:
         mrc.close()
+        if path.suffix.lower() not in MRC_SUFFIXES:
+            raise _unsupported(path)
         reason = problems[0].strip().rstrip(".")
         raise ValueError(f"{path} is truncated or not a valid MRC file ({reason})")
     return mrc

@@ -21,7 +21,7 @@ from ._paths import existing_file, writable_path
 
 __all__ = [
     "read_tlt", "write_tlt", "read_xyz", "write_xyz", "read_atoms_csv", "write_atoms_csv",
-    "read_shifts", "write_shifts",
+    "read_shifts", "write_shifts", "read_tilt_axis",
 ]
 
 
@@ -227,17 +227,45 @@ def write_atoms_csv(path, atoms, *, force: bool = False, inputs=()) -> Path:
 
 
 # --------------------------------------------------------------------------- shifts
-def read_shifts(path, n_images: int | None = None) -> np.ndarray:
+def read_tilt_axis(path) -> tuple[float, float]:
+    """``(tilt_axis_angle_deg, tilt_axis_offset_px)`` of an alignment JSON; ``(0, 0)`` when
+    the file has neither key (an alignment that kept the axis along ``y``)."""
+    p = existing_file(path, "shift file")
+    obj = _load_json(p)
+    if not isinstance(obj, dict):
+        return 0.0, 0.0
+    out = []
+    for key in ("tilt_axis_angle_deg", "tilt_axis_offset_px"):
+        v = obj.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            raise ValueError(f"{p}: {key} must be a finite number, got {v!r}")
+        out.append(float(v))
+    return out[0], out[1]
+
+
+def _load_json(p: Path):
+    try:
+        return json.loads(_read_text(p))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def read_shifts(path, n_images: int | None = None, *, allow_tilt_axis: bool = False) -> np.ndarray:
     """Read per-image ``(dy, dx)`` shifts in pixels from JSON.
 
     Accepted: ``{"shifts_px": [[dy, dx], ...]}`` (what :func:`write_shifts` writes),
-    ``{"shifts": [[dy, dx], ...]}``, or a bare list of pairs.
+    ``{"shifts": [[dy, dx], ...]}``, or a bare list of pairs. Shifts of an alignment that
+    also moved the tilt axis (``tilt_axis_angle_deg``/``tilt_axis_offset_px`` not 0) only
+    hold after that resampling, so they are refused unless ``allow_tilt_axis``.
     """
     p = existing_file(path, "shift file")
-    try:
-        obj = json.loads(_read_text(p))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{p} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    obj = _load_json(p)
+    if not allow_tilt_axis:
+        angle, offset = read_tilt_axis(p)
+        if angle or offset:
+            raise ValueError(
+                f"{p} also moves the tilt axis ({angle:g}°, {offset:g} px); apply it with "
+                "atomtomo align --apply-shifts and use the aligned series")
     if isinstance(obj, dict):
         key = next((k for k in ("shifts_px", "shifts") if k in obj), None)
         if key is None:
@@ -258,11 +286,12 @@ def read_shifts(path, n_images: int | None = None) -> np.ndarray:
         raise ValueError(f"{p}: {exc}") from None
 
 
-def write_shifts(path, shifts, *, force: bool = False, inputs=()) -> Path:
-    """Write ``{"shifts_px": [[dy, dx], ...], "order": "dy, dx"}`` as JSON."""
+def write_shifts(path, shifts, *, force: bool = False, inputs=(), extra=None) -> Path:
+    """Write ``{"shifts_px": [[dy, dx], ...], "order": "dy, dx"}`` as JSON, plus the keys of
+    ``extra`` (e.g. ``tilt_axis_angle_deg``, ``tilt_axis_offset_px``; JSON-ready values)."""
     s = np.asarray(shifts, dtype=np.float64)
     s = validate_shifts(s, s.shape[0] if s.ndim == 2 else -1)
     p = writable_path(path, force=force, inputs=inputs)
-    obj = {"order": "dy, dx", "shifts_px": [[float(a), float(b)] for a, b in s]}
+    obj = {"order": "dy, dx", "shifts_px": [[float(a), float(b)] for a, b in s], **(extra or {})}
     _write_text_atomic(p, json.dumps(obj, indent=1) + "\n")
     return p

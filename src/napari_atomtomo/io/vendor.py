@@ -1,6 +1,7 @@
 """Vendor formats through the optional extra ``formats`` (rosettasciio, h5py).
 
 * Gatan DM3/DM4 tilt series (:func:`read_dm3_tilt_series`),
+* EMD tilt series, Velox or NCEM (:func:`read_emd_tilt_series`),
 * Bruker BCF HAADF + EDS tilt series, one file per tilt (:func:`read_bcf_tilt_series`),
 * HDF5 files of 2D maps such as the fused multi-modal Co3O4–Mn3O4 data
   (:func:`read_fused_h5`),
@@ -26,7 +27,8 @@ from .dataset import TiltSeries, find_angles_file
 from .text import read_tlt
 
 __all__ = [
-    "MissingDependencyError", "read_dm3_tilt_series", "read_bcf_tilt_series", "bcf_angles",
+    "MissingDependencyError", "read_dm3_tilt_series", "read_emd_tilt_series",
+    "read_bcf_tilt_series", "bcf_angles",
     "bcf_summary",
     "read_fused_h5", "read_tomviz_shifts",
 ]
@@ -47,6 +49,26 @@ def read_dm3_tilt_series(path, angles_path=None) -> TiltSeries:
         signals = dm.file_reader(str(p))
     except Exception as exc:  # rosettasciio raises many types on corrupt files
         raise ValueError(f"{p} is not a readable DM3/DM4 file ({exc})") from None
+    return _rsciio_tilt_series(signals, p, angles_path, "DM3")
+
+
+def read_emd_tilt_series(path, angles_path=None) -> TiltSeries:
+    """Read a tilt series ``(angle, y, x)`` from an EMD file (Velox or NCEM, rosettasciio).
+
+    The first 3D signal is the stack; angles as for :func:`read_dm3_tilt_series` (a
+    navigation axis in degrees, else ``angles_path`` or a sibling angle file).
+    """
+    emd = need_module("rsciio.emd", "rosettasciio", "EMD files")
+    p = existing_file(path, "EMD file")
+    try:
+        signals = emd.file_reader(str(p))
+    except Exception as exc:  # rosettasciio raises many types on corrupt files
+        raise ValueError(f"{p} is not a readable EMD file ({exc})") from None
+    return _rsciio_tilt_series(signals, p, angles_path, "EMD")
+
+
+def _rsciio_tilt_series(signals, p: Path, angles_path, what: str) -> TiltSeries:
+    """A TiltSeries from rosettasciio signal dictionaries (the first 3D one)."""
     sig = next((s for s in signals if np.ndim(s["data"]) == 3), None)
     if sig is None:
         shapes = [np.shape(s["data"]) for s in signals]
@@ -77,9 +99,9 @@ def read_dm3_tilt_series(path, angles_path=None) -> TiltSeries:
         if sib.size != n:
             note = f"; {sibling.name} ignored: {sib.size} angles for {n} images"
     if str(nav.get("units", "")).strip() in ("deg", "°", "degree", "degrees"):
-        angles = float(nav["offset"]) + float(nav["scale"]) * np.arange(n)
+        angles = float(nav.get("offset", 0.0)) + float(nav["scale"]) * np.arange(n)
         angles = validate_angles(np.round(angles, 6), n_images=n)
-        src = (f"DM3 tilt calibration ({angles[0]:g}…{angles[-1]:g}°, "
+        src = (f"{what} tilt calibration ({angles[0]:g}…{angles[-1]:g}°, "
                f"step {float(nav['scale']):g}°){note}")
         return TiltSeries(data, angles, vs, p, src)
     if sibling is not None and not note:

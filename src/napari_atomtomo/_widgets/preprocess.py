@@ -1,0 +1,139 @@
+"""The "Preprocess tilt series" dock widget: vacuum level, bad pixels, counts, denoising.
+
+Runs :func:`napari_atomtomo.core.preprocess.preprocess_series` on a tilt-series layer
+with the settings of one :class:`~napari_atomtomo.core.preprocess.PreprocessParams`
+and adds ``<name>_pre``, whose metadata hold the parameters and the report (per-image
+vacuum levels, replaced pixels, normalisation factors, noise levels, warnings), so
+``atomtomo preprocess`` reproduces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
+from napari.layers import Image
+from napari.utils.notifications import show_warning
+from qtpy.QtWidgets import QLabel
+
+from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from ..core.preprocess import PreprocessParams, preprocess_series
+from ._base import JobDockWidget, format_command, layer_file_hint
+
+__all__ = ["PreprocessWidget"]
+
+_D = PreprocessParams()
+
+
+def _is_series(layer) -> bool:
+    return (isinstance(layer, Image) and layer.ndim == 3 and not layer.rgb
+            and layer_info(layer).get("kind") != "volume")
+
+
+class PreprocessWidget(JobDockWidget):
+    """Preprocess a tilt-series layer before reconstruction."""
+
+    run_text = "Preprocess"
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(napari_viewer, parent)
+        w = self._add
+        self.series = w(ComboBox(label="tilt series", choices=self._series_choices, nullable=True),
+                        "the tilt series (angle, y, x) to preprocess")
+        self.background = w(ComboBox(label="vacuum level", value=_D.background,
+                                     choices=[("from the border strips", "border"),
+                                              ("none", "none")]),
+                            "subtract each image's vacuum level, found in strips along its "
+                            "edges (strips the particle crosses are left out)")
+        self.border_px = w(SpinBox(label="border (px, 0 = auto)", value=0, min=0, max=10_000),
+                           "width of the edge strips; 0: min(ny, nx) // 16, at least 2")
+        self.hot_pixels = w(CheckBox(label="replace hot/dead pixels", value=_D.hot_pixels),
+                            "replace single-pixel spikes and holes by their 3×3 median")
+        self.hot_sigma = w(FloatSpinBox(label="bad-pixel threshold (σ)", value=_D.hot_sigma,
+                                        min=2.5, max=1000, step=0.5),
+                           "a pixel this many robust σ beyond all its neighbours is bad")
+        self.normalize = w(CheckBox(label="normalise total counts", value=_D.normalize),
+                           "scale every image to the series' mean total (HAADF mass conservation)")
+        self.denoise = w(ComboBox(label="denoise", value=_D.denoise,
+                                  choices=["none", "nlmeans", "wavelet"]),
+                         "scikit-image's non-local means or wavelet (needs PyWavelets) filter")
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.layout().insertWidget(self.layout().count() - 1, self.summary)
+        self.hot_pixels.changed.connect(self._on_choice_changed)
+        self.background.changed.connect(self._on_choice_changed)
+        self._on_choice_changed()
+
+    def _add(self, widget, tooltip: str):
+        widget.tooltip = tooltip
+        self.inputs.append(widget)
+        return widget
+
+    def _series_choices(self, _widget=None):
+        return [(layer.name, layer) for layer in self.viewer.layers if _is_series(layer)]
+
+    def _on_choice_changed(self, *_):
+        self.hot_sigma.visible = self.hot_pixels.value
+        self.border_px.visible = self.background.value == "border"
+        self.revalidate()
+
+    def params(self) -> PreprocessParams:
+        border = self.border_px.value or None
+        return PreprocessParams(self.background.value, border, self.hot_pixels.value,
+                                self.hot_sigma.value, self.normalize.value, self.denoise.value)
+
+    def validate(self) -> str | None:
+        layer = self.series.value
+        if layer is None:
+            return "add or open a tilt-series image layer (angle, y, x)"
+        p = self.params()
+        if p.background == "border" and p.border_px and 2 * p.border_px >= min(layer.data.shape[1:]):
+            return f"border {p.border_px} px is too wide for {layer.data.shape[1]} × {layer.data.shape[2]} images"
+        return None
+
+    def command_line(self) -> str:
+        layer = self.series.value
+        p = self.params()
+        return format_command("preprocess", [layer_file_hint(layer)], extra={
+            "--out": f"{layer.name}_pre.mrc", "--background": p.background,
+            "--border-px": p.border_px,
+            "--hot-pixels" if p.hot_pixels else "--no-hot-pixels": True,
+            "--hot-sigma": p.hot_sigma if p.hot_pixels else None,
+            "--normalize" if p.normalize else "--no-normalize": True,
+            "--denoise": p.denoise})
+
+    def start_job(self) -> None:
+        layer = self.series.value
+        params = self.params()
+        stack = np.array(layer.data, dtype=np.float32)
+        command = self.command_line()
+
+        def on_result(result):
+            report = result.report
+            for warning in report["warnings"]:
+                show_warning(warning)
+            self.summary.setText(_summary(report))
+            return image_layer_data(
+                result.stack, layer_voxel_size(layer), f"{layer.name}_pre", "preprocess",
+                dataclasses.asdict(params), [layer.name], kind="tilt_series",
+                angles_deg=layer_angles_deg(layer), colormap=layer.colormap.name,
+                metadata={"report": report, "command": command})
+
+        self.runner.run(preprocess_series, stack, params, label=f"preprocess {layer.name}",
+                        on_result=on_result)
+
+
+def _summary(report: dict) -> str:
+    parts = []
+    if "background_levels" in report:
+        lv = np.asarray(report["background_levels"])
+        parts.append(f"vacuum level {lv.min():.4g}…{lv.max():.4g} subtracted")
+    if "bad_pixels_replaced" in report:
+        parts.append(f"{sum(report['bad_pixels_replaced'])} bad pixels replaced")
+    if "normalization_factors" in report:
+        f = np.asarray(report["normalization_factors"])
+        parts.append(f"counts scaled by {f.min():.3f}…{f.max():.3f}")
+    if "denoise_sigma" in report:
+        parts.append(f"denoised (noise σ {np.median(report['denoise_sigma']):.3g})")
+    return "; ".join(parts) or "nothing changed"

@@ -1,0 +1,32 @@
+"""Options for opening a tilt series in any supported format, shared by the subcommands."""
+
+from __future__ import annotations
+
+
+def add_series_options(parser) -> None:
+    """``--variable``, ``--angle-variable``, ``--axis-order`` and ``--center``."""
+    g = parser.add_argument_group(
+        "input formats", "MRC, MATLAB .mat (v5/v7.3), TIFF or DM3 stacks; angles from .tlt, "
+                         ".rawtlt, SerialEM .mdoc, or single-axis Euler tables (text or .mat)")
+    g.add_argument("--variable", default=None, metavar="NAME",
+                   help=".mat stack: the array variable (default: the only 3D array)")
+    g.add_argument("--angle-variable", default=None, metavar="NAME",
+                   help=".mat angles: the angle variable, a vector or N×3 Euler table "
+                        "(default: the only 1D/2D array)")
+    g.add_argument("--axis-order", default=None, metavar="ORDER",
+                   help=".mat/TIFF stack: its axes as letters a (angle), y, x, e.g. yxa for "
+                        "MATLAB's [ny nx nangles] (default: the axis whose length is the number "
+                        "of angles; else yxa for .mat, ayx for TIFF)")
+    g.add_argument("--center", choices=("(n-1)/2", "n/2"), default="(n-1)/2",
+                   help="rotation centre the data was prepared for: (n-1)/2 (this package, "
+                        "default) or n/2 (FFT convention; moves the images by -0.5 px along x "
+                        "when n_x is even)")
+
+
+def read_series(args):
+    """The tilt series named by ``args.stack`` and ``args.angles`` with the options above."""
+    from .. import io
+
+    return io.read_tilt_series(args.stack, args.angles, variable=args.variable,
+                               angle_variable=args.angle_variable, axis_order=args.axis_order,
+                               center=args.center)
