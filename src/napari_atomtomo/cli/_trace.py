@@ -112,6 +112,9 @@ def run(args) -> int:
                                          prefilter_sigma=prefilter)
     else:
         res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
+    if len(res.atoms) == 0 and len(res.rejected):
+        raise ValueError(f"no atom of {args.volume} can be told from noise ({res.warnings[-1]}); "
+                         "--classify none keeps them")
     if len(res.atoms) == 0:
         raise ValueError(f"no peak of {args.volume} rises above the noise floor "
                          f"{res.noise_floor:.4g}; lower --noise-floor")
