@@ -57,3 +57,20 @@ def test_preprocess_sirt_trace_default_route_with_a_vacuum_level(tmp_path, capsy
     rep = json.loads((tmp_path / "trace.json").read_text())
     assert rep["gates"]["n_local_maxima"] > 20 * len(truth)
     assert rep["gates"]["n_rejected_non_atoms"] > 0
+
+
+def test_trace_of_noise_writes_the_report_but_no_atoms(tmp_path, capsys):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    vol = np.maximum(ndimage.gaussian_filter(rng.normal(size=(48, 48, 48)), 1.0), 0)
+    io.write_mrc(tmp_path / "noise.mrc", vol.astype(np.float32), VOXEL)
+    rc = main(["trace", str(tmp_path / "noise.mrc"), "--elements", "Si",
+               "--out", str(tmp_path / "a.xyz"), "--json", str(tmp_path / "a.json")])
+    out = capsys.readouterr()
+    assert rc == 2 and "can be told from noise" in out.err
+    assert "gates:" in out.out and "pile up" in out.out
+    assert not (tmp_path / "a.xyz").exists()
+    rep = json.loads((tmp_path / "a.json").read_text())
+    assert rep["gates"]["n_atoms"] == 0
+    assert len(rep["rejected_candidates"]) == rep["gates"]["n_rejected_non_atoms"] > 0

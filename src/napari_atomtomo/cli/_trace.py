@@ -112,18 +112,18 @@ def run(args) -> int:
                                          prefilter_sigma=prefilter)
     else:
         res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
-    if len(res.atoms) == 0 and len(res.rejected):
-        raise ValueError(f"no atom of {args.volume} can be told from noise ({res.warnings[-1]}); "
-                         "--classify none keeps them")
-    if len(res.atoms) == 0:
+    # no atom, but candidates rejected as noise: no XYZ, but the report and the summary
+    noise_only = len(res.atoms) == 0 and len(res.rejected) > 0
+    if len(res.atoms) == 0 and not noise_only:
         raise ValueError(f"no peak of {args.volume} rises above the noise floor "
                          f"{res.noise_floor:.4g}; lower --noise-floor")
     counts = res.atoms.counts()
     comment = (f"atomtomo trace {Path(args.volume).name}: "
                + ", ".join(f"{counts.get(e, 0)} {e}" for e in params.elements)
                + f"; voxel_size {voxel_size:g} A")
-    io.write_xyz(out, res.atoms, comment, force=args.force, inputs=(args.volume,))
-    if args.csv:
+    if not noise_only:
+        io.write_xyz(out, res.atoms, comment, force=args.force, inputs=(args.volume,))
+    if args.csv and not noise_only:
         io.write_atoms_csv(args.csv, res.atoms, force=args.force, inputs=(args.volume,))
     if args.json:
         write_json(args.json, {
@@ -143,7 +143,7 @@ def run(args) -> int:
             "sorted_intensities": [float(v) for v in res.sorted_intensities],
             "rejected_candidates": _atom_rows(res.rejected),
         })
-    if args.plot:
+    if args.plot and not noise_only:
         from ..core.trace import plot_peak_intensities
 
         plot_peak_intensities(res, title=Path(args.volume).name).savefig(args.plot, dpi=150)
@@ -158,6 +158,11 @@ def run(args) -> int:
                                     if v is not None))
     for w in res.warnings:
         print(f"warning: {w}")
+    if noise_only:
+        raise ValueError(f"no atom of {args.volume} can be told from noise (all "
+                         f"{len(res.rejected)} candidates rejected; see the warnings"
+                         + (f" and {args.json}" if args.json else "") + "); no "
+                         f"{out.name} written; --classify none keeps them")
     return 0
 
 

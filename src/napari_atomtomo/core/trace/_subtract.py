@@ -91,14 +91,18 @@ def _reject_noise_pileup(res: TraceResult, width_method: str) -> TraceResult:
     n = len(a)
     counts = res.counts | {"n_rejected_non_atoms": res.counts["n_rejected_non_atoms"] + n,
                            "n_atoms": 0}
-    warn = (f"the {n} candidates pile up just above the noise floor (median {ratio:.2f} x the "
-            f"floor, below {NOISE_PILEUP_RATIO}) with no gap and no measurable atom width: "
-            "no atom can be told from noise; all are kept as rejected candidates")
+    warn = (f"no clear gap between atoms and non-atoms, no measurable atom width, and the {n} "
+            f"candidates pile up just above the noise floor (median {ratio:.2f} x the floor, "
+            f"below {NOISE_PILEUP_RATIO}), as noise maxima do: no atom can be told from noise; "
+            "all are kept as rejected candidates")
     empty = Atoms(np.zeros(0, str), np.zeros((0, 3)), {k: v[:0] for k, v in a.features.items()})
+    # the no-gap warning said every candidate is kept: replaced, not contradicted
+    old = res.auto.get("classification_warning")
     return replace(res, atoms=empty, sorted_intensities=res.sorted_intensities[:0],
                    counts=counts, rejected=rejected,
-                   auto=auto | {"classification_method": "no gap (noise pile-up)"},
-                   warnings=res.warnings + (warn,))
+                   auto=auto | {"classification_method": "no gap (noise pile-up)",
+                                "classification_warning": warn},
+                   warnings=tuple(w for w in res.warnings if w != old) + (warn,))
 
 
 def _model_sigmas(width_vox: np.ndarray) -> np.ndarray:
