@@ -52,6 +52,8 @@ def main(argv=None):
     ap.add_argument("--radius", type=float, default=4.6)
     ap.add_argument("--n-pixels", type=int, default=64)
     ap.add_argument("--background", default="border", help="preprocess background (border/none/known)")
+    ap.add_argument("--allow-negative", action="store_true",
+                    help="SIRT without positivity (atomtomo sirt --allow-negative)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     rows = []
@@ -64,7 +66,7 @@ def main(argv=None):
                 stack = sim.stack_noisy - a.vacuum / (dose / ANGLES.size * HAADF_CROSS_SECTION_PER_Z18)
             else:
                 stack = preprocess_series(sim.stack_noisy, PreprocessParams(background=a.background)).stack
-            vol = reconstruct_sirt(stack, ANGLES, SirtParams()).volume
+            vol = reconstruct_sirt(stack, ANGLES, SirtParams(nonnegative=not a.allow_negative)).volume
             res = trace_atoms_by_subtraction(vol, 0.2, TraceParams(elements=("Si",)))
             truth = sim.atoms.positions
             m, f, r = score(truth, res.atoms.positions)
@@ -77,7 +79,7 @@ def main(argv=None):
             print(f"dose {dose:8.3g} seed {seed}: matched {100 * m:5.1f}% false {f:3d} "
                   f"RMSD {r:.3f}  maxima {g.get('n_local_maxima')} floor {g.get('n_above_floor')} "
                   f"md {g.get('n_after_min_distance')} atoms {g.get('n_atoms')} "
-                  f"sep {res.auto.get('classification_separation', float('nan')):.2f} "
+                  f"sep {res.auto.get('classification_separation') or float('nan'):.2f} "
                   f"sig {res.auto.get('atom_sigma_vox', float('nan')):.2f} "
                   f"({time.perf_counter() - t0:.0f}s)", flush=True)
     if a.json:

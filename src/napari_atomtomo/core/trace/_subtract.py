@@ -26,7 +26,7 @@ from scipy import ndimage
 from ..atoms import Atoms
 from ._kernels import add_isotropic_gaussians
 from ._physics import measure_atom_width, physical_min_distance_A, shortest_bond_A
-from ._trace import TraceParams, TraceResult, trace_atoms, validate_volume
+from ._trace import TraceParams, TraceResult, find_local_maxima, trace_atoms, validate_volume
 
 __all__ = ["auto_prefilter_sigma", "estimate_atom_width", "trace_atoms_by_subtraction"]
 
@@ -68,10 +68,27 @@ def auto_prefilter_sigma(volume, voxel_size: float, params: TraceParams | None =
     return float(width / np.sqrt(2.0)) if np.isfinite(width) else 0.0
 
 
-def _reject_noise_pileup(res: TraceResult, width_method: str) -> TraceResult:
+def _mirror_noise_count(raw: np.ndarray, filtered: np.ndarray, floor: float,
+                        connectivity: int) -> int | None:
+    """Local minima of ``filtered`` at least as far below its median as ``floor`` is above
+    it: for noise symmetric about the background, the expected number of noise maxima above
+    the floor. None when ``raw`` is clipped (over 5 % of its voxels at its minimum or at 0,
+    e.g. a non-negative SIRT): its lower side is not noise.
+    """
+    n = raw.size
+    if max(np.count_nonzero(raw == raw.min()), np.count_nonzero(raw == 0)) > 0.05 * n:
+        return None
+    med = float(np.median(filtered))
+    return int(find_local_maxima(-filtered, floor - 2.0 * med, connectivity).shape[0])
+
+
+def _reject_noise_pileup(res: TraceResult, width_method: str, raw, filtered) -> TraceResult:
     """One element, no gap between the candidates and no atom width measured: if the
     candidates pile up just above the noise floor (median < :data:`NOISE_PILEUP_RATIO` ×
     floor), nothing tells them from noise maxima; all become rejected candidates (warned).
+    In a signed volume the mirror (:func:`_mirror_noise_count`) must also say that noise
+    explains at least half of them: faint atoms of a linear reconstruction also sit just
+    above a 5 σ floor.
 
     Keeping them (the floor alone deciding) returned dozens of noise peaks as atoms at low
     dose with a vacuum level; atoms of a clean volume lie far above the floor.
@@ -82,6 +99,10 @@ def _reject_noise_pileup(res: TraceResult, width_method: str) -> TraceResult:
     ratio = float(np.median(res.atoms.features["intensity"]) / floor) if floor > 0 else float("inf")
     auto = res.auto | {"classification_median_over_floor": ratio}
     if width_method != "floor" or not ratio < NOISE_PILEUP_RATIO:
+        return replace(res, auto=auto)
+    mirror = _mirror_noise_count(raw, filtered, floor, res.params.connectivity)
+    auto |= {"noise_maxima_mirrored_above_floor": mirror}
+    if mirror is not None and mirror < 0.5 * len(res.atoms):
         return replace(res, auto=auto)
     a, r = res.atoms, res.rejected
     keys = [k for k in a.features if k in r.features] if len(r) else list(a.features)
@@ -170,7 +191,7 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     first = trace_atoms(filtered, vs, params, n_expected=n_expected)
     first = replace(first, auto=auto | first.auto, warnings=tuple(warnings) + first.warnings)
     if len(params.elements) == 1 and prefilter_sigma == "auto":
-        first = _reject_noise_pileup(first, width.method)
+        first = _reject_noise_pileup(first, width.method, vol, filtered)
     heavy = first.atoms.elements == params.elements[0]
     if len(params.elements) == 1 or not heavy.any():
         return first
