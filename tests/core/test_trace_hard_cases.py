@@ -154,5 +154,5 @@ def test_faint_atoms_of_a_signed_reconstruction_are_kept():
     res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
     assert res.auto["classification_median_over_floor"] < 1.5
     assert res.auto["noise_maxima_mirrored_above_floor"] < 0.5 * len(res.atoms)
-    matched, false = matched_and_false(sim.atoms.positions, res.atoms.positions)
+    _, false = matched_and_false(sim.atoms.positions, res.atoms.positions)
     assert len(res.atoms) > 0 and false == 0
