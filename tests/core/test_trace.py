@@ -291,3 +291,15 @@ def test_bad_split_and_expected_count_raise():
         split_elements([1.0, np.nan], 2)
     with pytest.raises(ValueError, match="n_expected"):
         trace_atoms(np.random.rand(8, 8, 8), 0.5, n_expected=0)
+
+
+def test_a_peak_without_positive_voxels_falls_back_instead_of_failing():
+    """A maximum of a negative region (a signed volume traced with a floor below zero) gives
+    the Gaussian fit no weight at all: the parabola (or the voxel centre) is used."""
+    from napari_atomtomo.core.trace import refine_peaks
+
+    v = -np.ones((5, 5, 5))
+    v[2, 2, 2] = -0.5
+    pos, inten, *_ = refine_peaks(v, np.array([[2, 2, 2]]), "gaussian")
+    np.testing.assert_allclose(pos, [[2, 2, 2]], atol=1e-9)
+    assert inten[0] == pytest.approx(-0.5)

@@ -113,3 +113,46 @@ def test_mixed_metal_oxide_particle_default_route():
     # the residual (O) pass classified its candidates: noise peaks rejected, kept in the result
     assert res.counts["light_n_rejected_non_atoms"] > 0
     assert len(res.rejected) >= res.counts["light_n_rejected_non_atoms"]
+
+
+def test_noise_only_candidates_are_all_rejected_and_said_so():
+    """4e4 e/Å² on 1 count/px of vacuum, after the border background subtraction: the
+    candidates above the floor pile up just above it with no gap (noise maxima; ~10 % of
+    them near atoms). The default trace keeps none of them as atoms and warns."""
+    from napari_atomtomo.core.preprocess import preprocess_series
+
+    atoms = amorphous_particle("Si", 35, 2.3, 4.6, 0)
+    sim = simulate_haadf_series(atoms, HaadfParams(
+        pixel_size=VOXEL, n_pixels=64, dose=4e4, tilt_drift_deg=0.0, shift_sigma_px=0.0,
+        probe_fwhm=0.5, seed=0, vacuum_counts=1.0), angles_deg=ANGLES)
+    vol = reconstruct_sirt(preprocess_series(sim.stack_noisy).stack, ANGLES,
+                           SirtParams(n_iter=100)).volume
+    res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
+    assert len(res.atoms) == 0 and res.counts["n_atoms"] == 0
+    assert len(res.rejected) == res.counts["n_rejected_non_atoms"] == res.counts["n_after_min_distance"]
+    assert res.auto["classification_median_over_floor"] < 1.5
+    assert any("pile up" in w for w in res.warnings)
+    # the floor alone would have kept them: mostly false atoms
+    floor_only = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",),
+                                                                    classify="none"))
+    assert matched_and_false(sim.atoms.positions, floor_only.atoms.positions)[1] > 35
+
+
+def test_faint_atoms_of_a_signed_reconstruction_are_kept():
+    """Same data at 8e4 e/Å², reconstructed without positivity (sirt --allow-negative): the
+    few candidates above the 5 σ floor also sit just above it, but the volume's lower side
+    (its local minima, mirrored) says noise explains few of them, so they are kept."""
+    from napari_atomtomo.core.preprocess import preprocess_series
+
+    atoms = amorphous_particle("Si", 35, 2.3, 4.6, 0)
+    sim = simulate_haadf_series(atoms, HaadfParams(
+        pixel_size=VOXEL, n_pixels=64, dose=8e4, tilt_drift_deg=0.0, shift_sigma_px=0.0,
+        probe_fwhm=0.5, seed=0, vacuum_counts=1.0), angles_deg=ANGLES)
+    vol = reconstruct_sirt(preprocess_series(sim.stack_noisy).stack, ANGLES,
+                           SirtParams(n_iter=100, nonnegative=False)).volume
+    assert np.mean(vol < 0) > 0.2
+    res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
+    assert res.auto["classification_median_over_floor"] < 1.5
+    assert res.auto["noise_maxima_mirrored_above_floor"] < 0.5 * len(res.atoms)
+    _, false = matched_and_false(sim.atoms.positions, res.atoms.positions)
+    assert len(res.atoms) > 0 and false == 0

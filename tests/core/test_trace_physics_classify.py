@@ -61,3 +61,22 @@ def test_identical_atoms_of_a_clean_volume_are_never_split():
     inten = rng.uniform(0.8, 1.0, 50)  # sub-voxel sampling differences only
     c = classify_candidates(inten, inten, np.full(50, 1.2))
     assert c.is_atom.all() and c.method == "no gap" and c.warning
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_pure_noise_gives_no_atoms_and_says_why(seed):
+    """A positive (clipped) noise volume: its maxima above the floor pile up just above it
+    with no gap and no measurable width; the default one-element trace keeps none of them."""
+    from scipy import ndimage
+
+    from napari_atomtomo.core.trace import TraceParams, trace_atoms_by_subtraction
+
+    rng = np.random.default_rng(seed)
+    vol = np.maximum(ndimage.gaussian_filter(rng.normal(size=(48, 48, 48)), 1.0), 0)
+    res = trace_atoms_by_subtraction(vol.astype(np.float32), 0.2, TraceParams(elements=("Si",)))
+    assert len(res.atoms) == 0
+    assert len(res.rejected) == res.counts["n_rejected_non_atoms"] == res.counts["n_after_min_distance"] > 0
+    assert res.auto["classification_method"] == "no gap (noise pile-up)"
+    assert res.auto["classification_median_over_floor"] < 1.5
+    assert sum("pile up" in w for w in res.warnings) == 1
+    assert not any("every candidate above the floor is kept" in w for w in res.warnings)

@@ -126,7 +126,9 @@ def run(args) -> int:
                                          prefilter_sigma=prefilter)
     else:
         res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
-    if len(res.atoms) == 0:
+    # no atom, but candidates rejected as noise: no XYZ, but the report and the summary
+    noise_only = len(res.atoms) == 0 and len(res.rejected) > 0
+    if len(res.atoms) == 0 and not noise_only:
         raise ValueError(f"no peak of {args.volume} rises above the noise floor "
                          f"{res.noise_floor:.4g}; lower --noise-floor")
     counts = res.atoms.counts()
@@ -134,8 +136,9 @@ def run(args) -> int:
                + ", ".join(f"{counts.get(e, 0)} {e}" for e in params.elements)
                + f"; voxel_size {voxel_size:g} A")
     with outs.writing() as stage:
-        io.write_xyz(stage(out), res.atoms, comment)
-        if args.csv:
+        if not noise_only:  # nothing told from noise: only the report is written
+            io.write_xyz(stage(out), res.atoms, comment)
+        if args.csv and not noise_only:
             io.write_atoms_csv(stage(args.csv), res.atoms)
         if args.json:
             write_json(stage(args.json), {
@@ -157,7 +160,7 @@ def run(args) -> int:
                 "sorted_intensities": [float(v) for v in res.sorted_intensities],
                 "rejected_candidates": _atom_rows(res.rejected),
             })
-        if args.plot:
+        if args.plot and not noise_only:
             from ..core.trace import plot_peak_intensities
 
             save_figure(plot_peak_intensities(res, title=Path(args.volume).name), stage(args.plot))
@@ -172,6 +175,11 @@ def run(args) -> int:
                                     if v is not None))
     for w in res.warnings:
         print(f"warning: {w}")
+    if noise_only:
+        raise ValueError(f"no atom of {args.volume} can be told from noise (all "
+                         f"{len(res.rejected)} candidates rejected; see the warnings"
+                         + (f" and {args.json}" if args.json else "") + "); no "
+                         f"{out.name} written; --classify none keeps them")
     return 0
 
 

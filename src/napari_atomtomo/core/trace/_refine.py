@@ -131,7 +131,10 @@ def refine_peaks(volume, peaks_zyx, method: str = "gaussian"):
         w = np.where(fit, (vals / np.maximum(np.abs(centre), 1e-30)) ** 2, 0.0)
         aw = _DESIGN[None, :, :] * w[:, :, None]
         normal = np.einsum("nkp,kq->npq", aw, _DESIGN)
-        normal += 1e-10 * np.eye(10)[None] * np.trace(normal, axis1=1, axis2=2)[:, None, None]
+        # a small ridge; absolute too, for a peak with no positive voxel (all weights 0:
+        # a maximum of a negative region, traced with a floor below zero)
+        ridge = np.maximum(1e-10 * np.trace(normal, axis1=1, axis2=2), 1e-30)
+        normal += np.eye(10)[None] * ridge[:, None, None]
         rhs = np.einsum("nkp,nk->np", aw, np.log(pos))
         coef_g = np.linalg.solve(normal, rhs[..., None])[..., 0]
         d_g, logv, hess_g, ok_g = _stationary_point(coef_g)
