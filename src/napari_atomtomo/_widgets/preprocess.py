@@ -18,7 +18,7 @@ from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QLabel
 
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
-from ..core.preprocess import PreprocessParams, preprocess_series
+from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
 from ._base import JobDockWidget, format_command, layer_file_hint
 
 __all__ = ["PreprocessWidget"]
@@ -113,7 +113,7 @@ class PreprocessWidget(JobDockWidget):
             report = result.report
             for warning in report["warnings"]:
                 show_warning(warning)
-            self.summary.setText(_summary(report))
+            self.summary.setText(report_summary(report))
             return image_layer_data(
                 result.stack, layer_voxel_size(layer), f"{layer.name}_pre", "preprocess",
                 dataclasses.asdict(params), [layer.name], kind="tilt_series",
@@ -123,17 +123,3 @@ class PreprocessWidget(JobDockWidget):
         self.runner.run(preprocess_series, stack, params, label=f"preprocess {layer.name}",
                         on_result=on_result)
 
-
-def _summary(report: dict) -> str:
-    parts = []
-    if "background_levels" in report:
-        lv = np.asarray(report["background_levels"])
-        parts.append(f"vacuum level {lv.min():.4g}…{lv.max():.4g} subtracted")
-    if "bad_pixels_replaced" in report:
-        parts.append(f"{sum(report['bad_pixels_replaced'])} bad pixels replaced")
-    if "normalization_factors" in report:
-        f = np.asarray(report["normalization_factors"])
-        parts.append(f"counts scaled by {f.min():.3f}…{f.max():.3f}")
-    if "denoise_sigma" in report:
-        parts.append(f"denoised (noise σ {np.median(report['denoise_sigma']):.3g})")
-    return "; ".join(parts) or "nothing changed"

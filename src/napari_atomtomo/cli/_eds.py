@@ -38,6 +38,20 @@ def add_resample_option(parser) -> None:
                         help="seed of the Poisson replicas (default 0)")
 
 
+def write_replicas(stage, out, replicas, voxel_size) -> None:
+    """Stage the Poisson replicas as ``out/resamples/<i>/map_<El>.mrc`` (all or nothing)."""
+    from .. import io
+
+    if not replicas:
+        return
+    tmp = stage.folder(out / "resamples")
+    for i, r_maps in enumerate(replicas):
+        sub = tmp / f"{i:03d}"
+        sub.mkdir(parents=True)
+        for el, m in r_maps.items():
+            io.write_mrc(sub / f"map_{el}.mrc", m, voxel_size)
+
+
 def check_resamples(k) -> int:
     if k < 0 or k == 1 or k > 1000:
         raise ValueError(f"--resamples must be 0 or between 2 and 1000, got {k}")
@@ -115,13 +129,7 @@ def run(args) -> int:
     with outs.writing() as stage:
         for el, path in targets.items():
             io.write_mrc(stage(path), maps[el], data.voxel_size)
-        if replicas:
-            tmp = stage.folder(out / "resamples")
-            for i, r_maps in enumerate(replicas):
-                sub = tmp / f"{i:03d}"
-                sub.mkdir(parents=True)
-                for el, m in r_maps.items():
-                    io.write_mrc(sub / f"map_{el}.mrc", m, data.voxel_size)
+        write_replicas(stage, out, replicas, data.voxel_size)
         write_json(stage(json_path), {
             "stop": {"rule": stop.rule, "max_iterations": stop.max_iterations, "tau": stop.tau,
                      "tol": stop.tol, "relaxation": stop.relaxation},

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.hebt import HebtParams, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
-from ._eds import add_resample_option, check_resamples, output_folder
+from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -118,13 +118,7 @@ def run(args) -> int:
     with outs.writing() as stage:
         for el, path in targets.items():
             io.write_mrc(stage(path), result.maps[el], data.voxel_size)
-        if replicas:
-            tmp = stage.folder(out / "resamples")
-            for i, r_maps in enumerate(replicas):
-                sub = tmp / f"{i:03d}"
-                sub.mkdir(parents=True)
-                for el, m in r_maps.items():
-                    io.write_mrc(sub / f"map_{el}.mrc", m, data.voxel_size)
+        write_replicas(stage, out, replicas, data.voxel_size)
         if choice is None:
             write_json(stage(ratios_path), {"r": result.ratios, "r2": None, "method": "given"})
         else:

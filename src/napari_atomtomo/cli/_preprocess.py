@@ -55,10 +55,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
 
     from .. import io
-    from ..core.preprocess import PreprocessParams, preprocess_series
+    from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
 
     out = output_path(args.out, ".mrc")
     report_path = Path(args.json) if args.json else out.with_suffix(".json")
@@ -87,20 +86,7 @@ def run(args) -> int:
         io.write_mrc(stage(out), res.stack, series.voxel_size, kind="stack")
         io.write_tlt(stage(tlt_path), series.angles_deg)
         write_json(stage(report_path), report)
-    steps = []
-    if "background_levels" in report:
-        lv = np.asarray(report["background_levels"])
-        steps.append(f"vacuum level {lv.min():.4g}…{lv.max():.4g} subtracted ({params.background}"
-                     + (f", {report['parameters']['border_px']} px strips" if params.background == "border" else "")
-                     + ")")
-    if "bad_pixels_replaced" in report:
-        steps.append(f"{sum(report['bad_pixels_replaced'])} bad pixels replaced")
-    if "normalization_factors" in report:
-        f = np.asarray(report["normalization_factors"])
-        steps.append(f"counts normalised (factors {f.min():.3f}…{f.max():.3f})")
-    if "denoise_sigma" in report:
-        steps.append(f"{params.denoise} denoising (noise σ median {np.median(report['denoise_sigma']):.3g})")
-    print(f"preprocessed {series.data.shape[0]} images: " + ("; ".join(steps) or "nothing to do"))
+    print(f"preprocessed {series.data.shape[0]} images: {report_summary(report)}")
     for w in report["warnings"]:
         print(f"warning: {w}")
     print(f"wrote {out}, {out.with_suffix('.tlt')} and {report_path}")

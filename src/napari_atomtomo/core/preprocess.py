@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["PreprocessParams", "PreprocessResult", "preprocess_series", "vacuum_level"]
+__all__ = ["PreprocessParams", "PreprocessResult", "preprocess_series", "report_summary",
+           "vacuum_level"]
 
 _BACKGROUNDS = ("none", "border", "mask")
 _DENOISERS = ("none", "wavelet", "nlmeans")
@@ -286,3 +287,24 @@ def preprocess_series(stack, params: PreprocessParams = PreprocessParams(), *,
             sig.append(sg)
         report["denoise_sigma"] = sig
     return PreprocessResult(out.astype(np.float32), report)
+
+
+def report_summary(report: dict) -> str:
+    """One line saying what :func:`preprocess_series` did (CLI output and the dock)."""
+    p = report.get("parameters", {})
+    steps = []
+    if "background_levels" in report:
+        lv = np.asarray(report["background_levels"])
+        how = p.get("background", "")
+        if how == "border":
+            how += f", {p.get('border_px')} px strips"
+        steps.append(f"vacuum level {lv.min():.4g}…{lv.max():.4g} subtracted ({how})")
+    if "bad_pixels_replaced" in report:
+        steps.append(f"{sum(report['bad_pixels_replaced'])} bad pixels replaced")
+    if "normalization_factors" in report:
+        f = np.asarray(report["normalization_factors"])
+        steps.append(f"counts normalised (factors {f.min():.3f}…{f.max():.3f})")
+    if "denoise_sigma" in report:
+        steps.append(f"{p.get('denoise')} denoising (noise σ median "
+                     f"{np.median(report['denoise_sigma']):.3g})")
+    return "; ".join(steps) or "nothing to do"
