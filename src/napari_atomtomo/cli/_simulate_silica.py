@@ -61,6 +61,9 @@ def register(subparsers) -> None:
                    help="tilt drift through the series in degrees (default 0.5)")
     q.add_argument("--shift-sigma", type=float, default=2.0, metavar="PX",
                    help="rms random image shift in pixels (default 2)")
+    q.add_argument("--vacuum-counts", type=float, default=0.0, metavar="COUNTS",
+                   help="flat vacuum level added before the Poisson draw, in counts per pixel "
+                        "(needs a dose; default 0); atomtomo preprocess removes it")
     add_force(q)
     q.set_defaults(func=run_series)
 
@@ -98,7 +101,7 @@ def run_series(args) -> int:
     params = HaadfParams(
         pixel_size=args.pixel_size, n_pixels=args.n_pixels, probe_fwhm=args.probe_fwhm,
         tilt_drift_deg=args.tilt_drift, shift_sigma_px=args.shift_sigma, dose=args.dose,
-        r_noise=r_noise, seed=args.seed,
+        r_noise=r_noise, seed=args.seed, vacuum_counts=args.vacuum_counts,
     )
     n_img = equally_sloped_angles(32, 72.6).size
     # float64 projections, their Poisson counts (int64), float32 clean and noisy stacks
