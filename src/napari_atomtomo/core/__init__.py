@@ -27,6 +27,14 @@ reconstruct_est               equally sloped tomography                est.recon
 reconstruct_fourier_gridding  arbitrary-angle Fourier gridding         est.gridding
 align_tilt_series             cross-correlation (y) + c.m. (x)         align
 apply_shifts                  apply saved shifts (e.g. to EDS maps)    align
+preprocess_series             vacuum level, bad pixels, normalisation  preprocess
+estimate_tilt_axis            in-plane tilt-axis angle and offset      tiltaxis
+remove_tilt_axis              resample a series so its axis is y       tiltaxis
+refine_shifts                 projection-matching alignment            projmatch
+reconstruct_eds_stopped       EDS SIRT with a stopping rule            stopping
+choose_ratios                 HEBT response ratios with a fallback     ratios
+region_statistics             per-region wt % with standard errors     regions
+simulate_phantom              HAADF+EDS phantom family (6 layouts)     simulate.phantoms
 generate_silica               amorphous SiO2 (BKS melt-and-quench)     simulate.silica_structure
 simulate_haadf_series         HAADF tilt series with drift and noise   simulate.haadf
 simulate_agau                 Ag–Au core–shell phantom (paper 002)     simulate.agau
@@ -84,6 +92,19 @@ ALGORITHMS: dict[str, str] = {
     "AlignParams": "align",
     "estimate_shifts": "align",
     "apply_shifts": "align",
+    "PreprocessParams": "preprocess",
+    "preprocess_series": "preprocess",
+    "TiltAxisParams": "tiltaxis",
+    "estimate_tilt_axis": "tiltaxis",
+    "remove_tilt_axis": "tiltaxis",
+    "RefineParams": "projmatch",
+    "refine_shifts": "projmatch",
+    "StopParams": "stopping",
+    "reconstruct_eds_stopped": "stopping",
+    "choose_ratios": "ratios",
+    "region_statistics": "regions",
+    "PhantomParams": "simulate.phantoms",
+    "simulate_phantom": "simulate.phantoms",
     "generate_silica": "simulate.silica_structure",
     "HaadfParams": "simulate.haadf",
     "simulate_haadf_series": "simulate.haadf",
