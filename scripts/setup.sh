@@ -36,6 +36,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+# pip's exit status decides (the grep only hides a harmless index warning)
+set +e
 "$VENV/bin/python" -m pip install -q -c requirements/constraints.txt -e ".[testing]" 2>&1 \
-  | grep -v "is ignored: it is neither a file nor a directory" || true
+  | grep -v "is ignored: it is neither a file nor a directory"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  echo "setup: pip install failed (exit $status)" >&2
+  exit "$status"
+fi
 "$VENV/bin/python" -c "import napari_atomtomo, napari, numba; print('setup: napari', napari.__version__, '| numba', numba.__version__, '| napari-atomtomo', napari_atomtomo.__version__)"
