@@ -116,19 +116,21 @@ class LayerDefault:
         self.widget = widget
         self.pick = pick
         self.viewer = viewer
-        self._auto: tuple = ()
+        self._auto: tuple | None = None  # none yet: the first update always picks
         self._shown: list = []
 
     def _follows(self) -> bool:
         current = _key(self.widget.value)
-        if not current or current == self._auto:
+        if self._auto is None or not current or current == self._auto:
             return True
         return any(layer not in self.viewer.layers for layer in self._shown)
 
     def update(self) -> None:
         if self._follows():
             best = self.pick()
-            if best is not None and _key(best) != _key(self.widget.value):
+            # None only where the picker can show "nothing": never a layer it would refuse.
+            settable = best is not None or getattr(self.widget, "_nullable", False)
+            if settable and _key(best) != _key(self.widget.value):
                 self.widget.value = best
             self._auto = _key(self.widget.value)
         value = self.widget.value

@@ -41,6 +41,7 @@ from ..core.quantify import (
 )
 from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
+from ._defaults import newest_per_element
 from ._plot import LINE, PlotWidget
 from ._quantify_model import (
     N_STAGES,
@@ -134,6 +135,10 @@ class QuantifyWidget(JobDockWidget):
         self.plot.threshold_released.connect(lambda t: self.set_threshold(t, immediate=True))
         self.threshold_edit.editingFinished.connect(self._on_threshold_typed)
         self.auto_button.clicked.connect(self._on_auto)
+        # The newest element map of each element, until the user selects maps themselves.
+        self.follow_newest(self.maps, pick=lambda: newest_per_element(
+            [lyr for lyr in self.maps.choices if lyr.name.startswith("map_")],
+            lambda lyr: element_of_layer(lyr.name, lyr.metadata)))
         self.reset_choices()
 
     # ------------------------------------------------------------------ inputs
@@ -168,12 +173,6 @@ class QuantifyWidget(JobDockWidget):
 
     def reset_choices(self, *_) -> None:
         self.regions.reset_choices()
-        choices = self._map_choices()
-        if not self.maps.value:  # pick the obvious element maps for the user
-            guess = [lyr for _, lyr in choices if lyr.name.startswith("map_")]
-            if guess:
-                self.maps.reset_choices()
-                self.maps.value = guess
         super().reset_choices()
 
     def _on_maps_changed(self, layers) -> None:
