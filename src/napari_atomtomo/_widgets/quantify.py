@@ -22,14 +22,12 @@ from pathlib import Path
 
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit, LineEdit, Select
-from matplotlib.colors import to_rgba
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
-from napari.utils.colormaps import Colormap
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 
-from .._colors import element_color
+from .._layers import element_colormap as layer_element_colormap
 from .._layers import image_layer_data, layer_info, layer_voxel_size
 from ..core.elements import element_factors, load_factor_file, validate_element
 from ..core.quantify import (
@@ -61,10 +59,9 @@ KINDS = ("eds", "hebt")
 DEBOUNCE_MS = 150
 
 
-def element_colormap(element: str) -> Colormap:
-    """Black -> the element's colour (the atoms' colour table), named ``wt-<El>``."""
-    rgba = np.array([[0.0, 0.0, 0.0, 1.0], to_rgba(element_color(element))])
-    return Colormap(rgba, name=f"wt-{element}", display_name=f"{element} weight fraction")
+def element_colormap(element: str):
+    """Black -> the element's colour (as its maps and atoms), named ``wt-<El>``."""
+    return layer_element_colormap(element, "wt", f"{element} weight fraction")
 
 
 class QuantifyWidget(JobDockWidget):

@@ -19,8 +19,7 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, Line
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
-from .._colors import ELEMENT_COLORMAPS
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import element_colormap, image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
 from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles
@@ -292,8 +291,7 @@ class SirtHebtWidget(JobDockWidget):
     # ------------------------------------------------------------------ jobs
     def _map_layer(self, name, data, g, algorithm):
         el = None if name == "sirt" else name[4:]
-        i = list(g["stacks"]).index(el) if el in g["stacks"] else 0
-        colour = "gray" if el is None else ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)]
+        colour = "gray" if el is None else element_colormap(el, "map")  # by element
         meta = {"ratios": g.get("ratios_used"), "r2": g.get("r2")} if g["mode"] == HEBT else {}
         return image_layer_data(
             data, g["voxel_size"], name, algorithm,
