@@ -1,4 +1,4 @@
-"""The one element colour table used for atoms everywhere (Points layers, plots, docs).
+"""The one element colour table used everywhere (atoms, element-map colormaps, plots, docs).
 
 CPK/Jmol-like colours, except the two fixed by CONVENTIONS.md: Si ``#f0c000`` (yellow)
 and O ``#e00000`` (red). Qt-free and napari-free, so plots and reports can use it too.
@@ -6,10 +6,7 @@ and O ``#e00000`` (red). Qt-free and napari-free, so plots and reports can use i
 
 from __future__ import annotations
 
-__all__ = ["ELEMENT_COLORMAPS", "ELEMENT_COLORS", "UNKNOWN_ELEMENT_COLOR", "element_color"]
-
-#: napari colormaps given to EDS / element-map image layers, in order (cycled).
-ELEMENT_COLORMAPS = ("magenta", "green", "cyan", "yellow", "blue", "red", "bop orange")
+__all__ = ["ELEMENT_COLORS", "UNKNOWN_ELEMENT_COLOR", "element_color"]
 
 #: Element symbol -> hex colour. Jmol-like values; Si and O as fixed by CONVENTIONS.md.
 ELEMENT_COLORS: dict[str, str] = {

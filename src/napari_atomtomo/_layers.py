@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from . import __version__
-from ._colors import ELEMENT_COLORS
+from ._colors import ELEMENT_COLORS, element_color
 from .core.atoms import Atoms
 from .core.geometry import validate_angles
 from .io._paths import check_voxel_size
@@ -40,6 +40,7 @@ __all__ = [
     "layer_info",
     "layer_voxel_size",
     "layer_angles_deg",
+    "element_colormap",
 ]
 
 #: Key of this plugin's entry in ``layer.metadata``.
@@ -165,6 +166,16 @@ def image_layer_data(
     }
     kwargs.update(layer_kwargs)
     return arr, kwargs, "image"
+
+
+def element_colormap(element: str, prefix: str = "element", display_name: str | None = None):
+    """Black -> the element's colour of :mod:`._colors`, a napari colormap named
+    ``<prefix>-<El>``: one colour per element in every layer (EDS series, ``map_``,
+    ``phantom_`` and ``wt_`` volumes, atoms, plots), whatever the layer order."""
+    from napari.utils.colormaps import Colormap  # noqa: PLC0415 (napari only when drawn)
+
+    return Colormap(["#000000", element_color(element)], name=f"{prefix}-{element}",
+                    display_name=display_name or f"{element} ({prefix})")
 
 
 def _feature_default(name: str, column: np.ndarray):

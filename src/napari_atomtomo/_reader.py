@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import io
-from ._colors import ELEMENT_COLORMAPS
-from ._layers import atoms_layer_data, image_layer_data
+from ._layers import atoms_layer_data, element_colormap, image_layer_data
 from .io.formats import read_angles
 
 __all__ = [
@@ -107,10 +106,9 @@ def _eds_layers(ds, src: dict, path_of) -> list[tuple]:
         image_layer_data(
             data, ds.voxel_size, f"eds_{el}", "read", src, kind="tilt_series",
             angles_deg=ds.angles_deg, element=el, metadata={"source_path": path_of(el)},
-            colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)],
-            blending="additive", visible=False,
+            colormap=element_colormap(el, "eds"), blending="additive", visible=False,
         )
-        for i, (el, data) in enumerate(ds.eds.items())
+        for el, data in ds.eds.items()
     ]
 
 
@@ -149,13 +147,13 @@ def read_dataset_layers(folder) -> list[tuple]:
                                str(root / "angles.tlt"), colormap="gray")
         )
         layers += _eds_layers(ds, src, lambda el: str(root / f"eds_{el}.mrc"))
-        for i, (el, data) in enumerate(ds.phantoms.items()):
+        for el, data in ds.phantoms.items():
             layers.append(
                 image_layer_data(
                     data, ds.voxel_size, f"phantom_{el}", "read", src, kind="volume",
                     element=el, metadata={"source_path": str(root / f"phantom_{el}.mrc")},
-                    colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)],
-                    blending="additive", visible=False,
+                    colormap=element_colormap(el, "phantom"), blending="additive",
+                    visible=False,
                 )
             )
         if ds.atoms_true is not None:
@@ -164,14 +162,14 @@ def read_dataset_layers(folder) -> list[tuple]:
                                  {"path": str(root / "atoms_true.xyz")},
                                  metadata={"source_path": str(root / "atoms_true.xyz")})
             )
-    for i, q in enumerate(_result_files(root)):
+    for q in _result_files(root):
         data, vs = io.read_mrc(q)
         element = q.stem.split("_", 1)[1]
         layers.append(
             image_layer_data(
                 data, vs, q.stem, "read", {"path": str(q)}, kind="volume", element=element,
                 metadata={"source_path": str(q)},
-                colormap=ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)], blending="additive",
+                colormap=element_colormap(element, q.stem.split("_", 1)[0]), blending="additive",
             )
         )
     if not layers:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._layers import atoms_layer_data, image_layer_data
+from ._layers import atoms_layer_data, element_colormap, image_layer_data
 from .core.atoms import Atoms
 from .core.geometry import equally_sloped_angles
 from .core.projectors import forward_project
@@ -161,18 +161,19 @@ def make_agau_phantom() -> list[tuple]:
     params = {"seed": 0, **{k: (list(v) if isinstance(v, tuple) else v)
                             for k, v in AgAuParams().__dict__.items()}}
     algorithm = "sample.agau_phantom"
-    colors = {"Ag": "magenta", "Au": "green"}
     layers = [image_layer_data(ds.haadf, ds.voxel_size, "haadf", algorithm, params,
                                kind="tilt_series", angles_deg=ds.angles_deg, colormap="gray")]
     for el, counts in ds.eds.items():
         layers.append(image_layer_data(
             counts, ds.voxel_size, f"eds_{el}", algorithm, params, kind="tilt_series",
-            angles_deg=ds.angles_deg, element=el, colormap=colors[el], blending="additive",
+            angles_deg=ds.angles_deg, element=el, colormap=element_colormap(el, "eds"),
+            blending="additive",
             visible=False))
     for el, wt in ds.phantoms.items():
         layers.append(image_layer_data(
             wt, ds.voxel_size, f"phantom_{el}", algorithm, params, kind="volume", element=el,
-            colormap=colors[el], blending="additive", contrast_limits=(0.0, 1.0), visible=False))
+            colormap=element_colormap(el, "phantom"), blending="additive",
+            contrast_limits=(0.0, 1.0), visible=False))
     return layers
 
 

@@ -173,3 +173,33 @@ def test_cancel_drops_the_result(align, qtbot):
     assert "haadf_aligned" not in viewer.layers
     assert widget.last_result is None and not widget.save_button.isEnabled()
     qtbot.waitUntil(widget.run_button.isEnabled, timeout=5_000)
+
+
+def test_opens_on_the_newest_series_to_align(make_napari_viewer, simulated, qtbot):
+    """Issue 14: Align opened with no series although ``haadf`` was open, and Run said
+    "add or open a tilt-series image layer"."""
+    sim, params = simulated
+    viewer = make_napari_viewer()
+    add_or_replace_layers(viewer, silica_series_layers(sim, {"seed": params.seed}))
+    _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Align tilt series")
+    assert widget.series.value is viewer.layers["haadf"]
+    assert widget.run_button.isEnabled(), widget.reason.text()
+    assert "add or open" not in widget.reason.text()
+    # An EDS map and a series without angles opened later do not take its place ...
+    add_or_replace_layers(viewer, image_layer_data(
+        sim.stack_noisy, 0.5, "eds_Si", "test", kind="tilt_series",
+        angles_deg=sim.angles_nominal, element="Si"))
+    viewer.add_image(np.ones((5, 48, 48), np.float32), name="other series")
+    assert widget.series.value is viewer.layers["haadf"]
+    # ... a newer HAADF series does, and its aligned result does not.
+    add_or_replace_layers(viewer, image_layer_data(
+        sim.stack_noisy, 0.5, "haadf_pre", "preprocess", source_layers=["haadf"],
+        kind="tilt_series", angles_deg=sim.angles_nominal))
+    assert widget.series.value is viewer.layers["haadf_pre"]
+    _run(widget, qtbot)
+    assert "haadf_pre_aligned" in viewer.layers
+    assert widget.series.value is viewer.layers["haadf_pre"]
+    # A layer the user chose stays chosen while it exists.
+    widget.series.value = viewer.layers["haadf"]
+    viewer.add_image(np.ones((5, 48, 48), np.float32), name="another series")
+    assert widget.series.value is viewer.layers["haadf"]

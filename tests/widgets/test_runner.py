@@ -261,3 +261,36 @@ def test_cancel_while_the_result_is_shown_does_nothing(runner, qtbot):
     assert outcome == ["finished"]
     assert "done" in runner.status.text() and not runner.busy
     assert runner._viewer.layers["job result"].data.max() == 2.0
+
+
+LONG_SENTENCE = ("angles has 54 entries but the tilt series has 55 images; give one angle per "
+                 "image in stack order (IMOD's .tlt convention), or open the series again "
+                 "with its own .tlt file")
+
+
+def fail_with_a_long_sentence(n_ok):
+    for i in range(1, n_ok + 1):
+        yield State(i)
+    raise ValueError(LONG_SENTENCE)
+
+
+def test_a_failed_job_shows_its_whole_sentence_in_the_dock(make_napari_viewer, qtbot,
+                                                           notifications):
+    """Issue 14: the dock said only "failed (ValueError)"; the sentence was cut off in a toast."""
+    viewer = make_napari_viewer()
+    viewer.add_image(np.ones((5, 8, 8), np.float32), name="series")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Preprocess tilt series")
+    runner = dock.runner
+    assert runner.error.isHidden()
+    with qtbot.waitSignal(runner.errored, timeout=10_000):
+        runner.run(fail_with_a_long_sentence, 2, label="preprocess series", total=3)
+    assert runner.error.text() == LONG_SENTENCE
+    assert not runner.error.isHidden() and runner.error.isVisibleTo(dock)
+    assert runner.error.wordWrap()  # wrapped, never cut
+    assert runner.status.text() == "preprocess series: failed (ValueError)"
+    assert notifications[-1].message == f"preprocess series failed: {LONG_SENTENCE}"
+    # The next job clears it, and a successful one leaves none behind.
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(count_up, 1, label="again")
+    assert runner.error.isHidden()
+    assert "done" in runner.status.text()

@@ -252,6 +252,7 @@ class JobDockWidget(QWidget):
         self.copy_button = QPushButton("Copy as command")
         self.copy_button.setToolTip("copy the equivalent atomtomo command line to the clipboard")
         self.runner = JobRunner(napari_viewer, self)
+        self._defaults: list = []
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
@@ -304,9 +305,28 @@ class JobDockWidget(QWidget):
         self.reason.setText(reason or "")
         self.reason.setVisible(bool(reason))
 
+    def follow_newest(self, widget, *preferences, pick=None) -> None:
+        """Keep the layer picker ``widget`` on the newest of its choices that fits
+        ``preferences`` best (see :func:`._defaults.newest`), or on ``pick()``, until the
+        user picks another layer themselves."""
+        from ._defaults import LayerDefault, newest  # noqa: PLC0415
+
+        if pick is None:
+            def pick():
+                return newest(widget.choices, *preferences)
+        default = LayerDefault(widget, pick, self.viewer)
+        self._defaults.append(default)
+        default.update()
+
+    def update_defaults(self) -> None:
+        """Move every followed layer picker to its newest suitable layer."""
+        for default in self._defaults:
+            default.update()
+
     def reset_choices(self, *_) -> None:
         """Refresh layer pickers (napari calls this when the layer list changes)."""
         self.inputs.reset_choices()
+        self.update_defaults()
         self.revalidate()
 
     def _command_or_none(self) -> str | None:

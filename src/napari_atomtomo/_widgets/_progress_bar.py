@@ -1,10 +1,11 @@
-"""The runner's progress bar (see :class:`LazyProgressBar`)."""
+"""The runner's progress bar (:class:`LazyProgressBar`) and error line (:class:`ErrorLabel`)."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QProgressBar
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QLabel, QProgressBar
 
-__all__ = ["LazyProgressBar"]
+__all__ = ["ErrorLabel", "LazyProgressBar"]
 
 
 class LazyProgressBar(QProgressBar):
@@ -29,3 +30,19 @@ class LazyProgressBar(QProgressBar):
             super().setValue(value)
         finally:
             self.setUpdatesEnabled(True)  # schedules one ordinary, coalesced update()
+
+
+class ErrorLabel(QLabel):
+    """A failed job's whole sentence, wrapped and selectable; hidden until a job fails
+    (the runner's status line keeps its two lines for progress, so it cannot hold it)."""
+
+    def __init__(self, parent=None):
+        super().__init__("", parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setStyleSheet("color: #f07070")
+        self.setVisible(False)
+
+    def show_error(self, exc: BaseException) -> None:
+        self.setText(str(exc) or type(exc).__name__)
+        self.setVisible(True)

@@ -45,7 +45,7 @@ from ._jobs import (
     ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobInfo,
     as_generator_function, default_progress, with_gui_threads,
 )
-from ._progress_bar import LazyProgressBar
+from ._progress_bar import ErrorLabel, LazyProgressBar
 
 __all__ = [
     "JobRunner",
@@ -107,8 +107,10 @@ class JobRunner(QWidget):
         row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.error = ErrorLabel()  # a failed job's whole sentence
         layout.addLayout(row)
         layout.addWidget(self.status)
+        layout.addWidget(self.error)
         if viewer is not None:  # napari's first activity bar is slow to make: not on a click
             QTimer.singleShot(0, warm_activity_dock)
 
@@ -230,6 +232,7 @@ class JobRunner(QWidget):
         QTimer.singleShot(SEPARATE_TURN_MS, lambda j=job: self._open_activity_progress(j))
         self.progress_bar.setRange(0, 0)  # busy until the first yield
         self.status.setText(f"{label}: {COMPILING_MESSAGE}")
+        self.error.setVisible(False)
         self.cancel_button.setEnabled(True)
         self.started.emit(job)
         worker.start()
@@ -407,6 +410,7 @@ class JobRunner(QWidget):
             return
         if exc is info.error:  # the job itself failed
             self._close_live_layers(info, f"failed after {seconds:.1f} s: {exc}")
-        self.status.setText(f"{label}: failed ({type(exc).__name__})")
+        self.status.setText(f"{label}: {outcome} ({type(exc).__name__})")
+        self.error.show_error(exc)  # whole, where a toast cuts it off
         show_error(f"{label} {outcome}: {exc}")
         self.errored.emit(exc)

@@ -12,8 +12,7 @@ import dataclasses
 import numpy as np
 
 from .. import io
-from .._colors import ELEMENT_COLORMAPS
-from .._layers import image_layer_data
+from .._layers import element_colormap, image_layer_data
 from ..cli._simulate_silica import shipped_structure_path
 from ..core.align import AlignParams, apply_shifts, estimate_shifts
 from ..core.projmatch import RefineParams, refine_shifts
@@ -74,15 +73,15 @@ def agau_dataset_layers(ds, parameters, **extra) -> list[tuple]:
     layers = [image_layer_data(ds.haadf, ds.voxel_size, "haadf", "simulate.agau", parameters,
                                kind="tilt_series", angles_deg=ds.angles_deg, colormap="gray",
                                metadata=meta)]
-    for i, (el, counts) in enumerate(ds.eds.items()):
+    for el, counts in ds.eds.items():
         layers.append(image_layer_data(
             counts, ds.voxel_size, f"eds_{el}", "simulate.agau", parameters, kind="tilt_series",
-            angles_deg=ds.angles_deg, element=el, colormap=ELEMENT_COLORMAPS[i],
+            angles_deg=ds.angles_deg, element=el, colormap=element_colormap(el, "eds"),
             blending="additive", visible=False, metadata=extra))
-    for i, (el, wt) in enumerate(ds.phantoms.items()):
+    for el, wt in ds.phantoms.items():
         layers.append(image_layer_data(
             wt, ds.voxel_size, f"phantom_{el}", "simulate.agau", parameters, kind="volume",
-            element=el, colormap=ELEMENT_COLORMAPS[i], blending="additive",
+            element=el, colormap=element_colormap(el, "phantom"), blending="additive",
             contrast_limits=(0.0, 1.0), visible=False, metadata=extra))
     return layers
 

@@ -72,7 +72,8 @@ def trace_inputs(viewer) -> list:
     """The widget's magicgui inputs, in order: volume, elements, min distance (Å), noise
     floor, sub-voxel fit, peak neighbours, expected atoms, element threshold, true atoms,
     resolution (Å), method, atom / non-atom classification; with the tooltips a microscopist reads."""
-    volume = ComboBox(label="volume", choices=_layer_choices(viewer, Image), tooltip=(
+    volume = ComboBox(label="volume", choices=_layer_choices(viewer, Image), nullable=True,
+                      value=None, tooltip=(
         "reconstructed volume (z, y, x) to trace; brighter peaks are heavier atoms. "
         "Its voxel size in Å comes from the layer's scale."))
     elements = LineEdit(label="elements", value="Si,O", tooltip=(

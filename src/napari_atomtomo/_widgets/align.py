@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit, Select, SpinBox
-from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton
 
@@ -27,6 +26,7 @@ from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxe
 from ..core.align import AlignParams, reference_index
 from ..core.projmatch import RefineParams
 from ._base import JobDockWidget, format_command, layer_file_hint
+from ._defaults import has_angles, is_plain, is_series, was_aligned
 from ._plot import PlotWidget
 from ._simulate_align_jobs import AlignJobResult, iter_align_layers, plot_shifts
 
@@ -38,11 +38,6 @@ ZERO, INDEX = "zero", "index"
 
 def _is_empty(path) -> bool:
     return path is None or str(path) in ("", ".")
-
-
-def _is_series(layer) -> bool:
-    return (isinstance(layer, Image) and layer.ndim == 3 and not layer.rgb
-            and layer_info(layer).get("kind") != "volume")
 
 
 class AlignWidget(JobDockWidget):
@@ -98,6 +93,9 @@ class AlignWidget(JobDockWidget):
         self.last_result: AlignJobResult | None = None
         for widget in (self.series, self.method, self.reference):
             widget.changed.connect(self._on_choice_changed)
+        aligned = was_aligned(napari_viewer)
+        # The newest series still to align: HAADF before an EDS map, one with angles.
+        self.follow_newest(self.series, lambda lyr: not aligned(lyr), is_plain, has_angles)
         self._on_choice_changed()
 
     def _add(self, widget, tooltip: str):
@@ -107,7 +105,7 @@ class AlignWidget(JobDockWidget):
 
     # ------------------------------------------------------------------ inputs
     def _series_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers if _is_series(layer)]
+        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
 
     def _other_choices(self, _widget=None):
         series = self.series.value
@@ -115,7 +113,7 @@ class AlignWidget(JobDockWidget):
             return []
         n = series.data.shape[0]
         return [(layer.name, layer) for layer in self.viewer.layers  # not already aligned ones
-                if _is_series(layer) and layer is not series and layer.data.shape[0] == n
+                if is_series(layer) and layer is not series and layer.data.shape[0] == n
                 and layer_info(layer).get("algorithm") != "align"]
 
     def _on_choice_changed(self, *_):

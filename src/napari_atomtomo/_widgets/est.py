@@ -15,14 +15,14 @@ from functools import lru_cache
 
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit, FloatSpinBox, SpinBox
-from napari.layers import Image
 from qtpy.QtWidgets import QPlainTextEdit
 
 from .. import io
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import image_layer_data, layer_angles_deg, layer_voxel_size
 from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_gridding,
                         match_equally_sloped)
 from ._base import JobDockWidget, format_command, layer_file_hint
+from ._defaults import has_angles, is_plain, is_series, was_aligned
 from ._est_live import EstProgress, SliceThumbnail, curve_layout, error_curves, with_error_history
 from ._plot import PlotWidget
 
@@ -100,14 +100,14 @@ class EstWidget(JobDockWidget):
         self.method.changed.connect(self._on_angles_changed)
         self.n_iter.changed.connect(self._prepare_plot)
         self.n_iter_tight.changed.connect(self._prepare_plot)
+        # The newest aligned HAADF series with its angles (haadf_aligned over haadf).
+        self.follow_newest(self.series, is_plain, was_aligned(napari_viewer), has_angles)
         self._on_angles_changed()
         self._prepare_plot()
 
     # ------------------------------------------------------------------ inputs
     def _series_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers
-                if isinstance(layer, Image) and layer.ndim == 3 and not layer.rgb
-                and layer_info(layer).get("kind") != "volume"]
+        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
 
     def _angles(self):
         """``(angles, from_file)`` of the chosen layer; raises a ValueError with the reason."""

@@ -13,22 +13,19 @@ import dataclasses
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
-from napari.layers import Image
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QLabel
 
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
 from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
 from ._base import JobDockWidget, format_command, layer_file_hint
+from ._defaults import has_angles, is_plain, is_series
 
 __all__ = ["PreprocessWidget"]
 
 _D = PreprocessParams()
 
 
-def _is_series(layer) -> bool:
-    return (isinstance(layer, Image) and layer.ndim == 3 and not layer.rgb
-            and layer_info(layer).get("kind") != "volume")
 
 
 class PreprocessWidget(JobDockWidget):
@@ -63,6 +60,9 @@ class PreprocessWidget(JobDockWidget):
         self.layout().insertWidget(self.layout().count() - 1, self.summary)
         self.hot_pixels.changed.connect(self._on_choice_changed)
         self.background.changed.connect(self._on_choice_changed)
+        # The newest HAADF series with angles that is not itself a preprocessed one.
+        self.follow_newest(self.series, is_plain, has_angles,
+                           lambda lyr: layer_info(lyr).get("algorithm") != "preprocess")
         self._on_choice_changed()
 
     def _add(self, widget, tooltip: str):
@@ -71,7 +71,7 @@ class PreprocessWidget(JobDockWidget):
         return widget
 
     def _series_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers if _is_series(layer)]
+        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
 
     def _on_choice_changed(self, *_):
         self.hot_sigma.visible = self.hot_pixels.value

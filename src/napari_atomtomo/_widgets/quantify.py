@@ -22,14 +22,12 @@ from pathlib import Path
 
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit, LineEdit, Select
-from matplotlib.colors import to_rgba
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
-from napari.utils.colormaps import Colormap
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 
-from .._colors import element_color
+from .._layers import element_colormap as layer_element_colormap
 from .._layers import image_layer_data, layer_info, layer_voxel_size
 from ..core.elements import element_factors, load_factor_file, validate_element
 from ..core.quantify import (
@@ -41,6 +39,7 @@ from ..core.quantify import (
 )
 from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
+from ._defaults import newest_per_element
 from ._plot import LINE, PlotWidget
 from ._quantify_model import (
     N_STAGES,
@@ -60,10 +59,9 @@ KINDS = ("eds", "hebt")
 DEBOUNCE_MS = 150
 
 
-def element_colormap(element: str) -> Colormap:
-    """Black -> the element's colour (the atoms' colour table), named ``wt-<El>``."""
-    rgba = np.array([[0.0, 0.0, 0.0, 1.0], to_rgba(element_color(element))])
-    return Colormap(rgba, name=f"wt-{element}", display_name=f"{element} weight fraction")
+def element_colormap(element: str):
+    """Black -> the element's colour (as its maps and atoms), named ``wt-<El>``."""
+    return layer_element_colormap(element, "wt", f"{element} weight fraction")
 
 
 class QuantifyWidget(JobDockWidget):
@@ -134,6 +132,10 @@ class QuantifyWidget(JobDockWidget):
         self.plot.threshold_released.connect(lambda t: self.set_threshold(t, immediate=True))
         self.threshold_edit.editingFinished.connect(self._on_threshold_typed)
         self.auto_button.clicked.connect(self._on_auto)
+        # The newest element map of each element, until the user selects maps themselves.
+        self.follow_newest(self.maps, pick=lambda: newest_per_element(
+            [lyr for lyr in self.maps.choices if lyr.name.startswith("map_")],
+            lambda lyr: element_of_layer(lyr.name, lyr.metadata)))
         self.reset_choices()
 
     # ------------------------------------------------------------------ inputs
@@ -168,12 +170,6 @@ class QuantifyWidget(JobDockWidget):
 
     def reset_choices(self, *_) -> None:
         self.regions.reset_choices()
-        choices = self._map_choices()
-        if not self.maps.value:  # pick the obvious element maps for the user
-            guess = [lyr for _, lyr in choices if lyr.name.startswith("map_")]
-            if guess:
-                self.maps.reset_choices()
-                self.maps.value = guess
         super().reset_choices()
 
     def _on_maps_changed(self, layers) -> None:

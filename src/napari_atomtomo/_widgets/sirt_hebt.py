@@ -19,8 +19,7 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, Line
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
-from .._colors import ELEMENT_COLORMAPS
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import element_colormap, image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
 from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles
@@ -28,6 +27,7 @@ from ..core.hebt import HebtParams, check_ratios
 from ..core.ratios import choose_ratios
 from ..core.sirt import SirtParams, check_element_stacks, check_stack
 from ._base import JobDockWidget, format_command, layer_file_hint
+from ._defaults import has_angles, is_plain, newest, was_aligned
 from ._plot import PlotWidget
 from .sweep import (
     ELEMENT_NAME, RESIDUAL_LABEL, SweepResult, SweepState, draw_residuals, draw_sweep, element_of,
@@ -113,7 +113,6 @@ class SirtHebtWidget(JobDockWidget):
         layout.insertLayout(1, row)
         layout.insertWidget(layout.count() - 1, self.plot)
         self.last_sweep: SweepResult | None = None
-        self._auto_eds: list = []
         self.mode.changed.connect(self._on_mode_changed)
         self.sweep.changed.connect(self._on_mode_changed)
         self.eds.changed.connect(self._on_eds_changed)
@@ -121,6 +120,12 @@ class SirtHebtWidget(JobDockWidget):
         self.runner.yielded.connect(self._on_progress)
         for signal in (self.runner.finished, self.runner.errored, self.runner.cancelled):
             signal.connect(self._on_job_end)
+        # Picked for the user until they choose themselves: the newest (aligned) HAADF
+        # series, and the newest (aligned) EDS series of each element.
+        aligned = was_aligned(napari_viewer)
+        self.follow_newest(self.haadf, pick=lambda: newest(
+            [lyr for lyr in self.haadf.choices if is_plain(lyr)], aligned, has_angles))
+        self.follow_newest(self.eds, pick=self._pick_eds)
         self.reset_choices()
         self._on_mode_changed()
 
@@ -133,18 +138,15 @@ class SirtHebtWidget(JobDockWidget):
         return [(lyr.name, lyr) for lyr in self.viewer.layers if isinstance(lyr, Image)
                 and lyr.ndim == 3 and layer_info(lyr).get("kind") == "volume"]
 
-    def reset_choices(self, *_) -> None:
-        self.inputs.reset_choices()
-        series = [lyr for _, lyr in self._series_choices()]
-        plain = [lyr for lyr in series if not layer_info(lyr).get("element")]
-        if plain and (self.haadf.value is None or layer_info(self.haadf.value).get("element")):
-            self.haadf.value = plain[0]
-        # EDS layers are picked for the user until they change the selection themselves.
-        if not self.eds.value or list(self.eds.value) == self._auto_eds:
-            self._auto_eds = [lyr for lyr in series if layer_info(lyr).get("element")
-                              or ELEMENT_NAME.match(lyr.name)]
-            self.eds.value = self._auto_eds
-        self.revalidate()
+    def _pick_eds(self) -> list:
+        """The newest EDS series of each element, aligned ones first."""
+        aligned = was_aligned(self.viewer)
+        signals = [lyr for lyr in self.eds.choices
+                   if layer_info(lyr).get("element") or ELEMENT_NAME.match(lyr.name)]
+        by_element: dict[str, list] = {}
+        for layer in signals:
+            by_element.setdefault(element_of(layer), []).append(layer)
+        return [newest(group, aligned) for group in by_element.values()]
 
     def _on_mode_changed(self, *_) -> None:
         mode = self.mode.value
@@ -289,8 +291,7 @@ class SirtHebtWidget(JobDockWidget):
     # ------------------------------------------------------------------ jobs
     def _map_layer(self, name, data, g, algorithm):
         el = None if name == "sirt" else name[4:]
-        i = list(g["stacks"]).index(el) if el in g["stacks"] else 0
-        colour = "gray" if el is None else ELEMENT_COLORMAPS[i % len(ELEMENT_COLORMAPS)]
+        colour = "gray" if el is None else element_colormap(el, "map")  # by element
         meta = {"ratios": g.get("ratios_used"), "r2": g.get("r2")} if g["mode"] == HEBT else {}
         return image_layer_data(
             data, g["voxel_size"], name, algorithm,

@@ -20,6 +20,7 @@ from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, lay
 from ..core.compare import relabel_comparison
 from ..core.trace import TraceParams, split_elements
 from ._base import JobDockWidget, format_command, layer_file_hint
+from ._defaults import is_volume, newest
 from ._trace_plots import (
     DeviationPlot,
     PeakIntensityPlot,
@@ -78,6 +79,12 @@ class TraceWidget(JobDockWidget):
         self.truth.changed.connect(self._on_truth_changed)
         self.resolution.changed.connect(self._on_truth_changed)
         self.runner.finished.connect(self._on_finished)
+        # The newest reconstruction, never a tilt series (Run would refuse it) nor the
+        # weight fractions Quantify made.
+        self.follow_newest(self.volume, pick=lambda: newest(
+            [lyr for lyr in self.volume.choices if is_volume(lyr)],
+            lambda lyr: layer_info(lyr).get("kind") == "volume",
+            lambda lyr: layer_info(lyr).get("algorithm") != "quantify"))
         self.reset_choices()
 
     # ------------------------------------------------------------------ inputs
