@@ -26,8 +26,6 @@ __all__ = ["PreprocessWidget"]
 _D = PreprocessParams()
 
 
-
-
 class PreprocessWidget(JobDockWidget):
     """Preprocess a tilt-series layer before reconstruction."""
 
