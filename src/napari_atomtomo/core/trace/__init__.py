@@ -22,7 +22,7 @@ from ._physics import measure_atom_width, physical_min_distance_A
 from ._plots import plot_peak_intensities
 from ._refine import REFINE_METHODS, refine_peaks
 from ._split import ElementSplit, split_elements
-from ._structure import StructureReport, plot_structure, structure_report
+from ._structure import StructureReport, structure_report
 from ._subtract import auto_prefilter_sigma, estimate_atom_width, trace_atoms_by_subtraction
 from ._trace import (
     NOISE_FLOOR_SIGMAS,
@@ -52,7 +52,6 @@ __all__ = [
     "measure_atom_width",
     "physical_min_distance_A",
     "plot_peak_intensities",
-    "plot_structure",
     "refine_peaks",
     "split_elements",
     "structure_report",

@@ -176,30 +176,3 @@ def _key(a, b, species) -> str:
     a, b = str(a), str(b)
     return f"{a}-{b}" if species.index(a) <= species.index(b) else f"{b}-{a}"
 
-
-def plot_structure(report: StructureReport, title: str = ""):
-    """A 2×2 figure: partial g(r), nearest-neighbour histogram, bond angles, coordination."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 7), layout="constrained")
-    ax = fig.subplots(2, 2)
-    for k, g in report.partial_g.items():
-        ax[0, 0].plot(report.r, g, label=k)
-    ax[0, 0].set(xlabel="r (Å)", ylabel="g(r)", title="partial radial distribution")
-    ax[0, 0].legend(fontsize=8)
-    e = report.nn_edges_A
-    ax[0, 1].stairs(report.nn_hist, e, fill=True)
-    ax[0, 1].set(xlabel="nearest-neighbour distance (Å)", ylabel="atoms",
-                 title=f"nearest neighbours; {report.n_atoms_too_close} atoms too close")
-    for k, h in report.angle_hist.items():
-        ax[1, 0].stairs(h, report.angle_edges_deg, label=k)
-    ax[1, 0].set(xlabel="bond angle (°)", ylabel="count", title="bond angles")
-    if report.angle_hist:
-        ax[1, 0].legend(fontsize=8)
-    keys = list(report.coordination)
-    ax[1, 1].bar(range(len(keys)), [report.coordination[k] for k in keys])
-    ax[1, 1].set_xticks(range(len(keys)), keys, rotation=45, fontsize=8)
-    ax[1, 1].set(ylabel="mean neighbours", title="coordination (A-B: B around A)")
-    if title:
-        fig.suptitle(title)
-    return fig
