@@ -23,7 +23,8 @@ from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_griddi
                         match_equally_sloped)
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
-from ._est_live import EstProgress, SliceThumbnail, curve_layout, error_curves, with_error_history
+from ..jobs.est import EstProgress, with_error_history
+from ._est_live import SliceThumbnail, curve_layout, error_curves
 from ._plot import PlotWidget
 
 __all__ = ["EstWidget"]

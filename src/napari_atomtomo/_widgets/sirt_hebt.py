@@ -6,7 +6,8 @@ HAADF units, Eq. 17) with response ratios fitted by NNLS (Eq. 15, shown with R²
 typed. The result layers are made on the click (or the previous ones reused) and show
 the current maps while the job runs; the residual curves, whose axes are drawn before the
 job, are blitted. The sweep mode runs HEBT over an α × n grid and shows SSIM/MSE against
-reference maps, or the data residuals, as heat maps.
+reference maps with the quantification error (wt %), or the data residuals, as heat
+maps; the same sweep runs from the command line (``atomtomo hebt --sweep``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, Line
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
-from .._layers import element_colormap, image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
-from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
+from .._layers import (element_colormap, element_of, image_layer_data, layer_angles_deg,
+                       layer_info, layer_voxel_size)
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles
 from ..core.hebt import HebtParams, check_ratios
@@ -29,10 +30,10 @@ from ..core.sirt import SirtParams, check_element_stacks, check_stack
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, newest, was_aligned
 from ._plot import PlotWidget
-from .sweep import (
-    ELEMENT_NAME, RESIDUAL_LABEL, SweepResult, SweepState, draw_residuals, draw_sweep, element_of,
-    iter_hebt_sweep, iter_reconstruction, parse_alphas, parse_n_values, parse_ratios,
-)
+from ..io._names import ELEMENT_NAME
+from ..jobs.reconstruction import EDS_ITERATIONS, iter_reconstruction, parse_ratios
+from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep, parse_alphas, parse_n_values
+from ._job_plots import RESIDUAL_LABEL, draw_residuals, draw_sweep
 
 __all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
 
@@ -275,8 +276,12 @@ class SirtHebtWidget(JobDockWidget):
     def command_line(self) -> str:
         g = self.gather()
         p, mode = g["params"], g["mode"]
-        if "alphas" in g:
-            raise ValueError("a sweep has no single command line")
+        if "alphas" in g:  # the same sweep from the command line (atomtomo hebt --sweep)
+            grid = (",".join(f"{a:g}" for a in g["alphas"]) + ":"
+                    + ",".join(str(int(n)) for n in g["n_values"]))
+            return format_command("hebt", [_data_dir(g["ref_layer"])], extra={
+                "--sweep": grid, "--relaxation": p.relaxation,
+                "--ratios": g.get("ratios") and "ratios.json", "--out": "sweep"})
         if mode == SIRT:
             info = layer_info(g["ref_layer"])
             return format_command("sirt", [layer_file_hint(g["ref_layer"])], extra={

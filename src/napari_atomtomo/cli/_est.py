@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..core._generators import run_to_end
 from ..core.memory import check_memory
 from ..core.plausibility import check_tilt_series
 from ._common import (
@@ -79,13 +80,8 @@ def run(args) -> int:
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
     total = params.n_iter + params.n_iter_tight
     progress = progress_printer(f"atomtomo est ({args.method})", quiet=args.quiet)
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
-        progress(state.iteration, total, f"round {state.round} error {state.error:.4g}")
+    result = run_to_end(gen, lambda state: progress(
+        state.iteration, total, f"round {state.round} error {state.error:.4g}"))
     report = {
         "algorithm": args.method,
         "parameters": dataclasses.asdict(params),

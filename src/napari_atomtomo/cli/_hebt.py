@@ -63,6 +63,13 @@ def register(subparsers) -> None:
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
     )
+    parser.add_argument(
+        "--sweep", metavar="ALPHAS:ITERS", default=None,
+        help="instead of one reconstruction, score HEBT on a grid of α values × iteration "
+             "counts (e.g. 0.5,0.7,0.8,0.9:50,100,200 or 0:1:0.1:50,100) and write "
+             "sweep.json and sweep.csv; with phantom_<El>.mrc in DATA_DIR each cell "
+             "reports the quantification error (wt %%), else the data residuals",
+    )
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
@@ -91,6 +98,10 @@ def run(args) -> int:
     warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))
     for el, stack in data.eds.items():
         warn("hebt", check_counts(stack, f"EDS series of {el}"))
+    if args.sweep is not None:
+        from ._hebt_sweep import run_sweep
+
+        return run_sweep(args, data, outs, out, ratios, shifts, support)
     warn("hebt", check_alpha(params.alpha, data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .atoms import Atoms
 
-__all__ = ["ComparisonResult", "compare_atoms", "plot_deviations", "relabel_comparison"]
+__all__ = ["ComparisonResult", "compare_atoms", "relabel_comparison"]
 
 #: Offset refinement stops after this many match / re-estimate rounds.
 MAX_OFFSET_ROUNDS = 20
@@ -214,37 +214,3 @@ def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> 
         misplaced=matched & (too_far | ~correct),
         counts_traced={str(names[o]): int(counts[o]) for o in order},
     )
-
-
-def plot_deviations(result: ComparisonResult, ax=None, title: str | None = None):
-    """Fig. 5-style plot: deviation (Å) of every traced atom against its index.
-
-    Draws on ``ax`` if given, else on a new ``matplotlib.figure.Figure`` (no pyplot, no
-    GUI backend); returns the figure. Points are coloured by traced element, misplaced
-    atoms circled, and the resolution drawn as a dashed line.
-    """
-    from matplotlib.figure import Figure
-
-    from .._colors import element_color
-
-    fig = ax.figure if ax is not None else Figure(figsize=(6, 3.2), layout="constrained")
-    ax = ax if ax is not None else fig.add_subplot()
-    idx = np.arange(result.deviation_A.size)
-    for el in dict.fromkeys(result.traced_elements.tolist()):
-        sel = (result.traced_elements == el) & result.matched
-        ax.scatter(idx[sel], result.deviation_A[sel], s=6, color=element_color(el),
-                   edgecolors="k", linewidths=0.2, label=el)
-    mis = result.misplaced
-    if mis.any():
-        ax.scatter(idx[mis], result.deviation_A[mis], s=40, facecolors="none",
-                   edgecolors="k", linewidths=0.8, label=f"misplaced ({int(mis.sum())})")
-    ax.axhline(result.resolution_A, color="0.4", ls="--", lw=0.8,
-               label=f"resolution {result.resolution_A:g} Å")
-    ax.set_xlabel("traced atom (index, brightest first)")
-    ax.set_ylabel("deviation (Å)")
-    ax.set_xlim(-1, max(idx.size, 1))
-    ax.set_ylim(0, None)
-    ax.legend(fontsize=7, loc="upper left", markerscale=1.5)
-    if title:
-        ax.set_title(title, fontsize=9)
-    return fig

@@ -33,7 +33,7 @@ outside it, as in :mod:`.sirt`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +41,7 @@ import scipy.linalg
 import scipy.optimize
 from numba import njit, prange
 
+from ._generators import run_to_end
 from .geometry import validate_angles, validate_shifts
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
@@ -264,7 +265,8 @@ def iter_hebt(
         Per-image ``(dy, dx)`` in pixels.
 
     The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
-    validated (and ratios fitted) when this function is called.
+    validated (and ratios fitted) when this function is called; the generator returns
+    the :class:`HebtResult`.
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
@@ -298,8 +300,18 @@ def iter_hebt(
     b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
     if b_norm2 == 0.0:
         raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
-    return _run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support, dict(used), r2,
-                     note)
+    return _with_hebt_result(_run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support,
+                                       dict(used), r2, note))
+
+
+def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
+    residuals, maps, state = [], None, None
+    for state in gen:
+        residuals.append(state.residual)
+        if state.maps is not None:
+            maps = state.maps
+        yield state
+    return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
 
 
 def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=None
@@ -361,15 +373,5 @@ def reconstruct_hebt(
     callback: Callable[[HebtState], None] | None = None,
 ) -> HebtResult:
     """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration."""
-    residuals = []
-    state = None
-    maps = None
-    for state in iter_hebt(
-        haadf, eds, angles_deg, params, ratios=ratios, support=support, shifts=shifts
-    ):
-        residuals.append(state.residual)
-        if state.maps is not None:
-            maps = state.maps
-        if callback is not None:
-            callback(state)
-    return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
+    return run_to_end(iter_hebt(haadf, eds, angles_deg, params, ratios=ratios, support=support,
+                                shifts=shifts), callback)

@@ -21,13 +21,15 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numba import njit, prange
 
 # re-exported: hebt and older callers import the thread policy from here
+from ._generators import run_to_end
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .geometry import validate_angles, validate_shifts
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
@@ -245,10 +247,21 @@ def iter_sirt(
         Per-image ``(dy, dx)`` in pixels, as for :class:`ParallelBeamProjector`.
 
     Input is validated when this function is called, before any work; the iterations
-    run as the returned generator is consumed.
+    run as the returned generator is consumed, which returns the :class:`SirtResult`
+    (``StopIteration.value``, see :func:`~napari_atomtomo.core._generators.run_to_end`).
     """
     run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts)
-    return _run_sirt(*run)
+    return _with_sirt_result(_run_sirt(*run))
+
+
+def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
+    residuals, volume = [], None
+    for state in gen:
+        residuals.append(state.residual)
+        if state.volume is not None:
+            volume = state.volume
+        yield state
+    return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 
 def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts):
@@ -319,15 +332,8 @@ def reconstruct_sirt(
     SirtResult
         ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
     """
-    residuals = []
-    volume = None
-    for state in iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts):
-        residuals.append(state.residual)
-        if state.volume is not None:
-            volume = state.volume
-        if callback is not None:
-            callback(state)
-    return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
+    return run_to_end(
+        iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts), callback)
 
 
 # ---------------------------------------------------------------------------- EDS-STEM
@@ -386,11 +392,6 @@ def reconstruct_eds(
         el: _prepare_sirt(s, angles_deg, params, support=support, x0=None, shifts=shifts)
         for el, s in stacks.items()
     }
-    maps = {}
-    for element, run in runs.items():
-        for state in _run_sirt(*run):
-            if state.volume is not None:
-                maps[element] = state.volume
-            if callback is not None:
-                callback(element, state)
-    return maps
+    return {element: run_to_end(_with_sirt_result(_run_sirt(*run)),
+                                None if callback is None else partial(callback, element)).volume
+            for element, run in runs.items()}

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._colors import element_color
-from ..core.compare import plot_deviations
-from ..core.trace import plot_peak_intensities
+from ..plots import plot_deviations, plot_peak_intensities
 
 from ..io._output import atomic_savefig, atomic_write_text
 

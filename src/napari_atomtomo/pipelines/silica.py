@@ -7,6 +7,7 @@ be opened in napari or re-run by its own ``atomtomo`` command.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +19,7 @@ import numpy as np
 from .. import io
 from ..core.align import align_tilt_series
 from ..core.atoms import Atoms
+from ..core._generators import run_to_end
 from ..core.compare import ComparisonResult, compare_atoms
 from ..core.est import EstParams, iter_est
 from ..core.simulate.haadf import R_NOISE_PRESETS, HaadfParams, simulate_haadf_series
@@ -153,16 +155,9 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
     t = time.perf_counter()
     est_params = params.est
     total = est_params.n_iter + est_params.n_iter_tight
-    gen = iter_est(aligned.aligned, sim.angles_nominal, est_params, voxel_size=vs)
-    done = 0
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            est = stop.value
-            break
-        done += 1
-        _step(callback, "est", done, total, f"error {state.error:.4f}")
+    done = itertools.count(1)
+    est = run_to_end(iter_est(aligned.aligned, sim.angles_nominal, est_params, voxel_size=vs),
+                     lambda s: _step(callback, "est", next(done), total, f"error {s.error:.4f}"))
     io.write_mrc(out / "est.mrc", est.volume, vs, force=force)
     _write_json(out / "est.json", {"parameters": asdict(est_params),
                                    "errors": [float(e) for e in est.errors]}, force)

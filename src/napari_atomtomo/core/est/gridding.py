@@ -24,6 +24,7 @@ from ._common import (
     loose_support,
     to_public,
 )
+from .._generators import run_to_end
 from .frft import fft_workers, frft
 from .reconstruct import _run_rounds
 
@@ -171,12 +172,5 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
                                  callback: Callable[[GriddingState], None] | None = None,
                                  workers: int | None = None) -> GriddingResult:
     """Synchronous twin of :func:`iter_fourier_gridding`."""
-    gen = iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
-                                workers=workers)
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(state)
+    return run_to_end(iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
+                                            workers=workers), callback)

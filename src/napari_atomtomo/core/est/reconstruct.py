@@ -37,6 +37,7 @@ from ._common import (
     tighten_support,
     to_public,
 )
+from .._generators import run_to_end
 from .._threads import ThreadPolicy
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
@@ -333,11 +334,5 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
 
     ``callback(state)`` is called after every iteration.
     """
-    gen = iter_est(stack, angles_deg, params, voxel_size=voxel_size, workers=workers)
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(state)
+    return run_to_end(iter_est(stack, angles_deg, params, voxel_size=voxel_size,
+                               workers=workers), callback)

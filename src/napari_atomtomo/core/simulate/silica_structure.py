@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._generators import run_to_end
 from ..atoms import Atoms
 from . import _md_kernels as _k
 
@@ -283,17 +284,14 @@ def generate_silica(n_si: int = SILICA_N_SI, box: float = SILICA_BOX_A, seed: in
     Atoms
         Si atoms first, then O; positions ``(x, y, z)`` in Å wrapped into the cube.
     """
-    gen = iter_generate_silica(n_si, box, seed, schedule=schedule, origin=origin)
-    while True:
-        try:
-            progress = next(gen)
-        except StopIteration as stop:
-            return stop.value
+    def report(progress) -> None:
         if callback is not None and callback(progress.step, progress.total) is False:
-            gen.close()
             raise GenerationCancelled(
                 f"generate_silica(seed={seed}) cancelled after {progress.step} of "
                 f"{progress.total} steps")
+
+    return run_to_end(iter_generate_silica(n_si, box, seed, schedule=schedule, origin=origin),
+                      report)
 
 
 @dataclass(frozen=True)
