@@ -178,7 +178,7 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     w.references.value = [viewer.layers["phantom_Ag"], viewer.layers["phantom_Au"]]
     # the same sweep from the command line (atomtomo hebt --sweep), parsed back to this grid
     command = w.command_line()
-    assert command == "atomtomo hebt DATA_DIR --sweep 0,0.5,1:2,4 --relaxation 1.0 --out sweep"
+    assert command == "atomtomo hebt DATA_DIR --sweep 0,0.5,1:2,4 --relaxation 1 --out sweep"
     alphas, n_values = parse_sweep(build_parser().parse_args(command.split()[1:]).sweep)
     assert list(alphas) == [0, 0.5, 1] and list(n_values) == [2, 4]
     run(w, qtbot)

@@ -145,7 +145,7 @@ def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
     widget.elements.value = "Si,Xx"
     assert not widget.run_button.isEnabled()
     assert widget.reason.text() == (
-        "unknown element symbol 'Xx'; expected a symbol from H to U such as 'Si' or 'O'")
+        "unknown element 'Xx'; expected a symbol from H to U such as 'Si' or 'Au'")
     widget.elements.value = "Si,O"
     widget.noise_floor.value = "low"
     assert widget.reason.text() == "noise floor must be 'auto' or a number, got 'low'"

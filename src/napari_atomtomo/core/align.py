@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
+from ._validate import check_stack
 from .geometry import validate_angles, validate_shifts
 
 __all__ = ["AlignParams", "AlignmentResult", "align_tilt_series", "estimate_shifts",
@@ -91,17 +92,6 @@ class AlignmentResult:
     reference_index: int
 
 
-def _check_stack(stack, name="tilt series") -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(f"{name} must be 3D (angle, y, x); got {s.ndim}D with shape {s.shape}")
-    if s.size == 0:
-        raise ValueError(f"{name} is empty (shape {s.shape})")
-    if not np.all(np.isfinite(s)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return s
-
-
 def reference_index(angles_deg, reference="zero") -> int:
     """Index of the reference image: the angle nearest 0° (``"zero"``) or a given index."""
     angles = validate_angles(angles_deg)
@@ -143,7 +133,7 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     (shifts, reference_index) : ((n, 2) float64, int)
     """
     params = _params(params, reference, upsample, background)
-    s = _check_stack(stack)
+    s = check_stack(stack)
     angles = validate_angles(angles_deg, n_images=s.shape[0])
     ref = reference_index(angles, params.reference)
     data = _background(s.astype(np.float64), params.background)
@@ -183,7 +173,7 @@ def apply_shifts(stack, shifts) -> np.ndarray:
     ``(v + dy, u + dx)`` appears at ``(v, u)``. Content leaving one edge re-enters at the
     other (periodic shift); keep a margin around the object.
     """
-    s = _check_stack(stack)
+    s = check_stack(stack)
     sh = validate_shifts(shifts, s.shape[0])
     out = np.empty(s.shape, dtype=np.float32)
     for a in range(s.shape[0]):
@@ -214,6 +204,6 @@ def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 10
         The three settings above together (then leave those at their defaults).
     """
     params = _params(params, reference, upsample, background)
-    s = _check_stack(stack)
+    s = check_stack(stack)
     shifts, ref = estimate_shifts(s, angles_deg, params=params)
     return AlignmentResult(apply_shifts(s, shifts), shifts, ref)

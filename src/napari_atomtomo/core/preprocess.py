@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from ._validate import check_stack
+
 __all__ = ["PreprocessParams", "PreprocessResult", "preprocess_series", "report_summary",
            "vacuum_level"]
 
@@ -89,17 +91,6 @@ class PreprocessResult:
 
     stack: np.ndarray
     report: dict
-
-
-def _check_stack(stack) -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3 or s.size == 0:
-        raise ValueError(f"tilt series must be a non-empty 3D array (angle, y, x), got shape {s.shape}")
-    if s.dtype.kind not in "biuf":
-        raise ValueError(f"tilt series holds {s.dtype} data; expected real numbers")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
-    return s
 
 
 def _robust_sigma(values: np.ndarray) -> float:
@@ -204,7 +195,7 @@ def preprocess_series(stack, params: PreprocessParams = PreprocessParams(), *,
     """
     if not isinstance(params, PreprocessParams):
         raise ValueError(f"params must be a PreprocessParams, got {type(params).__name__}")
-    s = _check_stack(stack)
+    s = check_stack(stack)
     n_a, n_y, n_x = s.shape
     border = params.border_px if params.border_px is not None else max(2, min(n_y, n_x) // 16)
     if params.background == "border" and 2 * border >= min(n_y, n_x):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from . import _validate
 from . import _projector_kernels as _k
 from ._threads import PARALLEL_MIN_WORK, threads_for, use_parallel_2d
 from .geometry import validate_angles, validate_shifts
@@ -67,8 +68,7 @@ def _as_float32_flushed(a: np.ndarray) -> np.ndarray:
 
 
 def _check_real(a: np.ndarray, name: str) -> None:
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.iscomplexobj(a):
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    _validate.check_real(a, name, allow_bool=True)
 
 
 class ParallelBeamProjector:
@@ -249,32 +249,11 @@ class ParallelBeamProjector:
 
 
 def _check_volume(volume) -> np.ndarray:
-    v = np.asarray(volume)
-    if v.ndim != 3:
-        raise ValueError(
-            f"volume must be 3D (z, y, x); got {v.ndim}D — store a 2D slice as (z, 1, x)"
-        )
-    if v.size == 0:
-        raise ValueError(f"volume is empty (shape {v.shape})")
-    _check_real(v, "volume")
-    if not np.all(np.isfinite(v)):
-        raise ValueError("volume contains NaN or infinite values")
-    return v
+    return _validate.check_volume(volume, allow_bool=True)
 
 
 def _check_stack(stack) -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(
-            f"tilt series must be 3D (angle, y, x); got {s.ndim}D — store a sinogram as "
-            "(angle, 1, x)"
-        )
-    if s.size == 0:
-        raise ValueError(f"tilt series is empty (shape {s.shape})")
-    _check_real(s, "tilt series")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
-    return s
+    return _validate.check_stack(stack, allow_bool=True)
 
 
 def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) -> np.ndarray:

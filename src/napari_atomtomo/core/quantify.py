@@ -34,6 +34,7 @@ import numpy as np
 
 from scipy.ndimage import gaussian_filter
 
+from ._validate import check_real
 from .elements import element_factors
 from .regions import support_check
 from .threshold import EsfResult, esf_threshold
@@ -169,8 +170,7 @@ def _check_maps(maps) -> dict[str, np.ndarray]:
         a = np.asarray(m)
         if a.size == 0:
             raise ValueError(f"map of {el!r} is empty; expected a 2D or 3D array")
-        if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-            raise ValueError(f"map of {el!r} must hold real numbers, got dtype {a.dtype}")
+        check_real(a, f"map of {el!r}")
         if shape is None:
             shape, first = a.shape, el
         elif a.shape != shape:

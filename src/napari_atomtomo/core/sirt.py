@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 # re-exported: hebt and older callers import the thread policy from here
+from . import _validate
 from ._generators import run_to_end
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .geometry import validate_angles, validate_shifts
@@ -179,19 +180,7 @@ def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None)
 # ---------------------------------------------------------------------------- validation
 def check_stack(stack, name: str = "tilt series") -> np.ndarray:
     """A finite 3D ``(angle, y, x)`` array (a sinogram is ``(angle, 1, x)``)."""
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(
-            f"{name} must be 3D (angle, y, x), got shape {s.shape}; "
-            "store a sinogram as (angle, 1, x)"
-        )
-    if s.size == 0:
-        raise ValueError(f"{name} is empty (shape {s.shape})")
-    if not np.issubdtype(s.dtype, np.number) or np.iscomplexobj(s):
-        raise ValueError(f"{name} must hold real numbers, got dtype {s.dtype}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return s
+    return _validate.check_stack(stack, name)
 
 
 def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, int]:

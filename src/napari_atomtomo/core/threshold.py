@@ -44,6 +44,8 @@ from scipy.optimize import curve_fit
 from scipy.signal import find_peaks
 from scipy.special import erfc
 
+from ._validate import check_real
+
 __all__ = ["QUALITY_LIMITS", "EsfResult", "esf_threshold", "particle_volume_curve", "steps_model"]
 
 _SQRT2 = math.sqrt(2.0)
@@ -143,8 +145,7 @@ def _validate_volume(volume) -> np.ndarray:
     v = np.asarray(volume)
     if v.size == 0:
         raise ValueError("volume is empty; expected an array with at least one voxel")
-    if not np.issubdtype(v.dtype, np.number) or np.iscomplexobj(v):
-        raise ValueError(f"volume must hold real numbers, got dtype {v.dtype}")
+    check_real(v, "volume")
     v = v.astype(np.float64, copy=False).ravel()
     if not np.all(np.isfinite(v)):
         raise ValueError("volume contains NaN or infinite values")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
+from ._validate import check_stack
 from .geometry import validate_angles
 
 __all__ = ["TiltAxisParams", "TiltAxisResult", "estimate_tilt_axis", "estimate_axis_offset",
@@ -67,15 +68,6 @@ class TiltAxisResult:
                 "tilt_axis_quality": self.quality, "tilt_axis_warnings": list(self.warnings)}
 
 
-def _check_stack(stack) -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3 or s.size == 0:
-        raise ValueError(f"tilt series must be a non-empty 3D array (angle, y, x), got shape {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
-    return s
-
-
 def _check_axis(angle_deg, offset_px) -> tuple[float, float]:
     a, o = float(angle_deg), float(offset_px)
     if not (np.isfinite(a) and abs(a) <= 90):
@@ -101,7 +93,7 @@ def remove_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: 
 
     Returns float32 ``(angle, y, x)``; the input is not modified.
     """
-    s = _check_stack(stack)
+    s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
     out = np.empty(s.shape, dtype=np.float32)
     for k in range(s.shape[0]):
@@ -113,7 +105,7 @@ def apply_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: i
                     ) -> np.ndarray:
     """The inverse of :func:`remove_tilt_axis`: give a series with its axis along ``y`` the
     axis ``(angle_deg, offset_px)`` (for simulations and tests)."""
-    s = _check_stack(stack)
+    s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
     phi = np.radians(a)
     m_inv = np.array([[np.cos(phi), np.sin(phi)], [-np.sin(phi), np.cos(phi)]])
@@ -145,7 +137,7 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
     """
     if not isinstance(params, TiltAxisParams):
         raise ValueError(f"params must be a TiltAxisParams, got {type(params).__name__}")
-    s = _check_stack(stack)
+    s = check_stack(stack)
     validate_angles(angles_deg, n_images=s.shape[0])
     if s.shape[0] < 4:
         raise ValueError("tilt-axis estimation needs at least 4 images")
@@ -190,7 +182,7 @@ def estimate_axis_offset(stack, angles_deg, angle_deg: float) -> tuple[float, di
     ``offset_standard_error_px``, ``object_com_px`` (``X, Z`` of the object's centre of
     mass from the axis) and ``warnings`` (a list).
     """
-    s = _check_stack(stack)
+    s = check_stack(stack)
     theta = np.radians(validate_angles(angles_deg, n_images=s.shape[0]))
     if theta.size < 4:
         raise ValueError("the tilt-axis offset fit needs at least 4 images")

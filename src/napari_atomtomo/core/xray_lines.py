@@ -9,7 +9,7 @@ Mα lines of the heavy elements that are used for EDS mapping (Hf … Bi, Th, U)
 
 from __future__ import annotations
 
-from .elements import ATOMIC_NUMBERS
+from .elements import ATOMIC_NUMBERS, validate_element
 
 __all__ = [
     "XRAY_LINES_KEV",
@@ -64,13 +64,9 @@ def normalise_element(name: str) -> str | None:
 
 
 def check_element(name: str, where: str = "") -> str:
-    """Return ``name`` if it is a chemical symbol (exact case); else one clear ValueError."""
-    if name in ATOMIC_NUMBERS:
-        return name
-    prefix = f"{where}: " if where else ""
-    guess = normalise_element(name)
-    hint = f" (did you mean {guess!r}?)" if guess else " (expected a symbol such as 'Si' or 'Au')"
-    raise ValueError(f"{prefix}{name!r} is not a chemical element symbol{hint}")
+    """Return ``name`` if it is a chemical symbol (exact case); see
+    :func:`~napari_atomtomo.core.elements.validate_element`."""
+    return validate_element(name, where)
 
 
 def line_energy(element: str, family: str) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atoms import Atoms
+from ..core.elements import validate_element
 from ..core.geometry import validate_angles, validate_shifts
 from ..core.xray_lines import normalise_element
 from ._paths import existing_file, writable_path
@@ -82,10 +83,9 @@ def write_tlt(path, angles, *, force: bool = False, inputs=()) -> Path:
 
 # --------------------------------------------------------------------------- atoms
 def _element(name: str, where: str) -> str:
+    """Any letter case is read (``SI`` → ``Si``, as other programs write XYZ files)."""
     el = normalise_element(name)
-    if el is None:
-        raise ValueError(f"{where}: {name!r} is not a chemical element symbol")
-    return el
+    return el if el is not None else validate_element(name, where)
 
 
 def read_xyz(path) -> Atoms:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import check_volume
 from ..atoms import Atoms
-from ..elements import ATOMIC_NUMBERS
+from ..elements import validate_element
 from ._kernels import greedy_suppress, local_maxima_mask
 from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
 from ._classify import classify_for_trace
@@ -43,10 +44,7 @@ def _validate_elements(elements) -> tuple[str, ...]:
     if len(set(els)) != len(els):
         raise ValueError(f"elements {els} repeats a symbol; give each element once, heaviest first")
     for e in els:
-        if e not in ATOMIC_NUMBERS:
-            raise ValueError(
-                f"unknown element symbol {e!r}; expected a symbol from H to U such as 'Si' or 'O'"
-            )
+        validate_element(e)
     return els
 
 
@@ -205,18 +203,7 @@ class TraceResult:
 
 def validate_volume(volume, voxel_size) -> np.ndarray:
     """Check a 3D volume for tracing; return it as C-contiguous float32, denormals flushed."""
-    vol = np.asarray(volume)
-    if vol.ndim != 3:
-        raise ValueError(
-            f"volume must be 3D (z, y, x), got {vol.ndim} dimensions with shape {vol.shape}"
-        )
-    if min(vol.shape) < 3:
-        raise ValueError(
-            f"volume must be at least 3 voxels along every axis to trace peaks, "
-            f"got shape {vol.shape}"
-        )
-    if not np.issubdtype(vol.dtype, np.number) or np.iscomplexobj(vol):
-        raise ValueError(f"volume must hold real numbers, got dtype {vol.dtype}")
+    vol = check_volume(volume, min_size=3, finite=False)  # NaNs are counted below
     if not (np.isfinite(voxel_size) and voxel_size > 0):
         raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
     vol = np.ascontiguousarray(vol, dtype=np.float32)
