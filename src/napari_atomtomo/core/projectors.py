@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import _validate
+from . import _validate, config
 from . import _projector_kernels as _k
 from ._threads import PARALLEL_MIN_WORK, threads_for, use_parallel_2d
 from .geometry import validate_angles, validate_shifts
@@ -35,9 +35,8 @@ __all__ = [
     "DENORMAL_FLOOR",
 ]
 
-#: Values with a smaller magnitude are flushed to zero on entry (float32 denormals make
-#: the kernels 10-20x slower).
-DENORMAL_FLOOR = 1e-30
+#: Values with a smaller magnitude are flushed to zero on entry (:mod:`.config`).
+DENORMAL_FLOOR = config.DENORMAL_FLOOR
 
 
 def flush_denormals(array: np.ndarray, floor: float = DENORMAL_FLOOR) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 # re-exported: hebt and older callers import the thread policy from here
-from . import _validate
+from . import _validate, config
 from ._generators import run_to_end
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .geometry import validate_angles, validate_shifts
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Row and column sums below this get an inverse weight of 0 (zero-safe R and C).
-SUM_FLOOR = 1e-6
+SUM_FLOOR = config.SUM_FLOOR
 
 
 # ---------------------------------------------------------------------------- parameters

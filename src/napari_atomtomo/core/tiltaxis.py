@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
+from .config import TINY
 from ._validate import check_stack
 from .geometry import validate_angles
 
@@ -123,7 +124,7 @@ def _profile_spread(stack: np.ndarray, angle_deg: float, order: int) -> float:
     n_y = stack.shape[1]
     prof = np.stack([_unrotate(img, angle_deg, 0.0, order).sum(axis=1) for img in stack])
     mag = np.abs(np.fft.rfft(prof, n=2 * n_y, axis=1))
-    mag /= np.maximum(mag[:, :1], 1e-300)  # per-image scale (dose, normalisation)
+    mag /= np.maximum(mag[:, :1], TINY)  # per-image scale (dose, normalisation)
     mean = mag.mean(axis=0)
     return float(np.sum((mag - mean) ** 2) / np.sum(mean**2))
 
@@ -160,7 +161,7 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
     if k in (0, grid.size - 1) and params.search_deg < 90:  # ±90° is the same axis
         warnings.append(f"the tilt-axis angle is at the edge of the ±{params.search_deg:g}° search; "
                         "widen it")
-    contrast = float((np.median(coarse) - spread) / max(np.median(coarse), 1e-300))
+    contrast = float((np.median(coarse) - spread) / max(np.median(coarse), TINY))
     if contrast < 0.2:
         warnings.append("the profile criterion barely changes with the angle; the tilt-axis "
                         "angle is poorly defined (too little structure along the axis?)")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import TINY
 from .frft import frft, frft_adjoint
 
 __all__ = [
@@ -207,7 +208,7 @@ def ppfft_inverse(pp, oversampling: int = 2, *, n_iter: int = 10, tol: float = 1
 
     def resid(f):
         d = ppfft(f, oversampling, workers=workers) - pp
-        return float(np.sqrt(np.sum(w * np.abs(d) ** 2) / max(np.sum(w * np.abs(pp) ** 2), 1e-300)))
+        return float(np.sqrt(np.sum(w * np.abs(d) ** 2) / max(np.sum(w * np.abs(pp) ** 2), TINY)))
 
     b = ppfft_adjoint(w * pp, oversampling, workers=workers)
     b = b.real if real else b

@@ -38,6 +38,7 @@ from ._common import (
     to_public,
 )
 from .._generators import run_to_end
+from ..config import DENORMAL_FLOOR
 from .._threads import ThreadPolicy
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
@@ -209,7 +210,7 @@ def _update_in_box(xb, gx, b, support, positivity):
                 xg += np.float64(xv) * np.float64(g)
                 xbb += np.float64(xv) * np.float64(bv)
                 v = (xv + bv) - g
-                if not support[j, r, c] or (positivity and v < 0.0) or abs(v) < 1e-30:
+                if not support[j, r, c] or (positivity and v < 0.0) or abs(v) < DENORMAL_FLOOR:
                     v = np.float32(0.0)
                 xb[j, r, c] = v
     return xg, xbb

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ..config import AVOGADRO
 from ..elements import TABLE2_LINES
 from ..projectors import forward_project
 
@@ -41,8 +42,6 @@ __all__ = [
     "simulate_agau",
 ]
 
-#: Avogadro's number N_V (1/mol).
-AVOGADRO = 6.02214076e23
 #: Densities of the pure metals at room temperature (g/cm³).
 DENSITY_G_CM3 = {"Ag": 10.49, "Au": 19.32}
 _BARN_CM2 = 1e-24

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import TINY
+
 __all__ = ["ElementSplit", "split_elements"]
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def _mixture_thresholds(x, init_asc, n_iter=200):
     """Refine ascending thresholds by a 1D Gaussian mixture (EM); None if the fit degenerates."""
     k = init_asc.size + 1
     lab = np.searchsorted(init_asc, x, side="left")
-    var_floor = (1e-3 * (x.max() - x.min())) ** 2 + 1e-300
+    var_floor = (1e-3 * (x.max() - x.min())) ** 2 + TINY
     w = np.array([np.mean(lab == c) for c in range(k)])
     if np.any(w == 0):
         return None
@@ -66,7 +68,7 @@ def _mixture_thresholds(x, init_asc, n_iter=200):
         mu_new = (r * x[:, None]).sum(axis=0) / nk
         var = np.maximum((r * (x[:, None] - mu_new) ** 2).sum(axis=0) / nk, var_floor)
         w = nk / x.size
-        done = np.allclose(mu_new, mu, rtol=0, atol=1e-9 * (abs(mu).max() + 1e-300))
+        done = np.allclose(mu_new, mu, rtol=0, atol=1e-9 * (abs(mu).max() + TINY))
         mu = mu_new
         if done:
             break

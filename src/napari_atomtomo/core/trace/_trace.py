@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import check_volume
+from ..config import DENORMAL_FLOOR
 from ..atoms import Atoms
 from ..elements import validate_element
 from ._kernels import greedy_suppress, local_maxima_mask
@@ -213,7 +214,7 @@ def validate_volume(volume, voxel_size) -> np.ndarray:
     vmax, vmin = float(vol.max()), float(vol.min())
     if vmax == vmin:
         raise ValueError(f"volume is constant ({vmax:g} everywhere); there are no peaks to trace")
-    tiny = (np.abs(vol) < 1e-30) & (vol != 0)
+    tiny = (np.abs(vol) < DENORMAL_FLOOR) & (vol != 0)
     if tiny.any():
         vol = np.where(tiny, np.float32(0), vol)
     return vol
