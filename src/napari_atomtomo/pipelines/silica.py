@@ -8,7 +8,6 @@ be opened in napari or re-run by its own ``atomtomo`` command.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib.resources import files
@@ -30,7 +29,7 @@ from ..core.trace import (
     trace_atoms,
     trace_atoms_by_subtraction,
 )
-from ..io._output import atomic_write_text
+from ..io._output import write_new_json
 from . import report
 
 __all__ = ["SilicaPipelineParams", "SilicaPipelineResult", "run_silica_pipeline",
@@ -140,7 +139,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
     io.write_tlt(out / "angles.tlt", sim.angles_nominal, force=force)
     io.write_xyz(out / "atoms_true.xyz", sim.atoms, comment="true atoms, reconstruction frame",
                  force=force)
-    _write_json(out / "truth.json", sim.truth_dict(), force)
+    write_new_json(out / "truth.json", sim.truth_dict(), force)
     timings["simulate_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -159,7 +158,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
     est = run_to_end(iter_est(aligned.aligned, sim.angles_nominal, est_params, voxel_size=vs),
                      lambda s: _step(callback, "est", next(done), total, f"error {s.error:.4f}"))
     io.write_mrc(out / "est.mrc", est.volume, vs, force=force)
-    _write_json(out / "est.json", {"parameters": asdict(est_params),
+    write_new_json(out / "est.json", {"parameters": asdict(est_params),
                                    "errors": [float(e) for e in est.errors]}, force)
     timings["est_s"] = time.perf_counter() - t
 
@@ -181,7 +180,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
 
     t = time.perf_counter()
     cmp = compare_atoms(traced.atoms, sim.atoms, resolution_A=params.resolution_A)
-    _write_json(out / "compare.json", cmp.to_dict(), force)
+    write_new_json(out / "compare.json", cmp.to_dict(), force)
     timings["compare_s"] = time.perf_counter() - t
 
     summary = {
@@ -206,7 +205,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
             "prefilter_sigma_used_voxels": prefilter,
         },
     }
-    _write_json(out / "summary.json", summary, force)
+    write_new_json(out / "summary.json", summary, force)
     report_path = report.write_silica_report(out, summary, traced, cmp, est, force=force)
     return SilicaPipelineResult(out, summary, report_path, traced, cmp)
 
@@ -218,22 +217,6 @@ def _paper_value(r_noise) -> int | None:
         if abs(r_noise - level) < 0.005:
             return count
     return None
-
-
-def _write_json(path: Path, obj, force: bool) -> None:
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return str(o)
 
 
 def with_noise(params: SilicaPipelineParams, **haadf_changes) -> SilicaPipelineParams:
