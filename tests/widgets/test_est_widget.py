@@ -185,7 +185,7 @@ def test_arbitrary_angles_select_gridding_and_explain_why_not_est(est, qtbot):
     layer = viewer.layers["est"]
     assert layer.data.shape == (24, 6, 24)
     rec = layer.metadata["atomtomo"]
-    assert rec["algorithm"] == "fourier_gridding" and "interpolation_radius" in rec["parameters"]
+    assert rec["algorithm"] == "gridding" and "interpolation_radius" in rec["parameters"]
     assert 0 < rec["fourier_coverage"] <= 1 and len(rec["errors"]) == 15
     # an equally sloped layer switches the suggestion back to EST
     _, eq_data = small_series(equally_sloped_angles(8, 60.0), name="equally sloped")
@@ -254,7 +254,7 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
     widget.copy_button.click()
     command = QGuiApplication.clipboard().text()
     assert command == (f"atomtomo est '{mrc}' --iterations 150 --tight-iterations 200 "
-                       "--oversampling 3 --support-margin 2 --out est.mrc")
+                       "--oversampling 3 --support-margin 2 --tight-threshold 0.05 --out est.mrc")
     args = build_parser().parse_args(shlex.split(command)[1:])
     assert (args.iterations, args.tight_iterations, args.oversampling, args.support_margin,
             args.method) == (150, 200, 3, 2, "est")

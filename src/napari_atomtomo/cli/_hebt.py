@@ -9,6 +9,7 @@ from pathlib import Path
 from ..core.hebt import HebtParams, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._params import add_param_options, read_params
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
@@ -47,18 +48,7 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
-    parser.add_argument(
-        "--alpha", type=float, default=HebtParams.alpha, metavar="A",
-        help="weight of the HAADF term in [0, 1] (default 0.8)",
-    )
-    parser.add_argument(
-        "--iterations", type=int, default=HebtParams.n_iter, metavar="N",
-        help=f"iterations (default {HebtParams.n_iter})",
-    )
-    parser.add_argument(
-        "--relaxation", type=float, default=HebtParams.relaxation, metavar="L",
-        help="relaxation λ in (0, 2) (default 1)",
-    )
+    add_param_options(parser, HebtParams)
     parser.add_argument(
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
@@ -85,7 +75,7 @@ def run(args) -> int:
 
     from ..core.regions import poisson_resample
 
-    params = HebtParams(alpha=args.alpha, n_iter=args.iterations, relaxation=args.relaxation)
+    params = read_params(HebtParams, args)
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))

@@ -31,6 +31,7 @@ from numba import njit, prange
 # re-exported: hebt and older callers import the thread policy from here
 from . import _validate, config
 from ._generators import run_to_end
+from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .geometry import validate_angles, validate_shifts
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
@@ -52,6 +53,12 @@ SUM_FLOOR = config.SUM_FLOOR
 
 
 # ---------------------------------------------------------------------------- parameters
+#: The relaxation field of SIRT and HEBT (one spec for both).
+RELAXATION = param(1.0, flag="--relaxation", label="relaxation λ", range=(0.05, 1.95), step=0.05,
+                   help="relaxation λ in (0, 2): SIRT converges for any value in that range")
+
+
+@register_params("sirt")
 @dataclass(frozen=True)
 class SirtParams:
     """SIRT settings shared by the CLI, the widget and ``layer.metadata``.
@@ -68,9 +75,13 @@ class SirtParams:
         A copy of the volume is yielded every ``yield_every`` iterations and at the end.
     """
 
-    n_iter: int = 100
-    relaxation: float = 1.0
-    nonnegative: bool = True
+    n_iter: int = param(100, flag="--iterations", label="iterations", range=(1, 1000),
+                        widget="slider", help="SIRT iterations: more sharpen the volume but "
+                        "also amplify the noise")
+    relaxation: float = RELAXATION
+    nonnegative: bool = param(True, flag="--allow-negative", label="non-negative",
+                              widget="check", negate=True,
+                              help="clip negative voxels to zero after every update")
     yield_every: int = 10
 
     def __post_init__(self):

@@ -25,6 +25,7 @@ from ._common import (
     to_public,
 )
 from .._generators import run_to_end
+from ..params import register_params
 from .frft import fft_workers, frft
 from .reconstruct import _run_rounds
 
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 
+@register_params("gridding")
 @dataclass(frozen=True)
 class GriddingParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_fourier_gridding` (see :class:`EstParams` for the

@@ -39,6 +39,7 @@ from ._common import (
 )
 from .._generators import run_to_end
 from ..config import DENORMAL_FLOOR
+from ..params import register_params
 from .._threads import ThreadPolicy
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
@@ -47,6 +48,7 @@ from .slopes import EqualSlopeAssignment, match_equally_sloped
 __all__ = ["EstParams", "EstState", "EstResult", "iter_est", "reconstruct_est", "measured_lines"]
 
 
+@register_params("est")
 @dataclass(frozen=True)
 class EstParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_est` (shared by the CLI, the widget and metadata).
