@@ -29,10 +29,10 @@ from ..core.compare import ComparisonResult, compare_atoms
 from ..core.trace import REFINE_METHODS, TraceResult, trace_atoms, trace_atoms_by_subtraction
 from ..core.trace._structure import StructureReport, structure_report
 from ..core.trace._trace import CLASSIFY_METHODS
+from ._plot import FACE, FOREGROUND, PlotWidget
 
 #: Tracing methods offered by the widget (``atomtomo trace --method``).
 TRACE_METHODS = ("direct", "subtraction")
-from ._plot import FACE, FOREGROUND, PlotWidget
 
 __all__ = [
     "auto_or_numbers",

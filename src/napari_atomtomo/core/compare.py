@@ -46,6 +46,7 @@ class ComparisonResult:
 
     @property
     def matched(self) -> np.ndarray:
+        """Whether each traced atom was matched to a true atom."""
         return self.truth_index >= 0
 
     @property
@@ -55,6 +56,7 @@ class ComparisonResult:
 
     @property
     def n_misplaced(self) -> int:
+        """Number of traced atoms matched to an atom of another element."""
         return int(self.misplaced.sum())
 
     @property

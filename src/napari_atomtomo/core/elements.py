@@ -88,6 +88,7 @@ class XrayLine:
 
     @property
     def atomic_weight(self) -> float:
+        """Standard atomic weight of the element in g/mol."""
         return ATOMIC_WEIGHTS[self.element]
 
     @property

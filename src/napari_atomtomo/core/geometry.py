@@ -125,6 +125,7 @@ class TiltGeometry:
 
     @property
     def n_angles(self) -> int:
+        """Number of tilt angles."""
         return len(self.angles_deg)
 
     @property

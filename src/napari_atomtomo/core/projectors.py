@@ -115,6 +115,7 @@ class ParallelBeamProjector:
     # ------------------------------------------------------------------ shapes
     @property
     def n_angles(self) -> int:
+        """Number of tilt angles."""
         return self.angles_deg.size
 
     @property
@@ -124,11 +125,13 @@ class ParallelBeamProjector:
 
     @property
     def internal_volume_shape(self) -> tuple[int, int, int]:
+        """Shape of the kernels' volume buffer, ``(z, x, y)``."""
         n_z, n_y, n_x = self.volume_shape
         return (n_z, n_x, n_y)
 
     @property
     def internal_stack_shape(self) -> tuple[int, int, int]:
+        """Shape of the kernels' stack buffer, ``(angle, u, y)``."""
         return (self.n_angles, self.n_u, self.volume_shape[1])
 
     # ------------------------------------------------------------------ layout
@@ -159,9 +162,11 @@ class ParallelBeamProjector:
         return stk_t.transpose(0, 2, 1).copy(order="C")
 
     def new_internal_volume(self) -> np.ndarray:
+        """A zeroed float32 volume in the kernels' layout."""
         return np.zeros(self.internal_volume_shape, dtype=np.float32)
 
     def new_internal_stack(self) -> np.ndarray:
+        """A zeroed float32 stack in the kernels' layout."""
         return np.zeros(self.internal_stack_shape, dtype=np.float32)
 
     # ------------------------------------------------------------------ operators

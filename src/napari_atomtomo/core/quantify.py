@@ -252,6 +252,7 @@ class ThresholdPicker:
 
     @property
     def elements(self) -> tuple[str, ...]:
+        """The quantified elements, in order."""
         return tuple(self.fractions)
 
     @property

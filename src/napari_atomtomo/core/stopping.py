@@ -80,6 +80,7 @@ class StopInfo:
     noise_level: float | None
 
     def as_dict(self) -> dict:
+        """The stopping information as a plain dict."""
         return asdict(self)
 
 

@@ -57,12 +57,15 @@ class TiltAxisParams:
 
 @dataclass(frozen=True)
 class TiltAxisResult:
+    """The estimated in-plane tilt-axis angle (degrees) and offset (pixels)."""
+
     angle_deg: float
     offset_px: float
     quality: dict
     warnings: tuple[str, ...]
 
     def report(self) -> dict:
+        """The result as JSON-able ``tilt_axis_*`` entries."""
         return {"tilt_axis_angle_deg": self.angle_deg, "tilt_axis_offset_px": self.offset_px,
                 "tilt_axis_quality": self.quality, "tilt_axis_warnings": list(self.warnings)}
 

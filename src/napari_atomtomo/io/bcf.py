@@ -29,7 +29,8 @@ def bcf_angles(folder) -> list[tuple[float, Path]]:
     out = []
     for q in root.glob("*.bcf"):
         if not _ANGLE_NAME.match(q.stem):
-            raise ValueError(f"{q.name}: expected the file name to be its tilt angle in degrees, such as -10.bcf")
+            raise ValueError(f"{q.name}: expected the file name to be its tilt angle in degrees, "
+                             "such as -10.bcf")
         out.append((float(q.stem), q))
     if not out:
         raise FileNotFoundError(f"folder {root} holds no .bcf files")
@@ -138,7 +139,7 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
 
     n = len(files)
     haadf, eds, vs0 = None, {}, None
-    for i, (angle, q) in enumerate(files):
+    for i, (_angle, q) in enumerate(files):
         rec = _read_bcf(bruker, q, cutoff=min(cutoff, e_max), header_only=False)
         img, cube, vs = rec["haadf"], rec["cube"], rec["voxel_size"]
         ny, nx = img.shape

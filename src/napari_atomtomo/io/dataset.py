@@ -61,6 +61,7 @@ class DataSet:
 
     @property
     def elements(self) -> list[str]:
+        """The EDS elements of the data set, in order."""
         return list(self.eds)
 
 

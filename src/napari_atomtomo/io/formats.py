@@ -2,7 +2,8 @@
 
 Stacks (:func:`read_stack`): MRC (``.mrc .mrcs .st .ali .rec``), MATLAB ``.mat`` (v5 with
 scipy, v7.3 with h5py), TIFF stacks (``tifffile``, installed with scikit-image), Gatan
-DM3/DM4 and EMD (Velox, NCEM; rosettasciio). Anything else is refused as an *unsupported format*, never as a corrupt MRC.
+DM3/DM4 and EMD (Velox, NCEM; rosettasciio).
+Anything else is refused as an *unsupported format*, never as a corrupt MRC.
 
 Angles (:func:`read_angles`): ``.tlt``/``.rawtlt`` and other text tables with one angle a
 line, SerialEM ``.mdoc`` (``TiltAngle`` of each ``[ZValue]`` section), a variable of a
@@ -43,6 +44,7 @@ CENTERS = ("(n-1)/2", "n/2")
 
 
 def unsupported(p: Path, what: str, known) -> ValueError:
+    """The error for a file whose format is not one of ``known``."""
     return ValueError(f"{p.name}: unsupported format {p.suffix or '(no extension)'!r} for {what}; "
                       f"expected one of {', '.join(known)}")
 

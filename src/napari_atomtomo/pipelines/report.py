@@ -16,6 +16,7 @@ __all__ = ["write_silica_report", "save_figure", "central_slices_figure"]
 
 
 def save_figure(fig, path: Path, force: bool) -> Path:
+    """Save ``fig`` to ``path`` atomically, refusing to overwrite unless ``force``."""
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
     atomic_savefig(fig, path, dpi=110)

@@ -158,7 +158,7 @@ def _iter_gridding(data, angles, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):  # noqa: B007 (last one used below)
         errors.append(err)
         yield GriddingState(round=rnd, iteration=it, error=err, preview=preview)
     return GriddingResult(volume=to_public(x), errors=np.asarray(errors),

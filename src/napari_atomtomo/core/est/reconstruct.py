@@ -148,8 +148,8 @@ def _scatter_lines(values: np.ndarray, assignment: EqualSlopeAssignment, shape) 
     """Place ``(angle, ..., M)`` line values into zero pseudopolar arrays ``(..., 2, N+1, M)``."""
     pp = np.zeros(shape, dtype=np.complex128)
     li = np.asarray(assignment.line) + assignment.n_grid // 2
-    for a, (f, l) in enumerate(zip(assignment.family, li)):
-        pp[..., f, l, :] = values[a]
+    for a, (f, line) in enumerate(zip(assignment.family, li)):
+        pp[..., f, line, :] = values[a]
     return pp
 
 
@@ -317,7 +317,7 @@ def _iter_est(data, assignment, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
                                                       constrained_step=True):
         errors.append(err)
         yield EstState(round=rnd, iteration=it, error=err, preview=preview)

@@ -115,6 +115,7 @@ class AgAuParams:
 
     @property
     def angles_deg(self) -> np.ndarray:
+        """Tilt angles in degrees, ``-max_angle_deg`` to ``+max_angle_deg``."""
         n = int(round(2 * self.max_angle_deg / self.angle_step_deg)) + 1
         return np.linspace(-self.max_angle_deg, self.max_angle_deg, n)
 

@@ -129,7 +129,8 @@ class SimulatedSeries:
             "shifts_px": [[float(a), float(b)] for a, b in self.shifts],
             "shifts_order": "dy, dx: the object's projection appears at (v + dy, u + dx)",
             "dose_e_per_A2": None if self.dose is None else float(self.dose),
-            "dose_per_image_e_per_A2": None if self.dose is None else float(self.dose / len(self.angles_true)),
+            "dose_per_image_e_per_A2": (None if self.dose is None
+                                        else float(self.dose / len(self.angles_true))),
             "r_noise": None if self.r_noise is None else float(self.r_noise),
             "probe_fwhm_A": float(p.probe_fwhm),
             "pixel_size_A": float(self.pixel_size),

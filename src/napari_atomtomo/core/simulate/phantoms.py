@@ -86,11 +86,13 @@ class PhantomParams:
 
     @property
     def angles_deg(self) -> np.ndarray:
+        """Tilt angles in degrees, ``-max_angle_deg`` to ``+max_angle_deg``."""
         n = int(round(2 * self.max_angle_deg / self.angle_step_deg)) + 1
         return np.linspace(-self.max_angle_deg, self.max_angle_deg, n)
 
     @property
     def name(self) -> str:
+        """A short name for files and reports, e.g. ``core-shell-AgAu-2d-dose10``."""
         a, b = self.elements
         return f"{self.layout}-{a}{b}-{self.ndim}d-dose{self.dose:g}"
 

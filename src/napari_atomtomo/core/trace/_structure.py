@@ -56,7 +56,9 @@ class StructureReport:
     hull_volume_A3: float
 
     def to_dict(self) -> dict:
-        f = lambda a: [float(v) for v in a]
+        def f(a):
+            return [float(v) for v in a]
+
         return {
             "n_atoms": self.n_atoms, "counts": self.counts,
             "hull_volume_A3": self.hull_volume_A3,
