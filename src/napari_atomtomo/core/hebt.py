@@ -372,4 +372,5 @@ def reconstruct_hebt(
             maps = state.maps
         if callback is not None:
             callback(state)
+    assert state is not None and maps is not None  # iter_hebt always yields the last maps
     return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))

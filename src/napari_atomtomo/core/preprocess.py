@@ -144,7 +144,7 @@ def vacuum_level(image, border_px: int) -> tuple[float, float, float, int]:
     strips = _border_strips(img, border_px)
     stats = [_clipped(s) for s in strips]
     means = np.array([m for m, _, _ in stats])
-    errors = np.array([sd / np.sqrt(max(np.count_nonzero(ok), 1)) for _, sd, ok in stats])
+    errors = np.array([sd / np.sqrt(max(int(np.count_nonzero(ok)), 1)) for _, sd, ok in stats])
     low = int(np.argmin(means))
     keep = [s for s, m, e in zip(strips, means, errors)
             if m <= means[low] + 3.0 * np.hypot(e, errors[low])]

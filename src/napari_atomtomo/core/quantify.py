@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -365,7 +366,7 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
     QuantifyResult
     """
     if params is None:
-        params = QuantifyParams(kind, threshold, n_thresholds)
+        params = QuantifyParams(cast(str, kind), threshold, n_thresholds)  # it rejects None
     elif not isinstance(params, QuantifyParams):
         raise ValueError(f"params must be a QuantifyParams, got {type(params).__name__}")
     elif (kind, threshold, n_thresholds) != (None, "auto", 100):

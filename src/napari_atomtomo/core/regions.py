@@ -84,7 +84,7 @@ def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
     for name, sel in regions.items():
         n = int(np.count_nonzero(sel))
         mean = {el: (float(f[sel].mean()) if n else None) for el, f in fractions.items()}
-        se = {el: None for el in fractions}
+        se: dict[str, float | None] = {el: None for el in fractions}
         if replicas and len(replicas) >= 2 and n:
             for el in fractions:
                 vals = [float(r[el][sel].mean()) for r in replicas]

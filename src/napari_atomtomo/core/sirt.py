@@ -21,7 +21,7 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,7 +207,7 @@ def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, 
             )
         if shape is not None and a_shape != shape:
             raise ValueError(f"support has shape {a_shape} but x0 has shape {shape}")
-        shape = tuple(int(n) for n in a_shape)
+        shape = (int(a_shape[0]), int(a_shape[1]), int(a_shape[2]))
     return shape if shape is not None else (n_u, n_y, n_u)
 
 
@@ -225,7 +225,7 @@ def check_support(support, shape) -> np.ndarray | None:
 # ---------------------------------------------------------------------------- SIRT
 def iter_sirt(
     stack, angles_deg, params: SirtParams = SirtParams(), *, support=None, x0=None, shifts=None
-) -> Iterator[SirtState]:
+) -> Generator[SirtState, None, None]:
     """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
 
     Parameters
@@ -272,7 +272,7 @@ def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts):
     return projector, b, b_norm, params, support, x0
 
 
-def _run_sirt(projector, b, b_norm, params, support, x0) -> Iterator[SirtState]:
+def _run_sirt(projector, b, b_norm, params, support, x0) -> Generator[SirtState, None, None]:
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
         support_t = None if support is None else projector.to_internal_volume(support)
@@ -327,6 +327,7 @@ def reconstruct_sirt(
             volume = state.volume
         if callback is not None:
             callback(state)
+    assert volume is not None  # iter_sirt always yields the last volume
     return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 

@@ -115,6 +115,7 @@ def sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=
         if met:
             gen.close()
             break
+    assert state is not None and volume is not None  # n_iter >= 1 yields a volume
     return volume, StopInfo(state.iteration, stop.rule, met, float(state.residual),
                             target if stop.rule == "discrepancy" else None)
 

@@ -342,6 +342,7 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
             if bad:
                 reason = "the ESF fit of V(t) is poor (" + ", ".join(bad) + ")"
     if reason is None:
+        assert esf_t is not None  # no reason to fall back: the fit set esf_t
         threshold, method, warning = float(esf_t), "esf", None
     else:
         threshold, method = _otsu(values), "otsu"

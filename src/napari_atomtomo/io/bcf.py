@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
     unknown = set(lines) - set(elements)
     if unknown:
         raise ValueError(f"lines names elements not in elements: {sorted(unknown)}")
-    plan = {}
+    plan: dict[str, dict[str, Any]] = {}
     for el in elements:
         name, e = _resolve_line(el, lines.get(el), file_lines, e_max)
         w = float(window_kev) if window_kev is not None else detector_fwhm_kev(
@@ -138,7 +139,9 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
         p["window_keV"][1] - p["energy_keV"] for p in plan.values()) if background else 0) + 0.05
 
     n = len(files)
-    haadf, eds, vs0 = None, {}, None
+    haadf = np.empty((0, 0, 0), np.float32)  # allocated at the first file
+    eds: dict[str, np.ndarray] = {}
+    vs0 = None
     for i, (_angle, q) in enumerate(files):
         rec = _read_bcf(bruker, q, cutoff=min(cutoff, e_max), header_only=False)
         img, cube, vs = rec["haadf"], rec["cube"], rec["voxel_size"]
@@ -154,7 +157,8 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
         haadf[i] = _bin(img.astype(np.float64), binning) / binning**2
         off, sc = rec["spectrum"]["offset"], rec["spectrum"]["scale"]
         for el, p in plan.items():
-            counts = _integrate(cube, off, sc, *p["window_keV"], background)
+            lo, hi = p["window_keV"]
+            counts = _integrate(cube, off, sc, lo, hi, background)
             eds[el][i] = _bin(counts, binning)
         del cube, rec
         if callback is not None:
@@ -167,6 +171,7 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
                        "window_keV": [round(v, 4) for v in p["window_keV"]]}
                   for el, p in plan.items()},
     }
+    assert vs0 is not None  # files is not empty
     return DataSet(haadf, eds, angles, vs0 * binning, None, {}, Path(folder), metadata)
 
 

@@ -100,9 +100,9 @@ def _reorder(data: np.ndarray, axis_order, n_images, default: str, where: str):
         hits = [i for i, n in enumerate(data.shape) if n_images is not None and n == n_images]
         if len(hits) == 1:
             rest = [c for c in default if c != "a"]
-            order = list(rest)
-            order.insert(hits[0], "a")
-            axis_order, how = "".join(order), f"the axis of length {n_images} = number of angles"
+            letters = list(rest)
+            letters.insert(hits[0], "a")
+            axis_order, how = "".join(letters), f"the axis of length {n_images} = number of angles"
         else:
             axis_order, how = default, "default"
     else:

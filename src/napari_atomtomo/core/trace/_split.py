@@ -113,9 +113,9 @@ def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> Eleme
         return ElementSplit(np.zeros(x.size, dtype=np.intp), (), "none")
     xs = np.sort(x)
     if np.unique(xs).size < k:
-        t = [0.5 * (a + b) for a, b in zip(np.unique(xs)[::-1][:-1], np.unique(xs)[::-1][1:])]
-        t = np.array(t + [-np.inf] * (k - 1 - len(t)))
-        return ElementSplit(_assign(x, t), tuple(float(v) for v in t), "none")
+        mids = [0.5 * (a + b) for a, b in zip(np.unique(xs)[::-1][:-1], np.unique(xs)[::-1][1:])]
+        t_arr = np.array(mids + [-np.inf] * (k - 1 - len(mids)))
+        return ElementSplit(_assign(x, t_arr), tuple(float(v) for v in t_arr), "none")
     init = _otsu_thresholds(xs, k)
     mix = _mixture_thresholds(xs, init)
     method = "mixture" if mix is not None else "otsu"

@@ -139,7 +139,7 @@ def structure_report(atoms: Atoms, *, r_max: float = 8.0, dr: float = 0.05,
     # bonds, coordination and angles
     bonded = pairs[d < np.array([cutoff[_key(x, y, species)] for x, y in zip(ea, eb)])] \
         if pairs.size else pairs
-    nbrs = [[] for _ in range(n)]
+    nbrs: list[list[int]] = [[] for _ in range(n)]
     for i, j in bonded:
         nbrs[i].append(j)
         nbrs[j].append(i)
@@ -150,12 +150,12 @@ def structure_report(atoms: Atoms, *, r_max: float = 8.0, dr: float = 0.05,
     angle_edges = np.arange(0.0, 180.0 + angle_bin_deg / 2, angle_bin_deg)
     angles: dict = {}
     for i in range(n):
-        nb = nbrs[i]
-        for p in range(len(nb)):
-            for q in range(p + 1, len(nb)):
-                u, v = pos[nb[p]] - pos[i], pos[nb[q]] - pos[i]
+        ring = nbrs[i]
+        for p in range(len(ring)):
+            for q in range(p + 1, len(ring)):
+                u, v = pos[ring[p]] - pos[i], pos[ring[q]] - pos[i]
                 c = np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v))
-                ends = sorted((str(el[nb[p]]), str(el[nb[q]])))
+                ends = sorted((str(el[ring[p]]), str(el[ring[q]])))
                 angles.setdefault(f"{ends[0]}-{el[i]}-{ends[1]}", []).append(
                     np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
     angle_hist = {k: np.histogram(v, bins=angle_edges)[0] for k, v in sorted(angles.items())}
