@@ -364,6 +364,12 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
     Returns
     -------
     QuantifyResult
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = QuantifyParams(cast(str, kind), threshold, n_thresholds)  # it rejects None

@@ -63,7 +63,28 @@ def _r2(a, b, r) -> float:
 
 
 def choose_ratios(haadf, eds, factors=None) -> RatioChoice:
-    """Fitted ratios (Eq. 15), or the physical ones (Eq. 16) when the fit is ill-determined."""
+    """Fitted ratios (Eq. 15), or the physical ones (Eq. 16) when the fit is ill-determined.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series.
+    eds : dict of str to ndarray, shape (angle, y, x)
+        EDS counts per element, same shape as ``haadf``.
+    factors : dict, optional
+        ``{"El": {"z": ..., "f": ...}}`` overriding or extending Table 2.
+
+    Returns
+    -------
+    RatioChoice
+        The ratios, their R², the ``method`` (``"fit"`` or ``"physical"``) and a warning.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
+    """
     fit = fit_response_ratios(haadf, eds)
     elements = list(eds)
     a, b = _columns(haadf, eds)

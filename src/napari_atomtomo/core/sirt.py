@@ -228,12 +228,16 @@ def iter_sirt(
 ) -> Generator[SirtState, None, None]:
     """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
 
+    The simultaneous iterative reconstruction technique of paper 002 [2]_ (Eq. 7), with the
+    non-negativity constraint. Input is validated when this function is called, before any
+    work; the iterations run as the returned generator is consumed.
+
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
         Tilt series of line integrals (a 2D sinogram as ``(angle, 1, x)``).
     angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees (CONVENTIONS.md).
+        Tilt angles in degrees (docs/conventions.md).
     params : SirtParams
         Iterations, relaxation, non-negativity and how often to yield the volume.
     support : ndarray of bool, shape (z, y, x), optional
@@ -244,8 +248,17 @@ def iter_sirt(
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels, as for :class:`ParallelBeamProjector`.
 
-    Input is validated when this function is called, before any work; the iterations
-    run as the returned generator is consumed.
+    Yields
+    ------
+    SirtState
+        Iteration number, residual, and a copy of the volume every ``params.yield_every``
+        iterations and at the last one.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts)
     return _run_sirt(*run)
@@ -314,10 +327,33 @@ def reconstruct_sirt(
 ) -> SirtResult:
     """Run :func:`iter_sirt` to the end; ``callback(state)`` is called after every iteration.
 
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series of line integrals.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : SirtParams
+        Iterations, relaxation, non-negativity, yield interval.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero.
+    x0 : ndarray, shape (z, y, x), optional
+        Start volume (default zeros).
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels.
+    callback : callable, optional
+        ``callback(state)`` with each :class:`SirtState`.
+
     Returns
     -------
     SirtResult
         ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     residuals = []
     volume = None
@@ -381,6 +417,12 @@ def reconstruct_eds(
     -------
     dict of str to ndarray, shape (z, y, x)
         The maps ``X_A = n f_A C_A ρ`` (Eq. 10), in the element order of ``eds``.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     stacks = check_element_stacks(eds)
     runs = {

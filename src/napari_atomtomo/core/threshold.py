@@ -253,6 +253,12 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
     Returns
     -------
     EsfResult
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     values = _validate_volume(volume)
     if isinstance(n_thresholds, bool) or int(n_thresholds) != n_thresholds or n_thresholds < 10:

@@ -199,6 +199,12 @@ def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
     Returns
     -------
     AgAuDataSet
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = AgAuParams()

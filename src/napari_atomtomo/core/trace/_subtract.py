@@ -156,11 +156,30 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     the filtered volume, light atoms' in the residual); the noise floor of the first pass
     (auto: estimated on the filtered volume) applies to both. One element: steps 1–2 only.
 
+    Parameters
+    ----------
+    volume : ndarray, shape (z, y, x)
+        Reconstruction, brighter where heavier atoms are.
+    voxel_size : float
+        Voxel size in Å.
+    params : TraceParams, optional
+        As for :func:`trace_atoms`; ``elements`` from heaviest to lightest.
+    n_expected : int, optional
+        Known number of atoms of all elements.
+    prefilter_sigma : "auto" or float
+        σ_f of step 1 in voxels (0 = no filter).
+
     Returns
     -------
     TraceResult
         Atoms in descending intensity; ``split_thresholds`` of the first pass between the
         heaviest class and the rest, then those of the second pass.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _check(params, n_expected)
     if not (prefilter_sigma == "auto" or (isinstance(prefilter_sigma, (int, float, np.number))

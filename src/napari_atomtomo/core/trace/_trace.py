@@ -326,6 +326,12 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
     Returns
     -------
     TraceResult
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = TraceParams() if params is None else params
     if not isinstance(params, TraceParams):
