@@ -21,7 +21,7 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
