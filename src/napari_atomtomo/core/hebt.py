@@ -41,19 +41,18 @@ import scipy.linalg
 import scipy.optimize
 from numba import njit, prange
 
-from .geometry import validate_angles, validate_shifts
-from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
+from .backends import DEFAULT_BACKEND, get_backend
+from .geometry import validate_angles, validate_shifts
+from .projectors import DENORMAL_FLOOR
 from .sirt import (
     _sum_of_squares,
-    _update_kernel,
     check_element_stacks,
     check_iteration_settings,
     check_stack,
     check_support,
     public_copy,
     resolve_volume_shape,
-    sirt_weights,
 )
 
 __all__ = [
@@ -221,16 +220,26 @@ def check_ratios(ratios, elements) -> dict[str, float]:
 # ---------------------------------------------------------------------------- kernels
 @njit(nogil=True, cache=True, parallel=True)
 def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
-    """``out = inv_rows · (w_el (b_el − p_el) + w_h e_h)``; returns ``Σ (b_el − p_el)²``."""
+    """``out = R · (w_el (b_el − p_el) + w_h e_h)``; returns ``Σ (b_el − p_el)²``.
+
+    Internal stacks ``(n_a, n_u, n_y)``; ``inv_rows`` is that or ``(n_a, n_u, 1)`` (the same
+    row sums for every ``y``, as the backend returns them without a support).
+    """
     we = np.float32(w_el)
     wh = np.float32(w_h)
-    total = 0.0
-    for i in prange(b_el.size):
-        d = b_el[i] - p_el[i]
-        total += np.float64(d) * np.float64(d)
-        v = (we * d + wh * e_h[i]) * inv_rows[i]
-        out[i] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
-    return total
+    n_a, n_u, n_y = b_el.shape
+    full = inv_rows.shape[2] == n_y
+    sums = np.zeros(n_a)
+    for a in prange(n_a):
+        total = 0.0
+        for m in range(n_u):
+            for j in range(n_y):
+                d = b_el[a, m, j] - p_el[a, m, j]
+                total += np.float64(d) * np.float64(d)
+                v = (we * d + wh * e_h[a, m, j]) * inv_rows[a, m, j if full else 0]
+                out[a, m, j] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
+        sums[a] = total
+    return sums.sum()
 
 
 # ---------------------------------------------------------------------------- HEBT
@@ -243,6 +252,7 @@ def iter_hebt(
     ratios=None,
     support=None,
     shifts=None,
+    backend: str = DEFAULT_BACKEND,
 ) -> Iterator[HebtState]:
     """Run HEBT (Eq. 17), yielding a :class:`HebtState` after every iteration.
 
@@ -262,12 +272,15 @@ def iter_hebt(
         Voxels allowed to be non-zero (also fixes the volume shape).
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
     validated (and ratios fitted) when this function is called.
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
+    engine = get_backend(backend)
     h, stacks = _check_haadf_and_eds(haadf, eds)
     angles = validate_angles(angles_deg, n_images=h.shape[0])
     if shifts is not None:
@@ -287,7 +300,7 @@ def iter_hebt(
             )
     else:
         used, r2, note = check_ratios(ratios, list(stacks)), None, None
-    projector = ParallelBeamProjector(shape, angles, n_u=h.shape[2], shifts=shifts)
+    projector = engine.projector(shape, angles, n_u=h.shape[2], shifts=shifts)
     b_el = {
         el: projector.to_internal_stack(used[el] * s.astype(np.float32))
         for el, s in stacks.items()
@@ -298,16 +311,18 @@ def iter_hebt(
     b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
     if b_norm2 == 0.0:
         raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
-    return _run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support, dict(used), r2,
-                     note)
+    return _run_hebt(engine.sirt_operator(projector), b_el, b_h, np.sqrt(b_norm2), params,
+                     support, dict(used), r2, note)
 
 
-def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=None
+def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=None
               ) -> Iterator[HebtState]:
+    projector = operator.projector
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     support_t = None if support is None else projector.to_internal_volume(support)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
-        inv_rows, inv_cols = sirt_weights(projector, support_t)
+        inv_rows, inv_cols = operator.weights(support_t)
+    del support_t
     elements = list(b_el)
     k = len(elements)
     a = float(params.alpha)
@@ -316,8 +331,6 @@ def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=No
     p = {el: projector.new_internal_stack() for el in elements}  # W X_A
     d = {el: projector.new_internal_stack() for el in elements}  # R_b-weighted residual
     e_h = projector.new_internal_stack()  # I_H − W Σ X_B
-    bp = projector.new_internal_volume()
-    inv_rows_f, inv_cols_f = inv_rows.reshape(-1), inv_cols.reshape(-1)
 
     def residuals() -> float:
         e_h[...] = b_h
@@ -325,21 +338,15 @@ def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=No
             np.subtract(e_h, p[el], out=e_h)
         ss = a**2 * _sum_of_squares(e_h.reshape(-1))
         for el in elements:
-            ss_el = _block_residual_kernel(
-                b_el[el].reshape(-1), p[el].reshape(-1), e_h.reshape(-1), inv_rows_f,
-                w_el, w_h, d[el].reshape(-1),
-            )
+            ss_el = _block_residual_kernel(b_el[el], p[el], e_h, inv_rows, w_el, w_h, d[el])
             ss += w_el**2 * ss_el
         return float(np.sqrt(ss) / b_norm)
 
     residuals()  # x = 0, p = 0 (cheap)
     for it in range(1, params.n_iter + 1):
         with threads:
-            for el in elements:
-                projector.back_internal(d[el], out=bp)
-                _update_kernel(
-                    x[el].reshape(-1), bp.reshape(-1), inv_cols_f, params.relaxation, True
-                )
+            for el in elements:  # X_A ← max(0, X_A + λ C Wᵀ d_A), fused slab by slab
+                operator.back_update(d[el], inv_cols, params.relaxation, True, x[el])
             for el in elements:
                 projector.forward_internal(x[el], out=p[el])
             residual = residuals()
@@ -359,13 +366,15 @@ def reconstruct_hebt(
     support=None,
     shifts=None,
     callback: Callable[[HebtState], None] | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> HebtResult:
     """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration."""
     residuals = []
     state = None
     maps = None
     for state in iter_hebt(
-        haadf, eds, angles_deg, params, ratios=ratios, support=support, shifts=shifts
+        haadf, eds, angles_deg, params, ratios=ratios, support=support, shifts=shifts,
+        backend=backend,
     ):
         residuals.append(state.residual)
         if state.maps is not None:
