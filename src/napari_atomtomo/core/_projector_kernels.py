@@ -27,8 +27,13 @@ bit-identical to the 3D one, the serial back kernel is the scatter-form transpos
 forward kernel (equal to the gather form to float rounding, and twice as fast), and the
 parallel twins are used only for large slices (see ``_threads.use_parallel_2d``).
 
-``fastmath`` is off: the pair must stay an exact adjoint to float rounding, and the
-kernels are bound by memory traffic, not by the multiply-add count.
+Of ``fastmath`` only ``contract`` is on (:data:`CONTRACT`): it lets LLVM fuse each
+multiply and add of the ``y`` loops into one FMA (one rounding instead of two, so the
+pair stays an exact adjoint to float rounding) and made the 3D kernels 10-20 % faster
+(thread CPU time at 100³ × 55). The inner loops are written ``acc = (acc + w0·s0) + w1·s1``
+so that the only contraction is two chained FMAs, the same in the SIMD 3D loops and the
+scalar 2D loop (which therefore stay bit-identical). The reassociating flags stay off: the results must not
+depend on how LLVM reorders a sum.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+#: The one ``fastmath`` flag the kernels use: multiply-add contraction into FMA.
+CONTRACT = {"contract"}
 
 
 @njit(nogil=True, cache=True)
@@ -69,7 +77,7 @@ def _column_range(base, slope, n_cross, n_u):
     return m_lo, max(m_lo, m_hi)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
 def forward_angle(vol_t, c, s, du_a, n_u, proj):
     """One projection ``proj[m, :] = Σ w · vol`` of angle ``(c, s) = (cos θ, sin θ)``.
 
@@ -103,17 +111,17 @@ def forward_angle(vol_t, c, s, du_a, n_u, proj):
                 src1 = vol_t[q1, step]
             line = proj[m]
             for j in range(n_y):
-                line[j] += w0 * src0[j] + w1 * src1[j]
+                line[j] = (line[j] + w0 * src0[j]) + w1 * src1[j]  # two chained FMAs
 
 
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
 def forward_kernel(vol_t, cos_t, sin_t, du, n_u, out):
     """Forward projection ``out[a] = A_a · vol`` for every angle, parallel over angles."""
     for a in prange(cos_t.shape[0]):
         forward_angle(vol_t, cos_t[a], sin_t[a], du[a], n_u, out[a])
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
 def back_slab(stk_t, cos_t, sin_t, du, k, n_x, n_z, slab):
     """Slab ``k`` of the back projection, ``slab`` ``(n_x, n_y)`` (overwritten).
 
@@ -147,10 +155,10 @@ def back_slab(stk_t, cos_t, sin_t, du, k, n_x, n_z, slab):
             src1 = stk_t[a, min(m0 + 1, n_u - 1)]
             acc = slab[i]
             for j in range(n_y):
-                acc[j] += w0 * src0[j] + w1 * src1[j]
+                acc[j] = (acc[j] + w0 * src0[j]) + w1 * src1[j]  # two chained FMAs
 
 
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
 def back_kernel(stk_t, cos_t, sin_t, du, n_x, n_z, out):
     """Exact adjoint of :func:`forward_kernel` (out is overwritten), parallel over z slabs.
 
@@ -179,7 +187,7 @@ def _pad_rows(a, transpose):
     return out
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
 def _forward_angle_2d(rows_z, rows_x, n_z, n_x, c, s, du_a, proj):
     """One projection ``proj[m]`` (overwritten) from the padded rows of the slice.
 
@@ -201,7 +209,8 @@ def _forward_angle_2d(rows_z, rows_x, n_z, n_x, c, s, du_a, proj):
             p0 = math.floor(pos)
             f = pos - p0
             q = min(max(int(p0) + PAD, 0), top)
-            proj[m] += np.float32(w * (1.0 - f)) * row[q] + np.float32(w * f) * row[q + 1]
+            # the 3D kernel's expression, so both contract to the same two FMAs
+            proj[m] = (proj[m] + np.float32(w * (1.0 - f)) * row[q]) + np.float32(w * f) * row[q + 1]
 
 
 @njit(nogil=True, cache=True)

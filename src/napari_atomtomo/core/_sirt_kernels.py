@@ -26,13 +26,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._projector_kernels import back_slab, forward_angle
+from ._projector_kernels import CONTRACT, back_slab, forward_angle
 
 #: Values with a smaller magnitude are flushed to zero (as ``projectors.DENORMAL_FLOOR``).
 FLOOR = 1e-30
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
 def _update_row(row, acc, cw, lam, nonnegative, full):
     """``row += λ · cw · acc``, clipped at 0 if ``nonnegative``, denormals flushed.
 
@@ -52,7 +52,7 @@ def _update_row(row, acc, cw, lam, nonnegative, full):
             row[j] = v if abs(v) >= FLOOR else np.float32(0.0)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
 def _residual_row(data, proj, rw, out, full, lanes):
     """``out = rw · (data − proj)`` (``out`` may be ``proj``); ``lanes += (data − proj)²``."""
     if full:
@@ -70,7 +70,7 @@ def _residual_row(data, proj, rw, out, full, lanes):
             out[j] = v if abs(v) >= FLOOR else np.float32(0.0)
 
 
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
 def back_update_kernel(stk_t, cos_t, sin_t, du, inv_cols, relaxation, nonnegative, x):
     """``x ← x + λ · C · Aᵀ stk_t`` slab by slab, clipped at 0 if ``nonnegative``.
 
@@ -86,7 +86,7 @@ def back_update_kernel(stk_t, cos_t, sin_t, du, inv_cols, relaxation, nonnegativ
             _update_row(x[k, i], slab[i], inv_cols[k, i], lam, nonnegative, full)
 
 
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
 def forward_residual_kernel(vol_t, cos_t, sin_t, du, b, inv_rows, e, ss):
     """``e = R (b − A vol_t)`` angle by angle; ``ss[a] = Σ (b[a] − A_a vol_t)²`` (float64).
 
@@ -103,7 +103,7 @@ def forward_residual_kernel(vol_t, cos_t, sin_t, du, b, inv_rows, e, ss):
         ss[a] = lanes.sum()
 
 
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
 def residual_kernel(b, p, inv_rows, e, ss):
     """``e = R (b − p)`` for a projection ``p`` already computed (2D and shifted paths).
 
@@ -118,7 +118,7 @@ def residual_kernel(b, p, inv_rows, e, ss):
         ss[a] = lanes.sum()
 
 
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
 def update_kernel(x, bp, inv_cols, relaxation, nonnegative):
     """``x ← x + λ · C · bp`` for a back projection ``bp`` already computed (2D, shifted)."""
     n_z, n_x, n_y = x.shape
