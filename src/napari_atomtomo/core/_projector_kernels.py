@@ -357,3 +357,16 @@ def flush_denormals_serial_kernel(flat, floor):
     for n in range(flat.shape[0]):
         if abs(flat[n]) < floor:
             flat[n] = 0.0
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def transpose_slabs_inplace_kernel(flat, n_z, n_a, n_b):
+    """Turn every slab ``(n_a, n_b)`` of a C-contiguous ``(n_z, n_a, n_b)`` buffer into its
+    transpose ``(n_b, n_a)``, in place (one slab-sized scratch per slab, not a volume)."""
+    size = n_a * n_b
+    for k in prange(n_z):
+        slab = flat[k * size:(k + 1) * size]
+        tmp = slab.copy()
+        for i in range(n_a):
+            for j in range(n_b):
+                slab[j * n_a + i] = tmp[i * n_b + j]

@@ -351,7 +351,9 @@ def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=Non
                 projector.forward_internal(x[el], out=p[el])
             residual = residuals()
         maps = None
-        if it == params.n_iter or it % params.yield_every == 0:
+        if it == params.n_iter:  # the working maps become the result: no copies at the end
+            maps = {el: projector.release_internal_volume(x[el]) for el in elements}
+        elif it % params.yield_every == 0:
             maps = {el: public_copy(projector, x[el]) for el in elements}
         yield HebtState(it, residual, maps, ratios, r2, note)
 

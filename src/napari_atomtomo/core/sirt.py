@@ -268,14 +268,20 @@ def _run_sirt(operator, b, b_norm, params, support, x0) -> Iterator[SirtState]:
         if params.nonnegative:
             np.maximum(x, 0.0, out=x)
         e = projector.new_internal_stack()  # R (b − A x), kept one iteration ahead
-        operator.forward_residual(x, b, inv_rows, e)
+        if x0 is None:  # A·0 = 0: no projection in the set-up
+            np.multiply(b, inv_rows, out=e)
+        else:
+            operator.forward_residual(x, b, inv_rows, e)
     for it in range(1, params.n_iter + 1):
         with threads:
             operator.back_update(e, inv_cols, params.relaxation, params.nonnegative, x)
             # residual of the new x; e is reused by the next iteration
             residual = float(np.sqrt(operator.forward_residual(x, b, inv_rows, e)) / b_norm)
-        last = it == params.n_iter
-        volume = public_copy(projector, x) if last or it % params.yield_every == 0 else None
+        volume = None
+        if it == params.n_iter:  # the working volume becomes the result: no copy at the end
+            volume = projector.release_internal_volume(x)
+        elif it % params.yield_every == 0:
+            volume = public_copy(projector, x)
         yield SirtState(it, residual, volume)
 
 
