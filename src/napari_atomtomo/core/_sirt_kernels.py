@@ -103,27 +103,26 @@ def forward_residual_kernel(vol_t, cos_t, sin_t, du, b, inv_rows, e, ss):
         ss[a] = lanes.sum()
 
 
-@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
-def residual_kernel(b, p, inv_rows, e, ss):
-    """``e = R (b − p)`` for a projection ``p`` already computed (2D and shifted paths).
+@njit(nogil=True, cache=True, parallel=True)
+def residual_flat_kernel(b, p, inv_rows, e):
+    """``e = R (b − p)`` on flat arrays of one size, for a projection ``p`` already made
+    (the 2D and ``y``-shifted paths, whose weights are always full); returns ``Σ (b − p)²``.
+    ``p`` may be ``e`` itself."""
+    total = 0.0
+    for i in prange(b.size):
+        d = b[i] - p[i]
+        total += np.float64(d) * np.float64(d)
+        v = d * inv_rows[i]
+        e[i] = v if abs(v) >= FLOOR else np.float32(0.0)
+    return total
 
-    Shapes as in :func:`forward_residual_kernel`; ``p`` may be ``e`` itself.
-    """
-    n_a, n_u, n_y = e.shape
-    full = inv_rows.shape[2] == n_y and n_y > 1
-    for a in prange(n_a):
-        lanes = np.zeros(n_y, dtype=np.float64)
-        for m in range(n_u):
-            _residual_row(b[a, m], p[a, m], inv_rows[a, m], e[a, m], full, lanes)
-        ss[a] = lanes.sum()
 
-
-@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
-def update_kernel(x, bp, inv_cols, relaxation, nonnegative):
-    """``x ← x + λ · C · bp`` for a back projection ``bp`` already computed (2D, shifted)."""
-    n_z, n_x, n_y = x.shape
-    full = inv_cols.shape[2] == n_y and n_y > 1
+@njit(nogil=True, cache=True, parallel=True)
+def update_flat_kernel(x, bp, inv_cols, relaxation, nonnegative):
+    """``x ← x + λ · C · bp`` on flat arrays of one size (2D and ``y``-shifted paths)."""
     lam = np.float32(relaxation)
-    for k in prange(n_z):
-        for i in range(n_x):
-            _update_row(x[k, i], bp[k, i], inv_cols[k, i], lam, nonnegative, full)
+    for i in prange(x.size):
+        v = x[i] + lam * inv_cols[i] * bp[i]
+        if nonnegative and v < 0.0:
+            v = np.float32(0.0)
+        x[i] = v if abs(v) >= FLOOR else np.float32(0.0)

@@ -131,17 +131,19 @@ class NumbaSirtOperator:
                                    float(relaxation), bool(nonnegative), x)
             return
         bp = proj.back_internal(e, out=self._buffer("bp", proj.internal_volume_shape))
-        _sk.update_kernel(x, bp, inv_cols, float(relaxation), bool(nonnegative))
+        # here the weights are always whole arrays (n_y = 1, or y shifts): flat passes
+        _sk.update_flat_kernel(x.reshape(-1), bp.reshape(-1), inv_cols.reshape(-1),
+                               float(relaxation), bool(nonnegative))
 
     def forward_residual(self, x, b, inv_rows, e) -> float:
         proj = self.projector
         if self._fused:
             _sk.forward_residual_kernel(x, proj._cos, proj._sin, proj._du, b, inv_rows, e,
                                         self._ss)
-        else:
-            proj.forward_internal(x, out=e)
-            _sk.residual_kernel(b, e, inv_rows, e, self._ss)
-        return float(self._ss.sum())
+            return float(self._ss.sum())
+        proj.forward_internal(x, out=e)
+        return float(_sk.residual_flat_kernel(b.reshape(-1), e.reshape(-1),
+                                              inv_rows.reshape(-1), e.reshape(-1)))
 
 
 class NumbaCpuBackend:
