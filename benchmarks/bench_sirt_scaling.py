@@ -122,6 +122,9 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--astra-slices", type=int, default=4, help="0: skip ASTRA")
     parser.add_argument("--compare-src", type=Path, help="another checkout's src/ to time too")
+    parser.add_argument("--compare-max", type=int, default=256,
+                        help="largest N timed with --compare-src (the old path's 512³ "
+                             "set-up alone took ≈ 9 s)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -143,6 +146,8 @@ def main(argv=None) -> None:
     for n in args.sizes:
         iters = ITERATIONS.get(n, 4)
         for label, src in srcs.items():
+            if label == "before" and n > args.compare_max:
+                continue
             for threads in args.threads:
                 load = os.getloadavg()[0]
                 r = run_child(["--child", "ours", str(n), str(threads), str(args.repeats),
