@@ -110,9 +110,12 @@ def child_astra(n: int, slices: int, iterations: int) -> dict:
 
 def run_child(args: list[str], src: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(src))
-    out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    for attempt in range(2):  # one retry: a child can lose a race on numba's cache files
+        out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
+                             text=True)
+        if out.returncode == 0:
+            return json.loads(out.stdout.strip().splitlines()[-1])
+    raise RuntimeError(f"{' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
 
 
 def main(argv=None) -> None:
