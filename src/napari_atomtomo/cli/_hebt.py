@@ -130,7 +130,8 @@ def run(args) -> int:
     if choice is None:
         fitted = " (given)"
     else:
-        fitted = f", R² {choice.r2:.4f} ({choice.method})"
+        fitted = (f", R² {choice.r2:.4f} ({choice.method}; HAADF smoothed by σ "
+                  f"{choice.haadf_sigma_px:.2f} px for the fit to match the EDS resolution)")
         if choice.warning:
             print(f"warning: {choice.warning}", file=sys.stderr)
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
