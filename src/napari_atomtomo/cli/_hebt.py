@@ -1,4 +1,10 @@
-"""``atomtomo hebt DATA_DIR --alpha A --iterations N --out MAPS_DIR``: HEBT maps."""
+"""``atomtomo hebt DATA_DIR --alpha A [--iterations N] --out MAPS_DIR``: HEBT maps.
+
+Without ``--iterations`` HEBT runs until the maps stop changing (the ``update`` rule of
+:data:`~napari_atomtomo.core.stopping.HEBT_STOP`); the iterations used and the rule are
+printed and written to ``MAPS_DIR/hebt.json``. Replicas (``--resamples``) use the same
+iteration count as the main run.
+"""
 
 from __future__ import annotations
 
@@ -52,8 +58,9 @@ def register(subparsers) -> None:
         help="weight of the HAADF term in [0, 1] (default 0.8)",
     )
     parser.add_argument(
-        "--iterations", type=int, default=HebtParams.n_iter, metavar="N",
-        help=f"iterations (default {HebtParams.n_iter})",
+        "--iterations", type=int, default=None, metavar="N",
+        help="a fixed number of iterations (default: until the relative update per iteration "
+             "is below 3e-5, at most 1500; docs/quantification.md)",
     )
     parser.add_argument(
         "--relaxation", type=float, default=HebtParams.relaxation, metavar="L",
@@ -78,7 +85,15 @@ def run(args) -> int:
 
     from ..core.regions import poisson_resample
 
-    params = HebtParams(alpha=args.alpha, n_iter=args.iterations, relaxation=args.relaxation)
+    from dataclasses import replace
+
+    from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
+
+    stop = (HEBT_STOP if args.iterations is None
+            else StopParams(rule="none", max_iterations=max(int(args.iterations), 1)))
+    params = HebtParams(alpha=args.alpha,
+                        n_iter=stop.max_iterations if args.iterations is None else args.iterations,
+                        relaxation=args.relaxation)
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))
@@ -94,6 +109,7 @@ def run(args) -> int:
     warn("hebt", check_alpha(params.alpha, data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)
+    info_path = outs.file(out / "hebt.json", own=True)
     choice = None
     if ratios is None:
         from ..core.ratios import choose_ratios
@@ -101,11 +117,12 @@ def run(args) -> int:
         choice = choose_ratios(data.haadf, data.eds)
         ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
-    result = reconstruct_hebt(
-        data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
+    result, stop_info = hebt_stopped(
+        data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios, support=support,
         shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
+    params = replace(params, n_iter=stop_info.iterations)
     # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
     # per pixel and often not in counts, is kept), reconstructed with the same ratios.
     replicas = []
@@ -123,6 +140,11 @@ def run(args) -> int:
             write_json(stage(ratios_path), {"r": result.ratios, "r2": None, "method": "given"})
         else:
             write_json(stage(ratios_path), choice.as_dict())
+        write_json(stage(info_path), {"alpha": params.alpha, "relaxation": params.relaxation,
+                                      "iterations": stop_info.iterations,
+                                      "stop": {**stop_info.as_dict(), "tol": stop.tol,
+                                               "max_iterations": stop.max_iterations},
+                                      "resamples": k})
     for path in targets.values():
         print(f"wrote {path}")
     if k:
@@ -134,6 +156,9 @@ def run(args) -> int:
                   f"{choice.haadf_sigma_px:.2f} px for the fit to match the EDS resolution)")
         if choice.warning:
             print(f"warning: {choice.warning}", file=sys.stderr)
+    how = ("fixed" if stop.rule == "none" else
+           f"update rule, tol {stop.tol:g}, {'met' if stop_info.met else 'NOT met: limit reached'}")
+    print(f"hebt: {stop_info.iterations} iterations ({how}), α {params.alpha:g}")
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
     print(f"wrote {ratios_path}: {ratio_text}{fitted}")
     return 0
