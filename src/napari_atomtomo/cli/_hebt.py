@@ -144,7 +144,9 @@ def run(args) -> int:
                                       "iterations": stop_info.iterations,
                                       "stop": {**stop_info.as_dict(), "tol": stop.tol,
                                                "max_iterations": stop.max_iterations},
-                                      "resamples": k})
+                                      "resamples": k,
+                                      "tilt_range_deg": [float(min(data.angles_deg)),
+                                                         float(max(data.angles_deg))]})
     for path in targets.values():
         print(f"wrote {path}")
     if k:
