@@ -35,7 +35,12 @@ from napari_atomtomo.core.hebt import HebtParams, reconstruct_hebt
 from napari_atomtomo.core.quantify import QuantifyParams, quantify_maps
 from napari_atomtomo.core.ratios import choose_ratios
 from napari_atomtomo.core.regions import poisson_resample
-from napari_atomtomo.core.simulate.phantoms import ELEMENT_PAIRS, LAYOUTS, PhantomParams, simulate_phantom
+from napari_atomtomo.core.simulate.phantoms import (
+    ELEMENT_PAIRS,
+    LAYOUTS,
+    PhantomParams,
+    simulate_phantom,
+)
 from napari_atomtomo.core.stopping import StopParams, hebt_stopped, reconstruct_eds_stopped
 
 ALPHAS = (0.6, 0.8, 0.9)
@@ -142,8 +147,8 @@ def _cell(m: dict, lab: str, el: str, truth: float) -> str:
 
 def table(results: list[dict]) -> list[str]:
     """One row per phantom and region: true wt % of B, then measured ± SE (error) per method."""
-    lines = ["| phantom | region | true B wt % | EDS | HEBT α 0.8 (stopped) | HEBT α 0.8, 200 it. "
-             "| HEBT best α |",
+    lines = [("| phantom | region | true B wt % | EDS | HEBT α 0.8 (stopped) | HEBT α 0.8, 200 it. "
+             "| HEBT best α |"),
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         b = list(next(iter(r["truth"].values())))[1]

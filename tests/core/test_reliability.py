@@ -43,7 +43,7 @@ def test_regions_stacked_along_the_beam_are_flagged_only_with_a_missing_wedge():
 
 
 def test_a_region_thinner_than_the_resolution_is_flagged():
-    ball, z, x = _ball()
+    ball, _z, x = _ball()
     # A 2-voxel slab between two halves (interfaces along x, never in the wedge).
     labels = np.where(ball, np.where(np.abs(x) <= 1, 2, np.where(x < 0, 1, 3)), 0)
     rel = region_reliability(labels, ball, {"z": 3.0, "y": 3.0, "x": 3.0}, max_tilt_deg=75)

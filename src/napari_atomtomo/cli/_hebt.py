@@ -79,14 +79,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import io
+    from dataclasses import replace
 
     import numpy as np
 
+    from .. import io
     from ..core.regions import poisson_resample
-
-    from dataclasses import replace
-
     from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
 
     stop = (HEBT_STOP if args.iterations is None

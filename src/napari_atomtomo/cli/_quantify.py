@@ -150,15 +150,14 @@ def _read_maps(paths: dict, voxel_size=None):
 
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
-    from ..core.quantify import QuantifyParams, quantify_maps
-    from ..core.quantify import summed_map
-    from ..core.reliability import edge_resolution, region_reliability, reliability_warnings
+    from ..core.quantify import QuantifyParams, quantify_maps, summed_map
     from ..core.regions import (
         format_composition,
         particle_from_series,
         region_statistics,
         support_from_series,
     )
+    from ..core.reliability import edge_resolution, region_reliability, reliability_warnings
     from ..io import read_mrc, read_tilt_series, write_mrc
 
     if args.max_tilt is not None:
@@ -179,8 +178,8 @@ def run(args) -> int:
                 "them, or leave out --factors to use the built-in Table 2 factors"
             )
         if missing:
-            warn("quantify", [f"factor file {args.factors} has no {need!r} factor for "
-                              f"{', '.join(missing)}; the built-in factors are used for them"])
+            warn("quantify", [(f"factor file {args.factors} has no {need!r} factor for "
+                              f"{', '.join(missing)}; the built-in factors are used for them")])
     inputs = list(paths.values()) + [q for q in (args.factors, args.haadf, args.regions) if q]
     outs = Outputs(args.force, inputs)
     out = outs.folder(args.out, "--out")

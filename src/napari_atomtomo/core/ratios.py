@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy.ndimage import gaussian_filter
 
 from .elements import element_factors
