@@ -1,4 +1,10 @@
-"""``atomtomo hebt DATA_DIR --alpha A --iterations N --out MAPS_DIR``: HEBT maps."""
+"""``atomtomo hebt DATA_DIR --alpha A [--iterations N] --out MAPS_DIR``: HEBT maps.
+
+Without ``--iterations`` HEBT runs until the maps stop changing (the ``update`` rule of
+:data:`~napari_atomtomo.core.stopping.HEBT_STOP`); the iterations used and the rule are
+printed and written to ``MAPS_DIR/hebt.json``. Replicas (``--resamples``) use the same
+iteration count as the main run.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +55,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
     add_param_options(parser, HebtParams)
+    for action in parser._actions:  # no fixed count by default: the stopping rule
+        if "--iterations" in action.option_strings:
+            action.default = None
+            action.help = ("a fixed number of iterations (default: until the relative update "
+                           "per iteration is below 3e-5, at most 1500; docs/quantification.md)")
     parser.add_argument(
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
@@ -69,13 +80,18 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import io
+    from dataclasses import replace
 
     import numpy as np
 
+    from .. import io
     from ..core.regions import poisson_resample
+    from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
 
-    params = read_params(HebtParams, args)
+    stop = (HEBT_STOP if args.iterations is None
+            else StopParams(rule="none", max_iterations=max(int(args.iterations), 1)))
+    params = read_params(HebtParams, args, n_iter=(stop.max_iterations if args.iterations is None
+                                                   else args.iterations))
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))
@@ -95,6 +111,7 @@ def run(args) -> int:
     warn("hebt", check_alpha(params.alpha, data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)
+    info_path = outs.file(out / "hebt.json", own=True)
     choice = None
     if ratios is None:
         from ..core.ratios import choose_ratios
@@ -102,11 +119,12 @@ def run(args) -> int:
         choice = choose_ratios(data.haadf, data.eds)
         ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
-    result = reconstruct_hebt(
-        data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
+    result, stop_info = hebt_stopped(
+        data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios, support=support,
         shifts=shifts,
         callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
     )
+    params = replace(params, n_iter=stop_info.iterations)
     # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
     # per pixel and often not in counts, is kept), reconstructed with the same ratios.
     replicas = []
@@ -124,6 +142,13 @@ def run(args) -> int:
             write_json(stage(ratios_path), {"r": result.ratios, "r2": None, "method": "given"})
         else:
             write_json(stage(ratios_path), choice.as_dict())
+        write_json(stage(info_path), {"alpha": params.alpha, "relaxation": params.relaxation,
+                                      "iterations": stop_info.iterations,
+                                      "stop": {**stop_info.as_dict(), "tol": stop.tol,
+                                               "max_iterations": stop.max_iterations},
+                                      "resamples": k,
+                                      "tilt_range_deg": [float(min(data.angles_deg)),
+                                                         float(max(data.angles_deg))]})
     for path in targets.values():
         print(f"wrote {path}")
     if k:
@@ -131,9 +156,13 @@ def run(args) -> int:
     if choice is None:
         fitted = " (given)"
     else:
-        fitted = f", R² {choice.r2:.4f} ({choice.method})"
+        fitted = (f", R² {choice.r2:.4f} ({choice.method}; HAADF smoothed by σ "
+                  f"{choice.haadf_sigma_px:.2f} px for the fit to match the EDS resolution)")
         if choice.warning:
             print(f"warning: {choice.warning}", file=sys.stderr)
+    how = ("fixed" if stop.rule == "none" else
+           f"update rule, tol {stop.tol:g}, {'met' if stop_info.met else 'NOT met: limit reached'}")
+    print(f"hebt: {stop_info.iterations} iterations ({how}), α {params.alpha:g}")
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
     print(f"wrote {ratios_path}: {ratio_text}{fitted}")
     return 0
