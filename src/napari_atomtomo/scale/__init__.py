@@ -10,14 +10,17 @@ overlapping chunks (:mod:`.trace`). See ``docs/scale.md``.
 
 from ._engine import open_scheduler, run_slabs, slab_bounds
 from ._plan import ChunkPlan, plan_chunks
+from .est import reconstruct_est_chunked, reconstruct_gridding_chunked
 from .recon import (
     ChunkedResult,
     reconstruct_eds_chunked,
     reconstruct_hebt_chunked,
     reconstruct_sirt_chunked,
 )
+from .trace import trace_atoms_chunked
 
 __all__ = [
     "ChunkPlan", "plan_chunks", "ChunkedResult", "open_scheduler", "run_slabs", "slab_bounds",
     "reconstruct_sirt_chunked", "reconstruct_eds_chunked", "reconstruct_hebt_chunked",
+    "reconstruct_est_chunked", "reconstruct_gridding_chunked", "trace_atoms_chunked",
 ]

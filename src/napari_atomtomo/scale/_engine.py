@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["run_slabs", "slab_bounds", "Scheduler", "open_scheduler"]
+__all__ = ["run_slabs", "slab_bounds", "Scheduler", "open_scheduler", "Whole"]
 
 
 def slab_bounds(n_y: int, height: int) -> list[tuple[int, int]]:
@@ -48,10 +48,24 @@ class _Lazy:
         self.array = array
 
 
+class Whole:
+    """A source handed to every task whole (the task reads the rows it needs, e.g. a slab
+    widened by a halo); a numpy one is sent to a cluster once, not once per slab."""
+
+    def __init__(self, array):
+        self.array = array
+
+
+_WHOLE = "__atomtomo_whole__"
+
+
 def _call(task, y0, y1, sources):
     """``task(y0, y1, *rows)``; numpy sources already cut to the slab pass through."""
     slabs = []
     for s in sources:
+        if isinstance(s, tuple) and len(s) == 2 and s[0] == _WHOLE:
+            slabs.append(s[1])
+            continue
         if isinstance(s, _Lazy):
             s = s.array
         if isinstance(s, np.ndarray) and s.shape[1] == y1 - y0:
@@ -123,7 +137,8 @@ def run_slabs(task, sources, bounds, sink, *, scheduler: Scheduler,
                 while todo or running:
                     while todo and len(running) < limit:
                         y0, y1 = todo.pop(0)
-                        args = [s if not isinstance(s, np.ndarray) else s[:, y0:y1, :]
+                        args = [(_WHOLE, s.array) if isinstance(s, Whole) else
+                                s if not isinstance(s, np.ndarray) else s[:, y0:y1, :]
                                 for s in sources]
                         running[ex.submit(_call, task, y0, y1, args)] = (y0, y1)
                     finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -140,11 +155,19 @@ def run_slabs(task, sources, bounds, sink, *, scheduler: Scheduler,
     from distributed import as_completed
 
     client = scheduler.client
+    whole = {}
+    for i, s in enumerate(sources):
+        if isinstance(s, Whole):
+            a = s.array
+            whole[i] = (_WHOLE, client.scatter(a, broadcast=True) if isinstance(a, np.ndarray)
+                        else _Lazy(a))
 
     def submit(y0, y1):
         args = []
-        for s in sources:
-            if isinstance(s, np.ndarray):  # send this slab only, never the whole array
+        for i, s in enumerate(sources):
+            if i in whole:
+                args.append(whole[i])
+            elif isinstance(s, np.ndarray):  # send this slab only, never the whole array
                 args.append(np.ascontiguousarray(s[:, y0:y1, :], dtype=np.float32))
             else:
                 args.append(_Lazy(s))

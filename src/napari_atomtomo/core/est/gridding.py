@@ -120,8 +120,8 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
 
 
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
-                          voxel_size: float = 1.0, workers: int | None = None
-                          ) -> Iterator[GriddingState]:
+                          voxel_size: float = 1.0, workers: int | None = None,
+                          support_top: float | None = None) -> Iterator[GriddingState]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
     Checks input when called; the generator returns a :class:`GriddingResult`.
@@ -132,10 +132,10 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
         raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
     data, angles = check_stack(stack, angles_deg)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
-    return _iter_gridding(data, angles, params, loose, workers)
+    return _iter_gridding(data, angles, params, loose, workers, support_top)
 
 
-def _iter_gridding(data, angles, params, loose, workers):
+def _iter_gridding(data, angles, params, loose, workers, support_top=None):
     workers = fft_workers() if workers is None else workers
     n = data.shape[2]
     values, mask = grid_projections(data, angles, params.oversampling,
@@ -158,7 +158,8 @@ def _iter_gridding(data, angles, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,
+                                                      support_top=support_top):
         errors.append(err)
         yield GriddingState(round=rnd, iteration=it, error=err, preview=preview)
     return GriddingResult(volume=to_public(x), errors=np.asarray(errors),
@@ -169,10 +170,11 @@ def _iter_gridding(data, angles, params, loose, workers):
 def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(),
                                  *, voxel_size: float = 1.0,
                                  callback: Callable[[GriddingState], None] | None = None,
-                                 workers: int | None = None) -> GriddingResult:
+                                 workers: int | None = None,
+                                 support_top: float | None = None) -> GriddingResult:
     """Synchronous twin of :func:`iter_fourier_gridding`."""
     gen = iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
-                                workers=workers)
+                                workers=workers, support_top=support_top)
     while True:
         try:
             state = next(gen)

@@ -228,7 +228,8 @@ def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: i
     return out
 
 
-def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False) -> Iterator:
+def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False,
+                support_top: float | None = None) -> Iterator:
     """Shared two-round driver: yields ``(round, iteration, error, preview, support)``.
 
     ``step_fn(x)`` updates ``x`` and returns the error; the constraints are applied after
@@ -240,7 +241,8 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
     for rnd, count in ((1, params.n_iter), (2, params.n_iter_tight)):
         if rnd == 2 and count:
             support = tighten_support(x, loose, params.tight_support_threshold,
-                                      params.tight_support_dilation, params.tight_support_sigma)
+                                      params.tight_support_dilation, params.tight_support_sigma,
+                                      top=support_top)
             apply_constraints(x, support, params.positivity)
         for _ in range(count):
             it += 1
@@ -254,7 +256,8 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
 
 
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
-             workers: int | None = None) -> Iterator[EstState]:
+             workers: int | None = None, support_top: float | None = None
+             ) -> Iterator[EstState]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
     Input is checked when this is called (before any heavy work); the returned generator
@@ -264,6 +267,8 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     one iteration. ``voxel_size`` (Å) is only checked; the volume keeps the stack's pixel.
     ``workers`` fixes the FFT threads; by default every iteration uses 1 or all cores,
     whichever was faster when last timed (see ``core._threads.ThreadPolicy``).
+    ``support_top``: the maximum of the smoothed first-round volume when ``stack`` is a
+    y-slab of a larger series (the chunked path, ``napari_atomtomo.scale``).
     """
     if not isinstance(params, EstParams):
         raise ValueError(f"params must be an EstParams, got {type(params).__name__}")
@@ -273,10 +278,10 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     n_a, n_v, n = data.shape
     assignment = match_equally_sloped(angles, n, params.angle_tolerance_deg)
     loose = loose_support(n, params.loose_support_margin, params.support)
-    return _iter_est(data, assignment, params, loose, workers)
+    return _iter_est(data, assignment, params, loose, workers, support_top)
 
 
-def _iter_est(data, assignment, params, loose, workers):
+def _iter_est(data, assignment, params, loose, workers, support_top=None):
     n_v, n = data.shape[1], data.shape[2]
     adaptive = workers is None
     workers = fft_workers() if workers is None else workers
@@ -318,7 +323,8 @@ def _iter_est(data, assignment, params, loose, workers):
     errors = []
     support = None
     for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,
-                                                      constrained_step=True):
+                                                      constrained_step=True,
+                                                      support_top=support_top):
         errors.append(err)
         yield EstState(round=rnd, iteration=it, error=err, preview=preview)
     return EstResult(volume=to_public(x), errors=np.asarray(errors),
@@ -328,12 +334,13 @@ def _iter_est(data, assignment, params, loose, workers):
 
 def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
                     voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
-                    workers: int | None = None) -> EstResult:
+                    workers: int | None = None, support_top: float | None = None) -> EstResult:
     """Synchronous twin of :func:`iter_est`: run to the end and return the :class:`EstResult`.
 
     ``callback(state)`` is called after every iteration.
     """
-    gen = iter_est(stack, angles_deg, params, voxel_size=voxel_size, workers=workers)
+    gen = iter_est(stack, angles_deg, params, voxel_size=voxel_size, workers=workers,
+                   support_top=support_top)
     while True:
         try:
             state = next(gen)
