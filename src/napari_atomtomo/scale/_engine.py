@@ -155,11 +155,11 @@ def run_slabs(task, sources, bounds, sink, *, scheduler: Scheduler,
     from distributed import as_completed
 
     client = scheduler.client
-    whole = {}
-    for i, s in enumerate(sources):
+    whole = {}  # unique keys (hash=False): a second run on the same array must not race the
+    for i, s in enumerate(sources):  # release of the first run's copy
         if isinstance(s, Whole):
             a = s.array
-            whole[i] = (_WHOLE, client.scatter(a, broadcast=True) if isinstance(a, np.ndarray)
+            whole[i] = (_WHOLE, client.scatter(a, broadcast=True, hash=False) if isinstance(a, np.ndarray)
                         else _Lazy(a))
 
     def submit(y0, y1):
