@@ -38,7 +38,7 @@ def add_scale_options(parser) -> None:
                         "core inside a slab)")
 
 
-def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1):
+def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1, estimate=None):
     """The :class:`~napari_atomtomo.scale.ChunkPlan` for these options (``--scheduler``
     alone implies chunks: a cluster gets slabs)."""
     from ..scale import plan_chunks
@@ -47,7 +47,7 @@ def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1):
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be ≥ 1, got {args.workers}")
     plan = plan_chunks(stack_shape, n_vox=n_vox, n_maps=n_maps, chunks=chunks,
-                       workers=args.workers or 1)
+                       workers=args.workers or 1, estimate=estimate)
     if args.scheduler and not plan.chunked:
         from dataclasses import replace
 

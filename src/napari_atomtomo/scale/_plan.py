@@ -45,10 +45,13 @@ class ChunkPlan:
 
 
 def plan_chunks(stack_shape, *, n_vox: int | None = None, n_maps: int = 1,
-                chunks: int | str | None = "auto", workers: int = 1) -> ChunkPlan:
-    """Choose in-memory or chunked for a tilt series of ``(angle, y, x)`` ``stack_shape``."""
+                chunks: int | str | None = "auto", workers: int = 1,
+                estimate: float | None = None) -> ChunkPlan:
+    """Choose in-memory or chunked for a tilt series of ``(angle, y, x)`` ``stack_shape``.
+
+    ``estimate`` replaces the SIRT estimate for other algorithms (EST's, for example)."""
     n_y = int(stack_shape[1])
-    est = reconstruction_bytes(stack_shape, n_vox, n_maps)
+    est = reconstruction_bytes(stack_shape, n_vox, n_maps) if estimate is None else estimate
     per_row = est / n_y
     avail = available_bytes()
     if chunks is None or chunks == "auto":
