@@ -41,7 +41,7 @@ def test_manifest_contributions_are_registered():
     assert "Load data set" in [w.display_name for w in contrib.widgets]
     assert "blob_tilt_series" in [s.key for s in contrib.sample_data]
     assert {tuple(w.layer_types) for w in contrib.writers} == {("image",), ("points",)}
-    assert len(contrib.readers) == 5  # MRC, folders, atoms, DM3, MATLAB
+    assert len(contrib.readers) == 6  # OME-Zarr, MRC, folders, atoms, DM3, MATLAB
 
 
 def _imported_roots(source: str) -> set[str]:

@@ -58,7 +58,10 @@ def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1, estimate=None
 
 
 def print_plan(command: str, plan) -> None:
-    print(f"atomtomo {command}: {plan.describe()}", file=sys.stderr)
+    """Say on stderr how the reconstruction runs, unless it is the plain default (in
+    memory, chosen automatically), which the JSON reports still record."""
+    if plan.chunked or not plan.reason.startswith("automatic"):
+        print(f"atomtomo {command}: {plan.describe()}", file=sys.stderr)
 
 
 def check_volume_output(outs, path, option: str = "--out") -> Path:
