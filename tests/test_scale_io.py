@@ -153,3 +153,28 @@ def test_napari_opens_an_ome_zarr_lazily(tmp_path, make_napari_viewer, volume):
     assert all(isinstance(level, da.Array) for level in layer.data)
     assert layer.scale[0] == pytest.approx(0.5)
     assert layer.metadata["atomtomo"]["lazy"] is True
+
+
+def test_hebt_and_eds_cli_chunked_equal_in_memory(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    maps = {el: np.zeros((16, 12, 16), np.float32) for el in ("Ag", "Au")}
+    for i in range(12):
+        z, y, x = rng.integers(4, 12), rng.integers(1, 11), rng.integers(4, 12)
+        maps[("Ag", "Au")[i % 2]][z - 2:z + 2, y - 1:y + 1, x - 2:x + 2] += 1.0
+    angles = np.linspace(-60, 60, 9)
+    proj = ParallelBeamProjector((16, 12, 16), angles, n_u=16)
+    eds = {el: proj.forward(m) / r for (el, m), r in zip(maps.items(), (800.0, 1000.0))}
+    haadf = proj.forward(maps["Ag"] + maps["Au"])
+    io.write_dataset(tmp_path / "data", io.DataSet(haadf, eds, angles, 1.0))
+    for cmd, extra in (("hebt", ["--iterations", "5"]), ("eds", ["--iterations", "5"])):
+        for chunks in ("0", "5"):
+            assert main([cmd, str(tmp_path / "data"), *extra, "--quiet", "--chunks", chunks,
+                         "--out", str(tmp_path / f"{cmd}{chunks}")]) == 0
+        for el in eds:
+            ref, _ = io.read_mrc(tmp_path / f"{cmd}0" / f"map_{el}.mrc")
+            got, _ = io.read_mrc(tmp_path / f"{cmd}5" / f"map_{el}.mrc")
+            np.testing.assert_allclose(got, ref, atol=1e-5 * float(ref.max()))
+    assert "chunked: 3 y-slabs of 5 rows" in capsys.readouterr().err
+    assert main(["eds", str(tmp_path / "data"), "--stop-rule", "update", "--chunks", "5",
+                 "--out", str(tmp_path / "e")]) == 2
+    assert "fixed iteration count" in capsys.readouterr().err
