@@ -8,7 +8,7 @@
    size``), wall time and the JSON report (slabs, seconds per iteration summed over slabs).
 3. Opens the result lazily (``napari_atomtomo._reader`` and ``open_ome_zarr``) and times it.
 
-Usage (from the repository root; ~15 GB free disk in WORKDIR)::
+Usage (from the repository root; ~3 GB free disk in WORKDIR)::
 
     .venv/bin/python benchmarks/bench_chunked_1024.py [--n 1024] [--iterations 3] [--workdir /tmp/bench1024]
 
