@@ -52,7 +52,7 @@ def write_series(path: Path, n: int, angles: np.ndarray, n_spheres: int = 400, s
         for a, th in enumerate(np.radians(angles)):
             img = np.zeros((n, n), dtype=np.float32)
             u0 = pos[:, 0] * np.cos(th) + pos[:, 2] * np.sin(th)
-            for (x, y, z), rr, d, uc in zip(pos, r, dens, u0):
+            for (_x, y, _z), rr, d, uc in zip(pos, r, dens, u0):
                 j0, j1 = int(max(c + y - rr, 0)), int(min(c + y + rr + 2, n))
                 i0, i1 = int(max(c + uc - rr, 0)), int(min(c + uc + rr + 2, n))
                 vv = np.arange(j0, j1)[:, None] - (c + y)

@@ -10,8 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_atomtomo.core.est import EstParams, GriddingParams, reconstruct_est
-from napari_atomtomo.core.est import reconstruct_fourier_gridding
+from napari_atomtomo.core.est import (
+    EstParams,
+    GriddingParams,
+    reconstruct_est,
+    reconstruct_fourier_gridding,
+)
 from napari_atomtomo.core.hebt import HebtParams, reconstruct_hebt
 from napari_atomtomo.core.projectors import ParallelBeamProjector
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds, reconstruct_sirt

@@ -9,15 +9,27 @@ from pathlib import Path
 import numpy as np
 
 from ..core._generators import run_to_end
-from ..core.memory import check_memory
 from ..core.est._common import TwoRoundParams
+from ..core.memory import check_memory
 from ..core.plausibility import check_tilt_series
 from ._common import (
-    Outputs, add_force, implicit_angles, output_path, progress_printer, warn, write_json,
+    Outputs,
+    add_force,
+    implicit_angles,
+    output_path,
+    progress_printer,
+    warn,
+    write_json,
 )
 from ._params import add_param_options, read_params
-from ._scale import (add_scale_options, check_volume_output, plan_from_args, print_plan,
-                     volume_writers, write_volume)
+from ._scale import (
+    add_scale_options,
+    check_volume_output,
+    plan_from_args,
+    print_plan,
+    volume_writers,
+    write_volume,
+)
 from ._series import add_series_options, read_series
 from ._sirt import read_series_maybe_lazy
 
@@ -50,7 +62,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import io
     from ..core.est import EstParams, GriddingParams, iter_est, iter_fourier_gridding
 
     out = Path(args.out)

@@ -11,8 +11,8 @@ import numpy as np
 from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
-from ._params import add_param_options, read_params
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
+from ._params import add_param_options, read_params
 from ._scale import add_scale_options, plan_from_args, print_plan
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 

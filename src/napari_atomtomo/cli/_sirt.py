@@ -10,15 +10,19 @@ import sys
 
 import numpy as np
 
-from ..core.sirt import SirtParams, reconstruct_sirt
 from ..core.plausibility import check_tilt_series
+from ..core.sirt import SirtParams, reconstruct_sirt
 from ._common import Outputs, add_force, implicit_angles, progress_printer, warn, write_json
 from ._params import add_param_options, read_params
-from ._scale import (add_scale_options, check_volume_output, plan_from_args, print_plan,
-                     volume_writers, write_volume)
+from ._scale import (
+    add_scale_options,
+    check_volume_output,
+    plan_from_args,
+    print_plan,
+    volume_writers,
+    write_volume,
+)
 from ._series import add_series_options, read_series
-
-
 
 
 def add_geometry_options(parser) -> None:

@@ -102,6 +102,7 @@ def open_lazy(path, *, rows: int = 64, dataset: str | None = None):
 
         levels, vs, _ = open_ome_zarr(p)
         return levels[0].astype(np.float32), vs
+    src: MrcRows | Hdf5Rows
     if suffix in (".h5", ".hdf5"):
         src = Hdf5Rows(p, dataset)
     elif suffix in LAZY_SUFFIXES:

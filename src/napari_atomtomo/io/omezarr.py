@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,7 @@ def _axes(kind: str):
 
 
 def is_ome_zarr(path) -> bool:
+    """Whether ``path`` is a ``.zarr`` folder."""
     p = Path(path)
     return p.suffix.lower() == ZARR_SUFFIX and p.is_dir()
 
@@ -122,11 +124,12 @@ class OmeZarrWriter:
             datasets.append({"path": str(k),
                              "coordinateTransformations": [{"type": "scale", "scale": scale}]})
             shp = tuple((s + 1) // 2 if ax in self.down_axes else s for ax, s in enumerate(shp))
-        self.root.attrs["multiscales"] = [{
+        root_attrs: Any = self.root.attrs  # zarr's JSON type is narrower than what we store
+        root_attrs["multiscales"] = [{
             "version": "0.4", "name": self.path.stem, "axes": _axes(kind),
             "datasets": datasets, "type": "mean of 2x2x2",
         }]
-        self.root.attrs["atomtomo"] = {"kind": kind, "voxel_size_A": float(voxel_size),
+        root_attrs["atomtomo"] = {"kind": kind, "voxel_size_A": float(voxel_size),
                                        **(attrs or {})}
         self.rows_written = 0
 
@@ -150,7 +153,7 @@ class OmeZarrWriter:
 
     def set_attrs(self, **attrs) -> None:
         """Add to the ``atomtomo`` attributes (e.g. results known only at the end)."""
-        meta = dict(self.root.attrs["atomtomo"])
+        meta = dict(self.root.attrs["atomtomo"])  # type: ignore[arg-type]
         meta.update(attrs)
         self.root.attrs["atomtomo"] = meta
 
@@ -171,6 +174,7 @@ class OmeZarrWriter:
         return self.path
 
     def abort(self) -> None:
+        """Remove the temporary folder: nothing of this output is left."""
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self):

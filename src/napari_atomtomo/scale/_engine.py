@@ -50,7 +50,8 @@ class _Lazy:
 
 class Whole:
     """A source handed to every task whole (the task reads the rows it needs, e.g. a slab
-    widened by a halo); a numpy one is sent to a cluster once, not once per slab."""
+    widened by a halo); a numpy one is sent to a cluster once, not once per slab.
+    """
 
     def __init__(self, array):
         self.array = array

@@ -49,7 +49,8 @@ def plan_chunks(stack_shape, *, n_vox: int | None = None, n_maps: int = 1,
                 estimate: float | None = None) -> ChunkPlan:
     """Choose in-memory or chunked for a tilt series of ``(angle, y, x)`` ``stack_shape``.
 
-    ``estimate`` replaces the SIRT estimate for other algorithms (EST's, for example)."""
+    ``estimate`` replaces the SIRT estimate for other algorithms (EST's, for example).
+    """
     n_y = int(stack_shape[1])
     est = reconstruction_bytes(stack_shape, n_vox, n_maps) if estimate is None else estimate
     per_row = est / n_y

@@ -29,7 +29,8 @@ __all__ = ["ChunkedResult", "reconstruct_sirt_chunked", "reconstruct_eds_chunked
 @dataclass(eq=False)
 class ChunkedResult:
     """Maps ``{name: (z, y, x) float32}`` (empty when written to ``out``), the relative
-    residual per iteration over the whole volume, and how the work ran."""
+    residual per iteration over the whole volume, and how the work ran.
+    """
 
     maps: dict
     residuals: np.ndarray
@@ -42,9 +43,11 @@ class ChunkedResult:
 
     @property
     def volume(self):
+        """The one map of a single-map run (``None`` for several)."""
         return next(iter(self.maps.values())) if len(self.maps) == 1 else None
 
     def report(self) -> dict:
+        """How the run went, JSON-ready (for ``--json`` and the OME-Zarr attributes)."""
         return {"chunked": True, "slab_rows": self.slab, "n_slabs": self.n_slabs,
                 "scheduler": self.scheduler, "seconds": self.seconds,
                 "seconds_per_iteration": self.seconds_per_iteration, **self.extra}
@@ -66,6 +69,7 @@ class VolumeSink:
                 raise ValueError(f"no output writer for {missing}")
 
     def put(self, y0: int, y1: int, blocks: dict) -> None:
+        """Store the ``{name: (z, y1 - y0, x)}`` blocks of one slab."""
         for name, block in blocks.items():
             if self.writers is None:
                 self.arrays[name][:, y0:y1, :] = block
@@ -129,7 +133,7 @@ def _sirt_slab(y0, y1, *slabs, angles, params, shifts, names, shape_zx):
             ss += nb2
             b2 += nb2
             continue
-        res, t0, t1 = _timed(lambda cb: reconstruct_sirt(
+        res, t0, t1 = _timed(lambda cb, s=s: reconstruct_sirt(
             s, angles, params, support=support, shifts=shifts, callback=cb), params.n_iter)
         blocks[name] = res.volume
         ss += (res.residuals * np.sqrt(nb2)) ** 2
@@ -224,7 +228,8 @@ def reconstruct_eds_chunked(eds, angles_deg, params: SirtParams = SirtParams(), 
                             workers: int | None = None, out=None,
                             progress=None) -> ChunkedResult:
     """:func:`~napari_atomtomo.core.sirt.reconstruct_eds` in y-slabs (one SIRT per element;
-    ``out`` a dict ``{element: writer}``). ``residuals`` are summed over the elements."""
+    ``out`` a dict ``{element: writer}``). ``residuals`` are summed over the elements.
+    """
     if not isinstance(eds, dict) or not eds:
         raise ValueError("eds must be a non-empty dict {element: tilt series}")
     shapes = {e: _check_source(s, f"eds[{e!r}]") for e, s in eds.items()}

@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 
 from ..core.trace import TraceParams, TraceResult, estimate_noise_floor
+from ..core.trace._kernels import local_maxima_mask
 from ..core.trace._physics import physical_min_distance_A, shortest_bond_A
 from ..core.trace._trace import (
     NOISE_FLOOR_SIGMAS,
@@ -30,7 +31,6 @@ from ..core.trace._trace import (
     peak_candidates,
     select_atoms,
 )
-from ..core.trace._kernels import local_maxima_mask
 from ._engine import Whole, _Lazy, open_scheduler, run_slabs, slab_bounds
 
 __all__ = ["trace_atoms_chunked", "HALO"]
@@ -76,7 +76,8 @@ def trace_atoms_chunked(volume, voxel_size: float, params: TraceParams | None = 
                         workers: int | None = None, progress=None) -> TraceResult:
     """:func:`~napari_atomtomo.core.trace.trace_atoms` on y-chunks of a numpy or dask
     volume ``(z, y, x)``; same arguments plus the chunking ones of :mod:`.recon`.
-    ``auto["chunked"]`` records the chunking."""
+    ``auto["chunked"]`` records the chunking.
+    """
     params = TraceParams() if params is None else params
     if not isinstance(params, TraceParams):
         raise ValueError(f"params must be a TraceParams, got {type(params).__name__}")

@@ -85,10 +85,10 @@ def tighten_support(vol_yzx: np.ndarray, loose: np.ndarray, threshold: float, di
     """
     smooth = ndimage.gaussian_filter(vol_yzx, sigma) if sigma > 0 else vol_yzx
     whole = top is None
-    top = float(smooth.max()) if whole else float(top)
-    if top <= 0:
+    peak = float(smooth.max()) if top is None else float(top)
+    if peak <= 0:
         return np.broadcast_to(loose, vol_yzx.shape).copy()
-    mask = smooth > threshold * top
+    mask = smooth > threshold * peak
     if dilation:
         mask = ndimage.binary_dilation(mask, iterations=int(dilation))
     mask &= loose[None]
@@ -99,7 +99,8 @@ def tighten_support(vol_yzx: np.ndarray, loose: np.ndarray, threshold: float, di
 
 def support_halo(dilation: int, sigma: float) -> int:
     """Rows of a y-slab's neighbours that decide its tight support: the Gaussian's radius
-    (scipy's ``truncate=4``) plus the dilation."""
+    (scipy's ``truncate=4``) plus the dilation.
+    """
     return (int(4.0 * float(sigma) + 0.5) if sigma > 0 else 0) + int(dilation)
 
 
@@ -120,7 +121,8 @@ class TwoRoundParams:
     """The fields and checks EST and Fourier gridding share (two rounds, loose then tight
     support, positivity); see :class:`~.reconstruct.EstParams` for their meaning.
     :class:`~.reconstruct.EstParams` and :class:`~.gridding.GriddingParams` add their
-    own fields after these."""
+    own fields after these.
+    """
 
     n_iter: int = param(200, flag="--iterations", label="iterations, loose support",
                         range=(0, 100_000), help="round 1: iterations inside the whole "

@@ -12,20 +12,20 @@ GENFIRE (Pryor et al., Sci. Rep. 7, 10409 (2017)); this is our own code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import scipy.fft as sfft
 
+from .._generators import run_to_end
+from ..params import register_params
 from ._common import (
     TwoRoundParams,
     check_stack,
     loose_support,
     to_public,
 )
-from .._generators import run_to_end
-from ..params import register_params
 from .frft import fft_workers, frft
 from .reconstruct import _run_rounds
 
@@ -44,7 +44,8 @@ __all__ = [
 class GriddingParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_fourier_gridding` (see :class:`EstParams` for the
     shared support fields). ``oversampling`` is the real-space padding factor of the
-    Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units)."""
+    Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units).
+    """
 
     interpolation_radius: float = 0.5
 
@@ -69,7 +70,8 @@ class GriddingState:
 @dataclass(frozen=True)
 class GriddingResult:
     """Volume ``(z, y, x)``, error per iteration, support, and the fraction of the Fourier
-    grid that holds measured values."""
+    grid that holds measured values.
+    """
 
     volume: np.ndarray
     errors: np.ndarray

@@ -21,14 +21,18 @@ batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + �
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
+import numba
 import numpy as np
 import scipy.fft as sfft
-import numba
 from numba import njit, prange
 
+from .._generators import run_to_end
+from .._threads import ThreadPolicy
+from ..config import DENORMAL_FLOOR
+from ..params import register_params
 from ._common import (
     TwoRoundParams,
     apply_constraints,
@@ -37,10 +41,6 @@ from ._common import (
     tighten_support,
     to_public,
 )
-from .._generators import run_to_end
-from ..config import DENORMAL_FLOOR
-from ..params import register_params
-from .._threads import ThreadPolicy
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
 from .slopes import EqualSlopeAssignment, match_equally_sloped
