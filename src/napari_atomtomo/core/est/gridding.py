@@ -148,6 +148,9 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
     workers : int, optional
         FFT threads; by default every iteration uses 1 or all cores, whichever was faster
         when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
 
     Yields
     ------

@@ -388,6 +388,9 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
     workers : int, optional
         FFT threads; by default every iteration uses 1 or all cores, whichever was faster
         when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
     callback : callable, optional
         ``callback(state)`` with each :class:`EstState`.
 
