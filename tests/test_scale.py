@@ -180,6 +180,9 @@ def test_plan_chooses_chunks_when_the_estimate_does_not_fit(monkeypatch):
     assert forced.chunked and forced.n_slabs == 7 and "forced" in forced.reason
     with pytest.raises(ValueError, match="chunks must be"):
         plan_chunks((55, 100, 100), chunks=-2)
+    # one row of 400000² voxels cannot fit: no slab height helps, the memory check refuses
+    wide = plan_chunks((5, 8, 400_000))
+    assert not wide.chunked and "slabs cannot help" in wide.reason
 
 
 def test_dy_shifts_are_refused_by_the_chunked_path(series):

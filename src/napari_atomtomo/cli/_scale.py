@@ -67,8 +67,8 @@ def print_plan(command: str, plan) -> None:
 def check_volume_output(outs, path, option: str = "--out") -> Path:
     """Register an ``.mrc`` file or a ``.zarr`` folder output (checked now)."""
     p = Path(path)
+    outs._not_input(p, option)  # first: writing over an input is the error to report
     if p.suffix.lower() == ".zarr":
-        outs._not_input(p, option)
         if p.exists() and not outs.force:
             raise FileExistsError(f"{p} exists; pass --force to overwrite it")
         if p.exists() and not p.is_dir():

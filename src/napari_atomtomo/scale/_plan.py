@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..core.memory import HEADROOM, available_bytes, gib, reconstruction_bytes
+from ..core.memory import HEADROOM, available_bytes, check_memory, gib, reconstruction_bytes
 
 __all__ = ["ChunkPlan", "plan_chunks", "MAX_SLAB", "SLAB_SHARE"]
 
@@ -61,6 +61,11 @@ def plan_chunks(stack_shape, *, n_vox: int | None = None, n_maps: int = 1,
             return ChunkPlan(False, n_y, 1, est, est, avail,
                              f"automatic: needs about {gib(est)}, {where} available")
         budget = SLAB_SHARE * avail / max(int(workers), 1)
+        if per_row > HEADROOM * avail / max(int(workers), 1):
+            # not even one row fits: slabs cannot help; the caller's memory check refuses
+            return ChunkPlan(False, n_y, 1, est, est, avail,
+                             f"automatic: one row alone needs about {gib(per_row)}, "
+                             f"{gib(avail)} available, so slabs cannot help")
         slab = 1
         while slab * 2 <= min(MAX_SLAB, n_y) and per_row * slab * 2 <= budget:
             slab *= 2
@@ -75,5 +80,7 @@ def plan_chunks(stack_shape, *, n_vox: int | None = None, n_maps: int = 1,
         return ChunkPlan(False, n_y, 1, est, est, avail, "forced in memory (chunks=0)")
     slab = min(int(chunks), n_y)
     n = -(-n_y // slab)
+    check_memory(per_row * slab * max(int(workers), 1),
+                 f"{max(int(workers), 1)} slab(s) of {slab} rows", "use a smaller --chunks")
     return ChunkPlan(True, slab, n, est, per_row * slab, avail,
                      f"forced: chunks={int(chunks)}; one slab needs about {gib(per_row * slab)}")
