@@ -32,3 +32,18 @@ def test_the_register_menu_item_docks_the_align_widget(make_napari_viewer):
     (command,) = _ours(MenuId.LAYERS_REGISTER)
     get_app_model().commands.execute_command(command.id).result()
     assert isinstance(viewer.window.dock_widgets["Align tilt series (AtomTomo)"], AlignWidget)
+
+
+def test_plugins_menu_lists_the_docks_in_workflow_order(make_napari_viewer):
+    from npe2 import PluginManager  # noqa: PLC0415
+
+    make_napari_viewer()
+    manifest = PluginManager.instance().get_manifest("napari-atomtomo")
+    names = [w.display_name for w in manifest.contributions.widgets]
+    assert names == ["Load data set", "Simulate tilt series", "Preprocess tilt series",
+                     "Align tilt series", "SIRT / HEBT", "EST reconstruction", "Trace atoms",
+                     "Quantify (ESF threshold)"]
+    plugin_items = [item.command.title for item in get_app_model().menus.get_menu(
+        "napari/plugins/napari-atomtomo") if getattr(item, "command", None) is not None]
+    # napari's own Plugins ▸ AtomTomo submenu follows the manifest's order
+    assert [t.removesuffix(" (AtomTomo)") for t in plugin_items] == names
