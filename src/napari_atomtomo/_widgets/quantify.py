@@ -240,6 +240,7 @@ class QuantifyWidget(JobDockWidget):
                   "voxel_size": layer_voxel_size(layers[0])}
         factors = None if path is None else load_factor_file(path)
         params = QuantifyParams(self.kind.value)
+        self._hide_maps, self._hidden_maps = True, []
         self.runner.run(
             iter_quantify_job, maps, params.kind, factors, params.n_thresholds,
             label="quantify", total=N_STAGES, describe=lambda s: s.text,
@@ -330,6 +331,30 @@ class QuantifyWidget(JobDockWidget):
             else:
                 new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
                 new.contrast_limits = (0.0, 1.0)
+                show_fraction_bar(new)
+        if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
+            self._hidden_maps = hide_maps_under_fractions(self.viewer, self._source["names"])
+            self._hide_maps = False
         text = readout_text(picker, t, fractions, inside, vs, regions)
+        if getattr(self, "_hidden_maps", None):
+            text += (f"\n{', '.join(self._hidden_maps)} hidden under the wt_ layers "
+                     "(tick them to show)")
         extra_warnings = [w for w in warnings if w != esf.warning]
         self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))
+
+
+def show_fraction_bar(layer) -> None:
+    """A colour bar (0-1 weight fraction, in the element's colour) on the canvas for a
+    ``wt_`` layer, in the lower right corner (the atoms' legend takes the upper one)."""
+    bar = layer.colorbar
+    bar.position, bar.font_size, bar.visible = "bottom_right", 10, True
+
+
+def hide_maps_under_fractions(viewer, names) -> list[str]:
+    """Hide the element maps the ``wt_`` layers were computed from: added over them
+    (additive blending) both would blend into a washed-out disc. Returns the names hidden."""
+    hidden = [n for n in names if n in viewer.layers and viewer.layers[n].visible]
+    for name in hidden:
+        viewer.layers[name].visible = False
+    return hidden
+
