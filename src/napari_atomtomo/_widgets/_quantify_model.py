@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.quantify import QuantifyParams, ThresholdPicker, factor_kind, make_picker, summed_map
 from ..core.regions import format_composition, region_statistics
+from ..io._names import element_name_match
 
 __all__ = [
     "QuantifyStage",
@@ -37,7 +38,6 @@ __all__ = [
     "readout_text",
 ]
 
-_MAP_NAME = re.compile(r"^map_([A-Z][a-z]?)$")
 #: Steps of the job (for the progress bar).
 N_STAGES = 3
 
@@ -76,8 +76,7 @@ def element_of_layer(name: str, metadata: Mapping | None) -> str | None:
     element = (metadata or {}).get("atomtomo", {}).get("element")
     if element:
         return str(element)
-    m = _MAP_NAME.match(str(name))
-    return m.group(1) if m else None
+    return element_name_match(name, "map")
 
 
 def parse_elements(text: str) -> list[str]:

@@ -16,8 +16,9 @@ from matplotlib.patches import Rectangle
 from qtpy.QtWidgets import QLabel
 
 from ..core.hebt import HebtParams
+from ..jobs.reconstruction import iter_reconstruction
+from ..jobs.sweep import SweepResult
 from ._plot import FOREGROUND, MARK, style_axes
-from .sweep import SweepResult, iter_reconstruction
 
 __all__ = ["draw_sweep_cells", "cell_at", "SweepClicks", "FONT_PT", "ROW_HEIGHT_PX"]
 

@@ -16,12 +16,13 @@ import numpy as np
 
 from ..core.plausibility import check_tilt_series
 from ..core.stopping import STOP_RULES, StopParams, reconstruct_eds_stopped
+from ..jobs.reconstruction import EDS_ITERATIONS
 from ._common import Outputs, add_force, progress_printer, warn, write_json
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 #: Fixed iteration count the SIRT/HEBT widget's EDS mode starts with (the paper's
 #: EDS-only optimum lies between 20 (Au) and 50 (Ag) iterations).
-DEFAULT_ITERATIONS = 50
+DEFAULT_ITERATIONS = EDS_ITERATIONS
 
 
 def output_folder(path, outs: Outputs | None = None) -> Path:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..core._generators import run_to_end
 from ..core.memory import check_memory
+from ..core.est._common import TwoRoundParams
 from ..core.plausibility import check_tilt_series
 from ._common import (
     Outputs, add_force, implicit_angles, output_path, progress_printer, warn, write_json,
 )
+from ._params import add_param_options, read_params
 from ._series import add_series_options, read_series
 
 
@@ -31,17 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (z, y, x)")
     p.add_argument("--method", choices=("est", "gridding"), default="est",
                    help="est (equally sloped angles) or gridding (any angles); default est")
-    p.add_argument("--iterations", type=int, default=200, metavar="N",
-                   help="iterations with the loose support (default 200)")
-    p.add_argument("--tight-iterations", type=int, default=200, metavar="N",
-                   help="iterations with the tight support (default 200)")
-    p.add_argument("--oversampling", type=int, default=2, metavar="K",
-                   help="Fourier oversampling (default 2)")
-    p.add_argument("--support-margin", type=int, default=0, metavar="PX",
-                   help="pixels removed from each edge of the loose support box (default 0)")
-    p.add_argument("--tight-threshold", type=float, default=None, metavar="F",
-                   help="tight support: fraction of the smoothed round-1 maximum that a voxel "
-                        "must exceed (default: the EstParams default)")
+    add_param_options(p, TwoRoundParams)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_series_options(p)
     add_force(p)
@@ -57,15 +50,11 @@ def run(args) -> int:
     outs = Outputs(args.force, (args.stack, implicit_angles(args.stack, args.angles)))
     outs.file(out, "--out")
     outs.file(report_path, "report")
-    common = dict(n_iter=args.iterations, n_iter_tight=args.tight_iterations,
-                  oversampling=args.oversampling, loose_support_margin=args.support_margin)
-    if args.tight_threshold is not None:
-        common["tight_support_threshold"] = args.tight_threshold
     if args.method == "est":
-        params = EstParams(**common)
+        params = read_params(EstParams, args)
         start = iter_est
     else:
-        params = GriddingParams(**common)
+        params = read_params(GriddingParams, args)
         start = iter_fourier_gridding
     series = read_series(args)
     n_a, n_v, n_u = series.data.shape
@@ -79,13 +68,8 @@ def run(args) -> int:
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
     total = params.n_iter + params.n_iter_tight
     progress = progress_printer(f"atomtomo est ({args.method})", quiet=args.quiet)
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
-        progress(state.iteration, total, f"round {state.round} error {state.error:.4g}")
+    result = run_to_end(gen, lambda state: progress(
+        state.iteration, total, f"round {state.round} error {state.error:.4g}"))
     report = {
         "algorithm": args.method,
         "parameters": dataclasses.asdict(params),

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
 
-_MAP_NAME = re.compile(r"^map_([A-Z][a-z]?)\.mrc$")
 
 
 def register(subparsers) -> None:
@@ -98,9 +98,9 @@ def find_maps(maps_dir) -> dict[str, Path]:
         raise FileNotFoundError(f"maps folder {root} does not exist or is not a folder")
     found = {}
     for path in sorted(root.iterdir()):
-        m = _MAP_NAME.match(path.name)
-        if m:
-            found[m.group(1)] = path
+        element = element_name_match(path.name, "map", ".mrc")
+        if element:
+            found[element] = path
     if not found:
         raise ValueError(f"{root} holds no map_<Element>.mrc files (e.g. map_Ag.mrc)")
     return found

@@ -11,20 +11,10 @@ import numpy as np
 from ..core.sirt import SirtParams, reconstruct_sirt
 from ..core.plausibility import check_tilt_series
 from ._common import Outputs, add_force, implicit_angles, progress_printer, warn
+from ._params import add_param_options, read_params
 from ._series import add_series_options, read_series
 
 
-def add_sirt_options(parser, default_iterations: int) -> None:
-    """``--iterations`` and ``--relaxation``, shared by ``sirt`` and ``eds``."""
-    parser.add_argument(
-        "--iterations", type=int, default=default_iterations, metavar="N",
-        help=f"SIRT iterations (default {default_iterations})",
-    )
-    parser.add_argument(
-        "--relaxation", type=float, default=SirtParams.relaxation, metavar="L",
-        help="relaxation λ in (0, 2) (default 1)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
 def add_geometry_options(parser) -> None:
@@ -97,10 +87,8 @@ def register(subparsers) -> None:
         "--angles", metavar="ANGLES.tlt", default=None,
         help="tilt angles in degrees (default: STACK.tlt or angles.tlt next to the stack)",
     )
-    add_sirt_options(parser, SirtParams.n_iter)
-    parser.add_argument(
-        "--allow-negative", action="store_true", help="do not clip negative voxels to zero"
-    )
+    add_param_options(parser, SirtParams)
+    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (MRC)")
     add_series_options(parser)
@@ -111,9 +99,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import io
 
-    params = SirtParams(
-        n_iter=args.iterations, relaxation=args.relaxation, nonnegative=not args.allow_negative
-    )
+    params = read_params(SirtParams, args)
     inputs = (args.stack, implicit_angles(args.stack, args.angles), args.shifts, args.support)
     outs = Outputs(args.force, inputs)
     out = outs.file(args.out, "--out")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import DENORMAL_FLOOR
 from ._paths import check_voxel_size, existing_file, finite_float32, writable_path
 
 __all__ = ["read_mrc", "write_mrc", "read_mrc_header", "MrcHeader"]
@@ -23,7 +24,7 @@ __all__ = ["read_mrc", "write_mrc", "read_mrc_header", "MrcHeader"]
 #: Extensions of MRC files (IMOD's stacks, aligned stacks and reconstructions included).
 MRC_SUFFIXES = (".mrc", ".mrcs", ".st", ".ali", ".rec", ".map")
 _KINDS = {"volume": "volume (z, y, x)", "stack": "tilt series (angle, y, x)"}
-_DENORMAL = np.float32(1e-30)
+_DENORMAL = np.float32(DENORMAL_FLOOR)
 
 
 @dataclass(frozen=True)

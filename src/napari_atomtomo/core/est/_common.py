@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..geometry import validate_angles
+from ..params import param
 from ..projectors import DENORMAL_FLOOR
 
 SUPPORT_KINDS = ("box", "none")
@@ -112,12 +113,24 @@ class TwoRoundParams:
     :class:`~.reconstruct.EstParams` and :class:`~.gridding.GriddingParams` add their
     own fields after these."""
 
-    n_iter: int = 200
-    n_iter_tight: int = 200
-    oversampling: int = 2
+    n_iter: int = param(200, flag="--iterations", label="iterations, loose support",
+                        range=(0, 100_000), help="round 1: iterations inside the whole "
+                        "reconstruction box (paper: 200); the error usually settles within 100-200")
+    n_iter_tight: int = param(200, flag="--tight-iterations", label="iterations, tight support",
+                              range=(0, 100_000), help="round 2: iterations inside a support "
+                              "cut around the object found in round 1 (paper: 200); 0 skips it")
+    oversampling: int = param(2, flag="--oversampling", label="oversampling", range=(1, 4),
+                              help="Fourier-space oversampling: 2 samples each line twice as "
+                                   "finely as the image; more is slower")
     support: str = "box"
-    loose_support_margin: int = 0
-    tight_support_threshold: float = 0.05
+    loose_support_margin: int = param(0, flag="--support-margin", label="support margin",
+                                      unit="px", range=(0, 10_000),
+                                      help="pixels cut from each edge of the box (x and z) "
+                                           "where the object may be in round 1")
+    tight_support_threshold: float = param(
+        0.05, flag="--tight-threshold", label="tight support threshold", range=(0.0, 0.99),
+        step=0.01, help="round 2 keeps voxels brighter than this fraction of the round-1 "
+                        "maximum (after 1 px smoothing, grown by 2 px)")
     tight_support_dilation: int = 2
     tight_support_sigma: float = 1.0
     positivity: bool = True
