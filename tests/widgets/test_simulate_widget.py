@@ -190,3 +190,14 @@ def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer):
     (args,) = parse_commands(rec["command"])
     assert args.preset == 10 and args.seed == 0
     assert not viewer.layers["atoms_true"].visible
+
+
+def test_a_particle_that_does_not_fit_the_field_disables_run(simulate):
+    _, widget = simulate
+    widget.n_pixels.value = 40  # 20 Å across: the 24.7 Å shipped particle cannot fit
+    reason = widget.reason.text()
+    assert not widget.run_button.isEnabled()
+    assert reason.startswith("the particle (radius") and "does not fit the 40 × 0.5 Å field" in reason
+    need = int(reason.rsplit("at least ", 1)[1].split()[0])
+    widget.n_pixels.value = need
+    assert widget.run_button.isEnabled(), widget.reason.text()

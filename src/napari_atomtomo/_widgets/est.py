@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit
-from qtpy.QtWidgets import QPlainTextEdit
+from qtpy.QtWidgets import QLabel, QPlainTextEdit
 
 from .. import io
 from .._layers import image_layer_data, layer_angles_deg, layer_voxel_size, series_array
@@ -35,7 +35,11 @@ from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
 from ._results import KeepResultButton
 
-__all__ = ["EstWidget"]
+__all__ = ["EstWidget", "SETUP_CANCEL_NOTE"]
+
+SETUP_CANCEL_NOTE = ("EST's set-up (measured lines, back projection, operator) cannot be "
+                     "interrupted yet: Cancel takes effect when it ends, before the first "
+                     "iteration")
 
 EST, GRIDDING = "est", "gridding"
 RESULT = "est"
@@ -88,6 +92,17 @@ class EstWidget(JobDockWidget):
         self.layout().insertWidget(self.layout().count() - 1, self.plot)
         self.keep_button = KeepResultButton(self, lambda: [RESULT])
         self.button_row.addWidget(self.keep_button)
+        # EST's set-up (sampling the measured lines, back projection, the normal operator)
+        # runs in the core without a yield, so Cancel can only stop it when it ends: the
+        # dock says so instead of looking stuck.
+        self.setup_note = QLabel("")
+        self.setup_note.setWordWrap(True)
+        self.setup_note.setVisible(False)
+        self.layout().insertWidget(self.layout().indexOf(self.runner) + 1, self.setup_note)
+        self._in_setup = False
+        self.runner.started.connect(lambda *_: setattr(self, "_in_setup", True))
+        self.runner.yielded.connect(lambda *_: setattr(self, "_in_setup", False))
+        self.runner.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._auto_gridding = False
         self.runner.started.connect(self._show_result_layer)
         for signal in (self.runner.finished, self.runner.cancelled, self.runner.errored):
@@ -233,7 +248,14 @@ class EstWidget(JobDockWidget):
             describe=lambda s: f"round {s.round}, error {s.error:.4g}",
             live_layers=volume_layer(np.zeros((n, stack.shape[1], n), np.float32)))
 
+    def _on_cancel_clicked(self) -> None:
+        if self._in_setup:
+            self.setup_note.setText(SETUP_CANCEL_NOTE)
+            self.setup_note.setVisible(True)
+
     def _on_job_end(self, *_) -> None:
+        self._in_setup = False
+        self.setup_note.setVisible(False)
         self.plot.finish_curves()
 
     def _show_result_layer(self, *_) -> None:
