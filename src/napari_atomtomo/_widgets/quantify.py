@@ -371,6 +371,20 @@ class QuantifyWidget(JobDockWidget):
         support, warnings = check_region(picker, inside, self._support,
                                          "haadf" if from_haadf else DEFAULT_SUPPORT,
                                          fit_warnings=not from_haadf)
+        if labels is not None and regions:  # as atomtomo quantify --regions
+            from ..core.reliability import (
+                edge_resolution,
+                region_reliability,
+                reliability_warnings,
+            )
+
+            tilt = (self._haadf_info or {}).get("max_tilt_deg")
+            rel = region_reliability(labels, inside, edge_resolution(picker.summed, inside),
+                                     max_tilt_deg=tilt)
+            for name, entry in rel.items():
+                if name in regions:
+                    regions[name]["reliability"] = entry
+            warnings.extend(reliability_warnings(rel))
         if from_haadf and self._haadf_info.get("warning"):
             warnings.insert(0, f"HAADF particle: {self._haadf_info['warning']}")
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
