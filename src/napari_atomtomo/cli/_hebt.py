@@ -13,11 +13,14 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.hebt import HebtParams, reconstruct_hebt
+import numpy as np
+
+from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
-from ._params import add_param_options, read_params
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
+from ._params import add_param_options, read_params
+from ._scale import add_scale_options, plan_from_args, print_plan
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -86,14 +89,13 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     add_resample_option(parser)
+    add_scale_options(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from dataclasses import replace
-
-    import numpy as np
 
     from .. import io
     from ..core.regions import poisson_resample
@@ -112,7 +114,11 @@ def run(args) -> int:
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
-    check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
+    n_vox = None if support is None else int(np.prod(support.shape))
+    plan = plan_from_args(args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
+    print_plan("hebt", plan)
+    if not plan.chunked:
+        check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
     warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))
     for el, stack in data.eds.items():
         warn("hebt", check_counts(stack, f"EDS series of {el}"))
@@ -131,18 +137,39 @@ def run(args) -> int:
         choice = choose_ratios(data.haadf, data.eds)
         ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
-    result, stop_info = hebt_stopped(
-        data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios, support=support,
-        shifts=shifts,
-        callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
-    )
+    progress = lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}")  # noqa: E731
+    solve = reconstruct_hebt
+    if plan.chunked:  # the same maps, y-slab by y-slab, with the ratios fitted above
+        from ..core.stopping import StopInfo
+        from ..scale import reconstruct_hebt_chunked
+
+        if args.iterations is None:
+            params = replace(params, n_iter=HebtParams().n_iter)
+            stop = StopParams(rule="none", max_iterations=params.n_iter)
+            warn("hebt", [f"the update stopping rule needs the whole volume at once; chunked "
+                          f"HEBT runs a fixed {params.n_iter} iterations (set --iterations)"])
+
+        def solve(haadf, eds, angles, params, *, ratios, support, shifts, callback=None):
+            res = reconstruct_hebt_chunked(
+                haadf, eds, angles, params, ratios=ratios, support=support, shifts=shifts,
+                chunks=plan.slab, scheduler=args.scheduler, workers=args.workers,
+                progress=None if callback is None else lambda d, t: report(d, t, "slabs"))
+            return HebtResult(res.maps, dict(ratios), None, res.residuals)
+
+        result = solve(data.haadf, data.eds, data.angles_deg, params, ratios=ratios,
+                       support=support, shifts=shifts, callback=progress)
+        stop_info = StopInfo(params.n_iter, "none", False, float(result.residuals[-1]), None)
+    else:
+        result, stop_info = hebt_stopped(
+            data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios,
+            support=support, shifts=shifts, callback=progress)
     params = replace(params, n_iter=stop_info.iterations)
     # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
     # per pixel and often not in counts, is kept), reconstructed with the same ratios.
     replicas = []
     rng = np.random.default_rng(args.seed)
     for i in range(k):
-        replicas.append(reconstruct_hebt(
+        replicas.append(solve(
             data.haadf, poisson_resample(data.eds, rng), data.angles_deg, params,
             ratios=result.ratios, support=support, shifts=shifts).maps)
         report(i + 1, k, "resamples")
