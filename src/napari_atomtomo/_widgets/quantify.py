@@ -53,6 +53,7 @@ from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._defaults import newest_per_element
 from ._plot import LINE, PlotWidget
+from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 from ._quantify_model import (
     N_STAGES,
     ThresholdPicker,
@@ -379,6 +380,20 @@ class QuantifyWidget(JobDockWidget):
         support, warnings = check_region(picker, inside, self._support,
                                          "haadf" if from_haadf else DEFAULT_SUPPORT,
                                          fit_warnings=not from_haadf)
+        if labels is not None and regions:  # as atomtomo quantify --regions
+            from ..core.reliability import (
+                edge_resolution,
+                region_reliability,
+                reliability_warnings,
+            )
+
+            tilt = (self._haadf_info or {}).get("max_tilt_deg")
+            rel = region_reliability(labels, inside, edge_resolution(picker.summed, inside),
+                                     max_tilt_deg=tilt)
+            for name, entry in rel.items():
+                if name in regions:
+                    regions[name]["reliability"] = entry
+            warnings.extend(reliability_warnings(rel))
         if from_haadf and self._haadf_info.get("warning"):
             warnings.insert(0, f"HAADF particle: {self._haadf_info['warning']}")
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
@@ -413,26 +428,12 @@ class QuantifyWidget(JobDockWidget):
         if from_haadf:
             text = "particle from the HAADF series (the threshold line is not used)\n" + text
         if len(replicas) < 2:
-            text += "\n(no standard errors: the maps' folder has no resamples/; run eds/hebt with --resamples)"
+            text += ("\n(no standard errors: the maps' folder has no resamples/; run eds/hebt "
+                     "with --resamples)")
         if getattr(self, "_hidden_maps", None):
             text += (f"\n{', '.join(self._hidden_maps)} hidden under the wt_ layers "
                      "(tick them to show)")
         extra_warnings = [w for w in warnings if w != esf.warning]
         self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))
 
-
-def show_fraction_bar(layer) -> None:
-    """A colour bar (0-1 weight fraction, in the element's colour) on the canvas for a
-    ``wt_`` layer, in the lower right corner (the atoms' legend takes the upper one)."""
-    bar = layer.colorbar
-    bar.position, bar.font_size, bar.visible = "bottom_right", 10, True
-
-
-def hide_maps_under_fractions(viewer, names) -> list[str]:
-    """Hide the element maps the ``wt_`` layers were computed from: added over them
-    (additive blending) both would blend into a washed-out disc. Returns the names hidden."""
-    hidden = [n for n in names if n in viewer.layers and viewer.layers[n].visible]
-    for name in hidden:
-        viewer.layers[name].visible = False
-    return hidden
 
