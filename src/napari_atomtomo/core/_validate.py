@@ -36,11 +36,11 @@ def check_array(data, name: str, axes: str, *, hint: str = "", min_size: int = 1
         extra = f"; {hint}" if hint else ""
         raise ValueError(f"{name} must be {ndim}D {axes}; got {a.ndim}D with shape {a.shape}"
                          f"{extra}")
+    if min_size > 1 and min(a.shape) < min_size:
+        raise ValueError(f"{name} must be at least {min_size} voxels along every axis, got "
+                         f"shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape})")
-    if min(a.shape) < min_size:
-        raise ValueError(f"{name} must be at least {min_size} long along every axis, got "
-                         f"shape {a.shape}")
     check_real(a, name, allow_bool)
     if finite and not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or infinite values")
