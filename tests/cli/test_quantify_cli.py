@@ -41,7 +41,8 @@ def test_quantify_writes_fractions_and_json(tmp_path, kind):
     assert info["kind"] == kind and info["threshold_method"] == "esf"
     assert info["volume_voxels"] == int(particle.sum())
     assert set(info["factors_b_mol_g"]) == {"Ag", "Au"}
-    assert info["mean_weight_fraction_inside"]["Ag"] + info["mean_weight_fraction_inside"]["Au"] == pytest.approx(1.0)
+    inside = info["mean_weight_fraction_inside"]
+    assert inside["Ag"] + inside["Au"] == pytest.approx(1.0)
     assert len(info["esf"]["thresholds"]) == 100
     # A second run refuses to overwrite, and --force allows it.
     assert main(["quantify", str(tmp_path / "maps"), "--kind", kind, "--out", str(out)]) == 2

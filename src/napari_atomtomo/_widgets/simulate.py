@@ -74,7 +74,8 @@ class SimulateWidget(JobDockWidget):
             (f"shipped particle ({SHIPPED_STRUCTURE})", SHIPPED), ("XYZ file", XYZ_FILE),
             ("generate new (seed)", GENERATE)]),
             "the atom model: the shipped 334 Si + 668 O particle (24.7 Å cube, 2.2 g/cm³), "
-            "your own XYZ file, or a new amorphous SiO2 made by a melt-and-quench MD run from a seed (≈ 1 min)")
+            "your own XYZ file, or a new amorphous SiO2 made by a melt-and-quench MD run "
+            "from a seed (≈ 1 min)")
         self.xyz = w(FileEdit(label="XYZ file", mode="r", filter="*.xyz"),
                      "atom model: count line, comment line, then 'Element x y z' in Å")
         self.structure_seed = w(SpinBox(label="structure seed", value=0, min=0, max=2**31 - 1),

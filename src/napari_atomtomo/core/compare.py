@@ -46,6 +46,7 @@ class ComparisonResult:
 
     @property
     def matched(self) -> np.ndarray:
+        """Whether each traced atom was matched to a true atom."""
         return self.truth_index >= 0
 
     @property
@@ -55,6 +56,7 @@ class ComparisonResult:
 
     @property
     def n_misplaced(self) -> int:
+        """Number of traced atoms matched to an atom of another element."""
         return int(self.misplaced.sum())
 
     @property
@@ -139,6 +141,12 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
     Returns
     -------
     ComparisonResult
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     from scipy.optimize import linear_sum_assignment
     from scipy.spatial.distance import cdist
@@ -196,6 +204,26 @@ def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> 
 
     The matching ignores elements, so it stays; only the element checks, the misplaced
     flags and the traced counts change (equal to re-running ``compare_atoms``).
+
+    Parameters
+    ----------
+    comparison : ComparisonResult
+        A result of :func:`compare_atoms`.
+    elements : array_like of str
+        New element of every traced atom, in the traced order.
+    truth : Atoms
+        The true atoms the comparison was made against.
+
+    Returns
+    -------
+    ComparisonResult
+        The comparison with the new elements.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     els = np.asarray(elements, dtype=str)
     if els.shape != comparison.traced_elements.shape:

@@ -88,6 +88,7 @@ class XrayLine:
 
     @property
     def atomic_weight(self) -> float:
+        """Standard atomic weight of the element in g/mol."""
         return ATOMIC_WEIGHTS[self.element]
 
     @property
@@ -231,6 +232,12 @@ def element_factors(elements, user_factors=None, require: str | None = None) -> 
     ValueError
         For an unknown symbol, a bad factor value, or an element that lacks the
         required factor (the message names it).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if require not in (None, "z", "f"):
         raise ValueError(f"require must be 'z', 'f' or None, got {require!r}")

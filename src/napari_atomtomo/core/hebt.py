@@ -169,6 +169,19 @@ def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit
         HAADF tilt series.
     eds : dict of str to ndarray, shape (angle, y, x)
         EDS counts per element, same shape as ``haadf``.
+    chunk : int
+        Pixels per chunk of the normal-equation accumulation (memory bound).
+
+    Returns
+    -------
+    ResponseRatioFit
+        ``ratios`` (``r_A`` per element) and ``r2``.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     h, stacks = _check_haadf_and_eds(haadf, eds)
     elements = list(stacks)
@@ -254,6 +267,11 @@ def iter_hebt(
 ) -> Iterator[HebtState]:
     """Run HEBT (Eq. 17), yielding a :class:`HebtState` after every iteration.
 
+    HAADF-EDS bimodal tomography of paper 002 [2]_: one SIRT-like update per element that
+    balances the HAADF residual (weight ``α``) against each element's EDS residual. The
+    element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is validated
+    (and ratios fitted) when this function is called.
+
     Parameters
     ----------
     haadf : ndarray, shape (angle, y, x)
@@ -271,9 +289,23 @@ def iter_hebt(
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels.
 
+    Yields
+    ------
+    HebtState
+        Iteration number, residual, the ratios and their R², and copies of the maps every
+        ``params.yield_every`` iterations and at the last one.
+
+    Notes
+    -----
     The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
     validated (and ratios fitted) when this function is called; the generator returns
     the :class:`HebtResult`.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
@@ -379,6 +411,38 @@ def reconstruct_hebt(
     shifts=None,
     callback: Callable[[HebtState], None] | None = None,
 ) -> HebtResult:
-    """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration."""
+    """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series.
+    eds : dict of str to ndarray, shape (angle, y, x)
+        Non-negative EDS counts per element.
+    angles_deg : array_like
+        Tilt angles in degrees.
+    params : HebtParams
+        α, iterations, relaxation, yield interval.
+    ratios : dict of str to float, optional
+        ``r_A`` per element; fitted (Eq. 15) when ``None``.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero.
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels.
+    callback : callable, optional
+        ``callback(state)`` with each :class:`HebtState`.
+
+    Returns
+    -------
+    HebtResult
+        The element maps ``(z, y, x)``, the ratios used, their R² (``None`` when given) and
+        the residual of every iteration.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
+    """
     return run_to_end(iter_hebt(haadf, eds, angles_deg, params, ratios=ratios, support=support,
                                 shifts=shifts), callback)

@@ -22,6 +22,7 @@ class NotEnoughMemoryError(ValueError):
 
 
 def gib(n_bytes: float) -> str:
+    """Format a byte count as GiB for messages (``'1.5 GiB'``)."""
     g = n_bytes / 2**30
     return f"{g:.0f} GiB" if g >= 10 else f"{g:.1f} GiB"
 

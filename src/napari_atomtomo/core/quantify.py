@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -252,6 +253,7 @@ class ThresholdPicker:
 
     @property
     def elements(self) -> tuple[str, ...]:
+        """The quantified elements, in order."""
         return tuple(self.fractions)
 
     @property
@@ -362,9 +364,15 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
     Returns
     -------
     QuantifyResult
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
-        params = QuantifyParams(kind, threshold, n_thresholds)
+        params = QuantifyParams(cast(str, kind), threshold, n_thresholds)  # it rejects None
     elif not isinstance(params, QuantifyParams):
         raise ValueError(f"params must be a QuantifyParams, got {type(params).__name__}")
     elif (kind, threshold, n_thresholds) != (None, "auto", 100):

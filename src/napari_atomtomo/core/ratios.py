@@ -9,7 +9,8 @@ the weight fractions are then off by ten or more wt % with a fine R².
 :func:`choose_ratios` measures the fit's relative standard errors (ordinary least-squares
 covariance ``s² (AᵀA)⁻¹``, ``s²`` the residual variance) and the cosine similarity of the
 EDS signals. When they are collinear (cosine above :data:`MAX_COSINE`) and the largest
-relative standard error exceeds :data:`MAX_RELATIVE_SE` (or a ratio is 0), it uses the ratios Eq. 16 predicts up to one common constant,
+relative standard error exceeds :data:`MAX_RELATIVE_SE` (or a ratio is 0), it uses the
+ratios Eq. 16 predicts up to one common constant,
 ``r_A = k · z_A / f_A`` (since ``r_A = D_H N_V z_A / (n f_A)``), with ``k`` fitted by least
 squares, and says so (``method = "physical"``, ``warning``). This needs both factors of
 every element (Table 2 or a factor file).
@@ -44,6 +45,7 @@ class RatioChoice:
     warning: str | None = None
 
     def as_dict(self) -> dict:
+        """The choice as plain JSON-able values."""
         return {"r": dict(self.ratios), "r2": float(self.r2), "method": self.method,
                 "relative_se": dict(self.relative_se), "warning": self.warning}
 
@@ -61,7 +63,28 @@ def _r2(a, b, r) -> float:
 
 
 def choose_ratios(haadf, eds, factors=None) -> RatioChoice:
-    """Fitted ratios (Eq. 15), or the physical ones (Eq. 16) when the fit is ill-determined."""
+    """Fitted ratios (Eq. 15), or the physical ones (Eq. 16) when the fit is ill-determined.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series.
+    eds : dict of str to ndarray, shape (angle, y, x)
+        EDS counts per element, same shape as ``haadf``.
+    factors : dict, optional
+        ``{"El": {"z": ..., "f": ...}}`` overriding or extending Table 2.
+
+    Returns
+    -------
+    RatioChoice
+        The ratios, their R², the ``method`` (``"fit"`` or ``"physical"``) and a warning.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
+    """
     fit = fit_response_ratios(haadf, eds)
     elements = list(eds)
     a, b = _columns(haadf, eds)

@@ -21,7 +21,7 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -209,7 +209,7 @@ def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, 
             )
         if shape is not None and a_shape != shape:
             raise ValueError(f"support has shape {a_shape} but x0 has shape {shape}")
-        shape = tuple(int(n) for n in a_shape)
+        shape = (int(a_shape[0]), int(a_shape[1]), int(a_shape[2]))
     return shape if shape is not None else (n_u, n_y, n_u)
 
 
@@ -227,15 +227,19 @@ def check_support(support, shape) -> np.ndarray | None:
 # ---------------------------------------------------------------------------- SIRT
 def iter_sirt(
     stack, angles_deg, params: SirtParams = SirtParams(), *, support=None, x0=None, shifts=None
-) -> Iterator[SirtState]:
+) -> Generator[SirtState, None, None]:
     """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
+
+    The simultaneous iterative reconstruction technique of paper 002 [2]_ (Eq. 7), with the
+    non-negativity constraint. Input is validated when this function is called, before any
+    work; the iterations run as the returned generator is consumed.
 
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
         Tilt series of line integrals (a 2D sinogram as ``(angle, 1, x)``).
     angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees (CONVENTIONS.md).
+        Tilt angles in degrees (docs/conventions.md).
     params : SirtParams
         Iterations, relaxation, non-negativity and how often to yield the volume.
     support : ndarray of bool, shape (z, y, x), optional
@@ -246,9 +250,23 @@ def iter_sirt(
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels, as for :class:`ParallelBeamProjector`.
 
+    Yields
+    ------
+    SirtState
+        Iteration number, residual, and a copy of the volume every ``params.yield_every``
+        iterations and at the last one.
+
+    Notes
+    -----
     Input is validated when this function is called, before any work; the iterations
     run as the returned generator is consumed, which returns the :class:`SirtResult`
     (``StopIteration.value``, see :func:`~napari_atomtomo.core._generators.run_to_end`).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts)
     return _with_sirt_result(_run_sirt(*run))
@@ -285,7 +303,7 @@ def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts):
     return projector, b, b_norm, params, support, x0
 
 
-def _run_sirt(projector, b, b_norm, params, support, x0) -> Iterator[SirtState]:
+def _run_sirt(projector, b, b_norm, params, support, x0) -> Generator[SirtState, None, None]:
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
         support_t = None if support is None else projector.to_internal_volume(support)
@@ -327,10 +345,33 @@ def reconstruct_sirt(
 ) -> SirtResult:
     """Run :func:`iter_sirt` to the end; ``callback(state)`` is called after every iteration.
 
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series of line integrals.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : SirtParams
+        Iterations, relaxation, non-negativity, yield interval.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero.
+    x0 : ndarray, shape (z, y, x), optional
+        Start volume (default zeros).
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels.
+    callback : callable, optional
+        ``callback(state)`` with each :class:`SirtState`.
+
     Returns
     -------
     SirtResult
         ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(
         iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts), callback)
@@ -386,6 +427,12 @@ def reconstruct_eds(
     -------
     dict of str to ndarray, shape (z, y, x)
         The maps ``X_A = n f_A C_A ρ`` (Eq. 10), in the element order of ``eds``.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     stacks = check_element_stacks(eds)
     runs = {

@@ -59,12 +59,15 @@ class TiltAxisParams:
 
 @dataclass(frozen=True)
 class TiltAxisResult:
+    """The estimated in-plane tilt-axis angle (degrees) and offset (pixels)."""
+
     angle_deg: float
     offset_px: float
     quality: dict
     warnings: tuple[str, ...]
 
     def report(self) -> dict:
+        """The result as JSON-able ``tilt_axis_*`` entries."""
         return {"tilt_axis_angle_deg": self.angle_deg, "tilt_axis_offset_px": self.offset_px,
                 "tilt_axis_quality": self.quality, "tilt_axis_warnings": list(self.warnings)}
 
@@ -92,7 +95,34 @@ def remove_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: 
                      ) -> np.ndarray:
     """Resample a series so its tilt axis (module docstring) is ``y`` through the centre.
 
-    Returns float32 ``(angle, y, x)``; the input is not modified.
+    The input is not modified. The reconstructions (EST of paper 000 [1]_, SIRT and HEBT of
+    paper 002 [2]_) assume the tilt axis is ``y``.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    angle_deg : float
+        In-plane angle of the tilt axis in degrees (as estimated by
+        :func:`estimate_tilt_axis`).
+    offset_px : float
+        Offset of the axis from the centre in pixels.
+    order : int
+        Spline order of the resampling.
+
+    Returns
+    -------
+    ndarray, shape (angle, y, x), float32
+        The resampled series.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
@@ -135,6 +165,26 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
 
     The series should have its vacuum level removed (``atomtomo preprocess``) and the
     object inside the field of view at every tilt.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : TiltAxisParams
+        The search range of the angle.
+
+    Returns
+    -------
+    TiltAxisResult
+        The angle in degrees, the offset in pixels and quality measures.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, TiltAxisParams):
         raise ValueError(f"params must be a TiltAxisParams, got {type(params).__name__}")

@@ -1,7 +1,8 @@
 """Chemical element symbols and the energies of the main characteristic X-ray lines.
 
 Used to validate element names (file names such as ``eds_Ag.mrc``, XYZ/CSV atoms; the
-symbols H to U of :mod:`.elements`) and to integrate EDS spectra into element maps. Energies are the Kα1, Lα1 and Mα1 lines in keV
+symbols H to U of :mod:`.elements`) and to integrate EDS spectra into element maps.
+Energies are the Kα1, Lα1 and Mα1 lines in keV
 (rounded to 1 eV, from the standard X-ray data tables); an SDD resolves none of the
 finer splittings, so one energy per family is all an integration window needs. Only the
 Mα lines of the heavy elements that are used for EDS mapping (Hf … Bi, Th, U) are listed.

@@ -171,7 +171,8 @@ def read_atoms_csv(path) -> Atoms:
     body = rows[1:]
     if not body:
         raise ValueError(f"{p} holds no atoms")
-    elements, pos, extra = [], np.empty((len(body), 3)), [[] for _ in header[4:]]
+    extra: list[list] = [[] for _ in header[4:]]
+    elements, pos = [], np.empty((len(body), 3))
     for i, row in enumerate(body):
         lineno = i + 2
         if len(row) != len(header):

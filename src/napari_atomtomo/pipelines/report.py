@@ -15,6 +15,7 @@ __all__ = ["write_silica_report", "save_figure", "central_slices_figure"]
 
 
 def save_figure(fig, path: Path, force: bool) -> Path:
+    """Save ``fig`` to ``path`` atomically, refusing to overwrite unless ``force``."""
     return write_new_figure(fig, path, force, dpi=110)
 
 

@@ -103,6 +103,8 @@ class SilicaPipelineParams:
 
 @dataclass(frozen=True)
 class SilicaPipelineResult:
+    """Where the silica pipeline wrote its outputs, and its summary."""
+
     out_dir: Path
     summary: dict
     report_path: Path

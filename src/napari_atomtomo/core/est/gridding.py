@@ -127,7 +127,42 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
                           ) -> Iterator[GriddingState]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
-    Checks input when called; the generator returns a :class:`GriddingResult`.
+    The iteration of :func:`iter_est` for angles that are not equally sloped: each
+    projection's Fourier line is gridded onto the oversampled Cartesian grid by
+    interpolation instead of filling a pseudopolar line; the constraints are those of
+    EST (paper 000 [1]_). Checks input when called.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : GriddingParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+
+    Yields
+    ------
+    GriddingState
+        Round, iteration, the Fourier error, and a preview of the volume every
+        ``params.yield_every`` iterations.
+
+    Returns
+    -------
+    GriddingResult
+        As ``StopIteration.value`` when the generator is exhausted.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, GriddingParams):
         raise ValueError(f"params must be a GriddingParams, got {type(params).__name__}")
@@ -161,7 +196,7 @@ def _iter_gridding(data, angles, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):  # noqa: B007 (last one used below)
         errors.append(err)
         yield GriddingState(round=rnd, iteration=it, error=err, preview=preview)
     return GriddingResult(volume=to_public(x), errors=np.asarray(errors),
@@ -173,6 +208,35 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
                                  *, voxel_size: float = 1.0,
                                  callback: Callable[[GriddingState], None] | None = None,
                                  workers: int | None = None) -> GriddingResult:
-    """Synchronous twin of :func:`iter_fourier_gridding`."""
+    """Run :func:`iter_fourier_gridding` to the end and return its result.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : GriddingParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+    callback : callable, optional
+        ``callback(state)`` with each :class:`GriddingState`.
+
+    Returns
+    -------
+    GriddingResult
+        The volume ``(z, y, x)``, the error of every iteration and the support.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    """
     return run_to_end(iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
                                             workers=workers), callback)

@@ -152,8 +152,8 @@ def _scatter_lines(values: np.ndarray, assignment: EqualSlopeAssignment, shape) 
     """Place ``(angle, ..., M)`` line values into zero pseudopolar arrays ``(..., 2, N+1, M)``."""
     pp = np.zeros(shape, dtype=np.complex128)
     li = np.asarray(assignment.line) + assignment.n_grid // 2
-    for a, (f, l) in enumerate(zip(assignment.family, li)):
-        pp[..., f, l, :] = values[a]
+    for a, (f, line) in enumerate(zip(assignment.family, li)):
+        pp[..., f, line, :] = values[a]
     return pp
 
 
@@ -261,13 +261,45 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
              workers: int | None = None) -> Iterator[EstState]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
-    Input is checked when this is called (before any heavy work); the returned generator
-    yields an :class:`EstState` per iteration and returns the :class:`EstResult`
-    (``StopIteration.value``). The reconstruction is ``(z, y, x)`` with
-    ``n_z = n_x = n_u`` (CONVENTIONS.md). A consumer that stops iterating cancels within
-    one iteration. ``voxel_size`` (Å) is only checked; the volume keeps the stack's pixel.
-    ``workers`` fixes the FFT threads; by default every iteration uses 1 or all cores,
-    whichever was faster when last timed (see ``core._threads.ThreadPolicy``).
+    Equally sloped tomography as used by paper 000 [1]_: the measured projections fill the
+    lines of a pseudopolar grid (fractional FFT), and the iteration alternates between that
+    grid and real space (pseudopolar FFT and its inverse), enforcing the support and
+    positivity in real space and the measured lines in Fourier space. Input is checked
+    when this is called (before any heavy work). The reconstruction is ``(z, y, x)`` with
+    ``n_z = n_x = n_u`` (docs/conventions.md). A consumer that stops iterating cancels
+    within one iteration.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : EstParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+
+    Yields
+    ------
+    EstState
+        Round, iteration, the Fourier error, and a preview of the volume every
+        ``params.yield_every`` iterations.
+
+    Returns
+    -------
+    EstResult
+        As ``StopIteration.value`` when the generator is exhausted.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, EstParams):
         raise ValueError(f"params must be an EstParams, got {type(params).__name__}")
@@ -321,7 +353,7 @@ def _iter_est(data, assignment, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
                                                       constrained_step=True):
         errors.append(err)
         yield EstState(round=rnd, iteration=it, error=err, preview=preview)
@@ -333,9 +365,36 @@ def _iter_est(data, assignment, params, loose, workers):
 def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
                     voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
                     workers: int | None = None) -> EstResult:
-    """Synchronous twin of :func:`iter_est`: run to the end and return the :class:`EstResult`.
+    """Run :func:`iter_est` to the end and return the :class:`EstResult`.
 
-    ``callback(state)`` is called after every iteration.
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : EstParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+    callback : callable, optional
+        ``callback(state)`` with each :class:`EstState`.
+
+    Returns
+    -------
+    EstResult
+        The volume ``(z, y, x)``, the error of every iteration, the support and the line
+        assignment of the projections.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_est(stack, angles_deg, params, voxel_size=voxel_size,
                                workers=workers), callback)

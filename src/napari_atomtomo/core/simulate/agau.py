@@ -114,6 +114,7 @@ class AgAuParams:
 
     @property
     def angles_deg(self) -> np.ndarray:
+        """Tilt angles in degrees, ``-max_angle_deg`` to ``+max_angle_deg``."""
         n = int(round(2 * self.max_angle_deg / self.angle_step_deg)) + 1
         return np.linspace(-self.max_angle_deg, self.max_angle_deg, n)
 
@@ -197,6 +198,12 @@ def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
     Returns
     -------
     AgAuDataSet
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = AgAuParams()

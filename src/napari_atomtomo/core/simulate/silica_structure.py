@@ -283,6 +283,12 @@ def generate_silica(n_si: int = SILICA_N_SI, box: float = SILICA_BOX_A, seed: in
     -------
     Atoms
         Si atoms first, then O; positions ``(x, y, z)`` in Å wrapped into the cube.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     def report(progress) -> None:
         if callback is not None and callback(progress.step, progress.total) is False:

@@ -99,6 +99,26 @@ def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> Eleme
     the weighted densities of neighbouring components are equal (the Bayes boundary). If
     the mixture degenerates the Otsu thresholds are used. Given ``thresholds`` (any order,
     ``n_classes - 1`` of them) only the labelling is done, cheap enough for a live slider.
+
+    Parameters
+    ----------
+    intensities : array_like, shape (n,)
+        Peak intensities.
+    n_classes : int
+        Number of element classes (``len(elements)``).
+    thresholds : sequence of float, optional
+        ``n_classes - 1`` user thresholds; skips the fit.
+
+    Returns
+    -------
+    ElementSplit
+        ``labels`` (0 = brightest class), descending ``thresholds`` and the ``method``.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     x = np.asarray(intensities, dtype=np.float64).reshape(-1)
     if int(n_classes) != n_classes or n_classes < 1:
@@ -115,9 +135,9 @@ def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> Eleme
         return ElementSplit(np.zeros(x.size, dtype=np.intp), (), "none")
     xs = np.sort(x)
     if np.unique(xs).size < k:
-        t = [0.5 * (a + b) for a, b in zip(np.unique(xs)[::-1][:-1], np.unique(xs)[::-1][1:])]
-        t = np.array(t + [-np.inf] * (k - 1 - len(t)))
-        return ElementSplit(_assign(x, t), tuple(float(v) for v in t), "none")
+        mids = [0.5 * (a + b) for a, b in zip(np.unique(xs)[::-1][:-1], np.unique(xs)[::-1][1:])]
+        t_arr = np.array(mids + [-np.inf] * (k - 1 - len(mids)))
+        return ElementSplit(_assign(x, t_arr), tuple(float(v) for v in t_arr), "none")
     init = _otsu_thresholds(xs, k)
     mix = _mixture_thresholds(xs, init)
     method = "mixture" if mix is not None else "otsu"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -146,7 +147,8 @@ class TraceParams:
             "min_distance_A": self.min_distance_A,
             "elements": list(self.elements),
             "noise_floor": self.noise_floor,
-            "split": self.split if isinstance(self.split, str) else list(self.split),
+            # __post_init__ turns a single float into a tuple
+            "split": self.split if isinstance(self.split, str) else list(cast(tuple, self.split)),
             "refine": self.refine,
             "max_atoms": self.max_atoms,
             "connectivity": self.connectivity,
@@ -312,6 +314,12 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
     Returns
     -------
     TraceResult
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = TraceParams() if params is None else params
     if not isinstance(params, TraceParams):
@@ -320,7 +328,7 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         raise ValueError(f"n_expected must be a positive integer or None, got {n_expected!r}")
     vol = validate_volume(volume, voxel_size)
     voxel_size = float(voxel_size)
-    auto = {}
+    auto: dict[str, object] = {}
     if params.min_distance_A == "auto":
         min_dist = physical_min_distance_A(params.elements, voxel_size)
         bond, pair = shortest_bond_A(params.elements)
