@@ -57,7 +57,8 @@ def style_axes(ax, theme: Theme = DOCK) -> None:
 def element_legend(ax, elements, element_order, extra=(), theme: Theme = DOCK,
                    loc: str = "upper right") -> None:
     """A legend with one marker per element of ``element_order`` (with its count in
-    ``elements``) followed by the ``extra`` handles."""
+    ``elements``) followed by the ``extra`` handles.
+    """
     from matplotlib.lines import Line2D
 
     els = np.asarray(elements, dtype=str)
@@ -84,7 +85,8 @@ def _title(ax, title, theme: Theme) -> None:
 
 def plot_peak_intensities(result, ax=None, title: str | None = None, theme: Theme = PAPER):
     """Sorted peak intensities of a :class:`~napari_atomtomo.core.trace.TraceResult`,
-    coloured by element (paper 000, Fig. 3); thresholds dashed, noise floor dotted."""
+    coloured by element (paper 000, Fig. 3); thresholds dashed, noise floor dotted.
+    """
     from matplotlib.lines import Line2D
 
     fig, ax = _figure_and_axes(ax, theme)
@@ -117,7 +119,8 @@ def plot_deviations(result, ax=None, title: str | None = None, theme: Theme = PA
                     element_order=None):
     """Deviation (Å) of every traced atom of a
     :class:`~napari_atomtomo.core.compare.ComparisonResult` against its index (Fig. 5):
-    coloured by traced element, misplaced atoms ringed, the resolution dashed."""
+    coloured by traced element, misplaced atoms ringed, the resolution dashed.
+    """
     from matplotlib.lines import Line2D
 
     fig, ax = _figure_and_axes(ax, theme)

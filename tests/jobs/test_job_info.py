@@ -5,7 +5,6 @@ from dataclasses import dataclass
 import pytest
 
 from napari_atomtomo.jobs import run_to_end
-
 from napari_atomtomo.jobs._job_info import (
     ACTIVITY_DOCK_INTERVAL_S,
     LIVE_LAYER_REPAINT_SHARE,

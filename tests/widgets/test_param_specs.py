@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
+from napari_atomtomo._widgets.est import EST, GRIDDING, EstWidget
+from napari_atomtomo._widgets.sirt_hebt import HEBT, SIRT, SirtHebtWidget
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo.cli._params import read_params
 from napari_atomtomo.core.params import ALGORITHM_PARAMS, command_options, param_specs
-from napari_atomtomo._widgets.est import EST, GRIDDING, EstWidget
-from napari_atomtomo._widgets.sirt_hebt import HEBT, SIRT, SirtHebtWidget
 
 #: The command line of each algorithm with only its required arguments.
 MINIMAL_ARGV = {
@@ -80,9 +80,10 @@ def test_widget_inputs_follow_the_specs(make_napari_viewer):
 
 def test_copied_command_parses_back_to_the_same_parameters(make_napari_viewer, tmp_path):
     """Non-default values set in the SIRT / HEBT widget come back from its command line."""
+    import numpy as np
+
     from napari_atomtomo._layers import image_layer_data
     from napari_atomtomo._widgets._base import add_or_replace_layers
-    import numpy as np
 
     viewer = make_napari_viewer()
     sh = _widget(viewer, "SIRT / HEBT")

@@ -29,7 +29,8 @@ def check_real(a: np.ndarray, name: str, allow_bool: bool = False) -> None:
 def check_array(data, name: str, axes: str, *, hint: str = "", min_size: int = 1,
                 finite: bool = True, allow_bool: bool = False) -> np.ndarray:
     """``data`` as an array with one dimension per name in ``axes`` (e.g. ``"(z, y, x)"``),
-    at least ``min_size`` long on every axis, of real (``finite``) numbers."""
+    at least ``min_size`` long on every axis, of real (``finite``) numbers.
+    """
     a = np.asarray(data)
     ndim = axes.count(",") + 1
     if a.ndim != ndim:

@@ -56,7 +56,8 @@ def param_specs(cls) -> dict[str, tuple[ParamSpec, object]]:
 
 def command_options(params) -> dict[str, object]:
     """``{flag: value}`` of a parameter object's spec'd fields, as the command line takes
-    them (a negated boolean becomes its flag when off, else is left out)."""
+    them (a negated boolean becomes its flag when off, else is left out).
+    """
     out: dict[str, object] = {}
     for name, (spec, _) in param_specs(type(params)).items():
         value = getattr(params, name)

@@ -57,7 +57,7 @@ SEPARATE_TURN_MS = 15
 
 
 def gui_numba_threads() -> int:
-    """numba threads a job started from the GUI may use: all cores but one.
+    """Numba threads a job started from the GUI may use: all cores but one.
 
     The GUI thread (and, under software OpenGL, the canvas repaint) needs a core of its
     own; with every core busy in numba the event loop stalls (PERFORMANCE.md, "threads
@@ -73,7 +73,8 @@ def with_gui_threads(gen_func: Callable) -> Callable:
     """Wrap a generator function so it runs with :func:`gui_numba_threads` numba threads
     (a per-thread setting: nothing process-wide changes) and returns a :class:`JobFailed`
     instead of raising, so the runner reports the error itself (napari never sees it and
-    shows no second notification)."""
+    shows no second notification).
+    """
 
     def run(*a, **k):
         import numba
@@ -205,7 +206,8 @@ class JobInfo:
 
     def frame_due(self, now: float) -> bool:
         """Whether a progress frame may go to the layers now (a little early is fine:
-        the runner's own updates come every ``MIN_UPDATE_INTERVAL_S``)."""
+        the runner's own updates come every ``MIN_UPDATE_INTERVAL_S``).
+        """
         return now >= self.frames_due_at - 0.25 * MIN_UPDATE_INTERVAL_S
 
     def record_frame_repaint(self, shown_at: float, repaint_s: float) -> None:
