@@ -16,7 +16,7 @@ from matplotlib.colors import to_rgba
 
 from napari_atomtomo._colors import element_color
 from napari_atomtomo._layers import image_layer_data
-from napari_atomtomo._widgets._quantify_model import (
+from napari_atomtomo.jobs.quantify import (
     element_of_layer,
     format_volume,
     iter_quantify_job,

@@ -38,20 +38,20 @@ from ..core.quantify import (
     factor_kind,
 )
 from ..core.regions import region_statistics
-from ._base import JobDockWidget, add_or_replace_layers, format_command
-from ._defaults import newest_per_element
-from ._plot import LINE, PlotWidget
-from ._quantify_model import (
+from ..jobs.quantify import (
     N_STAGES,
     ThresholdPicker,
     common_folder,
-    draw_esf,
     element_of_layer,
     iter_quantify_job,
     map_problem,
     parse_elements,
     readout_text,
 )
+from ..plots import DOCK, plot_esf
+from ._base import JobDockWidget, add_or_replace_layers, format_command
+from ._defaults import newest_per_element
+from ._plot import PlotWidget
 
 __all__ = ["QuantifyWidget"]
 
@@ -250,7 +250,7 @@ class QuantifyWidget(JobDockWidget):
         self.picker, self._source = picker, source
         self._support = default_support(picker)  # once: re-thresholding stays fast
         self.plot.reset()
-        draw_esf(self.plot.axes, picker, LINE)
+        plot_esf(picker, ax=self.plot.axes, theme=DOCK)
         self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
         self.threshold_edit.setEnabled(True)
         self.auto_button.setEnabled(True)

@@ -1,4 +1,4 @@
-"""Qt-free half of the quantify widget: the job, the cached threshold picker, read-outs.
+"""The job of the quantify widget (no Qt): the cached threshold picker and the read-outs.
 
 The job (:func:`iter_quantify_job`) runs in the worker: the summed map of
 :func:`~napari_atomtomo.core.quantify.summed_map`, its ESF threshold
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.quantify import QuantifyParams, ThresholdPicker, factor_kind, make_picker, summed_map
+from ..core.quantify import QuantifyParams, ThresholdPicker, make_picker, summed_map
 from ..core.regions import format_composition, region_statistics
 from ..io._names import element_name_match
 
@@ -28,7 +28,6 @@ __all__ = [
     "QuantifyStage",
     "ThresholdPicker",
     "common_folder",
-    "draw_esf",
     "element_of_layer",
     "fit_text",
     "format_volume",
@@ -115,19 +114,6 @@ def format_volume(n_voxels: int, voxel_size: float) -> str:
     if cubic_a >= 1000.0 or n_voxels == 0:
         return f"{n_voxels} voxels = {cubic_a / 1000.0:.4g} nm³"
     return f"{n_voxels} voxels = {cubic_a:.4g} Å³"
-
-
-def draw_esf(ax, picker: ThresholdPicker, line_color: str = "#00a0ff") -> None:
-    """Plot V(t) measured, its ESF fit and the automatic threshold on a matplotlib axes."""
-    esf = picker.esf
-    ax.plot(esf.thresholds, esf.volumes, ".", color=line_color, ms=3, label="V(t) measured")
-    ax.plot(esf.thresholds, esf.fit, "-", color="#f0f0f0", lw=1,
-            label=f"ESF fit ({esf.fit_params.get('n_levels', 1)} level(s))")
-    ax.axvline(esf.threshold, color="#80e080" if not esf.fallback else "#ff6040", lw=1, ls=":",
-               label="ESF threshold" if not esf.fallback else "Otsu threshold (fallback)")
-    ax.set_xlabel(f"threshold t on Σ X/{factor_kind(picker.kind)} (map units)")
-    ax.set_ylabel("V(t) (voxels)")
-    ax.legend(fontsize=7, facecolor="#262930", labelcolor="#d0d0d0", framealpha=0.6)
 
 
 def fit_text(picker: ThresholdPicker) -> str:
