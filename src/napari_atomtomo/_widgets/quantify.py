@@ -205,7 +205,7 @@ class QuantifyWidget(JobDockWidget):
         if len(set(elements)) < len(elements):
             return f"each element may appear once in 'elements', got {', '.join(elements)}"
         problem = map_problem([lyr.name for lyr in layers], [lyr.data for lyr in layers],
-                              [layer_voxel_size(lyr) for lyr in layers])
+                              [layer_voxel_size(lyr) for lyr in layers], values=False)
         if problem:
             return problem
         path = self._factors_path()
@@ -235,6 +235,10 @@ class QuantifyWidget(JobDockWidget):
         layers = list(self.maps.value)
         elements = parse_elements(self.elements.value)
         maps = {el: np.asarray(lyr.data, dtype=np.float32) for el, lyr in zip(elements, layers)}
+        problem = map_problem([lyr.name for lyr in layers], list(maps.values()),
+                              [layer_voxel_size(lyr) for lyr in layers])
+        if problem:  # the values, checked now rather than on every input change
+            raise ValueError(problem)
         path = self._factors_path()
         source = {"names": [lyr.name for lyr in layers], "factors": path,
                   "voxel_size": layer_voxel_size(layers[0])}

@@ -83,21 +83,21 @@ def parse_elements(text: str) -> list[str]:
     return [w for w in re.split(r"[,;\s]+", str(text).strip()) if w]
 
 
-def map_problem(names, arrays, voxel_sizes) -> str | None:
+def map_problem(names, arrays, voxel_sizes, values: bool = True) -> str | None:
     """Why these maps cannot be quantified together, or ``None``.
 
-    Checks equal shapes and voxel sizes, finite values and some positive signal.
+    Checks equal shapes and voxel sizes and, with ``values`` (a full scan: when the job
+    starts, not on every input change), finite values and some positive signal.
     """
     shape, vs = np.shape(arrays[0]), float(voxel_sizes[0])
     for name, data, size in zip(names, arrays, voxel_sizes):
-        data = np.asarray(data)
-        if data.shape != shape:
-            return f"{name} has shape {data.shape} but {names[0]} has {shape}"
+        if np.shape(data) != shape:
+            return f"{name} has shape {np.shape(data)} but {names[0]} has {shape}"
         if not np.isclose(size, vs, rtol=1e-3):
             return f"{name} has voxel size {size:g} Å but {names[0]} has {vs:g} Å"
-        if not np.all(np.isfinite(data)):
+        if values and not np.all(np.isfinite(data)):
             return f"{name} contains NaN or infinite values"
-    if not any(np.any(np.asarray(a) > 0) for a in arrays):
+    if values and not any(np.any(np.asarray(a) > 0) for a in arrays):
         return "all selected maps are zero or negative everywhere; nothing to quantify"
     return None
 
