@@ -19,6 +19,7 @@ MINIMAL_ARGV = {
     "gridding": ["est", "s.mrc", "--out", "v.mrc", "--method", "gridding"],
     "sirt": ["sirt", "s.mrc", "--out", "v.mrc"],
     "hebt": ["hebt", "data", "--out", "maps"],
+    "preprocess": ["preprocess", "s.mrc", "--out", "p.mrc"],
 }
 
 
@@ -28,6 +29,7 @@ def _spec_values(params) -> dict:
 
 def test_every_shared_algorithm_is_covered():
     import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
+    import napari_atomtomo.core.preprocess  # noqa: F401
 
     assert set(ALGORITHM_PARAMS) == set(MINIMAL_ARGV)
     for cls in ALGORITHM_PARAMS.values():
@@ -66,6 +68,31 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     sirt = ALGORITHM_PARAMS["sirt"]()
     assert (sh.n_iter.value, sh.relaxation.value, sh.nonnegative.value) == (
         sirt.n_iter, sirt.relaxation, sirt.nonnegative)
+
+    pre = _widget(viewer, "Preprocess tilt series")
+    assert pre.params() == ALGORITHM_PARAMS["preprocess"]()
+
+
+def test_preprocess_command_parses_back(make_napari_viewer):
+    import numpy as np
+
+    from napari_atomtomo._layers import image_layer_data
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+
+    viewer = make_napari_viewer()
+    pre = _widget(viewer, "Preprocess tilt series")
+    add_or_replace_layers(viewer, image_layer_data(
+        np.ones((3, 40, 40), np.float32), 1.0, "raw", "sample", {}, kind="tilt_series",
+        angles_deg=[-10.0, 0.0, 10.0]))
+    pre.series.value = viewer.layers["raw"]
+    pre.border_px.value, pre.hot_pixels.value, pre.hot_sigma.value = 5, True, 6.5
+    pre.normalize.value, pre.denoise.value = True, "nlmeans"
+    args = build_parser().parse_args(pre.command_line().split()[1:])
+    assert read_params(ALGORITHM_PARAMS["preprocess"], args) == pre.params()
+    pre.border_px.value = 0  # automatic: no --border-px
+    assert "--border-px" not in pre.command_line()
+    assert read_params(ALGORITHM_PARAMS["preprocess"],
+                       build_parser().parse_args(pre.command_line().split()[1:])).border_px is None
 
 
 def test_widget_inputs_follow_the_specs(make_napari_viewer):
