@@ -20,6 +20,7 @@ MINIMAL_ARGV = {
     "sirt": ["sirt", "s.mrc", "--out", "v.mrc"],
     "hebt": ["hebt", "data", "--out", "maps"],
     "preprocess": ["preprocess", "s.mrc", "--out", "p.mrc"],
+    "align": ["align", "s.mrc", "--out", "a.mrc"],
 }
 
 
@@ -29,6 +30,7 @@ def _spec_values(params) -> dict:
 
 def test_every_shared_algorithm_is_covered():
     import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
+    import napari_atomtomo.core.align  # noqa: F401
     import napari_atomtomo.core.preprocess  # noqa: F401
 
     assert set(ALGORITHM_PARAMS) == set(MINIMAL_ARGV)
@@ -71,6 +73,8 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
 
     pre = _widget(viewer, "Preprocess tilt series")
     assert pre.params() == ALGORITHM_PARAMS["preprocess"]()
+    align = _widget(viewer, "Align tilt series")
+    assert align._params() == ALGORITHM_PARAMS["align"]()
 
 
 def test_preprocess_command_parses_back(make_napari_viewer):
