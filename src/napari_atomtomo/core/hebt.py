@@ -264,7 +264,7 @@ def iter_hebt(
     ratios=None,
     support=None,
     shifts=None,
-) -> Iterator[HebtState]:
+) -> Generator[HebtState, None, HebtResult]:
     """Run HEBT (Eq. 17), yielding a :class:`HebtState` after every iteration.
 
     HAADF-EDS bimodal tomography of paper 002 [2]_: one SIRT-like update per element that
@@ -350,6 +350,7 @@ def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
         if state.maps is not None:
             maps = state.maps
         yield state
+    assert state is not None and maps is not None  # the last iteration yields its maps
     return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
 
 

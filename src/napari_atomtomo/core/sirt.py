@@ -227,7 +227,7 @@ def check_support(support, shape) -> np.ndarray | None:
 # ---------------------------------------------------------------------------- SIRT
 def iter_sirt(
     stack, angles_deg, params: SirtParams = SirtParams(), *, support=None, x0=None, shifts=None
-) -> Generator[SirtState, None, None]:
+) -> Generator[SirtState, None, SirtResult]:
     """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
 
     The simultaneous iterative reconstruction technique of paper 002 [2]_ (Eq. 7), with the
@@ -279,6 +279,7 @@ def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
         if state.volume is not None:
             volume = state.volume
         yield state
+    assert volume is not None  # the last iteration always yields its volume
     return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 

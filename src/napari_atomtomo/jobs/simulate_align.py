@@ -1,6 +1,7 @@
 """Jobs of the "Simulate tilt series" and "Align tilt series" widgets.
 
-Generators the job runner drives (one step per yield, so Cancel stops between steps). The generators need no viewer, so scripts and tests can run them directly.
+Generators the job runner drives (one step per yield, so Cancel stops between steps).
+The generators need no viewer, so scripts and tests can run them directly.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ GENFIRE (Pryor et al., Sci. Rep. 7, 10409 (2017)); this is our own code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Generator
 
 import numpy as np
 import scipy.fft as sfft
@@ -124,7 +124,7 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
 
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
                           voxel_size: float = 1.0, workers: int | None = None
-                          ) -> Iterator[GriddingState]:
+                          ) -> Generator[GriddingState, None, GriddingResult]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
     The iteration of :func:`iter_est` for angles that are not equally sloped: each

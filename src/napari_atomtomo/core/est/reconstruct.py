@@ -22,7 +22,7 @@ batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + �
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
 import numpy as np
 import scipy.fft as sfft
@@ -258,7 +258,7 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
 
 
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
-             workers: int | None = None) -> Iterator[EstState]:
+             workers: int | None = None) -> Generator[EstState, None, EstResult]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
     Equally sloped tomography as used by paper 000 [1]_: the measured projections fill the
