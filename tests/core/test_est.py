@@ -98,6 +98,7 @@ def est_and_sirt():
     return vol, est, sirt.volume
 
 
+@pytest.mark.slow
 def test_est_beats_sirt_on_a_noise_free_phantom(est_and_sirt):
     vol, est, sirt = est_and_sirt
     def rel(v):

@@ -62,6 +62,7 @@ def test_shipped_structure_meets_the_issue_targets(shipped):
     _assert_issue_targets(shipped)
 
 
+@pytest.mark.slow  # the `generated` fixture runs a melt-and-quench MD per seed (minutes)
 @pytest.mark.parametrize("seed", TEST_SEEDS)
 def test_generated_structures_meet_the_issue_targets(generated, seed):
     atoms = generated[seed]
@@ -73,6 +74,7 @@ def test_generated_structures_meet_the_issue_targets(generated, seed):
     assert finite.frac_si_4fold < silica_statistics(atoms, box=SILICA_BOX_A).frac_si_4fold
 
 
+@pytest.mark.slow
 def test_seeds_give_different_structures(generated):
     a, b = generated[TEST_SEEDS[0]], generated[TEST_SEEDS[1]]
     assert np.abs(a.positions - b.positions).max() > 1.0
@@ -159,6 +161,7 @@ def test_forces_match_all_pairs_numpy_reference_and_energy_gradient():
         assert f[atom, axis] == pytest.approx(-(e_plus - e_minus) / 2e-4, rel=1e-3, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_same_seed_same_structure_and_progress_callback():
     calls = []
     a = generate_silica(seed=5, callback=lambda done, total: calls.append((done, total)), **TINY)

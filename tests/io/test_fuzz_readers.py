@@ -162,6 +162,7 @@ json_inputs = st.one_of(
 
 @FUZZ
 @given(json_inputs)
+@pytest.mark.slow
 def test_factor_file_fuzz(data):
     with file_with(data, "f.json") as p:
         ours_or_value(load_factor_file, p)
@@ -191,6 +192,7 @@ names = st.sampled_from(["haadf.mrc", "angles.tlt", "eds_Ag.mrc", "eds_au.mrc",
 @given(st.dictionaries(names, st.one_of(st.just(VALID_STACK), st.just(b"0\n30\n"),
                                         mutated(VALID_STACK), st.binary(max_size=256)),
                        max_size=6))
+@pytest.mark.slow
 def test_read_dataset_and_info_fuzz(files):
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
