@@ -401,7 +401,8 @@ class QuantifyWidget(JobDockWidget):
         if from_haadf:
             text = "particle from the HAADF series (the threshold line is not used)\n" + text
         if len(replicas) < 2:
-            text += "\n(no standard errors: the maps' folder has no resamples/; run eds/hebt with --resamples)"
+            text += ("\n(no standard errors: the maps' folder has no resamples/; "
+                     "run eds/hebt with --resamples)")
         extra_warnings = [w for w in warnings if w != esf.warning]
         self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))
 

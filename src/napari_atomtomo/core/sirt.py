@@ -346,6 +346,8 @@ def reconstruct_sirt(
         Per-image ``(dy, dx)`` in pixels.
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
+    backend : str
+        Compute backend, as for :func:`iter_sirt`.
 
     Returns
     -------
