@@ -245,6 +245,7 @@ def test_project_too_many_detector_columns_is_refused(tmp_path, capsys):
     assert not (tmp_path / "p.mrc").exists()
 
 
+@pytest.mark.slow
 def test_memory_error_during_the_work_is_one_sentence(tmp_path):
     # the child may grow by 1 GiB of address space only: a 2.4 GiB stack raises MemoryError
     io.write_mrc(tmp_path / "v.mrc", np.ones((4, 4, 4), np.float32), 1.0)

@@ -124,6 +124,7 @@ def test_wall_removes_the_bks_collapse():
         assert np.all(np.diff(v) < 0), pair
 
 
+@pytest.mark.slow
 def test_forces_match_all_pairs_numpy_reference_and_energy_gradient():
     box = 18.0
     pos = _random_start(20, box, 1.6, np.random.default_rng(1))  # 20 Si, 40 O
@@ -172,6 +173,7 @@ def test_same_seed_same_structure_and_progress_callback():
     assert done == sorted(done) and done[-1] == calls[-1][1]
 
 
+@pytest.mark.slow
 def test_callback_returning_false_cancels():
     with pytest.raises(GenerationCancelled, match="cancelled after"):
         generate_silica(seed=5, callback=lambda done, total: False, **TINY)

@@ -72,6 +72,7 @@ def test_high_dose_default_route_traces_every_atom_and_no_false_atom():
     assert res.auto["classification_separation"] >= 4.0
 
 
+@pytest.mark.slow
 def test_low_dose_loses_gracefully_and_says_so():
     """Without a vacuum level, at 20× less dose: most atoms, few false ones, a warning."""
     truth, vol = reconstruct(8e3, vacuum=0.0)
@@ -82,6 +83,7 @@ def test_low_dose_loses_gracefully_and_says_so():
     assert any("overlap" in w or "no clear gap" in w for w in res.warnings)
 
 
+@pytest.mark.slow
 def test_support_masked_reconstruction_keeps_every_atom():
     """After sirt --support the voxels outside are exactly 0 and the floor is measured on
     the particle's interior; the classification, not the floor, removes the noise peaks."""
@@ -96,6 +98,7 @@ def test_support_masked_reconstruction_keeps_every_atom():
     assert matched_and_false(truth, floor_only.atoms.positions)[1] > 0
 
 
+@pytest.mark.slow
 def test_mixed_metal_oxide_particle_default_route():
     """14 Ti + 28 O (Ti–O ≥ 1.9 Å), 0.25 Å voxels: `trace --elements Ti,O`, no tuning."""
     from napari_atomtomo.core.compare import compare_atoms

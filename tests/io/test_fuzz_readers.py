@@ -97,6 +97,7 @@ def any_bytes(valid: bytes):
 # ------------------------------------------------------------------ MRC
 @FUZZ
 @given(st.one_of(st.binary(max_size=2048), mutated(VALID_MRC), mrc_header_fields()))
+@pytest.mark.slow
 def test_read_mrc_fuzz(data):
     with file_with(data, "x.mrc") as p:
         got = ours_or_value(io.read_mrc, p)

@@ -117,6 +117,7 @@ def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qt
     np.testing.assert_allclose(io.read_mrc(tmp_path / "eds_Si_aligned.mrc")[0], eds.data, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_saved_shifts_are_reused_for_another_signal(align, qtbot, tmp_path):
     viewer, widget, _ = align
     widget.reference.value = INDEX
