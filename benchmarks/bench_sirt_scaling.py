@@ -70,7 +70,7 @@ def child_ours(n: int, threads: int, repeats: int, iterations: int) -> dict:
             def sirt_operator(self, projector):
                 op = super().sirt_operator(projector)
                 for name in ("back_update", "forward_residual"):
-                    def timed(*a, _m=getattr(op, name), **k):
+                    def timed(*a, _m=getattr(op, name), **k):  # noqa: B008 (binds this method)
                         t, c = time.perf_counter(), time.process_time()
                         out = _m(*a, **k)
                         steps.append(time.perf_counter() - t)
@@ -148,7 +148,7 @@ def child_astra(n: int, slices: int, iterations: int) -> dict:
 
 def run_child(args: list[str], src: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(src))
-    for attempt in range(2):  # one retry: a child can lose a race on numba's cache files
+    for _attempt in range(2):  # one retry: a child can lose a race on numba's cache files
         out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
                              text=True)
         if out.returncode == 0:

@@ -67,9 +67,13 @@ class Backend(Protocol):
 
     name: str
 
-    def projector(self, volume_shape, angles_deg, n_u=None, shifts=None): ...
+    def projector(self, volume_shape, angles_deg, n_u=None, shifts=None):
+        """A projector pair for this geometry (as :class:`ParallelBeamProjector`)."""
+        ...
 
-    def sirt_operator(self, projector) -> SirtOperator: ...
+    def sirt_operator(self, projector) -> SirtOperator:
+        """The SIRT update operator that works with ``projector``."""
+        ...
 
 
 # ---------------------------------------------------------------------------- numba CPU
@@ -125,6 +129,7 @@ class NumbaSirtOperator:
         return buf
 
     def back_update(self, e, inv_cols, relaxation, nonnegative, x) -> None:
+        """Back-project the weighted residual ``e`` and update ``x`` in place."""
         proj = self.projector
         if self._fused:
             _sk.back_update_kernel(e, proj._cos, proj._sin, proj._du, inv_cols,
@@ -136,6 +141,7 @@ class NumbaSirtOperator:
                                float(relaxation), bool(nonnegative))
 
     def forward_residual(self, x, b, inv_rows, e) -> float:
+        """Project ``x``, store ``e = R (b − A x)`` and return ``Σ (b − A x)²``."""
         proj = self.projector
         if self._fused:
             _sk.forward_residual_kernel(x, proj._cos, proj._sin, proj._du, b, inv_rows, e,
@@ -153,9 +159,11 @@ class NumbaCpuBackend:
     name = "numba-cpu"
 
     def projector(self, volume_shape, angles_deg, n_u=None, shifts=None):
+        """A :class:`ParallelBeamProjector` for this geometry."""
         return ParallelBeamProjector(volume_shape, angles_deg, n_u=n_u, shifts=shifts)
 
     def sirt_operator(self, projector) -> NumbaSirtOperator:
+        """A :class:`NumbaSirtOperator` on ``projector``."""
         return NumbaSirtOperator(projector)
 
 

@@ -261,6 +261,7 @@ def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
         if state.volume is not None:
             volume = state.volume
         yield state
+    assert volume is not None  # the last iteration always yields its volume
     return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 
@@ -345,6 +346,8 @@ def reconstruct_sirt(
         Per-image ``(dy, dx)`` in pixels.
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
+    backend : str
+        Compute backend, as for :func:`iter_sirt`.
 
     Returns
     -------
