@@ -1,5 +1,7 @@
 # make demo : set up (first time) and run the main job, `atomtomo demo`
 # make test : set up (first time) and run the test suite under a virtual X server
+# make test-fast : the same without the tests marked slow (under 2 minutes on 2 cores)
+# make lint : ruff check, mypy on core/ and io/, and the public-API docstring check
 # make test-under-load : the GUI tests with two CPU burners beside them (ROUNDS=5 for five)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +9,7 @@ PY := $(VENV)/bin/python
 # offscreen Qt platform (it crashes napari's OpenGL canvas; ../shared/STACK.md).
 TEST_ENV := env -u QT_QPA_PLATFORM -u PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-under-load bench docs-screenshots clean
+.PHONY: setup demo test test-fast lint test-under-load bench docs-screenshots clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +22,14 @@ demo: setup
 
 test: setup
 	$(TEST_ENV) $(PY) -m pytest
+
+test-fast: setup
+	$(TEST_ENV) $(PY) -m pytest -m "not slow"
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(TEST_ENV) $(PY) -m pytest -q tests/test_docstrings.py
 
 test-under-load: setup
 	bash scripts/test_under_load.sh

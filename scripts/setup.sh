@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a development environment on a fresh Debian 12 machine (CPython >= 3.11):
 # system libraries for Qt/OpenGL under Xvfb, a virtual environment in .venv, and the
-# package with its testing extra. Safe to run again; it skips what is already there.
+# package with its dev extra (testing + the lint tools). Safe to run again; it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -38,7 +38,7 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # pip's exit status decides (the grep only hides a harmless index warning)
 set +e
-"$VENV/bin/python" -m pip install -q -c requirements/constraints.txt -e ".[testing]" 2>&1 \
+"$VENV/bin/python" -m pip install -q -c requirements/constraints.txt -e ".[dev]" 2>&1 \
   | grep -v "is ignored: it is neither a file nor a directory"
 status=${PIPESTATUS[0]}
 set -e

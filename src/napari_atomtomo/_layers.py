@@ -28,10 +28,12 @@ from . import __version__
 from ._colors import ELEMENT_COLORS, element_color
 from .core.atoms import Atoms
 from .core.geometry import validate_angles
+from .io._names import ELEMENT_NAME
 from .io._paths import check_voxel_size
 
 __all__ = [
     "METADATA_KEY",
+    "element_of",
     "provenance",
     "image_layer_data",
     "atoms_layer_data",
@@ -297,3 +299,12 @@ def layer_angles_deg(layer) -> np.ndarray | None:
     """Tilt angles (degrees) recorded on a tilt-series layer, or ``None``."""
     angles = layer_info(layer).get("angles_deg")
     return None if angles is None else np.asarray(angles, dtype=np.float64)
+
+
+def element_of(layer) -> str:
+    """Element of a layer: its metadata, else its ``eds_<El>``-style name, else the name."""
+    element = layer_info(layer).get("element")
+    if element:
+        return str(element)
+    match = ELEMENT_NAME.match(layer.name)
+    return match.group(1) if match else layer.name

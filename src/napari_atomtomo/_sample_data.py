@@ -160,20 +160,26 @@ def make_agau_phantom() -> list[tuple]:
     ds = simulate_agau(0)
     params = {"seed": 0, **{k: (list(v) if isinstance(v, tuple) else v)
                             for k, v in AgAuParams().__dict__.items()}}
-    algorithm = "sample.agau_phantom"
-    layers = [image_layer_data(ds.haadf, ds.voxel_size, "haadf", algorithm, params,
-                               kind="tilt_series", angles_deg=ds.angles_deg, colormap="gray")]
+    return agau_dataset_layers(ds, params, "sample.agau_phantom")
+
+
+def agau_dataset_layers(ds, parameters, algorithm: str = "simulate.agau", **extra) -> list[tuple]:
+    """Layers ``haadf``, ``eds_<El>`` and ``phantom_<El>`` of a simulated Ag–Au data set
+    (``extra`` goes into every layer's metadata, the truth into the HAADF layer's)."""
+    meta = {"truth": ds.truth, **extra}
+    layers = [image_layer_data(ds.haadf, ds.voxel_size, "haadf", algorithm, parameters,
+                               kind="tilt_series", angles_deg=ds.angles_deg, colormap="gray",
+                               metadata=meta)]
     for el, counts in ds.eds.items():
         layers.append(image_layer_data(
-            counts, ds.voxel_size, f"eds_{el}", algorithm, params, kind="tilt_series",
+            counts, ds.voxel_size, f"eds_{el}", algorithm, parameters, kind="tilt_series",
             angles_deg=ds.angles_deg, element=el, colormap=element_colormap(el, "eds"),
-            blending="additive",
-            visible=False))
+            blending="additive", visible=False, metadata=extra))
     for el, wt in ds.phantoms.items():
         layers.append(image_layer_data(
-            wt, ds.voxel_size, f"phantom_{el}", algorithm, params, kind="volume", element=el,
-            colormap=element_colormap(el, "phantom"), blending="additive",
-            contrast_limits=(0.0, 1.0), visible=False))
+            wt, ds.voxel_size, f"phantom_{el}", algorithm, parameters, kind="volume",
+            element=el, colormap=element_colormap(el, "phantom"), blending="additive",
+            contrast_limits=(0.0, 1.0), visible=False, metadata=extra))
     return layers
 
 
@@ -212,7 +218,7 @@ def make_silica_tilt_series() -> list[tuple]:
     import dataclasses
 
     from . import io
-    from .cli._simulate_silica import SHIPPED_STRUCTURE, shipped_structure_path
+    from .io._paths import SHIPPED_STRUCTURE, shipped_structure_path
     from .core.simulate.haadf import HaadfParams, simulate_haadf_series
 
     params = HaadfParams(r_noise=SILICA_SAMPLE_R_NOISE, seed=0)

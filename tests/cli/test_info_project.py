@@ -154,7 +154,8 @@ def test_info_mrc_with_sibling_tlt(tmp_path, capsys):
     code, out, _ = run(capsys, "info", tmp_path / "s.mrc", "--json")
     d = json.loads(out)
     assert d["shape"] == list(stack.shape) and d["voxel_size_A"] == 0.5
-    assert d["min"] == pytest.approx(float(stack.min())) and d["mean"] == pytest.approx(float(stack.mean()), rel=1e-5)
+    assert d["min"] == pytest.approx(float(stack.min()))
+    assert d["mean"] == pytest.approx(float(stack.mean()), rel=1e-5)
     assert d["angles"]["count"] == stack.shape[0] and d["angles"]["equally_sloped_n"] == 8
 
 
@@ -190,7 +191,8 @@ def test_info_dataset_folder(tmp_path, capsys):
     for name in ("haadf.mrc", "eds_Ag.mrc", "phantom_Ag.mrc", "angles.tlt"):
         assert f"file: {name}" in out
     d = json.loads(run(capsys, "info", root, "--json")[1])
-    assert [Path(f["path"]).name for f in d["files"]] == ["angles.tlt", "eds_Ag.mrc", "haadf.mrc", "phantom_Ag.mrc"]
+    assert [Path(f["path"]).name for f in d["files"]] == [
+        "angles.tlt", "eds_Ag.mrc", "haadf.mrc", "phantom_Ag.mrc"]
     assert d["n_images"] == 3 and d["voxel_size_A"] == 15.0
     write_tlt(root / "angles.tlt", [0.0, 1.0], force=True)
     code, _, err = run(capsys, "info", root)

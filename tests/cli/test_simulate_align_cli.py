@@ -56,7 +56,8 @@ def test_align_estimates_saves_and_applies_shifts(simulated, tmp_path):
 
 def test_align_errors_are_one_line(simulated, tmp_path, capsys):
     stack = str(simulated / "haadf.mrc")
-    assert main(["align", stack, "--angles", str(tmp_path / "none.tlt"), "--out", str(tmp_path / "a.mrc")]) == 2
+    assert main(["align", stack, "--angles", str(tmp_path / "none.tlt"),
+                 "--out", str(tmp_path / "a.mrc")]) == 2
     assert "does not exist" in capsys.readouterr().err
     short = tmp_path / "short.tlt"
     write_tlt(short, np.linspace(-60, 60, 54))

@@ -1,7 +1,9 @@
-"""``atomtomo sirt``, ``atomtomo eds`` and ``atomtomo hebt`` on tiny files in tmp_path."""
+"""``atomtomo sirt``, ``atomtomo eds`` and ``atomtomo hebt`` (with ``--sweep``, the GUI's
+α × n sweep) on tiny files in tmp_path."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 
@@ -13,6 +15,8 @@ from napari_atomtomo.cli import main
 from napari_atomtomo.core.hebt import HebtParams, reconstruct_hebt
 from napari_atomtomo.core.projectors import forward_project
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds, reconstruct_sirt
+from napari_atomtomo.jobs import run_to_end
+from napari_atomtomo.jobs.sweep import WT_ERROR, iter_hebt_sweep, parse_sweep
 
 ANGLES = np.arange(-75.0, 76.0, 15.0)
 VOXEL = 15.0  # Å
@@ -130,7 +134,8 @@ def test_hebt_command_fits_ratios_and_writes_maps(tmp_path, dataset_dir):
     argv = ["hebt", str(dataset_dir), "--alpha", "0.6", "--iterations", "10", "--out", str(out)]
     assert main(argv + ["--quiet"]) == 0
     report = json.loads((out / "response_ratios.json").read_text())
-    assert set(report) == {"r", "r2", "method", "relative_se", "warning"}
+    assert set(report) == {"r", "r2", "method", "relative_se", "warning", "haadf_sigma_px"}
+    assert report["haadf_sigma_px"] == pytest.approx(0.0, abs=0.1)  # data at one resolution
     assert report["method"] == "fitted" and report["warning"] is None
     assert report["r"]["Ag"] == pytest.approx(805.0, rel=1e-4)
     assert report["r"]["Au"] == pytest.approx(987.0, rel=1e-4)
@@ -293,3 +298,67 @@ def test_eds_default_rule_is_the_dataclass_default():
     args = build_parser().parse_args(["eds", "d", "--out", "o"])
     assert args.stop_rule == StopParams.rule == "update"
     assert args.max_iterations == StopParams.max_iterations
+
+
+# ------------------------------------------------------------------ hebt --sweep
+def _sweep_dataset(folder, with_phantoms: bool):
+    ratios = {"Ag": 805.0, "Au": 987.0}
+    maps = maps_2d()  # weight fractions: core 20/80 %, shell 80/20 %
+    eds = {el: forward_project(m, ANGLES) / ratios[el] for el, m in maps.items()}
+    haadf = forward_project(sum(maps.values()), ANGLES)
+    io.write_dataset(folder, io.DataSet(haadf, eds, ANGLES, VOXEL,
+                                        phantoms=maps if with_phantoms else {}))
+    return folder
+
+
+def test_sweep_with_phantoms_reports_the_quantification_error_per_cell(tmp_path, capsys):
+    data = _sweep_dataset(tmp_path / "data", with_phantoms=True)
+    out = tmp_path / "sweep"
+    assert main(["hebt", str(data), "--sweep", "0.5,0.8:4,8", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "sweep.json").read_text())
+    assert report["alphas"] == [0.5, 0.8] and report["n_iter"] == [4, 8]
+    assert report["with_reference"] is True
+    cells = report["cells"]
+    assert [(c["alpha"], c["n_iter"]) for c in cells] == [(0.5, 4), (0.5, 8), (0.8, 4), (0.8, 8)]
+    assert all(0 <= c[WT_ERROR] < 100 for c in cells)
+    # the same numbers as the GUI's job on the same data
+    ds = io.read_dataset(data)
+    job = run_to_end(iter_hebt_sweep(ds.haadf, ds.eds, ds.angles_deg, [0.5, 0.8], [4, 8],
+                                     references=ds.phantoms))
+    np.testing.assert_allclose([c[WT_ERROR] for c in cells],
+                               job.metrics[WT_ERROR].T.ravel(), rtol=1e-6)
+    with open(out / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and float(rows[0][WT_ERROR]) == pytest.approx(cells[0][WT_ERROR])
+    assert "lowest wt error %" in capsys.readouterr().out
+    assert not list(out.glob("map_*.mrc"))
+
+
+def test_sweep_without_truth_reports_residuals(tmp_path):
+    data = _sweep_dataset(tmp_path / "data", with_phantoms=False)
+    out = tmp_path / "sweep"
+    assert main(["hebt", str(data), "--sweep", "0:1:0.5:3", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "sweep.json").read_text())
+    assert report["alphas"] == [0.0, 0.5, 1.0] and report["with_reference"] is False
+    assert WT_ERROR not in report["scores"]
+    assert all(c["HAADF residual"] is not None for c in report["cells"])
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("0.5,0.8", "must be ALPHAS:ITERATIONS"),
+    ("1.5:10", "must lie in"),
+    ("0.5:ten", "whole numbers"),
+])
+def test_sweep_bad_grid_is_one_line_and_writes_nothing(tmp_path, capsys, sweep, message):
+    data = _sweep_dataset(tmp_path / "data", with_phantoms=False)
+    out = tmp_path / "sweep"
+    assert main(["hebt", str(data), "--sweep", sweep, "--out", str(out), "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_parse_sweep_keeps_a_range_of_alphas():
+    alphas, n = parse_sweep("0:1:0.25:50,100")
+    np.testing.assert_allclose(alphas, [0, 0.25, 0.5, 0.75, 1.0])
+    assert list(n) == [50, 100]

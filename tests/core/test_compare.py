@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from napari_atomtomo.core.atoms import Atoms
-from napari_atomtomo.core.compare import compare_atoms, plot_deviations, relabel_comparison
+from napari_atomtomo.core.compare import compare_atoms, relabel_comparison
 
 
 def random_structure(n_si=40, n_o=80, seed=0, min_dist=1.8, box=16.0):
@@ -87,16 +87,12 @@ def test_without_offset_removal_a_shift_is_a_deviation():
     np.testing.assert_array_equal(res.offset_A, 0.0)
 
 
-def test_per_atom_dict_and_plot():
+def test_per_atom_dict():
     truth = random_structure(n_si=5, n_o=10, seed=6)
     traced = Atoms(truth.elements, truth.positions + 0.1)
     res = compare_atoms(traced, truth)
     d = res.to_dict(per_atom=True)
     assert len(d["deviation_A"]) == 15 and d["truth_index"] == list(range(15))
-    fig = plot_deviations(res, title="test")
-    ax = fig.axes[0]
-    assert ax.get_ylabel() == "deviation (Å)"
-    assert sum(len(c.get_offsets()) for c in ax.collections) == 15
 
 
 @pytest.mark.parametrize(

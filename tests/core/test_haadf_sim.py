@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from napari_atomtomo.cli._simulate_silica import shipped_structure_path
+from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.geometry import equally_sloped_angles
 from napari_atomtomo.core.metrics import r_noise

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from napari_atomtomo.cli._simulate_silica import shipped_structure_path
+from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.align import estimate_shifts
 from napari_atomtomo.core.projmatch import RefineParams, _gauge_free, refine_shifts
 from napari_atomtomo.core.simulate.haadf import centre_atoms, project_atoms

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
-from napari_atomtomo.cli._simulate_silica import shipped_structure_path
+from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.simulate import _md_kernels as k
 from napari_atomtomo.core.simulate.silica_structure import (
     SILICA_BOX_A,

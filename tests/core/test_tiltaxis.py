@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_atomtomo.cli._simulate_silica import shipped_structure_path
+from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.simulate.haadf import (
     HaadfParams,

@@ -269,7 +269,7 @@ def test_one_nan_and_bad_voxel_size_raise():
     [
         ({"min_distance_A": 0.0}, "min_distance_A must be a positive"),
         ({"min_distance_A": -1.0}, "min_distance_A must be a positive"),
-        ({"elements": ("Si", "Xx")}, "unknown element symbol 'Xx'"),
+        ({"elements": ("Si", "Xx")}, "unknown element 'Xx'"),
         ({"elements": ()}, "elements is empty"),
         ({"elements": ("O", "O")}, "repeats"),
         ({"noise_floor": "high"}, "noise_floor"),

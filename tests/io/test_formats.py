@@ -158,7 +158,8 @@ def test_emd_tilt_series_round_trip(tmp_path):
             {"name": "x", "units": "nm", "index_in_array": 2, "size": 16, "offset": 0.0,
              "scale": 0.05, "navigate": False}]
     p = tmp_path / "series.emd"
-    emd.file_writer(str(p), {"data": data, "axes": axes, "metadata": {"General": {"title": "s"}, "Signal": {}},
+    metadata = {"General": {"title": "s"}, "Signal": {}}
+    emd.file_writer(str(p), {"data": data, "axes": axes, "metadata": metadata,
                              "original_metadata": {}})
     ts = io.read_tilt_series(p)
     np.testing.assert_array_equal(ts.data, data)

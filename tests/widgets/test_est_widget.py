@@ -12,12 +12,13 @@ from napari_atomtomo import io
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._sample_data import blob_volume
 from napari_atomtomo._widgets._est_live import (
-    ROUND_1, ROUND_2, central_slices, curve_layout, error_curves, with_error_history,
+    ROUND_1, ROUND_2, central_slices, curve_layout, error_curves,
 )
 from napari_atomtomo._widgets._plot import PlotWidget
 from napari_atomtomo._widgets.est import EST, GRIDDING, EstWidget
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo.core.est import EstParams, iter_est, reconstruct_est
+from napari_atomtomo.jobs.est import with_error_history
 from napari_atomtomo.core.geometry import equally_sloped_angles
 from napari_atomtomo.core.projectors import forward_project
 
@@ -184,7 +185,7 @@ def test_arbitrary_angles_select_gridding_and_explain_why_not_est(est, qtbot):
     layer = viewer.layers["est"]
     assert layer.data.shape == (24, 6, 24)
     rec = layer.metadata["atomtomo"]
-    assert rec["algorithm"] == "fourier_gridding" and "interpolation_radius" in rec["parameters"]
+    assert rec["algorithm"] == "gridding" and "interpolation_radius" in rec["parameters"]
     assert 0 < rec["fourier_coverage"] <= 1 and len(rec["errors"]) == 15
     # an equally sloped layer switches the suggestion back to EST
     _, eq_data = small_series(equally_sloped_angles(8, 60.0), name="equally sloped")
@@ -253,7 +254,7 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
     widget.copy_button.click()
     command = QGuiApplication.clipboard().text()
     assert command == (f"atomtomo est '{mrc}' --iterations 150 --tight-iterations 200 "
-                       "--oversampling 3 --support-margin 2 --out est.mrc")
+                       "--oversampling 3 --support-margin 2 --tight-threshold 0.05 --out est.mrc")
     args = build_parser().parse_args(shlex.split(command)[1:])
     assert (args.iterations, args.tight_iterations, args.oversampling, args.support_margin,
             args.method) == (150, 200, 3, 2, "est")

@@ -13,10 +13,11 @@ from qtpy.QtGui import QGuiApplication
 
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._base import add_or_replace_layers
+from napari_atomtomo.cli import build_parser
 from napari_atomtomo._widgets.sirt_hebt import (
     EDS, HEBT, SIRT, SirtHebtWidget, element_of, parse_ratios,
 )
-from napari_atomtomo._widgets.sweep import parse_alphas, parse_n_values
+from napari_atomtomo.jobs.sweep import parse_alphas, parse_n_values, parse_sweep
 from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, reconstruct_hebt
 from napari_atomtomo.core.quantify import quantify_maps
 from napari_atomtomo.core.metrics import mse_scaled, ssim_structure
@@ -175,7 +176,11 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     w.references.value = [viewer.layers["phantom_Ag"]]
     assert w.reason.text() == "give a reference for every element or none; missing ['Au']"
     w.references.value = [viewer.layers["phantom_Ag"], viewer.layers["phantom_Au"]]
-    assert not w.copy_button.isEnabled()  # a sweep has no single command line
+    # the same sweep from the command line (atomtomo hebt --sweep), parsed back to this grid
+    command = w.command_line()
+    assert command == "atomtomo hebt DATA_DIR --sweep 0,0.5,1:2,4 --relaxation 1 --out sweep"
+    alphas, n_values = parse_sweep(build_parser().parse_args(command.split()[1:]).sweep)
+    assert list(alphas) == [0, 0.5, 1] and list(n_values) == [2, 4]
     run(w, qtbot)
     res = w.last_sweep
     assert list(res.metrics) == ["SSIM Ag", "MSE Ag", "SSIM Au", "MSE Au", "wt error %"]

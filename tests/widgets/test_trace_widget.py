@@ -13,7 +13,7 @@ from napari_atomtomo._widgets.trace import TraceWidget
 from napari_atomtomo.core.trace import TraceParams, trace_atoms
 
 SI = np.array([int(ELEMENT_COLORS["Si"][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0])
-O = np.array([int(ELEMENT_COLORS["O"][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0])
+OX = np.array([int(ELEMENT_COLORS["O"][i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0])
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def _mouse(plot, *steps):
 
 
 def _colors_match(face, elements):
-    want = np.where(np.asarray(elements)[:, None] == "Si", SI, O)
+    want = np.where(np.asarray(elements)[:, None] == "Si", SI, OX)
     return np.allclose(face, want, atol=1e-3)
 
 
@@ -145,7 +145,7 @@ def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
     widget.elements.value = "Si,Xx"
     assert not widget.run_button.isEnabled()
     assert widget.reason.text() == (
-        "unknown element symbol 'Xx'; expected a symbol from H to U such as 'Si' or 'O'")
+        "unknown element 'Xx'; expected a symbol from H to U such as 'Si' or 'Au'")
     widget.elements.value = "Si,O"
     widget.noise_floor.value = "low"
     assert widget.reason.text() == "noise floor must be 'auto' or a number, got 'low'"

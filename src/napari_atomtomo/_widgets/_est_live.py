@@ -10,52 +10,19 @@ would cost 0.1-0.2 s to make and as much to remove).
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel, QSizePolicy
 
-__all__ = ["EstProgress", "SliceThumbnail", "central_slices", "curve_layout", "error_curves",
-           "with_error_history", "ROUND_1", "ROUND_2"]
+__all__ = ["SliceThumbnail", "central_slices", "curve_layout", "error_curves", "ROUND_1",
+           "ROUND_2"]
 
 ROUND_1, ROUND_2 = "round 1 (loose)", "round 2 (tight)"
 
 
-@dataclasses.dataclass(frozen=True)
-class EstProgress:
-    """A core state plus what the GUI needs when yields get coalesced: the error of every
-    iteration so far, and the newest volume so far (``preview``; the core yields one only
-    every ``yield_every`` iterations, and the GUI shows whichever state is newest when it
-    looks) with ``snapshot`` counting the volumes."""
 
-    round: int
-    iteration: int
-    error: float
-    preview: np.ndarray | None
-    errors: np.ndarray
-    snapshot: int = 0
-
-
-def with_error_history(start, *args, **kwargs):
-    """Run ``start(*args, **kwargs)`` (``iter_est``/``iter_fourier_gridding``) and yield
-    :class:`EstProgress` with the whole error history and the newest volume; returns the
-    core's result."""
-    gen = start(*args, **kwargs)
-    errors: list[float] = []
-    latest, snapshot = None, 0
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        errors.append(state.error)
-        if state.preview is not None:
-            latest, snapshot = state.preview, snapshot + 1
-        yield EstProgress(state.round, state.iteration, state.error, latest,
-                          np.asarray(errors), snapshot)
 
 
 def central_slices(volume: np.ndarray, gap: int = 1) -> np.ndarray:

@@ -25,26 +25,14 @@ from matplotlib.figure import Figure
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-#: Colours that read well on napari's dark theme.
-FACE = "#262930"
-FOREGROUND = "#d0d0d0"
-LINE = "#00a0ff"
-MARK = "#ff6040"
+from ..plots import DOCK, style_axes
+
+#: Colours that read well on napari's dark theme (:data:`napari_atomtomo.plots.DOCK`).
+FACE, FOREGROUND, LINE, MARK = DOCK.face, DOCK.foreground, DOCK.line, DOCK.mark
 #: Colours of successive curves.
 CURVE_COLOURS = (LINE, MARK, "#60d060", "#d060d0", "#e0c040")
 #: Values below this are drawn at this value on a log axis.
 LOG_FLOOR = 1e-12
-
-
-def style_axes(ax) -> None:
-    """Dark-theme styling for one axes (labels, ticks, spines)."""
-    ax.set_facecolor(FACE)
-    ax.tick_params(colors=FOREGROUND, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(FOREGROUND)
-    ax.xaxis.label.set_color(FOREGROUND)
-    ax.yaxis.label.set_color(FOREGROUND)
-    ax.title.set_color(FOREGROUND)
 
 
 class PlotWidget(QWidget):

@@ -41,7 +41,7 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidge
 from . import _live_layers as live
 from ._activity import pause_activity_spinner, runner_hub, warm_activity_dock
 from ._base import _as_tuples
-from ._jobs import (
+from ..jobs._job_info import (
     ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobInfo,
     as_generator_function, default_progress, with_gui_threads,
 )

@@ -5,17 +5,14 @@
   element (paper 000, Fig. 3) with a draggable horizontal threshold line;
 * :class:`DeviationPlot`: the deviation of every traced atom from its true position
   (paper 000, Fig. 5);
-* :func:`iter_trace_job`: the worker's generator (trace, then compare with the truth);
-* :func:`trace_summary`, :func:`comparison_summary`: the one-line summaries.
 
-The core's ``plot_peak_intensities`` / ``plot_deviations`` draw report figures on white;
-these draw the same data on the dock's dark theme and update in place while the
-threshold line is dragged.
+The job itself (trace, compare, summaries) is :mod:`napari_atomtomo.jobs.trace`.
+
+The figures themselves are :mod:`napari_atomtomo.plots` in its dock theme; the peak
+intensities plot adds a threshold line that updates in place while it is dragged.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, SpinBox
@@ -24,42 +21,20 @@ from matplotlib.lines import Line2D
 from napari.layers import Image, Points
 
 from .._colors import element_color
-from ..core.atoms import Atoms
-from ..core.compare import ComparisonResult, compare_atoms
-from ..core.trace import REFINE_METHODS, TraceResult, trace_atoms, trace_atoms_by_subtraction
-from ..core.trace._structure import StructureReport, structure_report
+from ..core.compare import ComparisonResult
+from ..core.trace import REFINE_METHODS
+from ..core.trace._structure import StructureReport
 from ..core.trace._trace import CLASSIFY_METHODS
-
-#: Tracing methods offered by the widget (``atomtomo trace --method``).
-TRACE_METHODS = ("direct", "subtraction")
+from ..jobs.trace import TRACE_METHODS
+from ..plots import DOCK, element_legend, plot_deviations
 from ._plot import FACE, FOREGROUND, PlotWidget
 
 __all__ = [
-    "auto_or_numbers",
     "trace_inputs",
-    "TraceStep",
-    "TraceOutcome",
-    "iter_trace_job",
-    "trace_summary",
-    "comparison_summary",
     "PeakIntensityPlot",
     "DeviationPlot",
     "StructurePlot",
 ]
-
-
-def auto_or_numbers(text: str, what: str):
-    """``"auto"``, one float, or a tuple of floats from comma-separated text."""
-    t = str(text).strip()
-    if t.lower() == "auto":
-        return "auto"
-    try:
-        vals = tuple(float(v) for v in t.split(",") if v.strip())
-    except ValueError:
-        vals = ()
-    if not vals:
-        raise ValueError(f"{what} must be 'auto' or a number, got {t!r}")
-    return vals[0] if len(vals) == 1 else vals
 
 
 def _layer_choices(viewer, kind):
@@ -122,77 +97,6 @@ def trace_inputs(viewer) -> list:
             split, truth, resolution, method, classify]
 
 
-@dataclass(frozen=True)
-class TraceStep:
-    """Progress of a tracing job: step number and what is being done."""
-
-    iteration: int
-    message: str
-
-
-@dataclass(frozen=True)
-class TraceOutcome:
-    """What a tracing job returns: the tracing, and the comparison when a truth was given."""
-
-    trace: TraceResult
-    comparison: ComparisonResult | None = None
-    truth: Atoms | None = None
-    structure: StructureReport | None = None
-
-
-def iter_trace_job(volume, voxel_size, params, n_expected=None, truth=None, resolution_A=1.0,
-                   method="direct"):
-    """Trace ``volume`` (``trace_atoms``, or ``trace_atoms_by_subtraction`` with
-    ``method="subtraction"``), then compare with ``truth`` if given.
-
-    Yields :class:`TraceStep` between the stages (where Cancel takes effect) and returns
-    a :class:`TraceOutcome`. Raises ``ValueError`` when no peak rises above the floor.
-    """
-    yield TraceStep(0, "finding and fitting peaks")
-    trace = trace_atoms_by_subtraction if method == "subtraction" else trace_atoms
-    result = trace(volume, voxel_size, params, n_expected=n_expected)
-    if len(result.atoms) == 0:
-        raise ValueError(f"no peak rises above the noise floor {result.noise_floor:.4g}; "
-                         "lower the noise floor")
-    try:  # the structure report of the traced atoms (judges a trace without a truth)
-        structure = structure_report(result.atoms)
-    except ValueError:  # fewer than 5 atoms, or a flat layer of them
-        structure = None
-    yield TraceStep(1, f"{len(result.atoms)} atoms traced")
-    comparison = None
-    if truth is not None:
-        comparison = compare_atoms(result.atoms, truth, resolution_A=resolution_A)
-        yield TraceStep(2, "compared with the truth")
-    return TraceOutcome(result, comparison, truth, structure)
-
-
-def trace_summary(elements, element_order, noise_floor: float, thresholds) -> str:
-    """``"60 atoms: Si 20, O 40; noise floor 4.53; threshold 54.6"``."""
-    els = np.asarray(elements, dtype=str)
-    counts = ", ".join(f"{e} {int(np.sum(els == e))}" for e in element_order)
-    thr = ", ".join(f"{t:.4g}" for t in thresholds if np.isfinite(t)) or "none"
-    return f"{els.size} atoms: {counts}; noise floor {noise_floor:.4g}; threshold {thr}"
-
-
-def comparison_summary(comparison: ComparisonResult) -> str:
-    """``"traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); RMSD 0.011 Å"``."""
-    d = comparison.to_dict()
-    names = list(dict.fromkeys([*d["counts_true"], *d["counts_traced"]]))
-    counts = ", ".join(f"{e} {d['counts_traced'].get(e, 0)}/{d['counts_true'].get(e, 0)}"
-                       for e in names)
-    mis = ", ".join(f"{e} {d['misplaced_by_element'].get(e, 0)}" for e in names)
-    rmsd = "n/a" if d["rmsd_A"] is None else f"{d['rmsd_A']:.3f} Å"
-    return f"traced/true {counts}; misplaced {d['n_misplaced']} ({mis}); RMSD {rmsd}"
-
-
-def _legend(ax, elements, element_order, extra=()) -> None:
-    els = np.asarray(elements, dtype=str)
-    handles = [Line2D([], [], ls="", marker="o", ms=5, mfc=element_color(e), mec="k", mew=0.3,
-                      label=f"{e} ({int(np.sum(els == e))})") for e in element_order]
-    ax.legend(handles=handles + list(extra), fontsize=7, loc="upper right",
-              facecolor=FACE, edgecolor=FOREGROUND, labelcolor=FOREGROUND)
-
-
 class PeakIntensityPlot(PlotWidget):
     """Sorted peak intensities coloured by element, with a draggable threshold (Fig. 3)."""
 
@@ -243,7 +147,7 @@ class PeakIntensityPlot(PlotWidget):
     def _relegend(self, elements) -> None:
         extra = [self._floor_handle] if self._floor_handle is not None else []
         extra.append(Line2D([], [], color="#ff6040", ls="--", label="threshold (drag)"))
-        _legend(self.axes, elements, self._order, extra)
+        element_legend(self.axes, elements, self._order, extra)
 
 
 class DeviationPlot(PlotWidget):
@@ -251,28 +155,7 @@ class DeviationPlot(PlotWidget):
 
     def show_comparison(self, comparison: ComparisonResult, element_order) -> None:
         self.reset()
-        ax = self.axes
-        dev = comparison.deviation_A
-        idx = np.arange(dev.size)
-        ok = comparison.matched
-        colors = [element_color(e) for e in comparison.traced_elements[ok]]
-        ax.scatter(idx[ok], dev[ok], s=8, c=colors, edgecolors="k", linewidths=0.2)
-        mis = comparison.misplaced
-        ax.scatter(idx[mis], dev[mis], s=40, facecolors="none", edgecolors=FOREGROUND,
-                   linewidths=0.8)
-        ax.axhline(comparison.resolution_A, color="0.6", ls="--", lw=0.8)
-        ax.set_xlabel("traced atom (index, brightest first)", fontsize=8)
-        ax.set_ylabel("deviation (Å)", fontsize=8)
-        ax.set_xlim(-1, max(dev.size, 1))
-        top = np.nanmax(dev, initial=0.0)
-        ax.set_ylim(0, max(top, comparison.resolution_A) * 1.1)
-        extra = [
-            Line2D([], [], ls="", marker="o", ms=7, mfc="none", mec=FOREGROUND,
-                   label=f"misplaced ({int(mis.sum())})"),
-            Line2D([], [], color="0.6", ls="--",
-                   label=f"resolution {comparison.resolution_A:g} Å"),
-        ]
-        _legend(ax, comparison.traced_elements, element_order, extra)
+        plot_deviations(comparison, ax=self.axes, theme=DOCK, element_order=element_order)
         self.draw()
 
 

@@ -28,7 +28,8 @@ from ..core.projmatch import RefineParams
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
 from ._plot import PlotWidget
-from ._simulate_align_jobs import AlignJobResult, iter_align_layers, plot_shifts
+from ..jobs.simulate_align import AlignJobResult, iter_align_layers
+from ._job_plots import plot_shifts
 
 __all__ = ["AlignWidget"]
 

@@ -14,26 +14,28 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from magicgui.widgets import ComboBox, FileEdit, FloatSpinBox, SpinBox
+from magicgui.widgets import ComboBox, FileEdit
 from qtpy.QtWidgets import QPlainTextEdit
 
 from .. import io
 from .._layers import image_layer_data, layer_angles_deg, layer_voxel_size
 from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_gridding,
                         match_equally_sloped)
+from ..core.params import command_options
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
-from ._est_live import EstProgress, SliceThumbnail, curve_layout, error_curves, with_error_history
+from ..jobs.est import EstProgress, with_error_history
+from ._est_live import SliceThumbnail, curve_layout, error_curves
+from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
 
 __all__ = ["EstWidget"]
 
 EST, GRIDDING = "est", "gridding"
 RESULT = "est"
-#: CLI option of each parameter field (``atomtomo est``); other fields are left out.
-OPTIONS = {"n_iter": "--iterations", "n_iter_tight": "--tight-iterations",
-           "oversampling": "--oversampling", "loose_support_margin": "--support-margin",
-           "tight_support_threshold": "--tight-threshold"}
+#: The parameter fields the widget offers (each with its spec: CLI flag, label, range).
+PARAM_FIELDS = ("n_iter", "n_iter_tight", "oversampling", "loose_support_margin",
+                "tight_support_threshold")
 
 
 @lru_cache(maxsize=32)
@@ -60,23 +62,10 @@ class EstWidget(JobDockWidget):
             "EST puts each projection on its own line of a pseudopolar Fourier grid (exact, "
             "needs equally sloped angles); Fourier gridding puts the Fourier samples on the "
             "nearest points of a square grid (any angles, a little less exact)")
-        self.n_iter = SpinBox(label="iterations, loose support", value=200, min=0, max=100_000)
-        self.n_iter.tooltip = ("round 1: iterations inside the whole reconstruction box "
-                               "(paper: 200); the error usually settles within 100-200")
-        self.n_iter_tight = SpinBox(label="iterations, tight support", value=200, min=0,
-                                    max=100_000)
-        self.n_iter_tight.tooltip = ("round 2: iterations inside a support cut around the "
-                                     "object found in round 1 (paper: 200); 0 skips round 2")
-        self.oversampling = SpinBox(label="oversampling", value=2, min=1, max=4)
-        self.oversampling.tooltip = ("Fourier-space oversampling: 2 (default) samples each "
-                                     "line twice as finely as the image; more is slower")
-        self.margin = SpinBox(label="support margin (px)", value=0, min=0, max=10_000)
-        self.margin.tooltip = ("pixels cut from each edge of the box (x and z) where the "
-                               "object may be in round 1; use it when the object is smaller")
-        self.threshold = FloatSpinBox(label="tight support threshold", value=0.05, min=0.0,
-                                      max=0.99, step=0.01)
-        self.threshold.tooltip = ("round 2 keeps voxels brighter than this fraction of the "
-                                  "round-1 maximum (after 1 px smoothing, grown by 2 px)")
+        # the parameter inputs, generated from EstParams' specs (core/est/_common.py)
+        self.param_inputs = {name: param_widget(EstParams, name) for name in PARAM_FIELDS}
+        (self.n_iter, self.n_iter_tight, self.oversampling, self.margin,
+         self.threshold) = self.param_inputs.values()
         self.inputs.extend([self.series, self.angles_file, self.method, self.n_iter,
                             self.n_iter_tight, self.oversampling, self.margin, self.threshold])
         self.lines_view = QPlainTextEdit()
@@ -121,10 +110,8 @@ class EstWidget(JobDockWidget):
         return io.read_tlt(path, n_images=layer.data.shape[0]), True
 
     def _params(self):
-        common = dict(n_iter=self.n_iter.value, n_iter_tight=self.n_iter_tight.value,
-                      oversampling=self.oversampling.value, loose_support_margin=self.margin.value,
-                      tight_support_threshold=round(self.threshold.value, 4))
-        return EstParams(**common) if self.method.value == EST else GriddingParams(**common)
+        cls = EstParams if self.method.value == EST else GriddingParams
+        return params_from_widgets(cls, self.param_inputs)
 
     def _assignment(self):
         angles, _ = self._angles()
@@ -181,13 +168,10 @@ class EstWidget(JobDockWidget):
         layer = self.series.value
         _, from_file = self._angles()
         params = self._params()
-        values = {k: getattr(params, k) for k in OPTIONS
-                  if k != "tight_support_threshold" or params.tight_support_threshold != 0.05}
         extra = {"--angles": str(self.angles_file.value) if from_file else None,
                  "--method": GRIDDING if self.method.value == GRIDDING else None,
-                 "--out": f"{RESULT}.mrc"}
-        return format_command("est", [layer_file_hint(layer)], values, option_names=OPTIONS,
-                              extra=extra)
+                 **command_options(params), "--out": f"{RESULT}.mrc"}
+        return format_command("est", [layer_file_hint(layer)], extra=extra)
 
     # ------------------------------------------------------------------ job
     def _prepare_plot(self, *_) -> None:
@@ -203,7 +187,7 @@ class EstWidget(JobDockWidget):
         vs = layer_voxel_size(layer)
         stack = np.asarray(layer.data)
         gridding = self.method.value == GRIDDING
-        algorithm = "fourier_gridding" if gridding else "est"
+        algorithm = GRIDDING if gridding else EST  # as `atomtomo est --method` names them
         command, source = self.command_line(), layer.name
         n = stack.shape[2]
         n_iter = params.n_iter

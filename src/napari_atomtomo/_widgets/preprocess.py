@@ -87,7 +87,8 @@ class PreprocessWidget(JobDockWidget):
             return "add or open a tilt-series image layer (angle, y, x)"
         p = self.params()
         if p.background == "border" and p.border_px and 2 * p.border_px >= min(layer.data.shape[1:]):
-            return f"border {p.border_px} px is too wide for {layer.data.shape[1]} × {layer.data.shape[2]} images"
+            return (f"border {p.border_px} px is too wide for "
+                    f"{layer.data.shape[1]} × {layer.data.shape[2]} images")
         return None
 
     def command_line(self) -> str:

@@ -20,13 +20,13 @@ from pathlib import Path
 from magicgui.widgets import CheckBox, ComboBox, FileEdit, FloatSpinBox, SpinBox
 from qtpy.QtWidgets import QLabel
 
-from .._sample_data import silica_series_layers
-from ..cli._simulate_silica import SHIPPED_STRUCTURE
+from .._sample_data import agau_dataset_layers, silica_series_layers
+from ..io._paths import SHIPPED_STRUCTURE
 from ..core.simulate.agau import AgAuParams
 from ..core.simulate.haadf import PAPER_DOSES_E_PER_A2, R_NOISE_PRESETS, HaadfParams
 from ._base import JobDockWidget, format_command
-from ._simulate_align_jobs import (GENERATE, SHIPPED, XYZ_FILE, agau_dataset_layers,
-                                   iter_simulate_agau, iter_simulate_silica)
+from ..jobs.simulate_align import (GENERATE, SHIPPED, XYZ_FILE, iter_simulate_agau,
+                                   iter_simulate_silica)
 
 __all__ = ["SimulateWidget"]
 
@@ -74,7 +74,8 @@ class SimulateWidget(JobDockWidget):
             (f"shipped particle ({SHIPPED_STRUCTURE})", SHIPPED), ("XYZ file", XYZ_FILE),
             ("generate new (seed)", GENERATE)]),
             "the atom model: the shipped 334 Si + 668 O particle (24.7 Å cube, 2.2 g/cm³), "
-            "your own XYZ file, or a new amorphous SiO2 made by a melt-and-quench MD run from a seed (≈ 1 min)")
+            "your own XYZ file, or a new amorphous SiO2 made by a melt-and-quench MD run "
+            "from a seed (≈ 1 min)")
         self.xyz = w(FileEdit(label="XYZ file", mode="r", filter="*.xyz"),
                      "atom model: count line, comment line, then 'Element x y z' in Å")
         self.structure_seed = w(SpinBox(label="structure seed", value=0, min=0, max=2**31 - 1),

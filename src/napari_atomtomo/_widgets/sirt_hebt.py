@@ -6,7 +6,8 @@ HAADF units, Eq. 17) with response ratios fitted by NNLS (Eq. 15, shown with R²
 typed. The result layers are made on the click (or the previous ones reused) and show
 the current maps while the job runs; the residual curves, whose axes are drawn before the
 job, are blitted. The sweep mode runs HEBT over an α × n grid and shows SSIM/MSE against
-reference maps, or the data residuals, as heat maps.
+reference maps with the quantification error (wt %), or the data residuals, as heat
+maps; the same sweep runs from the command line (``atomtomo hebt --sweep``).
 """
 
 from __future__ import annotations
@@ -15,24 +16,26 @@ import re
 from pathlib import Path
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, LineEdit, Select, Slider
+from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
-from .._layers import element_colormap, image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
-from ..cli._eds import DEFAULT_ITERATIONS as EDS_ITERATIONS
+from .._layers import (element_colormap, element_of, image_layer_data, layer_angles_deg,
+                       layer_info, layer_voxel_size)
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles
 from ..core.hebt import HebtParams, check_ratios
+from ..core.params import command_options
 from ..core.ratios import choose_ratios
 from ..core.sirt import SirtParams, check_element_stacks, check_stack
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, newest, was_aligned
+from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
-from .sweep import (
-    ELEMENT_NAME, RESIDUAL_LABEL, SweepResult, SweepState, draw_residuals, draw_sweep, element_of,
-    iter_hebt_sweep, iter_reconstruction, parse_alphas, parse_n_values, parse_ratios,
-)
+from ..io._names import ELEMENT_NAME
+from ..jobs.reconstruction import EDS_ITERATIONS, iter_reconstruction, parse_ratios
+from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep, parse_alphas, parse_n_values
+from ._job_plots import RESIDUAL_LABEL, draw_residuals, draw_sweep
 
 __all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
 
@@ -46,10 +49,6 @@ TIPS = {
     "haadf": "the HAADF (or any) tilt series, with its tilt angles (loaded with its .tlt)",
     "eds": "the EDS tilt series, one per element (ctrl-click to pick several)",
     "elements": "element of each EDS layer, in order (from the layer or its eds_<El> name)",
-    "alpha": "weight of the HAADF data: 0 = EDS only, 1 = HAADF only; paper 002 found 0.8 best",
-    "n_iter": "SIRT iterations: more sharpen the maps but also amplify the counting noise",
-    "relaxation": "step size λ of each SIRT update, in (0, 2); 1 is the usual choice",
-    "nonnegative": "set negative voxels to zero after every update (density is never < 0)",
     "ratios": "HAADF signal per EDS count of each element, e.g. 'Ag=805, Au=987'; leave "
               "empty to fit them to the data (NNLS over all pixels, R² shown)",
     "sweep": "run HEBT for every α and iteration count below and score each result",
@@ -82,12 +81,11 @@ class SirtHebtWidget(JobDockWidget):
             "haadf": ComboBox(label="HAADF series", choices=self._series_choices),
             "eds": Select(label="EDS layers", choices=self._series_choices),
             "elements": LineEdit(label="elements"),
-            "alpha": FloatSlider(label="α (HAADF weight)", min=0, max=1, step=0.01,
-                                 value=HebtParams.alpha),
-            "n_iter": Slider(label="iterations", min=1, max=1000, value=HebtParams.n_iter),
-            "relaxation": FloatSpinBox(label="relaxation λ", min=0.05, max=1.95, step=0.05,
-                                       value=HebtParams.relaxation),
-            "nonnegative": CheckBox(text="non-negative", value=True),
+            # parameter inputs from the specs of HebtParams / SirtParams (core/)
+            "alpha": param_widget(HebtParams, "alpha"),
+            "n_iter": param_widget(HebtParams, "n_iter"),
+            "relaxation": param_widget(HebtParams, "relaxation"),
+            "nonnegative": param_widget(SirtParams, "nonnegative"),
             "ratios": LineEdit(label="response ratios"),
             "sweep": CheckBox(text="sweep α × n (heat maps)", value=False),
             "alphas": LineEdit(label="α values", value="0:1:0.1"),
@@ -95,7 +93,7 @@ class SirtHebtWidget(JobDockWidget):
             "references": Select(label="references", choices=self._volume_choices),
         }
         for name, widget in w.items():
-            widget.tooltip = TIPS[name]
+            widget.tooltip = TIPS.get(name, widget.tooltip)
             setattr(self, name, widget)
         self.inputs.extend(list(w.values()))
         self.fit_label = QLabel("ratios: fitted when HEBT starts")
@@ -235,17 +233,17 @@ class SirtHebtWidget(JobDockWidget):
             g.setdefault("ref_layer", first)
             g["stacks"] = stacks
             g["sources"] += [lyr.name for lyr in layers]
-        n_iter = int(self.n_iter.value)
-        every = max(1, n_iter // 25)
+        every = max(1, int(self.n_iter.value) // 25)
+        inputs = {"alpha": self.alpha, "n_iter": self.n_iter, "relaxation": self.relaxation,
+                  "nonnegative": self.nonnegative}
         if mode == HEBT:
-            g["params"] = HebtParams(alpha=round(float(self.alpha.value), 2), n_iter=n_iter,
-                                     relaxation=float(self.relaxation.value), yield_every=every)
+            g["params"] = params_from_widgets(HebtParams, inputs, yield_every=every)
             typed = parse_ratios(self.ratios.value)
             g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
         else:
-            g["params"] = SirtParams(n_iter=n_iter, relaxation=float(self.relaxation.value),
-                                     nonnegative=bool(self.nonnegative.value) or mode == EDS,
-                                     yield_every=every)
+            g["params"] = params_from_widgets(
+                SirtParams, inputs, yield_every=every,
+                nonnegative=bool(self.nonnegative.value) or mode == EDS)
         if mode == HEBT and self.sweep.value:
             g["alphas"] = parse_alphas(self.alphas.value)
             g["n_values"] = parse_n_values(self.n_values.value)
@@ -275,17 +273,19 @@ class SirtHebtWidget(JobDockWidget):
     def command_line(self) -> str:
         g = self.gather()
         p, mode = g["params"], g["mode"]
-        if "alphas" in g:
-            raise ValueError("a sweep has no single command line")
+        if "alphas" in g:  # the same sweep from the command line (atomtomo hebt --sweep)
+            grid = (",".join(f"{a:g}" for a in g["alphas"]) + ":"
+                    + ",".join(str(int(n)) for n in g["n_values"]))
+            return format_command("hebt", [_data_dir(g["ref_layer"])], extra={
+                "--sweep": grid, "--relaxation": p.relaxation,
+                "--ratios": g.get("ratios") and "ratios.json", "--out": "sweep"})
         if mode == SIRT:
             info = layer_info(g["ref_layer"])
             return format_command("sirt", [layer_file_hint(g["ref_layer"])], extra={
-                "--angles": info.get("angles_source"), "--iterations": p.n_iter,
-                "--relaxation": p.relaxation, "--allow-negative": not p.nonnegative,
+                "--angles": info.get("angles_source"), **command_options(p),
                 "--out": "sirt.mrc"})
-        extra = {"--alpha": p.alpha} if mode == HEBT else {}
-        extra.update({"--iterations": p.n_iter, "--relaxation": p.relaxation,
-                      "--ratios": g.get("ratios") and "ratios.json", "--out": "maps"})
+        extra = command_options(p)  # EDS is non-negative: no --allow-negative
+        extra.update({"--ratios": g.get("ratios") and "ratios.json", "--out": "maps"})
         return format_command(KIND[mode], [_data_dir(g["ref_layer"])], extra=extra)
 
     # ------------------------------------------------------------------ jobs

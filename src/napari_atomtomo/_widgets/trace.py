@@ -21,16 +21,8 @@ from ..core.compare import relabel_comparison
 from ..core.trace import TraceParams, split_elements
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import is_volume, newest
-from ._trace_plots import (
-    DeviationPlot,
-    PeakIntensityPlot,
-    StructurePlot,
-    auto_or_numbers,
-    comparison_summary,
-    iter_trace_job,
-    trace_inputs,
-    trace_summary,
-)
+from ..jobs.trace import auto_or_numbers, comparison_summary, iter_trace_job, trace_summary
+from ._trace_plots import DeviationPlot, PeakIntensityPlot, StructurePlot, trace_inputs
 
 __all__ = ["TraceWidget"]
 

@@ -64,7 +64,8 @@ def format_table(result) -> str:
 
 
 def run(args) -> int:
-    from ..core.compare import compare_atoms, plot_deviations
+    from ..core.compare import compare_atoms
+    from ..plots import plot_deviations
 
     outs = Outputs(args.force, (args.traced, args.truth))
     for option, path in (("--json", args.json), ("--plot", args.plot)):

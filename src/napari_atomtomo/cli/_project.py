@@ -59,7 +59,8 @@ def run(args) -> int:
     outs = Outputs(args.force, inputs)
     outs.file(out, "--out")
     write_tlt = True
-    if tlt_out.exists() and not (Path(args.angles).exists() and tlt_out.resolve() == Path(args.angles).resolve()):
+    same_as_input = Path(args.angles).exists() and tlt_out.resolve() == Path(args.angles).resolve()
+    if tlt_out.exists() and not same_as_input:
         same = False
         try:
             old = io.read_tlt(tlt_out)

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
+from ..io._paths import shipped_structure_path
 from ._common import Outputs, add_force, progress_printer, write_json
-
-#: The shipped structure (seed 0, reconstruction frame of a 100³ volume of 0.5 Å voxels).
-SHIPPED_STRUCTURE = "silica_1002.xyz"
-
-
-def shipped_structure_path() -> Path:
-    return Path(str(resources.files("napari_atomtomo") / "data" / SHIPPED_STRUCTURE))
 
 
 def register(subparsers) -> None:

@@ -161,7 +161,7 @@ def run(args) -> int:
                 "rejected_candidates": _atom_rows(res.rejected),
             })
         if args.plot and not noise_only:
-            from ..core.trace import plot_peak_intensities
+            from ..plots import plot_peak_intensities
 
             save_figure(plot_peak_intensities(res, title=Path(args.volume).name), stage(args.plot))
     thr = ", ".join(f"{t:.4g}" for t in res.split_thresholds) or "none"

@@ -67,7 +67,7 @@ class ThreadPolicy:
         phase = self.count % THREAD_RECHECK
         if phase < self._PROBES:
             return self.n_max if phase % 2 == 0 else 1
-        return min(self.timings, key=self.timings.get) if self.timings else self.n_max
+        return min(self.timings, key=self.timings.__getitem__) if self.timings else self.n_max
 
     def __enter__(self):
         n = self.choice()

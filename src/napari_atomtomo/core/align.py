@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
+from ._validate import check_stack
 from .geometry import validate_angles, validate_shifts
 
 __all__ = ["AlignParams", "AlignmentResult", "align_tilt_series", "estimate_shifts",
@@ -91,17 +92,6 @@ class AlignmentResult:
     reference_index: int
 
 
-def _check_stack(stack, name="tilt series") -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(f"{name} must be 3D (angle, y, x); got {s.ndim}D with shape {s.shape}")
-    if s.size == 0:
-        raise ValueError(f"{name} is empty (shape {s.shape})")
-    if not np.all(np.isfinite(s)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return s
-
-
 def reference_index(angles_deg, reference="zero") -> int:
     """Index of the reference image: the angle nearest 0° (``"zero"``) or a given index."""
     angles = validate_angles(angles_deg)
@@ -138,12 +128,33 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     ``dy`` is relative to the reference image (its own ``dy`` is 0); ``dx`` is the
     offset of each image's centre of mass from the detector centre.
 
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    reference : "zero" or int
+        Reference image for the ``y`` alignment.
+    upsample : int
+        Sub-pixel precision ``1 / upsample`` px of the ``y`` cross-correlation.
+    background : {"none", "edge"}
+        Border-median subtraction before the centre of mass.
+    params : AlignParams, optional
+        The three settings above together.
+
     Returns
     -------
     (shifts, reference_index) : ((n, 2) float64, int)
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _params(params, reference, upsample, background)
-    s = _check_stack(stack)
+    s = check_stack(stack)
     angles = validate_angles(angles_deg, n_images=s.shape[0])
     ref = reference_index(angles, params.reference)
     data = _background(s.astype(np.float64), params.background)
@@ -177,13 +188,32 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
 
 
 def apply_shifts(stack, shifts) -> np.ndarray:
-    """Remove per-image ``(dy, dx)`` shifts by a Fourier shift; returns float32 ``(angle, y, x)``.
+    """Remove per-image ``(dy, dx)`` shifts by a Fourier shift.
 
     Image ``a`` is moved by ``(−dy, −dx)``, so an object that appeared at
     ``(v + dy, u + dx)`` appears at ``(v, u)``. Content leaving one edge re-enters at the
-    other (periodic shift); keep a margin around the object.
+    other (periodic shift); keep a margin around the object. Used to apply the HAADF
+    alignment to the EDS maps of the same tilts (paper 002 [2]_).
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    shifts : array_like, shape (angle, 2)
+        Per-image ``(dy, dx)`` in pixels, as estimated by :func:`align_tilt_series`.
+
+    Returns
+    -------
+    ndarray, shape (angle, y, x), float32
+        The shifted series.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
-    s = _check_stack(stack)
+    s = check_stack(stack)
     sh = validate_shifts(shifts, s.shape[0])
     out = np.empty(s.shape, dtype=np.float32)
     for a in range(s.shape[0]):
@@ -212,8 +242,19 @@ def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 10
         data on a constant background.
     params : AlignParams, optional
         The three settings above together (then leave those at their defaults).
+
+    Returns
+    -------
+    AlignmentResult
+        The aligned stack, the per-image ``(dy, dx)`` shifts removed and the reference image.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _params(params, reference, upsample, background)
-    s = _check_stack(stack)
+    s = check_stack(stack)
     shifts, ref = estimate_shifts(s, angles_deg, params=params)
     return AlignmentResult(apply_shifts(s, shifts), shifts, ref)

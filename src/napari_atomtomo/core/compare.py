@@ -16,7 +16,7 @@ import numpy as np
 
 from .atoms import Atoms
 
-__all__ = ["ComparisonResult", "compare_atoms", "plot_deviations", "relabel_comparison"]
+__all__ = ["ComparisonResult", "compare_atoms", "relabel_comparison"]
 
 #: Offset refinement stops after this many match / re-estimate rounds.
 MAX_OFFSET_ROUNDS = 20
@@ -46,6 +46,7 @@ class ComparisonResult:
 
     @property
     def matched(self) -> np.ndarray:
+        """Whether each traced atom was matched to a true atom."""
         return self.truth_index >= 0
 
     @property
@@ -55,6 +56,7 @@ class ComparisonResult:
 
     @property
     def n_misplaced(self) -> int:
+        """Number of traced atoms matched to an atom of another element."""
         return int(self.misplaced.sum())
 
     @property
@@ -139,6 +141,12 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
     Returns
     -------
     ComparisonResult
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     from scipy.optimize import linear_sum_assignment
     from scipy.spatial.distance import cdist
@@ -196,6 +204,26 @@ def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> 
 
     The matching ignores elements, so it stays; only the element checks, the misplaced
     flags and the traced counts change (equal to re-running ``compare_atoms``).
+
+    Parameters
+    ----------
+    comparison : ComparisonResult
+        A result of :func:`compare_atoms`.
+    elements : array_like of str
+        New element of every traced atom, in the traced order.
+    truth : Atoms
+        The true atoms the comparison was made against.
+
+    Returns
+    -------
+    ComparisonResult
+        The comparison with the new elements.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     els = np.asarray(elements, dtype=str)
     if els.shape != comparison.traced_elements.shape:
@@ -214,37 +242,3 @@ def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> 
         misplaced=matched & (too_far | ~correct),
         counts_traced={str(names[o]): int(counts[o]) for o in order},
     )
-
-
-def plot_deviations(result: ComparisonResult, ax=None, title: str | None = None):
-    """Fig. 5-style plot: deviation (Å) of every traced atom against its index.
-
-    Draws on ``ax`` if given, else on a new ``matplotlib.figure.Figure`` (no pyplot, no
-    GUI backend); returns the figure. Points are coloured by traced element, misplaced
-    atoms circled, and the resolution drawn as a dashed line.
-    """
-    from matplotlib.figure import Figure
-
-    from .._colors import element_color
-
-    fig = ax.figure if ax is not None else Figure(figsize=(6, 3.2), layout="constrained")
-    ax = ax if ax is not None else fig.add_subplot()
-    idx = np.arange(result.deviation_A.size)
-    for el in dict.fromkeys(result.traced_elements.tolist()):
-        sel = (result.traced_elements == el) & result.matched
-        ax.scatter(idx[sel], result.deviation_A[sel], s=6, color=element_color(el),
-                   edgecolors="k", linewidths=0.2, label=el)
-    mis = result.misplaced
-    if mis.any():
-        ax.scatter(idx[mis], result.deviation_A[mis], s=40, facecolors="none",
-                   edgecolors="k", linewidths=0.8, label=f"misplaced ({int(mis.sum())})")
-    ax.axhline(result.resolution_A, color="0.4", ls="--", lw=0.8,
-               label=f"resolution {result.resolution_A:g} Å")
-    ax.set_xlabel("traced atom (index, brightest first)")
-    ax.set_ylabel("deviation (Å)")
-    ax.set_xlim(-1, max(idx.size, 1))
-    ax.set_ylim(0, None)
-    ax.legend(fontsize=7, loc="upper left", markerscale=1.5)
-    if title:
-        ax.set_title(title, fontsize=9)
-    return fig

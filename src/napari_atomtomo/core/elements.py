@@ -88,6 +88,7 @@ class XrayLine:
 
     @property
     def atomic_weight(self) -> float:
+        """Standard atomic weight of the element in g/mol."""
         return ATOMIC_WEIGHTS[self.element]
 
     @property
@@ -138,13 +139,17 @@ class ElementFactor:
         return float(value)
 
 
-def validate_element(symbol) -> str:
-    """Return ``symbol`` if it is an element symbol from H to U, else raise ``ValueError``."""
-    if not isinstance(symbol, str) or symbol not in ATOMIC_NUMBERS:
-        raise ValueError(
-            f"unknown element {symbol!r}; expected a symbol such as 'Ag' or 'Au' (H to U)"
-        )
-    return symbol
+def validate_element(symbol, where: str = "") -> str:
+    """Return ``symbol`` if it is an element symbol from H to U (exact case), else one
+    ``ValueError`` (prefixed by ``where``, with the symbol it may have meant). The one
+    element rule of the package: readers, tracing, quantification and widgets use it."""
+    if isinstance(symbol, str) and symbol in ATOMIC_NUMBERS:
+        return symbol
+    prefix = f"{where}: " if where else ""
+    guess = {s.lower(): s for s in ATOMIC_NUMBERS}.get(str(symbol).strip().lower())
+    hint = (f" (did you mean {guess!r}?)" if guess
+            else "; expected a symbol from H to U such as 'Si' or 'Au'")
+    raise ValueError(f"{prefix}unknown element {symbol!r}{hint}")
 
 
 def atomic_number(symbol: str) -> int:
@@ -227,6 +232,12 @@ def element_factors(elements, user_factors=None, require: str | None = None) -> 
     ValueError
         For an unknown symbol, a bad factor value, or an element that lacks the
         required factor (the message names it).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if require not in (None, "z", "f"):
         raise ValueError(f"require must be 'z', 'f' or None, got {require!r}")

@@ -76,6 +76,17 @@ def equally_sloped_angles(n_slopes: int, max_angle: float = 90.0) -> np.ndarray:
     max_angle : float
         Largest |θ| in degrees; angles up to ``max_angle + 0.05`` are kept so that a
         rounded nominal range such as 72.6° includes 72.646°.
+
+    Returns
+    -------
+    ndarray of float64
+        The angles in degrees, ascending.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not (0.0 < max_angle <= 90.0):
         raise ValueError(f"max_angle must be in (0, 90] degrees, got {max_angle!r}")
@@ -125,6 +136,7 @@ class TiltGeometry:
 
     @property
     def n_angles(self) -> int:
+        """Number of tilt angles."""
         return len(self.angles_deg)
 
     @property

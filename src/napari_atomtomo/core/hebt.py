@@ -33,7 +33,7 @@ outside it, as in :mod:`.sirt`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,11 +41,14 @@ import scipy.linalg
 import scipy.optimize
 from numba import njit, prange
 
+from ._generators import run_to_end
+from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
 from .projectors import DENORMAL_FLOOR
 from .sirt import (
+    RELAXATION,
     _sum_of_squares,
     check_element_stacks,
     check_iteration_settings,
@@ -67,6 +70,7 @@ __all__ = [
 ]
 
 
+@register_params("hebt")
 @dataclass(frozen=True)
 class HebtParams:
     """HEBT settings shared by the CLI, the widget and ``layer.metadata``.
@@ -83,9 +87,13 @@ class HebtParams:
         Maps are yielded every ``yield_every`` iterations and at the end.
     """
 
-    alpha: float = 0.8
-    n_iter: int = 200
-    relaxation: float = 1.0
+    alpha: float = param(0.8, flag="--alpha", label="α (HAADF weight)", range=(0.0, 1.0),
+                         widget="slider", step=0.01,
+                         help="weight of the HAADF term in [0, 1]: 0 = EDS only, 1 = HAADF "
+                              "only; paper 002 found 0.8 best")
+    n_iter: int = param(200, flag="--iterations", label="iterations", range=(1, 1000),
+                        widget="slider", help="SIRT iterations on the block system")
+    relaxation: float = RELAXATION
     yield_every: int = 10
 
     def __post_init__(self):
@@ -160,6 +168,19 @@ def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit
         HAADF tilt series.
     eds : dict of str to ndarray, shape (angle, y, x)
         EDS counts per element, same shape as ``haadf``.
+    chunk : int
+        Pixels per chunk of the normal-equation accumulation (memory bound).
+
+    Returns
+    -------
+    ResponseRatioFit
+        ``ratios`` (``r_A`` per element) and ``r2``.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     h, stacks = _check_haadf_and_eds(haadf, eds)
     elements = list(stacks)
@@ -253,8 +274,13 @@ def iter_hebt(
     support=None,
     shifts=None,
     backend: str = DEFAULT_BACKEND,
-) -> Iterator[HebtState]:
+) -> Generator[HebtState, None, HebtResult]:
     """Run HEBT (Eq. 17), yielding a :class:`HebtState` after every iteration.
+
+    HAADF-EDS bimodal tomography of paper 002 [2]_: one SIRT-like update per element that
+    balances the HAADF residual (weight ``α``) against each element's EDS residual. The
+    element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is validated
+    (and ratios fitted) when this function is called.
 
     Parameters
     ----------
@@ -275,8 +301,23 @@ def iter_hebt(
     backend : str
         Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
+    Yields
+    ------
+    HebtState
+        Iteration number, residual, the ratios and their R², and copies of the maps every
+        ``params.yield_every`` iterations and at the last one.
+
+    Notes
+    -----
     The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
-    validated (and ratios fitted) when this function is called.
+    validated (and ratios fitted) when this function is called; the generator returns
+    the :class:`HebtResult`.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
@@ -311,8 +352,18 @@ def iter_hebt(
     b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
     if b_norm2 == 0.0:
         raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
-    return _run_hebt(engine.sirt_operator(projector), b_el, b_h, np.sqrt(b_norm2), params,
-                     support, dict(used), r2, note)
+    return _with_hebt_result(_run_hebt(engine.sirt_operator(projector), b_el, b_h,
+                                       np.sqrt(b_norm2), params, support, dict(used), r2, note))
+
+
+def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
+    residuals, maps, state = [], None, None
+    for state in gen:
+        residuals.append(state.residual)
+        if state.maps is not None:
+            maps = state.maps
+        yield state
+    return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
 
 
 def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=None
@@ -370,17 +421,40 @@ def reconstruct_hebt(
     callback: Callable[[HebtState], None] | None = None,
     backend: str = DEFAULT_BACKEND,
 ) -> HebtResult:
-    """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration."""
-    residuals = []
-    state = None
-    maps = None
-    for state in iter_hebt(
-        haadf, eds, angles_deg, params, ratios=ratios, support=support, shifts=shifts,
-        backend=backend,
-    ):
-        residuals.append(state.residual)
-        if state.maps is not None:
-            maps = state.maps
-        if callback is not None:
-            callback(state)
-    return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
+    """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series.
+    eds : dict of str to ndarray, shape (angle, y, x)
+        Non-negative EDS counts per element.
+    angles_deg : array_like
+        Tilt angles in degrees.
+    params : HebtParams
+        α, iterations, relaxation, yield interval.
+    ratios : dict of str to float, optional
+        ``r_A`` per element; fitted (Eq. 15) when ``None``.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero.
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
+    callback : callable, optional
+        ``callback(state)`` with each :class:`HebtState`.
+
+    Returns
+    -------
+    HebtResult
+        The element maps ``(z, y, x)``, the ratios used, their R² (``None`` when given) and
+        the residual of every iteration.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
+    """
+    return run_to_end(iter_hebt(haadf, eds, angles_deg, params, ratios=ratios, support=support,
+                                shifts=shifts, backend=backend), callback)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["NotEnoughMemoryError", "available_bytes", "check_memory", "gib", "sirt_bytes"]
+__all__ = ["NotEnoughMemoryError", "available_bytes", "check_memory", "gib",
+           "reconstruction_bytes", "sirt_bytes"]
 
 #: Refuse when the estimate exceeds this fraction of the available memory.
 HEADROOM = 0.9
@@ -22,6 +23,7 @@ class NotEnoughMemoryError(ValueError):
 
 
 def gib(n_bytes: float) -> str:
+    """Format a byte count as GiB for messages (``'1.5 GiB'``)."""
     g = n_bytes / 2**30
     return f"{g:.0f} GiB" if g >= 10 else f"{g:.1f} GiB"
 
@@ -71,3 +73,15 @@ def sirt_bytes(volume_shape, n_angles: int, n_u: int | None = None, *, support: 
     if support:
         total += 12.0 * v + 4.0 * s
     return total
+
+
+def reconstruction_bytes(stack_shape, n_vox: int | None = None, n_maps: int = 1) -> float:
+    """Estimated peak memory of an in-memory SIRT/EDS/HEBT/EST reconstruction.
+
+    ``stack_shape`` is the tilt series' ``(angle, y, x)``; ``n_vox`` the voxels of one map
+    (default ``x · y · x``). A y-slab of ``h`` rows needs ``h / y`` of it (rows are
+    independent under a single tilt axis), which is what the chunked path budgets.
+    """
+    n_a, n_y, n_u = (int(s) for s in stack_shape)
+    n_z = n_u if n_vox is None else max(1, round(n_vox / (n_y * n_u)))
+    return sirt_bytes((n_z, n_y, n_u), n_a, n_u, n_maps=n_maps)

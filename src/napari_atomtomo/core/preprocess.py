@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from ._validate import check_stack
+
 __all__ = ["PreprocessParams", "PreprocessResult", "preprocess_series", "report_summary",
            "vacuum_level"]
 
@@ -91,17 +93,6 @@ class PreprocessResult:
     report: dict
 
 
-def _check_stack(stack) -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3 or s.size == 0:
-        raise ValueError(f"tilt series must be a non-empty 3D array (angle, y, x), got shape {s.shape}")
-    if s.dtype.kind not in "biuf":
-        raise ValueError(f"tilt series holds {s.dtype} data; expected real numbers")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
-    return s
-
-
 def _robust_sigma(values: np.ndarray) -> float:
     return float(_MAD * np.median(np.abs(values - np.median(values))))
 
@@ -144,7 +135,7 @@ def vacuum_level(image, border_px: int) -> tuple[float, float, float, int]:
     strips = _border_strips(img, border_px)
     stats = [_clipped(s) for s in strips]
     means = np.array([m for m, _, _ in stats])
-    errors = np.array([sd / np.sqrt(max(np.count_nonzero(ok), 1)) for _, sd, ok in stats])
+    errors = np.array([sd / np.sqrt(max(int(np.count_nonzero(ok)), 1)) for _, sd, ok in stats])
     low = int(np.argmin(means))
     keep = [s for s, m, e in zip(strips, means, errors)
             if m <= means[low] + 3.0 * np.hypot(e, errors[low])]
@@ -201,10 +192,24 @@ def preprocess_series(stack, params: PreprocessParams = PreprocessParams(), *,
     params : PreprocessParams
     vacuum_mask : bool array, shape (y, x) or (angle, y, x), optional
         True on vacuum pixels; required for ``background="mask"``.
+
+    Returns
+    -------
+    PreprocessResult
+        The processed float32 ``stack`` and a ``report`` of what was done.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, PreprocessParams):
         raise ValueError(f"params must be a PreprocessParams, got {type(params).__name__}")
-    s = _check_stack(stack)
+    s = check_stack(stack)
     n_a, n_y, n_x = s.shape
     border = params.border_px if params.border_px is not None else max(2, min(n_y, n_x) // 16)
     if params.background == "border" and 2 * border >= min(n_y, n_x):

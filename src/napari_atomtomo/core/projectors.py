@@ -22,6 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from . import _validate, config
 from . import _projector_kernels as _k
 from ._threads import PARALLEL_MIN_WORK, threads_for, use_parallel_2d
 from .geometry import validate_angles, validate_shifts
@@ -34,9 +35,8 @@ __all__ = [
     "DENORMAL_FLOOR",
 ]
 
-#: Values with a smaller magnitude are flushed to zero on entry (float32 denormals make
-#: the kernels 10-20x slower).
-DENORMAL_FLOOR = 1e-30
+#: Values with a smaller magnitude are flushed to zero on entry (:mod:`.config`).
+DENORMAL_FLOOR = config.DENORMAL_FLOOR
 
 
 def flush_denormals(array: np.ndarray, floor: float = DENORMAL_FLOOR) -> np.ndarray:
@@ -67,8 +67,7 @@ def _as_float32_flushed(a: np.ndarray) -> np.ndarray:
 
 
 def _check_real(a: np.ndarray, name: str) -> None:
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.iscomplexobj(a):
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    _validate.check_real(a, name, allow_bool=True)
 
 
 class ParallelBeamProjector:
@@ -115,6 +114,7 @@ class ParallelBeamProjector:
     # ------------------------------------------------------------------ shapes
     @property
     def n_angles(self) -> int:
+        """Number of tilt angles."""
         return self.angles_deg.size
 
     @property
@@ -124,11 +124,13 @@ class ParallelBeamProjector:
 
     @property
     def internal_volume_shape(self) -> tuple[int, int, int]:
+        """Shape of the kernels' volume buffer, ``(z, x, y)``."""
         n_z, n_y, n_x = self.volume_shape
         return (n_z, n_x, n_y)
 
     @property
     def internal_stack_shape(self) -> tuple[int, int, int]:
+        """Shape of the kernels' stack buffer, ``(angle, u, y)``."""
         return (self.n_angles, self.n_u, self.volume_shape[1])
 
     # ------------------------------------------------------------------ layout
@@ -177,9 +179,11 @@ class ParallelBeamProjector:
         return stk_t.transpose(0, 2, 1).copy(order="C")
 
     def new_internal_volume(self) -> np.ndarray:
+        """A zeroed float32 volume in the kernels' layout."""
         return np.zeros(self.internal_volume_shape, dtype=np.float32)
 
     def new_internal_stack(self) -> np.ndarray:
+        """A zeroed float32 stack in the kernels' layout."""
         return np.zeros(self.internal_stack_shape, dtype=np.float32)
 
     # ------------------------------------------------------------------ operators
@@ -267,39 +271,45 @@ class ParallelBeamProjector:
 
 
 def _check_volume(volume) -> np.ndarray:
-    v = np.asarray(volume)
-    if v.ndim != 3:
-        raise ValueError(
-            f"volume must be 3D (z, y, x); got {v.ndim}D — store a 2D slice as (z, 1, x)"
-        )
-    if v.size == 0:
-        raise ValueError(f"volume is empty (shape {v.shape})")
-    _check_real(v, "volume")
-    if not np.all(np.isfinite(v)):
-        raise ValueError("volume contains NaN or infinite values")
-    return v
+    return _validate.check_volume(volume, allow_bool=True)
 
 
 def _check_stack(stack) -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(
-            f"tilt series must be 3D (angle, y, x); got {s.ndim}D — store a sinogram as "
-            "(angle, 1, x)"
-        )
-    if s.size == 0:
-        raise ValueError(f"tilt series is empty (shape {s.shape})")
-    _check_real(s, "tilt series")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
-    return s
+    return _validate.check_stack(stack, allow_bool=True)
 
 
 def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) -> np.ndarray:
     """Parallel-beam forward projection of ``volume`` ``(z, y, x)`` about ``y``.
 
-    Returns a float32 tilt series ``(angle, y, u)`` of line integrals in voxel lengths.
-    See :class:`ParallelBeamProjector` for ``n_u`` and ``shifts``.
+    Joseph's method (linear interpolation along each ray), the projector that the SIRT and
+    HEBT reconstructions of paper 002 [2]_ iterate with, and that simulates the tilt series of
+    paper 000 [1]_.
+
+    Parameters
+    ----------
+    volume : ndarray, shape (z, y, x)
+        The object, in any real dtype (computed in float32).
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees about the ``y`` axis (docs/conventions.md).
+    n_u : int, optional
+        Detector columns; default ``n_x``.
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels by which each projection is displaced, as for
+        :class:`ParallelBeamProjector`.
+
+    Returns
+    -------
+    ndarray, shape (angle, y, u), float32
+        Line integrals in voxel lengths.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     v = _check_volume(volume)
     projector = ParallelBeamProjector(v.shape, angles_deg, n_u=n_u, shifts=shifts)
@@ -310,7 +320,34 @@ def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) 
 def back_project(stack, angles_deg, *, volume_shape=None, shifts=None) -> np.ndarray:
     """Exact adjoint of :func:`forward_project`.
 
-    ``volume_shape`` defaults to ``(n_u, n_y, n_u)`` (CONVENTIONS.md: ``n_x = n_z = n_u``).
+    ``<forward_project(v), s> == <v, back_project(s)>`` to float32 precision, so that SIRT
+    (paper 002 [2]_, Eq. 7) converges as analysed.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, u)
+        Tilt series (or a residual) to smear back.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees about ``y``.
+    volume_shape : tuple of int, optional
+        ``(z, y, x)``; defaults to ``(n_u, n_y, n_u)`` (docs/conventions.md:
+        ``n_x = n_z = n_u``).
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels, as given to :func:`forward_project`.
+
+    Returns
+    -------
+    ndarray, shape (z, y, x), float32
+        The back-projected volume.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     s = _check_stack(stack)
     n_a, n_y, n_u = s.shape

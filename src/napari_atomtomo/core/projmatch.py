@@ -117,6 +117,33 @@ def refine_shifts(stack, angles_deg, shifts=None, params: RefineParams = RefineP
     ``shifts`` are the starting ``(dy, dx)`` (default zeros), e.g. from
     :func:`~napari_atomtomo.core.align.estimate_shifts`; ``callback(record)`` is called
     after every iteration.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    shifts : array_like, shape (angle, 2), optional
+        Starting ``(dy, dx)`` in pixels.
+    params : RefineParams
+        Iterations, SIRT iterations per round, upsampling, tolerance, high-pass.
+    callback : callable, optional
+        ``callback(record)`` with a dict per iteration.
+
+    Returns
+    -------
+    RefineResult
+        The refined shifts and the record of every iteration.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, RefineParams):
         raise ValueError(f"params must be a RefineParams, got {type(params).__name__}")

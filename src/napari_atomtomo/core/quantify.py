@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
 from scipy.ndimage import gaussian_filter
 
+from ._validate import check_real
 from .elements import element_factors
 from .regions import support_check
 from .threshold import EsfResult, esf_threshold
@@ -169,8 +171,7 @@ def _check_maps(maps) -> dict[str, np.ndarray]:
         a = np.asarray(m)
         if a.size == 0:
             raise ValueError(f"map of {el!r} is empty; expected a 2D or 3D array")
-        if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-            raise ValueError(f"map of {el!r} must hold real numbers, got dtype {a.dtype}")
+        check_real(a, f"map of {el!r}")
         if shape is None:
             shape, first = a.shape, el
         elif a.shape != shape:
@@ -252,6 +253,7 @@ class ThresholdPicker:
 
     @property
     def elements(self) -> tuple[str, ...]:
+        """The quantified elements, in order."""
         return tuple(self.fractions)
 
     @property
@@ -362,9 +364,15 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
     Returns
     -------
     QuantifyResult
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
-        params = QuantifyParams(kind, threshold, n_thresholds)
+        params = QuantifyParams(cast(str, kind), threshold, n_thresholds)  # it rejects None
     elif not isinstance(params, QuantifyParams):
         raise ValueError(f"params must be a QuantifyParams, got {type(params).__name__}")
     elif (kind, threshold, n_thresholds) != (None, "auto", 100):

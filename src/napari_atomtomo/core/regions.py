@@ -73,6 +73,12 @@ def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
     dict
         ``{region: {"n_voxels", "mean": {El: x}, "standard_error": {El: se or None}}}``;
         a region with no voxel inside the mask has means ``None``.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     shape = next(iter(fractions.values())).shape
     if labels is None:
@@ -84,7 +90,7 @@ def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
     for name, sel in regions.items():
         n = int(np.count_nonzero(sel))
         mean = {el: (float(f[sel].mean()) if n else None) for el, f in fractions.items()}
-        se = {el: None for el in fractions}
+        se: dict[str, float | None] = {el: None for el in fractions}
         if replicas and len(replicas) >= 2 and n:
             for el in fractions:
                 vals = [float(r[el][sel].mean()) for r in replicas]
@@ -105,7 +111,9 @@ def format_composition(stats: dict) -> str:
             se = s["standard_error"][el]
             parts.append(f"{el} {100 * m:.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
                          + " wt %")
-        lines.append(f"{name} ({s['n_voxels']} voxels): " + ", ".join(parts))
+        flag = s.get("reliability") or {}
+        lines.append(f"{name} ({s['n_voxels']} voxels): " + ", ".join(parts)
+                     + ("  [unreliable, see the warning]" if flag.get("reliable") is False else ""))
     return "\n".join(lines)
 
 

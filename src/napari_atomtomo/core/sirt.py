@@ -25,13 +25,17 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numba import njit, prange
 
 # re-exported: hebt and older callers import the thread policy from here
+from . import _validate, config
+from ._generators import run_to_end
+from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
@@ -50,10 +54,16 @@ __all__ = [
 ]
 
 #: Row and column sums below this get an inverse weight of 0 (zero-safe R and C).
-SUM_FLOOR = 1e-6
+SUM_FLOOR = config.SUM_FLOOR
 
 
 # ---------------------------------------------------------------------------- parameters
+#: The relaxation field of SIRT and HEBT (one spec for both).
+RELAXATION = param(1.0, flag="--relaxation", label="relaxation λ", range=(0.05, 1.95), step=0.05,
+                   help="relaxation λ in (0, 2): SIRT converges for any value in that range")
+
+
+@register_params("sirt")
 @dataclass(frozen=True)
 class SirtParams:
     """SIRT settings shared by the CLI, the widget and ``layer.metadata``.
@@ -70,9 +80,13 @@ class SirtParams:
         A copy of the volume is yielded every ``yield_every`` iterations and at the end.
     """
 
-    n_iter: int = 100
-    relaxation: float = 1.0
-    nonnegative: bool = True
+    n_iter: int = param(100, flag="--iterations", label="iterations", range=(1, 1000),
+                        widget="slider", help="SIRT iterations: more sharpen the volume but "
+                        "also amplify the noise")
+    relaxation: float = RELAXATION
+    nonnegative: bool = param(True, flag="--allow-negative", label="non-negative",
+                              widget="check", negate=True,
+                              help="clip negative voxels to zero after every update")
     yield_every: int = 10
 
     def __post_init__(self):
@@ -149,19 +163,7 @@ def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None,
 # ---------------------------------------------------------------------------- validation
 def check_stack(stack, name: str = "tilt series") -> np.ndarray:
     """A finite 3D ``(angle, y, x)`` array (a sinogram is ``(angle, 1, x)``)."""
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(
-            f"{name} must be 3D (angle, y, x), got shape {s.shape}; "
-            "store a sinogram as (angle, 1, x)"
-        )
-    if s.size == 0:
-        raise ValueError(f"{name} is empty (shape {s.shape})")
-    if not np.issubdtype(s.dtype, np.number) or np.iscomplexobj(s):
-        raise ValueError(f"{name} must hold real numbers, got dtype {s.dtype}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return s
+    return _validate.check_stack(stack, name)
 
 
 def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, int]:
@@ -179,7 +181,7 @@ def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, 
             )
         if shape is not None and a_shape != shape:
             raise ValueError(f"support has shape {a_shape} but x0 has shape {shape}")
-        shape = tuple(int(n) for n in a_shape)
+        shape = (int(a_shape[0]), int(a_shape[1]), int(a_shape[2]))
     return shape if shape is not None else (n_u, n_y, n_u)
 
 
@@ -204,15 +206,19 @@ def iter_sirt(
     x0=None,
     shifts=None,
     backend: str = DEFAULT_BACKEND,
-) -> Iterator[SirtState]:
+) -> Generator[SirtState, None, SirtResult]:
     """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
+
+    The simultaneous iterative reconstruction technique of paper 002 [2]_ (Eq. 7), with the
+    non-negativity constraint. Input is validated when this function is called, before any
+    work; the iterations run as the returned generator is consumed.
 
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
         Tilt series of line integrals (a 2D sinogram as ``(angle, 1, x)``).
     angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees (CONVENTIONS.md).
+        Tilt angles in degrees (docs/conventions.md).
     params : SirtParams
         Iterations, relaxation, non-negativity and how often to yield the volume.
     support : ndarray of bool, shape (z, y, x), optional
@@ -225,12 +231,37 @@ def iter_sirt(
     backend : str
         Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
+    Yields
+    ------
+    SirtState
+        Iteration number, residual, and a copy of the volume every ``params.yield_every``
+        iterations and at the last one.
+
+    Notes
+    -----
     Input is validated when this function is called, before any work; the iterations
-    run as the returned generator is consumed.
+    run as the returned generator is consumed, which returns the :class:`SirtResult`
+    (``StopIteration.value``, see :func:`~napari_atomtomo.core._generators.run_to_end`).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
                         backend=backend)
-    return _run_sirt(*run)
+    return _with_sirt_result(_run_sirt(*run))
+
+
+def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
+    residuals, volume = [], None
+    for state in gen:
+        residuals.append(state.residual)
+        if state.volume is not None:
+            volume = state.volume
+        yield state
+    return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 
 def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts, backend=DEFAULT_BACKEND):
@@ -255,7 +286,7 @@ def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts, backend=DEF
     return engine.sirt_operator(projector), b, b_norm, params, support, x0
 
 
-def _run_sirt(operator, b, b_norm, params, support, x0) -> Iterator[SirtState]:
+def _run_sirt(operator, b, b_norm, params, support, x0) -> Generator[SirtState, None, None]:
     projector = operator.projector
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
@@ -298,21 +329,37 @@ def reconstruct_sirt(
 ) -> SirtResult:
     """Run :func:`iter_sirt` to the end; ``callback(state)`` is called after every iteration.
 
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series of line integrals.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : SirtParams
+        Iterations, relaxation, non-negativity, yield interval.
+    support : ndarray of bool, shape (z, y, x), optional
+        Voxels allowed to be non-zero.
+    x0 : ndarray, shape (z, y, x), optional
+        Start volume (default zeros).
+    shifts : array_like, shape (angle, 2), optional
+        Per-image ``(dy, dx)`` in pixels.
+    callback : callable, optional
+        ``callback(state)`` with each :class:`SirtState`.
+
     Returns
     -------
     SirtResult
         ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
-    residuals = []
-    volume = None
-    for state in iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
-                           backend=backend):
-        residuals.append(state.residual)
-        if state.volume is not None:
-            volume = state.volume
-        if callback is not None:
-            callback(state)
-    return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
+    return run_to_end(
+        iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
+                  backend=backend), callback)
 
 
 # ---------------------------------------------------------------------------- EDS-STEM
@@ -366,6 +413,12 @@ def reconstruct_eds(
     -------
     dict of str to ndarray, shape (z, y, x)
         The maps ``X_A = n f_A C_A ρ`` (Eq. 10), in the element order of ``eds``.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     stacks = check_element_stacks(eds)
     runs = {
@@ -373,11 +426,6 @@ def reconstruct_eds(
                           backend=backend)
         for el, s in stacks.items()
     }
-    maps = {}
-    for element, run in runs.items():
-        for state in _run_sirt(*run):
-            if state.volume is not None:
-                maps[element] = state.volume
-            if callback is not None:
-                callback(element, state)
-    return maps
+    return {element: run_to_end(_with_sirt_result(_run_sirt(*run)),
+                                None if callback is None else partial(callback, element)).volume
+            for element, run in runs.items()}

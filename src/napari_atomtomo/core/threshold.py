@@ -13,10 +13,12 @@ with ``A_k`` voxels at level ``μ_k`` (edge and noise width ``σ_k``); ``k = 0``
 background, ``k ≥ 1`` the particle's levels (``K = 1…3``). The fit
 (``scipy.optimize.curve_fit``, trust-region with bounds ``0 ≤ A_k ≤ N``,
 the background level below the histogram's first valley and the particle levels above
-it, all inside the sampled range (or one step below it, with ``V = N`` there), ``Δt/2 ≤ σ_k ≤ range``) starts from the data: the
+it, all inside the sampled range (or one step below it, with ``V = N`` there), ``Δt/2 ≤ σ_k ≤ range``)
+starts from the data: the
 levels are the peaks of the smoothed ``−dV/dt`` (the histogram), the amplitudes the
 voxel counts between its valleys (a peak counts as a level when its valley is at least
-:data:`MIN_RELATIVE_PROMINENCE` of its height deep). ``K`` is chosen by the Bayesian information criterion.
+:data:`MIN_RELATIVE_PROMINENCE` of its height deep).
+``K`` is chosen by the Bayesian information criterion.
 The particle boundary is the *outermost* step, the lowest particle level ``μ_1``
 (a shell, a cap) that holds at least 5 % of the particle and is a plateau (width at most
 :data:`MAX_LEVEL_WIDTH` of its height; a broad "level" is the ramp of blurred edge
@@ -43,6 +45,8 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import curve_fit
 from scipy.signal import find_peaks
 from scipy.special import erfc
+
+from ._validate import check_real
 
 __all__ = ["QUALITY_LIMITS", "EsfResult", "esf_threshold", "particle_volume_curve", "steps_model"]
 
@@ -143,8 +147,7 @@ def _validate_volume(volume) -> np.ndarray:
     v = np.asarray(volume)
     if v.size == 0:
         raise ValueError("volume is empty; expected an array with at least one voxel")
-    if not np.issubdtype(v.dtype, np.number) or np.iscomplexobj(v):
-        raise ValueError(f"volume must hold real numbers, got dtype {v.dtype}")
+    check_real(v, "volume")
     v = v.astype(np.float64, copy=False).ravel()
     if not np.all(np.isfinite(v)):
         raise ValueError("volume contains NaN or infinite values")
@@ -251,6 +254,12 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
     Returns
     -------
     EsfResult
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     values = _validate_volume(volume)
     if isinstance(n_thresholds, bool) or int(n_thresholds) != n_thresholds or n_thresholds < 10:
@@ -264,7 +273,8 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
     else:
         lo, hi = (float(x) for x in t_range)
         if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-            raise ValueError(f"t_range must be two finite numbers (low, high) with low < high, got {t_range!r}")
+            raise ValueError("t_range must be two finite numbers (low, high) with low < high, "
+                             f"got {t_range!r}")
     thresholds = np.linspace(lo, hi, int(n_thresholds))
     sorted_values = np.sort(values)
     n = sorted_values.size
@@ -276,7 +286,8 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
     best, reason = None, None
     starts = _start_values(thresholds, volumes, n)
     if not starts:
-        reason = "the histogram of the values has a single peak (no particle level distinct from the background)"
+        reason = ("the histogram of the values has a single peak "
+                  "(no particle level distinct from the background)")
     try:
         fits = []
         for p0, valley in starts:
@@ -319,8 +330,9 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
             esf_t = 0.5 * (mus[0] + mus[i])
             height = mus[i] - mus[0]
             v_t = count_above(esf_t)
-            gradient = float(np.sum([-a * math.exp(-0.5 * ((esf_t - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
-                                     for a, m, s in zip(amps, mus, sigmas)]))
+            gradient = float(np.sum([
+                -a * math.exp(-0.5 * ((esf_t - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+                for a, m, s in zip(amps, mus, sigmas)]))
             edge = count_above(esf_t - height / 4) - count_above(esf_t + height / 4)
             quality = {
                 "residual": float(np.sqrt(np.mean((fit_curve - volumes) ** 2)) / max(v_t, 1)),
@@ -337,6 +349,7 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
             if bad:
                 reason = "the ESF fit of V(t) is poor (" + ", ".join(bad) + ")"
     if reason is None:
+        assert esf_t is not None  # no reason to fall back: the fit set esf_t
         threshold, method, warning = float(esf_t), "esf", None
     else:
         threshold, method = _otsu(values), "otsu"

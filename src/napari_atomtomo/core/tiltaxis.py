@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
+from .config import TINY
+from ._validate import check_stack
 from .geometry import validate_angles
 
 __all__ = ["TiltAxisParams", "TiltAxisResult", "estimate_tilt_axis", "estimate_axis_offset",
@@ -57,23 +59,17 @@ class TiltAxisParams:
 
 @dataclass(frozen=True)
 class TiltAxisResult:
+    """The estimated in-plane tilt-axis angle (degrees) and offset (pixels)."""
+
     angle_deg: float
     offset_px: float
     quality: dict
     warnings: tuple[str, ...]
 
     def report(self) -> dict:
+        """The result as JSON-able ``tilt_axis_*`` entries."""
         return {"tilt_axis_angle_deg": self.angle_deg, "tilt_axis_offset_px": self.offset_px,
                 "tilt_axis_quality": self.quality, "tilt_axis_warnings": list(self.warnings)}
-
-
-def _check_stack(stack) -> np.ndarray:
-    s = np.asarray(stack)
-    if s.ndim != 3 or s.size == 0:
-        raise ValueError(f"tilt series must be a non-empty 3D array (angle, y, x), got shape {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
-    return s
 
 
 def _check_axis(angle_deg, offset_px) -> tuple[float, float]:
@@ -99,9 +95,36 @@ def remove_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: 
                      ) -> np.ndarray:
     """Resample a series so its tilt axis (module docstring) is ``y`` through the centre.
 
-    Returns float32 ``(angle, y, x)``; the input is not modified.
+    The input is not modified. The reconstructions (EST of paper 000 [1]_, SIRT and HEBT of
+    paper 002 [2]_) assume the tilt axis is ``y``.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    angle_deg : float
+        In-plane angle of the tilt axis in degrees (as estimated by
+        :func:`estimate_tilt_axis`).
+    offset_px : float
+        Offset of the axis from the centre in pixels.
+    order : int
+        Spline order of the resampling.
+
+    Returns
+    -------
+    ndarray, shape (angle, y, x), float32
+        The resampled series.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
-    s = _check_stack(stack)
+    s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
     out = np.empty(s.shape, dtype=np.float32)
     for k in range(s.shape[0]):
@@ -113,7 +136,7 @@ def apply_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: i
                     ) -> np.ndarray:
     """The inverse of :func:`remove_tilt_axis`: give a series with its axis along ``y`` the
     axis ``(angle_deg, offset_px)`` (for simulations and tests)."""
-    s = _check_stack(stack)
+    s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
     phi = np.radians(a)
     m_inv = np.array([[np.cos(phi), np.sin(phi)], [-np.sin(phi), np.cos(phi)]])
@@ -131,7 +154,7 @@ def _profile_spread(stack: np.ndarray, angle_deg: float, order: int) -> float:
     n_y = stack.shape[1]
     prof = np.stack([_unrotate(img, angle_deg, 0.0, order).sum(axis=1) for img in stack])
     mag = np.abs(np.fft.rfft(prof, n=2 * n_y, axis=1))
-    mag /= np.maximum(mag[:, :1], 1e-300)  # per-image scale (dose, normalisation)
+    mag /= np.maximum(mag[:, :1], TINY)  # per-image scale (dose, normalisation)
     mean = mag.mean(axis=0)
     return float(np.sum((mag - mean) ** 2) / np.sum(mean**2))
 
@@ -142,10 +165,30 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
 
     The series should have its vacuum level removed (``atomtomo preprocess``) and the
     object inside the field of view at every tilt.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Tilt series.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : TiltAxisParams
+        The search range of the angle.
+
+    Returns
+    -------
+    TiltAxisResult
+        The angle in degrees, the offset in pixels and quality measures.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, TiltAxisParams):
         raise ValueError(f"params must be a TiltAxisParams, got {type(params).__name__}")
-    s = _check_stack(stack)
+    s = check_stack(stack)
     validate_angles(angles_deg, n_images=s.shape[0])
     if s.shape[0] < 4:
         raise ValueError("tilt-axis estimation needs at least 4 images")
@@ -168,7 +211,7 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
     if k in (0, grid.size - 1) and params.search_deg < 90:  # ±90° is the same axis
         warnings.append(f"the tilt-axis angle is at the edge of the ±{params.search_deg:g}° search; "
                         "widen it")
-    contrast = float((np.median(coarse) - spread) / max(np.median(coarse), 1e-300))
+    contrast = float((np.median(coarse) - spread) / max(np.median(coarse), TINY))
     if contrast < 0.2:
         warnings.append("the profile criterion barely changes with the angle; the tilt-axis "
                         "angle is poorly defined (too little structure along the axis?)")
@@ -190,7 +233,7 @@ def estimate_axis_offset(stack, angles_deg, angle_deg: float) -> tuple[float, di
     ``offset_standard_error_px``, ``object_com_px`` (``X, Z`` of the object's centre of
     mass from the axis) and ``warnings`` (a list).
     """
-    s = _check_stack(stack)
+    s = check_stack(stack)
     theta = np.radians(validate_angles(angles_deg, n_images=s.shape[0]))
     if theta.size < 4:
         raise ValueError("the tilt-axis offset fit needs at least 4 images")

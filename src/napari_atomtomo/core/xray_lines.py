@@ -1,7 +1,8 @@
 """Chemical element symbols and the energies of the main characteristic X-ray lines.
 
 Used to validate element names (file names such as ``eds_Ag.mrc``, XYZ/CSV atoms; the
-symbols H to U of :mod:`.elements`) and to integrate EDS spectra into element maps. Energies are the Kα1, Lα1 and Mα1 lines in keV
+symbols H to U of :mod:`.elements`) and to integrate EDS spectra into element maps.
+Energies are the Kα1, Lα1 and Mα1 lines in keV
 (rounded to 1 eV, from the standard X-ray data tables); an SDD resolves none of the
 finer splittings, so one energy per family is all an integration window needs. Only the
 Mα lines of the heavy elements that are used for EDS mapping (Hf … Bi, Th, U) are listed.
@@ -9,7 +10,7 @@ Mα lines of the heavy elements that are used for EDS mapping (Hf … Bi, Th, U)
 
 from __future__ import annotations
 
-from .elements import ATOMIC_NUMBERS
+from .elements import ATOMIC_NUMBERS, validate_element
 
 __all__ = [
     "XRAY_LINES_KEV",
@@ -64,13 +65,9 @@ def normalise_element(name: str) -> str | None:
 
 
 def check_element(name: str, where: str = "") -> str:
-    """Return ``name`` if it is a chemical symbol (exact case); else one clear ValueError."""
-    if name in ATOMIC_NUMBERS:
-        return name
-    prefix = f"{where}: " if where else ""
-    guess = normalise_element(name)
-    hint = f" (did you mean {guess!r}?)" if guess else " (expected a symbol such as 'Si' or 'Au')"
-    raise ValueError(f"{prefix}{name!r} is not a chemical element symbol{hint}")
+    """Return ``name`` if it is a chemical symbol (exact case); see
+    :func:`~napari_atomtomo.core.elements.validate_element`."""
+    return validate_element(name, where)
 
 
 def line_energy(element: str, family: str) -> float:

@@ -27,6 +27,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
+from ._paths import writable_path
+
 __all__ = ["Outputs", "atomic_write_text", "atomic_write_json", "atomic_savefig",
            "check_folder_writable", "temp_name"]
 
@@ -269,8 +273,36 @@ def atomic_write_text(path, text: str) -> Path:
     return p
 
 
-def atomic_write_json(path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+def _json_default(o):
+    """numpy scalars and arrays, sets and tuples as plain JSON; anything else as text."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)
+
+
+def atomic_write_json(path, obj, indent: int = 2) -> Path:
+    """Write ``obj`` as JSON (numpy values as plain numbers) through a renamed temporary."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, default=_json_default) + "\n")
+
+
+def write_new_text(path, text: str, force: bool = False) -> Path:
+    """Refuse an existing ``path`` unless ``force`` (:func:`~._paths.writable_path`), then
+    write ``text`` atomically: the one "refuse to overwrite, then write" of the writers."""
+    return atomic_write_text(writable_path(path, force=force), text)
+
+
+def write_new_json(path, obj, force: bool = False, indent: int = 2) -> Path:
+    """:func:`write_new_text` of ``obj`` as JSON."""
+    return atomic_write_json(writable_path(path, force=force), obj, indent)
+
+
+def write_new_figure(fig, path, force: bool = False, dpi: int = 150) -> Path:
+    """:func:`write_new_text` of a matplotlib figure (:func:`atomic_savefig`)."""
+    return atomic_savefig(fig, writable_path(path, force=force), dpi)
 
 
 def atomic_savefig(fig, path, dpi: int = 150) -> Path:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+
+#: The shipped silica structure (seed 0, reconstruction frame of a 100³ volume of 0.5 Å voxels).
+SHIPPED_STRUCTURE = "silica_1002.xyz"
+
+
+def shipped_structure_path() -> Path:
+    """Path of the shipped :data:`SHIPPED_STRUCTURE` (package data)."""
+    return Path(str(resources.files("napari_atomtomo") / "data" / SHIPPED_STRUCTURE))
 
 
 def existing_file(path, what: str = "file") -> Path:

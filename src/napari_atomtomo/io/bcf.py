@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,8 @@ def bcf_angles(folder) -> list[tuple[float, Path]]:
     out = []
     for q in root.glob("*.bcf"):
         if not _ANGLE_NAME.match(q.stem):
-            raise ValueError(f"{q.name}: expected the file name to be its tilt angle in degrees, such as -10.bcf")
+            raise ValueError(f"{q.name}: expected the file name to be its tilt angle in degrees, "
+                             "such as -10.bcf")
         out.append((float(q.stem), q))
     if not out:
         raise FileNotFoundError(f"folder {root} holds no .bcf files")
@@ -127,7 +129,7 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
     unknown = set(lines) - set(elements)
     if unknown:
         raise ValueError(f"lines names elements not in elements: {sorted(unknown)}")
-    plan = {}
+    plan: dict[str, dict[str, Any]] = {}
     for el in elements:
         name, e = _resolve_line(el, lines.get(el), file_lines, e_max)
         w = float(window_kev) if window_kev is not None else detector_fwhm_kev(
@@ -137,8 +139,10 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
         p["window_keV"][1] - p["energy_keV"] for p in plan.values()) if background else 0) + 0.05
 
     n = len(files)
-    haadf, eds, vs0 = None, {}, None
-    for i, (angle, q) in enumerate(files):
+    haadf = np.empty((0, 0, 0), np.float32)  # allocated at the first file
+    eds: dict[str, np.ndarray] = {}
+    vs0 = None
+    for i, (_angle, q) in enumerate(files):
         rec = _read_bcf(bruker, q, cutoff=min(cutoff, e_max), header_only=False)
         img, cube, vs = rec["haadf"], rec["cube"], rec["voxel_size"]
         ny, nx = img.shape
@@ -153,7 +157,8 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
         haadf[i] = _bin(img.astype(np.float64), binning) / binning**2
         off, sc = rec["spectrum"]["offset"], rec["spectrum"]["scale"]
         for el, p in plan.items():
-            counts = _integrate(cube, off, sc, *p["window_keV"], background)
+            lo, hi = p["window_keV"]
+            counts = _integrate(cube, off, sc, lo, hi, background)
             eds[el][i] = _bin(counts, binning)
         del cube, rec
         if callback is not None:
@@ -166,6 +171,7 @@ def read_bcf_tilt_series(folder, elements=None, *, lines=None, window_kev=None,
                        "window_keV": [round(v, 4) for v in p["window_keV"]]}
                   for el, p in plan.items()},
     }
+    assert vs0 is not None  # files is not empty
     return DataSet(haadf, eds, angles, vs0 * binning, None, {}, Path(folder), metadata)
 
 

@@ -61,6 +61,7 @@ class DataSet:
 
     @property
     def elements(self) -> list[str]:
+        """The EDS elements of the data set, in order."""
         return list(self.eds)
 
 
@@ -191,7 +192,7 @@ def read_dataset(folder) -> DataSet:
             raise ValueError(f"{q.name} has shape {d.shape} but haadf.mrc has {haadf.shape}")
         same_vs(v, q.name)
         eds[el] = d
-    phantoms = {}
+    phantoms: dict[str, np.ndarray] = {}
     for el, q in zip(ph_el, phantom_paths):
         d, v = read_mrc(q)
         shapes = {x.shape for x in phantoms.values()}

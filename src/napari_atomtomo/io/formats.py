@@ -2,7 +2,8 @@
 
 Stacks (:func:`read_stack`): MRC (``.mrc .mrcs .st .ali .rec``), MATLAB ``.mat`` (v5 with
 scipy, v7.3 with h5py), TIFF stacks (``tifffile``, installed with scikit-image), Gatan
-DM3/DM4 and EMD (Velox, NCEM; rosettasciio). Anything else is refused as an *unsupported format*, never as a corrupt MRC.
+DM3/DM4 and EMD (Velox, NCEM; rosettasciio).
+Anything else is refused as an *unsupported format*, never as a corrupt MRC.
 
 Angles (:func:`read_angles`): ``.tlt``/``.rawtlt`` and other text tables with one angle a
 line, SerialEM ``.mdoc`` (``TiltAngle`` of each ``[ZValue]`` section), a variable of a
@@ -43,6 +44,7 @@ CENTERS = ("(n-1)/2", "n/2")
 
 
 def unsupported(p: Path, what: str, known) -> ValueError:
+    """The error for a file whose format is not one of ``known``."""
     return ValueError(f"{p.name}: unsupported format {p.suffix or '(no extension)'!r} for {what}; "
                       f"expected one of {', '.join(known)}")
 
@@ -98,9 +100,9 @@ def _reorder(data: np.ndarray, axis_order, n_images, default: str, where: str):
         hits = [i for i, n in enumerate(data.shape) if n_images is not None and n == n_images]
         if len(hits) == 1:
             rest = [c for c in default if c != "a"]
-            order = list(rest)
-            order.insert(hits[0], "a")
-            axis_order, how = "".join(order), f"the axis of length {n_images} = number of angles"
+            letters = list(rest)
+            letters.insert(hits[0], "a")
+            axis_order, how = "".join(letters), f"the axis of length {n_images} = number of angles"
         else:
             axis_order, how = default, "default"
     else:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..core.atoms import Atoms
+from ..core.elements import validate_element
 from ..core.geometry import validate_angles, validate_shifts
 from ..core.xray_lines import normalise_element
+from ._output import atomic_write_json, atomic_write_text
 from ._paths import existing_file, writable_path
 
 __all__ = [
@@ -30,16 +31,6 @@ def _read_text(p: Path) -> str:
         return p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{p} is not a text file") from None
-
-
-def _write_text_atomic(p: Path, text: str) -> None:
-    tmp = p.with_name(p.name + ".part")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # --------------------------------------------------------------------------- angles
@@ -76,16 +67,15 @@ def write_tlt(path, angles, *, force: bool = False, inputs=()) -> Path:
     """Write angles in degrees, one per line (``%.4f``, IMOD style)."""
     a = validate_angles(angles)
     p = writable_path(path, force=force, inputs=inputs)
-    _write_text_atomic(p, "".join(f"{v:.4f}\n" for v in a))
+    atomic_write_text(p, "".join(f"{v:.4f}\n" for v in a))
     return p
 
 
 # --------------------------------------------------------------------------- atoms
 def _element(name: str, where: str) -> str:
+    """Any letter case is read (``SI`` → ``Si``, as other programs write XYZ files)."""
     el = normalise_element(name)
-    if el is None:
-        raise ValueError(f"{where}: {name!r} is not a chemical element symbol")
-    return el
+    return el if el is not None else validate_element(name, where)
 
 
 def read_xyz(path) -> Atoms:
@@ -147,7 +137,7 @@ def write_xyz(path, atoms, comment: str = "", *, force: bool = False, inputs=())
         f"{el:<2s} {x:14.6f} {y:14.6f} {z:14.6f}\n"
         for el, (x, y, z) in zip(a.elements, a.positions)
     ]
-    _write_text_atomic(p, "".join(rows))
+    atomic_write_text(p, "".join(rows))
     return p
 
 
@@ -181,7 +171,8 @@ def read_atoms_csv(path) -> Atoms:
     body = rows[1:]
     if not body:
         raise ValueError(f"{p} holds no atoms")
-    elements, pos, extra = [], np.empty((len(body), 3)), [[] for _ in header[4:]]
+    extra: list[list] = [[] for _ in header[4:]]
+    elements, pos = [], np.empty((len(body), 3))
     for i, row in enumerate(body):
         lineno = i + 2
         if len(row) != len(header):
@@ -222,7 +213,7 @@ def write_atoms_csv(path, atoms, *, force: bool = False, inputs=()) -> Path:
 
     buf = StringIO()
     csv.writer(buf, lineterminator="\n").writerows(tmp_rows)
-    _write_text_atomic(p, buf.getvalue())
+    atomic_write_text(p, buf.getvalue())
     return p
 
 
@@ -293,5 +284,5 @@ def write_shifts(path, shifts, *, force: bool = False, inputs=(), extra=None) ->
     s = validate_shifts(s, s.shape[0] if s.ndim == 2 else -1)
     p = writable_path(path, force=force, inputs=inputs)
     obj = {"order": "dy, dx", "shifts_px": [[float(a), float(b)] for a, b in s], **(extra or {})}
-    _write_text_atomic(p, json.dumps(obj, indent=1) + "\n")
+    atomic_write_json(p, obj, indent=1)
     return p

@@ -6,7 +6,6 @@ fractions, the SSIM/MSE of each against the phantom, a figure and ``report.md``.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from ..core.metrics import mse, mse_scaled, ssim_structure
 from ..core.quantify import quantify_maps
 from ..core.simulate.agau import simulate_agau
 from ..core.sirt import SirtParams, reconstruct_eds
-from ..io._output import atomic_write_text
+from ..io._output import write_new_json, write_new_text
 from .report import save_figure
 
 __all__ = ["AgAuPipelineParams", "run_agau_pipeline"]
@@ -98,10 +97,7 @@ def run_agau_pipeline(out_dir, params: AgAuPipelineParams = AgAuPipelineParams()
         "hebt": {k: v for k, v in results["hebt"].items() if k != "fractions"},
         "time_s": time.perf_counter() - t0,
     }
-    path = out / "summary.json"
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
+    write_new_json(out / "summary.json", summary, force)
     save_figure(_fractions_figure(data.phantoms, results), out / "weight_fractions.png", force)
     _write_report(out, summary, force)
     return summary
@@ -145,7 +141,4 @@ def _write_report(out: Path, s: dict, force: bool) -> None:
               "![Weight fractions](weight_fractions.png)", "",
               "Files: `data/` (the simulated data-set folder), `eds/` and `hebt/` "
               "(`map_<El>.mrc`, `wt_<El>.mrc`), `summary.json`.", ""]
-    path = out / "report.md"
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    atomic_write_text(path, "\n".join(lines))
+    write_new_text(out / "report.md", "\n".join(lines), force)

@@ -7,19 +7,16 @@ from pathlib import Path
 import numpy as np
 
 from .._colors import element_color
-from ..core.compare import plot_deviations
-from ..core.trace import plot_peak_intensities
+from ..plots import plot_deviations, plot_peak_intensities
 
-from ..io._output import atomic_savefig, atomic_write_text
+from ..io._output import write_new_figure, write_new_text
 
 __all__ = ["write_silica_report", "save_figure", "central_slices_figure"]
 
 
 def save_figure(fig, path: Path, force: bool) -> Path:
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    atomic_savefig(fig, path, dpi=110)
-    return path
+    """Save ``fig`` to ``path`` atomically, refusing to overwrite unless ``force``."""
+    return write_new_figure(fig, path, force, dpi=110)
 
 
 def central_slices_figure(volume, voxel_size: float, atoms=None, slab_A: float = 3.0):
@@ -121,8 +118,4 @@ def write_silica_report(out: Path, summary: dict, traced, cmp, est, *, force: bo
         "(File ▸ Open, or the *Load data set* widget) or re-run a step with its `atomtomo` command.",
         "",
     ]
-    path = out / "report.md"
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    atomic_write_text(path, "\n".join(lines))
-    return path
+    return write_new_text(out / "report.md", "\n".join(lines), force)

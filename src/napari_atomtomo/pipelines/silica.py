@@ -7,7 +7,7 @@ be opened in napari or re-run by its own ``atomtomo`` command.
 
 from __future__ import annotations
 
-import json
+import itertools
 import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib.resources import files
@@ -18,6 +18,7 @@ import numpy as np
 from .. import io
 from ..core.align import align_tilt_series
 from ..core.atoms import Atoms
+from ..core._generators import run_to_end
 from ..core.compare import ComparisonResult, compare_atoms
 from ..core.est import EstParams, iter_est
 from ..core.simulate.haadf import R_NOISE_PRESETS, HaadfParams, simulate_haadf_series
@@ -28,7 +29,7 @@ from ..core.trace import (
     trace_atoms,
     trace_atoms_by_subtraction,
 )
-from ..io._output import atomic_write_text
+from ..io._output import write_new_json
 from . import report
 
 __all__ = ["SilicaPipelineParams", "SilicaPipelineResult", "run_silica_pipeline",
@@ -102,6 +103,8 @@ class SilicaPipelineParams:
 
 @dataclass(frozen=True)
 class SilicaPipelineResult:
+    """Where the silica pipeline wrote its outputs, and its summary."""
+
     out_dir: Path
     summary: dict
     report_path: Path
@@ -138,7 +141,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
     io.write_tlt(out / "angles.tlt", sim.angles_nominal, force=force)
     io.write_xyz(out / "atoms_true.xyz", sim.atoms, comment="true atoms, reconstruction frame",
                  force=force)
-    _write_json(out / "truth.json", sim.truth_dict(), force)
+    write_new_json(out / "truth.json", sim.truth_dict(), force)
     timings["simulate_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -153,18 +156,11 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
     t = time.perf_counter()
     est_params = params.est
     total = est_params.n_iter + est_params.n_iter_tight
-    gen = iter_est(aligned.aligned, sim.angles_nominal, est_params, voxel_size=vs)
-    done = 0
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            est = stop.value
-            break
-        done += 1
-        _step(callback, "est", done, total, f"error {state.error:.4f}")
+    done = itertools.count(1)
+    est = run_to_end(iter_est(aligned.aligned, sim.angles_nominal, est_params, voxel_size=vs),
+                     lambda s: _step(callback, "est", next(done), total, f"error {s.error:.4f}"))
     io.write_mrc(out / "est.mrc", est.volume, vs, force=force)
-    _write_json(out / "est.json", {"parameters": asdict(est_params),
+    write_new_json(out / "est.json", {"parameters": asdict(est_params),
                                    "errors": [float(e) for e in est.errors]}, force)
     timings["est_s"] = time.perf_counter() - t
 
@@ -186,7 +182,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
 
     t = time.perf_counter()
     cmp = compare_atoms(traced.atoms, sim.atoms, resolution_A=params.resolution_A)
-    _write_json(out / "compare.json", cmp.to_dict(), force)
+    write_new_json(out / "compare.json", cmp.to_dict(), force)
     timings["compare_s"] = time.perf_counter() - t
 
     summary = {
@@ -211,7 +207,7 @@ def run_silica_pipeline(out_dir, params: SilicaPipelineParams = SilicaPipelinePa
             "prefilter_sigma_used_voxels": prefilter,
         },
     }
-    _write_json(out / "summary.json", summary, force)
+    write_new_json(out / "summary.json", summary, force)
     report_path = report.write_silica_report(out, summary, traced, cmp, est, force=force)
     return SilicaPipelineResult(out, summary, report_path, traced, cmp)
 
@@ -223,22 +219,6 @@ def _paper_value(r_noise) -> int | None:
         if abs(r_noise - level) < 0.005:
             return count
     return None
-
-
-def _write_json(path: Path, obj, force: bool) -> None:
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return str(o)
 
 
 def with_noise(params: SilicaPipelineParams, **haadf_changes) -> SilicaPipelineParams:

@@ -64,6 +64,8 @@ def frft(
         Output length along ``axis`` (default: the input length).
     in_offset, out_offset : float
         Index offsets ``a`` and ``b`` (e.g. ``-n // 2`` for centred indices).
+    axis : int
+        Axis of ``x`` to transform.
     workers : int, optional
         Threads for the FFTs (default: all usable cores).
 
@@ -71,6 +73,12 @@ def frft(
     -------
     ndarray
         complex64 for float32/complex64 input, else complex128.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     x = np.asarray(x)
     if x.ndim == 0:

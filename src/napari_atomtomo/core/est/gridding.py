@@ -12,12 +12,14 @@ GENFIRE (Pryor et al., Sci. Rep. 7, 10409 (2017)); this is our own code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import scipy.fft as sfft
 
+from .._generators import run_to_end
+from ..params import register_params
 from ._common import (
     TwoRoundParams,
     check_stack,
@@ -37,11 +39,13 @@ __all__ = [
 ]
 
 
+@register_params("gridding")
 @dataclass(frozen=True)
 class GriddingParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_fourier_gridding` (see :class:`EstParams` for the
     shared support fields). ``oversampling`` is the real-space padding factor of the
-    Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units)."""
+    Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units).
+    """
 
     interpolation_radius: float = 0.5
 
@@ -66,7 +70,8 @@ class GriddingState:
 @dataclass(frozen=True)
 class GriddingResult:
     """Volume ``(z, y, x)``, error per iteration, support, and the fraction of the Fourier
-    grid that holds measured values."""
+    grid that holds measured values.
+    """
 
     volume: np.ndarray
     errors: np.ndarray
@@ -120,11 +125,49 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
 
 
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
-                          voxel_size: float = 1.0, workers: int | None = None
-                          ) -> Iterator[GriddingState]:
+                          voxel_size: float = 1.0, workers: int | None = None,
+                          support_top: float | None = None) -> Iterator[GriddingState]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
-    Checks input when called; the generator returns a :class:`GriddingResult`.
+    The iteration of :func:`iter_est` for angles that are not equally sloped: each
+    projection's Fourier line is gridded onto the oversampled Cartesian grid by
+    interpolation instead of filling a pseudopolar line; the constraints are those of
+    EST (paper 000 [1]_). Checks input when called.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : GriddingParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
+
+    Yields
+    ------
+    GriddingState
+        Round, iteration, the Fourier error, and a preview of the volume every
+        ``params.yield_every`` iterations.
+
+    Returns
+    -------
+    GriddingResult
+        As ``StopIteration.value`` when the generator is exhausted.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, GriddingParams):
         raise ValueError(f"params must be a GriddingParams, got {type(params).__name__}")
@@ -132,10 +175,10 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
         raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
     data, angles = check_stack(stack, angles_deg)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
-    return _iter_gridding(data, angles, params, loose, workers)
+    return _iter_gridding(data, angles, params, loose, workers, support_top)
 
 
-def _iter_gridding(data, angles, params, loose, workers):
+def _iter_gridding(data, angles, params, loose, workers, support_top=None):
     workers = fft_workers() if workers is None else workers
     n = data.shape[2]
     values, mask = grid_projections(data, angles, params.oversampling,
@@ -158,7 +201,8 @@ def _iter_gridding(data, angles, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
+                                                      support_top=support_top):
         errors.append(err)
         yield GriddingState(round=rnd, iteration=it, error=err, preview=preview)
     return GriddingResult(volume=to_public(x), errors=np.asarray(errors),
@@ -169,14 +213,41 @@ def _iter_gridding(data, angles, params, loose, workers):
 def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(),
                                  *, voxel_size: float = 1.0,
                                  callback: Callable[[GriddingState], None] | None = None,
-                                 workers: int | None = None) -> GriddingResult:
-    """Synchronous twin of :func:`iter_fourier_gridding`."""
-    gen = iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
-                                workers=workers)
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(state)
+                                 workers: int | None = None,
+                                 support_top: float | None = None) -> GriddingResult:
+    """Run :func:`iter_fourier_gridding` to the end and return its result.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : GriddingParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
+    callback : callable, optional
+        ``callback(state)`` with each :class:`GriddingState`.
+
+    Returns
+    -------
+    GriddingResult
+        The volume ``(z, y, x)``, the error of every iteration and the support.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
+    """
+    return run_to_end(iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
+                                            workers=workers, support_top=support_top),
+                      callback)

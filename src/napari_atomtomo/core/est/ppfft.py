@@ -25,9 +25,9 @@ O(N² log N) in all.
 
 from __future__ import annotations
 
-
 import numpy as np
 
+from ..config import TINY
 from .frft import frft, frft_adjoint
 
 __all__ = [
@@ -139,11 +139,19 @@ def ppfft(images, oversampling: int = 2, *, n_grid: int | None = None, workers=N
     n_grid : int, optional
         Size ``N`` that defines the slopes ``2l/N`` and ``M`` when it differs from the
         image size (the image is then centred at pixel ``n_img // 2``).
+    workers : int, optional
+        Threads for the FFTs.
 
     Returns
     -------
     ndarray
         ``(..., 2, N + 1, M)`` complex128 (complex64 for float32 input).
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     f = _check_images(images, n_grid)
     n, m = _check_grid(f.shape[-1] if n_grid is None else n_grid, oversampling)
@@ -157,6 +165,28 @@ def ppfft_adjoint(pp, oversampling: int = 2, *, n_image: int | None = None, work
 
     ``n_image`` (default ``N``) is the output image size; the slopes and ``M`` always
     follow ``N`` (read from the pseudopolar shape).
+
+    Parameters
+    ----------
+    pp : array_like, shape (..., 2, N + 1, M)
+        Pseudopolar samples.
+    oversampling : int
+        The radial oversampling of ``pp``.
+    n_image : int, optional
+        Output image size.
+    workers : int, optional
+        Threads for the FFTs.
+
+    Returns
+    -------
+    ndarray, shape (..., n_image, n_image)
+        The adjoint images.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     pp = np.asarray(pp)
     if pp.ndim < 3 or pp.shape[-3] != 2:
@@ -184,13 +214,39 @@ class PpInverseResult:
 
 def ppfft_inverse(pp, oversampling: int = 2, *, n_iter: int = 10, tol: float = 1e-12,
                   real: bool = True, workers=None) -> PpInverseResult:
-    """Least-squares inverse of :func:`ppfft` by conjugate gradients.
+    """Invert :func:`ppfft` in the least-squares sense by conjugate gradients.
 
     Solves the density-weighted normal equations ``Pᴴ W P f = Pᴴ W y`` (``W`` from
     :func:`ppfft_density_weights`, which makes ``Pᴴ W P`` close to the identity) starting
     from ``f₀ = Pᴴ W y`` (the density-compensated adjoint). For ``y`` in the range of ``P``
     the solution is the exact inverse. ``residuals[i]`` is ``‖W^½(P f_i − y)‖ / ‖W^½ y‖``
     after ``i`` CG steps. ``real=True`` keeps the real part (real images).
+
+    Parameters
+    ----------
+    pp : array_like, shape (..., 2, N + 1, M)
+        Pseudopolar samples ``y``.
+    oversampling : int
+        The radial oversampling of ``pp``.
+    n_iter : int
+        Conjugate-gradient steps at most.
+    tol : float
+        Stop when the relative residual is below ``tol``.
+    real : bool
+        Return real images.
+    workers : int, optional
+        Threads for the FFTs.
+
+    Returns
+    -------
+    PpInverseResult
+        The images ``f`` and the residual after every step.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     pp = np.asarray(pp)
     if not np.all(np.isfinite(pp)):
@@ -207,7 +263,7 @@ def ppfft_inverse(pp, oversampling: int = 2, *, n_iter: int = 10, tol: float = 1
 
     def resid(f):
         d = ppfft(f, oversampling, workers=workers) - pp
-        return float(np.sqrt(np.sum(w * np.abs(d) ** 2) / max(np.sum(w * np.abs(pp) ** 2), 1e-300)))
+        return float(np.sqrt(np.sum(w * np.abs(d) ** 2) / max(np.sum(w * np.abs(pp) ** 2), TINY)))
 
     b = ppfft_adjoint(w * pp, oversampling, workers=workers)
     b = b.real if real else b

@@ -21,14 +21,18 @@ batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + �
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
+import numba
 import numpy as np
 import scipy.fft as sfft
-import numba
 from numba import njit, prange
 
+from .._generators import run_to_end
+from .._threads import ThreadPolicy
+from ..config import DENORMAL_FLOOR
+from ..params import register_params
 from ._common import (
     TwoRoundParams,
     apply_constraints,
@@ -37,7 +41,6 @@ from ._common import (
     tighten_support,
     to_public,
 )
-from .._threads import ThreadPolicy
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
 from .slopes import EqualSlopeAssignment, match_equally_sloped
@@ -45,6 +48,7 @@ from .slopes import EqualSlopeAssignment, match_equally_sloped
 __all__ = ["EstParams", "EstState", "EstResult", "iter_est", "reconstruct_est", "measured_lines"]
 
 
+@register_params("est")
 @dataclass(frozen=True)
 class EstParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_est` (shared by the CLI, the widget and metadata).
@@ -148,8 +152,8 @@ def _scatter_lines(values: np.ndarray, assignment: EqualSlopeAssignment, shape) 
     """Place ``(angle, ..., M)`` line values into zero pseudopolar arrays ``(..., 2, N+1, M)``."""
     pp = np.zeros(shape, dtype=np.complex128)
     li = np.asarray(assignment.line) + assignment.n_grid // 2
-    for a, (f, l) in enumerate(zip(assignment.family, li)):
-        pp[..., f, l, :] = values[a]
+    for a, (f, line) in enumerate(zip(assignment.family, li)):
+        pp[..., f, line, :] = values[a]
     return pp
 
 
@@ -208,7 +212,7 @@ def _update_in_box(xb, gx, b, support, positivity):
                 xg += np.float64(xv) * np.float64(g)
                 xbb += np.float64(xv) * np.float64(bv)
                 v = (xv + bv) - g
-                if not support[j, r, c] or (positivity and v < 0.0) or abs(v) < 1e-30:
+                if not support[j, r, c] or (positivity and v < 0.0) or abs(v) < DENORMAL_FLOOR:
                     v = np.float32(0.0)
                 xb[j, r, c] = v
     return xg, xbb
@@ -228,7 +232,8 @@ def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: i
     return out
 
 
-def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False) -> Iterator:
+def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False,
+                support_top: float | None = None) -> Iterator:
     """Shared two-round driver: yields ``(round, iteration, error, preview, support)``.
 
     ``step_fn(x)`` updates ``x`` and returns the error; the constraints are applied after
@@ -240,7 +245,8 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
     for rnd, count in ((1, params.n_iter), (2, params.n_iter_tight)):
         if rnd == 2 and count:
             support = tighten_support(x, loose, params.tight_support_threshold,
-                                      params.tight_support_dilation, params.tight_support_sigma)
+                                      params.tight_support_dilation, params.tight_support_sigma,
+                                      top=support_top)
             apply_constraints(x, support, params.positivity)
         for _ in range(count):
             it += 1
@@ -254,16 +260,52 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
 
 
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
-             workers: int | None = None) -> Iterator[EstState]:
+             workers: int | None = None, support_top: float | None = None
+             ) -> Iterator[EstState]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
-    Input is checked when this is called (before any heavy work); the returned generator
-    yields an :class:`EstState` per iteration and returns the :class:`EstResult`
-    (``StopIteration.value``). The reconstruction is ``(z, y, x)`` with
-    ``n_z = n_x = n_u`` (CONVENTIONS.md). A consumer that stops iterating cancels within
-    one iteration. ``voxel_size`` (Å) is only checked; the volume keeps the stack's pixel.
-    ``workers`` fixes the FFT threads; by default every iteration uses 1 or all cores,
-    whichever was faster when last timed (see ``core._threads.ThreadPolicy``).
+    Equally sloped tomography as used by paper 000 [1]_: the measured projections fill the
+    lines of a pseudopolar grid (fractional FFT), and the iteration alternates between that
+    grid and real space (pseudopolar FFT and its inverse), enforcing the support and
+    positivity in real space and the measured lines in Fourier space. Input is checked
+    when this is called (before any heavy work). The reconstruction is ``(z, y, x)`` with
+    ``n_z = n_x = n_u`` (docs/conventions.md). A consumer that stops iterating cancels
+    within one iteration.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : EstParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
+
+    Yields
+    ------
+    EstState
+        Round, iteration, the Fourier error, and a preview of the volume every
+        ``params.yield_every`` iterations.
+
+    Returns
+    -------
+    EstResult
+        As ``StopIteration.value`` when the generator is exhausted.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, EstParams):
         raise ValueError(f"params must be an EstParams, got {type(params).__name__}")
@@ -273,10 +315,10 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     n_a, n_v, n = data.shape
     assignment = match_equally_sloped(angles, n, params.angle_tolerance_deg)
     loose = loose_support(n, params.loose_support_margin, params.support)
-    return _iter_est(data, assignment, params, loose, workers)
+    return _iter_est(data, assignment, params, loose, workers, support_top)
 
 
-def _iter_est(data, assignment, params, loose, workers):
+def _iter_est(data, assignment, params, loose, workers, support_top=None):
     n_v, n = data.shape[1], data.shape[2]
     adaptive = workers is None
     workers = fft_workers() if workers is None else workers
@@ -317,8 +359,9 @@ def _iter_est(data, assignment, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,
-                                                      constrained_step=True):
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
+                                                      constrained_step=True,
+                                                      support_top=support_top):
         errors.append(err)
         yield EstState(round=rnd, iteration=it, error=err, preview=preview)
     return EstResult(volume=to_public(x), errors=np.asarray(errors),
@@ -328,16 +371,40 @@ def _iter_est(data, assignment, params, loose, workers):
 
 def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
                     voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
-                    workers: int | None = None) -> EstResult:
-    """Synchronous twin of :func:`iter_est`: run to the end and return the :class:`EstResult`.
+                    workers: int | None = None, support_top: float | None = None) -> EstResult:
+    """Run :func:`iter_est` to the end and return the :class:`EstResult`.
 
-    ``callback(state)`` is called after every iteration.
+    Parameters
+    ----------
+    stack : ndarray, shape (angle, y, x)
+        Aligned tilt series; the tilt axis is ``y``.
+    angles_deg : array_like, shape (angle,)
+        Tilt angles in degrees.
+    params : EstParams
+        Iterations of the loose and tight support phases, oversampling, support and
+        positivity constraints, yield interval.
+    voxel_size : float
+        Voxel size in Å; only checked, the volume keeps the stack's pixel.
+    workers : int, optional
+        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
+        when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
+    callback : callable, optional
+        ``callback(state)`` with each :class:`EstState`.
+
+    Returns
+    -------
+    EstResult
+        The volume ``(z, y, x)``, the error of every iteration, the support and the line
+        assignment of the projections.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
-    gen = iter_est(stack, angles_deg, params, voxel_size=voxel_size, workers=workers)
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(state)
+    return run_to_end(iter_est(stack, angles_deg, params, voxel_size=voxel_size,
+                               workers=workers, support_top=support_top), callback)

@@ -48,12 +48,12 @@ class EqualSlopeAssignment:
         step = self.n_grid // self.n_slopes
         names = ("basically horizontal", "basically vertical")
         out = []
-        for i, (f, l, a, e) in enumerate(
+        for i, (f, line, a, e) in enumerate(
             zip(self.family, self.line, self.line_angle_deg, self.angle_error_deg)
         ):
             out.append(
-                f"projection {i} at {a + e:.3f}° fills the {names[f]} line l={l:+d} of the "
-                f"N={self.n_grid} grid (slope {2 * (l // step)}/{self.n_slopes}, line angle "
+                f"projection {i} at {a + e:.3f}° fills the {names[f]} line l={line:+d} of the "
+                f"N={self.n_grid} grid (slope {2 * (line // step)}/{self.n_slopes}, line angle "
                 f"{a:.3f}°, off by {e:+.3f}°)"
             )
         return out

@@ -73,7 +73,7 @@ def bks_pair_tables(alpha, cutoff, h=0.004):
         eps, sigma = WALL[p]
         r_c, k_c = CONTACT[p]
 
-        def short(x):
+        def short(x, a=a, rho=rho, c=c, eps=eps, sigma=sigma):  # bind this pair's constants
             v = a * np.exp(-x / rho) - c / x**6 + 4 * eps * (sigma / x) ** 30
             d = -a / rho * np.exp(-x / rho) + 6 * c / x**7 - 120 * eps * sigma**30 / x**31
             return v, d

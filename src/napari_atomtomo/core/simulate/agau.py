@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ..config import AVOGADRO
 from ..elements import TABLE2_LINES
 from ..projectors import forward_project
 
@@ -41,8 +42,6 @@ __all__ = [
     "simulate_agau",
 ]
 
-#: Avogadro's number N_V (1/mol).
-AVOGADRO = 6.02214076e23
 #: Densities of the pure metals at room temperature (g/cm³).
 DENSITY_G_CM3 = {"Ag": 10.49, "Au": 19.32}
 _BARN_CM2 = 1e-24
@@ -115,6 +114,7 @@ class AgAuParams:
 
     @property
     def angles_deg(self) -> np.ndarray:
+        """Tilt angles in degrees, ``-max_angle_deg`` to ``+max_angle_deg``."""
         n = int(round(2 * self.max_angle_deg / self.angle_step_deg)) + 1
         return np.linspace(-self.max_angle_deg, self.max_angle_deg, n)
 
@@ -198,6 +198,12 @@ def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
     Returns
     -------
     AgAuDataSet
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = AgAuParams()

@@ -129,7 +129,8 @@ class SimulatedSeries:
             "shifts_px": [[float(a), float(b)] for a, b in self.shifts],
             "shifts_order": "dy, dx: the object's projection appears at (v + dy, u + dx)",
             "dose_e_per_A2": None if self.dose is None else float(self.dose),
-            "dose_per_image_e_per_A2": None if self.dose is None else float(self.dose / len(self.angles_true)),
+            "dose_per_image_e_per_A2": (None if self.dose is None
+                                        else float(self.dose / len(self.angles_true))),
             "r_noise": None if self.r_noise is None else float(self.r_noise),
             "probe_fwhm_A": float(p.probe_fwhm),
             "pixel_size_A": float(self.pixel_size),
@@ -295,6 +296,26 @@ def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
     the noisy stack equals the clean one. ``params.vacuum_counts`` adds a flat expected
     count per pixel before the Poisson draw (kept in the noisy stack, ``vacuum_counts /
     ((D / n_images) κ)`` in its units); ``angles_deg`` may be any set, e.g. 0–177° in 3° steps.
+
+    Parameters
+    ----------
+    atoms : Atoms
+        The atom model, positions in Å.
+    params : HaadfParams
+        Pixel size and count, probe, Z exponent, drift, shifts, dose or R_noise, seed.
+    angles_deg : array_like, optional
+        Nominal tilt angles in degrees.
+
+    Returns
+    -------
+    SimulatedSeries
+        Clean and noisy stacks, nominal and true angles, the applied shifts, and the truth.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, HaadfParams):
         raise ValueError(f"params must be a HaadfParams, got {type(params).__name__}")

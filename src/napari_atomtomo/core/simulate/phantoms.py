@@ -86,11 +86,13 @@ class PhantomParams:
 
     @property
     def angles_deg(self) -> np.ndarray:
+        """Tilt angles in degrees, ``-max_angle_deg`` to ``+max_angle_deg``."""
         n = int(round(2 * self.max_angle_deg / self.angle_step_deg)) + 1
         return np.linspace(-self.max_angle_deg, self.max_angle_deg, n)
 
     @property
     def name(self) -> str:
+        """A short name for files and reports, e.g. ``core-shell-AgAu-2d-dose10``."""
         a, b = self.elements
         return f"{self.layout}-{a}{b}-{self.ndim}d-dose{self.dose:g}"
 
@@ -154,9 +156,26 @@ def phantom_layout(params: PhantomParams) -> tuple[np.ndarray, np.ndarray]:
 def simulate_phantom(params: PhantomParams = PhantomParams(), seed: int = 0) -> PhantomDataSet:
     """Simulate one phantom's HAADF and EDS tilt series (module docstring).
 
-    Returns a :class:`PhantomDataSet` (the I/O layer's ``DataSet`` fields, the label map
-    ``regions``) whose ``truth["regions"][label][element]`` is the true mean weight
-    fraction of each region.
+    The family generalises the 2D Ag–Au phantom of paper 002 [2]_.
+
+    Parameters
+    ----------
+    params : PhantomParams
+        Layout, elements, size, tilt range, dose and detector settings.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    PhantomDataSet
+        The I/O layer's ``DataSet`` fields and the label map ``regions``;
+        ``truth["regions"][label][element]`` is the true mean weight fraction of each region.
+
+    References
+    ----------
+    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
+       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
+       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, PhantomParams):
         raise ValueError(f"params must be a PhantomParams, got {type(params).__name__}")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._generators import run_to_end
+from ..config import AVOGADRO
 from ..atoms import Atoms
 from . import _md_kernels as _k
 
@@ -55,7 +57,6 @@ __all__ = [
 SILICA_N_SI = 334
 SILICA_BOX_A = 24.7
 
-_AVOGADRO = 6.02214076e23
 _MASS = _k.MASS  # amu, Si and O
 _M_SIO2 = _MASS[0] + 2 * _MASS[1]  # g/mol
 _SKIN = 1.0  # Å, Verlet-list skin
@@ -147,7 +148,7 @@ def _check_inputs(n_si, box, origin):
         raise ValueError(f"n_si must be an integer ≥ 8, got {n_si!r}")
     if not (np.isfinite(box) and box > 0):
         raise ValueError(f"box must be a positive length in Å, got {box!r}")
-    density = n_si * _M_SIO2 / _AVOGADRO / (box * 1e-8) ** 3
+    density = n_si * _M_SIO2 / AVOGADRO / (box * 1e-8) ** 3
     if not 1.5 <= density <= 3.0:
         raise ValueError(
             f"{n_si} SiO2 in a {box} Å cube is {density:.2f} g/cm³; expected 1.5 to 3.0 "
@@ -282,18 +283,21 @@ def generate_silica(n_si: int = SILICA_N_SI, box: float = SILICA_BOX_A, seed: in
     -------
     Atoms
         Si atoms first, then O; positions ``(x, y, z)`` in Å wrapped into the cube.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
-    gen = iter_generate_silica(n_si, box, seed, schedule=schedule, origin=origin)
-    while True:
-        try:
-            progress = next(gen)
-        except StopIteration as stop:
-            return stop.value
+    def report(progress) -> None:
         if callback is not None and callback(progress.step, progress.total) is False:
-            gen.close()
             raise GenerationCancelled(
                 f"generate_silica(seed={seed}) cancelled after {progress.step} of "
                 f"{progress.total} steps")
+
+    return run_to_end(iter_generate_silica(n_si, box, seed, schedule=schedule, origin=origin),
+                      report)
 
 
 @dataclass(frozen=True)
@@ -346,7 +350,7 @@ def silica_statistics(atoms: Atoms, box: float | None = None, bond_cutoff: float
         volume = float(box) ** 3
     n_si = int(is_si.sum())
     n_o = int(is_o.sum())
-    mass = (n_si * 28.0855 + n_o * 15.999) / _AVOGADRO
+    mass = (n_si * 28.0855 + n_o * 15.999) / AVOGADRO
     return SilicaStats(
         n_si=n_si,
         n_o=n_o,

@@ -13,13 +13,12 @@ bonds, atom width measured on isolated peaks); candidates are classified into at
 non-atoms (``_classify``); ``_structure`` reports g(r), coordination and bond angles.
 
 Modules: ``_trace`` (parameters, the pipeline, noise floor, suppression), ``_refine``
-(sub-voxel fits), ``_subtract`` (tracing by subtraction), ``_split`` (element classes), ``_kernels`` (numba), ``_plots``
-(the Fig. 3-style plot, matplotlib without pyplot).
+(sub-voxel fits), ``_subtract`` (tracing by subtraction), ``_split`` (element classes),
+``_kernels`` (numba). The Fig. 3-style figure is :func:`napari_atomtomo.plots.plot_peak_intensities`.
 """
 
 from ._classify import classify_candidates
 from ._physics import measure_atom_width, physical_min_distance_A
-from ._plots import plot_peak_intensities
 from ._refine import REFINE_METHODS, refine_peaks
 from ._split import ElementSplit, split_elements
 from ._structure import StructureReport, structure_report
@@ -51,7 +50,6 @@ __all__ = [
     "find_local_maxima",
     "measure_atom_width",
     "physical_min_distance_A",
-    "plot_peak_intensities",
     "refine_peaks",
     "split_elements",
     "structure_report",

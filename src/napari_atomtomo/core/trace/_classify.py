@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import DENORMAL_FLOOR, TINY
 from ._split import split_elements
 
 __all__ = ["MIN_SEPARATION", "Classification", "candidate_scores", "classify_candidates"]
@@ -70,7 +71,7 @@ def candidate_scores(intensity, fit_height, width_vox) -> np.ndarray:
     w = np.asarray(width_vox, dtype=np.float64)
     ok = np.isfinite(w)
     w = np.where(ok, w, np.median(w[ok]) if ok.any() else 1.0)
-    tiny = 1e-12 * max(float(np.max(np.abs(inten), initial=0.0)), 1e-30)
+    tiny = 1e-12 * max(float(np.max(np.abs(inten), initial=0.0)), DENORMAL_FLOOR)
     return 0.5 * (np.log(np.maximum(inten, tiny)) + np.log(np.maximum(h * w**3, tiny)))
 
 
@@ -86,7 +87,7 @@ def classify_candidates(intensity, fit_height, width_vox, n_elements: int = 1) -
     if not np.isfinite(t) or lo.size < 2 or hi.size < 2:
         return Classification(np.ones(n, bool), s, None, None, "no gap",
                               "no non-atom class found; every candidate above the floor is kept")
-    sep = float((hi.mean() - lo.mean()) / np.sqrt(0.5 * (hi.var() + lo.var()) + 1e-300))
+    sep = float((hi.mean() - lo.mean()) / np.sqrt(0.5 * (hi.var() + lo.var()) + TINY))
     gap = float(hi.mean() - lo.mean())
     if sep < MIN_SEPARATION or gap < MIN_SCORE_GAP:
         return Classification(np.ones(n, bool), s, float(t), sep, "no gap",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import DENORMAL_FLOOR
+
 __all__ = ["REFINE_METHODS", "refine_peaks"]
 
 REFINE_METHODS = ("gaussian", "quadratic")
@@ -123,17 +125,17 @@ def refine_peaks(volume, peaks_zyx, method: str = "gaussian"):
     model = coef_q @ _DESIGN.T
     if method == "gaussian":
         centre = vals[:, 13:14]
-        pos = np.maximum(vals, 1e-12 * np.maximum(np.abs(centre), 1e-30))
+        pos = np.maximum(vals, 1e-12 * np.maximum(np.abs(centre), DENORMAL_FLOOR))
         # Weights v² (the variance of log v is ∝ 1/v²). Voxels ≤ 0 (no logarithm) are left
         # out, and so are those brighter than all their parents (the voxels one step nearer
         # the peak): they rise towards a neighbouring atom.
         fit = (vals > 0) & (vals <= vals[:, _PARENTS].max(axis=2))
-        w = np.where(fit, (vals / np.maximum(np.abs(centre), 1e-30)) ** 2, 0.0)
+        w = np.where(fit, (vals / np.maximum(np.abs(centre), DENORMAL_FLOOR)) ** 2, 0.0)
         aw = _DESIGN[None, :, :] * w[:, :, None]
         normal = np.einsum("nkp,kq->npq", aw, _DESIGN)
         # a small ridge; absolute too, for a peak with no positive voxel (all weights 0:
         # a maximum of a negative region, traced with a floor below zero)
-        ridge = np.maximum(1e-10 * np.trace(normal, axis1=1, axis2=2), 1e-30)
+        ridge = np.maximum(1e-10 * np.trace(normal, axis1=1, axis2=2), DENORMAL_FLOOR)
         normal += np.eye(10)[None] * ridge[:, None, None]
         rhs = np.einsum("nkp,nk->np", aw, np.log(pos))
         coef_g = np.linalg.solve(normal, rhs[..., None])[..., 0]

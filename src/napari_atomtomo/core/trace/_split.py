@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import TINY
+
 __all__ = ["ElementSplit", "split_elements"]
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def _mixture_thresholds(x, init_asc, n_iter=200):
     """Refine ascending thresholds by a 1D Gaussian mixture (EM); None if the fit degenerates."""
     k = init_asc.size + 1
     lab = np.searchsorted(init_asc, x, side="left")
-    var_floor = (1e-3 * (x.max() - x.min())) ** 2 + 1e-300
+    var_floor = (1e-3 * (x.max() - x.min())) ** 2 + TINY
     w = np.array([np.mean(lab == c) for c in range(k)])
     if np.any(w == 0):
         return None
@@ -66,7 +68,7 @@ def _mixture_thresholds(x, init_asc, n_iter=200):
         mu_new = (r * x[:, None]).sum(axis=0) / nk
         var = np.maximum((r * (x[:, None] - mu_new) ** 2).sum(axis=0) / nk, var_floor)
         w = nk / x.size
-        done = np.allclose(mu_new, mu, rtol=0, atol=1e-9 * (abs(mu).max() + 1e-300))
+        done = np.allclose(mu_new, mu, rtol=0, atol=1e-9 * (abs(mu).max() + TINY))
         mu = mu_new
         if done:
             break
@@ -97,6 +99,26 @@ def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> Eleme
     the weighted densities of neighbouring components are equal (the Bayes boundary). If
     the mixture degenerates the Otsu thresholds are used. Given ``thresholds`` (any order,
     ``n_classes - 1`` of them) only the labelling is done, cheap enough for a live slider.
+
+    Parameters
+    ----------
+    intensities : array_like, shape (n,)
+        Peak intensities.
+    n_classes : int
+        Number of element classes (``len(elements)``).
+    thresholds : sequence of float, optional
+        ``n_classes - 1`` user thresholds; skips the fit.
+
+    Returns
+    -------
+    ElementSplit
+        ``labels`` (0 = brightest class), descending ``thresholds`` and the ``method``.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     x = np.asarray(intensities, dtype=np.float64).reshape(-1)
     if int(n_classes) != n_classes or n_classes < 1:
@@ -113,9 +135,9 @@ def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> Eleme
         return ElementSplit(np.zeros(x.size, dtype=np.intp), (), "none")
     xs = np.sort(x)
     if np.unique(xs).size < k:
-        t = [0.5 * (a + b) for a, b in zip(np.unique(xs)[::-1][:-1], np.unique(xs)[::-1][1:])]
-        t = np.array(t + [-np.inf] * (k - 1 - len(t)))
-        return ElementSplit(_assign(x, t), tuple(float(v) for v in t), "none")
+        mids = [0.5 * (a + b) for a, b in zip(np.unique(xs)[::-1][:-1], np.unique(xs)[::-1][1:])]
+        t_arr = np.array(mids + [-np.inf] * (k - 1 - len(mids)))
+        return ElementSplit(_assign(x, t_arr), tuple(float(v) for v in t_arr), "none")
     init = _otsu_thresholds(xs, k)
     mix = _mixture_thresholds(xs, init)
     method = "mixture" if mix is not None else "otsu"

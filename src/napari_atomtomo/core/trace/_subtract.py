@@ -19,6 +19,7 @@ with it, it is harmless.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 from scipy import ndimage
@@ -155,11 +156,30 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     the filtered volume, light atoms' in the residual); the noise floor of the first pass
     (auto: estimated on the filtered volume) applies to both. One element: steps 1–2 only.
 
+    Parameters
+    ----------
+    volume : ndarray, shape (z, y, x)
+        Reconstruction, brighter where heavier atoms are.
+    voxel_size : float
+        Voxel size in Å.
+    params : TraceParams, optional
+        As for :func:`trace_atoms`; ``elements`` from heaviest to lightest.
+    n_expected : int, optional
+        Known number of atoms of all elements.
+    prefilter_sigma : "auto" or float
+        σ_f of step 1 in voxels (0 = no filter).
+
     Returns
     -------
     TraceResult
         Atoms in descending intensity; ``split_thresholds`` of the first pass between the
         heaviest class and the rest, then those of the second pass.
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _check(params, n_expected)
     if not (prefilter_sigma == "auto" or (isinstance(prefilter_sigma, (int, float, np.number))
@@ -168,7 +188,7 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
                          f"got {prefilter_sigma!r}")
     vol = validate_volume(volume, voxel_size)
     vs = float(voxel_size)
-    auto = {}
+    auto: dict[str, object] = {}
     if params.min_distance_A == "auto":
         md = physical_min_distance_A(params.elements, vs)
         bond, pair = shortest_bond_A(params.elements)
@@ -177,7 +197,7 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
         params = replace(params, min_distance_A=md)
     warnings = []
     if prefilter_sigma == "auto":
-        width = measure_atom_width(vol, vs, params.min_distance_A)
+        width = measure_atom_width(vol, vs, float(params.min_distance_A))  # a number by now
         one = len(params.elements) == 1
         sigma_f = float(width.sigma_vox if one else width.sigma_vox / np.sqrt(2.0))
         auto |= {"prefilter_sigma_vox": sigma_f,
@@ -210,7 +230,7 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     light_params = replace(
         params, elements=params.elements[1:], noise_floor=floor, max_atoms=None,
         classify="none" if n_expected is not None else params.classify,
-        split="auto" if params.split == "auto" else (params.split[1:] or "auto"),
+        split="auto" if params.split == "auto" else (cast(tuple, params.split)[1:] or "auto"),
     )
     if n_light is not None and n_light < 1:
         light = None
@@ -227,6 +247,7 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
             keep = keep[:n_light]
     parts = [(first.atoms, np.flatnonzero(heavy))]
     if keep.size:
+        assert light is not None  # keep is empty without light atoms
         parts.append((light.atoms, keep))
     elements = np.concatenate([a.elements[i] for a, i in parts])
     positions = np.concatenate([a.positions[i] for a, i in parts])

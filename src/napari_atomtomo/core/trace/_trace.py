@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
+from .._validate import check_volume
 from ..atoms import Atoms
-from ..elements import ATOMIC_NUMBERS
-from ._kernels import greedy_suppress, local_maxima_mask
-from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
+from ..config import DENORMAL_FLOOR
+from ..elements import validate_element
 from ._classify import classify_for_trace
+from ._kernels import greedy_suppress, local_maxima_mask
 from ._physics import physical_min_distance_A, shortest_bond_A
+from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
 from ._split import split_elements
 
 __all__ = [
@@ -43,10 +46,7 @@ def _validate_elements(elements) -> tuple[str, ...]:
     if len(set(els)) != len(els):
         raise ValueError(f"elements {els} repeats a symbol; give each element once, heaviest first")
     for e in els:
-        if e not in ATOMIC_NUMBERS:
-            raise ValueError(
-                f"unknown element symbol {e!r}; expected a symbol from H to U such as 'Si' or 'O'"
-            )
+        validate_element(e)
     return els
 
 
@@ -147,7 +147,8 @@ class TraceParams:
             "min_distance_A": self.min_distance_A,
             "elements": list(self.elements),
             "noise_floor": self.noise_floor,
-            "split": self.split if isinstance(self.split, str) else list(self.split),
+            # __post_init__ turns a single float into a tuple
+            "split": self.split if isinstance(self.split, str) else list(cast(tuple, self.split)),
             "refine": self.refine,
             "max_atoms": self.max_atoms,
             "connectivity": self.connectivity,
@@ -205,18 +206,7 @@ class TraceResult:
 
 def validate_volume(volume, voxel_size) -> np.ndarray:
     """Check a 3D volume for tracing; return it as C-contiguous float32, denormals flushed."""
-    vol = np.asarray(volume)
-    if vol.ndim != 3:
-        raise ValueError(
-            f"volume must be 3D (z, y, x), got {vol.ndim} dimensions with shape {vol.shape}"
-        )
-    if min(vol.shape) < 3:
-        raise ValueError(
-            f"volume must be at least 3 voxels along every axis to trace peaks, "
-            f"got shape {vol.shape}"
-        )
-    if not np.issubdtype(vol.dtype, np.number) or np.iscomplexobj(vol):
-        raise ValueError(f"volume must hold real numbers, got dtype {vol.dtype}")
+    vol = check_volume(volume, min_size=3, finite=False)  # NaNs are counted below
     if not (np.isfinite(voxel_size) and voxel_size > 0):
         raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
     vol = np.ascontiguousarray(vol, dtype=np.float32)
@@ -226,7 +216,7 @@ def validate_volume(volume, voxel_size) -> np.ndarray:
     vmax, vmin = float(vol.max()), float(vol.min())
     if vmax == vmin:
         raise ValueError(f"volume is constant ({vmax:g} everywhere); there are no peaks to trace")
-    tiny = (np.abs(vol) < 1e-30) & (vol != 0)
+    tiny = (np.abs(vol) < DENORMAL_FLOOR) & (vol != 0)
     if tiny.any():
         vol = np.where(tiny, np.float32(0), vol)
     return vol
@@ -324,6 +314,12 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
     Returns
     -------
     TraceResult
+
+    References
+    ----------
+    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
+       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
+       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = TraceParams() if params is None else params
     if not isinstance(params, TraceParams):
@@ -332,7 +328,7 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         raise ValueError(f"n_expected must be a positive integer or None, got {n_expected!r}")
     vol = validate_volume(volume, voxel_size)
     voxel_size = float(voxel_size)
-    auto = {}
+    auto: dict[str, object] = {}
     if params.min_distance_A == "auto":
         min_dist = physical_min_distance_A(params.elements, voxel_size)
         bond, pair = shortest_bond_A(params.elements)
@@ -346,17 +342,38 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         auto |= {"noise_floor": float(floor), "noise_floor_sigmas": n_sigma}
     else:
         floor = float(params.noise_floor)
-    # The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
-    # voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
-    pre_floor = floor - (1 - 1 / MAX_GAIN) * abs(floor)
     n_all = int(count_local_maxima(vol, params.connectivity))
-    candidates = find_local_maxima(vol, pre_floor, params.connectivity)
-    pos_zyx, inten, height, width, r2 = refine_peaks(vol, candidates, params.refine)
-    above = inten > floor
-    peaks, pos_zyx, inten, height, width, r2 = (
-        a[above] for a in (candidates, pos_zyx, inten, height, width, r2))
-    n_above = int(peaks.shape[0])
+    cands = peak_candidates(vol, floor_for_candidates(floor), params.connectivity, params.refine)
+    return select_atoms(cands, floor, min_dist, params, n_all, voxel_size, auto, n_expected)
+
+
+def floor_for_candidates(floor: float) -> float:
+    """The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
+    voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
+    """
+    return floor - (1 - 1 / MAX_GAIN) * abs(floor)
+
+
+def peak_candidates(vol, pre_floor: float, connectivity: int, refine: str) -> dict:
+    """Local maxima above ``pre_floor`` and their sub-voxel fits (all local: a 3×3×3
+    neighbourhood, so a y-chunk with one row of overlap finds its own rows' peaks).
+    """
+    peaks = find_local_maxima(vol, pre_floor, connectivity)
+    pos_zyx, inten, height, width, r2 = refine_peaks(vol, peaks, refine)
     raw = vol[peaks[:, 0], peaks[:, 1], peaks[:, 2]].astype(np.float64)
+    return {"peaks": peaks, "pos_zyx": pos_zyx, "inten": inten, "height": height,
+            "width": width, "r2": r2, "raw": raw}
+
+
+def select_atoms(cands: dict, floor, min_dist, params, n_all, voxel_size, auto,
+                 n_expected=None) -> TraceResult:
+    """The global steps of :func:`trace_atoms` on the candidates of the whole volume:
+    noise floor, minimum distance, classification, count caps and the element split.
+    """
+    above = cands["inten"] > floor
+    peaks, pos_zyx, inten, height, width, r2, raw = (
+        cands[k][above] for k in ("peaks", "pos_zyx", "inten", "height", "width", "r2", "raw"))
+    n_above = int(peaks.shape[0])
     pos_xyz = pos_zyx[:, ::-1] * voxel_size
     kept = suppress_close_peaks(pos_xyz, inten, min_dist)
     n_after_md = int(kept.size)

@@ -1,8 +1,6 @@
 """Jobs of the "Simulate tilt series" and "Align tilt series" widgets.
 
-Generators the job runner drives (one step per yield, so Cancel stops between steps),
-the layer data tuples of a simulated Ag–Au data set, and the shifts plot of the
-alignment. The generators need no viewer, so scripts and tests can run them directly.
+Generators the job runner drives (one step per yield, so Cancel stops between steps). The generators need no viewer, so scripts and tests can run them directly.
 """
 
 from __future__ import annotations
@@ -12,19 +10,18 @@ import dataclasses
 import numpy as np
 
 from .. import io
-from .._layers import element_colormap, image_layer_data
-from ..cli._simulate_silica import shipped_structure_path
+from ..io._paths import shipped_structure_path
+from ..core._generators import map_states
 from ..core.align import AlignParams, apply_shifts, estimate_shifts
 from ..core.projmatch import RefineParams, refine_shifts
 from ..core.simulate.agau import AgAuParams, simulate_agau
 from ..core.simulate.haadf import HaadfParams, simulate_haadf_series
 from ..core.simulate.silica_structure import iter_generate_silica
 from ..core.tiltaxis import estimate_tilt_axis, remove_tilt_axis
-from ._plot import FOREGROUND, LINE, MARK
 
 __all__ = ["SHIPPED", "XYZ_FILE", "GENERATE", "SimulationStep", "iter_simulate_silica",
-           "iter_simulate_agau", "agau_dataset_layers", "AlignStep", "AlignJobResult",
-           "iter_align_layers", "plot_shifts"]
+           "iter_simulate_agau", "AlignStep", "AlignJobResult",
+           "iter_align_layers"]
 
 SHIPPED, XYZ_FILE, GENERATE = "shipped", "xyz", "generate"
 
@@ -42,14 +39,9 @@ def iter_simulate_silica(structure: str, params: HaadfParams, xyz_path=None,
     """Read or generate the atom model, then simulate its series; returns a ``SimulatedSeries``."""
     if structure == GENERATE:
         yield SimulationStep(0, f"SiO2 melt-and-quench MD (seed {structure_seed}, ≈ 1 min)")
-        progress = iter_generate_silica(seed=int(structure_seed))
-        while True:  # every MD progress report is a point where Cancel takes effect
-            try:
-                p = next(progress)
-            except StopIteration as done:
-                atoms = done.value
-                break
-            yield SimulationStep(0, f"MD {p.stage}: step {p.step}/{p.total}, T {p.temperature:.0f} K")
+        # every MD progress report is a point where Cancel takes effect
+        atoms = yield from map_states(iter_generate_silica(seed=int(structure_seed)), lambda p: (
+            SimulationStep(0, f"MD {p.stage}: step {p.step}/{p.total}, T {p.temperature:.0f} K")))
     else:
         yield SimulationStep(0, "reading the atom model")
         atoms = io.read_xyz(shipped_structure_path() if structure == SHIPPED else xyz_path)
@@ -65,25 +57,6 @@ def iter_simulate_agau(seed: int, params: AgAuParams):
     ds = simulate_agau(seed, params)
     yield SimulationStep(1, "done")
     return ds
-
-
-def agau_dataset_layers(ds, parameters, **extra) -> list[tuple]:
-    """Layers ``haadf``, ``eds_<El>`` and ``phantom_<El>`` of a simulated Ag–Au data set."""
-    meta = {"truth": ds.truth, **extra}
-    layers = [image_layer_data(ds.haadf, ds.voxel_size, "haadf", "simulate.agau", parameters,
-                               kind="tilt_series", angles_deg=ds.angles_deg, colormap="gray",
-                               metadata=meta)]
-    for el, counts in ds.eds.items():
-        layers.append(image_layer_data(
-            counts, ds.voxel_size, f"eds_{el}", "simulate.agau", parameters, kind="tilt_series",
-            angles_deg=ds.angles_deg, element=el, colormap=element_colormap(el, "eds"),
-            blending="additive", visible=False, metadata=extra))
-    for el, wt in ds.phantoms.items():
-        layers.append(image_layer_data(
-            wt, ds.voxel_size, f"phantom_{el}", "simulate.agau", parameters, kind="volume",
-            element=el, colormap=element_colormap(el, "phantom"), blending="additive",
-            contrast_limits=(0.0, 1.0), visible=False, metadata=extra))
-    return layers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,32 +116,3 @@ def iter_align_layers(stacks: dict, angles_deg=None, shifts=None,
         aligned[name] = apply_shifts(stacks[name], shifts)
     return AlignJobResult(aligned, np.asarray(shifts, dtype=np.float64), ref, axis_report,
                           refine_report)
-
-
-def plot_shifts(plot, result: AlignJobResult, angles=None, truth=None) -> str:
-    """Draw dy, dx vs angle (or image index) in a PlotWidget; return a one-line summary.
-
-    ``truth`` (the ``shifts_px`` of a simulation) is drawn dotted, with the y shifts made
-    relative to the reference image as the alignment measures them, and the rms error
-    of the measured shifts goes into the summary.
-    """
-    s = result.shifts
-    x = np.arange(len(s)) if angles is None else np.asarray(angles)
-    plot.reset()
-    ax = plot.axes
-    ax.plot(x, s[:, 0], "o-", color=LINE, ms=3, lw=1, label="dy (tilt axis)")
-    ax.plot(x, s[:, 1], "s-", color=MARK, ms=3, lw=1, label="dx")
-    text = (f"{len(s)} images; rms shift dy {np.sqrt(np.mean(s[:, 0] ** 2)):.2f} px, "
-            f"dx {np.sqrt(np.mean(s[:, 1] ** 2)):.2f} px")
-    if truth is not None and result.reference_index is not None and len(truth) == len(s):
-        t = np.asarray(truth, dtype=np.float64).copy()
-        t[:, 0] -= t[result.reference_index, 0]
-        ax.plot(x, t[:, 0], ":", color=LINE, lw=1.5, label="true dy")
-        ax.plot(x, t[:, 1], ":", color=MARK, lw=1.5, label="true dx")
-        err = np.sqrt(np.mean((s - t) ** 2, axis=0))
-        text += f"; rms error vs the simulation's truth dy {err[0]:.3f} px, dx {err[1]:.3f} px"
-    ax.set_xlabel("tilt angle (°)" if angles is not None else "image index")
-    ax.set_ylabel("shift (px)")
-    ax.legend(fontsize=7, facecolor="#262930", labelcolor=FOREGROUND, edgecolor="#606060", ncol=2)
-    plot.draw()
-    return text

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from napari_atomtomo._widgets._jobs import (
+from napari_atomtomo.jobs._job_info import (
     ACTIVITY_DOCK_INTERVAL_S,
     LIVE_LAYER_REPAINT_SHARE,
     MIN_UPDATE_INTERVAL_S,
@@ -93,7 +93,7 @@ def test_gui_jobs_leave_one_core_to_the_event_loop():
 
     import numba
 
-    from napari_atomtomo._widgets._jobs import gui_numba_threads, with_gui_threads
+    from napari_atomtomo.jobs._job_info import gui_numba_threads, with_gui_threads
 
     def job():
         yield numba.get_num_threads()

@@ -1,0 +1,100 @@
+"""Figures of job results in a dock's :class:`~._plot.PlotWidget`: the residual curves and
+α × n heat maps of the "SIRT / HEBT" widget and the shifts of the "Align" widget."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..jobs.simulate_align import AlignJobResult
+from ..jobs.sweep import SweepResult
+from ._plot import FOREGROUND, LINE, MARK, style_axes
+
+__all__ = ["RESIDUAL_LABEL", "draw_residuals", "draw_sweep", "plot_shifts"]
+
+#: y label of the residual curves.
+RESIDUAL_LABEL = "‖Ax − b‖ / ‖b‖"
+
+
+def draw_residuals(plot, residuals: dict) -> None:
+    """Final relative residuals against iteration, one curve per label, log scale.
+
+    Reuses the live curves of the job (:meth:`~._plot.PlotWidget.start_curves`) when
+    their labels match, so the end of a job costs a blit, not a full figure draw.
+    """
+    if list(plot.curves) != list(residuals):
+        n = max((len(v) for v in residuals.values()), default=1)
+        plot.start_curves(list(residuals), x_max=n, ylabel=RESIDUAL_LABEL)
+    plot.update_curves(residuals)
+    plot.finish_curves()
+
+
+def draw_sweep(plot, result: SweepResult) -> None:
+    """Heat maps of ``result`` in ``plot`` (a :class:`PlotWidget`): one per score."""
+    fig = plot.figure
+    fig.clear()
+    names = list(result.metrics)
+    n_cols = 2 if result.with_reference else min(3, len(names))
+    n_rows = math.ceil(len(names) / n_cols)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    a, n = result.alphas, result.n_values
+    for ax, name in zip(axes, names):
+        style_axes(ax)
+        values = result.metrics[name]
+        # SSIM: higher is better (viridis); MSE and residuals: lower is better (reversed).
+        # The colour scale leaves out the worst fifth (e.g. α = 1), which would flatten the rest.
+        higher = name.startswith("SSIM")
+        finite = values[np.isfinite(values)]
+        limits = (None, None)
+        if finite.size > 4:
+            limits = ((np.percentile(finite, 20), finite.max()) if higher
+                      else (finite.min(), np.percentile(finite, 80)))
+        im = ax.imshow(values, origin="lower", aspect="auto", interpolation="nearest",
+                       cmap="viridis" if higher else "viridis_r", vmin=limits[0], vmax=limits[1])
+        ax.set_xticks(range(a.size), [f"{v:g}" for v in a], fontsize=6)
+        ax.set_yticks(range(n.size), [str(v) for v in n], fontsize=6)
+        ax.set_xlabel("α", fontsize=8)
+        ax.set_ylabel("iterations n", fontsize=8)
+        ax.set_title(name, fontsize=8, color=FOREGROUND)
+        if np.isfinite(values).any():
+            best = np.nanargmax(values) if name.startswith("SSIM") else np.nanargmin(values)
+            r, c = np.unravel_index(best, values.shape)
+            ax.plot(c, r, marker="o", mfc="none", mec="#ff6040", ms=8)
+        bar = fig.colorbar(im, ax=ax, extend="neither" if limits[0] is None
+                           else ("min" if higher else "max"))
+        bar.ax.tick_params(colors=FOREGROUND, labelsize=6)
+        bar.outline.set_edgecolor(FOREGROUND)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    plot.axes = list(axes[: len(names)])
+    plot.canvas.draw_idle()
+
+
+def plot_shifts(plot, result: AlignJobResult, angles=None, truth=None) -> str:
+    """Draw dy, dx vs angle (or image index) in a PlotWidget; return a one-line summary.
+
+    ``truth`` (the ``shifts_px`` of a simulation) is drawn dotted, with the y shifts made
+    relative to the reference image as the alignment measures them, and the rms error
+    of the measured shifts goes into the summary.
+    """
+    s = result.shifts
+    x = np.arange(len(s)) if angles is None else np.asarray(angles)
+    plot.reset()
+    ax = plot.axes
+    ax.plot(x, s[:, 0], "o-", color=LINE, ms=3, lw=1, label="dy (tilt axis)")
+    ax.plot(x, s[:, 1], "s-", color=MARK, ms=3, lw=1, label="dx")
+    text = (f"{len(s)} images; rms shift dy {np.sqrt(np.mean(s[:, 0] ** 2)):.2f} px, "
+            f"dx {np.sqrt(np.mean(s[:, 1] ** 2)):.2f} px")
+    if truth is not None and result.reference_index is not None and len(truth) == len(s):
+        t = np.asarray(truth, dtype=np.float64).copy()
+        t[:, 0] -= t[result.reference_index, 0]
+        ax.plot(x, t[:, 0], ":", color=LINE, lw=1.5, label="true dy")
+        ax.plot(x, t[:, 1], ":", color=MARK, lw=1.5, label="true dx")
+        err = np.sqrt(np.mean((s - t) ** 2, axis=0))
+        text += f"; rms error vs the simulation's truth dy {err[0]:.3f} px, dx {err[1]:.3f} px"
+    ax.set_xlabel("tilt angle (°)" if angles is not None else "image index")
+    ax.set_ylabel("shift (px)")
+    ax.legend(fontsize=7, facecolor="#262930", labelcolor=FOREGROUND, edgecolor="#606060", ncol=2)
+    plot.draw()
+    return text

@@ -1,0 +1,80 @@
+"""Parameter specs: one place for a parameter's default, CLI flag, help, unit and range.
+
+An algorithm's frozen parameter dataclass declares each user-facing field with
+:func:`param`; the command line's argparse options (:mod:`napari_atomtomo.cli._params`),
+the widgets' inputs (:mod:`napari_atomtomo._widgets._params`), ``layer.metadata`` and the
+widgets' "Copy as command" line are generated from it, so a default lives in one place
+and a GUI result can be replayed from the command line (STYLE.md, "One spec per
+parameter"). Plain Python: no argparse and no Qt here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["ParamSpec", "param", "param_specs", "command_options", "ALGORITHM_PARAMS",
+           "register_params"]
+
+_KEY = "atomtomo"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one dataclass field appears on the command line and in a widget.
+
+    ``flag`` is the CLI option (``--iterations``); ``label`` the widget label; ``unit``
+    is shown after the help; ``range`` is ``(min, max)`` for the widget (the dataclass
+    checks the exact rule); ``widget`` is ``"spin"``, ``"slider"`` or ``"check"``; a
+    boolean with ``negate`` is set by a flag that turns it off (``--allow-negative``
+    sets ``nonnegative=False``).
+    """
+
+    flag: str
+    help: str
+    label: str
+    unit: str = ""
+    range: tuple[float, float] | None = None
+    widget: str = "spin"
+    step: float | None = None
+    negate: bool = False
+
+
+def param(default, *, flag: str, help: str, label: str, unit: str = "",
+          range: tuple[float, float] | None = None, widget: str = "spin",
+          step: float | None = None, negate: bool = False):
+    """A dataclass field with its :class:`ParamSpec` in ``metadata``."""
+    spec = ParamSpec(flag, help, label, unit, range, widget, step, negate)
+    return dataclasses.field(default=default, metadata={_KEY: spec})
+
+
+def param_specs(cls) -> dict[str, tuple[ParamSpec, object]]:
+    """``{field name: (spec, default)}`` of the fields of ``cls`` that carry a spec."""
+    return {f.name: (f.metadata[_KEY], f.default) for f in dataclasses.fields(cls)
+            if _KEY in f.metadata}
+
+
+def command_options(params) -> dict[str, object]:
+    """``{flag: value}`` of a parameter object's spec'd fields, as the command line takes
+    them (a negated boolean becomes its flag when off, else is left out)."""
+    out: dict[str, object] = {}
+    for name, (spec, _) in param_specs(type(params)).items():
+        value = getattr(params, name)
+        if isinstance(value, bool):
+            value = (not value) if spec.negate else value
+        out[spec.flag] = value
+    return out
+
+
+#: Every algorithm whose parameters the command line and a widget share, by the name
+#: both record in ``layer.metadata["atomtomo"]["algorithm"]``; filled by the modules
+#: that define the dataclasses (see :func:`register_params`).
+ALGORITHM_PARAMS: dict[str, type] = {}
+
+
+def register_params(algorithm: str):
+    """Class decorator: record ``cls`` as the parameters of ``algorithm``."""
+    def wrap(cls):
+        ALGORITHM_PARAMS[algorithm] = cls
+        return cls
+    return wrap

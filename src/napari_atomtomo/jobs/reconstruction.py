@@ -1,0 +1,110 @@
+"""The SIRT, EDS-STEM and HEBT job of the "SIRT / HEBT" widget (no Qt).
+
+:func:`iter_reconstruction` runs SIRT of one tilt series, EDS-STEM (SIRT per element)
+or HEBT, yielding a :class:`ReconstructionState` per iteration with the residual history
+and the newest volume copies the core yields (every ``yield_every`` iterations), and
+returns a :class:`ReconstructionResult`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.hebt import iter_hebt
+from ..core.sirt import iter_sirt
+
+__all__ = ["EDS_ITERATIONS", "ReconstructionState", "ReconstructionResult",
+           "iter_reconstruction", "parse_ratios"]
+
+#: Default iterations of EDS-STEM (SIRT of every element's series; ``atomtomo eds``).
+EDS_ITERATIONS = 50
+
+
+@dataclass(frozen=True, eq=False)
+class ReconstructionState:
+    """One iteration of a widget job.
+
+    ``iteration`` counts over all elements (EDS runs them one after another);
+    ``residuals`` maps a curve label to its relative residuals so far; ``maps`` maps
+    result names to the newest volume copies (``snapshot`` counts them; the arrays are
+    the core's copies, not shared with the running solver);
+    ``ratios``/``r2`` are HEBT's response ratios and their fit R² (``None`` if typed).
+    """
+
+    iteration: int
+    residuals: dict[str, tuple[float, ...]]
+    maps: dict[str, np.ndarray]
+    snapshot: int
+    ratios: dict[str, float] | None = None
+    r2: float | None = None
+    ratio_warning: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReconstructionResult:
+    """Final volumes by result name (``sirt`` or ``map_<El>``), residuals and ratios."""
+
+    maps: dict[str, np.ndarray]
+    residuals: dict[str, tuple[float, ...]]
+    ratios: dict[str, float] | None = None
+    r2: float | None = None
+    ratio_warning: str | None = None
+
+
+def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=None, ratios=None):
+    """Run ``kind`` (``"sirt"``, ``"eds"`` or ``"hebt"``) and yield a state per iteration.
+
+    ``stacks`` maps a label to a tilt series: ``{"sirt": stack}`` for SIRT, element symbols
+    for EDS and HEBT (whose results are named ``map_<El>``). ``params`` is a
+    :class:`~napari_atomtomo.core.sirt.SirtParams` (SIRT, EDS) or a
+    :class:`~napari_atomtomo.core.hebt.HebtParams` (HEBT). Returns a
+    :class:`ReconstructionResult`.
+    """
+    def result_name(key):
+        return "sirt" if kind == "sirt" else f"map_{key}"
+
+    if kind == "hebt":
+        runs = [("HEBT", iter_hebt(haadf, stacks, angles_deg, params, ratios=ratios))]
+    else:
+        runs = [(key, None) for key in stacks]
+    history: dict[str, list[float]] = {}
+    maps: dict[str, np.ndarray] = {}
+    snapshot, done, state = 0, 0, None
+    for label, gen in runs:
+        gen = gen if gen is not None else iter_sirt(stacks[label], angles_deg, params)
+        curve = history.setdefault(label, [])
+        for state in gen:
+            curve.append(state.residual)
+            new = getattr(state, "maps", None)
+            if new is None and getattr(state, "volume", None) is not None:
+                new = {label: state.volume}
+            if new is not None:
+                maps = {**maps, **{result_name(k): v for k, v in new.items()}}
+                snapshot += 1
+            yield ReconstructionState(
+                done + state.iteration, {k: tuple(v) for k, v in history.items()}, maps,
+                snapshot, getattr(state, "ratios", None), getattr(state, "r2", None),
+                getattr(state, "ratio_warning", None),
+            )
+        done += params.n_iter
+    return ReconstructionResult(maps, {k: tuple(v) for k, v in history.items()},
+                                getattr(state, "ratios", None), getattr(state, "r2", None),
+                                getattr(state, "ratio_warning", None))
+
+
+def parse_ratios(text: str) -> dict[str, float] | None:
+    """``"Ag=805, Au: 987"`` → ``{"Ag": "805", "Au": "987"}``; empty text → ``None`` (fit).
+
+    The values are checked (numbers > 0, one per element) by
+    :func:`napari_atomtomo.core.hebt.check_ratios`.
+    """
+    if not str(text).strip():
+        return None
+    pairs = re.findall(r"([A-Za-z]+)\s*[=:]\s*([^,;\s]+)", text)
+    if not pairs:
+        raise ValueError(
+            f"response ratios {text!r} must look like 'Ag=805, Au=987' (or be empty)")
+    return dict(pairs)
