@@ -345,6 +345,8 @@ def reconstruct_sirt(
         Per-image ``(dy, dx)`` in pixels.
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Returns
     -------
