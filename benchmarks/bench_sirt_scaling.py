@@ -66,17 +66,20 @@ def child_ours(n: int, threads: int, repeats: int, iterations: int) -> dict:
     try:  # time the SIRT step calls through a backend wrapper, if this code has backends
         from napari_atomtomo.core import backends as _b
 
+        def timed(method):
+            def call(*a, **k):
+                t, c = time.perf_counter(), time.process_time()
+                out = method(*a, **k)
+                steps.append(time.perf_counter() - t)
+                steps_cpu.append(time.process_time() - c)
+                return out
+            return call
+
         class Timed(_b.NumbaCpuBackend):
             def sirt_operator(self, projector):
                 op = super().sirt_operator(projector)
                 for name in ("back_update", "forward_residual"):
-                    def timed(*a, _m=getattr(op, name), **k):
-                        t, c = time.perf_counter(), time.process_time()
-                        out = _m(*a, **k)
-                        steps.append(time.perf_counter() - t)
-                        steps_cpu.append(time.process_time() - c)
-                        return out
-                    setattr(op, name, timed)
+                    setattr(op, name, timed(getattr(op, name)))
                 return op
 
         _b.register_backend("timed", Timed)
@@ -148,7 +151,7 @@ def child_astra(n: int, slices: int, iterations: int) -> dict:
 
 def run_child(args: list[str], src: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(src))
-    for attempt in range(2):  # one retry: a child can lose a race on numba's cache files
+    for _attempt in range(2):  # one retry: a child can lose a race on numba's cache files
         out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
                              text=True)
         if out.returncode == 0:

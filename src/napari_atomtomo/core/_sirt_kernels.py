@@ -107,7 +107,8 @@ def forward_residual_kernel(vol_t, cos_t, sin_t, du, b, inv_rows, e, ss):
 def residual_flat_kernel(b, p, inv_rows, e):
     """``e = R (b − p)`` on flat arrays of one size, for a projection ``p`` already made
     (the 2D and ``y``-shifted paths, whose weights are always full); returns ``Σ (b − p)²``.
-    ``p`` may be ``e`` itself."""
+    ``p`` may be ``e`` itself.
+    """
     total = 0.0
     for i in prange(b.size):
         d = b[i] - p[i]
