@@ -27,9 +27,10 @@ import numpy as np
 from numba import njit, prange
 
 from ._projector_kernels import CONTRACT, back_slab, forward_angle
+from .config import DENORMAL_FLOOR
 
-#: Values with a smaller magnitude are flushed to zero (as ``projectors.DENORMAL_FLOOR``).
-FLOOR = 1e-30
+#: Values with a smaller magnitude are flushed to zero (the project-wide denormal floor).
+FLOOR = DENORMAL_FLOOR
 
 
 @njit(nogil=True, cache=True, fastmath=CONTRACT)

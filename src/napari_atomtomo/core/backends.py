@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from . import _sirt_kernels as _sk
+from . import config
 from .projectors import ParallelBeamProjector
 
 __all__ = [
@@ -45,8 +46,8 @@ __all__ = [
 #: The backend every solver uses unless told otherwise.
 DEFAULT_BACKEND = "numba-cpu"
 
-#: Row and column sums below this get an inverse weight of 0 (as ``sirt.SUM_FLOOR``).
-SUM_FLOOR = 1e-6
+#: Row and column sums below this get an inverse weight of 0 (the project-wide floor).
+SUM_FLOOR = config.SUM_FLOOR
 
 
 class SirtOperator(Protocol):

@@ -143,24 +143,6 @@ def public_copy(projector: ParallelBeamProjector, vol_t: np.ndarray) -> np.ndarr
     return v.copy() if np.shares_memory(v, vol_t) else v
 
 
-def inverse_sums(sums: np.ndarray) -> np.ndarray:
-    """Zero-safe ``1 / sums`` as float32 (``0`` where ``sums < SUM_FLOOR``)."""
-    inv = np.zeros(sums.shape, dtype=np.float32)
-    ok = sums >= SUM_FLOOR
-    inv[ok] = 1.0 / sums[ok]
-    return inv
-
-
-def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None, operator=None):
-    """Inverse row sums ``R`` and column sums ``C`` of ``projector`` (see
-    :meth:`.backends.NumbaSirtOperator.weights`: without a support they are the same for
-    every ``y`` and come as ``(n_a, n_u, 1)`` / ``(n_z, n_x, 1)``).
-    """
-    if operator is None:
-        operator = get_backend().sirt_operator(projector)
-    return operator.weights(support_t)
-
-
 # ---------------------------------------------------------------------------- validation
 def check_stack(stack, name: str = "tilt series") -> np.ndarray:
     """A finite 3D ``(angle, y, x)`` array (a sinogram is ``(angle, 1, x)``)."""
