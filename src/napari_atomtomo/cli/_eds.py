@@ -169,6 +169,7 @@ def run(args) -> int:
                      "tol": stop.tol, "relaxation": stop.relaxation},
             "elements": {el: i.as_dict() for el, i in info.items()},
             "resamples": k, "seed": args.seed,
+            "tilt_range_deg": [float(min(data.angles_deg)), float(max(data.angles_deg))],
         })
     for el, path in targets.items():
         print(f"wrote {path}: {info[el].iterations} iterations ({stop.rule}"

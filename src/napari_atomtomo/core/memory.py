@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["NotEnoughMemoryError", "available_bytes", "check_memory", "gib",
+__all__ = ["NotEnoughMemoryError", "available_bytes", "check_memory", "gib", "sirt_bytes",
            "reconstruction_bytes"]
 
 #: Refuse when the estimate exceeds this fraction of the available memory.
@@ -53,21 +53,38 @@ def check_memory(n_bytes: float, what: str, hint: str = "use smaller data") -> N
     )
 
 
-#: Peak bytes per voxel of an in-memory SIRT/HEBT map, measured (512³ × 55: 3.1 GB peak
-#: RSS for a 0.54 GB volume, issue 16): working volumes, weights, the layout copies.
-SIRT_BYTES_PER_VOXEL = 24.0
-#: Peak bytes per tilt-series pixel (the series, its internal copy, A x and the residual).
-SIRT_BYTES_PER_PIXEL = 12.0
+def sirt_bytes(volume_shape, n_angles: int, n_u: int | None = None, *, support: bool = False,
+               n_maps: int = 1) -> float:
+    """Bytes that SIRT (or EDS / HEBT with ``n_maps`` maps) allocates, beyond its input.
+
+    Per map (numba CPU backend, float32): the working volume ``x`` (which becomes the
+    result), one yielded copy of it, the tilt series in the internal layout ``b`` and the
+    weighted residual ``e``: ``8 V + 8 S`` bytes for ``V`` voxels and ``S`` tilt-series
+    pixels, plus the weights, which without a support are one slice each (with their
+    temporaries ``8 (n_a n_u + n_z n_x)``), and the input check (``S``). A support adds
+    the full weights ``C`` (``4 V``) and ``R`` (``4 S``) and, while they are computed, the
+    mask and a work volume (``8 V``). The old path held about ``16 V + 12 S``.
+    """
+    n_z, n_y, n_x = (int(n) for n in volume_shape)
+    v = float(n_z) * n_y * n_x
+    n_u = n_x if n_u is None else int(n_u)
+    s = float(n_angles) * n_y * n_u
+    total = n_maps * (8.0 * v + 8.0 * s + 8.0 * (n_angles * n_u + n_z * n_x)) + s
+    if support:
+        total += 12.0 * v + 4.0 * s
+    return total
 
 
 def reconstruction_bytes(stack_shape, n_vox: int | None = None, n_maps: int = 1) -> float:
-    """Estimated peak memory of an in-memory SIRT/EDS/HEBT/EST reconstruction.
+    """:func:`sirt_bytes` from a tilt series' ``(angle, y, x)`` shape, for the chunked plan.
 
-    ``stack_shape`` is the tilt series' ``(angle, y, x)``; ``n_vox`` the voxels of one map
-    (default ``x · y · x``). A y-slab of ``h`` rows needs ``h / y`` of it (rows are
+    ``n_vox`` (the voxels of one map) means a support of that size; without it the volume
+    is ``(x, y, x)``. A y-slab of ``h`` rows needs about ``h / y`` of it (rows are
     independent under a single tilt axis), which is what the chunked path budgets.
     """
     n_a, n_y, n_u = (int(s) for s in stack_shape)
     if n_vox is None:
-        n_vox = n_u * n_y * n_u
-    return n_maps * (SIRT_BYTES_PER_VOXEL * n_vox + SIRT_BYTES_PER_PIXEL * n_a * n_y * n_u)
+        return sirt_bytes((n_u, n_y, n_u), n_a, n_u, n_maps=n_maps) + 4.0 * n_a * n_y * n_u
+    n_z = max(int(n_vox) // max(n_y * n_u, 1), 1)
+    return sirt_bytes((n_z, n_y, n_u), n_a, n_u, support=True, n_maps=n_maps) \
+        + 4.0 * n_a * n_y * n_u
