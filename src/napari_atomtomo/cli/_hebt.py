@@ -17,9 +17,9 @@ import numpy as np
 from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._params import add_param_options, read_params
 from ._scale import add_scale_options, plan_from_args, print_plan
-from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -105,9 +105,6 @@ def run(args) -> int:
     n_vox = None if support is None else int(np.prod(support.shape))
     plan = plan_from_args(args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
     print_plan("hebt", plan)
-    if plan.chunked and (stop.rule != "none" or args.sweep is not None):
-        raise ValueError("the chunked path needs a fixed iteration count (--iterations N) and "
-                         "no --sweep: the stopping rule looks at the whole volume at once")
     if not plan.chunked:
         check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
     warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))
@@ -128,10 +125,17 @@ def run(args) -> int:
         choice = choose_ratios(data.haadf, data.eds)
         ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
+    progress = lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}")  # noqa: E731
     solve = reconstruct_hebt
     if plan.chunked:  # the same maps, y-slab by y-slab, with the ratios fitted above
         from ..core.stopping import StopInfo
         from ..scale import reconstruct_hebt_chunked
+
+        if args.iterations is None:
+            params = replace(params, n_iter=HebtParams().n_iter)
+            stop = StopParams(rule="none", max_iterations=params.n_iter)
+            warn("hebt", [f"the update stopping rule needs the whole volume at once; chunked "
+                          f"HEBT runs a fixed {params.n_iter} iterations (set --iterations)"])
 
         def solve(haadf, eds, angles, params, *, ratios, support, shifts, callback=None):
             res = reconstruct_hebt_chunked(
@@ -141,15 +145,12 @@ def run(args) -> int:
             return HebtResult(res.maps, dict(ratios), None, res.residuals)
 
         result = solve(data.haadf, data.eds, data.angles_deg, params, ratios=ratios,
-                       support=support, shifts=shifts, callback=True)
-        stop_info = StopInfo(iterations=params.n_iter, rule="none", met=False,
-                             residual=float(result.residuals[-1]), noise_level=None)
+                       support=support, shifts=shifts, callback=progress)
+        stop_info = StopInfo(params.n_iter, "none", False, float(result.residuals[-1]), None)
     else:
         result, stop_info = hebt_stopped(
             data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios,
-            support=support, shifts=shifts,
-            callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
-        )
+            support=support, shifts=shifts, callback=progress)
     params = replace(params, n_iter=stop_info.iterations)
     # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
     # per pixel and often not in counts, is kept), reconstructed with the same ratios.

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["NotEnoughMemoryError", "available_bytes", "check_memory", "gib", "sirt_bytes",
-           "reconstruction_bytes"]
+__all__ = ["NotEnoughMemoryError", "available_bytes", "check_memory", "gib",
+           "reconstruction_bytes", "sirt_bytes"]
 
 #: Refuse when the estimate exceeds this fraction of the available memory.
 HEADROOM = 0.9
@@ -76,15 +76,12 @@ def sirt_bytes(volume_shape, n_angles: int, n_u: int | None = None, *, support: 
 
 
 def reconstruction_bytes(stack_shape, n_vox: int | None = None, n_maps: int = 1) -> float:
-    """:func:`sirt_bytes` from a tilt series' ``(angle, y, x)`` shape, for the chunked plan.
+    """Estimated peak memory of an in-memory SIRT/EDS/HEBT/EST reconstruction.
 
-    ``n_vox`` (the voxels of one map) means a support of that size; without it the volume
-    is ``(x, y, x)``. A y-slab of ``h`` rows needs about ``h / y`` of it (rows are
+    ``stack_shape`` is the tilt series' ``(angle, y, x)``; ``n_vox`` the voxels of one map
+    (default ``x · y · x``). A y-slab of ``h`` rows needs ``h / y`` of it (rows are
     independent under a single tilt axis), which is what the chunked path budgets.
     """
     n_a, n_y, n_u = (int(s) for s in stack_shape)
-    if n_vox is None:
-        return sirt_bytes((n_u, n_y, n_u), n_a, n_u, n_maps=n_maps) + 4.0 * n_a * n_y * n_u
-    n_z = max(int(n_vox) // max(n_y * n_u, 1), 1)
-    return sirt_bytes((n_z, n_y, n_u), n_a, n_u, support=True, n_maps=n_maps) \
-        + 4.0 * n_a * n_y * n_u
+    n_z = n_u if n_vox is None else max(1, round(n_vox / (n_y * n_u)))
+    return sirt_bytes((n_z, n_y, n_u), n_a, n_u, n_maps=n_maps)
