@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import napari
+from napari_atomtomo._layers import series_array
 from _shoot import run_widget_job, save_window, settle
 
 from napari_atomtomo._layers import image_layer_data, layer_angles_deg
@@ -30,7 +31,7 @@ def main(out: Path = OUT) -> Path:
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1500, 1000)
     viewer.open_sample("napari-atomtomo", "agau_phantom")
-    eds = {el: viewer.layers[f"eds_{el}"].data for el in ("Ag", "Au")}
+    eds = {el: series_array(viewer.layers[f"eds_{el}"]) for el in ("Ag", "Au")}
     angles = layer_angles_deg(viewer.layers["eds_Ag"])
     params = SirtParams(n_iter=50, yield_every=50)
     # The sinograms are not needed any more (they would also be offered nowhere here).
