@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 
 import napari
-from napari_atomtomo._layers import series_array
 from _shoot import run_widget_job, save_window, settle
 
-from napari_atomtomo._layers import image_layer_data, layer_angles_deg
+from napari_atomtomo._layers import image_layer_data, layer_angles_deg, series_array
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
 
 OUT = Path(__file__).resolve().parents[1] / "img" / "guide_quantify.png"
