@@ -40,7 +40,7 @@ from ..core.quantify import (
 from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._defaults import newest_per_element
-from ._plot import LINE, PlotWidget
+from ._plot import LINE, PlotWidget, legend_above
 from ._quantify_model import (
     N_STAGES,
     ThresholdPicker,
@@ -252,6 +252,7 @@ class QuantifyWidget(JobDockWidget):
         self._support = default_support(picker)  # once: re-thresholding stays fast
         self.plot.reset()
         draw_esf(self.plot.axes, picker, LINE)
+        legend_above(self.plot.axes, 3)  # not on the V(t) curve
         self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
         self.threshold_edit.setEnabled(True)
         self.auto_button.setEnabled(True)
