@@ -216,5 +216,16 @@ def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer):
         assert overlay.text == (f"blobs tilt series: tilt {angles[k]:+.2f}° "
                                 f"(image {k + 1} of 55)")
     viewer.layers["blobs tilt series"].visible = False
-    viewer.dims.set_current_step(0, 3)
     assert not overlay.visible
+
+
+def test_a_new_volume_opens_on_its_middle_slice_next_to_a_series(make_napari_viewer):
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    viewer.layers.remove("blobs truth")
+    viewer.dims.set_point(1, 0.0)  # z at the series' singleton slice
+    (vol,) = add_or_replace_layers(viewer, [image_layer_data(
+        np.ones((40, 32, 40), np.float32), 0.5, "est", "est", {})])
+    assert viewer.dims.point[1] == pytest.approx(np.mean(vol.extent.world[:, 0]), abs=0.5)

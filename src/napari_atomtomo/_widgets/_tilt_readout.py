@@ -34,8 +34,14 @@ class TiltReadout:
         self.overlay = overlays[OVERLAY_KEY]
         viewer.dims.events.point.connect(self.update)
         viewer.dims.events.ndisplay.connect(self.update)
-        viewer.layers.events.inserted.connect(self.update)
+        viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self.update)
+        for layer in viewer.layers:
+            layer.events.visible.connect(self.update)
+        self.update()
+
+    def _on_inserted(self, event) -> None:
+        event.value.events.visible.connect(self.update)
         self.update()
 
     def _series(self, viewer):
