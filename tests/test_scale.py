@@ -45,13 +45,20 @@ def equally_sloped(n_slopes: int = 16) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def client():
+    import dask
+
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
+    # a loaded CI machine can take long to spawn the two worker processes: wait for them
+    # (generous limits, so that slowness never fails a test) instead of dask's 30 s
+    slow = {"distributed.comm.timeouts.connect": "300s", "distributed.comm.timeouts.tcp": "300s",
+            "distributed.scheduler.worker-ttl": None}
+    with dask.config.set(slow):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        c = distributed.Client(cluster, timeout="300s")
+        yield c
+        c.close()
+        cluster.close()
 
 
 @pytest.fixture(scope="module")

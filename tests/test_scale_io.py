@@ -113,6 +113,12 @@ def test_sirt_cli_chunked_equals_in_memory_and_reports_the_choice(tmp_path, seri
     report = json.loads((tmp_path / "c.json").read_text())
     assert report["plan"]["chunked"] and report["run"]["n_slabs"] == 3
     assert open_ome_zarr(tmp_path / "c.zarr")[2]["run"]["slab_rows"] == 8
+    from napari_atomtomo._reader import read_zarr_layers
+
+    data, kwargs, kind = read_zarr_layers(tmp_path / "c.zarr")[0]
+    assert kind == "image" and not isinstance(data, np.ndarray)  # lazy: a dask array
+    meta = kwargs["metadata"]["atomtomo"]
+    assert meta["run"]["n_slabs"] == 3 and meta["plan"]["chunked"]  # the choice, reported
     assert sorted(q.name for q in tmp_path.iterdir() if q.name.startswith(".")) == []
 
 

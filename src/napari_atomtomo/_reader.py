@@ -141,7 +141,8 @@ def read_zarr_layers(path) -> list[tuple]:
     angles = attrs.get("angles_deg") if kind == "tilt_series" else None
     data = levels if len(levels) > 1 else levels[0]
     return [_lazy_layer(data, vs, p.stem, p, kind, angles,
-                        **{k: v for k, v in attrs.items() if k in ("algorithm", "parameters")})]
+                        **{k: v for k, v in attrs.items()
+                           if k in ("algorithm", "parameters", "plan", "run", "residual")})]
 
 
 def get_zarr_reader(path):
