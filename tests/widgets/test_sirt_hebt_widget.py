@@ -12,7 +12,7 @@ import pytest
 from qtpy.QtGui import QGuiApplication
 
 from napari_atomtomo._layers import image_layer_data
-from napari_atomtomo._widgets._base import add_or_replace_layers
+from napari_atomtomo._widgets._base import INVALID_STYLE, add_or_replace_layers
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo._widgets.sirt_hebt import (
     EDS, HEBT, SIRT, SirtHebtWidget, element_of, parse_ratios,
@@ -267,6 +267,8 @@ def test_invalid_inputs_disable_run_with_the_reason(widget, agau):
     assert w.run_button.isEnabled(), w.reason.text()
     w.elements.value = "Ag"
     assert w.reason.text() == "give one element per EDS layer: 2 layers but 1 elements (Ag)"
+    assert w.elements.native.styleSheet() == INVALID_STYLE  # the offending field
+    assert w.eds.native.styleSheet() == ""
     w.elements.value = "Ag, Xx"
     assert w.reason.text().startswith("unknown element 'Xx'")
     w.elements.value = "Ag, Au"
@@ -283,7 +285,10 @@ def test_invalid_inputs_disable_run_with_the_reason(widget, agau):
     add_or_replace_layers(viewer, image_layer_data(bad, 60.0, "eds_Au", "t", {}, kind="tilt_series",
                                                    angles_deg=agau.angles_deg, element="Au"))
     w.eds.value = [viewer.layers["eds_Ag"], viewer.layers["eds_Au"]]
+    assert w.run_button.isEnabled()  # an input change checks shapes only, never scans
+    w.run_button.click()  # the values are checked on Run: no job starts
     assert w.reason.text() == "eds['Au'] contains NaN or infinite values"
+    assert not w.runner.busy and w.eds.native.styleSheet() == INVALID_STYLE
     viewer.layers.remove("haadf")
     assert w.reason.text() == "eds_Ag is both the HAADF and an EDS layer"
     add_or_replace_layers(viewer, image_layer_data(agau.haadf[:5], 60.0, "haadf", "t", {},

@@ -35,10 +35,10 @@ from numba import njit, prange
 # re-exported: hebt and older callers import the thread policy from here
 from . import _validate, config
 from ._generators import run_to_end
-from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
+from .params import param, register_params
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector  # noqa: F401
 
 __all__ = [
@@ -141,23 +141,6 @@ def public_copy(projector: ParallelBeamProjector, vol_t: np.ndarray) -> np.ndarr
     """
     v = projector.from_internal_volume(vol_t)
     return v.copy() if np.shares_memory(v, vol_t) else v
-
-
-def inverse_sums(sums: np.ndarray) -> np.ndarray:
-    """Zero-safe ``1 / sums`` as float32 (``0`` where ``sums < SUM_FLOOR``)."""
-    inv = np.zeros(sums.shape, dtype=np.float32)
-    ok = sums >= SUM_FLOOR
-    inv[ok] = 1.0 / sums[ok]
-    return inv
-
-
-def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None, operator=None):
-    """Inverse row sums ``R`` and column sums ``C`` of ``projector`` (see
-    :meth:`.backends.NumbaSirtOperator.weights`: without a support they are the same for
-    every ``y`` and come as ``(n_a, n_u, 1)`` / ``(n_z, n_x, 1)``)."""
-    if operator is None:
-        operator = get_backend().sirt_operator(projector)
-    return operator.weights(support_t)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -347,7 +330,7 @@ def reconstruct_sirt(
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
     backend : str
-        Compute backend, as for :func:`iter_sirt`.
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Returns
     -------

@@ -15,7 +15,8 @@ non-atoms (``_classify``); ``_structure`` reports g(r), coordination and bond an
 
 Modules: ``_trace`` (parameters, the pipeline, noise floor, suppression), ``_refine``
 (sub-voxel fits), ``_subtract`` (tracing by subtraction), ``_split`` (element classes),
-``_kernels`` (numba). The Fig. 3-style figure is :func:`napari_atomtomo.plots.plot_peak_intensities`.
+``_kernels`` (numba). The Fig. 3-style figure is
+:func:`napari_atomtomo.plots.plot_peak_intensities`.
 """
 
 from ._classify import classify_candidates
