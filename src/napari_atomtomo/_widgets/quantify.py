@@ -5,7 +5,8 @@ HEBT), fits the ESF to the particle volume V(t) of the summed map in a worker, a
 plots V(t) with its fit and the automatic threshold. Clicking or dragging the dashed
 line (or typing a value) re-thresholds: the ``wt_<El>`` layers follow live, debounced
 by 150 ms. Re-thresholding uses the cached fractions
-(:mod:`napari_atomtomo.jobs.quantify`, a few ms for 100³) and runs in the GUI thread; only the layer update costs more. The threshold
+(:mod:`napari_atomtomo.jobs.quantify`, a few ms for 100³) and runs in the GUI thread;
+only the layer update costs more. The threshold
 is clamped to ≥ 0 (the V(t) axis starts a little below 0).
 
 The read-out gives the composition of the particle, or of each region of a napari Labels

@@ -65,8 +65,8 @@ class TraceWidget(JobDockWidget):
         napari_viewer.layers.events.inserted.connect(self.legend.update)
         napari_viewer.layers.events.removed.connect(self.legend.update)
         layout = self.layout()
-        for w, stretch in ((self.summary, 0), (self.toggles, 0), (self.peaks_plot, 2), (self.deviation_plot, 2),
-                           (self.structure_plot, 2)):
+        for w, stretch in ((self.summary, 0), (self.toggles, 0), (self.peaks_plot, 2),
+                           (self.deviation_plot, 2), (self.structure_plot, 2)):
             layout.insertWidget(layout.count() - 1, w, stretch)
         self._result_name: str | None = None  # the Points layer of the last tracing
         self._outcome = None  # its TraceOutcome (comparison relabelled by re-splits)
