@@ -56,6 +56,7 @@ def test_central_slices_montage_puts_xy_xz_yz_side_by_side():
     np.testing.assert_array_equal(m[:, 10:13], vol[:, :, 2])  # yz at x = 2 (rows z)
 
 
+@pytest.mark.slow
 def test_error_history_wrapper_keeps_every_iteration_and_the_result():
     angles = equally_sloped_angles(8, 60.0)
     stack, _ = small_series(angles, shape=(16, 2, 16))
@@ -79,7 +80,7 @@ def test_error_history_wrapper_keeps_every_iteration_and_the_result():
     assert states[3].preview is not states[2].preview
 
 
-def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qtbot):
+def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qtbot, settle):
     plot = PlotWidget(height=2.2)
     qtbot.addWidget(plot)
     with qtbot.waitExposed(plot):
@@ -88,12 +89,12 @@ def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qt
     assert labels == [ROUND_1, ROUND_2] and layout["marks"] == (4.5,)
     plot.prepare_curves(labels, **layout)
     qtbot.waitUntil(lambda: plot.n_full_draws >= 1, timeout=2000)
-    qtbot.wait(100)  # first layout and resize done
+    settle()  # first layout and resize done
     draws = plot.n_full_draws
     plot.start_curves(labels, **layout)  # the prepared axes: no draw
     errors = [1.0, 0.5, 0.2, 0.1, 0.3, 0.2]
     assert plot.update_curves(error_curves(errors, 4))
-    qtbot.wait(50)
+    settle()  # a full draw the update asked for would run now
     assert plot.n_full_draws == draws and plot.axes.get_yscale() == "log"
     r1, r2 = plot.curves[ROUND_1], plot.curves[ROUND_2]
     np.testing.assert_allclose(r1.get_ydata(), errors[:4])
@@ -260,3 +261,17 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
             args.method) == (150, 200, 3, 2, "est")
     widget.method.value = GRIDDING
     assert "--method gridding" in widget.command_line()
+
+
+def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot):
+    from napari_atomtomo._widgets.est import SETUP_CANCEL_NOTE
+
+    viewer, widget = est
+    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
+        widget.run_button.click()
+        widget.runner.cancel_button.click()  # no state yielded yet: still in the set-up
+        assert widget.setup_note.text() == SETUP_CANCEL_NOTE
+        assert not widget.setup_note.isHidden()
+    assert widget.setup_note.isHidden() and not widget.runner.busy

@@ -35,6 +35,19 @@ CURVE_COLOURS = (LINE, MARK, "#60d060", "#d060d0", "#e0c040")
 LOG_FLOOR = 1e-12
 
 
+def legend_above(ax, max_columns: int = 4) -> None:
+    """Move ``ax``'s legend above the axes, in a row (wrapping after ``max_columns``):
+    in a narrow dock a legend inside the axes sits on the data."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    n = len(legend.legend_handles)
+    legend.set_loc("lower left")
+    legend.set_bbox_to_anchor((0.0, 1.01))
+    legend.set_ncols(max(1, min(n, max_columns)))
+    legend.set_frame_on(False)
+
+
 class PlotWidget(QWidget):
     """A matplotlib canvas sized for a dock.
 
@@ -67,6 +80,9 @@ class PlotWidget(QWidget):
         self._line_axes = None
         self._orientation = "vertical"
         self._dragging = False
+        #: ``event -> bool`` tried first on a press; ``True`` means it took the click
+        #: (e.g. a click on a peak selects that atom instead of moving the line).
+        self.pick_handler = None
         self._background = None  # cached canvas pixels under the line while dragging
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.mpl_connect("motion_notify_event", self._on_motion)
@@ -122,6 +138,8 @@ class PlotWidget(QWidget):
         return event.xdata if self._orientation == "vertical" else event.ydata
 
     def _on_press(self, event) -> None:
+        if event.button == 1 and self.pick_handler is not None and self.pick_handler(event):
+            return
         if self._line is None or event.button != 1:
             return
         value = self._event_value(event)
@@ -235,8 +253,8 @@ class PlotWidget(QWidget):
             for i, label in enumerate(labels)
         }
         if len(self._curve_lines) > 1:
-            ax.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, edgecolor="#606060",
-                      loc="upper right")
+            ax.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, edgecolor="#606060")
+            legend_above(ax)
         self._curves = dict(self._curve_lines)
         self._x_starts = {k: float(v) for k, v in (x_starts or {}).items()}
         self.axes, self._curve_axes, self._curve_log = ax, ax, log_y

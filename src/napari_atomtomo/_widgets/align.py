@@ -22,14 +22,16 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton
 
 from .. import io
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size, series_array
 from ..core.align import AlignParams, reference_index
+from ..core.params import command_options
 from ..core.projmatch import RefineParams
+from ..jobs.simulate_align import AlignJobResult, iter_align_layers
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
-from ._plot import PlotWidget
-from ..jobs.simulate_align import AlignJobResult, iter_align_layers
 from ._job_plots import plot_shifts
+from ._params import param_widget, params_from_widgets
+from ._plot import PlotWidget
 
 __all__ = ["AlignWidget"]
 
@@ -66,11 +68,10 @@ class AlignWidget(JobDockWidget):
             "the image that keeps its position along the tilt axis; the others follow it")
         self.ref_index = w(SpinBox(label="reference index", value=0, min=0, max=100_000),
                            "index of the reference image in the stack (0 = first image)")
-        self.upsample = w(SpinBox(label="upsampling", value=100, min=1, max=1000),
-                          "sub-pixel precision of the y shifts is 1/upsampling px (100: 0.01 px)")
-        self.background = w(ComboBox(label="background", value="none", choices=["none", "edge"]),
-                            "'edge' subtracts each image's border median before the centre of "
-                            "mass: use it when the object sits on a constant background")
+        # from AlignParams' specs (core/align.py); the reference has two inputs above
+        self.upsample = param_widget(AlignParams, "upsample")
+        self.background = param_widget(AlignParams, "background")
+        self.inputs.extend([self.upsample, self.background])
         self.tilt_axis = w(ComboBox(label="tilt axis", value="y", choices=[
             ("image y axis (as acquired)", "y"), ("estimate angle and offset", "auto")]),
             "estimate the tilt axis's in-plane angle (from +y towards +x) and offset, and "
@@ -112,9 +113,9 @@ class AlignWidget(JobDockWidget):
         series = self.series.value
         if series is None:
             return []
-        n = series.data.shape[0]
+        n = series_array(series).shape[0]
         return [(layer.name, layer) for layer in self.viewer.layers  # not already aligned ones
-                if is_series(layer) and layer is not series and layer.data.shape[0] == n
+                if is_series(layer) and layer is not series and series_array(layer).shape[0] == n
                 and layer_info(layer).get("algorithm") != "align"]
 
     def _on_choice_changed(self, *_):
@@ -135,14 +136,16 @@ class AlignWidget(JobDockWidget):
         layer = self.series.value
         angles = layer_angles_deg(layer)
         if angles is None and not _is_empty(self.angles_file.value):
-            angles = io.read_tlt(self.angles_file.value, n_images=layer.data.shape[0])
+            angles = io.read_tlt(self.angles_file.value, n_images=series_array(layer).shape[0])
         return angles
 
     def _reference(self):
         return ZERO if self.reference.value == ZERO else self.ref_index.value
 
     def _params(self) -> AlignParams:
-        return AlignParams(self._reference(), self.upsample.value, self.background.value)
+        return params_from_widgets(AlignParams, {"upsample": self.upsample,
+                                                 "background": self.background},
+                                   reference=self._reference())
 
     def _file_shifts(self) -> np.ndarray:
         path = self.shifts_file.value
@@ -150,7 +153,7 @@ class AlignWidget(JobDockWidget):
             raise ValueError("choose the JSON file of saved shifts")
         if not Path(path).is_file():
             raise ValueError(f"shift file {path} does not exist")
-        return io.read_shifts(path, n_images=self.series.value.data.shape[0],
+        return io.read_shifts(path, n_images=series_array(self.series.value).shape[0],
                               allow_tilt_axis=True)
 
     def validate(self) -> str | None:
@@ -180,7 +183,7 @@ class AlignWidget(JobDockWidget):
             first = format_command("align", [layer_file_hint(layer)], extra={
                 "--angles": str(self.angles_file.value) if from_file else None, **out,
                 "--shifts-out": shifts_path,
-                **{f"--{k}": v for k, v in dataclasses.asdict(self._params()).items()},
+                "--reference": self._params().reference, **command_options(self._params()),
                 "--tilt-axis": "auto" if self.tilt_axis.value == "auto" else None,
                 "--refine": self.refine.value or None})
         rest = [format_command("align", [layer_file_hint(o)], extra={
@@ -192,7 +195,7 @@ class AlignWidget(JobDockWidget):
     def start_job(self) -> None:
         layer = self.series.value
         layers = [layer, *[o for o in self.others.value if o is not layer]]
-        stacks = {lyr.name: np.array(lyr.data, dtype=np.float32) for lyr in layers}
+        stacks = {lyr.name: np.array(series_array(lyr), dtype=np.float32) for lyr in layers}
         command = self.command_line()
         axis, tilt_axis, refine = (0.0, 0.0), "y", None
         if self.method.value == FROM_FILE:

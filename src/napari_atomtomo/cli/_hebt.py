@@ -57,12 +57,10 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
-    add_param_options(parser, HebtParams)
-    for action in parser._actions:  # no fixed count by default: the stopping rule
-        if "--iterations" in action.option_strings:
-            action.default = None
-            action.help = ("a fixed number of iterations (default: until the relative update "
-                           "per iteration is below 3e-5, at most 1500; docs/quantification.md)")
+    # no fixed count by default: the stopping rule decides
+    add_param_options(parser, HebtParams, defaults={"n_iter": None}, helps={"n_iter": (
+        "a fixed number of iterations (default: until the relative update per iteration is "
+        "below 3e-5, at most 1500; docs/quantification.md)")})
     parser.add_argument(
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
@@ -90,10 +88,11 @@ def run(args) -> int:
     from ..core.regions import poisson_resample
     from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
 
-    stop = (HEBT_STOP if args.iterations is None
-            else StopParams(rule="none", max_iterations=max(int(args.iterations), 1)))
-    params = read_params(HebtParams, args, n_iter=(stop.max_iterations if args.iterations is None
-                                                   else args.iterations))
+    given = args.iterations is not None
+    stop = (StopParams(rule="none", max_iterations=max(int(args.iterations), 1)) if given
+            else HEBT_STOP)
+    params = read_params(HebtParams, args,
+                         n_iter=args.iterations if given else stop.max_iterations)
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))

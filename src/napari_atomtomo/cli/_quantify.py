@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -23,7 +22,6 @@ import numpy as np
 
 from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
-
 
 
 def register(subparsers) -> None:

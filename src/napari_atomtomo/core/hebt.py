@@ -363,6 +363,7 @@ def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
         if state.maps is not None:
             maps = state.maps
         yield state
+    assert state is not None and maps is not None  # the last iteration yields its maps
     return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
 
 

@@ -244,6 +244,7 @@ def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
         if state.volume is not None:
             volume = state.volume
         yield state
+    assert volume is not None  # the last iteration always yields its volume
     return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 
