@@ -2,11 +2,16 @@
 
 Every layer this plugin makes carries
 
-* ``scale`` in Å per voxel (``(vs, vs, vs)`` for volumes; ``(1, vs, vs)`` for a tilt
-  series, whose first axis is the image index), ``axis_labels`` (``("z", "y", "x")`` or
-  ``("angle", "y", "x")``) and ``units`` (Å on every axis; the angle axis is a plain
-  index with scale 1, because tilt angles are rarely evenly spaced: the angles themselves
-  are in the metadata; its unit is Å only to keep napari's shared world consistent);
+* ``scale`` in Å per voxel (``(vs, vs, vs)`` for volumes), ``axis_labels``
+  (``("z", "y", "x")``) and ``units`` (Å);
+* a tilt series ``(angle, y, x)`` is shown as a 4D layer ``(angle, z, y, x)`` with a
+  singleton ``z``: napari aligns layers by axis position, so the angle gets its own dims
+  axis (slider) in degrees (scale = the mean tilt step, translate = the first angle, unit
+  degree) and is never shared with a volume's ``z`` (a 55-image series next to a 100-slice
+  volume gives a ±72.6° angle slider and a 0–107 Å z slider). In 3D the series is one
+  flat plane at ``z = 0``, not a thick box. A one-row series (a 2D data set) is shown as
+  its sinogram ``(angle, x)``. :func:`series_array` gives back the ``(angle, y, x)`` stack
+  whatever the layout; the exact angles are in the metadata;
 * ``metadata["atomtomo"] = {"algorithm", "parameters", "source_layers", "version", ...}``
   so the same result can be made again from the command line, plus ``kind``
   (``"volume"``, ``"tilt_series"`` or ``"atoms"``), ``voxel_size`` and, for tilt series,
@@ -25,7 +30,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from . import __version__
-from ._colors import ELEMENT_COLORS, element_color
+from ._colors import ELEMENT_COLORS, atom_marker_diameter_A, element_color
 from .core.atoms import Atoms
 from .core.geometry import validate_angles
 from .io._names import ELEMENT_NAME
@@ -43,13 +48,16 @@ __all__ = [
     "layer_voxel_size",
     "layer_angles_deg",
     "element_colormap",
+    "series_array",
+    "series_layout",
+    "is_series_data",
 ]
 
 #: Key of this plugin's entry in ``layer.metadata``.
 METADATA_KEY = "atomtomo"
 KINDS = ("volume", "tilt_series")
-#: Default atom marker diameter in Å (a 1 Å radius).
-ATOM_DIAMETER_A = 2.0
+#: Opacity of atom markers: the density under and around them stays visible.
+ATOM_OPACITY = 0.75
 
 
 def _jsonable(obj):
@@ -126,19 +134,16 @@ def image_layer_data(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     arr = np.asarray(data)
     vs = check_voxel_size(voxel_size)
+    layout = {}
     if kind == "tilt_series":
         if arr.ndim != 3:
             raise ValueError(
                 f"a tilt series must be 3D (angle, y, x), got an array of shape {arr.shape}"
             )
-        scale = (1.0, vs, vs)
-        axis_labels = ("angle", "y", "x")
-        # The angle axis is an image index (scale 1); it carries "angstrom" too because
-        # napari shares one world across layers and warns on every mixed-unit layer set,
-        # which a tilt series next to its reconstruction always is.
-        units = ("angstrom", "angstrom", "angstrom")
         if angles_deg is not None:
             angles_deg = validate_angles(angles_deg, n_images=arr.shape[0])
+        arr, scale, translate, axis_labels, units, layout = series_layout(arr, vs, angles_deg)
+        layer_kwargs.setdefault("translate", translate)
     else:
         if arr.ndim not in (2, 3):
             raise ValueError(f"a volume must be 2D or 3D (z, y, x), got an array of shape {arr.shape}")
@@ -155,6 +160,7 @@ def image_layer_data(
         voxel_size=vs,
         angles_deg=angles_deg,
         element=element,
+        **layout,
     )
     extra_meta = layer_kwargs.pop("metadata", None)
     if extra_meta:
@@ -168,6 +174,79 @@ def image_layer_data(
     }
     kwargs.update(layer_kwargs)
     return arr, kwargs, "image"
+
+
+#: Largest gap (degrees) between a tilt angle and its slider position for the angle axis
+#: to be called exact in the layer's metadata (``angle_axis["exact"]``).
+ANGLE_AXIS_TOLERANCE_DEG = 0.05
+
+
+def series_layout(stack, voxel_size: float, angles_deg=None):
+    """How a tilt series ``(angle, y, x)`` is shown: ``(data, scale, translate,
+    axis_labels, units, metadata)``.
+
+    The angle axis is its own dims axis in degrees (a singleton ``z`` after it, so that
+    napari, which aligns layers by position, never shares it with a volume's ``z``); a
+    one-row series becomes its sinogram ``(angle, x)``. Napari axes are linear, so the
+    slider runs from the first angle in steps of the mean tilt step; the metadata records
+    that choice (``angle_axis``: start, step, and the largest gap to the true angles).
+    Without angles the axis is the image index (unit pixel).
+    """
+    arr = np.asarray(stack)
+    n = arr.shape[0]
+    start, step, unit, worst = 0.0, 1.0, "pixel", None
+    if angles_deg is not None and n > 1:
+        a = np.asarray(angles_deg, dtype=np.float64)
+        mean_step = (a[-1] - a[0]) / (n - 1)
+        if mean_step > 0:
+            # dyadic start and step (multiples of 2**-20 °): napari counts slider steps as
+            # int((stop - start) / step) + 1, which loses the last image to rounding
+            # otherwise (54 steps for 55 images)
+            q = 2.0 ** -20
+            start, step, unit = round(a[0] / q) * q, round(mean_step / q) * q, "degree"
+            worst = float(np.max(np.abs(a - (start + step * np.arange(n)))))
+    elif angles_deg is not None and n == 1:
+        start, unit = float(np.asarray(angles_deg)[0]), "degree"
+    axis = {"start": start, "step": step, "unit": unit}
+    if worst is not None:
+        axis["max_gap_deg"] = round(worst, 4)
+        axis["exact"] = bool(worst <= ANGLE_AXIS_TOLERANCE_DEG)
+    if unit == "pixel":
+        axis["note"] = ("no angles recorded: the angle axis is the image index"
+                        if angles_deg is None else
+                        "angles not increasing: the angle axis is the image index")
+    if arr.shape[1] == 1:
+        # The sinogram's rows run along napari's y axis, which volumes (z, 1, x) of the
+        # same 2D data set measure in Å: a unit of degree there makes napari drop units
+        # for every layer with a warning toast. So the rows keep the degree scale on a
+        # length axis (1 Å of y shows 1° of tilt), and the metadata says so.
+        axis["shown_as"] = "y in Å, 1 Å per degree"
+        data = arr[:, 0, :]
+        layout = {"display": "sinogram", "angle_axis": axis}
+        return (data, (step, voxel_size), (start, 0.0), ("angle", "x"),
+                ("angstrom", "angstrom"), layout)
+    data = arr[:, None]
+    layout = {"display": "angle_z_y_x", "angle_axis": axis}
+    return (data, (step, voxel_size, voxel_size, voxel_size), (start, 0.0, 0.0, 0.0),
+            ("angle", "z", "y", "x"), (unit, "angstrom", "angstrom", "angstrom"), layout)
+
+
+def is_series_data(layer) -> bool:
+    """Whether an image layer is shown in one of :func:`series_layout`'s layouts."""
+    return layer_info(layer).get("display") in ("sinogram", "angle_z_y_x")
+
+
+def series_array(layer_or_data) -> np.ndarray:
+    """The ``(angle, y, x)`` stack of a tilt-series layer (a view, no copy), whatever its
+    layout: 4D ``(angle, 1, y, x)``, a sinogram ``(angle, x)`` or a plain 3D array."""
+    is_layer = hasattr(layer_or_data, "metadata") and not isinstance(layer_or_data, np.ndarray)
+    arr = np.asarray(layer_or_data.data if is_layer else layer_or_data)
+    display = layer_info(layer_or_data).get("display") if is_layer else None
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        return arr[:, 0]
+    if arr.ndim == 2 and (display == "sinogram" or display is None):
+        return arr[:, None, :]
+    return arr
 
 
 def element_colormap(element: str, prefix: str = "element", display_name: str | None = None):
@@ -197,7 +276,7 @@ def atoms_layer_data(
     parameters=None,
     source_layers: Sequence[str] = (),
     *,
-    diameter_A: float = ATOM_DIAMETER_A,
+    diameter_A: float | None = None,
     **layer_kwargs,
 ) -> tuple[np.ndarray, dict, str]:
     """An ``(data, kwargs, "points")`` tuple for atoms: world ``(z, y, x)`` in Å.
@@ -205,13 +284,18 @@ def atoms_layer_data(
     ``features`` holds ``element``, ``intensity`` (zeros when the atoms have none) and every
     other per-atom column of ``atoms``; faces are coloured by element (Si yellow, O red,
     others from :data:`napari_atomtomo._colors.ELEMENT_COLORS`). Markers are
-    ``diameter_A`` Å wide; ``projection_mode="all"`` (napari 0.9's replacement of
+    ``diameter_A`` Å wide, by default sized by element from its covalent radius, scaled
+    down to 0.6–0.8 Å (:func:`~napari_atomtomo._colors.atom_marker_diameter_A`), without a
+    border, semi-transparent and spherically shaded in 3D, so the density they sit in
+    stays visible; ``projection_mode="all"`` (napari 0.9's replacement of
     ``out_of_slice_display``) draws each atom on the slices its sphere cuts, smaller
     away from its centre.
     """
     if not isinstance(atoms, Atoms):
         raise ValueError(f"atoms must be an Atoms object, got {type(atoms).__name__}")
-    if not (np.isfinite(diameter_A) and diameter_A > 0):
+    if diameter_A is None:
+        sizes = np.array([atom_marker_diameter_A(e) for e in atoms.elements], np.float64)
+    elif not (np.isfinite(diameter_A) and diameter_A > 0):
         raise ValueError(f"diameter_A must be a positive number of Å, got {diameter_A!r}")
     features: dict[str, np.ndarray] = {"element": atoms.elements.astype(object)}
     features["intensity"] = np.asarray(
@@ -231,10 +315,10 @@ def atoms_layer_data(
         "feature_defaults": {k: _feature_default(k, v) for k, v in features.items()},
         "face_color": "element",
         "face_color_cycle": dict(ELEMENT_COLORS),
-        "border_color": "#202020",
-        "border_width": 0.1,
-        "border_width_is_relative": True,
-        "size": float(diameter_A),
+        "border_width": 0.0,
+        "opacity": ATOM_OPACITY,
+        "shading": "spherical",
+        "size": sizes if diameter_A is None else float(diameter_A),
         "projection_mode": "all",
         "axis_labels": ("z", "y", "x"),
         "units": ("angstrom",) * 3,

@@ -44,7 +44,11 @@ def write_image_mrc(path: str, data, meta: dict) -> list[str]:
     is_series = info.get("kind") == "tilt_series" or (axis_labels[:1] == ("angle",))
     p = Path(path)
     if is_series:
-        vs = _voxel_size_from_scale(meta.get("scale", (1.0,) * arr.ndim), 2, name)
+        vs = _voxel_size_from_scale(meta.get("scale", (1.0,) * arr.ndim), 1, name)
+        if arr.ndim == 4 and arr.shape[1] == 1:  # _layers.series_layout: (angle, 1, y, x)
+            arr = arr[:, 0]
+        elif arr.ndim == 2:  # a sinogram (angle, x): one row
+            arr = arr[:, None, :]
         angles = info.get("angles_deg")
         if angles is not None:
             written = io.write_tilt_series(p, arr, angles, vs, force=True, inputs=_inputs(info))

@@ -9,6 +9,7 @@ import tifffile
 from scipy import io as sio
 
 from napari_atomtomo import io
+from napari_atomtomo._layers import series_array
 from napari_atomtomo._reader import get_mat_reader, get_mrc_reader
 from napari_atomtomo.cli import main
 from napari_atomtomo.io.formats import euler_tilt_column, read_angles, read_stack
@@ -136,7 +137,7 @@ def test_mat_series_on_the_cli_and_in_napari(tmp_path, capsys):
     layers = get_mat_reader(str(p))(str(p))
     assert len(layers) == 1
     layer_data, kwargs, kind = layers[0]
-    assert kind == "image" and np.shape(layer_data) == data.shape
+    assert kind == "image" and series_array(layer_data).shape == data.shape
     np.testing.assert_array_equal(kwargs["metadata"]["atomtomo"]["angles_deg"], ANGLES)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from napari_atomtomo import io
-from napari_atomtomo._layers import image_layer_data
+from napari_atomtomo._layers import image_layer_data, series_array
 from napari_atomtomo._sample_data import silica_series_layers
 from napari_atomtomo._widgets._base import add_or_replace_layers
 from napari_atomtomo._widgets.align import FROM_FILE, INDEX, AlignWidget
@@ -81,7 +81,7 @@ def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qt
     np.testing.assert_allclose(dx_line.get_xdata(), sim.angles_nominal)
 
     out = viewer.layers["haadf_aligned"]
-    assert out.data.shape == (55, 48, 48) and tuple(out.scale) == pytest.approx((1.0, 0.5, 0.5))
+    assert series_array(out).shape == (55, 48, 48) and tuple(out.scale[1:]) == pytest.approx((0.5,) * 3)
     rec = out.metadata["atomtomo"]
     assert rec["algorithm"] == "align" and rec["kind"] == "tilt_series"
     assert rec["parameters"] == {"method": "estimate", "reference": "zero", "upsample": 100,
@@ -91,18 +91,18 @@ def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qt
     np.testing.assert_allclose(rec["shifts_px"], shifts)
     np.testing.assert_allclose(rec["angles_deg"], sim.angles_nominal)
     eds = viewer.layers["eds_Si_aligned"]
-    np.testing.assert_allclose(eds.data, apply_shifts(viewer.layers["eds_Si"].data, shifts),
+    np.testing.assert_allclose(series_array(eds), apply_shifts(series_array(viewer.layers["eds_Si"]), shifts),
                                atol=1e-5)
     assert eds.metadata["atomtomo"]["element"] == "Si"
     assert eds.metadata["atomtomo"]["source_layers"] == ["eds_Si", "haadf"]
     assert eds.colormap.name == "magenta"
     # the aligned series is centred: its centre of mass sits on the detector centre in x
-    com_x = (out.data.sum(axis=1) @ np.arange(48)) / out.data.sum(axis=(1, 2))
+    com_x = (series_array(out).sum(axis=1) @ np.arange(48)) / series_array(out).sum(axis=(1, 2))
     np.testing.assert_allclose(com_x, 23.5, atol=0.02)
 
     # the same through the command line, from files
     for name in ("haadf", "eds_Si"):
-        io.write_tilt_series(tmp_path / f"{name}.mrc", viewer.layers[name].data,
+        io.write_tilt_series(tmp_path / f"{name}.mrc", series_array(viewer.layers[name]),
                              sim.angles_nominal, 0.5)
     estimate, apply = parse_commands(widget.command_line())
     assert (estimate.reference, estimate.upsample, estimate.background) == ("zero", 100, "none")
@@ -113,7 +113,7 @@ def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qt
     estimate.shifts_out = apply.apply_shifts = str(tmp_path / "haadf_shifts.json")
     assert estimate.func(estimate) == 0 and apply.func(apply) == 0
     np.testing.assert_allclose(io.read_shifts(tmp_path / "haadf_shifts.json"), shifts)
-    np.testing.assert_allclose(io.read_mrc(tmp_path / "eds_Si_aligned.mrc")[0], eds.data, atol=1e-5)
+    np.testing.assert_allclose(io.read_mrc(tmp_path / "eds_Si_aligned.mrc")[0], series_array(eds), atol=1e-5)
 
 
 def test_saved_shifts_are_reused_for_another_signal(align, qtbot, tmp_path):
@@ -133,8 +133,8 @@ def test_saved_shifts_are_reused_for_another_signal(align, qtbot, tmp_path):
     assert widget.reason.text() == "choose the JSON file of saved shifts"
     widget.shifts_file.value = path
     _run(widget, qtbot)
-    np.testing.assert_allclose(viewer.layers["eds_Si_aligned"].data,
-                               apply_shifts(viewer.layers["eds_Si"].data, shifts), atol=1e-6)
+    np.testing.assert_allclose(series_array(viewer.layers["eds_Si_aligned"]),
+                               apply_shifts(series_array(viewer.layers["eds_Si"]), shifts), atol=1e-6)
     rec = viewer.layers["eds_Si_aligned"].metadata["atomtomo"]
     assert rec["parameters"] == {"method": "file", "shifts_file": str(path)}
     (args,) = parse_commands(widget.command_line())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_atomtomo._layers import image_layer_data, layer_info
+from napari_atomtomo._layers import image_layer_data, layer_info, series_array
 from napari_atomtomo._widgets._base import add_or_replace_layers
 
 PLUGIN = "napari-atomtomo"
@@ -58,7 +58,7 @@ def test_docks_follow_the_workflow_and_keep_the_users_choice(make_napari_viewer,
 
     # Preprocessing the aligned series keeps it "aligned" (its source was).
     add_or_replace_layers(viewer, image_layer_data(
-        viewer.layers["haadf_aligned"].data, 60.0, "haadf_aligned_pre", "preprocess", {},
+        series_array(viewer.layers["haadf_aligned"]), 60.0, "haadf_aligned_pre", "preprocess", {},
         ["haadf_aligned"], kind="tilt_series",
         angles_deg=layer_info(viewer.layers["haadf_aligned"])["angles_deg"]))
     assert est.series.value is viewer.layers["haadf_aligned_pre"]
@@ -81,7 +81,7 @@ def test_docks_follow_the_workflow_and_keep_the_users_choice(make_napari_viewer,
     est.series.value = viewer.layers["haadf"]
     trace.volume.value = viewer.layers["phantom_Ag"]
     add_or_replace_layers(viewer, image_layer_data(
-        viewer.layers["haadf_aligned"].data, 60.0, "haadf_aligned_2", "align", {},
+        series_array(viewer.layers["haadf_aligned"]), 60.0, "haadf_aligned_2", "align", {},
         ["haadf"], kind="tilt_series",
         angles_deg=layer_info(viewer.layers["haadf_aligned"])["angles_deg"]))
     _map(viewer, "Cu")

@@ -260,3 +260,17 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
             args.method) == (150, 200, 3, 2, "est")
     widget.method.value = GRIDDING
     assert "--method gridding" in widget.command_line()
+
+
+def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot):
+    from napari_atomtomo._widgets.est import SETUP_CANCEL_NOTE
+
+    viewer, widget = est
+    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
+        widget.run_button.click()
+        widget.runner.cancel_button.click()  # no state yielded yet: still in the set-up
+        assert widget.setup_note.text() == SETUP_CANCEL_NOTE
+        assert not widget.setup_note.isHidden()
+    assert widget.setup_note.isHidden() and not widget.runner.busy

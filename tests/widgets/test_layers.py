@@ -19,6 +19,7 @@ from napari_atomtomo._layers import (
     image_layer_data,
     layer_angles_deg,
     layer_voxel_size,
+    series_array,
 )
 from napari_atomtomo.core.atoms import Atoms
 
@@ -51,9 +52,13 @@ def test_tilt_series_tuple_and_napari_layer():
     angles = np.array([-10.0, 0.0, 10.0])
     layer = Layer.create(*image_layer_data(stack, 0.8, "ts", "read", {"x": np.float32(1)},
                                            kind="tilt_series", angles_deg=angles))
-    assert tuple(layer.scale) == (1.0, 0.8, 0.8)
-    assert layer.axis_labels == ("angle", "y", "x")
-    assert [str(u) for u in layer.units] == ["angstrom", "angstrom", "angstrom"]
+    # the angle axis is its own (4D, singleton z) in degrees: start -10°, step 10°
+    assert tuple(layer.scale) == (10.0, 0.8, 0.8, 0.8)
+    assert tuple(layer.translate) == (-10.0, 0.0, 0.0, 0.0)
+    assert layer.axis_labels == ("angle", "z", "y", "x")
+    assert [str(u) for u in layer.units] == ["degree", "angstrom", "angstrom", "angstrom"]
+    assert series_array(layer).shape == (3, 4, 5)
+    assert layer.metadata["atomtomo"]["angle_axis"]["exact"] is True
     np.testing.assert_array_equal(layer_angles_deg(layer), angles)
     assert layer_voxel_size(layer) == 0.8
     assert layer.metadata["atomtomo"]["parameters"] == {"x": 1.0}
@@ -100,7 +105,12 @@ def test_atoms_points_layer_positions_features_and_colours():
     expected = transform_color(["#f0c000", "#e00000", "#e00000", ELEMENT_COLORS["Au"]])
     np.testing.assert_allclose(layer.face_color, expected, atol=1e-6)
     assert layer.projection_mode == "all"
-    np.testing.assert_allclose(layer.size, 2.0)
+    # sized by element from the covalent radius, scaled down into 0.6-0.8 Å (O < Si < Au),
+    # borderless, semi-transparent and spherically shaded: the density stays visible
+    np.testing.assert_allclose(layer.size, [0.7133, 0.6133, 0.6133, 0.7689], atol=1e-4)
+    assert 0.6 <= layer.size.min() and layer.size.max() <= 0.8
+    assert np.all(layer.border_width == 0) and layer.opacity < 1
+    assert str(layer.shading) == "spherical"
     assert tuple(layer.scale) == (1.0, 1.0, 1.0)
     # a point added later gets the default element's colour
     layer.add([[0.0, 0.0, 0.0]])
@@ -148,3 +158,45 @@ def test_element_colour_table():
     assert element_color("AU") == ELEMENT_COLORS["Au"]
     assert element_color("Xx") == UNKNOWN_ELEMENT_COLOR
     assert len(set(ELEMENT_COLORS.values())) == len(ELEMENT_COLORS)  # one colour per element
+
+
+def test_series_angle_axis_is_not_shared_with_a_volume_z(make_napari_viewer):
+    """A 55-image series next to a 100-slice volume: an angle slider in degrees (±72.6°)
+    and a z slider in Å, not one 0–108 slider shared by both."""
+    viewer = make_napari_viewer()
+    angles = np.degrees(np.arctan(np.linspace(-3.2, 3.2, 55)))
+    viewer.add_layer(Layer.create(*image_layer_data(
+        np.zeros((100, 8, 8), np.float32), 1.08, "vol", "read")))
+    viewer.add_layer(Layer.create(*image_layer_data(
+        np.zeros((55, 8, 8), np.float32), 1.08, "ts", "read", kind="tilt_series",
+        angles_deg=angles)))
+    dims = viewer.dims
+    assert dims.ndim == 4 and dims.axis_labels == ("angle", "z", "y", "x")
+    assert str(dims.units[0]) == "degree" and str(dims.units[1]) == "angstrom"
+    angle_range, z_range = dims.range[0], dims.range[1]
+    assert angle_range.start == pytest.approx(angles[0])
+    assert angle_range.stop == pytest.approx(angles[-1])
+    assert (z_range.start, z_range.stop) == pytest.approx((0.0, 99 * 1.08))
+    # the slider shows the tilt angle: the last step is the last angle in degrees
+    assert dims.nsteps[0] == 55  # every image is reachable
+    dims.set_current_step(0, 54)
+    assert dims.point[0] == pytest.approx(angles[-1], abs=1e-4)
+    # non-uniform (equally sloped) angles: the linear axis's largest gap is recorded
+    axis = viewer.layers["ts"].metadata["atomtomo"]["angle_axis"]
+    assert axis["unit"] == "degree" and not axis["exact"] and axis["max_gap_deg"] > 0.05
+    # in 3D the series is one flat plane (z extent 0), not a box around the volume
+    dims.ndisplay = 3
+    world = viewer.layers["ts"].extent.world
+    assert world[1, 1] - world[0, 1] == 0.0
+
+
+def test_one_row_series_opens_as_a_sinogram(make_napari_viewer):
+    viewer = make_napari_viewer()
+    stack = np.arange(31 * 60, dtype=np.float32).reshape(31, 1, 60)
+    angles = np.linspace(-60, 60, 31)
+    layer = viewer.add_layer(Layer.create(*image_layer_data(
+        stack, 0.5, "sino", "read", kind="tilt_series", angles_deg=angles)))
+    assert layer.data.shape == (31, 60) and layer.axis_labels == ("angle", "x")
+    assert tuple(layer.scale) == (4.0, 0.5)
+    assert layer.metadata["atomtomo"]["display"] == "sinogram"
+    np.testing.assert_array_equal(series_array(layer), stack)

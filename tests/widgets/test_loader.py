@@ -7,6 +7,7 @@ import pytest
 from qtpy.QtGui import QGuiApplication
 
 from napari_atomtomo import io
+from napari_atomtomo._layers import series_array
 from napari_atomtomo._widgets.loader import ATOMS, FOLDER, MRC_FILE, DatasetLoaderWidget
 
 
@@ -32,10 +33,10 @@ def test_load_tilt_series_with_sibling_tlt(loader, qtbot, small_tilt_series_file
     widget.path.value = mrc
     _load(widget, qtbot)
     layer = viewer.layers["series"]
-    np.testing.assert_array_equal(layer.data, data)
-    assert tuple(layer.scale) == pytest.approx((1.0, 0.75, 0.75))
-    assert layer.axis_labels == ("angle", "y", "x")
-    assert [str(u) for u in layer.units] == ["angstrom", "angstrom", "angstrom"]
+    np.testing.assert_array_equal(series_array(layer), data)
+    assert tuple(layer.scale[1:]) == pytest.approx((0.75, 0.75, 0.75))
+    assert layer.axis_labels == ("angle", "z", "y", "x")
+    assert [str(u) for u in layer.units] == ["degree", "angstrom", "angstrom", "angstrom"]
     rec = layer.metadata["atomtomo"]
     assert rec["kind"] == "tilt_series" and rec["algorithm"] == "read"
     np.testing.assert_allclose(rec["angles_deg"], angles)
@@ -76,11 +77,11 @@ def test_load_dataset_folder(loader, qtbot, small_dataset_folder):
     assert names == ["haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au", "atoms_true"]
     for name in ("haadf", "eds_Ag", "eds_Au"):
         layer = viewer.layers[name]
-        assert layer.data.shape == (4, 1, 9)
-        assert tuple(layer.scale) == pytest.approx((1.0, 0.5, 0.5))
-        assert layer.axis_labels == ("angle", "y", "x")
+        assert series_array(layer).shape == (4, 1, 9)
+        assert layer.data.shape == (4, 9) and layer.scale[-1] == pytest.approx(0.5)  # a sinogram
+        assert layer.axis_labels == ("angle", "x")
         np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], ds.angles_deg)
-    np.testing.assert_array_equal(viewer.layers["eds_Au"].data, ds.eds["Au"])
+    np.testing.assert_array_equal(series_array(viewer.layers["eds_Au"]), ds.eds["Au"])
     assert viewer.layers["eds_Ag"].metadata["atomtomo"]["element"] == "Ag"
     phantom = viewer.layers["phantom_Au"]
     assert phantom.data.shape == (9, 1, 9) and phantom.axis_labels == ("z", "y", "x")

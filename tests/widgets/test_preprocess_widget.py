@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from napari_atomtomo import io
-from napari_atomtomo._layers import image_layer_data
+from napari_atomtomo._layers import image_layer_data, series_array
 from napari_atomtomo._widgets._base import add_or_replace_layers
 from napari_atomtomo._widgets.preprocess import PreprocessWidget
 from napari_atomtomo.cli import main
@@ -46,7 +46,7 @@ def test_preprocess_widget_matches_the_cli(widget_and_data, qtbot, tmp_path):
     assert rec["parameters"]["normalize"] is True and rec["parameters"]["background"] == "border"
     np.testing.assert_allclose(rec["report"]["background_levels"], levels, atol=0.3)
     assert "vacuum level" in widget.summary.text()
-    np.testing.assert_array_equal(viewer.layers["raw"].data, stack)  # input untouched
+    np.testing.assert_array_equal(series_array(viewer.layers["raw"]), stack)  # input untouched
 
     parser = argparse.ArgumentParser(prog="atomtomo")
     importlib.import_module("napari_atomtomo.cli._preprocess").register(
@@ -58,7 +58,7 @@ def test_preprocess_widget_matches_the_cli(widget_and_data, qtbot, tmp_path):
     argv = [w if w != args.stack else str(tmp_path / "raw.mrc") for w in words[1:]]
     argv = [w if w != args.out else str(tmp_path / "pre.mrc") for w in argv]
     assert main(argv) == 0
-    np.testing.assert_allclose(io.read_mrc(tmp_path / "pre.mrc")[0], out.data, rtol=1e-6,
+    np.testing.assert_allclose(io.read_mrc(tmp_path / "pre.mrc")[0], series_array(out), rtol=1e-6,
                                atol=1e-5)
 
 

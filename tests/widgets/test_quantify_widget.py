@@ -273,8 +273,8 @@ def test_agau_sample_data(make_napari_viewer):
         "haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au"]
     for name in ("haadf", "eds_Ag", "eds_Au"):
         layer = viewer.layers[name]
-        assert layer.data.shape == (31, 1, 97)
-        assert tuple(layer.scale) == pytest.approx((1.0, VS, VS))
+        assert layer.data.shape == (31, 97)  # a one-row series opens as its sinogram
+        assert tuple(layer.scale) == pytest.approx((5.0, VS))  # 5° a row
         np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], np.arange(-75, 76, 5))
     wt = viewer.layers["phantom_Au"].data + viewer.layers["phantom_Ag"].data
     assert viewer.layers["phantom_Au"].data.shape == (97, 1, 97)
@@ -360,3 +360,19 @@ def test_a_poor_fit_falls_back_with_a_warning(make_napari_viewer, qtbot):
     assert any("fell back to Otsu" in w for w in rec["warnings"])
     assert "⚠" in widget.readout.text() and "fell back to Otsu" in widget.readout.text()
     assert "(Otsu)" in widget.readout.text()
+
+
+def test_weight_fractions_get_a_colour_bar_and_stay_readable(quantify, qtbot):
+    viewer, widget = quantify
+    _run(widget, qtbot)
+    for el in ("Ag", "Au"):
+        bar = viewer.layers[f"wt_{el}"].colorbar
+        assert bar.visible and str(bar.position) == "bottom_right"
+        # the maps under the additive wt_ layers are hidden (they washed them out), and
+        # the read-out says so
+        assert not viewer.layers[f"map_{el}"].visible
+    assert "map_Ag, map_Au hidden under the wt_ layers" in widget.readout.text()
+    # a map shown again stays shown while the threshold moves
+    viewer.layers["map_Ag"].visible = True
+    widget.set_threshold(0.8 * widget.picker.auto_threshold, immediate=True)
+    assert viewer.layers["map_Ag"].visible

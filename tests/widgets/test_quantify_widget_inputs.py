@@ -109,3 +109,36 @@ def test_haadf_series_gives_the_particle(make_napari_viewer, qtbot, agau):
     assert "particle from the HAADF series" in widget.readout.text()
     summed_pos = quantify_maps(maps, "eds", threshold=0.0).mask
     assert meta["n_voxels"] == int((particle & summed_pos).sum())
+
+
+def test_regions_stacked_along_the_beam_are_flagged_with_a_haadf_series(make_napari_viewer,
+                                                                         qtbot, agau):
+    # With the HAADF series the widget knows the tilt range (±75°): painted regions stacked
+    # along z (top/bottom halves, a horizontal interface in the missing wedge) are flagged,
+    # left/right halves are not (as atomtomo quantify --regions).
+    ds, maps, params = agau
+    viewer, widget = _widget(make_napari_viewer, maps, params)
+    data, kwargs, kind = image_layer_data(ds.haadf, VS, "haadf", "simulate", {}, [],
+                                          "tilt_series", angles_deg=ds.angles_deg)
+    series = viewer.add_layer(Layer.create(data, kwargs, kind))
+    widget.reset_choices()
+    widget.haadf.value = series
+    _run(widget, qtbot)
+    shape = next(iter(maps.values())).shape
+    z = np.arange(shape[0])[:, None, None] * np.ones(shape)
+    x = np.arange(shape[2])[None, None, :] * np.ones(shape)
+    particle = ds.phantoms["Au"] + ds.phantoms["Ag"] > 0
+    stacked = np.where(particle, np.where(z < shape[0] / 2, 1, 2), 0).astype(np.int32)
+    labels = viewer.add_labels(stacked, name="regions", scale=(VS,) * 3)
+    widget.reset_choices()
+    widget.regions.value = labels
+    qtbot.waitUntil(lambda: "reliability" in ((viewer.layers["wt_Au"].metadata["atomtomo"]
+                                               .get("regions") or {}).get("1") or {}), timeout=5000)
+    reg = viewer.layers["wt_Au"].metadata["atomtomo"]["regions"]
+    assert not reg["1"]["reliability"]["reliable"] and not reg["2"]["reliability"]["reliable"]
+    assert "composition of region 1 is unreliable" in widget.readout.text()
+    side = np.where(particle, np.where(x < shape[2] / 2, 1, 2), 0).astype(np.int32)
+    labels.data = side
+    qtbot.waitUntil(lambda: viewer.layers["wt_Au"].metadata["atomtomo"]["regions"]["1"]
+                    ["reliability"]["reliable"], timeout=5000)
+    assert "unreliable" not in widget.readout.text()

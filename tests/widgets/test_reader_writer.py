@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 
 from napari_atomtomo import io
-from napari_atomtomo._layers import atoms_layer_data, image_layer_data
-from napari_atomtomo._layers import layer_angles_deg, layer_info
+from napari_atomtomo._layers import (
+    atoms_layer_data,
+    image_layer_data,
+    layer_angles_deg,
+    layer_info,
+    series_array,
+)
 from napari_atomtomo._reader import (
-    get_atoms_reader, get_dataset_reader, get_dm3_reader, get_mrc_reader,
+    get_atoms_reader,
+    get_dataset_reader,
+    get_dm3_reader,
+    get_mrc_reader,
 )
 from napari_atomtomo._sample_data import blob_volume
 from napari_atomtomo._writer import write_image_mrc, write_points
@@ -27,8 +35,9 @@ def test_open_mrc_tilt_series_and_save_it_back(make_napari_viewer, small_tilt_se
     viewer = make_napari_viewer()
     mrc, _, data, angles = small_tilt_series_files
     [layer] = viewer.open(mrc, plugin=PLUGIN)
-    assert layer.axis_labels == ("angle", "y", "x")
-    assert tuple(layer.scale) == pytest.approx((1.0, 0.75, 0.75))
+    assert layer.axis_labels == ("angle", "z", "y", "x")
+    step = (angles[-1] - angles[0]) / (len(angles) - 1)
+    assert tuple(layer.scale) == pytest.approx((step, 0.75, 0.75, 0.75))
     out = tmp_path / "copy.mrc"
     written = napari.save_layers(str(out), [layer], plugin=PLUGIN)
     assert sorted(written) == sorted([str(out), str(out.with_suffix(".tlt"))])
@@ -117,15 +126,16 @@ def test_sample_blob_tilt_series(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "blob_tilt_series")
     series = viewer.layers["blobs tilt series"]
-    assert series.data.shape == (55, 32, 40)
-    assert series.axis_labels == ("angle", "y", "x")
-    assert tuple(series.scale) == pytest.approx((1.0, 0.5, 0.5))
+    assert series_array(series).shape == (55, 32, 40)
+    assert series.axis_labels == ("angle", "z", "y", "x")
+    assert tuple(series.scale[1:]) == pytest.approx((0.5, 0.5, 0.5))
     angles = np.asarray(series.metadata["atomtomo"]["angles_deg"])
     np.testing.assert_allclose(angles, equally_sloped_angles(32, 72.6))
     assert angles.max() == pytest.approx(72.646, abs=1e-3)
     # line integrals keep the mass: every projection sums to the volume's total
     total = blob_volume().sum(dtype=np.float64)
-    np.testing.assert_allclose(series.data.sum(axis=(1, 2), dtype=np.float64), total, rtol=5e-3)
+    np.testing.assert_allclose(series_array(series).sum(axis=(1, 2), dtype=np.float64), total,
+                               rtol=5e-3)
     truth = viewer.layers["blobs truth"]
     assert truth.axis_labels == ("z", "y", "x") and not truth.visible
     centres = viewer.layers["blob centres"]
@@ -143,10 +153,11 @@ def test_open_a_dm3_tilt_series_with_its_own_tilt_calibration(make_napari_viewer
     assert get_dm3_reader(str(path)) is not None
     viewer.open(path, plugin="napari-atomtomo")
     (layer,) = viewer.layers
-    assert layer.name == "HAADF" and layer.data.shape == (91, 64, 64)
+    assert layer.name == "HAADF" and series_array(layer).shape == (91, 64, 64)
     assert layer_info(layer)["kind"] == "tilt_series"
     np.testing.assert_allclose(layer_angles_deg(layer), np.arange(-90.0, 90.1, 2.0))
-    assert tuple(layer.scale[1:]) == pytest.approx((179.949, 179.949), abs=1e-3)
+    assert tuple(layer.scale[2:]) == pytest.approx((179.949, 179.949), abs=1e-3)
+    assert layer.scale[0] == pytest.approx(2.0)  # the angle slider steps 2°
     assert "DM3 tilt calibration" in layer_info(layer)["angles_source"]
 
 
@@ -158,7 +169,7 @@ def test_open_a_folder_of_bcf_files_as_haadf_and_eds_series(make_napari_viewer):
     names = [lyr.name for lyr in viewer.layers]
     assert names[0] == "haadf" and {"eds_Pt", "eds_Fe", "eds_Si", "eds_O"} <= set(names)
     haadf = viewer.layers["haadf"]
-    assert haadf.data.shape == (16, 256, 256)
+    assert series_array(haadf).shape == (16, 256, 256)
     np.testing.assert_allclose(layer_angles_deg(haadf)[:3], [-40.0, -35.0, -30.0])
     for lyr in viewer.layers[1:]:
         info = layer_info(lyr)

@@ -9,17 +9,25 @@ from matplotlib.colors import to_rgba
 from napari_atomtomo import _sample_silica
 from napari_atomtomo._colors import ELEMENT_COLORS
 from napari_atomtomo._layers import layer_info
+from napari_atomtomo._widgets._sample_worker import PLACEHOLDER, running_workers
 
 PLUGIN = "napari-atomtomo"
 
 
 def test_reconstruction_sample_is_made_once_then_read_from_the_cache(
-        make_napari_viewer, tmp_path, monkeypatch):
+        make_napari_viewer, tmp_path, monkeypatch, qtbot):
     monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
     folder = _sample_silica.silica_reconstruction_folder()
     assert folder.parent == tmp_path and not folder.exists()
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "silica_reconstruction")  # the pipeline runs (~15 s)
+    # the pipeline (~15-40 s) runs in a worker: open_sample returns at once with a
+    # placeholder layer, the window stays responsive, the layers replace it when ready
+    viewer.open_sample(PLUGIN, "silica_reconstruction")
+    assert [lyr.name for lyr in viewer.layers] == [PLACEHOLDER]
+    assert not (folder / "summary.json").exists()
+    (worker,) = running_workers()
+    with qtbot.waitSignal(worker.finished, timeout=600_000):
+        pass
     assert [lyr.name for lyr in viewer.layers] == ["est", "atoms_traced", "atoms_true"]
     est = viewer.layers["est"]
     assert est.data.shape == (100, 100, 100) and tuple(est.scale) == pytest.approx((0.5,) * 3)

@@ -16,9 +16,10 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from napari_atomtomo import io
+from napari_atomtomo._layers import series_array
+from napari_atomtomo._widgets.simulate import AGAU, GENERATE, XYZ_FILE, SimulateWidget
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.geometry import equally_sloped_angles
-from napari_atomtomo._widgets.simulate import AGAU, GENERATE, XYZ_FILE, SimulateWidget
 
 
 def parse_commands(command: str) -> list[argparse.Namespace]:
@@ -55,9 +56,9 @@ def test_silica_series_matches_the_command_line(simulate, qtbot, tmp_path):
     widget.seed.value = 3
     _run(widget, qtbot)
     haadf = viewer.layers["haadf"]
-    assert haadf.data.shape == (55, 100, 100)
-    assert tuple(haadf.scale) == pytest.approx((1.0, 0.5, 0.5))
-    assert haadf.axis_labels == ("angle", "y", "x")
+    assert series_array(haadf).shape == (55, 100, 100)
+    assert tuple(haadf.scale[1:]) == pytest.approx((0.5, 0.5, 0.5))
+    assert haadf.axis_labels == ("angle", "z", "y", "x")
     rec = haadf.metadata["atomtomo"]
     assert rec["algorithm"] == "simulate.silica" and rec["kind"] == "tilt_series"
     assert rec["parameters"]["r_noise"] == 0.25 and rec["parameters"]["seed"] == 3
@@ -85,7 +86,7 @@ def test_silica_series_matches_the_command_line(simulate, qtbot, tmp_path):
     assert args.func(args) == 0
     data, vs = io.read_mrc(tmp_path / "cli" / "haadf.mrc")
     assert vs == pytest.approx(0.5)
-    np.testing.assert_array_equal(data, haadf.data)
+    np.testing.assert_array_equal(data, series_array(haadf))
     np.testing.assert_allclose(io.read_xyz(tmp_path / "cli" / "atoms_true.xyz").positions,
                                atoms.data[:, ::-1], atol=1e-5)
 
@@ -102,9 +103,9 @@ def test_own_xyz_noise_free_conserves_the_signal(simulate, qtbot, tmp_path):
     widget.shifts.value = 1.0
     _run(widget, qtbot)
     haadf = viewer.layers["haadf"]
-    assert haadf.data.shape == (55, 48, 48)
+    assert series_array(haadf).shape == (55, 48, 48)
     # every image holds the whole Z^1.8 signal of the three atoms (pixel-integrated Gaussians)
-    np.testing.assert_allclose(haadf.data.sum(axis=(1, 2)), 2 * 14**1.8 + 8**1.8, rtol=1e-5)
+    np.testing.assert_allclose(series_array(haadf).sum(axis=(1, 2)), 2 * 14**1.8 + 8**1.8, rtol=1e-5)
     assert haadf.metadata["atomtomo"]["r_noise"] is None
     assert list(viewer.layers["atoms_true"].features["element"]) == ["Si", "Si", "O"]
     (args,) = parse_commands(widget.command_line())
@@ -123,8 +124,8 @@ def test_agau_dataset_matches_the_command_line(simulate, qtbot, tmp_path):
     assert names == ["haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au"]
     for name in ("haadf", "eds_Ag", "eds_Au"):
         layer = viewer.layers[name]
-        assert layer.data.shape == (31, 1, 97)
-        assert tuple(layer.scale) == pytest.approx((1.0, 15.0, 15.0))
+        assert series_array(layer).shape == (31, 1, 97) and layer.data.shape == (31, 97)  # a sinogram
+        assert tuple(layer.scale) == pytest.approx((5.0, 15.0))  # 5° a row, 15 Å a column
         np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], np.arange(-75, 76, 5))
     assert viewer.layers["eds_Au"].metadata["atomtomo"]["element"] == "Au"
     phantom = viewer.layers["phantom_Ag"]
@@ -138,8 +139,8 @@ def test_agau_dataset_matches_the_command_line(simulate, qtbot, tmp_path):
     args.out = str(tmp_path / "agau")
     assert args.func(args) == 0
     ds = io.read_dataset(tmp_path / "agau")
-    np.testing.assert_array_equal(ds.haadf, viewer.layers["haadf"].data)
-    np.testing.assert_array_equal(ds.eds["Ag"], viewer.layers["eds_Ag"].data)
+    np.testing.assert_array_equal(ds.haadf, series_array(viewer.layers["haadf"]))
+    np.testing.assert_array_equal(ds.eds["Ag"], series_array(viewer.layers["eds_Ag"]))
     np.testing.assert_array_equal(ds.phantoms["Au"], viewer.layers["phantom_Au"].data)
 
 
@@ -183,9 +184,20 @@ def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer):
     viewer.open_sample("napari-atomtomo", "silica_tilt_series")
     assert [layer.name for layer in viewer.layers] == ["haadf", "atoms_true"]
     rec = viewer.layers["haadf"].metadata["atomtomo"]
-    assert viewer.layers["haadf"].data.shape == (55, 100, 100)
+    assert series_array(viewer.layers["haadf"]).shape == (55, 100, 100)
     assert rec["algorithm"] == "simulate.silica" and rec["parameters"]["r_noise"] == 0.10
     assert rec["r_noise"] == pytest.approx(0.10, abs=0.005)
     (args,) = parse_commands(rec["command"])
     assert args.preset == 10 and args.seed == 0
     assert not viewer.layers["atoms_true"].visible
+
+
+def test_a_particle_that_does_not_fit_the_field_disables_run(simulate):
+    _, widget = simulate
+    widget.n_pixels.value = 40  # 20 Å across: the 24.7 Å shipped particle cannot fit
+    reason = widget.reason.text()
+    assert not widget.run_button.isEnabled()
+    assert reason.startswith("the particle (radius") and "does not fit the 40 × 0.5 Å field" in reason
+    need = int(reason.rsplit("at least ", 1)[1].split()[0])
+    widget.n_pixels.value = need
+    assert widget.run_button.isEnabled(), widget.reason.text()

@@ -82,7 +82,7 @@ def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
     assert not widget.deviation_plot.isHidden()
     text = widget.summary.text()
     assert text.startswith("60 atoms: Si 20, O 40;")
-    assert "traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); RMSD 0.0" in text
+    assert "traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); missing 0, extra 0; RMSD 0.0" in text
 
     # dragging the threshold line re-splits the elements live, without re-tracing
     inten = layer.features["intensity"].to_numpy()

@@ -25,9 +25,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from magicgui.widgets import Container
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QEvent
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QGuiApplication
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .._layers import layer_info
 from ._activity import runner_hub
@@ -164,7 +172,20 @@ class JobDockWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.copy_button)
-        layout = QVBoxLayout(self)
+        self.button_row = buttons  # docks add their own buttons (e.g. Keep result)
+        # The dock's content scrolls: four docks once needed a 2,657 px tall window.
+        # ``self.layout()`` is the content's layout, where docks add their parts.
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        self._content_layout = layout
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
         layout.addWidget(self.inputs.native)
         layout.addWidget(self.reason)
         layout.addLayout(buttons)
@@ -179,6 +200,14 @@ class JobDockWidget(QWidget):
             signal.connect(self.revalidate)
         # PyQt drops this connection when the widget is destroyed.
         runner_hub().busy_changed.connect(self.revalidate)
+
+    def layout(self):  # noqa: D102 (the scrolled content's layout; see __init__)
+        return self._content_layout
+
+    def sizeHint(self):  # noqa: N802 (Qt) as wide as the content, as tall as it likes
+        hint = self.scroll_area.widget().sizeHint()
+        hint.setWidth(hint.width() + self.scroll_area.verticalScrollBar().sizeHint().width())
+        return hint
 
     # -- to implement ------------------------------------------------------------
     def validate(self) -> str | None:

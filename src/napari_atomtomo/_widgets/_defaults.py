@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from napari.layers import Image, Layer
 
-from .._layers import layer_angles_deg, layer_info
+from .._layers import is_series_data, layer_angles_deg, layer_info
 
 __all__ = [
     "LayerDefault",
@@ -32,9 +32,13 @@ Predicate = Callable[[Layer], bool]
 
 
 def is_series(layer) -> bool:
-    """A 3D grey image that is not marked as a volume: a tilt series (angle, y, x)."""
-    return (isinstance(layer, Image) and layer.ndim == 3 and not layer.rgb
-            and layer_info(layer).get("kind") != "volume")
+    """A grey image that is not marked as a volume: a tilt series (angle, y, x), shown as
+    a plain 3D array, or in ``_layers.series_layout``'s 4D or sinogram layout."""
+    if not isinstance(layer, Image) or layer.rgb:
+        return False
+    if is_series_data(layer):
+        return True
+    return layer.ndim == 3 and layer_info(layer).get("kind") != "volume"
 
 
 def is_volume(layer) -> bool:

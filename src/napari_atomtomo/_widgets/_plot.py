@@ -67,6 +67,9 @@ class PlotWidget(QWidget):
         self._line_axes = None
         self._orientation = "vertical"
         self._dragging = False
+        #: ``event -> bool`` tried first on a press; ``True`` means it took the click
+        #: (e.g. a click on a peak selects that atom instead of moving the line).
+        self.pick_handler = None
         self._background = None  # cached canvas pixels under the line while dragging
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.mpl_connect("motion_notify_event", self._on_motion)
@@ -122,6 +125,8 @@ class PlotWidget(QWidget):
         return event.xdata if self._orientation == "vertical" else event.ydata
 
     def _on_press(self, event) -> None:
+        if event.button == 1 and self.pick_handler is not None and self.pick_handler(event):
+            return
         if self._line is None or event.button != 1:
             return
         value = self._event_value(event)

@@ -22,7 +22,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton
 
 from .. import io
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size, series_array
 from ..core.align import AlignParams, reference_index
 from ..core.params import command_options
 from ..core.projmatch import RefineParams
@@ -113,9 +113,9 @@ class AlignWidget(JobDockWidget):
         series = self.series.value
         if series is None:
             return []
-        n = series.data.shape[0]
+        n = series_array(series).shape[0]
         return [(layer.name, layer) for layer in self.viewer.layers  # not already aligned ones
-                if is_series(layer) and layer is not series and layer.data.shape[0] == n
+                if is_series(layer) and layer is not series and series_array(layer).shape[0] == n
                 and layer_info(layer).get("algorithm") != "align"]
 
     def _on_choice_changed(self, *_):
@@ -136,7 +136,7 @@ class AlignWidget(JobDockWidget):
         layer = self.series.value
         angles = layer_angles_deg(layer)
         if angles is None and not _is_empty(self.angles_file.value):
-            angles = io.read_tlt(self.angles_file.value, n_images=layer.data.shape[0])
+            angles = io.read_tlt(self.angles_file.value, n_images=series_array(layer).shape[0])
         return angles
 
     def _reference(self):
@@ -153,7 +153,7 @@ class AlignWidget(JobDockWidget):
             raise ValueError("choose the JSON file of saved shifts")
         if not Path(path).is_file():
             raise ValueError(f"shift file {path} does not exist")
-        return io.read_shifts(path, n_images=self.series.value.data.shape[0],
+        return io.read_shifts(path, n_images=series_array(self.series.value).shape[0],
                               allow_tilt_axis=True)
 
     def validate(self) -> str | None:
@@ -195,7 +195,7 @@ class AlignWidget(JobDockWidget):
     def start_job(self) -> None:
         layer = self.series.value
         layers = [layer, *[o for o in self.others.value if o is not layer]]
-        stacks = {lyr.name: np.array(lyr.data, dtype=np.float32) for lyr in layers}
+        stacks = {lyr.name: np.array(series_array(lyr), dtype=np.float32) for lyr in layers}
         command = self.command_line()
         axis, tilt_axis, refine = (0.0, 0.0), "y", None
         if self.method.value == FROM_FILE:

@@ -15,21 +15,31 @@ from functools import lru_cache
 
 import numpy as np
 from magicgui.widgets import ComboBox, FileEdit
-from qtpy.QtWidgets import QPlainTextEdit
+from qtpy.QtWidgets import QLabel, QPlainTextEdit
 
 from .. import io
-from .._layers import image_layer_data, layer_angles_deg, layer_voxel_size
-from ..core.est import (EstParams, GriddingParams, iter_est, iter_fourier_gridding,
-                        match_equally_sloped)
+from .._layers import image_layer_data, layer_angles_deg, layer_voxel_size, series_array
+from ..core.est import (
+    EstParams,
+    GriddingParams,
+    iter_est,
+    iter_fourier_gridding,
+    match_equally_sloped,
+)
 from ..core.params import command_options
+from ..jobs.est import EstProgress, with_error_history
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
-from ..jobs.est import EstProgress, with_error_history
 from ._est_live import SliceThumbnail, curve_layout, error_curves
 from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
+from ._results import KeepResultButton
 
-__all__ = ["EstWidget"]
+__all__ = ["EstWidget", "SETUP_CANCEL_NOTE"]
+
+SETUP_CANCEL_NOTE = ("EST's set-up (measured lines, back projection, operator) cannot be "
+                     "interrupted yet: Cancel takes effect when it ends, before the first "
+                     "iteration")
 
 EST, GRIDDING = "est", "gridding"
 RESULT = "est"
@@ -80,6 +90,19 @@ class EstWidget(JobDockWidget):
         self.layout().insertWidget(1, self.lines_view)
         self.layout().insertWidget(self.layout().count() - 1, self.thumbnail)
         self.layout().insertWidget(self.layout().count() - 1, self.plot)
+        self.keep_button = KeepResultButton(self, lambda: [RESULT])
+        self.button_row.addWidget(self.keep_button)
+        # EST's set-up (sampling the measured lines, back projection, the normal operator)
+        # runs in the core without a yield, so Cancel can only stop it when it ends: the
+        # dock says so instead of looking stuck.
+        self.setup_note = QLabel("")
+        self.setup_note.setWordWrap(True)
+        self.setup_note.setVisible(False)
+        self.layout().insertWidget(self.layout().indexOf(self.runner) + 1, self.setup_note)
+        self._in_setup = False
+        self.runner.started.connect(lambda *_: setattr(self, "_in_setup", True))
+        self.runner.yielded.connect(lambda *_: setattr(self, "_in_setup", False))
+        self.runner.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._auto_gridding = False
         self.runner.started.connect(self._show_result_layer)
         for signal in (self.runner.finished, self.runner.cancelled, self.runner.errored):
@@ -107,7 +130,7 @@ class EstWidget(JobDockWidget):
         path = self.angles_file.value
         if path is None or str(path) in ("", "."):
             raise ValueError(f"layer '{layer.name}' has no tilt angles; choose its .tlt file")
-        return io.read_tlt(path, n_images=layer.data.shape[0]), True
+        return io.read_tlt(path, n_images=series_array(layer).shape[0]), True
 
     def _params(self):
         cls = EstParams if self.method.value == EST else GriddingParams
@@ -115,7 +138,7 @@ class EstWidget(JobDockWidget):
 
     def _assignment(self):
         angles, _ = self._angles()
-        return _match(tuple(float(a) for a in angles), int(self.series.value.data.shape[2]))
+        return _match(tuple(float(a) for a in angles), int(series_array(self.series.value).shape[2]))
 
     def _on_angles_changed(self, *_):
         layer = self.series.value
@@ -155,7 +178,7 @@ class EstWidget(JobDockWidget):
             return "add or open a tilt-series image layer (angle, y, x)"
         self._angles()
         params = self._params()
-        n = layer.data.shape[2]
+        n = series_array(layer).shape[2]
         if 2 * params.loose_support_margin >= n:
             return (f"support margin {params.loose_support_margin} px leaves no support "
                     f"inside the {n}-px wide images")
@@ -185,7 +208,7 @@ class EstWidget(JobDockWidget):
         angles, _ = self._angles()
         params = self._params()
         vs = layer_voxel_size(layer)
-        stack = np.asarray(layer.data)
+        stack = np.asarray(series_array(layer))
         gridding = self.method.value == GRIDDING
         algorithm = GRIDDING if gridding else EST  # as `atomtomo est --method` names them
         command, source = self.command_line(), layer.name
@@ -225,14 +248,22 @@ class EstWidget(JobDockWidget):
             describe=lambda s: f"round {s.round}, error {s.error:.4g}",
             live_layers=volume_layer(np.zeros((n, stack.shape[1], n), np.float32)))
 
+    def _on_cancel_clicked(self) -> None:
+        if self._in_setup:
+            self.setup_note.setText(SETUP_CANCEL_NOTE)
+            self.setup_note.setVisible(True)
+
     def _on_job_end(self, *_) -> None:
+        self._in_setup = False
+        self.setup_note.setVisible(False)
         self.plot.finish_curves()
 
     def _show_result_layer(self, *_) -> None:
-        """Move the first slider into the result layer when it points outside (the tilt
-        series' image-index axis is usually much longer than the volume's z in Å)."""
+        """Move the z slider into the result layer when it points outside (z is the
+        third axis from the end: a tilt series' angle axis comes before it)."""
         if RESULT not in self.viewer.layers:
             return
         lo, hi = self.viewer.layers[RESULT].extent.world[:, 0]
-        if not lo <= self.viewer.dims.point[0] <= hi:
-            self.viewer.dims.set_point(0, (lo + hi) / 2)
+        z_axis = self.viewer.dims.ndim - 3
+        if z_axis >= 0 and not lo <= self.viewer.dims.point[z_axis] <= hi:
+            self.viewer.dims.set_point(z_axis, (lo + hi) / 2)

@@ -16,7 +16,7 @@ from magicgui.widgets import ComboBox
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QLabel
 
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size, series_array
 from ..core.params import command_options, param_specs
 from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
 from ._base import JobDockWidget, format_command, layer_file_hint
@@ -79,9 +79,9 @@ class PreprocessWidget(JobDockWidget):
         if layer is None:
             return "add or open a tilt-series image layer (angle, y, x)"
         p = self.params()
-        if p.background == "border" and p.border_px and 2 * p.border_px >= min(layer.data.shape[1:]):
-            return (f"border {p.border_px} px is too wide for "
-                    f"{layer.data.shape[1]} × {layer.data.shape[2]} images")
+        shape = series_array(layer).shape
+        if p.background == "border" and p.border_px and 2 * p.border_px >= min(shape[1:]):
+            return f"border {p.border_px} px is too wide for {shape[1]} × {shape[2]} images"
         return None
 
     def command_line(self) -> str:
@@ -93,7 +93,7 @@ class PreprocessWidget(JobDockWidget):
     def start_job(self) -> None:
         layer = self.series.value
         params = self.params()
-        stack = np.array(layer.data, dtype=np.float32)
+        stack = np.array(series_array(layer), dtype=np.float32)
         command = self.command_line()
 
         def on_result(result):

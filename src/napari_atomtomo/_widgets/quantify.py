@@ -5,8 +5,8 @@ HEBT), fits the ESF to the particle volume V(t) of the summed map in a worker, a
 plots V(t) with its fit and the automatic threshold. Clicking or dragging the dashed
 line (or typing a value) re-thresholds: the ``wt_<El>`` layers follow live, debounced
 by 150 ms. Re-thresholding uses the cached fractions
-(:mod:`napari_atomtomo.jobs.quantify`, a few ms for 100³) and runs in the GUI thread; only the layer update costs more. The threshold
-is clamped to ≥ 0 (the V(t) axis starts a little below 0).
+(:mod:`napari_atomtomo.jobs.quantify`, a few ms for 100³) and runs in the GUI thread;
+only the layer update costs more. The threshold is clamped to ≥ 0 (the V(t) axis starts a little below 0).
 
 The read-out gives the composition of the particle, or of each region of a napari Labels
 layer chosen under "regions" (painted by the user; it follows the painting), and says
@@ -34,7 +34,13 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 
 from .._layers import element_colormap as layer_element_colormap
-from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size
+from .._layers import (
+    image_layer_data,
+    layer_angles_deg,
+    layer_info,
+    layer_voxel_size,
+    series_array,
+)
 from ..core.elements import element_factors, load_factor_file, validate_element
 from ..core.quantify import (
     DEFAULT_SUPPORT,
@@ -58,6 +64,7 @@ from ..plots import DOCK, plot_esf
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._defaults import newest_per_element
 from ._plot import PlotWidget
+from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 
 __all__ = ["QuantifyWidget"]
 
@@ -243,7 +250,8 @@ class QuantifyWidget(JobDockWidget):
         series = self.haadf.value
         if series is not None:
             shape = np.shape(layers[0].data)
-            want = (series.data.shape[2], series.data.shape[1], series.data.shape[2])
+            n_a, n_y, n_x = series_array(series).shape  # a view: no copy, no scan
+            want = (n_x, n_y, n_x)
             if len(shape) != 3 or tuple(shape) != want:
                 return (f"the HAADF series {series.name!r} reconstructs a volume of shape {want} "
                         f"but the maps have shape {tuple(shape)}")
@@ -293,9 +301,10 @@ class QuantifyWidget(JobDockWidget):
         factors = None if path is None else load_factor_file(path)
         params = QuantifyParams(self.kind.value, smooth_voxels=self._smooth_value())
         series = self.haadf.value
-        haadf = None if series is None else (np.asarray(series.data, np.float32),
+        haadf = None if series is None else (np.asarray(series_array(series), np.float32),
                                              layer_angles_deg(series), series.name)
         maps_dir = common_folder([layer_info(lyr).get("source_path") for lyr in layers])
+        self._hide_maps, self._hidden_maps = True, []
         self.runner.run(
             quantify_job, maps, params, factors, haadf, maps_dir,
             label="quantify", total=N_STAGES + 2, describe=lambda s: s.text,
@@ -375,6 +384,20 @@ class QuantifyWidget(JobDockWidget):
         support, warnings = check_region(picker, inside, self._support,
                                          "haadf" if from_haadf else DEFAULT_SUPPORT,
                                          fit_warnings=not from_haadf)
+        if labels is not None and regions:  # as atomtomo quantify --regions
+            from ..core.reliability import (
+                edge_resolution,
+                region_reliability,
+                reliability_warnings,
+            )
+
+            tilt = (self._haadf_info or {}).get("max_tilt_deg")
+            rel = region_reliability(labels, inside, edge_resolution(picker.summed, inside),
+                                     max_tilt_deg=tilt)
+            for name, entry in rel.items():
+                if name in regions:
+                    regions[name]["reliability"] = entry
+            warnings.extend(reliability_warnings(rel))
         if from_haadf and self._haadf_info.get("warning"):
             warnings.insert(0, f"HAADF particle: {self._haadf_info['warning']}")
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
@@ -399,13 +422,22 @@ class QuantifyWidget(JobDockWidget):
             else:
                 new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
                 new.contrast_limits = (0.0, 1.0)
+                show_fraction_bar(new)
+        if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
+            self._hidden_maps = hide_maps_under_fractions(self.viewer, self._source["names"])
+            self._hide_maps = False
         if regions is None:
             regions = region_statistics(fractions, inside, None, replicas)
         text = readout_text(picker, t, fractions, inside, vs, regions)
         if from_haadf:
             text = "particle from the HAADF series (the threshold line is not used)\n" + text
         if len(replicas) < 2:
-            text += "\n(no standard errors: the maps' folder has no resamples/; run eds/hebt with --resamples)"
+            text += ("\n(no standard errors: the maps' folder has no resamples/; run eds/hebt "
+                     "with --resamples)")
+        if getattr(self, "_hidden_maps", None):
+            text += (f"\n{', '.join(self._hidden_maps)} hidden under the wt_ layers "
+                     "(tick them to show)")
         extra_warnings = [w for w in warnings if w != esf.warning]
         self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))
+
 

@@ -14,19 +14,27 @@ nominal angles; the truth in ``metadata["atomtomo"]["truth"]``) and ``atoms_true
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from pathlib import Path
 
+import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FileEdit, FloatSpinBox, SpinBox
 from qtpy.QtWidgets import QLabel
 
+from .. import io
 from .._sample_data import agau_dataset_layers, silica_series_layers
-from ..io._paths import SHIPPED_STRUCTURE
 from ..core.simulate.agau import AgAuParams
-from ..core.simulate.haadf import PAPER_DOSES_E_PER_A2, R_NOISE_PRESETS, HaadfParams
+from ..core.simulate.haadf import PAPER_DOSES_E_PER_A2, R_NOISE_PRESETS, HaadfParams, centre_atoms
+from ..io._paths import SHIPPED_STRUCTURE, shipped_structure_path
+from ..jobs.simulate_align import (
+    GENERATE,
+    SHIPPED,
+    XYZ_FILE,
+    iter_simulate_agau,
+    iter_simulate_silica,
+)
 from ._base import JobDockWidget, format_command
-from ..jobs.simulate_align import (GENERATE, SHIPPED, XYZ_FILE, iter_simulate_agau,
-                                   iter_simulate_silica)
 
 __all__ = ["SimulateWidget"]
 
@@ -158,14 +166,15 @@ class SimulateWidget(JobDockWidget):
         if self.kind.value == AGAU:
             self.agau_params()
             return None
-        self.haadf_params()
+        params = self.haadf_params()
+        path = shipped_structure_path() if self.structure.value == SHIPPED else None
         if self.structure.value == XYZ_FILE:
             path = self.xyz.value
             if _is_empty(path):
                 return "choose the XYZ file of the atom model"
             if not Path(path).is_file():
                 return f"XYZ file {path} does not exist"
-        return None
+        return None if path is None else particle_fit_problem(_read_atoms(str(path)), params)
 
     def command_line(self) -> str:
         if self.kind.value == AGAU:
@@ -228,3 +237,27 @@ class SimulateWidget(JobDockWidget):
         self.runner.run(iter_simulate_silica, structure, params, self.xyz.value,
                         self.structure_seed.value, label="simulate SiO2", total=2,
                         describe=lambda s: s.message, on_result=on_silica)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_atoms(path: str):
+    return io.read_xyz(path)
+
+
+def particle_fit_problem(atoms, params: HaadfParams) -> str | None:
+    """Why the particle does not fit the field, checked before Run as the simulator
+    checks it (atoms centred by mass, probe tails of 4 σ, image shifts of 3 σ), or
+    ``None``."""
+    centred = centre_atoms(atoms, params.n_pixels, params.pixel_size, params.z_exponent)
+    half = (params.n_pixels - 1) / 2.0 * params.pixel_size
+    rel = centred.positions - half
+    radius = float(np.sqrt(rel[:, 0] ** 2 + rel[:, 2] ** 2).max())
+    reach = (max(radius, float(np.abs(rel[:, 1]).max())) + 4 * params.probe_fwhm / 2.355
+             + 3 * params.shift_sigma_px * params.pixel_size)
+    if reach <= half:
+        return None
+    need = math.ceil(2 * reach / params.pixel_size) + 2
+    return (f"the particle (radius {radius:.1f} Å, with probe tails and shifts {reach:.1f} Å) "
+            f"does not fit the {params.n_pixels} × {params.pixel_size:g} Å field (half-width "
+            f"{half:.1f} Å); use at least {need} pixels")
+

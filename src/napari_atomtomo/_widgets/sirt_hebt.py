@@ -20,22 +20,32 @@ from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
-from .._layers import (element_colormap, element_of, image_layer_data, layer_angles_deg,
-                       layer_info, layer_voxel_size)
+from .._layers import (
+    element_colormap,
+    element_of,
+    image_layer_data,
+    is_series_data,
+    layer_angles_deg,
+    layer_info,
+    layer_voxel_size,
+    series_array,
+)
 from ..core.elements import validate_element
 from ..core.geometry import validate_angles
 from ..core.hebt import HebtParams, check_ratios
 from ..core.params import command_options
 from ..core.ratios import choose_ratios
 from ..core.sirt import SirtParams, check_element_stacks, check_stack
-from ._base import InputError, JobDockWidget, blame, format_command, layer_file_hint
-from ._defaults import has_angles, is_plain, newest, was_aligned
-from ._params import param_widget, params_from_widgets
-from ._plot import PlotWidget
 from ..io._names import ELEMENT_NAME
 from ..jobs.reconstruction import EDS_ITERATIONS, iter_reconstruction, parse_ratios
 from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep, parse_alphas, parse_n_values
-from ._job_plots import RESIDUAL_LABEL, draw_residuals, draw_sweep
+from ._base import InputError, JobDockWidget, blame, format_command, layer_file_hint
+from ._defaults import has_angles, is_plain, newest, was_aligned
+from ._job_plots import RESIDUAL_LABEL, draw_residuals
+from ._params import param_widget, params_from_widgets
+from ._plot import PlotWidget
+from ._results import KeepResultButton
+from ._sweep_view import SweepClicks, draw_sweep_cells
 
 __all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
 
@@ -63,12 +73,12 @@ def _angles(layer) -> np.ndarray:
     angles = layer_angles_deg(layer)
     if angles is None:
         raise ValueError(f"{layer.name} has no tilt angles; open it with its .tlt file")
-    return validate_angles(angles, n_images=layer.data.shape[0])
+    return validate_angles(angles, n_images=series_array(layer).shape[0])
 
 
 def _check_layer(layer):
     """A tilt-series layer's data, checked from its shape and dtype only (no copy, no scan)."""
-    data = layer.data
+    data = series_array(layer)
     if np.ndim(data) != 3:
         raise ValueError(f"{layer.name} must be 3D (angle, y, x); got shape {np.shape(data)}")
     if np.dtype(data.dtype).kind not in "biuf":
@@ -120,6 +130,9 @@ class SirtHebtWidget(JobDockWidget):
         layout = self.layout()
         layout.insertLayout(1, row)
         layout.insertWidget(layout.count() - 1, self.plot)
+        self.sweep_view = SweepClicks(self)
+        self.keep_button = KeepResultButton(self, self._result_names)
+        self.button_row.addWidget(self.keep_button)
         self.last_sweep: SweepResult | None = None
         self.mode.changed.connect(self._on_mode_changed)
         self.sweep.changed.connect(self._on_mode_changed)
@@ -140,7 +153,8 @@ class SirtHebtWidget(JobDockWidget):
     # ------------------------------------------------------------------ inputs
     def _series_choices(self, _widget=None):
         return [(lyr.name, lyr) for lyr in self.viewer.layers if isinstance(lyr, Image)
-                and lyr.ndim == 3 and layer_info(lyr).get("kind", "tilt_series") == "tilt_series"]
+                and (is_series_data(lyr) or lyr.ndim == 3
+                     and layer_info(lyr).get("kind", "tilt_series") == "tilt_series")]
 
     def _volume_choices(self, _widget=None):
         return [(lyr.name, lyr) for lyr in self.viewer.layers if isinstance(lyr, Image)
@@ -173,7 +187,16 @@ class SirtHebtWidget(JobDockWidget):
         self.fit_label.setVisible(mode == HEBT)
         self.fit_button.setVisible(mode == HEBT)
         self.n_iter.value = DEFAULT_ITERATIONS[mode]
+        if not sweep:
+            self.plot.setFixedHeight(180)
+            self.sweep_view.hide()
         self.revalidate()
+
+    def _result_names(self) -> list[str]:
+        """The live result layers of this dock (``sirt``, ``map_<El>``), not kept copies."""
+        return [lyr.name for lyr in self.viewer.layers
+                if layer_info(lyr).get("algorithm") in KIND.values()
+                and "kept_from" not in layer_info(lyr)]
 
     def _on_eds_changed(self, *_) -> None:
         self.elements.value = ", ".join(element_of(lyr) for lyr in self.eds.value)
@@ -215,7 +238,8 @@ class SirtHebtWidget(JobDockWidget):
                 raise InputError("add a tilt series layer (open an MRC with its .tlt, or a "
                                  "sample)", self.haadf)
             with blame(self.haadf):
-                g["haadf"] = (check_stack(np.asarray(layer.data, np.float32), name=layer.name)
+                g["haadf"] = (check_stack(np.asarray(series_array(layer), np.float32),
+                                          name=layer.name)
                               if arrays else _check_layer(layer))
             g["angles"], g["voxel_size"] = _angles(layer), layer_voxel_size(layer)
             g["ref_layer"] = layer
@@ -240,13 +264,15 @@ class SirtHebtWidget(JobDockWidget):
                     raise ValueError(f"elements {', '.join(elements)} name an element twice")
             with blame(self.eds):
                 stacks = (check_element_stacks(
-                    {el: np.asarray(lyr.data, np.float32) for el, lyr in zip(elements, layers)})
+                    {el: np.asarray(series_array(lyr), np.float32)
+                     for el, lyr in zip(elements, layers)})
                     if arrays else {el: _check_layer(lyr) for el, lyr in zip(elements, layers)})
             first = g.get("ref_layer", layers[0])
-            shape = first.data.shape
+            shape = series_array(first).shape
             for lyr in layers:
-                if lyr.data.shape != shape:
-                    raise InputError(f"{lyr.name} has shape {lyr.data.shape} but {first.name} "
+                if series_array(lyr).shape != shape:
+                    raise InputError(f"{lyr.name} has shape {series_array(lyr).shape} but "
+                                     f"{first.name} "
                                      f"has shape {shape}", self.eds)
                 if layer_angles_deg(lyr) is not None and not np.allclose(
                         _angles(lyr), _angles(first), atol=1e-3):
@@ -376,7 +402,7 @@ class SirtHebtWidget(JobDockWidget):
 
     def _on_sweep_result(self, result: SweepResult):
         self.last_sweep = result
-        draw_sweep(self.plot, result)
+        self.sweep_view.draw(result)
         self._show_ratios(result.ratios, result.r2, getattr(result, "ratio_warning", None))
 
     def _on_progress(self, state) -> None:
@@ -384,7 +410,7 @@ class SirtHebtWidget(JobDockWidget):
         if isinstance(state, SweepState):  # redraw the heat maps once per finished α
             scores = state.scores
             if scores is not None and state.iteration % int(scores.n_values.max()) == 0:
-                draw_sweep(self.plot, scores)
+                draw_sweep_cells(self.plot, scores)
             return
         self.plot.update_curves(state.residuals)  # blitted: no full figure draw
         if state.ratios is not None:

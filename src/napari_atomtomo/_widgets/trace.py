@@ -19,7 +19,14 @@ from superqt.utils import qdebounced
 from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, layer_voxel_size
 from ..core.compare import relabel_comparison
 from ..core.trace import TraceParams, split_elements
-from ._base import JobDockWidget, format_command, layer_file_hint
+from ._atoms_view import (
+    AtomsLegend,
+    ElementToggles,
+    PlotLinks,
+    comparison_marker_layers,
+    element_sizes,
+)
+from ._base import JobDockWidget, add_or_replace_layers, format_command, layer_file_hint
 from ._defaults import is_volume, newest
 from ..jobs.trace import auto_or_numbers, comparison_summary, iter_trace_job, trace_summary
 from ._trace_plots import DeviationPlot, PeakIntensityPlot, StructurePlot, trace_inputs
@@ -51,8 +58,14 @@ class TraceWidget(JobDockWidget):
         self.deviation_plot.setVisible(False)
         self.structure_plot = StructurePlot(self)
         self.structure_plot.setVisible(False)
+        self.legend = AtomsLegend(napari_viewer)
+        self.toggles = ElementToggles(on_change=self.legend.update)
+        self.links = PlotLinks(napari_viewer, self._result_layer,
+                               [self.peaks_plot, self.deviation_plot])
+        napari_viewer.layers.events.inserted.connect(self.legend.update)
+        napari_viewer.layers.events.removed.connect(self.legend.update)
         layout = self.layout()
-        for w, stretch in ((self.summary, 0), (self.peaks_plot, 2), (self.deviation_plot, 2),
+        for w, stretch in ((self.summary, 0), (self.toggles, 0), (self.peaks_plot, 2), (self.deviation_plot, 2),
                            (self.structure_plot, 2)):
             layout.insertWidget(layout.count() - 1, w, stretch)
         self._result_name: str | None = None  # the Points layer of the last tracing
@@ -168,6 +181,23 @@ class TraceWidget(JobDockWidget):
         if outcome.structure is not None:
             self.structure_plot.show_report(outcome.structure)
         self._show_summary(res.atoms.elements, outcome.comparison)
+        layer = self._result_layer()
+        self._mark_comparison(outcome.comparison, outcome.truth, res.atoms, self._job_source[1])
+        self.toggles.attach(layer)
+        self.links.connect()
+        self.legend.update()
+
+    def _mark_comparison(self, comparison, truth, traced, translate) -> None:
+        """Missing, misplaced and extra atoms as marker layers; stale ones removed."""
+        base = self._result_name
+        layers = [] if comparison is None or truth is None else comparison_marker_layers(
+            comparison, truth, traced, base, translate)
+        names = {kw["name"] for _, kw, _ in layers}
+        for label in ("missing", "misplaced", "extra"):
+            stale = f"{base} {label}"
+            if stale in self.viewer.layers and stale not in names:
+                self.viewer.layers.remove(stale)
+        add_or_replace_layers(self.viewer, layers)
 
     def _result_layer(self):
         name = self._result_name
@@ -216,7 +246,9 @@ class TraceWidget(JobDockWidget):
                                    thresholds=thr)
             features["element"] = order[split.labels]
             layer.features = features
+            layer.size = element_sizes(features["element"])
             layer.refresh_colors(update_color_mapping=False)
+            self.toggles.apply()
             record = layer.metadata.setdefault("atomtomo", {})
             record.setdefault("parameters", {})["split"] = thr
             record["split_thresholds"] = thr
@@ -247,6 +279,7 @@ class TraceWidget(JobDockWidget):
         comparison = compare_atoms(traced, atoms, resolution_A=float(self.resolution.value))
         self._outcome = type(self._outcome)(trace, comparison, atoms)
         self._show_summary(traced.elements, comparison)
+        self._mark_comparison(comparison, atoms, traced, (0.0, 0.0, 0.0))
 
     def _plot_labels(self) -> np.ndarray:
         """Element labels of the plotted peaks at the current thresholds."""

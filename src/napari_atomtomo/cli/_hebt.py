@@ -88,10 +88,11 @@ def run(args) -> int:
     from ..core.regions import poisson_resample
     from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
 
-    stop = (HEBT_STOP if args.iterations is None
-            else StopParams(rule="none", max_iterations=max(int(args.iterations), 1)))
-    params = read_params(HebtParams, args, n_iter=(stop.max_iterations if args.iterations is None
-                                                   else args.iterations))
+    given = args.iterations is not None
+    stop = (StopParams(rule="none", max_iterations=max(int(args.iterations), 1)) if given
+            else HEBT_STOP)
+    params = read_params(HebtParams, args,
+                         n_iter=args.iterations if given else stop.max_iterations)
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))

@@ -24,7 +24,6 @@ from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
 
 
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "quantify",

@@ -117,7 +117,8 @@ def _cross(axes) -> np.ndarray:
 
 def wedge_fraction(labels: np.ndarray, value: int, max_tilt_deg: float) -> float | None:
     """Fraction of region ``value``'s interface with other regions whose normal is in the
-    missing wedge of a ±``max_tilt_deg`` series (tilt axis ``y``); ``None`` without one."""
+    missing wedge of a ±``max_tilt_deg`` series (tilt axis ``y``); ``None`` without one.
+    """
     lab = np.asarray(labels)
     region = lab == value
     other = (lab > 0) & ~region

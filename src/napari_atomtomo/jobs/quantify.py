@@ -164,7 +164,8 @@ def quantify_job(maps, params, factors, haadf, maps_dir):
         extra["particle"] = particle
         extra["haadf"] = {"layer": name, "sirt": info.as_dict(), "threshold": esf.threshold,
                           "method": esf.method, "fallback": esf.fallback, "warning": esf.warning,
-                          "volume_voxels": int(particle.sum())}
+                          "volume_voxels": int(particle.sum()),
+                          "max_tilt_deg": float(np.max(np.abs(angles)))}
         yield QuantifyStage(N_STAGES + 1, f"HAADF particle ({int(particle.sum())} voxels)")
     extra["replicas"] = _replica_fractions(maps_dir, list(maps), params, factors, shape)
     yield QuantifyStage(N_STAGES + 2, f"{len(extra['replicas'])} resampled replicas")

@@ -90,11 +90,16 @@ def trace_summary(elements, element_order, noise_floor: float, thresholds) -> st
 
 
 def comparison_summary(comparison: ComparisonResult) -> str:
-    """``"traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); RMSD 0.011 Å"``."""
+    """``"traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); missing 0, extra 0;
+    RMSD 0.011 Å"``: missing = true atoms no traced atom matched, extra = traced atoms
+    with no true match."""
     d = comparison.to_dict()
     names = list(dict.fromkeys([*d["counts_true"], *d["counts_traced"]]))
     counts = ", ".join(f"{e} {d['counts_traced'].get(e, 0)}/{d['counts_true'].get(e, 0)}"
                        for e in names)
     mis = ", ".join(f"{e} {d['misplaced_by_element'].get(e, 0)}" for e in names)
     rmsd = "n/a" if d["rmsd_A"] is None else f"{d['rmsd_A']:.3f} Å"
-    return f"traced/true {counts}; misplaced {d['n_misplaced']} ({mis}); RMSD {rmsd}"
+    matched = np.unique(comparison.truth_index[comparison.truth_index >= 0]).size
+    missing, extra = comparison.n_true - matched, int(np.sum(comparison.truth_index < 0))
+    return (f"traced/true {counts}; misplaced {d['n_misplaced']} ({mis}); "
+            f"missing {missing}, extra {extra}; RMSD {rmsd}")
