@@ -30,7 +30,7 @@ average is printed with every table, and stalls grow with it (an idle baseline i
 first in every run).
 
     xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/bench_gui_heartbeat.py \
-        [--widgets sirt est] [--n 100] [--sirt-iterations 50] [--est-iterations 30 10] \
+        [--widgets sirt est | --widgets all] [--n 100] [--sirt-iterations 50] [--est-iterations 30 10] \
         [--repeat 3] [--profile]
 
 (Without a DISPLAY the script starts Xvfb itself through pyvirtualdisplay, which
@@ -212,7 +212,10 @@ def blob_series(n: int):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--widgets", nargs="+", choices=("sirt", "est"), default=["sirt", "est"])
+    parser.add_argument("--widgets", nargs="+", choices=("sirt", "est", "all"),
+                        default=["sirt", "est"],
+                        help="'all': every dock's job and every sample against the repaint "
+                             "floor measured in the same run (benchmarks/_heartbeat_all.py)")
     parser.add_argument("--n", type=int, default=100, help="volume edge in voxels")
     parser.add_argument("--sirt-iterations", type=int, default=50)
     parser.add_argument("--est-iterations", type=int, nargs=2, default=(30, 10),
@@ -245,6 +248,21 @@ def main(argv=None) -> int:
     from napari_atomtomo._widgets._base import add_or_replace_layers
     from napari_atomtomo._widgets.sirt_hebt import SIRT
 
+    if "all" in args.widgets:
+        import sys
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _heartbeat_all import format_table, run_all
+
+        viewer = napari.Viewer(show=True)
+        viewer.window._qt_window.resize(1280, 900)
+        floor, rows = run_all(QApplication.instance(), viewer)
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(format_table(floor, rows, load))
+        viewer.close()
+        if display is not None:
+            display.stop()
+        return 0
     stack, angles = blob_series(args.n)
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1280, 900)

@@ -20,7 +20,7 @@ from pathlib import Path
 import napari
 from _shoot import run_widget_job, save_window, settle
 
-from napari_atomtomo._layers import image_layer_data, layer_angles_deg
+from napari_atomtomo._layers import image_layer_data, layer_angles_deg, series_array
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
 
 OUT = Path(__file__).resolve().parents[1] / "img" / "guide_quantify.png"
@@ -30,7 +30,7 @@ def main(out: Path = OUT) -> Path:
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1500, 1000)
     viewer.open_sample("napari-atomtomo", "agau_phantom")
-    eds = {el: viewer.layers[f"eds_{el}"].data for el in ("Ag", "Au")}
+    eds = {el: series_array(viewer.layers[f"eds_{el}"]) for el in ("Ag", "Au")}
     angles = layer_angles_deg(viewer.layers["eds_Ag"])
     params = SirtParams(n_iter=50, yield_every=50)
     # The sinograms are not needed any more (they would also be offered nowhere here).

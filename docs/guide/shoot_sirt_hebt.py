@@ -71,13 +71,35 @@ def main(argv=None) -> int:
     viewer.reset_view()
     grab(viewer, app, out / "guide_sirt_hebt.png")
 
+    # 1b. keep that result, run α = 0.3, and compare the two Au maps side by side
+    widget.keep_button.click()
+    widget.alpha.value = 0.3
+    run_job(widget, app)
+    for layer in viewer.layers:
+        layer.visible = layer.name in ("map_Au", "map_Au [HEBT α0.8 n100]")
+    viewer.grid.enabled = True
+    viewer.reset_view()
+    grab(viewer, app, out / "guide_sirt_hebt_keep.png")
+    viewer.grid.enabled = False
+
     # 2. a small sweep scored against the true weight fractions
     widget.sweep.value = True
     widget.alphas.value = "0:1:0.2"
     widget.n_values.value = "25, 50, 100"
     widget.references.value = [viewer.layers["phantom_Ag"], viewer.layers["phantom_Au"]]
-    widget.plot.canvas.setMinimumHeight(420)
     run_job(widget, app)
+    # a click on a cell (here α = 0.8, n = 100) shows that cell's maps
+    for layer in viewer.layers:
+        layer.visible = layer.name in ("map_Ag", "map_Au")
+    done = []
+    widget.runner.finished.connect(lambda *_: done.append(True))
+    widget.sweep_view.show_cell(2, 4)
+    wait_until(lambda: bool(done), app)
+    viewer.reset_view()
+    for _ in range(10):
+        app.processEvents()
+    bar = widget.scroll_area.verticalScrollBar()
+    bar.setValue(widget.plot.y() - 120)  # the dock scrolls: show the heat maps
     grab(viewer, app, out / "guide_sirt_hebt_sweep.png")
     viewer.close()
     return 0

@@ -106,3 +106,12 @@ def test_plots_and_atoms_are_linked_both_ways(traced, qtbot):
     ring = widget.links._rings[0]
     assert tuple(np.asarray(ring.get_offsets())[0]) == pytest.approx(
         (12, widget.peaks_plot.intensities[11]))
+
+
+def test_plot_legends_sit_above_the_data(traced):
+    _, widget = traced
+    for plot in (widget.peaks_plot, widget.deviation_plot):
+        plot.canvas.draw()
+        ax = plot.axes
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y0 >= ax.get_window_extent().y1 - 1  # above the axes, not on the data

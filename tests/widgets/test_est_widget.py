@@ -56,6 +56,7 @@ def test_central_slices_montage_puts_xy_xz_yz_side_by_side():
     np.testing.assert_array_equal(m[:, 10:13], vol[:, :, 2])  # yz at x = 2 (rows z)
 
 
+@pytest.mark.slow
 def test_error_history_wrapper_keeps_every_iteration_and_the_result():
     angles = equally_sloped_angles(8, 60.0)
     stack, _ = small_series(angles, shape=(16, 2, 16))

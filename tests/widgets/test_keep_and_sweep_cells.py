@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 from napari.layers import Layer
 from qtpy.QtCore import QPoint, Qt
+from test_sirt_hebt_widget import agau, agau_layers, loaded, run, widget  # noqa: F401
 
 from napari_atomtomo._layers import image_layer_data
-from napari_atomtomo._widgets._base import add_or_replace_layers
 from napari_atomtomo._widgets._results import result_tag
 from napari_atomtomo._widgets._sweep_view import FONT_PT
 from napari_atomtomo.core.hebt import HebtParams, reconstruct_hebt
-
-from test_sirt_hebt_widget import agau, agau_layers, loaded, run, widget  # noqa: F401
 
 
 def test_result_tag_names_algorithm_and_parameters():

@@ -200,3 +200,32 @@ def test_one_row_series_opens_as_a_sinogram(make_napari_viewer):
     assert tuple(layer.scale) == (4.0, 0.5)
     assert layer.metadata["atomtomo"]["display"] == "sinogram"
     np.testing.assert_array_equal(series_array(layer), stack)
+
+
+def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer):
+    """The slider is linear; equally sloped angles are not: the canvas text names the
+    exact angle and image number of the image on screen."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    viewer.window.add_plugin_dock_widget("napari-atomtomo", "EST reconstruction")
+    overlay = viewer.canvas.overlays["atomtomo_tilt"]
+    angles = layer_angles_deg(viewer.layers["blobs tilt series"])
+    for k in (0, 20, 54):
+        viewer.dims.set_current_step(0, k)
+        assert overlay.visible
+        assert overlay.text == (f"blobs tilt series: tilt {angles[k]:+.2f}° "
+                                f"(image {k + 1} of 55)")
+    viewer.layers["blobs tilt series"].visible = False
+    assert not overlay.visible
+
+
+def test_a_new_volume_opens_on_its_middle_slice_next_to_a_series(make_napari_viewer):
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    viewer.layers.remove("blobs truth")
+    viewer.dims.set_point(1, 0.0)  # z at the series' singleton slice
+    (vol,) = add_or_replace_layers(viewer, [image_layer_data(
+        np.ones((40, 32, 40), np.float32), 0.5, "est", "est", {})])
+    assert viewer.dims.point[1] == pytest.approx(np.mean(vol.extent.world[:, 0]), abs=0.5)

@@ -319,6 +319,7 @@ def test_dragging_the_line_below_zero_clamps_to_zero(quantify, qtbot, agau):
     assert widget.readout.text().startswith("threshold 0 ")
 
 
+@pytest.mark.slow
 def test_painted_labels_give_the_composition_per_region(quantify, qtbot, agau):
     viewer, widget = quantify
     ds, maps, _ = agau
@@ -347,6 +348,7 @@ def test_painted_labels_give_the_composition_per_region(quantify, qtbot, agau):
         float(ref.weight_fractions["Ag"][shell & ref.mask].mean()), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_poor_fit_falls_back_with_a_warning(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     ramp = np.broadcast_to(np.linspace(0, 1, 48, dtype=np.float32), (48, 1, 48)).copy()

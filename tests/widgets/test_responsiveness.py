@@ -129,6 +129,7 @@ def test_live_layers_are_made_on_the_click_and_filled_in_place(runner, qtbot):
     np.testing.assert_array_equal(viewer.layers["job result"].data, 2.0)
 
 
+@pytest.mark.slow
 def test_live_layers_of_a_cancelled_job_are_kept_only_when_they_got_a_frame(runner, qtbot):
     viewer = runner._viewer
     # cancelled before its first frame: the empty layer made on the click goes
@@ -215,6 +216,7 @@ def test_hold_size_keeps_the_canvas_height(plot):
     assert plot.canvas.maximumHeight() > height
 
 
+@pytest.mark.slow
 def test_sirt_widget_fills_its_result_layer_in_place_and_keeps_its_curve(
         make_napari_viewer, qtbot, job_probe):
     """A 3D SIRT job through the widget: the result layer ``sirt`` is made on the click

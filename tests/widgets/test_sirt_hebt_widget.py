@@ -83,6 +83,7 @@ def check_map_layer(layer, ds, algorithm, element):
     return rec
 
 
+@pytest.mark.slow
 def test_hebt_job_makes_element_maps_with_fitted_ratios(loaded, qtbot, agau):
     viewer, w = loaded
     assert w.mode.value == HEBT
@@ -122,6 +123,7 @@ def test_hebt_job_makes_element_maps_with_fitted_ratios(loaded, qtbot, agau):
     assert tuple(viewer.dims.order) == (1, 0, 2)  # z–x planes of the 2D problem on screen
 
 
+@pytest.mark.slow
 def test_sirt_and_eds_modes_match_the_core(loaded, qtbot, agau, small_dataset_folder):
     viewer, w = loaded
     w.mode.value = SIRT
@@ -170,6 +172,7 @@ def test_sirt_and_eds_modes_match_the_core(loaded, qtbot, agau, small_dataset_fo
     assert w.command_line() == f"atomtomo eds {folder} --iterations 50 --relaxation 1.5 --out maps"
 
 
+@pytest.mark.slow
 def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     viewer, w = loaded
     w.sweep.value = True
@@ -222,6 +225,7 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     assert w.fit_label.text() == "typed: r_Ag = 520, r_Au = 545"
 
 
+@pytest.mark.slow
 def test_cancel_leaves_no_result(widget, qtbot, job_probe):
     """Cancelled before any map was yielded: the layers made on the click go again.
 
@@ -254,6 +258,7 @@ def test_cancel_leaves_no_result(widget, qtbot, job_probe):
     assert w.run_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_invalid_inputs_disable_run_with_the_reason(widget, agau):
     viewer, w = widget
     assert not w.run_button.isEnabled()
@@ -316,6 +321,7 @@ def test_parsers():
     assert element_of(Fake("Au counts")) == "Au counts"
 
 
+@pytest.mark.slow
 def test_ill_determined_ratios_are_replaced_and_flagged(widget, qtbot):
     # A hollow shell of one alloy: the EDS signals are proportional, so the fitted ratios
     # are ill-determined; the widget shows Eq. 16's ratios and says why.

@@ -200,6 +200,9 @@ class JobDockWidget(QWidget):
             signal.connect(self.revalidate)
         # PyQt drops this connection when the widget is destroyed.
         runner_hub().busy_changed.connect(self.revalidate)
+        from ._tilt_readout import install_tilt_readout  # noqa: PLC0415
+
+        install_tilt_readout(napari_viewer)  # the exact tilt angle on the canvas
 
     def layout(self):  # noqa: D102 (the scrolled content's layout; see __init__)
         return self._content_layout

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 from napari.layers import Image, Layer
 
+from .._layers import layer_info
+
 __all__ = ["add_or_replace_layers", "overwrite_image_data"]
 
 
@@ -131,5 +133,19 @@ def add_or_replace_layers(viewer, layer_data, *, buffers=None, adopt=frozenset()
             viewer.layers.insert(index, new)
         else:
             viewer.add_layer(new)
+            if isinstance(new, Image) and new.ndim == 3 and layer_info(new).get("kind") == "volume":
+                show_inside(viewer, new)
         out.append(new)
     return out
+
+
+def show_inside(viewer, layer) -> None:
+    """Move the z slider to the middle of a new volume when it points at its edge or
+    outside it (a tilt series' singleton z sits at 0: its first, often empty, slice)."""
+    dims = viewer.dims
+    axis = dims.ndim - 3
+    if axis < 0 or dims.ndisplay != 2 or axis in dims.displayed:
+        return
+    lo, hi = layer.extent.world[:, 0]
+    if hi > lo and not lo < dims.point[axis] < hi:
+        dims.set_point(axis, (lo + hi) / 2)

@@ -35,6 +35,19 @@ CURVE_COLOURS = (LINE, MARK, "#60d060", "#d060d0", "#e0c040")
 LOG_FLOOR = 1e-12
 
 
+def legend_above(ax, max_columns: int = 4) -> None:
+    """Move ``ax``'s legend above the axes, in a row (wrapping after ``max_columns``):
+    in a narrow dock a legend inside the axes sits on the data."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    n = len(legend.legend_handles)
+    legend.set_loc("lower left")
+    legend.set_bbox_to_anchor((0.0, 1.01))
+    legend.set_ncols(max(1, min(n, max_columns)))
+    legend.set_frame_on(False)
+
+
 class PlotWidget(QWidget):
     """A matplotlib canvas sized for a dock.
 
@@ -240,8 +253,8 @@ class PlotWidget(QWidget):
             for i, label in enumerate(labels)
         }
         if len(self._curve_lines) > 1:
-            ax.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, edgecolor="#606060",
-                      loc="upper right")
+            ax.legend(fontsize=7, facecolor=FACE, labelcolor=FOREGROUND, edgecolor="#606060")
+            legend_above(ax)
         self._curves = dict(self._curve_lines)
         self._x_starts = {k: float(v) for k, v in (x_starts or {}).items()}
         self.axes, self._curve_axes, self._curve_log = ax, ax, log_y

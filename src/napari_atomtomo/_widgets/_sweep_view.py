@@ -25,7 +25,7 @@ __all__ = ["draw_sweep_cells", "cell_at", "SweepClicks", "FONT_PT", "ROW_HEIGHT_
 #: Smallest text size on the heat maps (ticks, cell values), points.
 FONT_PT = 9
 #: Canvas height per row of heat maps, pixels.
-ROW_HEIGHT_PX = 190
+ROW_HEIGHT_PX = 170
 
 
 def draw_sweep_cells(plot, result: SweepResult, picked: tuple[int, int] | None = None) -> None:
@@ -34,7 +34,7 @@ def draw_sweep_cells(plot, result: SweepResult, picked: tuple[int, int] | None =
     fig = plot.figure
     fig.clear()
     names = list(result.metrics)
-    n_cols = min(2, len(names))
+    n_cols = 1  # one heat map a row: the dock's width for the cells and their values
     n_rows = math.ceil(len(names) / n_cols)
     plot.setFixedHeight(ROW_HEIGHT_PX * n_rows + 10)
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
@@ -56,7 +56,12 @@ def draw_sweep_cells(plot, result: SweepResult, picked: tuple[int, int] | None =
         ax.set_yticks(range(n.size), [str(v) for v in n], fontsize=FONT_PT)
         ax.set_xlabel("α", fontsize=FONT_PT)
         ax.set_ylabel("n", fontsize=FONT_PT)
-        ax.set_title(name, fontsize=FONT_PT + 1, color=FOREGROUND)
+        # small scores (MSE ~ 0.005) are written x 10^k so that they fit their cells
+        top = float(np.nanmax(np.abs(finite))) if finite.size else 1.0
+        k = int(math.floor(math.log10(top))) if top > 0 else 0
+        factor = 10.0 ** -k if k <= -2 else 1.0
+        title = name if factor == 1.0 else f"{name} (×10{_superscript(k)})"
+        ax.set_title(title, fontsize=FONT_PT + 1, color=FOREGROUND)
         if a.size * n.size <= 60:  # values in the cells while they fit
             norm = im.norm
             for r in range(n.size):
@@ -66,7 +71,7 @@ def draw_sweep_cells(plot, result: SweepResult, picked: tuple[int, int] | None =
                         continue
                     # viridis is light at the top, viridis_r at the bottom
                     dark = norm(v) > 0.6 if higher else norm(v) < 0.4
-                    ax.text(c, r, f"{v:.2g}", ha="center", va="center", fontsize=FONT_PT - 1
+                    ax.text(c, r, f"{v * factor:.2g}", ha="center", va="center", fontsize=FONT_PT - 1
                             if a.size > 6 else FONT_PT, color="#101010" if dark else "#f0f0f0")
         if np.isfinite(values).any():
             best = np.nanargmax(values) if higher else np.nanargmin(values)
@@ -82,6 +87,10 @@ def draw_sweep_cells(plot, result: SweepResult, picked: tuple[int, int] | None =
         ax.set_visible(False)
     plot.axes = list(axes[: len(names)])
     plot.canvas.draw_idle()
+
+
+def _superscript(k: int) -> str:
+    return str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def cell_at(result: SweepResult, xdata: float, ydata: float) -> tuple[int, int] | None:

@@ -27,7 +27,7 @@ from ..core.trace._structure import StructureReport
 from ..core.trace._trace import CLASSIFY_METHODS
 from ..jobs.trace import TRACE_METHODS
 from ..plots import DOCK, element_legend, plot_deviations
-from ._plot import FACE, FOREGROUND, PlotWidget
+from ._plot import FACE, FOREGROUND, PlotWidget, legend_above
 
 __all__ = [
     "trace_inputs",
@@ -148,6 +148,7 @@ class PeakIntensityPlot(PlotWidget):
         extra = [self._floor_handle] if self._floor_handle is not None else []
         extra.append(Line2D([], [], color="#ff6040", ls="--", label="threshold (drag)"))
         element_legend(self.axes, elements, self._order, extra)
+        legend_above(self.axes, 3)
 
 
 class DeviationPlot(PlotWidget):
@@ -156,6 +157,7 @@ class DeviationPlot(PlotWidget):
     def show_comparison(self, comparison: ComparisonResult, element_order) -> None:
         self.reset()
         plot_deviations(comparison, ax=self.axes, theme=DOCK, element_order=element_order)
+        legend_above(self.axes, 3)
         self.draw()
 
 

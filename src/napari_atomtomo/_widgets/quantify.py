@@ -63,7 +63,7 @@ from ..jobs.quantify import (
 from ..plots import DOCK, plot_esf
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._defaults import newest_per_element
-from ._plot import PlotWidget
+from ._plot import PlotWidget, legend_above
 from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 
 __all__ = ["QuantifyWidget"]
@@ -320,6 +320,7 @@ class QuantifyWidget(JobDockWidget):
         self._support = extra["support"] if "support" in extra else default_support(picker)
         self.plot.reset()
         plot_esf(picker, ax=self.plot.axes, theme=DOCK)
+        legend_above(self.plot.axes, 3)  # not on the V(t) curve
         self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
         self.threshold_edit.setEnabled(True)
         self.auto_button.setEnabled(True)

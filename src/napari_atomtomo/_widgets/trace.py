@@ -19,6 +19,7 @@ from superqt.utils import qdebounced
 from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, layer_voxel_size
 from ..core.compare import relabel_comparison
 from ..core.trace import TraceParams, split_elements
+from ..jobs.trace import auto_or_numbers, comparison_summary, iter_trace_job, trace_summary
 from ._atoms_view import (
     AtomsLegend,
     ElementToggles,
@@ -28,7 +29,6 @@ from ._atoms_view import (
 )
 from ._base import JobDockWidget, add_or_replace_layers, format_command, layer_file_hint
 from ._defaults import is_volume, newest
-from ..jobs.trace import auto_or_numbers, comparison_summary, iter_trace_job, trace_summary
 from ._trace_plots import DeviationPlot, PeakIntensityPlot, StructurePlot, trace_inputs
 
 __all__ = ["TraceWidget"]

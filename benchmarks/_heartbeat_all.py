@@ -1,0 +1,190 @@
+"""Every dock's job end and every sample, against napari's own repaint floor (issue 14).
+
+Used by ``bench_gui_heartbeat.py --widgets all``. One shown viewer; a 5 ms precise
+``QTimer`` records when the GUI thread ran it; a stall is a gap between ticks minus the
+interval. In the same run:
+
+* **floor**: napari alone, a volume shown and its z slider stepped every 100 ms (one
+  re-slice and repaint per step): the longest stall is the repaint floor of the machine;
+* **samples**: each ``File ▸ Open Sample`` entry, opened as the menu does (napari calls
+  the sample function in the GUI thread, so the whole call is one stall, unless the
+  sample computes in a worker);
+* **docks**: each widget's Run clicked on small real inputs; the row gives the longest
+  stall from the click to the first progress ("click"), while the job runs, and from
+  the job's end until 0.5 s later ("end": the result layers, plots and read-outs).
+
+Our stall counts against the target when it exceeds the floor + 50 ms.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PLUGIN = "napari-atomtomo"
+SAMPLES = ("blob_tilt_series", "synthetic_atoms_volume", "agau_phantom", "silica_tilt_series",
+           "silica_reconstruction")
+
+
+class Heartbeat:
+    def __init__(self, app, tick_ms: float = 5.0):
+        from qtpy.QtCore import Qt, QTimer
+
+        self.app, self.interval = app, tick_ms * 1e-3
+        self.ticks: list[float] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(int(tick_ms))
+        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
+
+    def pump(self, seconds: float = 0.0, until=None, timeout_s: float = 600.0) -> None:
+        t_end = time.perf_counter() + (timeout_s if until is not None else seconds)
+        while time.perf_counter() < t_end and not (until is not None and until()):
+            self.app.processEvents()
+            time.sleep(0.0005)
+
+    def longest(self, t0: float, t1: float) -> float:
+        """Longest stall (ms) of a gap ending in [t0, t1]."""
+        t = np.asarray(self.ticks)
+        if t.size < 2:
+            return float("nan")
+        gaps = np.diff(t) - self.interval
+        ends = t[1:]
+        sel = (ends >= t0) & (ends <= t1)
+        return float(gaps[sel].max() * 1e3) if sel.any() else 0.0
+
+
+def _floor(viewer, hb) -> float:
+    from napari_atomtomo._layers import image_layer_data
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+
+    add_or_replace_layers(viewer, image_layer_data(
+        np.random.default_rng(0).random((100, 100, 100), np.float32), 1.0, "floor volume",
+        "benchmark", {}))
+    hb.pump(1.0)
+    t0 = time.perf_counter()
+    for k in range(30):
+        viewer.dims.set_current_step(viewer.dims.ndim - 3, k * 3)
+        hb.pump(0.1)
+    floor = hb.longest(t0, time.perf_counter())
+    viewer.layers.remove("floor volume")
+    return floor
+
+
+def _open_sample(viewer, hb, key) -> dict:
+    from napari_atomtomo._widgets._sample_worker import running_workers
+
+    hb.pump(0.3)
+    t0 = time.perf_counter()
+    viewer.open_sample(PLUGIN, key)
+    t1 = time.perf_counter()
+    workers = running_workers()
+    if workers:  # computed in a worker: measure until it is done
+        done = []
+        workers[0].finished.connect(lambda: done.append(1))
+        hb.pump(until=lambda: bool(done))
+    hb.pump(0.5)
+    t2 = time.perf_counter()
+    # the call blocks the GUI thread: its stall ends with the first tick after it
+    return {"case": f"sample {key}", "click": hb.longest(t0, t1 + 0.2), "running": 0.0,
+            "end": hb.longest(t1 + 0.2, t2), "seconds": t2 - t0}
+
+
+def _run_dock(viewer, hb, name, widget, title) -> dict:
+    marks = {}
+    widget.runner.yielded.connect(lambda *_: marks.setdefault("first", time.perf_counter()))
+    widget.runner.finished.connect(lambda *_: marks.setdefault("end", time.perf_counter()))
+    widget.runner.errored.connect(lambda exc: marks.setdefault("error", exc))
+    if not widget.run_button.isEnabled():
+        return {"case": title, "error": widget.reason.text()}
+    hb.pump(0.3)
+    t0 = time.perf_counter()
+    widget.run_button.click()
+    hb.pump(until=lambda: "end" in marks or "error" in marks)
+    if "error" in marks:
+        return {"case": title, "error": str(marks["error"])}
+    t_end = marks["end"]
+    hb.pump(0.5)
+    first = marks.get("first", t_end)
+    return {"case": title, "click": hb.longest(t0, first), "running": hb.longest(first, t_end),
+            "end": hb.longest(t_end, time.perf_counter()), "seconds": t_end - t0}
+
+
+def run_all(app, viewer) -> tuple[float, list[dict]]:
+    """Floor, samples and every dock; returns ``(floor_ms, rows)``."""
+    from napari_atomtomo import io
+    hb = Heartbeat(app)
+    hb.timer.start()
+    hb.pump(2.0)
+    floor = _floor(viewer, hb)
+    rows = []
+    for key in SAMPLES:
+        viewer.layers.clear()
+        rows.append(_open_sample(viewer, hb, key))
+
+    def dock(name):
+        _, w = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        return w
+
+    # Load: the silica series (55 x 100 x 100) as an MRC with its .tlt
+    viewer.layers.clear()
+    from napari_atomtomo._layers import series_array
+    from napari_atomtomo._sample_data import make_silica_tilt_series
+
+    data, kwargs, _ = make_silica_tilt_series()[0]
+    mrc = Path(tempfile.mkdtemp()) / "haadf.mrc"
+    io.write_tilt_series(mrc, series_array(data), kwargs["metadata"]["atomtomo"]["angles_deg"],
+                         0.5)
+    w = dock("Load data set")
+    w.path.value = mrc
+    rows.append(_run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)"))
+    # Simulate Ag-Au
+    viewer.layers.clear()
+    w = dock("Simulate tilt series")
+    w.kind.value = "agau"
+    rows.append(_run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)"))
+    # SIRT / HEBT on the Ag-Au series, 50 iterations
+    w = dock("SIRT / HEBT")
+    w.n_iter.value = 50
+    rows.append(_run_dock(viewer, hb, "hebt", w, "SIRT / HEBT (HEBT, 50 it.)"))
+    # Quantify the maps
+    w = dock("Quantify (ESF threshold)")
+    rows.append(_run_dock(viewer, hb, "quantify", w, "Quantify (map_Ag, map_Au)"))
+    # Preprocess, Align and EST on the blob series
+    viewer.layers.clear()
+    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    for name, title in (("Preprocess tilt series", "Preprocess (blobs)"),
+                        ("Align tilt series", "Align (blobs)")):
+        rows.append(_run_dock(viewer, hb, name, dock(name), title))
+    w = dock("EST reconstruction")
+    w.series.value = viewer.layers["blobs tilt series"]
+    w.n_iter.value, w.n_iter_tight.value = 20, 10
+    rows.append(_run_dock(viewer, hb, "est", w, "EST (blobs, 20 + 10 it.)"))
+    # Trace the synthetic atoms volume against its truth
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    w = dock("Trace atoms")
+    w.volume.value = viewer.layers["atoms volume"]
+    w.truth.value = viewer.layers["atoms_true"]
+    rows.append(_run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
+    hb.timer.stop()
+    return floor, rows
+
+
+def format_table(floor: float, rows: list[dict], load: str) -> str:
+    target = floor + 50.0
+    out = [f"repaint floor (napari alone, z slider stepped): {floor:.0f} ms; target: our "
+           f"stalls <= floor + 50 = {target:.0f} ms; load average {load}", "",
+           "| case | click ms | running ms | end ms | job s | over target |",
+           "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['case']} | – | – | – | – | not run: {r['error']} |")
+            continue
+        worst = max(r["click"], r["running"], r["end"])
+        over = "no" if worst <= target else f"yes ({worst - target:+.0f} ms)"
+        out.append(f"| {r['case']} | {r['click']:.0f} | {r['running']:.0f} | {r['end']:.0f} | "
+                   f"{r['seconds']:.1f} | {over} |")
+    return "\n".join(out)
