@@ -238,7 +238,8 @@ class SirtHebtWidget(JobDockWidget):
                 raise InputError("add a tilt series layer (open an MRC with its .tlt, or a "
                                  "sample)", self.haadf)
             with blame(self.haadf):
-                g["haadf"] = (check_stack(np.asarray(series_array(layer), np.float32), name=layer.name)
+                g["haadf"] = (check_stack(np.asarray(series_array(layer), np.float32),
+                                          name=layer.name)
                               if arrays else _check_layer(layer))
             g["angles"], g["voxel_size"] = _angles(layer), layer_voxel_size(layer)
             g["ref_layer"] = layer
@@ -263,13 +264,15 @@ class SirtHebtWidget(JobDockWidget):
                     raise ValueError(f"elements {', '.join(elements)} name an element twice")
             with blame(self.eds):
                 stacks = (check_element_stacks(
-                    {el: np.asarray(series_array(lyr), np.float32) for el, lyr in zip(elements, layers)})
+                    {el: np.asarray(series_array(lyr), np.float32)
+                     for el, lyr in zip(elements, layers)})
                     if arrays else {el: _check_layer(lyr) for el, lyr in zip(elements, layers)})
             first = g.get("ref_layer", layers[0])
             shape = series_array(first).shape
             for lyr in layers:
                 if series_array(lyr).shape != shape:
-                    raise InputError(f"{lyr.name} has shape {series_array(lyr).shape} but {first.name} "
+                    raise InputError(f"{lyr.name} has shape {series_array(lyr).shape} but "
+                                     f"{first.name} "
                                      f"has shape {shape}", self.eds)
                 if layer_angles_deg(lyr) is not None and not np.allclose(
                         _angles(lyr), _angles(first), atol=1e-3):
