@@ -42,7 +42,7 @@ def test_manifest_contributions_are_registered():
     assert "Load data set" in [w.display_name for w in contrib.widgets]
     assert "blob_tilt_series" in [s.key for s in contrib.sample_data]
     assert {tuple(w.layer_types) for w in contrib.writers} == {("image",), ("points",)}
-    assert len(contrib.readers) == 5  # MRC, folders, atoms, DM3, MATLAB
+    assert len(contrib.readers) == 6  # OME-Zarr, MRC, folders, atoms, DM3, MATLAB
 
 
 def _imported_roots(source: str) -> set[str]:
@@ -99,13 +99,13 @@ def test_core_imports_without_gui_packages():
 LAYERS = {
     "core": 0,
     "io": 1,
-    "_colors": 2, "plots": 2, "jobs": 2, "pipelines": 2,
+    "_colors": 2, "plots": 2, "jobs": 2, "pipelines": 2, "scale": 2,
     "cli": 3,
     "_widgets": 4, "_layers": 4, "_reader": 4, "_writer": 4, "_sample_data": 4,
     "_sample_silica": 4,
 }
 #: Parts that must not import a GUI package (the widgets and napari entry points may).
-QT_FREE = {"core", "io", "_colors", "plots", "jobs", "pipelines", "cli"}
+QT_FREE = {"core", "io", "_colors", "plots", "jobs", "pipelines", "scale", "cli"}
 
 
 def _internal_imports(path: Path) -> set[str]:

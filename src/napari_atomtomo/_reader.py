@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from . import io
 from ._layers import atoms_layer_data, element_colormap, image_layer_data
 from .io.formats import read_angles
@@ -27,6 +29,8 @@ __all__ = [
     "get_atoms_reader",
     "get_dm3_reader",
     "get_mat_reader",
+    "get_zarr_reader",
+    "read_zarr_layers",
     "read_mat_layers",
     "read_mrc_layers",
     "read_dm3_layers",
@@ -64,6 +68,13 @@ def read_mrc_layers(path, angles_path=None) -> list[tuple]:
         if angles.size == header.shape[0]:
             data, vs = io.read_mrc(p)
             return [_tilt_series_layer(data, vs, p.stem, p, angles, str(angles_file))]
+    if _nbytes(header) > LAZY_MRC_BYTES:
+        from .io.lazy import open_lazy
+
+        data, vs = open_lazy(p)
+        kind = ("tilt_series" if header.is_image_stack and not p.name.startswith(VOLUME_PREFIXES)
+                else "volume")
+        return [_lazy_layer(data, vs, p.stem, p, kind)]
     data, vs = io.read_mrc(p)
     if header.is_image_stack and not p.name.startswith(VOLUME_PREFIXES):
         return [_tilt_series_layer(data, vs, p.stem, p, None, "")]
@@ -73,6 +84,13 @@ def read_mrc_layers(path, angles_path=None) -> list[tuple]:
             metadata={"source_path": str(p)},
         )
     ]
+
+
+def _nbytes(header) -> int:
+    try:
+        return int(np.prod(header.shape)) * np.dtype(header.dtype).itemsize
+    except TypeError:
+        return 0
 
 
 def _tilt_series_layer(data, vs, name, path, angles, angles_source, **kwargs):
@@ -89,6 +107,49 @@ def get_mrc_reader(path):
     if p is None or not p.lower().endswith(MRC_SUFFIXES) or not Path(p).is_file():
         return None
     return lambda _path: read_mrc_layers(p)
+
+
+# ----------------------------------------------------------------------------- lazy
+#: MRC files larger than this open as a lazy dask array (memory-mapped, read on demand).
+LAZY_MRC_BYTES = 1 << 30
+
+
+def _lazy_layer(data, vs, name, path, kind, angles=None, **extra):
+    """A layer tuple holding lazy ``data`` (a dask array or a list of them: multiscale):
+    the kwargs come from a placeholder, so nothing is read here."""
+    first = data[0] if isinstance(data, list) else data
+    placeholder = np.zeros((first.shape[0], 1, 1), dtype=np.float32)
+    _, kwargs, kind_ = image_layer_data(
+        placeholder, vs, name, "read", {"path": str(path)}, kind=kind, angles_deg=angles,
+        metadata={"source_path": str(path), "lazy": True, **extra})
+    if isinstance(data, list):
+        kwargs["multiscale"] = True
+        small = np.asarray(data[-1])
+        lo, hi = float(small.min()), float(small.max())
+        kwargs["contrast_limits"] = (lo, hi if hi > lo else lo + 1.0)
+    return data, kwargs, kind_
+
+
+def read_zarr_layers(path) -> list[tuple]:
+    """An OME-Zarr volume or tilt series as one lazy multiscale image layer (dask arrays:
+    napari reads only the chunks it shows, from the pyramid level that fits the view)."""
+    from .io.omezarr import open_ome_zarr
+
+    p = Path(path)
+    levels, vs, attrs = open_ome_zarr(p)
+    kind = "tilt_series" if attrs.get("kind") == "stack" else "volume"
+    angles = attrs.get("angles_deg") if kind == "tilt_series" else None
+    data = levels if len(levels) > 1 else levels[0]
+    return [_lazy_layer(data, vs, p.stem, p, kind, angles,
+                        **{k: v for k, v in attrs.items() if k in ("algorithm", "parameters")})]
+
+
+def get_zarr_reader(path):
+    """npe2 reader hook for ``.zarr`` folders written as OME-Zarr images."""
+    p = _single_path(path)
+    if p is None or not p.rstrip("/").lower().endswith(".zarr") or not Path(p).is_dir():
+        return None
+    return lambda _path: read_zarr_layers(p)
 
 
 # ----------------------------------------------------------------------------- folders

@@ -197,3 +197,47 @@ def test_quantify_takes_the_particle_from_the_haadf_series(tmp_path, capsys):
     right = particle & (x > 3)[None, None, :]
     assert wt[left].mean() == pytest.approx(0.15, abs=0.05)
     assert wt[right].mean() == pytest.approx(0.85, abs=0.05)
+
+
+def test_quantify_flags_a_region_whose_interface_lies_in_the_missing_wedge(tmp_path, capsys):
+    # A disc with a horizontal interface (a cap on top, stacked along z, the beam direction)
+    # and a vertical one (left/right halves below): the cap's interface faces the beam, so
+    # a ±75° series never measures it (the missing wedge) and the cap is flagged; at ±90°
+    # nothing is; the halves never are.
+    n = 40
+    zz, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    disc = np.hypot(zz, xx) < 15
+    labels = np.where(disc, np.where(zz < -6, 3, np.where(xx < 0, 1, 2)), 0)[:, None, :]
+    c_au = np.choose(labels, [0.0, 0.2, 0.8, 0.5]).astype(np.float64)
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    for el, c in (("Ag", np.where(labels > 0, 1 - c_au, 0.0)), ("Au", c_au)):
+        write_mrc(folder / f"map_{el}.mrc", (100 * TABLE2_LINES[el].z * c * 12.0).astype(np.float32), 15.0)
+    write_mrc(tmp_path / "labels.mrc", labels.astype(np.float32), 15.0)
+    (folder / "hebt.json").write_text(json.dumps({"tilt_range_deg": [-75.0, 75.0]}))
+    out = tmp_path / "wt"
+    assert main(["quantify", str(folder), "--kind", "hebt", "--regions", str(tmp_path / "labels.mrc"),
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    info = json.loads((out / "quantify.json").read_text())
+    assert info["max_tilt_deg"] == 75.0 and info["max_tilt_source"].endswith("hebt.json")
+    assert set(info["resolution_voxels"]) == {"z", "x"}
+    assert all(1.5 < v < 4 for v in info["resolution_voxels"].values())  # a sharp edge: ~2 voxels
+    rel = {k: r["reliability"] for k, r in info["regions"].items()}
+    assert not rel["3"]["reliable"] and rel["3"]["wedge_fraction"] > 0.5
+    assert rel["1"]["reliable"] and rel["2"]["reliable"]
+    assert any(w.startswith("composition of region 3 is unreliable") for w in info["warnings"])
+    assert not any("region 1 " in w or "region 2 " in w for w in info["warnings"])
+    assert "composition of region 3 is unreliable" in captured.err
+    assert "[unreliable" in captured.out
+    # A full ±90° range measures every interface: nothing is flagged.
+    out90 = tmp_path / "wt90"
+    assert main(["quantify", str(folder), "--kind", "hebt", "--regions", str(tmp_path / "labels.mrc"),
+                 "--max-tilt", "90", "--out", str(out90)]) == 0
+    info = json.loads((out90 / "quantify.json").read_text())
+    assert info["max_tilt_source"] == "--max-tilt"
+    assert all(r["reliability"]["reliable"] for r in info["regions"].values())
+    assert not any("unreliable" in w for w in info["warnings"])
+    assert main(["quantify", str(folder), "--kind", "hebt", "--max-tilt", "120",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "--max-tilt must be an angle" in capsys.readouterr().err

@@ -134,7 +134,8 @@ def test_hebt_command_fits_ratios_and_writes_maps(tmp_path, dataset_dir):
     argv = ["hebt", str(dataset_dir), "--alpha", "0.6", "--iterations", "10", "--out", str(out)]
     assert main(argv + ["--quiet"]) == 0
     report = json.loads((out / "response_ratios.json").read_text())
-    assert set(report) == {"r", "r2", "method", "relative_se", "warning"}
+    assert set(report) == {"r", "r2", "method", "relative_se", "warning", "haadf_sigma_px"}
+    assert report["haadf_sigma_px"] == pytest.approx(0.0, abs=0.1)  # data at one resolution
     assert report["method"] == "fitted" and report["warning"] is None
     assert report["r"]["Ag"] == pytest.approx(805.0, rel=1e-4)
     assert report["r"]["Au"] == pytest.approx(987.0, rel=1e-4)

@@ -362,3 +362,16 @@ def test_2d_back_is_the_exact_transpose_of_2d_forward():
     b_mat = np.stack([proj.back(e).ravel() for e in eye_s], axis=1)
     np.testing.assert_allclose(b_mat.T, a_mat, rtol=1e-6, atol=1e-6)
     assert np.count_nonzero(a_mat) > 0.1 * a_mat.size  # the rays do cross the slice
+
+
+@pytest.mark.parametrize("shape", [(5, 4, 7), (6, 1, 9), (3, 8, 1), (1, 1, 1)])
+def test_release_internal_volume_is_the_public_volume_in_the_same_memory(shape):
+    rng = np.random.default_rng(7)
+    vol = rng.random(shape, dtype=np.float32)
+    proj = ParallelBeamProjector(shape, FEW_ANGLES)
+    vol_t = proj.to_internal_volume(vol)
+    out = proj.release_internal_volume(vol_t)
+    np.testing.assert_array_equal(out, vol)
+    assert out.flags.c_contiguous and np.shares_memory(out, vol_t)
+    with pytest.raises(ValueError, match="C-contiguous float32 internal volume"):
+        proj.release_internal_volume(np.zeros(proj.internal_volume_shape))

@@ -13,6 +13,7 @@ before any threshold. It returns a :class:`~napari_atomtomo.core.quantify.Thresh
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.quantify import QuantifyParams, ThresholdPicker, factor_kind, make_picker, summed_map
+from ..core.quantify import (
+    QuantifyParams,
+    ThresholdPicker,
+    factor_kind,
+    make_picker,
+    quantify_maps,
+    summed_map,
+)
 from ..core.regions import format_composition, region_statistics
 from ..io._names import element_name_match
 
@@ -35,6 +43,7 @@ __all__ = [
     "iter_quantify_job",
     "map_problem",
     "parse_elements",
+    "quantify_job",
     "readout_text",
 ]
 
@@ -52,14 +61,14 @@ class QuantifyStage:
 
 def iter_quantify_job(
     maps: Mapping[str, np.ndarray], kind: str, factors=None, n_thresholds: int = 100,
-    *, limits=None,
+    *, limits=None, smooth_voxels="auto",
 ) -> Generator[QuantifyStage, None, ThresholdPicker]:
     """Summed map, ESF threshold and unthresholded fractions, as a cancellable generator.
 
     The same steps as :func:`~napari_atomtomo.core.quantify.quantify_maps` (including the
     smoothing of EDS maps before thresholding and the Otsu fallback of a poor fit).
     """
-    params = QuantifyParams(kind, n_thresholds=n_thresholds)
+    params = QuantifyParams(kind, n_thresholds=n_thresholds, smooth_voxels=smooth_voxels)
     summed, _ = summed_map(dict(maps), kind, factors)  # validates maps and factors
     if not np.any(summed > 0):
         raise ValueError("all maps are zero (or negative) everywhere; nothing to quantify")
@@ -151,3 +160,48 @@ def readout_text(picker: ThresholdPicker, threshold: float, fractions: dict, mas
     stats = regions if regions is not None else region_statistics(fractions, mask)
     return (f"threshold {threshold:.4g} ({which}) · particle {format_volume(n_inside, voxel_size)}"
             f"\n{format_composition(stats)}\n{fit_text(picker)}")
+
+
+def quantify_job(maps, params, factors, haadf, maps_dir):
+    """:func:`iter_quantify_job`, then the particle and support of a HAADF series
+    ``(series, angles, name)`` (as ``atomtomo quantify --haadf``) and the weight fractions of
+    the replicas in ``maps_dir/resamples/`` (for standard errors): ``(picker, extra)``."""
+    from ..core.regions import particle_from_series, support_from_series
+
+    picker = yield from iter_quantify_job(maps, params.kind, factors, params.n_thresholds,
+                                          smooth_voxels=params.smooth_voxels)
+    extra = {}
+    shape = picker.summed.shape
+    if haadf is not None:
+        series, angles, name = haadf
+        extra["support"] = support_from_series(series, angles, volume_shape=shape)
+        particle, esf, info = particle_from_series(series, angles, shape)
+        extra["particle"] = particle
+        extra["haadf"] = {"layer": name, "sirt": info.as_dict(), "threshold": esf.threshold,
+                          "method": esf.method, "fallback": esf.fallback, "warning": esf.warning,
+                          "volume_voxels": int(particle.sum()),
+                          "max_tilt_deg": float(np.max(np.abs(angles)))}
+        yield QuantifyStage(N_STAGES + 1, f"HAADF particle ({int(particle.sum())} voxels)")
+    extra["replicas"] = _replica_fractions(maps_dir, list(maps), params, factors, shape)
+    yield QuantifyStage(N_STAGES + 2, f"{len(extra['replicas'])} resampled replicas")
+    return picker, extra
+
+
+def _replica_fractions(maps_dir, elements, params, factors, shape) -> list:
+    """Weight fractions (every voxel, threshold 0) of ``maps_dir/resamples/<i>/map_<El>.mrc``."""
+    from ..io import read_mrc
+
+    root = Path(maps_dir) / "resamples" if maps_dir else None
+    if root is None or not root.is_dir():
+        return []
+    out = []
+    for sub in sorted(q for q in root.iterdir() if q.is_dir()):
+        paths = {el: sub / f"map_{el}.mrc" for el in elements}
+        if not all(q.is_file() for q in paths.values()):
+            continue
+        rmaps = {el: read_mrc(q)[0] for el, q in paths.items()}
+        if any(m.shape != shape for m in rmaps.values()):
+            continue
+        rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(params, threshold=0.0))
+        out.append(rq.weight_fractions)
+    return out

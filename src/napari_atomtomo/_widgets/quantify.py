@@ -13,6 +13,12 @@ layer chosen under "regions" (painted by the user; it follows the painting), and
 how the automatic threshold was chosen: the ESF fit's quality, or a warning when the fit
 was poor and Otsu's threshold was used instead (also shown as a notification and stored
 in the ``wt_`` layers' metadata).
+
+As ``atomtomo quantify``: "smoothing σ" is ``--smooth``; a HAADF tilt series chosen under
+"HAADF series" (``--haadf``) gives the particle (its SIRT reconstruction's ESF threshold)
+and the support instead of the threshold on the maps; and when the maps were read from a
+folder with ``resamples/<i>/map_<El>.mrc`` (``atomtomo eds|hebt --resamples K``), the
+read-out and metadata give each region's standard errors from those replicas.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
 
 from .._layers import element_colormap as layer_element_colormap
-from .._layers import image_layer_data, layer_info, layer_voxel_size
+from .._layers import (
+    image_layer_data,
+    layer_angles_deg,
+    layer_info,
+    layer_voxel_size,
+    series_array,
+)
 from ..core.elements import element_factors, load_factor_file, validate_element
 from ..core.quantify import (
     DEFAULT_SUPPORT,
@@ -41,15 +53,16 @@ from ..core.regions import region_statistics
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._defaults import newest_per_element
 from ._plot import LINE, PlotWidget, legend_above
+from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 from ._quantify_model import (
     N_STAGES,
     ThresholdPicker,
     common_folder,
     draw_esf,
     element_of_layer,
-    iter_quantify_job,
     map_problem,
     parse_elements,
+    quantify_job,
     readout_text,
 )
 
@@ -88,8 +101,18 @@ class QuantifyWidget(JobDockWidget):
                                 value=None, tooltip=(
             "optional Labels layer (paint it in napari): the read-out and the wt_ layers' "
             "metadata give the composition of every labelled region"))
+        self.smooth = LineEdit(label="smoothing σ", value="auto", tooltip=(
+            "Gaussian σ in voxels of the summed map before thresholding (auto: 1 for eds, 0 "
+            "for hebt); the fractions themselves are never smoothed"))
+        self.haadf = ComboBox(label="HAADF series", choices=self._haadf_choices, nullable=True,
+                              value=None, tooltip=(
+            "optional HAADF tilt series (with its angles): the particle is its SIRT "
+            "reconstruction's ESF threshold instead of a threshold on the maps"))
         self.maps.native.setMaximumHeight(110)
-        self.inputs.extend([self.maps, self.elements, self.kind, self.factors])
+        self.inputs.extend([self.maps, self.elements, self.kind, self.factors, self.smooth,
+                            self.haadf])
+        self._particle = None
+        self._replicas: list = []
         self.regions.changed.connect(self._on_regions_changed)
         self._regions_watched = None
         self._watched = []
@@ -148,6 +171,11 @@ class QuantifyWidget(JobDockWidget):
             and layer_info(layer).get("algorithm") != "quantify"
         ]
 
+    def _haadf_choices(self, *_):
+        return [(layer.name, layer) for layer in self.viewer.layers
+                if isinstance(layer, Image) and layer_info(layer).get("kind") == "tilt_series"
+                and not layer_info(layer).get("element") and layer_angles_deg(layer) is not None]
+
     def _label_choices(self, *_):
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Labels)]
 
@@ -170,6 +198,8 @@ class QuantifyWidget(JobDockWidget):
 
     def reset_choices(self, *_) -> None:
         self.regions.reset_choices()
+        if hasattr(self, "haadf"):
+            self.haadf.reset_choices()
         super().reset_choices()
 
     def _on_maps_changed(self, layers) -> None:
@@ -216,7 +246,28 @@ class QuantifyWidget(JobDockWidget):
         except FileNotFoundError as exc:
             return str(exc)
         element_factors(elements, factors, require=factor_kind(self.kind.value))
+        self._smooth_value()  # raises with the reason
+        series = self.haadf.value
+        if series is not None:
+            shape = np.shape(layers[0].data)
+            n_a, n_y, n_x = series_array(series).shape  # a view: no copy, no scan
+            want = (n_x, n_y, n_x)
+            if len(shape) != 3 or tuple(shape) != want:
+                return (f"the HAADF series {series.name!r} reconstructs a volume of shape {want} "
+                        f"but the maps have shape {tuple(shape)}")
         return None
+
+    def _smooth_value(self):
+        text = str(self.smooth.value).strip()
+        if text in ("", "auto"):
+            return "auto"
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"smoothing σ must be 'auto' or a number of voxels >= 0, got {text!r}")
+        return value
 
     def command_line(self) -> str:
         layers = list(self.maps.value)
@@ -224,9 +275,14 @@ class QuantifyWidget(JobDockWidget):
         threshold = "auto"
         if self.picker is not None and self._threshold not in (None, self.picker.auto_threshold):
             threshold = self._threshold
-        params = {**dataclasses.asdict(QuantifyParams(self.kind.value, threshold)),
+        params = {**dataclasses.asdict(QuantifyParams(self.kind.value, threshold,
+                                                      smooth_voxels=self._smooth_value())),
                   "factors": self._factors_path()}
-        return format_command("quantify", [maps_dir], params, extra={"--out": "quantified"},
+        extra = {"--out": "quantified"}
+        if self.haadf.value is not None:
+            extra = {"--haadf": layer_info(self.haadf.value).get("source_path")
+                     or f"{self.haadf.value.name}.mrc", **extra}
+        return format_command("quantify", [maps_dir], params, extra=extra,
                               option_names={"n_thresholds": None,  # the CLI's default
                                             "smooth_voxels": "--smooth"})
 
@@ -239,17 +295,25 @@ class QuantifyWidget(JobDockWidget):
         source = {"names": [lyr.name for lyr in layers], "factors": path,
                   "voxel_size": layer_voxel_size(layers[0])}
         factors = None if path is None else load_factor_file(path)
-        params = QuantifyParams(self.kind.value)
+        params = QuantifyParams(self.kind.value, smooth_voxels=self._smooth_value())
+        series = self.haadf.value
+        haadf = None if series is None else (np.asarray(series_array(series), np.float32),
+                                             layer_angles_deg(series), series.name)
+        maps_dir = common_folder([layer_info(lyr).get("source_path") for lyr in layers])
         self._hide_maps, self._hidden_maps = True, []
         self.runner.run(
-            iter_quantify_job, maps, params.kind, factors, params.n_thresholds,
-            label="quantify", total=N_STAGES, describe=lambda s: s.text,
-            on_result=lambda picker: self._on_result(picker, source), exclusive=self.exclusive,
+            quantify_job, maps, params, factors, haadf, maps_dir,
+            label="quantify", total=N_STAGES + 2, describe=lambda s: s.text,
+            on_result=lambda res: self._on_result(res, source), exclusive=self.exclusive,
         )
 
-    def _on_result(self, picker: ThresholdPicker, source: dict) -> None:
+    def _on_result(self, result, source: dict) -> None:
+        picker, extra = result
         self.picker, self._source = picker, source
-        self._support = default_support(picker)  # once: re-thresholding stays fast
+        self._particle, self._replicas = extra.get("particle"), extra.get("replicas", [])
+        self._haadf_info = extra.get("haadf")
+        # once: re-thresholding stays fast
+        self._support = extra["support"] if "support" in extra else default_support(picker)
         self.plot.reset()
         draw_esf(self.plot.axes, picker, LINE)
         legend_above(self.plot.axes, 3)  # not on the V(t) curve
@@ -298,10 +362,11 @@ class QuantifyWidget(JobDockWidget):
         picker, t, vs = self.picker, self._threshold, self._source.get("voxel_size")
         if picker is None or t is None:
             return
-        inside = picker.mask(t)
+        from_haadf = self._particle is not None
+        inside = (self._particle & (picker.summed > 0)) if from_haadf else picker.mask(t)
         fractions = picker.weight_fractions(t, inside)
         esf = picker.esf
-        method = esf.method if t == picker.auto_threshold else "user"
+        method = "particle" if from_haadf else esf.method if t == picker.auto_threshold else "user"
         params = {**dataclasses.asdict(QuantifyParams(picker.kind, t)),
                   "factors": self._source["factors"],
                   "threshold_method": method,
@@ -310,15 +375,37 @@ class QuantifyWidget(JobDockWidget):
         labels = None
         if labels_layer is not None and np.shape(labels_layer.data) == inside.shape:
             labels = np.asarray(labels_layer.data)
-        regions = (region_statistics(fractions, inside, labels)
+        replicas = self._replicas
+        regions = (region_statistics(fractions, inside, labels, replicas)
                    if labels is None or np.any(labels > 0) else None)
-        support, warnings = check_region(picker, inside, self._support, DEFAULT_SUPPORT)
+        support, warnings = check_region(picker, inside, self._support,
+                                         "haadf" if from_haadf else DEFAULT_SUPPORT,
+                                         fit_warnings=not from_haadf)
+        if labels is not None and regions:  # as atomtomo quantify --regions
+            from ..core.reliability import (
+                edge_resolution,
+                region_reliability,
+                reliability_warnings,
+            )
+
+            tilt = (self._haadf_info or {}).get("max_tilt_deg")
+            rel = region_reliability(labels, inside, edge_resolution(picker.summed, inside),
+                                     max_tilt_deg=tilt)
+            for name, entry in rel.items():
+                if name in regions:
+                    regions[name]["reliability"] = entry
+            warnings.extend(reliability_warnings(rel))
+        if from_haadf and self._haadf_info.get("warning"):
+            warnings.insert(0, f"HAADF particle: {self._haadf_info['warning']}")
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
                  "fallback": bool(esf.fallback), "auto_threshold_method": esf.method,
                  "fit_quality": esf.summary()["quality"], "smooth_voxels_used": picker.smooth_voxels,
                  "warnings": warnings, **support, "regions": regions,
                  "regions_layer": None if labels is None else labels_layer.name,
-                 "se_method": "none"}
+                 "resamples": len(replicas),
+                 "se_method": "poisson_resampling" if len(replicas) >= 2 else "none",
+                 "threshold_source": "haadf" if from_haadf else "maps",
+                 "haadf": self._haadf_info}
         for el, wt in fractions.items():
             data, kwargs, _ = image_layer_data(
                 wt, vs, f"wt_{el}", "quantify", params, self._source["names"], element=el,
@@ -336,26 +423,18 @@ class QuantifyWidget(JobDockWidget):
         if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
             self._hidden_maps = hide_maps_under_fractions(self.viewer, self._source["names"])
             self._hide_maps = False
+        if regions is None:
+            regions = region_statistics(fractions, inside, None, replicas)
         text = readout_text(picker, t, fractions, inside, vs, regions)
+        if from_haadf:
+            text = "particle from the HAADF series (the threshold line is not used)\n" + text
+        if len(replicas) < 2:
+            text += ("\n(no standard errors: the maps' folder has no resamples/; run eds/hebt "
+                     "with --resamples)")
         if getattr(self, "_hidden_maps", None):
             text += (f"\n{', '.join(self._hidden_maps)} hidden under the wt_ layers "
                      "(tick them to show)")
         extra_warnings = [w for w in warnings if w != esf.warning]
         self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))
 
-
-def show_fraction_bar(layer) -> None:
-    """A colour bar (0-1 weight fraction, in the element's colour) on the canvas for a
-    ``wt_`` layer, in the lower right corner (the atoms' legend takes the upper one)."""
-    bar = layer.colorbar
-    bar.position, bar.font_size, bar.visible = "bottom_right", 10, True
-
-
-def hide_maps_under_fractions(viewer, names) -> list[str]:
-    """Hide the element maps the ``wt_`` layers were computed from: added over them
-    (additive blending) both would blend into a washed-out disc. Returns the names hidden."""
-    hidden = [n for n in names if n in viewer.layers and viewer.layers[n].visible]
-    for name in hidden:
-        viewer.layers[name].visible = False
-    return hidden
 

@@ -10,6 +10,7 @@ errors).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..core.plausibility import check_tilt_series
 from ..core.stopping import STOP_RULES, StopParams, reconstruct_eds_stopped
 from ..jobs.reconstruction import EDS_ITERATIONS
 from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._scale import add_scale_options, plan_from_args, print_plan
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 #: Fixed iteration count the SIRT/HEBT widget's EDS mode starts with (the paper's
@@ -86,8 +88,29 @@ def register(subparsers) -> None:
     add_resample_option(parser)
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
+    add_scale_options(parser)
     add_force(parser)
     parser.set_defaults(func=run)
+
+
+def _eds_chunked(eds, angles, stop, *, support, shifts, plan, args, report, callback=None):
+    """``reconstruct_eds_stopped``'s result from the chunked path (fixed iterations)."""
+    from ..core.sirt import SirtParams
+    from ..core.stopping import StopInfo
+    from ..scale import reconstruct_eds_chunked
+
+    params = SirtParams(n_iter=stop.max_iterations, relaxation=stop.relaxation)
+    maps = {}
+    info = {}
+    for el, stack in eds.items():  # one element at a time: one map in memory per slab
+        res = reconstruct_eds_chunked(
+            {el: stack}, angles, params, support=support, shifts=shifts, chunks=plan.slab,
+            scheduler=args.scheduler, workers=args.workers,
+            progress=None if callback is None else lambda d, t, el=el: report(d, t, el))
+        maps[el] = res.maps[el]
+        info[el] = StopInfo(iterations=stop.max_iterations, rule="none", met=False,
+                            residual=float(res.residuals[-1]), noise_level=None)
+    return maps, info
 
 
 def stop_params(args) -> StopParams:
@@ -110,20 +133,30 @@ def run(args) -> int:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
-    check_reconstruction_memory(shape, support, n_maps=len(data.eds))
+    n_vox = None if support is None else int(np.prod(support.shape))
+    plan = plan_from_args(args, shape, n_vox, n_maps=len(data.eds))
+    print_plan("eds", plan)
+    if plan.chunked and stop.rule != "none":
+        raise ValueError(f"the chunked path needs a fixed iteration count (--iterations N): "
+                         f"the {stop.rule!r} stopping rule looks at the whole volume at once")
+    if not plan.chunked:
+        check_reconstruction_memory(shape, support, n_maps=len(data.eds))
     for el, stack in data.eds.items():
         warn("eds", check_tilt_series(stack, data.angles_deg, shifts, f"EDS series of {el}"))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     json_path = outs.file(out / "eds.json", own=True)
     report = progress_printer("eds", quiet=args.quiet)
-    maps, info = reconstruct_eds_stopped(
+    solve = reconstruct_eds_stopped
+    if plan.chunked:
+        solve = partial(_eds_chunked, plan=plan, args=args, report=report)
+    maps, info = solve(
         data.eds, data.angles_deg, stop, support=support, shifts=shifts,
         callback=lambda el, s: report(s.iteration, stop.max_iterations, el),
     )
     replicas = []
     rng = np.random.default_rng(args.seed)
     for i in range(k):
-        r_maps, _ = reconstruct_eds_stopped(poisson_resample(data.eds, rng), data.angles_deg,
+        r_maps, _ = solve(poisson_resample(data.eds, rng), data.angles_deg,
                                             stop, support=support, shifts=shifts)
         replicas.append(r_maps)
         report(i + 1, k, "resamples")
@@ -136,6 +169,7 @@ def run(args) -> int:
                      "tol": stop.tol, "relaxation": stop.relaxation},
             "elements": {el: i.as_dict() for el, i in info.items()},
             "resamples": k, "seed": args.seed,
+            "tilt_range_deg": [float(min(data.angles_deg)), float(max(data.angles_deg))],
         })
     for el, path in targets.items():
         print(f"wrote {path}: {info[el].iterations} iterations ({stop.rule}"

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..core._generators import run_to_end
-from ..core.memory import check_memory
 from ..core.est._common import TwoRoundParams
+from ..core.memory import check_memory
 from ..core.plausibility import check_tilt_series
 from ._common import (
-    Outputs, add_force, implicit_angles, output_path, progress_printer, warn, write_json,
+    Outputs,
+    add_force,
+    implicit_angles,
+    output_path,
+    progress_printer,
+    warn,
+    write_json,
 )
 from ._params import add_param_options, read_params
+from ._scale import (
+    add_scale_options,
+    check_volume_output,
+    plan_from_args,
+    print_plan,
+    volume_writers,
+    write_volume,
+)
 from ._series import add_series_options, read_series
+from ._sirt import read_series_maybe_lazy
 
 
 def register(subparsers) -> None:
@@ -31,24 +49,27 @@ def register(subparsers) -> None:
     p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x), MRC")
     p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
                    help="tilt angles in degrees (default: STACK.tlt or angles.tlt beside it)")
-    p.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (z, y, x)")
+    p.add_argument("--out", required=True, metavar="VOLUME.mrc",
+                   help="output volume (z, y, x): MRC, or OME-Zarr with a pyramid (.zarr)")
     p.add_argument("--method", choices=("est", "gridding"), default="est",
                    help="est (equally sloped angles) or gridding (any angles); default est")
     add_param_options(p, TwoRoundParams)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_series_options(p)
+    add_scale_options(p)
     add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from .. import io
     from ..core.est import EstParams, GriddingParams, iter_est, iter_fourier_gridding
 
-    out = output_path(args.out, ".mrc")
+    out = Path(args.out)
+    if out.suffix.lower() != ".zarr":
+        out = output_path(args.out, ".mrc")
     report_path = out.with_name(out.stem + ".est.json")
     outs = Outputs(args.force, (args.stack, implicit_angles(args.stack, args.angles)))
-    outs.file(out, "--out")
+    check_volume_output(outs, out)
     outs.file(report_path, "report")
     if args.method == "est":
         params = read_params(EstParams, args)
@@ -56,13 +77,20 @@ def run(args) -> int:
     else:
         params = read_params(GriddingParams, args)
         start = iter_fourier_gridding
-    series = read_series(args)
+    series = read_series_maybe_lazy(args)
     n_a, n_v, n_u = series.data.shape
     m = params.oversampling * n_u  # pseudopolar line length
     # pseudopolar arrays (complex128), the measured lines, the volume and its work copies
-    check_memory(32.0 * n_v * m * m + 16.0 * n_a * n_v * m + 20.0 * n_v * n_u * n_u,
+    need = 32.0 * n_v * m * m + 16.0 * n_a * n_v * m + 20.0 * n_v * n_u * n_u
+    plan = plan_from_args(args, series.data.shape, estimate=need)
+    print_plan("est", plan)
+    if plan.chunked:
+        return _run_chunked(args, params, series, plan, out, report_path, outs)
+    check_memory(need,
                  f"EST of {n_a} images of {n_v}×{n_u} px (oversampling {params.oversampling})",
                  "bin the tilt series or lower --oversampling")
+    if not isinstance(series.data, np.ndarray):
+        series = read_series(args)  # in memory: the full reader and its checks
     warn("est", check_tilt_series(series.data, series.angles_deg, None,
                                   f"tilt series {args.stack}", params.positivity))
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
@@ -86,7 +114,31 @@ def run(args) -> int:
         report["lines"] = a.describe()
     else:
         report["fourier_coverage"] = result.coverage
+    report["run"] = {"chunked": False}
     with outs.writing() as stage:
-        io.write_mrc(stage(out), result.volume, series.voxel_size)
+        write_volume(stage, out, result.volume, series.voxel_size, args.force, report)
         write_json(stage(report_path), report)
+    return 0
+
+
+def _run_chunked(args, params, series, plan, out, report_path, outs) -> int:
+    """EST or gridding in y-slabs (scale/est.py), the volume streamed to its file."""
+    from ..scale import reconstruct_est_chunked, reconstruct_gridding_chunked
+
+    solve = reconstruct_est_chunked if args.method == "est" else reconstruct_gridding_chunked
+    n_a, n_v, n_u = series.data.shape
+    progress = progress_printer(f"atomtomo est ({args.method})", quiet=args.quiet)
+    report = {"algorithm": args.method, "parameters": dataclasses.asdict(params),
+              "source": str(Path(args.stack)), "voxel_size_A": float(series.voxel_size),
+              "plan": plan.to_dict()}
+    with volume_writers({"volume": out}, (n_u, n_v, n_u), series.voxel_size, plan.slab,
+                        args.force, report) as writers:
+        result = solve(series.data, series.angles_deg, params, chunks=plan.slab,
+                       scheduler=args.scheduler, workers=args.workers,
+                       out=writers["volume"], progress=lambda d, t: progress(d, t, "slabs"))
+        report |= {"errors": [float(e) for e in result.residuals],
+                   "final_error": float(result.residuals[-1]), "run": result.report()}
+    with outs.writing() as stage:
+        write_json(stage(report_path), report)
+    print(f"wrote {out}: {result.n_slabs} slabs on {result.scheduler}", file=sys.stderr)
     return 0

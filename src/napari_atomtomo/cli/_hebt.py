@@ -1,16 +1,26 @@
-"""``atomtomo hebt DATA_DIR --alpha A --iterations N --out MAPS_DIR``: HEBT maps."""
+"""``atomtomo hebt DATA_DIR --alpha A [--iterations N] --out MAPS_DIR``: HEBT maps.
+
+Without ``--iterations`` HEBT runs until the maps stop changing (the ``update`` rule of
+:data:`~napari_atomtomo.core.stopping.HEBT_STOP`); the iterations used and the rule are
+printed and written to ``MAPS_DIR/hebt.json``. Replicas (``--resamples``) use the same
+iteration count as the main run.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
-from ..core.hebt import HebtParams, reconstruct_hebt
+import numpy as np
+
+from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
-from ._params import add_param_options, read_params
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
+from ._params import add_param_options, read_params
+from ._scale import add_scale_options, plan_from_args, print_plan
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -34,6 +44,14 @@ def read_ratios(path) -> dict:
     return obj
 
 
+class _StoreGiven(argparse._StoreAction):
+    """Stores the value and records that the option was given (``iterations_given``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.iterations_given = True
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "hebt",
@@ -49,6 +67,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
     add_param_options(parser, HebtParams)
+    for action in parser._actions:  # no fixed count unless given: the stopping rule
+        if "--iterations" in action.option_strings:
+            action.__class__ = _StoreGiven
+            action.help = ("a fixed number of iterations; when not given, HEBT runs until the "
+                           "relative update per iteration is below 3e-5, at most 1500 "
+                           "(docs/quantification.md)")
+    parser.set_defaults(iterations_given=False)
     parser.add_argument(
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
@@ -64,18 +89,23 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     add_resample_option(parser)
+    add_scale_options(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from dataclasses import replace
+
     from .. import io
-
-    import numpy as np
-
     from ..core.regions import poisson_resample
+    from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
 
-    params = read_params(HebtParams, args)
+    given = getattr(args, "iterations_given", False)
+    stop = (StopParams(rule="none", max_iterations=max(int(args.iterations), 1)) if given
+            else HEBT_STOP)
+    params = read_params(HebtParams, args,
+                         n_iter=args.iterations if given else stop.max_iterations)
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
     outs = Outputs(args.force, (args.ratios, args.shifts, args.support))
@@ -84,7 +114,11 @@ def run(args) -> int:
     if not data.eds:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
-    check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
+    n_vox = None if support is None else int(np.prod(support.shape))
+    plan = plan_from_args(args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
+    print_plan("hebt", plan)
+    if not plan.chunked:
+        check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
     warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))
     for el, stack in data.eds.items():
         warn("hebt", check_counts(stack, f"EDS series of {el}"))
@@ -95,6 +129,7 @@ def run(args) -> int:
     warn("hebt", check_alpha(params.alpha, data.eds))
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     ratios_path = outs.file(out / "response_ratios.json", own=True)
+    info_path = outs.file(out / "hebt.json", own=True)
     choice = None
     if ratios is None:
         from ..core.ratios import choose_ratios
@@ -102,17 +137,39 @@ def run(args) -> int:
         choice = choose_ratios(data.haadf, data.eds)
         ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
-    result = reconstruct_hebt(
-        data.haadf, data.eds, data.angles_deg, params, ratios=ratios, support=support,
-        shifts=shifts,
-        callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
-    )
+    progress = lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}")  # noqa: E731
+    solve = reconstruct_hebt
+    if plan.chunked:  # the same maps, y-slab by y-slab, with the ratios fitted above
+        from ..core.stopping import StopInfo
+        from ..scale import reconstruct_hebt_chunked
+
+        if args.iterations is None:
+            params = replace(params, n_iter=HebtParams().n_iter)
+            stop = StopParams(rule="none", max_iterations=params.n_iter)
+            warn("hebt", [f"the update stopping rule needs the whole volume at once; chunked "
+                          f"HEBT runs a fixed {params.n_iter} iterations (set --iterations)"])
+
+        def solve(haadf, eds, angles, params, *, ratios, support, shifts, callback=None):
+            res = reconstruct_hebt_chunked(
+                haadf, eds, angles, params, ratios=ratios, support=support, shifts=shifts,
+                chunks=plan.slab, scheduler=args.scheduler, workers=args.workers,
+                progress=None if callback is None else lambda d, t: report(d, t, "slabs"))
+            return HebtResult(res.maps, dict(ratios), None, res.residuals)
+
+        result = solve(data.haadf, data.eds, data.angles_deg, params, ratios=ratios,
+                       support=support, shifts=shifts, callback=progress)
+        stop_info = StopInfo(params.n_iter, "none", False, float(result.residuals[-1]), None)
+    else:
+        result, stop_info = hebt_stopped(
+            data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios,
+            support=support, shifts=shifts, callback=progress)
+    params = replace(params, n_iter=stop_info.iterations)
     # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
     # per pixel and often not in counts, is kept), reconstructed with the same ratios.
     replicas = []
     rng = np.random.default_rng(args.seed)
     for i in range(k):
-        replicas.append(reconstruct_hebt(
+        replicas.append(solve(
             data.haadf, poisson_resample(data.eds, rng), data.angles_deg, params,
             ratios=result.ratios, support=support, shifts=shifts).maps)
         report(i + 1, k, "resamples")
@@ -124,6 +181,13 @@ def run(args) -> int:
             write_json(stage(ratios_path), {"r": result.ratios, "r2": None, "method": "given"})
         else:
             write_json(stage(ratios_path), choice.as_dict())
+        write_json(stage(info_path), {"alpha": params.alpha, "relaxation": params.relaxation,
+                                      "iterations": stop_info.iterations,
+                                      "stop": {**stop_info.as_dict(), "tol": stop.tol,
+                                               "max_iterations": stop.max_iterations},
+                                      "resamples": k,
+                                      "tilt_range_deg": [float(min(data.angles_deg)),
+                                                         float(max(data.angles_deg))]})
     for path in targets.values():
         print(f"wrote {path}")
     if k:
@@ -131,9 +195,13 @@ def run(args) -> int:
     if choice is None:
         fitted = " (given)"
     else:
-        fitted = f", R² {choice.r2:.4f} ({choice.method})"
+        fitted = (f", R² {choice.r2:.4f} ({choice.method}; HAADF smoothed by σ "
+                  f"{choice.haadf_sigma_px:.2f} px for the fit to match the EDS resolution)")
         if choice.warning:
             print(f"warning: {choice.warning}", file=sys.stderr)
+    how = ("fixed" if stop.rule == "none" else
+           f"update rule, tol {stop.tol:g}, {'met' if stop_info.met else 'NOT met: limit reached'}")
+    print(f"hebt: {stop_info.iterations} iterations ({how}), α {params.alpha:g}")
     ratio_text = ", ".join(f"r_{el} {r:.4g}" for el, r in result.ratios.items())
     print(f"wrote {ratios_path}: {ratio_text}{fitted}")
     return 0

@@ -4,14 +4,17 @@ The threshold's method (``esf`` or the ``otsu`` fallback), its fit quality, the 
 flag, warnings and the support check are printed and written to ``quantify.json``. Per
 region (``--regions LABELS.mrc``, else the whole particle) the mean weight fractions come
 with standard errors when ``MAPS_DIR/resamples/<i>/map_<El>.mrc`` exist (written by
-``atomtomo eds|hebt --resamples K``).
+``atomtomo eds|hebt --resamples K``). The resolution measured at the particle's surface
+(``resolution_voxels``) and, with ``--regions``, each region's reliability
+(:mod:`~napari_atomtomo.core.reliability`: too thin for the resolution, or an interface in
+the missing wedge of the tilt range from ``--max-tilt``, ``MAPS_DIR/eds.json|hebt.json`` or
+the ``--haadf`` angles) are reported; an unreliable region gets a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -19,7 +22,6 @@ import numpy as np
 
 from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
-
 
 
 def register(subparsers) -> None:
@@ -52,6 +54,10 @@ def register(subparsers) -> None:
     p.add_argument("--regions", metavar="LABELS.mrc", default=None,
                    help="integer label map of the maps' shape (0 = none): report the "
                         "composition per label")
+    p.add_argument("--max-tilt", type=float, default=None, metavar="DEG",
+                   help="largest tilt angle of the series the maps came from, for the "
+                        "missing-wedge check of --regions (default: from MAPS_DIR/eds.json or "
+                        "hebt.json, else the --haadf angles)")
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder")
     add_force(p)
     p.set_defaults(func=run)
@@ -76,6 +82,28 @@ def _parse_smooth(text: str):
         return float(text)
     except ValueError:
         raise ValueError(f"--smooth must be 'auto' or a number of voxels >= 0, got {text!r}") from None
+
+
+def find_max_tilt(maps_dir, given=None, angles=None) -> tuple[float | None, str]:
+    """``(θ_max, source)``: ``--max-tilt``, else ``eds.json``/``hebt.json``, else the HAADF angles."""
+    import json
+
+    if given is not None:
+        if not (math.isfinite(given) and 0 < abs(given) <= 90):
+            raise ValueError(f"--max-tilt must be an angle in (0, 90] degrees, got {given!r}")
+        return abs(float(given)), "--max-tilt"
+    for name in ("hebt.json", "eds.json"):
+        path = Path(maps_dir) / name
+        if path.is_file():
+            try:
+                rng = json.loads(path.read_text()).get("tilt_range_deg")
+            except (ValueError, AttributeError):
+                rng = None
+            if isinstance(rng, list) and len(rng) == 2:
+                return float(max(abs(rng[0]), abs(rng[1]))), str(path)
+    if angles is not None:
+        return float(np.max(np.abs(angles))), "--haadf angles"
+    return None, "unknown"
 
 
 def find_resamples(maps_dir, elements) -> list[dict[str, Path]]:
@@ -120,15 +148,18 @@ def _read_maps(paths: dict, voxel_size=None):
 
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
-    from ..core.quantify import QuantifyParams, quantify_maps
+    from ..core.quantify import QuantifyParams, quantify_maps, summed_map
     from ..core.regions import (
         format_composition,
         particle_from_series,
         region_statistics,
         support_from_series,
     )
+    from ..core.reliability import edge_resolution, region_reliability, reliability_warnings
     from ..io import read_mrc, read_tilt_series, write_mrc
 
+    if args.max_tilt is not None:
+        find_max_tilt(args.maps_dir, args.max_tilt)  # refuse a bad angle before any work
     params = QuantifyParams(args.kind, _parse_threshold(args.threshold),
                             smooth_voxels=_parse_smooth(args.smooth))
     paths = find_maps(args.maps_dir)
@@ -145,8 +176,8 @@ def run(args) -> int:
                 "them, or leave out --factors to use the built-in Table 2 factors"
             )
         if missing:
-            warn("quantify", [f"factor file {args.factors} has no {need!r} factor for "
-                              f"{', '.join(missing)}; the built-in factors are used for them"])
+            warn("quantify", [(f"factor file {args.factors} has no {need!r} factor for "
+                              f"{', '.join(missing)}; the built-in factors are used for them")])
     inputs = list(paths.values()) + [q for q in (args.factors, args.haadf, args.regions) if q]
     outs = Outputs(args.force, inputs)
     out = outs.folder(args.out, "--out")
@@ -183,6 +214,19 @@ def run(args) -> int:
         rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(params, threshold=0.0))
         replicas.append({el: np.where(result.mask, f, 0.0) for el, f in rq.weight_fractions.items()})
     regions = region_statistics(result.weight_fractions, result.mask, labels, replicas)
+    summed, _ = summed_map(maps, result.kind, factors)
+    resolution = edge_resolution(summed, result.mask)
+    max_tilt, tilt_source = find_max_tilt(args.maps_dir, args.max_tilt,
+                                          series.angles_deg if args.haadf else None)
+    if labels is not None:
+        rel = region_reliability(labels, result.mask, resolution, max_tilt_deg=max_tilt)
+        for name, entry in rel.items():
+            if name in regions:
+                regions[name]["reliability"] = entry
+        warnings.extend(reliability_warnings(rel))
+        if max_tilt is None:
+            warnings.append("the tilt range is unknown (no --max-tilt, eds.json/hebt.json or "
+                            "--haadf), so regions were not checked against the missing wedge")
 
     mean_inside = {
         el: (float(wt[result.mask].mean()) if result.n_voxels else 0.0)
@@ -213,6 +257,10 @@ def run(args) -> int:
             "resamples": len(replicas),
             "se_method": "poisson_resampling" if len(replicas) >= 2 else "none",
             "regions_file": args.regions,
+            "resolution_voxels": resolution,
+            "resolution_method": "edge FWHM of the summed map at the particle surface",
+            "max_tilt_deg": max_tilt,
+            "max_tilt_source": tilt_source,
             "regions": regions,
             "maps": {el: str(p) for el, p in paths.items()},
             "esf": None if esf is None else esf.summary(),
@@ -229,6 +277,9 @@ def run(args) -> int:
     print(f"quantify: {len(paths)} maps ({', '.join(paths)}), {t_text}"
           f"({how}; smoothing σ {result.smooth_voxels:g} voxels), {result.n_voxels} voxels inside "
           f"-> {out}")
+    print("resolution at the particle surface (FWHM, voxels): "
+          + ", ".join(f"{ax} {v:.2f}" for ax, v in resolution.items() if v is not None)
+          + (f"; tilt range ±{max_tilt:g}° ({tilt_source})" if max_tilt is not None else ""))
     print(format_composition(regions)
           + ("" if len(replicas) >= 2 else "\n(no standard errors: run eds/hebt with --resamples)"))
     for w in warnings:

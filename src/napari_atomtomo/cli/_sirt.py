@@ -6,15 +6,23 @@ shifts passed to the projector, and a 0/1 support volume that also sets the volu
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from ..core.sirt import SirtParams, reconstruct_sirt
 from ..core.plausibility import check_tilt_series
-from ._common import Outputs, add_force, implicit_angles, progress_printer, warn
+from ..core.sirt import SirtParams, reconstruct_sirt
+from ._common import Outputs, add_force, implicit_angles, progress_printer, warn, write_json
 from ._params import add_param_options, read_params
+from ._scale import (
+    add_scale_options,
+    check_volume_output,
+    plan_from_args,
+    print_plan,
+    volume_writers,
+    write_volume,
+)
 from ._series import add_series_options, read_series
-
-
 
 
 def add_geometry_options(parser) -> None:
@@ -90,30 +98,87 @@ def register(subparsers) -> None:
     add_param_options(parser, SirtParams)
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     add_geometry_options(parser)
-    parser.add_argument("--out", required=True, metavar="VOLUME.mrc", help="output volume (MRC)")
+    parser.add_argument("--out", required=True, metavar="VOLUME.mrc",
+                        help="output volume: MRC, or OME-Zarr with a multiscale pyramid (.zarr)")
+    parser.add_argument("--json", metavar="REPORT.json", default=None,
+                        help="also write the residuals and how the run was done (in memory or "
+                             "chunked, slab height, scheduler, timings)")
     add_series_options(parser)
+    add_scale_options(parser)
     add_force(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from .. import io
-
     params = read_params(SirtParams, args)
     inputs = (args.stack, implicit_angles(args.stack, args.angles), args.shifts, args.support)
     outs = Outputs(args.force, inputs)
-    out = outs.file(args.out, "--out")
-    series = read_series(args)
+    out = check_volume_output(outs, args.out)
+    js = None if args.json is None else outs.file(args.json, "--json", suffix=".json")
+    series = read_series_maybe_lazy(args)
     shifts, support = read_geometry_options(args, series.data.shape)
-    check_reconstruction_memory(series.data.shape, support)
-    warn("sirt", check_tilt_series(series.data, series.angles_deg, shifts,
-                                   f"tilt series {args.stack}", params.nonnegative))
+    n_vox = None if support is None else int(np.prod(support.shape))
+    plan = plan_from_args(args, series.data.shape, n_vox)
+    print_plan("sirt", plan)
+    if not plan.chunked:
+        check_reconstruction_memory(series.data.shape, support)
+        if not isinstance(series.data, np.ndarray):
+            series = read_series(args)  # in memory: the full reader and its checks
+        data = series.data
+        warn("sirt", check_tilt_series(data, series.angles_deg, shifts,
+                                       f"tilt series {args.stack}", params.nonnegative))
     report = progress_printer("sirt", quiet=args.quiet)
-    result = reconstruct_sirt(
-        series.data, series.angles_deg, params, support=support, shifts=shifts,
-        callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
-    )
+    meta = {"algorithm": "sirt", "parameters": {"n_iter": params.n_iter,
+                                                "relaxation": params.relaxation,
+                                                "nonnegative": params.nonnegative},
+            "source": str(args.stack), "plan": plan.to_dict()}
+    if plan.chunked:
+        from ..scale import reconstruct_sirt_chunked
+
+        shape = (series.data.shape[2], series.data.shape[1], series.data.shape[2]) \
+            if support is None else support.shape
+        with volume_writers({"volume": out}, shape, series.voxel_size, plan.slab,
+                            args.force, meta) as writers:
+            result = reconstruct_sirt_chunked(
+                series.data, series.angles_deg, params, support=support, shifts=shifts,
+                chunks=plan.slab, scheduler=args.scheduler, workers=args.workers,
+                out=writers["volume"], progress=lambda d, t: report(d, t, "slabs"))
+            meta["run"] = result.report()
+            meta["residual"] = float(result.residuals[-1])
+        residuals = result.residuals
+        print(f"atomtomo sirt: {result.n_slabs} slabs on {result.scheduler}, "
+              f"{result.seconds:.1f} s, {result.seconds_per_iteration:.3g} s per iteration "
+              f"(summed over slabs)", file=sys.stderr)
+    else:
+        result = reconstruct_sirt(
+            data, series.angles_deg, params, support=support, shifts=shifts,
+            callback=lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}"),
+        )
+        residuals = result.residuals
+        meta["run"] = {"chunked": False}
+        meta["residual"] = float(residuals[-1])
     with outs.writing() as stage:
-        io.write_mrc(stage(out), result.volume, series.voxel_size)
-    print(f"wrote {out} {result.volume.shape}, relative residual {result.residuals[-1]:.4g}")
+        if not plan.chunked:
+            write_volume(stage, out, result.volume, series.voxel_size, args.force, meta)
+        if js is not None:
+            write_json(stage(js), {**meta, "residuals": [float(r) for r in residuals]})
+    print(f"wrote {out}, relative residual {residuals[-1]:.4g}")
     return 0
+
+
+def read_series_maybe_lazy(args):
+    """The tilt series, memory-mapped/lazy (a dask array) for MRC, OME-Zarr and HDF5 files
+    that need no reordering, else read whole."""
+    from pathlib import Path
+
+    from ..io.lazy import LAZY_SUFFIXES, read_tilt_series_lazy
+
+    lazy_ok = (Path(args.stack).suffix.lower() in LAZY_SUFFIXES and args.variable is None
+               and args.axis_order is None and args.center == "(n-1)/2"
+               and args.angle_variable is None)
+    if lazy_ok:
+        from ..io._paths import existing_file
+
+        existing_file(args.stack, "tilt series")
+        return read_tilt_series_lazy(args.stack, args.angles)
+    return read_series(args)

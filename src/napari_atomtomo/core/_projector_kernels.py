@@ -27,8 +27,13 @@ bit-identical to the 3D one, the serial back kernel is the scatter-form transpos
 forward kernel (equal to the gather form to float rounding, and twice as fast), and the
 parallel twins are used only for large slices (see ``_threads.use_parallel_2d``).
 
-``fastmath`` is off: the pair must stay an exact adjoint to float rounding, and the
-kernels are bound by memory traffic, not by the multiply-add count.
+Of ``fastmath`` only ``contract`` is on (:data:`CONTRACT`): it lets LLVM fuse each
+multiply and add of the ``y`` loops into one FMA (one rounding instead of two, so the
+pair stays an exact adjoint to float rounding) and made the 3D kernels 10-20 % faster
+(thread CPU time at 100³ × 55). The inner loops are written ``acc = (acc + w0·s0) + w1·s1``
+so that the only contraction is two chained FMAs, the same in the SIMD 3D loops and the
+scalar 2D loop (which therefore stay bit-identical). The reassociating flags stay off: the results must not
+depend on how LLVM reorders a sum.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+#: The one ``fastmath`` flag the kernels use: multiply-add contraction into FMA.
+CONTRACT = {"contract"}
 
 
 @njit(nogil=True, cache=True)
@@ -69,83 +77,95 @@ def _column_range(base, slope, n_cross, n_u):
     return m_lo, max(m_lo, m_hi)
 
 
-@njit(nogil=True, cache=True, parallel=True)
-def forward_kernel(vol_t, cos_t, sin_t, du, n_u, out):
-    """Forward projection ``out[a, m, :] = Σ w · vol`` (out is overwritten).
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
+def forward_angle(vol_t, c, s, du_a, n_u, proj):
+    """One projection ``proj[m, :] = Σ w · vol`` of angle ``(c, s) = (cos θ, sin θ)``.
 
-    Loop order (angle, step, detector column): for one step along the ray's major
-    axis, consecutive detector columns read neighbouring volume rows, and the whole
-    projection ``out[a]`` stays in cache.
+    ``proj`` ``(n_u, n_y)`` is overwritten. Loop order (step, detector column): for one
+    step along the ray's major axis, consecutive detector columns read neighbouring
+    volume rows, and the whole projection stays in cache. :func:`forward_kernel` and the
+    fused SIRT kernels (:mod:`._sirt_kernels`) share this code, so they agree bit for bit.
     """
     n_z, n_x, n_y = vol_t.shape
-    n_a = cos_t.shape[0]
-    for a in prange(n_a):
-        proj = out[a]
-        proj[:, :] = 0.0
-        z_major, w, n_steps, n_cross, slope, b0, db = _ray_geometry(
-            cos_t[a], sin_t[a], du[a], n_x, n_z, n_u)
-        for step in range(n_steps):
-            base = b0 + step * db
-            m_lo, m_hi = _column_range(base, slope, n_cross, n_u)
-            for m in range(m_lo, m_hi):
-                pos = base + m * slope  # ray m on the cross axis at this step
-                p0 = math.floor(pos)
-                f = pos - p0
-                p0 = int(p0)
-                if p0 < -1 or p0 >= n_cross:
-                    continue
-                w0 = np.float32(0.0) if p0 < 0 else np.float32(w * (1.0 - f))
-                w1 = np.float32(0.0) if p0 + 1 >= n_cross else np.float32(w * f)
-                q0 = max(p0, 0)
-                q1 = min(p0 + 1, n_cross - 1)
-                if z_major:
-                    src0 = vol_t[step, q0]
-                    src1 = vol_t[step, q1]
-                else:
-                    src0 = vol_t[q0, step]
-                    src1 = vol_t[q1, step]
-                line = proj[m]
-                for j in range(n_y):
-                    line[j] += w0 * src0[j] + w1 * src1[j]
+    proj[:, :] = 0.0
+    z_major, w, n_steps, n_cross, slope, b0, db = _ray_geometry(c, s, du_a, n_x, n_z, n_u)
+    for step in range(n_steps):
+        base = b0 + step * db
+        m_lo, m_hi = _column_range(base, slope, n_cross, n_u)
+        for m in range(m_lo, m_hi):
+            pos = base + m * slope  # ray m on the cross axis at this step
+            p0 = math.floor(pos)
+            f = pos - p0
+            p0 = int(p0)
+            if p0 < -1 or p0 >= n_cross:
+                continue
+            w0 = np.float32(0.0) if p0 < 0 else np.float32(w * (1.0 - f))
+            w1 = np.float32(0.0) if p0 + 1 >= n_cross else np.float32(w * f)
+            q0 = max(p0, 0)
+            q1 = min(p0 + 1, n_cross - 1)
+            if z_major:
+                src0 = vol_t[step, q0]
+                src1 = vol_t[step, q1]
+            else:
+                src0 = vol_t[q0, step]
+                src1 = vol_t[q1, step]
+            line = proj[m]
+            for j in range(n_y):
+                line[j] = (line[j] + w0 * src0[j]) + w1 * src1[j]  # two chained FMAs
 
 
-@njit(nogil=True, cache=True, parallel=True)
-def back_kernel(stk_t, cos_t, sin_t, du, n_x, n_z, out):
-    """Exact adjoint of :func:`forward_kernel` (out is overwritten).
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
+def forward_kernel(vol_t, cos_t, sin_t, du, n_u, out):
+    """Forward projection ``out[a] = A_a · vol`` for every angle, parallel over angles."""
+    for a in prange(cos_t.shape[0]):
+        forward_angle(vol_t, cos_t[a], sin_t[a], du[a], n_u, out[a])
 
-    Gather form, parallel over z slabs: slab ``out[k]`` (``n_x · n_y`` floats) is written
-    by one thread only and stays in cache while the angles are summed into it, and for
-    one angle consecutive voxel rows read neighbouring stack rows.
+
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
+def back_slab(stk_t, cos_t, sin_t, du, k, n_x, n_z, slab):
+    """Slab ``k`` of the back projection, ``slab`` ``(n_x, n_y)`` (overwritten).
+
+    Gather form: the angles are summed into the slab, which stays in cache, and for one
+    angle consecutive voxel rows read neighbouring stack rows. Shared by
+    :func:`back_kernel` and the fused SIRT kernels.
     """
     n_a, n_u, n_y = stk_t.shape
     c_x = (n_x - 1) * 0.5
     c_z = (n_z - 1) * 0.5
     c_u = (n_u - 1) * 0.5
+    slab[:, :] = 0.0
+    z_rel = k - c_z
+    for a in range(n_a):
+        c = cos_t[a]
+        s = sin_t[a]
+        inv = 1.0 / max(abs(c), abs(s))
+        offset = z_rel * s + c_u + du[a]
+        for i in range(n_x):
+            m_star = (i - c_x) * c + offset  # where voxel (k, i) projects
+            m0 = math.floor(m_star)
+            d = m_star - m0  # distance of column m0 below m*, in [0, 1)
+            m0 = int(m0)
+            if m0 < -1 or m0 >= n_u:
+                continue
+            t0 = 1.0 - d * inv  # triangle weights of columns m0 and m0 + 1
+            t1 = 1.0 - (1.0 - d) * inv
+            w0 = np.float32(t0 * inv) if (t0 > 0.0 and m0 >= 0) else np.float32(0.0)
+            w1 = np.float32(t1 * inv) if (t1 > 0.0 and m0 + 1 < n_u) else np.float32(0.0)
+            src0 = stk_t[a, max(m0, 0)]
+            src1 = stk_t[a, min(m0 + 1, n_u - 1)]
+            acc = slab[i]
+            for j in range(n_y):
+                acc[j] = (acc[j] + w0 * src0[j]) + w1 * src1[j]  # two chained FMAs
+
+
+@njit(nogil=True, cache=True, parallel=True, fastmath=CONTRACT)
+def back_kernel(stk_t, cos_t, sin_t, du, n_x, n_z, out):
+    """Exact adjoint of :func:`forward_kernel` (out is overwritten), parallel over z slabs.
+
+    Slab ``out[k]`` is written by one thread only (no atomics, no private copies).
+    """
     for k in prange(n_z):
-        slab = out[k]
-        slab[:, :] = 0.0
-        z_rel = k - c_z
-        for a in range(n_a):
-            c = cos_t[a]
-            s = sin_t[a]
-            inv = 1.0 / max(abs(c), abs(s))
-            offset = z_rel * s + c_u + du[a]
-            for i in range(n_x):
-                m_star = (i - c_x) * c + offset  # where voxel (k, i) projects
-                m0 = math.floor(m_star)
-                d = m_star - m0  # distance of column m0 below m*, in [0, 1)
-                m0 = int(m0)
-                if m0 < -1 or m0 >= n_u:
-                    continue
-                t0 = 1.0 - d * inv  # triangle weights of columns m0 and m0 + 1
-                t1 = 1.0 - (1.0 - d) * inv
-                w0 = np.float32(t0 * inv) if (t0 > 0.0 and m0 >= 0) else np.float32(0.0)
-                w1 = np.float32(t1 * inv) if (t1 > 0.0 and m0 + 1 < n_u) else np.float32(0.0)
-                src0 = stk_t[a, max(m0, 0)]
-                src1 = stk_t[a, min(m0 + 1, n_u - 1)]
-                acc = slab[i]
-                for j in range(n_y):
-                    acc[j] += w0 * src0[j] + w1 * src1[j]
+        back_slab(stk_t, cos_t, sin_t, du, k, n_x, n_z, out[k])
 
 
 # ---------------------------------------------------------------------------- 2D (n_y = 1)
@@ -167,7 +187,7 @@ def _pad_rows(a, transpose):
     return out
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=CONTRACT)
 def _forward_angle_2d(rows_z, rows_x, n_z, n_x, c, s, du_a, proj):
     """One projection ``proj[m]`` (overwritten) from the padded rows of the slice.
 
@@ -189,7 +209,8 @@ def _forward_angle_2d(rows_z, rows_x, n_z, n_x, c, s, du_a, proj):
             p0 = math.floor(pos)
             f = pos - p0
             q = min(max(int(p0) + PAD, 0), top)
-            proj[m] += np.float32(w * (1.0 - f)) * row[q] + np.float32(w * f) * row[q + 1]
+            # the 3D kernel's expression, so both contract to the same two FMAs
+            proj[m] = (proj[m] + np.float32(w * (1.0 - f)) * row[q]) + np.float32(w * f) * row[q + 1]
 
 
 @njit(nogil=True, cache=True)
@@ -336,3 +357,16 @@ def flush_denormals_serial_kernel(flat, floor):
     for n in range(flat.shape[0]):
         if abs(flat[n]) < floor:
             flat[n] = 0.0
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def transpose_slabs_inplace_kernel(flat, n_z, n_a, n_b):
+    """Turn every slab ``(n_a, n_b)`` of a C-contiguous ``(n_z, n_a, n_b)`` buffer into its
+    transpose ``(n_b, n_a)``, in place (one slab-sized scratch per slab, not a volume)."""
+    size = n_a * n_b
+    for k in prange(n_z):
+        slab = flat[k * size:(k + 1) * size]
+        tmp = slab.copy()
+        for i in range(n_a):
+            for j in range(n_b):
+                slab[j * n_a + i] = tmp[i * n_b + j]

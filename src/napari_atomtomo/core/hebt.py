@@ -43,20 +43,19 @@ from numba import njit, prange
 
 from ._generators import run_to_end
 from .params import param, register_params
-from .geometry import validate_angles, validate_shifts
-from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
+from .backends import DEFAULT_BACKEND, get_backend
+from .geometry import validate_angles, validate_shifts
+from .projectors import DENORMAL_FLOOR
 from .sirt import (
     RELAXATION,
     _sum_of_squares,
-    _update_kernel,
     check_element_stacks,
     check_iteration_settings,
     check_stack,
     check_support,
     public_copy,
     resolve_volume_shape,
-    sirt_weights,
 )
 
 __all__ = [
@@ -242,16 +241,26 @@ def check_ratios(ratios, elements) -> dict[str, float]:
 # ---------------------------------------------------------------------------- kernels
 @njit(nogil=True, cache=True, parallel=True)
 def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
-    """``out = inv_rows · (w_el (b_el − p_el) + w_h e_h)``; returns ``Σ (b_el − p_el)²``."""
+    """``out = R · (w_el (b_el − p_el) + w_h e_h)``; returns ``Σ (b_el − p_el)²``.
+
+    Internal stacks ``(n_a, n_u, n_y)``; ``inv_rows`` is that or ``(n_a, n_u, 1)`` (the same
+    row sums for every ``y``, as the backend returns them without a support).
+    """
     we = np.float32(w_el)
     wh = np.float32(w_h)
-    total = 0.0
-    for i in prange(b_el.size):
-        d = b_el[i] - p_el[i]
-        total += np.float64(d) * np.float64(d)
-        v = (we * d + wh * e_h[i]) * inv_rows[i]
-        out[i] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
-    return total
+    n_a, n_u, n_y = b_el.shape
+    full = inv_rows.shape[2] == n_y
+    sums = np.zeros(n_a)
+    for a in prange(n_a):
+        total = 0.0
+        for m in range(n_u):
+            for j in range(n_y):
+                d = b_el[a, m, j] - p_el[a, m, j]
+                total += np.float64(d) * np.float64(d)
+                v = (we * d + wh * e_h[a, m, j]) * inv_rows[a, m, j if full else 0]
+                out[a, m, j] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
+        sums[a] = total
+    return sums.sum()
 
 
 # ---------------------------------------------------------------------------- HEBT
@@ -264,7 +273,8 @@ def iter_hebt(
     ratios=None,
     support=None,
     shifts=None,
-) -> Iterator[HebtState]:
+    backend: str = DEFAULT_BACKEND,
+) -> Generator[HebtState, None, HebtResult]:
     """Run HEBT (Eq. 17), yielding a :class:`HebtState` after every iteration.
 
     HAADF-EDS bimodal tomography of paper 002 [2]_: one SIRT-like update per element that
@@ -288,6 +298,8 @@ def iter_hebt(
         Voxels allowed to be non-zero (also fixes the volume shape).
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Yields
     ------
@@ -309,6 +321,7 @@ def iter_hebt(
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
+    engine = get_backend(backend)
     h, stacks = _check_haadf_and_eds(haadf, eds)
     angles = validate_angles(angles_deg, n_images=h.shape[0])
     if shifts is not None:
@@ -328,7 +341,7 @@ def iter_hebt(
             )
     else:
         used, r2, note = check_ratios(ratios, list(stacks)), None, None
-    projector = ParallelBeamProjector(shape, angles, n_u=h.shape[2], shifts=shifts)
+    projector = engine.projector(shape, angles, n_u=h.shape[2], shifts=shifts)
     b_el = {
         el: projector.to_internal_stack(used[el] * s.astype(np.float32))
         for el, s in stacks.items()
@@ -339,8 +352,8 @@ def iter_hebt(
     b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
     if b_norm2 == 0.0:
         raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
-    return _with_hebt_result(_run_hebt(projector, b_el, b_h, np.sqrt(b_norm2), params, support,
-                                       dict(used), r2, note))
+    return _with_hebt_result(_run_hebt(engine.sirt_operator(projector), b_el, b_h,
+                                       np.sqrt(b_norm2), params, support, dict(used), r2, note))
 
 
 def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
@@ -353,12 +366,14 @@ def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
     return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
 
 
-def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=None
+def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=None
               ) -> Iterator[HebtState]:
+    projector = operator.projector
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     support_t = None if support is None else projector.to_internal_volume(support)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
-        inv_rows, inv_cols = sirt_weights(projector, support_t)
+        inv_rows, inv_cols = operator.weights(support_t)
+    del support_t
     elements = list(b_el)
     k = len(elements)
     a = float(params.alpha)
@@ -367,8 +382,6 @@ def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=No
     p = {el: projector.new_internal_stack() for el in elements}  # W X_A
     d = {el: projector.new_internal_stack() for el in elements}  # R_b-weighted residual
     e_h = projector.new_internal_stack()  # I_H − W Σ X_B
-    bp = projector.new_internal_volume()
-    inv_rows_f, inv_cols_f = inv_rows.reshape(-1), inv_cols.reshape(-1)
 
     def residuals() -> float:
         e_h[...] = b_h
@@ -376,26 +389,22 @@ def _run_hebt(projector, b_el, b_h, b_norm, params, support, ratios, r2, note=No
             np.subtract(e_h, p[el], out=e_h)
         ss = a**2 * _sum_of_squares(e_h.reshape(-1))
         for el in elements:
-            ss_el = _block_residual_kernel(
-                b_el[el].reshape(-1), p[el].reshape(-1), e_h.reshape(-1), inv_rows_f,
-                w_el, w_h, d[el].reshape(-1),
-            )
+            ss_el = _block_residual_kernel(b_el[el], p[el], e_h, inv_rows, w_el, w_h, d[el])
             ss += w_el**2 * ss_el
         return float(np.sqrt(ss) / b_norm)
 
     residuals()  # x = 0, p = 0 (cheap)
     for it in range(1, params.n_iter + 1):
         with threads:
-            for el in elements:
-                projector.back_internal(d[el], out=bp)
-                _update_kernel(
-                    x[el].reshape(-1), bp.reshape(-1), inv_cols_f, params.relaxation, True
-                )
+            for el in elements:  # X_A ← max(0, X_A + λ C Wᵀ d_A), fused slab by slab
+                operator.back_update(d[el], inv_cols, params.relaxation, True, x[el])
             for el in elements:
                 projector.forward_internal(x[el], out=p[el])
             residual = residuals()
         maps = None
-        if it == params.n_iter or it % params.yield_every == 0:
+        if it == params.n_iter:  # the working maps become the result: no copies at the end
+            maps = {el: projector.release_internal_volume(x[el]) for el in elements}
+        elif it % params.yield_every == 0:
             maps = {el: public_copy(projector, x[el]) for el in elements}
         yield HebtState(it, residual, maps, ratios, r2, note)
 
@@ -410,6 +419,7 @@ def reconstruct_hebt(
     support=None,
     shifts=None,
     callback: Callable[[HebtState], None] | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> HebtResult:
     """Run :func:`iter_hebt` to the end; ``callback(state)`` after every iteration.
 
@@ -429,6 +439,8 @@ def reconstruct_hebt(
         Voxels allowed to be non-zero.
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
     callback : callable, optional
         ``callback(state)`` with each :class:`HebtState`.
 
@@ -445,4 +457,4 @@ def reconstruct_hebt(
        https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(iter_hebt(haadf, eds, angles_deg, params, ratios=ratios, support=support,
-                                shifts=shifts), callback)
+                                shifts=shifts, backend=backend), callback)

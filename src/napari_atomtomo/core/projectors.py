@@ -147,6 +147,24 @@ class ParallelBeamProjector:
         """Contiguous ``(z, y, x)`` copy of an internal volume (always a new array)."""
         return vol_t.transpose(0, 2, 1).copy(order="C")
 
+    def release_internal_volume(self, vol_t: np.ndarray) -> np.ndarray:
+        """The ``(z, y, x)`` volume of ``vol_t``, made in ``vol_t``'s own memory.
+
+        For a solver's last result: no copy of the volume is made (the slabs are
+        transposed in place), and ``vol_t`` must not be used as an internal volume again.
+        """
+        n_z, n_y, n_x = self.volume_shape
+        if vol_t.shape != self.internal_volume_shape or vol_t.dtype != np.float32 or \
+                not vol_t.flags.c_contiguous:
+            raise ValueError(
+                f"vol_t must be a C-contiguous float32 internal volume of shape "
+                f"{self.internal_volume_shape}, got {vol_t.dtype} {vol_t.shape}"
+            )
+        flat = vol_t.reshape(-1)
+        if n_y > 1 and n_x > 1:
+            _k.transpose_slabs_inplace_kernel(flat, n_z, n_x, n_y)
+        return flat.reshape(n_z, n_y, n_x)
+
     def to_internal_stack(self, stack: np.ndarray) -> np.ndarray:
         """``(angle, y, x)`` -> contiguous float32 ``(angle, x, y)`` (a copy)."""
         stack = np.asarray(stack)

@@ -111,7 +111,9 @@ def format_composition(stats: dict) -> str:
             se = s["standard_error"][el]
             parts.append(f"{el} {100 * m:.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
                          + " wt %")
-        lines.append(f"{name} ({s['n_voxels']} voxels): " + ", ".join(parts))
+        flag = s.get("reliability") or {}
+        lines.append(f"{name} ({s['n_voxels']} voxels): " + ", ".join(parts)
+                     + ("  [unreliable, see the warning]" if flag.get("reliable") is False else ""))
     return "\n".join(lines)
 
 

@@ -13,7 +13,11 @@ matrix (``A·support``), ``C`` is zero outside the support and the start volume 
 zeroed there, which is exactly SIRT on the columns inside the support.
 
 Everything runs in the projector's internal layout (tilt axis innermost) with
-preallocated buffers; the layout is converted only on entry, on yield and on exit.
+preallocated buffers; the layout is converted only on entry, on yield and on exit. The
+arithmetic goes through a compute backend (:mod:`.backends`, ``backend="numba-cpu"`` by
+default): its fused kernels do one iteration in two passes (back projection + update
+slab by slab, forward projection + residual angle by angle) and hold only ``x``, ``b``
+and the weighted residual; without a support ``R`` and ``C`` are one slice each.
 
 EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 :func:`reconstruct_eds`.
@@ -33,8 +37,9 @@ from . import _validate, config
 from ._generators import run_to_end
 from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
+from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
-from .projectors import DENORMAL_FLOOR, ParallelBeamProjector
+from .projectors import DENORMAL_FLOOR, ParallelBeamProjector  # noqa: F401
 
 __all__ = [
     "SirtParams",
@@ -121,31 +126,6 @@ class SirtResult:
 
 # ---------------------------------------------------------------------------- kernels
 @njit(nogil=True, cache=True, parallel=True)
-def _residual_kernel(b, p, inv_rows, out):
-    """``out = (b − p) · inv_rows`` on flat arrays; returns ``Σ (b − p)²`` in float64."""
-    total = 0.0
-    for i in prange(b.size):
-        d = b[i] - p[i]
-        total += np.float64(d) * np.float64(d)
-        v = d * inv_rows[i]
-        out[i] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
-    return total
-
-
-@njit(nogil=True, cache=True, parallel=True)
-def _update_kernel(x, bp, inv_cols, relaxation, nonnegative):
-    """``x += λ · inv_cols · bp`` on flat arrays, clipped at 0 if ``nonnegative``."""
-    lam = np.float32(relaxation)
-    for i in prange(x.size):
-        v = x[i] + lam * inv_cols[i] * bp[i]
-        if nonnegative and v < 0.0:
-            v = np.float32(0.0)
-        if abs(v) < DENORMAL_FLOOR:
-            v = np.float32(0.0)
-        x[i] = v
-
-
-@njit(nogil=True, cache=True, parallel=True)
 def _sum_of_squares(a):
     total = 0.0
     for i in prange(a.size):
@@ -171,21 +151,13 @@ def inverse_sums(sums: np.ndarray) -> np.ndarray:
     return inv
 
 
-def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None):
-    """Inverse row sums ``R`` (internal stack) and column sums ``C`` (internal volume).
-
-    With a support (internal layout, float32 0/1) the row sums are ``A·support`` and
-    ``C`` is zero outside the support.
-    """
-    ones_v = projector.new_internal_volume()
-    ones_v[...] = 1.0 if support_t is None else support_t
-    inv_rows = inverse_sums(projector.forward_internal(ones_v))
-    ones_s = projector.new_internal_stack()
-    ones_s[...] = 1.0
-    inv_cols = inverse_sums(projector.back_internal(ones_s, out=ones_v))
-    if support_t is not None:
-        inv_cols *= support_t
-    return inv_rows, inv_cols
+def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None, operator=None):
+    """Inverse row sums ``R`` and column sums ``C`` of ``projector`` (see
+    :meth:`.backends.NumbaSirtOperator.weights`: without a support they are the same for
+    every ``y`` and come as ``(n_a, n_u, 1)`` / ``(n_z, n_x, 1)``)."""
+    if operator is None:
+        operator = get_backend().sirt_operator(projector)
+    return operator.weights(support_t)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -226,8 +198,15 @@ def check_support(support, shape) -> np.ndarray | None:
 
 # ---------------------------------------------------------------------------- SIRT
 def iter_sirt(
-    stack, angles_deg, params: SirtParams = SirtParams(), *, support=None, x0=None, shifts=None
-) -> Generator[SirtState, None, None]:
+    stack,
+    angles_deg,
+    params: SirtParams = SirtParams(),
+    *,
+    support=None,
+    x0=None,
+    shifts=None,
+    backend: str = DEFAULT_BACKEND,
+) -> Generator[SirtState, None, SirtResult]:
     """Run SIRT on a tilt series, yielding a :class:`SirtState` after every iteration.
 
     The simultaneous iterative reconstruction technique of paper 002 [2]_ (Eq. 7), with the
@@ -249,6 +228,8 @@ def iter_sirt(
         otherwise it is ``(n_x, n_y, n_x)``.
     shifts : array_like, shape (angle, 2), optional
         Per-image ``(dy, dx)`` in pixels, as for :class:`ParallelBeamProjector`.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Yields
     ------
@@ -268,7 +249,8 @@ def iter_sirt(
        HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
        https://doi.org/10.1016/j.ultramic.2020.113166
     """
-    run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts)
+    run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
+                        backend=backend)
     return _with_sirt_result(_run_sirt(*run))
 
 
@@ -282,9 +264,10 @@ def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
     return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 
-def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts):
+def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts, backend=DEFAULT_BACKEND):
     if not isinstance(params, SirtParams):
         raise ValueError(f"params must be a SirtParams, got {type(params).__name__}")
+    engine = get_backend(backend)
     s = check_stack(stack)
     angles = validate_angles(angles_deg, n_images=s.shape[0])
     if shifts is not None:
@@ -295,41 +278,41 @@ def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts):
         x0 = np.asarray(x0)
         if not np.all(np.isfinite(x0)):
             raise ValueError("x0 contains NaN or infinite values")
-    projector = ParallelBeamProjector(shape, angles, n_u=s.shape[2], shifts=shifts)
+    projector = engine.projector(shape, angles, n_u=s.shape[2], shifts=shifts)
     b = projector.to_internal_stack(s)
     b_norm = np.sqrt(_sum_of_squares(b.reshape(-1)))
     if b_norm == 0.0:
         raise ValueError("tilt series is all zeros; there is nothing to reconstruct")
-    return projector, b, b_norm, params, support, x0
+    return engine.sirt_operator(projector), b, b_norm, params, support, x0
 
 
-def _run_sirt(projector, b, b_norm, params, support, x0) -> Generator[SirtState, None, None]:
+def _run_sirt(operator, b, b_norm, params, support, x0) -> Generator[SirtState, None, None]:
+    projector = operator.projector
     threads = ThreadPolicy(np.prod(projector.volume_shape) * projector.n_angles)
     with ThreadPolicy(0 if threads.small else PARALLEL_MIN_WORK):  # setup: 1 or all threads
         support_t = None if support is None else projector.to_internal_volume(support)
-        inv_rows, inv_cols = sirt_weights(projector, support_t)
+        inv_rows, inv_cols = operator.weights(support_t)
         x = projector.new_internal_volume() if x0 is None else projector.to_internal_volume(x0)
         if support_t is not None:
             x *= support_t
+            del support_t  # C is zero off the support, so x stays zero there
         if params.nonnegative:
             np.maximum(x, 0.0, out=x)
-        p = projector.forward_internal(x)  # A x, kept one iteration ahead
-        e = projector.new_internal_stack()  # R (b − A x)
-        bp = projector.new_internal_volume()  # Aᵀ R (b − A x)
-        flat = (b.reshape(-1), p.reshape(-1), inv_rows.reshape(-1), e.reshape(-1))
-        _residual_kernel(*flat)
+        e = projector.new_internal_stack()  # R (b − A x), kept one iteration ahead
+        if x0 is None:  # A·0 = 0: no projection in the set-up
+            np.multiply(b, inv_rows, out=e)
+        else:
+            operator.forward_residual(x, b, inv_rows, e)
     for it in range(1, params.n_iter + 1):
         with threads:
-            projector.back_internal(e, out=bp)
-            _update_kernel(
-                x.reshape(-1), bp.reshape(-1), inv_cols.reshape(-1),
-                params.relaxation, params.nonnegative,
-            )
-            projector.forward_internal(x, out=p)
+            operator.back_update(e, inv_cols, params.relaxation, params.nonnegative, x)
             # residual of the new x; e is reused by the next iteration
-            residual = float(np.sqrt(_residual_kernel(*flat)) / b_norm)
-        last = it == params.n_iter
-        volume = public_copy(projector, x) if last or it % params.yield_every == 0 else None
+            residual = float(np.sqrt(operator.forward_residual(x, b, inv_rows, e)) / b_norm)
+        volume = None
+        if it == params.n_iter:  # the working volume becomes the result: no copy at the end
+            volume = projector.release_internal_volume(x)
+        elif it % params.yield_every == 0:
+            volume = public_copy(projector, x)
         yield SirtState(it, residual, volume)
 
 
@@ -342,6 +325,7 @@ def reconstruct_sirt(
     x0=None,
     shifts=None,
     callback: Callable[[SirtState], None] | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> SirtResult:
     """Run :func:`iter_sirt` to the end; ``callback(state)`` is called after every iteration.
 
@@ -374,7 +358,8 @@ def reconstruct_sirt(
        https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(
-        iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts), callback)
+        iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
+                  backend=backend), callback)
 
 
 # ---------------------------------------------------------------------------- EDS-STEM
@@ -411,6 +396,7 @@ def reconstruct_eds(
     support=None,
     shifts=None,
     callback: Callable[[str, SirtState], None] | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> dict[str, np.ndarray]:
     """EDS-STEM tomography: SIRT of every element's tilt series (paper 002, Eq. 11).
 
@@ -418,7 +404,7 @@ def reconstruct_eds(
     ----------
     eds : dict of str to ndarray, shape (angle, y, x)
         X-ray counts per element line (non-negative), all of one shape.
-    angles_deg, params, support, shifts
+    angles_deg, params, support, shifts, backend
         As for :func:`iter_sirt`.
     callback : callable, optional
         ``callback(element, state)`` after every iteration.
@@ -436,7 +422,8 @@ def reconstruct_eds(
     """
     stacks = check_element_stacks(eds)
     runs = {
-        el: _prepare_sirt(s, angles_deg, params, support=support, x0=None, shifts=shifts)
+        el: _prepare_sirt(s, angles_deg, params, support=support, x0=None, shifts=shifts,
+                          backend=backend)
         for el, s in stacks.items()
     }
     return {element: run_to_end(_with_sirt_result(_run_sirt(*run)),

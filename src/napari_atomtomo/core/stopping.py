@@ -15,6 +15,15 @@ runs each element's SIRT until a documented rule holds, at most ``max_iterations
 
 Every run reports the iterations used, the rule, whether it was met and the final misfit
 (:class:`StopInfo`).
+
+HEBT (:func:`hebt_stopped`) takes the ``"update"`` rule (or ``"none"``) on all element
+maps together, with :data:`HEBT_STOP`: its block system converges far more slowly than
+per-element SIRT, and the composition of regions whose interfaces lie across the missing
+wedge converges slowest. Measured on the core/shell/cap phantoms (Co–Zn, α 0.8): the cap's
+error is 4.3 / 3.5 / 2.6 / 2.3 wt % (2D) and 5.7 / 4.4 / 2.7 / 2.2 wt % (3D) after
+200 / 400 / 1000 / 1500 iterations, when the relative update per iteration is 3.6e-4 /
+1.1e-4 / 3.7e-5 / 2.7e-5; regions away from the wedge change by < 0.3 wt % after 400. The
+tolerance 3e-5 stops where the maps change by < 0.3 % per 100 iterations.
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ import numpy as np
 
 from .sirt import SirtParams, check_element_stacks, iter_sirt
 
-__all__ = ["STOP_RULES", "StopInfo", "StopParams", "reconstruct_eds_stopped", "sirt_stopped"]
+__all__ = ["HEBT_STOP", "STOP_RULES", "StopInfo", "StopParams", "hebt_stopped",
+           "reconstruct_eds_stopped", "sirt_stopped"]
 
 STOP_RULES = ("update", "discrepancy", "none")
 
@@ -165,3 +175,51 @@ def reconstruct_eds_stopped(eds, angles_deg, stop: StopParams = StopParams(), *,
         maps[el], info[el] = sirt_stopped(s, angles_deg, stop, support=support, shifts=shifts,
                                           callback=cb)
     return maps, info
+
+
+#: HEBT's update rule is checked every this many iterations (copies of the maps are not free).
+HEBT_CHECK_EVERY = 10
+#: HEBT's default stopping rule (module docstring).
+HEBT_STOP = StopParams(rule="update", max_iterations=1500, tol=3e-5)
+
+
+def hebt_stopped(haadf, eds, angles_deg, params=None, stop: StopParams = HEBT_STOP, *,
+                 ratios=None, support=None, shifts=None, callback: Callable | None = None):
+    """HEBT (:func:`~.hebt.iter_hebt`) until ``stop``'s rule holds: ``(HebtResult, StopInfo)``.
+
+    ``params`` gives α and λ (its ``n_iter`` is replaced by ``stop.max_iterations``);
+    rules ``"update"`` (on all element maps together, the mean relative update per
+    iteration over the last :data:`HEBT_CHECK_EVERY` iterations) or ``"none"``.
+    """
+    from dataclasses import replace
+
+    from .hebt import HebtParams, HebtResult, iter_hebt
+
+    params = HebtParams() if params is None else params
+    if not isinstance(stop, StopParams):
+        raise ValueError(f"stop must be a StopParams, got {type(stop).__name__}")
+    if stop.rule not in ("update", "none"):
+        raise ValueError(f"HEBT stops by the 'update' or 'none' rule, got {stop.rule!r}")
+    every = stop.max_iterations if stop.rule == "none" else HEBT_CHECK_EVERY
+    run = replace(params, n_iter=stop.max_iterations, yield_every=every)
+    previous, maps, state, met, residuals, last = None, None, None, False, [], 0
+    gen = iter_hebt(haadf, eds, angles_deg, run, ratios=ratios, support=support, shifts=shifts)
+    for state in gen:
+        residuals.append(state.residual)
+        if callback is not None:
+            callback(state)
+        if state.maps is None:
+            continue
+        previous, maps = maps, state.maps
+        if stop.rule == "update" and previous is not None:
+            num = math.sqrt(sum(float(np.sum((maps[el] - previous[el]) ** 2.0)) for el in maps))
+            norm = math.sqrt(sum(float(np.sum(m.astype(np.float64) ** 2)) for m in maps.values()))
+            # the mean update per iteration since the last check
+            steps = state.iteration - last
+            met = norm > 0 and num <= stop.tol * steps * norm
+        last = state.iteration
+        if met:
+            gen.close()
+            break
+    result = HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
+    return result, StopInfo(state.iteration, stop.rule, met, float(state.residual), None)

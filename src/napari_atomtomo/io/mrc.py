@@ -209,3 +209,54 @@ def write_mrc(path, data, voxel_size, *, force: bool = False, kind: str = "volum
         if tmp.exists():
             tmp.unlink()
     return p
+
+
+class MrcSlabWriter:
+    """Write a float32 MRC volume ``(z, y, x)`` slab by slab, atomically.
+
+    The file is created memory-mapped under a temporary name (``<name>.part``), each
+    :meth:`write_slab` fills rows ``[y0, y0 + h)`` (the OS pages them out, so memory stays
+    bounded) and :meth:`close` renames it into place; on an error it is removed.
+    """
+
+    def __init__(self, path, shape, voxel_size, *, force: bool = False, inputs=(),
+                 label: str | None = None):
+        import mrcfile
+
+        self.path = writable_path(path, force=force, inputs=inputs)
+        self.shape = tuple(int(s) for s in shape)
+        self.tmp = self.path.with_name(self.path.name + ".part")
+        self.mrc = mrcfile.new_mmap(self.tmp, shape=self.shape, mrc_mode=2, overwrite=True)
+        self.mrc.set_volume()
+        self.mrc.voxel_size = check_voxel_size(voxel_size)
+        self.mrc.add_label(f"napari-atomtomo {_KINDS['volume']}, voxel size in A")
+        if label:
+            self.mrc.add_label("".join(c if 32 <= ord(c) < 127 else "?" for c in label)[:80])
+
+    def write_slab(self, y0: int, block) -> None:
+        b = np.asarray(block, dtype=np.float32)
+        self.mrc.data[:, y0:y0 + b.shape[1], :] = b
+        self.mrc.flush()
+
+    def close(self) -> Path:
+        self.mrc.update_header_stats()
+        self.mrc.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self.mrc.close()
+        finally:
+            if self.tmp.exists():
+                self.tmp.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False

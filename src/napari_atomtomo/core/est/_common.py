@@ -76,22 +76,32 @@ def loose_support(n: int, margin: int, kind: str) -> np.ndarray:
 
 
 def tighten_support(vol_yzx: np.ndarray, loose: np.ndarray, threshold: float, dilation: int,
-                    sigma: float) -> np.ndarray:
+                    sigma: float, top: float | None = None) -> np.ndarray:
     """Tight support ``(y, z, x)`` from a reconstruction: smoothed > threshold·max, dilated.
 
-    Falls back to the loose support when the threshold selects nothing.
+    Falls back to the loose support when the threshold selects nothing. ``top`` gives the
+    maximum of the smoothed volume when ``vol_yzx`` is only a y-slab of it (the chunked
+    path computes it once over the whole volume); an empty slab mask is then kept.
     """
     smooth = ndimage.gaussian_filter(vol_yzx, sigma) if sigma > 0 else vol_yzx
-    top = float(smooth.max())
-    if top <= 0:
+    whole = top is None
+    peak = float(smooth.max()) if top is None else float(top)
+    if peak <= 0:
         return np.broadcast_to(loose, vol_yzx.shape).copy()
-    mask = smooth > threshold * top
+    mask = smooth > threshold * peak
     if dilation:
         mask = ndimage.binary_dilation(mask, iterations=int(dilation))
     mask &= loose[None]
-    if not mask.any():
+    if whole and not mask.any():
         return np.broadcast_to(loose, vol_yzx.shape).copy()
     return mask
+
+
+def support_halo(dilation: int, sigma: float) -> int:
+    """Rows of a y-slab's neighbours that decide its tight support: the Gaussian's radius
+    (scipy's ``truncate=4``) plus the dilation.
+    """
+    return (int(4.0 * float(sigma) + 0.5) if sigma > 0 else 0) + int(dilation)
 
 
 def apply_constraints(x: np.ndarray, support: np.ndarray, positivity: bool) -> None:
@@ -111,7 +121,8 @@ class TwoRoundParams:
     """The fields and checks EST and Fourier gridding share (two rounds, loose then tight
     support, positivity); see :class:`~.reconstruct.EstParams` for their meaning.
     :class:`~.reconstruct.EstParams` and :class:`~.gridding.GriddingParams` add their
-    own fields after these."""
+    own fields after these.
+    """
 
     n_iter: int = param(200, flag="--iterations", label="iterations, loose support",
                         range=(0, 100_000), help="round 1: iterations inside the whole "

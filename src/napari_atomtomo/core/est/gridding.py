@@ -12,20 +12,20 @@ GENFIRE (Pryor et al., Sci. Rep. 7, 10409 (2017)); this is our own code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import scipy.fft as sfft
 
+from .._generators import run_to_end
+from ..params import register_params
 from ._common import (
     TwoRoundParams,
     check_stack,
     loose_support,
     to_public,
 )
-from .._generators import run_to_end
-from ..params import register_params
 from .frft import fft_workers, frft
 from .reconstruct import _run_rounds
 
@@ -44,7 +44,8 @@ __all__ = [
 class GriddingParams(TwoRoundParams):
     """Parameters of :func:`reconstruct_fourier_gridding` (see :class:`EstParams` for the
     shared support fields). ``oversampling`` is the real-space padding factor of the
-    Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units)."""
+    Fourier grid; ``interpolation_radius`` the largest sample-to-grid distance (grid units).
+    """
 
     interpolation_radius: float = 0.5
 
@@ -69,7 +70,8 @@ class GriddingState:
 @dataclass(frozen=True)
 class GriddingResult:
     """Volume ``(z, y, x)``, error per iteration, support, and the fraction of the Fourier
-    grid that holds measured values."""
+    grid that holds measured values.
+    """
 
     volume: np.ndarray
     errors: np.ndarray
@@ -123,8 +125,8 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
 
 
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
-                          voxel_size: float = 1.0, workers: int | None = None
-                          ) -> Iterator[GriddingState]:
+                          voxel_size: float = 1.0, workers: int | None = None,
+                          support_top: float | None = None) -> Iterator[GriddingState]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
     The iteration of :func:`iter_est` for angles that are not equally sloped: each
@@ -146,6 +148,9 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
     workers : int, optional
         FFT threads; by default every iteration uses 1 or all cores, whichever was faster
         when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
 
     Yields
     ------
@@ -170,10 +175,10 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
         raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
     data, angles = check_stack(stack, angles_deg)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
-    return _iter_gridding(data, angles, params, loose, workers)
+    return _iter_gridding(data, angles, params, loose, workers, support_top)
 
 
-def _iter_gridding(data, angles, params, loose, workers):
+def _iter_gridding(data, angles, params, loose, workers, support_top=None):
     workers = fft_workers() if workers is None else workers
     n = data.shape[2]
     values, mask = grid_projections(data, angles, params.oversampling,
@@ -196,7 +201,8 @@ def _iter_gridding(data, angles, params, loose, workers):
 
     errors = []
     support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every):  # noqa: B007 (last one used below)
+    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
+                                                      support_top=support_top):
         errors.append(err)
         yield GriddingState(round=rnd, iteration=it, error=err, preview=preview)
     return GriddingResult(volume=to_public(x), errors=np.asarray(errors),
@@ -207,7 +213,8 @@ def _iter_gridding(data, angles, params, loose, workers):
 def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(),
                                  *, voxel_size: float = 1.0,
                                  callback: Callable[[GriddingState], None] | None = None,
-                                 workers: int | None = None) -> GriddingResult:
+                                 workers: int | None = None,
+                                 support_top: float | None = None) -> GriddingResult:
     """Run :func:`iter_fourier_gridding` to the end and return its result.
 
     Parameters
@@ -224,6 +231,9 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
     workers : int, optional
         FFT threads; by default every iteration uses 1 or all cores, whichever was faster
         when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
     callback : callable, optional
         ``callback(state)`` with each :class:`GriddingState`.
 
@@ -239,4 +249,5 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
        https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
-                                            workers=workers), callback)
+                                            workers=workers, support_top=support_top),
+                      callback)

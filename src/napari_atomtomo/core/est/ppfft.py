@@ -25,7 +25,6 @@ O(N² log N) in all.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..config import TINY

@@ -21,14 +21,18 @@ batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + �
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
+import numba
 import numpy as np
 import scipy.fft as sfft
-import numba
 from numba import njit, prange
 
+from .._generators import run_to_end
+from .._threads import ThreadPolicy
+from ..config import DENORMAL_FLOOR
+from ..params import register_params
 from ._common import (
     TwoRoundParams,
     apply_constraints,
@@ -37,10 +41,6 @@ from ._common import (
     tighten_support,
     to_public,
 )
-from .._generators import run_to_end
-from ..config import DENORMAL_FLOOR
-from ..params import register_params
-from .._threads import ThreadPolicy
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
 from .slopes import EqualSlopeAssignment, match_equally_sloped
@@ -232,7 +232,8 @@ def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: i
     return out
 
 
-def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False) -> Iterator:
+def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False,
+                support_top: float | None = None) -> Iterator:
     """Shared two-round driver: yields ``(round, iteration, error, preview, support)``.
 
     ``step_fn(x)`` updates ``x`` and returns the error; the constraints are applied after
@@ -244,7 +245,8 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
     for rnd, count in ((1, params.n_iter), (2, params.n_iter_tight)):
         if rnd == 2 and count:
             support = tighten_support(x, loose, params.tight_support_threshold,
-                                      params.tight_support_dilation, params.tight_support_sigma)
+                                      params.tight_support_dilation, params.tight_support_sigma,
+                                      top=support_top)
             apply_constraints(x, support, params.positivity)
         for _ in range(count):
             it += 1
@@ -258,7 +260,8 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
 
 
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
-             workers: int | None = None) -> Iterator[EstState]:
+             workers: int | None = None, support_top: float | None = None
+             ) -> Iterator[EstState]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
     Equally sloped tomography as used by paper 000 [1]_: the measured projections fill the
@@ -283,6 +286,9 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     workers : int, optional
         FFT threads; by default every iteration uses 1 or all cores, whichever was faster
         when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
 
     Yields
     ------
@@ -309,10 +315,10 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     n_a, n_v, n = data.shape
     assignment = match_equally_sloped(angles, n, params.angle_tolerance_deg)
     loose = loose_support(n, params.loose_support_margin, params.support)
-    return _iter_est(data, assignment, params, loose, workers)
+    return _iter_est(data, assignment, params, loose, workers, support_top)
 
 
-def _iter_est(data, assignment, params, loose, workers):
+def _iter_est(data, assignment, params, loose, workers, support_top=None):
     n_v, n = data.shape[1], data.shape[2]
     adaptive = workers is None
     workers = fft_workers() if workers is None else workers
@@ -354,7 +360,8 @@ def _iter_est(data, assignment, params, loose, workers):
     errors = []
     support = None
     for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
-                                                      constrained_step=True):
+                                                      constrained_step=True,
+                                                      support_top=support_top):
         errors.append(err)
         yield EstState(round=rnd, iteration=it, error=err, preview=preview)
     return EstResult(volume=to_public(x), errors=np.asarray(errors),
@@ -364,7 +371,7 @@ def _iter_est(data, assignment, params, loose, workers):
 
 def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
                     voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
-                    workers: int | None = None) -> EstResult:
+                    workers: int | None = None, support_top: float | None = None) -> EstResult:
     """Run :func:`iter_est` to the end and return the :class:`EstResult`.
 
     Parameters
@@ -381,6 +388,9 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
     workers : int, optional
         FFT threads; by default every iteration uses 1 or all cores, whichever was faster
         when last timed (``core._threads.ThreadPolicy``).
+    support_top : float, optional
+        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
+        larger series (the chunked path, ``napari_atomtomo.scale``).
     callback : callable, optional
         ``callback(state)`` with each :class:`EstState`.
 
@@ -397,4 +407,4 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
        https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_est(stack, angles_deg, params, voxel_size=voxel_size,
-                               workers=workers), callback)
+                               workers=workers, support_top=support_top), callback)

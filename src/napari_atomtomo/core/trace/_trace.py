@@ -8,13 +8,13 @@ from typing import cast
 import numpy as np
 
 from .._validate import check_volume
-from ..config import DENORMAL_FLOOR
 from ..atoms import Atoms
+from ..config import DENORMAL_FLOOR
 from ..elements import validate_element
-from ._kernels import greedy_suppress, local_maxima_mask
-from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
 from ._classify import classify_for_trace
+from ._kernels import greedy_suppress, local_maxima_mask
 from ._physics import physical_min_distance_A, shortest_bond_A
+from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
 from ._split import split_elements
 
 __all__ = [
@@ -342,17 +342,38 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         auto |= {"noise_floor": float(floor), "noise_floor_sigmas": n_sigma}
     else:
         floor = float(params.noise_floor)
-    # The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
-    # voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
-    pre_floor = floor - (1 - 1 / MAX_GAIN) * abs(floor)
     n_all = int(count_local_maxima(vol, params.connectivity))
-    candidates = find_local_maxima(vol, pre_floor, params.connectivity)
-    pos_zyx, inten, height, width, r2 = refine_peaks(vol, candidates, params.refine)
-    above = inten > floor
-    peaks, pos_zyx, inten, height, width, r2 = (
-        a[above] for a in (candidates, pos_zyx, inten, height, width, r2))
-    n_above = int(peaks.shape[0])
+    cands = peak_candidates(vol, floor_for_candidates(floor), params.connectivity, params.refine)
+    return select_atoms(cands, floor, min_dist, params, n_all, voxel_size, auto, n_expected)
+
+
+def floor_for_candidates(floor: float) -> float:
+    """The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
+    voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
+    """
+    return floor - (1 - 1 / MAX_GAIN) * abs(floor)
+
+
+def peak_candidates(vol, pre_floor: float, connectivity: int, refine: str) -> dict:
+    """Local maxima above ``pre_floor`` and their sub-voxel fits (all local: a 3×3×3
+    neighbourhood, so a y-chunk with one row of overlap finds its own rows' peaks).
+    """
+    peaks = find_local_maxima(vol, pre_floor, connectivity)
+    pos_zyx, inten, height, width, r2 = refine_peaks(vol, peaks, refine)
     raw = vol[peaks[:, 0], peaks[:, 1], peaks[:, 2]].astype(np.float64)
+    return {"peaks": peaks, "pos_zyx": pos_zyx, "inten": inten, "height": height,
+            "width": width, "r2": r2, "raw": raw}
+
+
+def select_atoms(cands: dict, floor, min_dist, params, n_all, voxel_size, auto,
+                 n_expected=None) -> TraceResult:
+    """The global steps of :func:`trace_atoms` on the candidates of the whole volume:
+    noise floor, minimum distance, classification, count caps and the element split.
+    """
+    above = cands["inten"] > floor
+    peaks, pos_zyx, inten, height, width, r2, raw = (
+        cands[k][above] for k in ("peaks", "pos_zyx", "inten", "height", "width", "r2", "raw"))
+    n_above = int(peaks.shape[0])
     pos_xyz = pos_zyx[:, ::-1] * voxel_size
     kept = suppress_close_peaks(pos_xyz, inten, min_dist)
     n_after_md = int(kept.size)
