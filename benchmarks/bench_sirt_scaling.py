@@ -66,17 +66,20 @@ def child_ours(n: int, threads: int, repeats: int, iterations: int) -> dict:
     try:  # time the SIRT step calls through a backend wrapper, if this code has backends
         from napari_atomtomo.core import backends as _b
 
+        def timed(method):
+            def call(*a, **k):
+                t, c = time.perf_counter(), time.process_time()
+                out = method(*a, **k)
+                steps.append(time.perf_counter() - t)
+                steps_cpu.append(time.process_time() - c)
+                return out
+            return call
+
         class Timed(_b.NumbaCpuBackend):
             def sirt_operator(self, projector):
                 op = super().sirt_operator(projector)
                 for name in ("back_update", "forward_residual"):
-                    def timed(*a, _m=getattr(op, name), **k):
-                        t, c = time.perf_counter(), time.process_time()
-                        out = _m(*a, **k)
-                        steps.append(time.perf_counter() - t)
-                        steps_cpu.append(time.process_time() - c)
-                        return out
-                    setattr(op, name, timed)
+                    setattr(op, name, timed(getattr(op, name)))
                 return op
 
         _b.register_backend("timed", Timed)
@@ -148,7 +151,7 @@ def child_astra(n: int, slices: int, iterations: int) -> dict:
 
 def run_child(args: list[str], src: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(src))
-    for attempt in range(2):  # one retry: a child can lose a race on numba's cache files
+    for _attempt in range(2):  # one retry: a child can lose a race on numba's cache files
         out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
                              text=True)
         if out.returncode == 0:
@@ -161,7 +164,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 100, 128, 256, 512])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 0],
                         help="numba threads per case; 0: the solver's own choice (auto)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per child")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="children per case, interleaved across cases; the best counts")
     parser.add_argument("--astra-slices", type=int, default=4, help="0: skip ASTRA")
     parser.add_argument("--compare-src", type=Path, help="another checkout's src/ to time too")
     parser.add_argument("--compare-max", type=int, default=256,
@@ -180,28 +185,38 @@ def main(argv=None) -> None:
     srcs = {"ours": REPO_SRC}
     if args.compare_src:
         srcs["before"] = args.compare_src
-    print(f"# SIRT scaling, 55 tilts, min of {args.repeats} runs; "
+    print(f"# SIRT scaling, 55 tilts, min of {args.repeats} runs × {args.rounds} rounds; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs")
     print("| N³ | code | threads | ms / iteration (min) | mean | CPU ms / iteration | "
           "set-up s (CPU s) | peak RSS GB | (peak − base) / volume | load avg |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for n in args.sizes:
         iters = ITERATIONS.get(n, 4)
-        for label, src in srcs.items():
-            if label == "before" and n > args.compare_max:
-                continue
-            for threads in args.threads:
+        cases = [(label, src, threads) for label, src in srcs.items()
+                 if not (label == "before" and n > args.compare_max) for threads in args.threads]
+        best: dict = {}
+        loads: dict = {}
+        for _ in range(args.rounds):  # interleaved, so load changes hit every case alike
+            for label, src, threads in cases:
                 load = os.getloadavg()[0]
                 r = run_child(["--child", "ours", str(n), str(threads), str(args.repeats),
                                str(iters)], src)
-                load = f"{load:.1f}–{os.getloadavg()[0]:.1f}"
-                extra = (r["peak_rss_bytes"] - r["base_rss_bytes"]) / r["volume_bytes"]
-                print(f"| {n} | {label} | {threads or 'auto'} | "
-                      f"{r['per_iteration_s'] * 1e3:.1f} | "
-                      f"{r.get('mean_per_iteration_s', np.nan) * 1e3:.1f} | "
-                      f"{r['cpu_per_iteration_s'] * 1e3:.1f} | {r['setup_s']:.3f} "
-                      f"({r.get('setup_cpu_s', np.nan):.3f}) | {r['peak_rss_bytes'] / 1e9:.2f} | {extra:.2f}× | "
-                      f"{load} |", flush=True)
+                key = (label, threads)
+                loads.setdefault(key, []).extend([load, os.getloadavg()[0]])
+                old = best.get(key)
+                best[key] = r if old is None else {
+                    k: (min(v, old[k]) if k.endswith("_s") else max(v, old[k]))
+                    for k, v in r.items()
+                }
+        for (label, threads), r in best.items():
+            extra = (r["peak_rss_bytes"] - r["base_rss_bytes"]) / r["volume_bytes"]
+            load = f"{min(loads[label, threads]):.1f}–{max(loads[label, threads]):.1f}"
+            print(f"| {n} | {label} | {threads or 'auto'} | "
+                  f"{r['per_iteration_s'] * 1e3:.1f} | "
+                  f"{r.get('mean_per_iteration_s', np.nan) * 1e3:.1f} | "
+                  f"{r['cpu_per_iteration_s'] * 1e3:.1f} | {r['setup_s']:.3f} "
+                  f"({r.get('setup_cpu_s', np.nan):.3f}) | {r['peak_rss_bytes'] / 1e9:.2f} | "
+                  f"{extra:.2f}× | {load} |", flush=True)
         if args.astra_slices:
             load = os.getloadavg()[0]
             a_iters = max(2, min(10, 20 * 100 // n))

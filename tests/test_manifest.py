@@ -17,6 +17,7 @@ FORBIDDEN = ("qtpy", "napari", "magicgui", "PyQt5", "PyQt6", "PySide2", "PySide6
              "vispy")
 
 
+@pytest.mark.slow
 def test_manifest_validates_with_imports():
     proc = subprocess.run(
         [sys.executable, "-m", "npe2", "validate", "napari-atomtomo", "--imports"],

@@ -17,6 +17,7 @@ from napari_atomtomo.pipelines.silica import (
 )
 
 
+@pytest.mark.slow
 def test_silica_pipeline_traces_every_atom_of_a_low_noise_series(tmp_path):
     """Simulate → align → EST → trace → compare on the shipped particle.
 
@@ -74,6 +75,7 @@ def test_dose_setting_rejects_other_values_with_one_sentence(value):
         dose_setting(value)
 
 
+@pytest.mark.slow
 def test_demo_command_writes_both_reports(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--iterations", "5", "--quiet"]) == 0

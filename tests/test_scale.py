@@ -209,3 +209,17 @@ def test_sirt_chunked_reads_a_lazy_mrc_and_writes_ome_zarr(series, tmp_path):
     vol, vs = read_ome_zarr(tmp_path / "v.zarr")
     assert vs == 0.5
     np.testing.assert_allclose(vol, ref.volume, atol=TOL * float(ref.volume.max()))
+
+
+def test_cluster_workers_read_a_lazy_mrc_themselves(series, client, tmp_path):
+    from napari_atomtomo import io
+    from napari_atomtomo.io.lazy import read_tilt_series_lazy
+
+    haadf, _, angles = series
+    io.write_tilt_series(tmp_path / "s.mrc", haadf, angles, 0.5)
+    ts = read_tilt_series_lazy(tmp_path / "s.mrc", rows=8)
+    params = SirtParams(n_iter=4)
+    ref = reconstruct_sirt(haadf, angles, params)
+    got = reconstruct_sirt_chunked(ts.data, ts.angles_deg, params, chunks=8, scheduler=client)
+    assert "dask.distributed" in got.scheduler
+    np.testing.assert_allclose(got.volume, ref.volume, atol=TOL * float(ref.volume.max()))

@@ -178,3 +178,29 @@ def test_hebt_and_eds_cli_chunked_equal_in_memory(tmp_path, capsys):
     assert main(["eds", str(tmp_path / "data"), "--stop-rule", "update", "--chunks", "5",
                  "--out", str(tmp_path / "e")]) == 2
     assert "fixed iteration count" in capsys.readouterr().err
+
+
+def test_trace_cli_in_chunks_finds_the_in_memory_atoms(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    n = 30
+    z, y, x = np.mgrid[:n, :n, :n].astype(np.float32)
+    vol = rng.normal(0, 0.02, (n, n, n)).astype(np.float32)
+    for _ in range(30):
+        c = rng.uniform(3, n - 3, 3)
+        vol += rng.choice([1.0, 0.5]) * np.exp(
+            -((z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2) / (2 * 0.9**2))
+    io.write_mrc(tmp_path / "v.mrc", vol, 0.5)
+    write_ome_zarr(tmp_path / "v.zarr", vol, 0.5)
+    base = ["trace", "--method", "direct", "--elements", "Au,Ag"]
+    assert main([*base[:1], str(tmp_path / "v.mrc"), *base[1:],
+                 "--out", str(tmp_path / "mem.xyz")]) == 0
+    assert main([*base[:1], str(tmp_path / "v.zarr"), *base[1:], "--chunks", "4",
+                 "--out", str(tmp_path / "chunk.xyz")]) == 0
+    assert "8 y-chunks of 4 rows" in capsys.readouterr().err
+    ref, got = io.read_xyz(tmp_path / "mem.xyz"), io.read_xyz(tmp_path / "chunk.xyz")
+    assert len(ref) > 20
+    np.testing.assert_array_equal(got.elements, ref.elements)
+    np.testing.assert_allclose(got.positions, ref.positions, atol=1e-4)
+    assert main([*base[:1], str(tmp_path / "v.mrc"), "--chunks", "4",
+                 "--out", str(tmp_path / "s.xyz")]) == 2
+    assert "--method direct" in capsys.readouterr().err

@@ -7,7 +7,8 @@ draws on ``ax`` when given, else on a new ``matplotlib.figure.Figure`` (no pyplo
 backend), and returns the figure.
 
 * :func:`plot_peak_intensities`: sorted peak intensities of a tracing (paper 000, Fig. 3);
-* :func:`plot_deviations`: deviation of every traced atom from its match (Fig. 5).
+* :func:`plot_deviations`: deviation of every traced atom from its match (Fig. 5);
+* :func:`plot_esf`: the particle volume V(t), its ESF fit and the threshold (paper 002).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from ._colors import element_color
 
 __all__ = ["Theme", "PAPER", "DOCK", "style_axes", "element_legend", "plot_peak_intensities",
-           "plot_deviations"]
+           "plot_deviations", "plot_esf"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def style_axes(ax, theme: Theme = DOCK) -> None:
 def element_legend(ax, elements, element_order, extra=(), theme: Theme = DOCK,
                    loc: str = "upper right") -> None:
     """A legend with one marker per element of ``element_order`` (with its count in
-    ``elements``) followed by the ``extra`` handles."""
+    ``elements``) followed by the ``extra`` handles.
+    """
     from matplotlib.lines import Line2D
 
     els = np.asarray(elements, dtype=str)
@@ -84,7 +86,8 @@ def _title(ax, title, theme: Theme) -> None:
 
 def plot_peak_intensities(result, ax=None, title: str | None = None, theme: Theme = PAPER):
     """Sorted peak intensities of a :class:`~napari_atomtomo.core.trace.TraceResult`,
-    coloured by element (paper 000, Fig. 3); thresholds dashed, noise floor dotted."""
+    coloured by element (paper 000, Fig. 3); thresholds dashed, noise floor dotted.
+    """
     from matplotlib.lines import Line2D
 
     fig, ax = _figure_and_axes(ax, theme)
@@ -117,7 +120,8 @@ def plot_deviations(result, ax=None, title: str | None = None, theme: Theme = PA
                     element_order=None):
     """Deviation (Å) of every traced atom of a
     :class:`~napari_atomtomo.core.compare.ComparisonResult` against its index (Fig. 5):
-    coloured by traced element, misplaced atoms ringed, the resolution dashed."""
+    coloured by traced element, misplaced atoms ringed, the resolution dashed.
+    """
     from matplotlib.lines import Line2D
 
     fig, ax = _figure_and_axes(ax, theme)
@@ -144,4 +148,23 @@ def plot_deviations(result, ax=None, title: str | None = None, theme: Theme = PA
              else element_order)
     element_legend(ax, result.traced_elements, order, extra, theme, loc="upper left")
     _title(ax, title, theme)
+    return fig
+
+
+def plot_esf(picker, ax=None, theme: Theme = DOCK):
+    """V(t) measured, its ESF fit and the automatic threshold of a
+    :class:`~napari_atomtomo.core.quantify.ThresholdPicker` (paper 002, Eq. 18).
+    """
+    from .core.quantify import factor_kind
+
+    fig, ax = _figure_and_axes(ax, theme)
+    esf = picker.esf
+    ax.plot(esf.thresholds, esf.volumes, ".", color=theme.line, ms=3, label="V(t) measured")
+    ax.plot(esf.thresholds, esf.fit, "-", color=theme.foreground, lw=1,
+            label=f"ESF fit ({esf.fit_params.get('n_levels', 1)} level(s))")
+    ax.axvline(esf.threshold, color="#80e080" if not esf.fallback else theme.mark, lw=1, ls=":",
+               label="ESF threshold" if not esf.fallback else "Otsu threshold (fallback)")
+    ax.set_xlabel(f"threshold t on Σ X/{factor_kind(picker.kind)} (map units)")
+    ax.set_ylabel("V(t) (voxels)")
+    ax.legend(fontsize=7, facecolor=theme.face, labelcolor=theme.foreground, framealpha=0.6)
     return fig

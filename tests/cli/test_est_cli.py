@@ -22,6 +22,7 @@ def series(tmp_path):
     return tmp_path, vol
 
 
+@pytest.mark.slow
 def test_est_writes_volume_and_report(series, capsys):
     d, vol = series
     rc = main(["est", str(d / "stack.mrc"), "--out", str(d / "vol.mrc"),
@@ -52,6 +53,7 @@ def test_non_equally_sloped_angles_point_to_gridding(series, capsys):
     assert rep["algorithm"] == "gridding" and 0 < rep["fourier_coverage"] < 1
 
 
+@pytest.mark.slow
 def test_est_cli_passes_the_tight_threshold(tmp_path):
     """``--tight-threshold`` reaches EstParams (the widget's Copy-as-command uses it)."""
     import json

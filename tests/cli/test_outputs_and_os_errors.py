@@ -152,6 +152,7 @@ def test_dev_full_as_plot_is_refused_not_reported_as_success(atoms_files, capsys
 
 # ------------------------------------------------------------------ OS errors: one sentence
 @pytest.mark.parametrize(("limit", "failing"), [(1000, "r.json"), (3000, "r.png")])
+@pytest.mark.slow
 def test_file_size_limit_gives_one_sentence_and_no_partial_output(atoms_files, tmp_path,
                                                                   limit, failing):
     # 1000 bytes cut the JSON report short; 3000 bytes let it through and cut the figure
@@ -167,6 +168,7 @@ def test_file_size_limit_gives_one_sentence_and_no_partial_output(atoms_files, t
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.slow
 def test_debug_keeps_the_traceback(atoms_files, tmp_path, where):
     traced, truth = atoms_files
     argv = ["compare", traced, truth, "--json", tmp_path / "r.json"]
@@ -175,6 +177,7 @@ def test_debug_keeps_the_traceback(atoms_files, tmp_path, where):
     assert r.returncode != 0 and "Traceback" in r.stderr and "OSError" in r.stderr
 
 
+@pytest.mark.slow
 def test_full_stdout_gives_one_sentence(atoms_files):
     traced, truth = atoms_files
     with open("/dev/full", "w") as full:
@@ -184,6 +187,7 @@ def test_full_stdout_gives_one_sentence(atoms_files):
     assert "Exception ignored" not in r.stderr
 
 
+@pytest.mark.slow
 def test_mrc_write_on_a_full_disk_gives_one_sentence(small, tmp_path):
     mrc, _ = small
     warm_up("sirt", mrc, "--iterations", "2", "--quiet", "--out", "{warm}/v.mrc")
@@ -241,6 +245,7 @@ def test_project_too_many_detector_columns_is_refused(tmp_path, capsys):
     assert not (tmp_path / "p.mrc").exists()
 
 
+@pytest.mark.slow
 def test_memory_error_during_the_work_is_one_sentence(tmp_path):
     # the child may grow by 1 GiB of address space only: a 2.4 GiB stack raises MemoryError
     io.write_mrc(tmp_path / "v.mrc", np.ones((4, 4, 4), np.float32), 1.0)
@@ -314,6 +319,7 @@ def test_every_command_checks_its_output_folder_first(command, where, inputs_for
 
 
 # ------------------------------------------------------------------ demo
+@pytest.mark.slow
 def test_demo_force_replaces_its_own_files_only(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--skip-silica", "--quiet"]) == 0
@@ -329,6 +335,7 @@ def test_demo_force_replaces_its_own_files_only(tmp_path, capsys):
     assert {p: sha(out / p) for p in listing(out) if (out / p).is_file()} == before
 
 
+@pytest.mark.slow
 def test_demo_failing_half_way_leaves_nothing(tmp_path):
     # a 20 kB file-size limit lets the first files of the Ag-Au data set through
     # and stops the phantoms (37 kB): the run fails after writing part of its set
@@ -403,6 +410,7 @@ def test_every_command_gives_one_sentence_for_a_missing_input(command, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_trace_set_is_all_or_nothing_when_the_figure_fails(tmp_path):
     vol = np.zeros((16, 16, 16), np.float32)
     for (z, y, x), amp in (((4, 4, 4), 2.0), ((11, 11, 11), 1.0), ((4, 11, 8), 1.0)):

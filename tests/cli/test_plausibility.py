@@ -31,6 +31,7 @@ def stack_file(tmp_path):
     return make
 
 
+@pytest.mark.slow
 def test_negated_stack_is_refused_by_nonnegative_sirt(stack_file, tmp_path, capsys):
     neg = stack_file(-forward_project(_phantom(), ANGLES), name="neg")
     out = tmp_path / "v.mrc"

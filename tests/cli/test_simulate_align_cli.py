@@ -16,6 +16,7 @@ def simulated(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_simulate_writes_the_data_set_folder(simulated):
     data, vs = read_mrc(simulated / "haadf.mrc")
     angles = read_tlt(simulated / "angles.tlt")

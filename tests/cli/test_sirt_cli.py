@@ -311,6 +311,7 @@ def _sweep_dataset(folder, with_phantoms: bool):
     return folder
 
 
+@pytest.mark.slow
 def test_sweep_with_phantoms_reports_the_quantification_error_per_cell(tmp_path, capsys):
     data = _sweep_dataset(tmp_path / "data", with_phantoms=True)
     out = tmp_path / "sweep"

@@ -8,6 +8,7 @@ import io as stdio
 import json
 
 import numpy as np
+import pytest
 
 from napari_atomtomo import io
 from napari_atomtomo.cli import main
@@ -55,6 +56,7 @@ def test_progress_on_a_terminal_redraws_one_line():
     assert text.count("\r") == 4 and text.endswith("sirt: 5/5\n")
 
 
+@pytest.mark.slow
 def test_silica_structure_reports_progress(tmp_path, capsys, monkeypatch):
     # a tiny MD schedule stands in for the minute-long default run
     tiny = functools.partial(silica_structure.generate_silica, n_si=64, box=14.3,

@@ -29,6 +29,7 @@ def rotated(tmp_path_factory):
     return write_rotated(tmp_path_factory.mktemp("rot"), 0.0)
 
 
+@pytest.mark.slow
 def test_align_tilt_axis_auto_and_apply_shifts(rotated, tmp_path, capsys):
     out, js = tmp_path / "ali.mrc", tmp_path / "shifts.json"
     assert main(["align", str(rotated / "haadf.mrc"), "--out", str(out), "--shifts-out", str(js),
@@ -52,6 +53,7 @@ def test_align_tilt_axis_auto_and_apply_shifts(rotated, tmp_path, capsys):
     assert "also moves the tilt axis" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_align_tilt_axis_given_angle_and_bad_value(rotated, tmp_path, capsys):
     js = tmp_path / "s.json"
     assert main(["align", str(rotated / "haadf.mrc"), "--out", str(tmp_path / "a.mrc"),
@@ -64,6 +66,7 @@ def test_align_tilt_axis_given_angle_and_bad_value(rotated, tmp_path, capsys):
     assert "--tilt-axis must be 'auto' or an angle" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_drift_along_x_makes_the_offset_uncertain_and_says_so(tmp_path, capsys):
     folder = write_rotated(tmp_path, 2.0)
     js = tmp_path / "s.json"
@@ -75,6 +78,7 @@ def test_drift_along_x_makes_the_offset_uncertain_and_says_so(tmp_path, capsys):
     assert saved["tilt_axis_quality"]["offset_fit_rms_px"] > 0.5
 
 
+@pytest.mark.slow
 def test_align_refine_prints_rounds_and_records_them(tmp_path, capsys):
     rng = np.random.default_rng(2)
     angles = np.linspace(-60, 60, 9)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from scipy.spatial import cKDTree
 
 from napari_atomtomo import io
@@ -26,6 +27,7 @@ ANGLES = np.arange(0.0, 178.0, 3.0)
 DOSE = 1.6e5
 
 
+@pytest.mark.slow
 def test_preprocess_sirt_trace_default_route_with_a_vacuum_level(tmp_path, capsys):
     atoms = amorphous_particle("Si", 35, 2.3, 4.6, 0)
     sim = simulate_haadf_series(atoms, HaadfParams(

@@ -21,6 +21,7 @@ def noisy_series():
     return simulate_haadf_series(atoms, HaadfParams(r_noise=0.25, seed=7, shift_sigma_px=2.0))
 
 
+@pytest.mark.slow
 def test_recovers_simulated_shifts_at_r_noise_25(noisy_series):
     sim = noisy_series
     res = align_tilt_series(sim.stack_noisy, sim.angles_nominal)
@@ -48,6 +49,7 @@ def test_apply_shifts_moves_a_gaussian_exactly():
     np.testing.assert_allclose(shifts[1, 0], true[1, 0] - true[0, 0], atol=0.02)
 
 
+@pytest.mark.slow
 def test_aligned_series_reconstructs_better(noisy_series):
     sim = noisy_series
     # reference: SIRT of the clean series without shifts at the nominal angles

@@ -70,6 +70,7 @@ def test_fast_normal_operator_equals_the_pseudopolar_path():
     assert np.max(np.abs(got - ref)) < 1e-5 * np.max(np.abs(ref))
 
 
+@pytest.mark.slow
 def test_error_metric_is_the_weighted_difference_on_measured_lines():
     vol = blob_phantom(32, 1)
     angles = equally_sloped_angles(16, 72.6)
@@ -98,6 +99,7 @@ def est_and_sirt():
     return vol, est, sirt.volume
 
 
+@pytest.mark.slow
 def test_est_beats_sirt_on_a_noise_free_phantom(est_and_sirt):
     vol, est, sirt = est_and_sirt
     def rel(v):
@@ -110,6 +112,7 @@ def test_est_beats_sirt_on_a_noise_free_phantom(est_and_sirt):
     assert est.volume.sum() == pytest.approx(vol.sum(), rel=5e-3)  # measured 0.2 %
 
 
+@pytest.mark.slow
 def test_est_recovers_the_missing_wedge_better_than_sirt(est_and_sirt):
     vol, est, sirt = est_and_sirt
     n = vol.shape[0]
@@ -122,6 +125,7 @@ def test_est_recovers_the_missing_wedge_better_than_sirt(est_and_sirt):
     assert wedge_err(est.volume) < 0.6 * wedge_err(sirt)
 
 
+@pytest.mark.slow
 def test_rounds_previews_and_cancel():
     vol = blob_phantom(32, 1)
     angles = equally_sloped_angles(16, 72.6)

@@ -14,6 +14,7 @@ from napari_atomtomo.core.projectors import forward_project
 
 @pytest.mark.parametrize("per_slice", [False, True], ids=["shared-mask", "mask-per-slice"])
 @pytest.mark.parametrize("positivity", [True, False])
+@pytest.mark.slow
 def test_fused_update_equals_numpy(per_slice, positivity):
     rng = np.random.default_rng(int(per_slice) + 2 * int(positivity))
     x_full = rng.normal(size=(3, 12, 12)).astype(np.float32)

@@ -313,6 +313,7 @@ def test_from_internal_returns_a_copy_even_for_single_slices(n_y):
 
 # ------------------------------------------------------------------------------ 2D path
 @pytest.mark.parametrize("n_z, n_x, n_u", [(9, 9, 9), (8, 11, 13), (12, 7, 6)])
+@pytest.mark.slow
 def test_2d_path_equals_3d_path(n_z, n_x, n_u):
     """A single slice runs the scalar 2D kernels; a (z, 2, x) volume runs the 3D ones.
 

@@ -62,6 +62,7 @@ def test_shipped_structure_meets_the_issue_targets(shipped):
     _assert_issue_targets(shipped)
 
 
+@pytest.mark.slow  # the `generated` fixture runs a melt-and-quench MD per seed (minutes)
 @pytest.mark.parametrize("seed", TEST_SEEDS)
 def test_generated_structures_meet_the_issue_targets(generated, seed):
     atoms = generated[seed]
@@ -73,6 +74,7 @@ def test_generated_structures_meet_the_issue_targets(generated, seed):
     assert finite.frac_si_4fold < silica_statistics(atoms, box=SILICA_BOX_A).frac_si_4fold
 
 
+@pytest.mark.slow
 def test_seeds_give_different_structures(generated):
     a, b = generated[TEST_SEEDS[0]], generated[TEST_SEEDS[1]]
     assert np.abs(a.positions - b.positions).max() > 1.0
@@ -122,6 +124,7 @@ def test_wall_removes_the_bks_collapse():
         assert np.all(np.diff(v) < 0), pair
 
 
+@pytest.mark.slow
 def test_forces_match_all_pairs_numpy_reference_and_energy_gradient():
     box = 18.0
     pos = _random_start(20, box, 1.6, np.random.default_rng(1))  # 20 Si, 40 O
@@ -159,6 +162,7 @@ def test_forces_match_all_pairs_numpy_reference_and_energy_gradient():
         assert f[atom, axis] == pytest.approx(-(e_plus - e_minus) / 2e-4, rel=1e-3, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_same_seed_same_structure_and_progress_callback():
     calls = []
     a = generate_silica(seed=5, callback=lambda done, total: calls.append((done, total)), **TINY)
@@ -169,6 +173,7 @@ def test_same_seed_same_structure_and_progress_callback():
     assert done == sorted(done) and done[-1] == calls[-1][1]
 
 
+@pytest.mark.slow
 def test_callback_returning_false_cancels():
     with pytest.raises(GenerationCancelled, match="cancelled after"):
         generate_silica(seed=5, callback=lambda done, total: False, **TINY)

@@ -51,6 +51,7 @@ def test_axis_convention_known_answer():
 
 @pytest.mark.parametrize("r_noise", [None, 0.25])
 @pytest.mark.parametrize("phi,off", [(3.5, 2.3), (-4.0, -1.6)])
+@pytest.mark.slow
 def test_recovers_rotated_offset_axis(silica, r_noise, phi, off):
     sim = simulate_haadf_series(silica, HaadfParams(r_noise=r_noise, seed=7, shift_sigma_px=0.0,
                                                     tilt_drift_deg=0.0))
@@ -79,6 +80,7 @@ def test_bad_settings_are_one_sentence():
         remove_tilt_axis(np.ones((3, 8, 8)), 100.0)
 
 
+@pytest.mark.slow
 def test_axis_near_x_found_with_a_wide_search(silica):
     """A horizontal-ish axis (80° from y), as many microscopes have, with search ±90°."""
     sim = simulate_haadf_series(silica, HaadfParams(r_noise=0.25, seed=7, shift_sigma_px=0.0,

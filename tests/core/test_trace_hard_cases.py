@@ -54,6 +54,7 @@ def test_vacuum_level_is_kept_in_the_noisy_stack():
         HaadfParams(vacuum_counts=-1.0, dose=1e5)
 
 
+@pytest.mark.slow
 def test_high_dose_default_route_traces_every_atom_and_no_false_atom():
     truth, vol = reconstruct(1.6e5)
     res = trace_atoms_by_subtraction(vol, VOXEL, TraceParams(elements=("Si",)))
@@ -71,6 +72,7 @@ def test_high_dose_default_route_traces_every_atom_and_no_false_atom():
     assert res.auto["classification_separation"] >= 4.0
 
 
+@pytest.mark.slow
 def test_low_dose_loses_gracefully_and_says_so():
     """Without a vacuum level, at 20× less dose: most atoms, few false ones, a warning."""
     truth, vol = reconstruct(8e3, vacuum=0.0)
@@ -81,6 +83,7 @@ def test_low_dose_loses_gracefully_and_says_so():
     assert any("overlap" in w or "no clear gap" in w for w in res.warnings)
 
 
+@pytest.mark.slow
 def test_support_masked_reconstruction_keeps_every_atom():
     """After sirt --support the voxels outside are exactly 0 and the floor is measured on
     the particle's interior; the classification, not the floor, removes the noise peaks."""
@@ -95,6 +98,7 @@ def test_support_masked_reconstruction_keeps_every_atom():
     assert matched_and_false(truth, floor_only.atoms.positions)[1] > 0
 
 
+@pytest.mark.slow
 def test_mixed_metal_oxide_particle_default_route():
     """14 Ti + 28 O (Ti–O ≥ 1.9 Å), 0.25 Å voxels: `trace --elements Ti,O`, no tuning."""
     from napari_atomtomo.core.compare import compare_atoms
@@ -115,6 +119,7 @@ def test_mixed_metal_oxide_particle_default_route():
     assert len(res.rejected) >= res.counts["light_n_rejected_non_atoms"]
 
 
+@pytest.mark.slow
 def test_noise_only_candidates_are_all_rejected_and_said_so():
     """4e4 e/Å² on 1 count/px of vacuum, after the border background subtraction: the
     candidates above the floor pile up just above it with no gap (noise maxima; ~10 % of
@@ -138,6 +143,7 @@ def test_noise_only_candidates_are_all_rejected_and_said_so():
     assert matched_and_false(sim.atoms.positions, floor_only.atoms.positions)[1] > 35
 
 
+@pytest.mark.slow
 def test_faint_atoms_of_a_signed_reconstruction_are_kept():
     """Same data at 8e4 e/Å², reconstructed without positivity (sirt --allow-negative): the
     few candidates above the 5 σ floor also sit just above it, but the volume's lower side

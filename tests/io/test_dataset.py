@@ -101,7 +101,8 @@ def test_write_dataset_refuses_its_source_folder(tmp_path):
 @pytest.mark.parametrize(
     "change, match",
     [
-        (dict(eds={"Ag": _series(4, 3, 6)}), r"EDS map Ag has shape \(4, 3, 6\) but the HAADF series has \(4, 3, 5\)"),
+        (dict(eds={"Ag": _series(4, 3, 6)}),
+         r"EDS map Ag has shape \(4, 3, 6\) but the HAADF series has \(4, 3, 5\)"),
         (dict(eds={"Xy": _series()}), r"dataset.eds: unknown element 'Xy'"),
         (dict(eds={"ag": _series()}), r"unknown element 'ag' \(did you mean 'Ag'\?\)"),
         (dict(angles_deg=ANGLES[:3]), "angles has 3 entries but the tilt series has 4 images"),

@@ -97,6 +97,7 @@ def any_bytes(valid: bytes):
 # ------------------------------------------------------------------ MRC
 @FUZZ
 @given(st.one_of(st.binary(max_size=2048), mutated(VALID_MRC), mrc_header_fields()))
+@pytest.mark.slow
 def test_read_mrc_fuzz(data):
     with file_with(data, "x.mrc") as p:
         got = ours_or_value(io.read_mrc, p)
@@ -162,6 +163,7 @@ json_inputs = st.one_of(
 
 @FUZZ
 @given(json_inputs)
+@pytest.mark.slow
 def test_factor_file_fuzz(data):
     with file_with(data, "f.json") as p:
         ours_or_value(load_factor_file, p)
@@ -191,6 +193,7 @@ names = st.sampled_from(["haadf.mrc", "angles.tlt", "eds_Ag.mrc", "eds_au.mrc",
 @given(st.dictionaries(names, st.one_of(st.just(VALID_STACK), st.just(b"0\n30\n"),
                                         mutated(VALID_STACK), st.binary(max_size=256)),
                        max_size=6))
+@pytest.mark.slow
 def test_read_dataset_and_info_fuzz(files):
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)

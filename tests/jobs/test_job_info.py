@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from napari_atomtomo.jobs import run_to_end
 from napari_atomtomo.jobs._job_info import (
     ACTIVITY_DOCK_INTERVAL_S,
     LIVE_LAYER_REPAINT_SHARE,
@@ -21,11 +22,7 @@ class Step:
 
 def _drain(gen):
     out = []
-    while True:
-        try:
-            out.append(next(gen))
-        except StopIteration as stop:
-            return out, stop.value
+    return out, run_to_end(gen, out.append)
 
 
 def test_yields_are_coalesced_into_the_newest():

@@ -14,8 +14,7 @@ ANGLES = np.linspace(-60, 60, 9)
 
 
 def _gen(n, result):
-    for i in range(n):
-        yield i
+    yield from range(n)
     return result
 
 

@@ -9,6 +9,24 @@ import pytest
 from napari_atomtomo._widgets._runner import JobRunner
 
 
+def _settle() -> None:
+    """Deliver every event already posted (layouts, resizes, repaints, matplotlib's
+    zero-delay ``draw_idle``), and those they post in turn: the state to assert on,
+    reached without waiting for any amount of time."""
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    for _ in range(10):  # each round may post the next (a resize posts a repaint)
+        app.sendPostedEvents()
+        app.processEvents()
+
+
+@pytest.fixture
+def settle(qtbot):
+    """``settle()``: run the pending Qt events now (see :func:`_settle`)."""
+    return _settle
+
+
 @pytest.fixture
 def runner(make_napari_viewer, qtbot):
     """A bare :class:`JobRunner` on a fresh viewer (``runner._viewer``)."""
@@ -40,20 +58,18 @@ class JobProbe:
         self.release = threading.Event()
 
         def probed(*args, **kwargs):
-            gen = func(*args, **kwargs)
-            try:
-                while True:
-                    try:
-                        state = next(gen)
-                    except StopIteration as stop:
-                        return stop.value
-                    self.produced += 1
-                    yield state
-                    if self.produced == self.hold_after:
-                        self.held.set()
-                        self.release.wait(120)
-            finally:
-                gen.close()
+            outcome = []
+
+            def states():  # the real generator's states; its result goes to outcome
+                outcome.append((yield from func(*args, **kwargs)))
+
+            for state in states():
+                self.produced += 1
+                yield state
+                if self.produced == self.hold_after:
+                    self.held.set()
+                    self.release.wait(120)
+            return outcome[0]
 
         self.job = probed
 

@@ -32,6 +32,7 @@ def _run(widget, qtbot):
         widget.run_button.click()
 
 
+@pytest.mark.slow
 def test_widget_finds_the_tilt_axis_saves_it_and_reapplies_it(make_napari_viewer, qtbot,
                                                               rotated, tmp_path):
     stack, angles = rotated

@@ -63,6 +63,7 @@ def _run(widget, qtbot):
         widget.run_button.click()
 
 
+@pytest.mark.slow
 def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qtbot, tmp_path):
     viewer, widget, sim = align
     assert [layer.name for layer in widget.others.choices] == ["eds_Si"]  # 5 images: not offered
@@ -116,6 +117,7 @@ def test_align_recovers_shifts_applies_them_to_eds_and_matches_the_cli(align, qt
     np.testing.assert_allclose(io.read_mrc(tmp_path / "eds_Si_aligned.mrc")[0], series_array(eds), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_saved_shifts_are_reused_for_another_signal(align, qtbot, tmp_path):
     viewer, widget, _ = align
     widget.reference.value = INDEX
@@ -175,6 +177,7 @@ def test_cancel_drops_the_result(align, qtbot):
     qtbot.waitUntil(widget.run_button.isEnabled, timeout=5_000)
 
 
+@pytest.mark.slow
 def test_opens_on_the_newest_series_to_align(make_napari_viewer, simulated, qtbot):
     """Issue 14: Align opened with no series although ``haadf`` was open, and Run said
     "add or open a tilt-series image layer"."""

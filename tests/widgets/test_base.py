@@ -112,3 +112,43 @@ def test_copy_as_command(widgets):
     first.n.value = 7
     first.copy_button.click()
     assert QGuiApplication.clipboard().text() == "atomtomo count --n 7"
+
+
+def test_invalid_input_is_outlined_and_copy_is_disabled(widgets):
+    from napari_atomtomo._widgets._base import INVALID_STYLE, InputError
+
+    first, _, _ = widgets
+
+    def validate():
+        if first.n.value < 1:
+            raise InputError(f"n must be ≥ 1, got {first.n.value}", first.n)
+
+    first.validate = validate
+    first.n.value = 0
+    assert first.n.native.styleSheet() == INVALID_STYLE and not first.copy_button.isEnabled()
+    first.n.value = 4
+    assert first.n.native.styleSheet() == "" and first.copy_button.isEnabled()
+
+
+def test_a_bug_in_command_line_is_not_swallowed(widgets):
+    """Only ValueError (invalid inputs) disables Copy; any other error is a bug and raises."""
+    first, _, _ = widgets
+
+    def broken():
+        raise AttributeError("a bug")
+
+    first.command_line = broken
+    with pytest.raises(AttributeError, match="a bug"):
+        first.revalidate()
+
+
+def test_closing_the_dock_cancels_its_job(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget = CountWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="count")
+    widget.n.value = 100_000
+    with qtbot.waitSignal(widget.runner.yielded, timeout=10_000):
+        widget.run_button.click()
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=10_000):
+        viewer.window.remove_dock_widget(widget)  # what the dock's close button does
+    assert not widget.runner.busy

@@ -4,6 +4,7 @@ follows the workflow as results arrive, and keeps what the user chose."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from napari_atomtomo._layers import image_layer_data, layer_info, series_array
 from napari_atomtomo._widgets._base import add_or_replace_layers
@@ -26,6 +27,7 @@ def _map(viewer, element, algorithm="hebt"):
         kind="volume", element=element))
 
 
+@pytest.mark.slow
 def test_docks_follow_the_workflow_and_keep_the_users_choice(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "agau_phantom")

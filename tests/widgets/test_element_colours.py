@@ -5,6 +5,7 @@ by element (Au gold)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from napari.utils.colormaps.standardize_color import transform_color
 
 from napari_atomtomo._colors import element_color
@@ -21,6 +22,7 @@ def top_colour(layer) -> np.ndarray:
     return np.asarray(layer.colormap.map(np.array([1.0]))[0])
 
 
+@pytest.mark.slow
 def test_maps_weight_fractions_and_atoms_share_the_elements_colour(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "agau_phantom")

@@ -56,6 +56,7 @@ def test_central_slices_montage_puts_xy_xz_yz_side_by_side():
     np.testing.assert_array_equal(m[:, 10:13], vol[:, :, 2])  # yz at x = 2 (rows z)
 
 
+@pytest.mark.slow
 def test_error_history_wrapper_keeps_every_iteration_and_the_result():
     angles = equally_sloped_angles(8, 60.0)
     stack, _ = small_series(angles, shape=(16, 2, 16))
@@ -79,7 +80,7 @@ def test_error_history_wrapper_keeps_every_iteration_and_the_result():
     assert states[3].preview is not states[2].preview
 
 
-def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qtbot):
+def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qtbot, settle):
     plot = PlotWidget(height=2.2)
     qtbot.addWidget(plot)
     with qtbot.waitExposed(plot):
@@ -88,12 +89,12 @@ def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qt
     assert labels == [ROUND_1, ROUND_2] and layout["marks"] == (4.5,)
     plot.prepare_curves(labels, **layout)
     qtbot.waitUntil(lambda: plot.n_full_draws >= 1, timeout=2000)
-    qtbot.wait(100)  # first layout and resize done
+    settle()  # first layout and resize done
     draws = plot.n_full_draws
     plot.start_curves(labels, **layout)  # the prepared axes: no draw
     errors = [1.0, 0.5, 0.2, 0.1, 0.3, 0.2]
     assert plot.update_curves(error_curves(errors, 4))
-    qtbot.wait(50)
+    settle()  # a full draw the update asked for would run now
     assert plot.n_full_draws == draws and plot.axes.get_yscale() == "log"
     r1, r2 = plot.curves[ROUND_1], plot.curves[ROUND_2]
     np.testing.assert_allclose(r1.get_ydata(), errors[:4])

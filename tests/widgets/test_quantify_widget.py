@@ -16,7 +16,7 @@ from matplotlib.colors import to_rgba
 
 from napari_atomtomo._colors import element_color
 from napari_atomtomo._layers import image_layer_data
-from napari_atomtomo._widgets._quantify_model import (
+from napari_atomtomo.jobs.quantify import (
     element_of_layer,
     format_volume,
     iter_quantify_job,
@@ -252,7 +252,9 @@ def test_invalid_inputs_disable_run_with_the_reason(quantify, tmp_path):
     widget.factors.line_edit.value = ""  # what clearing the field gives
     widget.elements.value = "Ag, Au"
     viewer.layers["map_Au"].data = np.full((97, 1, 97), np.nan, np.float32)
-    assert reason() == "map_Au contains NaN or infinite values"
+    assert widget.run_button.isEnabled()  # an input change checks shapes, never scans values
+    widget.run_button.click()  # the values are checked on Run: no job starts
+    assert reason() == "map_Au contains NaN or infinite values" and not widget.runner.busy
     viewer.add_image(np.ones((5, 5), np.float32), name="other")
     widget.reset_choices()
     widget.maps.value = [viewer.layers["map_Ag"], viewer.layers["other"]]
@@ -317,6 +319,7 @@ def test_dragging_the_line_below_zero_clamps_to_zero(quantify, qtbot, agau):
     assert widget.readout.text().startswith("threshold 0 ")
 
 
+@pytest.mark.slow
 def test_painted_labels_give_the_composition_per_region(quantify, qtbot, agau):
     viewer, widget = quantify
     ds, maps, _ = agau
@@ -345,6 +348,7 @@ def test_painted_labels_give_the_composition_per_region(quantify, qtbot, agau):
         float(ref.weight_fractions["Ag"][shell & ref.mask].mean()), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_poor_fit_falls_back_with_a_warning(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     ramp = np.broadcast_to(np.linspace(0, 1, 48, dtype=np.float32), (48, 1, 48)).copy()

@@ -48,6 +48,7 @@ def test_open_mrc_tilt_series_and_save_it_back(make_napari_viewer, small_tilt_se
     assert io.read_mrc_header(out).is_image_stack
 
 
+@pytest.mark.slow
 def test_open_dataset_folder_and_atoms(make_napari_viewer, small_dataset_folder, tmp_path):
     viewer = make_napari_viewer()
     folder, ds = small_dataset_folder
@@ -162,6 +163,7 @@ def test_open_a_dm3_tilt_series_with_its_own_tilt_calibration(make_napari_viewer
 
 
 @needs_data
+@pytest.mark.slow
 def test_open_a_folder_of_bcf_files_as_haadf_and_eds_series(make_napari_viewer):
     viewer = make_napari_viewer()
     folder = DATA / "ncem-haadf-eds" / "bcf"

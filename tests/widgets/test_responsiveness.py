@@ -129,6 +129,7 @@ def test_live_layers_are_made_on_the_click_and_filled_in_place(runner, qtbot):
     np.testing.assert_array_equal(viewer.layers["job result"].data, 2.0)
 
 
+@pytest.mark.slow
 def test_live_layers_of_a_cancelled_job_are_kept_only_when_they_got_a_frame(runner, qtbot):
     viewer = runner._viewer
     # cancelled before its first frame: the empty layer made on the click goes
@@ -180,7 +181,7 @@ def plot(qtbot):
     return w
 
 
-def test_live_curves_are_blitted_without_redrawing_the_figure(plot, qtbot):
+def test_live_curves_are_blitted_without_redrawing_the_figure(plot, qtbot, settle):
     before = plot.n_full_draws
     plot.start_curves(["a", "b"], x_max=40, ylabel="error")
     qtbot.waitUntil(lambda: plot.n_full_draws > before, timeout=5000)
@@ -189,7 +190,7 @@ def test_live_curves_are_blitted_without_redrawing_the_figure(plot, qtbot):
     a = 0.9 ** np.arange(1, 41)
     for k in range(1, 41):
         assert plot.update_curves({"a": a[:k], "b": 0.5 * a[:k], "other": a[:k]})
-    qtbot.wait(50)
+    settle()  # a full draw the updates asked for would run now
     assert plot.n_full_draws == draws  # blits only
     assert plot.curves == lines and all(plot.curves[k] is lines[k] for k in lines)
     assert [line.get_label() for line in plot.axes.lines] == ["a", "b"]  # no new artists
@@ -215,6 +216,7 @@ def test_hold_size_keeps_the_canvas_height(plot):
     assert plot.canvas.maximumHeight() > height
 
 
+@pytest.mark.slow
 def test_sirt_widget_fills_its_result_layer_in_place_and_keeps_its_curve(
         make_napari_viewer, qtbot, job_probe):
     """A 3D SIRT job through the widget: the result layer ``sirt`` is made on the click
@@ -266,7 +268,7 @@ def test_sirt_widget_fills_its_result_layer_in_place_and_keeps_its_curve(
     assert w.plot.canvas.maximumHeight() > w.plot.canvas.minimumHeight()  # released
 
 
-def test_progress_bar_value_changes_do_not_repaint_synchronously(qtbot):
+def test_progress_bar_value_changes_do_not_repaint_synchronously(qtbot, settle):
     """QProgressBar.setValue repaints at once when its text changes; ours only schedules
     an update, so the repaint joins the window's next regular (coalesced) repaint."""
     from qtpy.QtCore import QEvent, QObject
@@ -287,13 +289,13 @@ def test_progress_bar_value_changes_do_not_repaint_synchronously(qtbot):
         bar.setRange(0, 100)
         bar.show()
         qtbot.waitExposed(bar)
-        qtbot.wait(50)
+        settle()
         counter = PaintCounter()
         bar.installEventFilter(counter)
         PaintCounter.n = 0
         bar.setValue(37)
         during = PaintCounter.n
-        qtbot.wait(50)
+        settle()  # the scheduled repaint happens here
         bar.removeEventFilter(counter)
         return during, PaintCounter.n
 

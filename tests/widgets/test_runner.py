@@ -77,6 +77,7 @@ def notifications():
     notification_manager.notification_ready.disconnect(seen.append)
 
 
+@pytest.mark.slow
 def test_progress_preview_and_result_layer(runner, qtbot):
     viewer = runner._viewer
     states = []
@@ -111,6 +112,7 @@ def test_progress_preview_and_result_layer(runner, qtbot):
     assert viewer.layers["job result"].metadata["atomtomo"]["parameters"] == {"n": 3.0}
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_job_at_its_next_yield(runner, qtbot):
     """Cancel reaches the worker between two states: the generator produces at most the
     state it was computing when Cancel came, and nothing it makes after is delivered.
@@ -244,6 +246,7 @@ def test_generator_object_made_in_the_main_thread(bare_runner, qtbot):
     assert blocker.args[0].max() == 3.0
 
 
+@pytest.mark.slow
 def test_cancel_while_the_result_is_shown_does_nothing(runner, qtbot):
     """The result goes into its layers one event-loop turn before the UI is reset; a
     Cancel in between must not turn a finished job into a cancelled one."""

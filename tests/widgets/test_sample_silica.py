@@ -14,6 +14,7 @@ from napari_atomtomo._widgets._sample_worker import PLACEHOLDER, running_workers
 PLUGIN = "napari-atomtomo"
 
 
+@pytest.mark.slow
 def test_reconstruction_sample_is_made_once_then_read_from_the_cache(
         make_napari_viewer, tmp_path, monkeypatch, qtbot):
     monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))

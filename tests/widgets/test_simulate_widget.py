@@ -50,6 +50,7 @@ def _run(widget, qtbot, timeout=60_000):
         widget.run_button.click()
 
 
+@pytest.mark.slow
 def test_silica_series_matches_the_command_line(simulate, qtbot, tmp_path):
     viewer, widget = simulate
     widget.noise.value = ("preset", 25)
@@ -179,6 +180,7 @@ def test_cancel_drops_the_result(simulate, qtbot):
     qtbot.waitUntil(widget.run_button.isEnabled, timeout=5_000)
 
 
+@pytest.mark.slow
 def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.open_sample("napari-atomtomo", "silica_tilt_series")

@@ -12,7 +12,7 @@ import pytest
 from qtpy.QtGui import QGuiApplication
 
 from napari_atomtomo._layers import image_layer_data
-from napari_atomtomo._widgets._base import add_or_replace_layers
+from napari_atomtomo._widgets._base import INVALID_STYLE, add_or_replace_layers
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo._widgets.sirt_hebt import (
     EDS, HEBT, SIRT, SirtHebtWidget, element_of, parse_ratios,
@@ -83,6 +83,7 @@ def check_map_layer(layer, ds, algorithm, element):
     return rec
 
 
+@pytest.mark.slow
 def test_hebt_job_makes_element_maps_with_fitted_ratios(loaded, qtbot, agau):
     viewer, w = loaded
     assert w.mode.value == HEBT
@@ -122,6 +123,7 @@ def test_hebt_job_makes_element_maps_with_fitted_ratios(loaded, qtbot, agau):
     assert tuple(viewer.dims.order) == (1, 0, 2)  # z–x planes of the 2D problem on screen
 
 
+@pytest.mark.slow
 def test_sirt_and_eds_modes_match_the_core(loaded, qtbot, agau, small_dataset_folder):
     viewer, w = loaded
     w.mode.value = SIRT
@@ -170,6 +172,7 @@ def test_sirt_and_eds_modes_match_the_core(loaded, qtbot, agau, small_dataset_fo
     assert w.command_line() == f"atomtomo eds {folder} --iterations 50 --relaxation 1.5 --out maps"
 
 
+@pytest.mark.slow
 def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     viewer, w = loaded
     w.sweep.value = True
@@ -222,6 +225,7 @@ def test_sweep_scores_against_references_or_the_data(loaded, qtbot, agau):
     assert w.fit_label.text() == "typed: r_Ag = 520, r_Au = 545"
 
 
+@pytest.mark.slow
 def test_cancel_leaves_no_result(widget, qtbot, job_probe):
     """Cancelled before any map was yielded: the layers made on the click go again.
 
@@ -254,6 +258,7 @@ def test_cancel_leaves_no_result(widget, qtbot, job_probe):
     assert w.run_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_invalid_inputs_disable_run_with_the_reason(widget, agau):
     viewer, w = widget
     assert not w.run_button.isEnabled()
@@ -262,6 +267,8 @@ def test_invalid_inputs_disable_run_with_the_reason(widget, agau):
     assert w.run_button.isEnabled(), w.reason.text()
     w.elements.value = "Ag"
     assert w.reason.text() == "give one element per EDS layer: 2 layers but 1 elements (Ag)"
+    assert w.elements.native.styleSheet() == INVALID_STYLE  # the offending field
+    assert w.eds.native.styleSheet() == ""
     w.elements.value = "Ag, Xx"
     assert w.reason.text().startswith("unknown element 'Xx'")
     w.elements.value = "Ag, Au"
@@ -278,7 +285,10 @@ def test_invalid_inputs_disable_run_with_the_reason(widget, agau):
     add_or_replace_layers(viewer, image_layer_data(bad, 60.0, "eds_Au", "t", {}, kind="tilt_series",
                                                    angles_deg=agau.angles_deg, element="Au"))
     w.eds.value = [viewer.layers["eds_Ag"], viewer.layers["eds_Au"]]
+    assert w.run_button.isEnabled()  # an input change checks shapes only, never scans
+    w.run_button.click()  # the values are checked on Run: no job starts
     assert w.reason.text() == "eds['Au'] contains NaN or infinite values"
+    assert not w.runner.busy and w.eds.native.styleSheet() == INVALID_STYLE
     viewer.layers.remove("haadf")
     assert w.reason.text() == "eds_Ag is both the HAADF and an EDS layer"
     add_or_replace_layers(viewer, image_layer_data(agau.haadf[:5], 60.0, "haadf", "t", {},
@@ -311,6 +321,7 @@ def test_parsers():
     assert element_of(Fake("Au counts")) == "Au counts"
 
 
+@pytest.mark.slow
 def test_ill_determined_ratios_are_replaced_and_flagged(widget, qtbot):
     # A hollow shell of one alloy: the EDS signals are proportional, so the fitted ratios
     # are ill-determined; the widget shows Eq. 16's ratios and says why.

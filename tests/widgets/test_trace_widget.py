@@ -50,6 +50,7 @@ def _colors_match(face, elements):
     return np.allclose(face, want, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
     viewer, widget = traced
     volume_layer = viewer.layers["atoms volume"]
@@ -127,6 +128,7 @@ def test_cancel_drops_the_result(traced, qtbot):
     assert widget.summary.text() == ""
 
 
+@pytest.mark.slow
 def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
     viewer, widget = traced
     widget.n_expected.value = 60
@@ -170,6 +172,7 @@ def test_copy_as_command_and_invalid_inputs_disable_trace(traced):
     assert widget.reason.text() == "open a reconstructed 3D volume (z, y, x) to trace"
 
 
+@pytest.mark.slow
 def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     """The subtraction method (the demo's) through the widget: same atoms as the core."""
     viewer, widget = traced
@@ -202,6 +205,7 @@ def test_trace_by_subtraction_through_the_widget(traced, qtbot):
     assert _colors_match(layer.face_color, layer.features["element"])
 
 
+@pytest.mark.slow
 def test_one_element_shows_rejected_candidates_as_a_hidden_layer(traced, qtbot):
     """With only Si given, the dim O peaks are not Si atoms: they are classified as
     non-atoms and shown as a separate, hidden Points layer."""

@@ -1,5 +1,9 @@
-"""napari's activity machinery as the job runner uses it.
+"""The one adapter between the job runner and napari: everything the runner needs from
+napari (its thread worker, progress bars, notifications, the activity spinner) goes
+through here, so a napari change touches this module only.
 
+* :func:`make_worker`: napari's generator worker for a job (not started);
+* ``progress``, ``show_info``, ``show_error``: napari's progress bar and notifications;
 * :func:`runner_hub`: one Qt object whose ``busy_changed(bool)`` tells every dock widget
   when the plugin-wide single-flight slot is taken or freed;
 * :func:`pause_activity_spinner`: pause the animated status-bar GIF while a job runs;
@@ -9,14 +13,24 @@
 
 from __future__ import annotations
 
+from napari.qt.threading import thread_worker
 from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtGui import QMovie
 from qtpy.QtWidgets import QApplication, QLabel
 
-__all__ = ["runner_hub", "pause_activity_spinner", "warm_activity_dock"]
+__all__ = ["make_worker", "progress", "show_info", "show_error", "runner_hub",
+           "pause_activity_spinner", "warm_activity_dock"]
 
 _WARM = False
+
+
+def make_worker(gen_func, *args, **kwargs):
+    """napari's worker running ``gen_func(*args, **kwargs)``, not started. The generator
+    must not raise (see :func:`napari_atomtomo.jobs._job_info.with_gui_threads`): errors
+    come back as its result, so napari shows no notification of its own."""
+    return thread_worker(gen_func, start_thread=False)(*args, **kwargs)
 
 
 class _RunnerHub(QObject):

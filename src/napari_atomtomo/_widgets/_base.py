@@ -17,15 +17,15 @@ runs anywhere in the plugin.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shlex
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from magicgui.widgets import Container
-from napari.layers import Image, Layer
 from napari.utils.notifications import show_info
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import (
     QFrame,
@@ -38,149 +38,20 @@ from qtpy.QtWidgets import (
 )
 
 from .._layers import layer_info
+from ._activity import runner_hub
+from ._defaults import LayerDefault, newest
+from ._layer_updates import add_or_replace_layers, overwrite_image_data
+from ._runner import JobRunner
 
 __all__ = [
+    "InputError",
+    "blame",
     "add_or_replace_layers",
     "overwrite_image_data",
     "format_command",
     "layer_file_hint",
     "JobDockWidget",
 ]
-
-
-def _as_tuples(layer_data) -> list[tuple]:
-    if layer_data is None:
-        return []
-    if (
-        isinstance(layer_data, tuple)
-        and 1 <= len(layer_data) <= 3
-        and (len(layer_data) < 2 or isinstance(layer_data[1], Mapping))
-    ):
-        return [layer_data]
-    return list(layer_data)
-
-
-#: Image attributes an in-place replacement copies from the new layer data tuple.
-_IN_PLACE_KEYS = ("scale", "translate", "axis_labels", "units", "metadata", "colormap",
-                  "blending", "opacity", "visible")
-
-
-def _differs(layer, key: str, value) -> bool:
-    current = getattr(layer, key)
-    if key in ("scale", "translate"):
-        return np.shape(current) != np.shape(value) or not np.allclose(current, value)
-    if key == "units":
-        return tuple(str(u) for u in current) != tuple(
-            "pixel" if v is None else str(v) for v in value
-        )
-    if key == "colormap":
-        return getattr(current, "name", current) != getattr(value, "name", value)
-    try:
-        return bool(current != value)
-    except (TypeError, ValueError):
-        return True
-
-
-def overwrite_image_data(layer, data) -> bool:
-    """Copy ``data`` into an image layer's own array and redraw it; ``False`` if it cannot.
-
-    The cheap way to show a new preview frame: setting ``layer.data`` makes napari
-    recompute the dims and extents of the whole viewer (about half the cost of an update),
-    copying into the array it already shows only re-slices and redraws this layer. Only
-    for arrays that nothing else holds (the runner's preview buffers): the old values are
-    overwritten.
-    """
-    target = layer.data
-    new = np.asarray(data)
-    if (
-        not isinstance(layer, Image)
-        or not isinstance(target, np.ndarray)
-        or not target.flags.writeable
-        or target.shape != new.shape
-        or target.dtype != new.dtype
-        or np.shares_memory(target, new)
-    ):
-        return False
-    np.copyto(target, new)
-    layer.refresh(extent=False)  # same shape: napari need not recompute the extent
-    layer.reset_contrast_limits()
-    return True
-
-
-def _set_changed_attributes(layer, kwargs) -> None:
-    for key in _IN_PLACE_KEYS:  # each setter may re-slice: skip unchanged values
-        if key in kwargs and _differs(layer, key, kwargs[key]):
-            setattr(layer, key, kwargs[key])
-
-
-def add_or_replace_layers(viewer, layer_data, *, buffers=None, adopt=frozenset(),
-                          attributes: bool = True) -> list[Layer]:
-    """Add layer data tuples to ``viewer``, replacing layers of the same name.
-
-    An image of the same dimensionality is updated in place (data, scale, metadata, ...)
-    so nothing flickers and napari makes no new layer; anything else is removed and
-    re-inserted at its index.
-
-    ``buffers`` (a set the caller keeps, e.g. a job's) names images whose arrays only the
-    caller holds: new values of the same shape and dtype are copied into them (see
-    :func:`overwrite_image_data`), and their other attributes are set only when
-    ``attributes`` is true (a job's result, not its progress frames). An image named in
-    ``adopt`` that gets a new array gets a copy, and its name joins ``buffers``: arrays
-    handed in are never written to later. Returns the layers, in the order given. Call
-    from the main thread.
-    """
-    owned = buffers if buffers is not None else set()
-    out = []
-    for item in _as_tuples(layer_data):
-        data = item[0]
-        kwargs = dict(item[1]) if len(item) > 1 else {}
-        layer_type = item[2] if len(item) > 2 else "image"
-        name = kwargs.get("name")
-        old = viewer.layers[name] if name is not None and name in viewer.layers else None
-        if old is not None and name in owned and overwrite_image_data(old, data):
-            if attributes:
-                _set_changed_attributes(old, kwargs)
-            out.append(old)
-            continue
-        if layer_type == "image" and name in adopt:
-            data = np.array(data, copy=True)
-            owned.add(name)
-        else:
-            owned.discard(name)
-        if (
-            old is not None
-            and layer_type == "image"
-            and isinstance(old, Image)
-            and np.ndim(data) == old.ndim
-        ):
-            old.data = data
-            _set_changed_attributes(old, kwargs)
-            old.reset_contrast_limits()
-            out.append(old)
-            continue
-        new = Layer.create(data, kwargs, layer_type)
-        if old is not None:
-            index = viewer.layers.index(old)
-            viewer.layers.remove(old)
-            viewer.layers.insert(index, new)
-        else:
-            viewer.add_layer(new)
-            if isinstance(new, Image) and new.ndim == 3 and layer_info(new).get("kind") == "volume":
-                show_inside(viewer, new)
-        out.append(new)
-    return out
-
-
-def show_inside(viewer, layer) -> None:
-    """Move the z slider to the middle of a new volume when it points at its edge or
-    outside it (a tilt series' singleton z sits at 0: its first, often empty, slice)."""
-    dims = viewer.dims
-    axis = dims.ndim - 3
-    if axis < 0 or dims.ndisplay != 2 or axis in dims.displayed:
-        return
-    lo, hi = layer.extent.world[:, 0]
-    if hi > lo and not lo < dims.point[axis] < hi:
-        dims.set_point(axis, (lo + hi) / 2)
 
 
 def _format_value(value) -> str:
@@ -242,6 +113,30 @@ def format_command(
     return " ".join(shlex.quote(w) for w in words)
 
 
+#: Outline of the input that makes a job invalid.
+INVALID_STYLE = "border: 1px solid #e0a040;"
+
+
+class InputError(ValueError):
+    """A ``ValueError`` that names the input at fault (``widget``), which
+    :meth:`JobDockWidget.revalidate` outlines; raise it with :func:`blame`."""
+
+    def __init__(self, message: str, widget):
+        super().__init__(message)
+        self.widget = widget
+
+
+@contextlib.contextmanager
+def blame(widget):
+    """Turn a ``ValueError`` raised inside into an :class:`InputError` naming ``widget``."""
+    try:
+        yield
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise InputError(str(exc), widget) from None
+
+
 def layer_file_hint(layer, suffix: str = ".mrc") -> str:
     """The file a layer was read from, or ``<layer name><suffix>`` as a placeholder."""
     path = layer_info(layer).get("source_path")
@@ -256,9 +151,6 @@ class JobDockWidget(QWidget):
     exclusive = True
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        from ._activity import runner_hub  # noqa: PLC0415 (avoid an import cycle)
-        from ._runner import JobRunner  # noqa: PLC0415
-
         super().__init__(parent)
         self.viewer = napari_viewer
         self.inputs = Container(widgets=[], labels=True)
@@ -334,30 +226,56 @@ class JobDockWidget(QWidget):
         raise NotImplementedError
 
     # -- shared behaviour --------------------------------------------------------
+    def _invalid(self) -> tuple[str | None, object]:
+        """``(reason, offending input)`` of invalid inputs (see :class:`InputError`), or
+        ``(None, None)``."""
+        try:
+            return self.validate(), None
+        except InputError as exc:
+            return str(exc), exc.widget
+        except ValueError as exc:
+            return str(exc), None
+
     def reason_text(self) -> str | None:
         """Why Run is disabled now (a running job or invalid inputs), or ``None``."""
-        from ._runner import JobRunner  # noqa: PLC0415
-
         if self.runner.busy or (self.exclusive and JobRunner.any_busy()):
             return "a job is running; wait for it or cancel it"
-        try:
-            return self.validate()
-        except ValueError as exc:
-            return str(exc)
+        return self._invalid()[0]
 
     def revalidate(self, *_) -> None:
-        reason = self.reason_text()
+        invalid, culprit = self._invalid()
+        busy = self.runner.busy or (self.exclusive and JobRunner.any_busy())
+        reason = "a job is running; wait for it or cancel it" if busy else invalid
         self.run_button.setEnabled(reason is None)
-        self.copy_button.setEnabled(self._command_or_none() is not None)
+        self.copy_button.setEnabled(invalid is None and self._command_or_none() is not None)
         self.reason.setText(reason or "")
         self.reason.setVisible(bool(reason))
+        self._highlight(culprit)
+
+    def _highlight(self, culprit) -> None:
+        """Outline the input that makes the job invalid (stardist-napari); clear the rest."""
+        for widget in self.inputs:
+            native = widget.native
+            wanted = INVALID_STYLE if widget is culprit else ""
+            if native.styleSheet() != wanted:
+                native.setStyleSheet(wanted)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        """Closing the widget cancels its job."""
+        self.runner.cancel()
+        super().closeEvent(event)
+
+    def event(self, event) -> bool:
+        """Taken out of its dock (napari's ``remove_dock_widget``, the dock's close button):
+        cancel this widget's job, whose results would have nowhere to go."""
+        if event.type() == QEvent.Type.ParentChange and self.parent() is None:
+            self.runner.cancel()
+        return super().event(event)
 
     def follow_newest(self, widget, *preferences, pick=None) -> None:
         """Keep the layer picker ``widget`` on the newest of its choices that fits
         ``preferences`` best (see :func:`._defaults.newest`), or on ``pick()``, until the
         user picks another layer themselves."""
-        from ._defaults import LayerDefault, newest  # noqa: PLC0415
-
         if pick is None:
             def pick():
                 return newest(widget.choices, *preferences)
@@ -377,18 +295,27 @@ class JobDockWidget(QWidget):
         self.revalidate()
 
     def _command_or_none(self) -> str | None:
+        """The command line, or ``None`` when the inputs cannot make one (invalid inputs
+        raise ``ValueError``; a widget without one raises ``NotImplementedError``)."""
         try:
             return self.command_line()
-        except (ValueError, NotImplementedError, AttributeError, TypeError):
+        except (ValueError, NotImplementedError):
             return None
 
     def _on_run(self) -> None:
         self.revalidate()
-        if self.run_button.isEnabled():
+        if not self.run_button.isEnabled():
+            return
+        try:  # the values themselves (NaN, negative counts) are checked now, not per change
             self.start_job()
+        except ValueError as exc:
+            self.run_button.setEnabled(False)
+            self.reason.setText(str(exc))
+            self.reason.setVisible(True)
+            self._highlight(getattr(exc, "widget", None))
 
     def _on_copy_command(self) -> None:
-        command = self._command_or_none()
+        command = self._command_or_none() if self._invalid()[0] is None else None
         if command is None:
             return
         QGuiApplication.clipboard().setText(command)

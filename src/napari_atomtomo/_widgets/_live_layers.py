@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from napari.layers import Image
 
-from ._base import _as_tuples, add_or_replace_layers
+from ._layer_updates import _as_tuples, add_or_replace_layers
 from ..jobs._job_info import JobInfo
 
 __all__ = ["layers_to_create", "create_live_layer", "show", "close"]

@@ -8,21 +8,26 @@ back; the "Copy as command" line takes the same fields through
 
 from __future__ import annotations
 
-from magicgui.widgets import CheckBox, FloatSlider, FloatSpinBox, Slider, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, Slider, SpinBox
 
 from ..core.params import param_specs
 
 __all__ = ["param_widget", "params_from_widgets"]
 
 
-def param_widget(cls, name: str, default=None):
-    """The input of field ``name`` of ``cls`` (``default`` overrides the dataclass's)."""
+def param_widget(cls, name: str, default=None, choices=None):
+    """The input of field ``name`` of ``cls`` (``default`` overrides the dataclass's,
+    ``choices`` the spec's, e.g. with labels: ``[("from the border strips", "border")]``)."""
     spec, value = param_specs(cls)[name]
     value = value if default is None else default
+    value = spec.none_as if value is None else value
     tooltip = f"{spec.help} ({spec.unit})" if spec.unit else spec.help
     label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
     if isinstance(value, bool):
         return CheckBox(text=spec.label, value=value, tooltip=tooltip)
+    if spec.choices is not None:
+        return ComboBox(label=label, value=value, choices=list(choices or spec.choices),
+                        tooltip=tooltip)
     bounds = {} if spec.range is None else {"min": spec.range[0], "max": spec.range[1]}
     if spec.step is not None:
         bounds["step"] = spec.step
@@ -36,8 +41,10 @@ def param_widget(cls, name: str, default=None):
 def params_from_widgets(cls, widgets: dict, **fields):
     """``cls(**{name: widget.value})`` for the spec'd fields in ``widgets``, plus ``fields``."""
     values = {}
-    for name in param_specs(cls):
+    for name, (spec, _) in param_specs(cls).items():
         if name in widgets:
             value = widgets[name].value
+            if spec.none_as is not None and value == spec.none_as:
+                value = None
             values[name] = round(value, 4) if isinstance(value, float) else value
     return cls(**{**values, **fields})

@@ -32,18 +32,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from napari.qt.threading import thread_worker
-from napari.utils import progress
-from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from . import _live_layers as live
-from ._activity import pause_activity_spinner, runner_hub, warm_activity_dock
-from ._base import _as_tuples
+from ._activity import (make_worker, pause_activity_spinner, progress, runner_hub, show_error,
+                        show_info, warm_activity_dock)
+from ._layer_updates import _as_tuples
 from ..jobs._job_info import (
-    ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobInfo,
-    as_generator_function, default_progress, with_gui_threads,
+    ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobFailed,
+    JobInfo, as_generator_function, default_progress, with_gui_threads,
 )
 from ._progress_bar import ErrorLabel, LazyProgressBar
 
@@ -209,13 +207,7 @@ class JobRunner(QWidget):
             progress_of=progress_of or default_progress, describe=describe,
             keep_preview=keep_preview,
         )
-        worker = thread_worker(gen_func, start_thread=False, ignore_errors=True)(*args, **kwargs)
-        relay = getattr(worker, "_relay_error", None)
-        if relay is not None:  # we show one clear notification ourselves
-            try:
-                worker.errored.disconnect(relay)
-            except (TypeError, RuntimeError):
-                pass  # napari did not connect its relay for this worker class
+        worker = make_worker(gen_func, *args, **kwargs)
         worker.yielded.connect(lambda state, j=job: self._on_yielded(j, state))
         worker.returned.connect(lambda value, j=job: self._on_returned(j, value))
         worker.errored.connect(lambda exc, j=job: self._on_errored(j, exc))
@@ -336,6 +328,9 @@ class JobRunner(QWidget):
             self._pbar.update(step)
 
     def _on_returned(self, job: int, value) -> None:
+        if isinstance(value, JobFailed):  # the job raised (see with_gui_threads)
+            self._on_errored(job, value.error)
+            return
         if not self._is_current(job):
             return
         self._job.record_result(value)

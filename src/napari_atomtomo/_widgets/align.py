@@ -24,12 +24,14 @@ from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton
 from .. import io
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size, series_array
 from ..core.align import AlignParams, reference_index
+from ..core.params import command_options
 from ..core.projmatch import RefineParams
+from ..jobs.simulate_align import AlignJobResult, iter_align_layers
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
-from ._plot import PlotWidget
-from ..jobs.simulate_align import AlignJobResult, iter_align_layers
 from ._job_plots import plot_shifts
+from ._params import param_widget, params_from_widgets
+from ._plot import PlotWidget
 
 __all__ = ["AlignWidget"]
 
@@ -66,11 +68,10 @@ class AlignWidget(JobDockWidget):
             "the image that keeps its position along the tilt axis; the others follow it")
         self.ref_index = w(SpinBox(label="reference index", value=0, min=0, max=100_000),
                            "index of the reference image in the stack (0 = first image)")
-        self.upsample = w(SpinBox(label="upsampling", value=100, min=1, max=1000),
-                          "sub-pixel precision of the y shifts is 1/upsampling px (100: 0.01 px)")
-        self.background = w(ComboBox(label="background", value="none", choices=["none", "edge"]),
-                            "'edge' subtracts each image's border median before the centre of "
-                            "mass: use it when the object sits on a constant background")
+        # from AlignParams' specs (core/align.py); the reference has two inputs above
+        self.upsample = param_widget(AlignParams, "upsample")
+        self.background = param_widget(AlignParams, "background")
+        self.inputs.extend([self.upsample, self.background])
         self.tilt_axis = w(ComboBox(label="tilt axis", value="y", choices=[
             ("image y axis (as acquired)", "y"), ("estimate angle and offset", "auto")]),
             "estimate the tilt axis's in-plane angle (from +y towards +x) and offset, and "
@@ -142,7 +143,9 @@ class AlignWidget(JobDockWidget):
         return ZERO if self.reference.value == ZERO else self.ref_index.value
 
     def _params(self) -> AlignParams:
-        return AlignParams(self._reference(), self.upsample.value, self.background.value)
+        return params_from_widgets(AlignParams, {"upsample": self.upsample,
+                                                 "background": self.background},
+                                   reference=self._reference())
 
     def _file_shifts(self) -> np.ndarray:
         path = self.shifts_file.value
@@ -180,7 +183,7 @@ class AlignWidget(JobDockWidget):
             first = format_command("align", [layer_file_hint(layer)], extra={
                 "--angles": str(self.angles_file.value) if from_file else None, **out,
                 "--shifts-out": shifts_path,
-                **{f"--{k}": v for k, v in dataclasses.asdict(self._params()).items()},
+                "--reference": self._params().reference, **command_options(self._params()),
                 "--tilt-axis": "auto" if self.tilt_axis.value == "auto" else None,
                 "--refine": self.refine.value or None})
         rest = [format_command("align", [layer_file_hint(o)], extra={

@@ -12,18 +12,21 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
+from magicgui.widgets import ComboBox
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QLabel
 
 from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxel_size, series_array
+from ..core.params import command_options, param_specs
 from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series
+from ._params import param_widget, params_from_widgets
 
 __all__ = ["PreprocessWidget"]
 
-_D = PreprocessParams()
+#: The vacuum-level choices the widget offers (a vacuum mask is a command-line option).
+BACKGROUND_CHOICES = [("from the border strips", "border"), ("none", "none")]
 
 
 class PreprocessWidget(JobDockWidget):
@@ -36,23 +39,15 @@ class PreprocessWidget(JobDockWidget):
         w = self._add
         self.series = w(ComboBox(label="tilt series", choices=self._series_choices, nullable=True),
                         "the tilt series (angle, y, x) to preprocess")
-        self.background = w(ComboBox(label="vacuum level", value=_D.background,
-                                     choices=[("from the border strips", "border"),
-                                              ("none", "none")]),
-                            "subtract each image's vacuum level, found in strips along its "
-                            "edges (strips the particle crosses are left out)")
-        self.border_px = w(SpinBox(label="border (px, 0 = auto)", value=0, min=0, max=10_000),
-                           "width of the edge strips; 0: min(ny, nx) // 16, at least 2")
-        self.hot_pixels = w(CheckBox(label="replace hot/dead pixels", value=_D.hot_pixels),
-                            "replace single-pixel spikes and holes by their 3×3 median")
-        self.hot_sigma = w(FloatSpinBox(label="bad-pixel threshold (σ)", value=_D.hot_sigma,
-                                        min=2.5, max=1000, step=0.5),
-                           "a pixel this many robust σ beyond all its neighbours is bad")
-        self.normalize = w(CheckBox(label="normalise total counts", value=_D.normalize),
-                           "scale every image to the series' mean total (HAADF mass conservation)")
-        self.denoise = w(ComboBox(label="denoise", value=_D.denoise,
-                                  choices=["none", "nlmeans", "wavelet"]),
-                         "scikit-image's non-local means or wavelet (needs PyWavelets) filter")
+        # the parameter inputs, from PreprocessParams' specs (no vacuum mask in the GUI)
+        self.param_inputs = {
+            name: param_widget(PreprocessParams, name, choices=BACKGROUND_CHOICES
+                               if name == "background" else None)
+            for name in param_specs(PreprocessParams)}
+        for widget in self.param_inputs.values():
+            self.inputs.append(widget)
+        (self.background, self.border_px, self.hot_pixels, self.hot_sigma, self.normalize,
+         self.denoise) = self.param_inputs.values()
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.layout().insertWidget(self.layout().count() - 1, self.summary)
@@ -77,9 +72,7 @@ class PreprocessWidget(JobDockWidget):
         self.revalidate()
 
     def params(self) -> PreprocessParams:
-        border = self.border_px.value or None
-        return PreprocessParams(self.background.value, border, self.hot_pixels.value,
-                                self.hot_sigma.value, self.normalize.value, self.denoise.value)
+        return params_from_widgets(PreprocessParams, self.param_inputs)
 
     def validate(self) -> str | None:
         layer = self.series.value
@@ -95,12 +88,7 @@ class PreprocessWidget(JobDockWidget):
         layer = self.series.value
         p = self.params()
         return format_command("preprocess", [layer_file_hint(layer)], extra={
-            "--out": f"{layer.name}_pre.mrc", "--background": p.background,
-            "--border-px": p.border_px,
-            "--hot-pixels" if p.hot_pixels else "--no-hot-pixels": True,
-            "--hot-sigma": p.hot_sigma if p.hot_pixels else None,
-            "--normalize" if p.normalize else "--no-normalize": True,
-            "--denoise": p.denoise})
+            "--out": f"{layer.name}_pre.mrc", **command_options(p)})
 
     def start_job(self) -> None:
         layer = self.series.value

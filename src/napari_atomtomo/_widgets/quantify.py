@@ -4,8 +4,8 @@ Quantify divides each selected element map by its factor (``f_A`` for EDS, ``z_A
 HEBT), fits the ESF to the particle volume V(t) of the summed map in a worker, and
 plots V(t) with its fit and the automatic threshold. Clicking or dragging the dashed
 line (or typing a value) re-thresholds: the ``wt_<El>`` layers follow live, debounced
-by 150 ms. Re-thresholding uses the cached fractions (:mod:`._quantify_model`, a few
-ms for 100³) and runs in the GUI thread; only the layer update costs more. The threshold
+by 150 ms. Re-thresholding uses the cached fractions
+(:mod:`napari_atomtomo.jobs.quantify`, a few ms for 100³) and runs in the GUI thread; only the layer update costs more. The threshold
 is clamped to ≥ 0 (the V(t) axis starts a little below 0).
 
 The read-out gives the composition of the particle, or of each region of a napari Labels
@@ -50,21 +50,21 @@ from ..core.quantify import (
     factor_kind,
 )
 from ..core.regions import region_statistics
-from ._base import JobDockWidget, add_or_replace_layers, format_command
-from ._defaults import newest_per_element
-from ._plot import LINE, PlotWidget, legend_above
-from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
-from ._quantify_model import (
+from ..jobs.quantify import (
     N_STAGES,
     ThresholdPicker,
     common_folder,
-    draw_esf,
     element_of_layer,
     map_problem,
     parse_elements,
     quantify_job,
     readout_text,
 )
+from ..plots import DOCK, plot_esf
+from ._base import JobDockWidget, add_or_replace_layers, format_command
+from ._defaults import newest_per_element
+from ._plot import PlotWidget, legend_above
+from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 
 __all__ = ["QuantifyWidget"]
 
@@ -235,7 +235,7 @@ class QuantifyWidget(JobDockWidget):
         if len(set(elements)) < len(elements):
             return f"each element may appear once in 'elements', got {', '.join(elements)}"
         problem = map_problem([lyr.name for lyr in layers], [lyr.data for lyr in layers],
-                              [layer_voxel_size(lyr) for lyr in layers])
+                              [layer_voxel_size(lyr) for lyr in layers], values=False)
         if problem:
             return problem
         path = self._factors_path()
@@ -291,6 +291,10 @@ class QuantifyWidget(JobDockWidget):
         layers = list(self.maps.value)
         elements = parse_elements(self.elements.value)
         maps = {el: np.asarray(lyr.data, dtype=np.float32) for el, lyr in zip(elements, layers)}
+        problem = map_problem([lyr.name for lyr in layers], list(maps.values()),
+                              [layer_voxel_size(lyr) for lyr in layers])
+        if problem:  # the values, checked now rather than on every input change
+            raise ValueError(problem)
         path = self._factors_path()
         source = {"names": [lyr.name for lyr in layers], "factors": path,
                   "voxel_size": layer_voxel_size(layers[0])}
@@ -315,7 +319,7 @@ class QuantifyWidget(JobDockWidget):
         # once: re-thresholding stays fast
         self._support = extra["support"] if "support" in extra else default_support(picker)
         self.plot.reset()
-        draw_esf(self.plot.axes, picker, LINE)
+        plot_esf(picker, ax=self.plot.axes, theme=DOCK)
         legend_above(self.plot.axes, 3)  # not on the V(t) curve
         self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
         self.threshold_edit.setEnabled(True)

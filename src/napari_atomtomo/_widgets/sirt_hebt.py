@@ -39,7 +39,7 @@ from ..core.sirt import SirtParams, check_element_stacks, check_stack
 from ..io._names import ELEMENT_NAME
 from ..jobs.reconstruction import EDS_ITERATIONS, iter_reconstruction, parse_ratios
 from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep, parse_alphas, parse_n_values
-from ._base import JobDockWidget, format_command, layer_file_hint
+from ._base import InputError, JobDockWidget, blame, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, newest, was_aligned
 from ._job_plots import RESIDUAL_LABEL, draw_residuals
 from ._params import param_widget, params_from_widgets
@@ -74,6 +74,16 @@ def _angles(layer) -> np.ndarray:
     if angles is None:
         raise ValueError(f"{layer.name} has no tilt angles; open it with its .tlt file")
     return validate_angles(angles, n_images=series_array(layer).shape[0])
+
+
+def _check_layer(layer):
+    """A tilt-series layer's data, checked from its shape and dtype only (no copy, no scan)."""
+    data = series_array(layer)
+    if np.ndim(data) != 3:
+        raise ValueError(f"{layer.name} must be 3D (angle, y, x); got shape {np.shape(data)}")
+    if np.dtype(data.dtype).kind not in "biuf":
+        raise ValueError(f"{layer.name} must hold real numbers, got dtype {data.dtype}")
+    return data
 
 
 def _data_dir(layer) -> str:
@@ -214,14 +224,22 @@ class SirtHebtWidget(JobDockWidget):
         self.plot.prepare_curves(self._curve_labels(), x_max=int(self.n_iter.value),
                                  ylabel=RESIDUAL_LABEL)
 
-    def gather(self) -> dict:
-        """Arrays and parameters of the job from the inputs; ``ValueError`` says what is wrong."""
+    def gather(self, arrays: bool = True) -> dict:
+        """Arrays and parameters of the job from the inputs; ``ValueError`` says what is wrong.
+
+        With ``arrays=False`` (every input change) only the layers' shapes and dtypes are
+        checked and nothing is copied or scanned; the values (finite, counts ≥ 0) are
+        checked when the job starts.
+        """
         mode, g = self.mode.value, {"mode": self.mode.value, "sources": []}
         if mode != EDS:
             layer = self.haadf.value
             if layer is None:
-                raise ValueError("add a tilt series layer (open an MRC with its .tlt, or a sample)")
-            g["haadf"] = check_stack(np.asarray(series_array(layer), np.float32), name=layer.name)
+                raise InputError("add a tilt series layer (open an MRC with its .tlt, or a "
+                                 "sample)", self.haadf)
+            with blame(self.haadf):
+                g["haadf"] = (check_stack(np.asarray(series_array(layer), np.float32), name=layer.name)
+                              if arrays else _check_layer(layer))
             g["angles"], g["voxel_size"] = _angles(layer), layer_voxel_size(layer)
             g["ref_layer"] = layer
             g["sources"].append(layer.name)
@@ -229,28 +247,34 @@ class SirtHebtWidget(JobDockWidget):
         if mode != SIRT:
             layers = list(self.eds.value)
             if not layers:
-                raise ValueError("choose at least one EDS layer (e.g. eds_Ag, eds_Au)")
+                raise InputError("choose at least one EDS layer (e.g. eds_Ag, eds_Au)", self.eds)
             if mode == HEBT and g["ref_layer"] in layers:
-                raise ValueError(f"{g['ref_layer'].name} is both the HAADF and an EDS layer")
+                raise InputError(f"{g['ref_layer'].name} is both the HAADF and an EDS layer",
+                                 self.eds)
             elements = [e for e in re.split(r"[,;\s]+", self.elements.value) if e]
-            if len(elements) != len(layers):
-                raise ValueError(f"give one element per EDS layer: {len(layers)} layers but "
-                                 f"{len(elements)} elements ({', '.join(elements) or 'none'})")
-            for el in elements:
-                validate_element(el)
-            if len(set(elements)) < len(elements):
-                raise ValueError(f"elements {', '.join(elements)} name an element twice")
-            stacks = check_element_stacks(
-                {el: np.asarray(series_array(lyr), np.float32) for el, lyr in zip(elements, layers)})
+            with blame(self.elements):
+                if len(elements) != len(layers):
+                    raise ValueError(f"give one element per EDS layer: {len(layers)} layers "
+                                     f"but {len(elements)} elements "
+                                     f"({', '.join(elements) or 'none'})")
+                for el in elements:
+                    validate_element(el)
+                if len(set(elements)) < len(elements):
+                    raise ValueError(f"elements {', '.join(elements)} name an element twice")
+            with blame(self.eds):
+                stacks = (check_element_stacks(
+                    {el: np.asarray(series_array(lyr), np.float32) for el, lyr in zip(elements, layers)})
+                    if arrays else {el: _check_layer(lyr) for el, lyr in zip(elements, layers)})
             first = g.get("ref_layer", layers[0])
             shape = series_array(first).shape
             for lyr in layers:
                 if series_array(lyr).shape != shape:
-                    raise ValueError(f"{lyr.name} has shape {series_array(lyr).shape} but {first.name} "
-                                     f"has shape {shape}")
+                    raise InputError(f"{lyr.name} has shape {series_array(lyr).shape} but {first.name} "
+                                     f"has shape {shape}", self.eds)
                 if layer_angles_deg(lyr) is not None and not np.allclose(
                         _angles(lyr), _angles(first), atol=1e-3):
-                    raise ValueError(f"{lyr.name} has other tilt angles than {first.name}")
+                    raise InputError(f"{lyr.name} has other tilt angles than {first.name}",
+                                     self.eds)
             g.setdefault("angles", _angles(first))
             g.setdefault("voxel_size", layer_voxel_size(first))
             g.setdefault("ref_layer", first)
@@ -261,19 +285,24 @@ class SirtHebtWidget(JobDockWidget):
                   "nonnegative": self.nonnegative}
         if mode == HEBT:
             g["params"] = params_from_widgets(HebtParams, inputs, yield_every=every)
-            typed = parse_ratios(self.ratios.value)
-            g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
+            with blame(self.ratios):
+                typed = parse_ratios(self.ratios.value)
+                g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
         else:
             g["params"] = params_from_widgets(
                 SirtParams, inputs, yield_every=every,
                 nonnegative=bool(self.nonnegative.value) or mode == EDS)
         if mode == HEBT and self.sweep.value:
-            g["alphas"] = parse_alphas(self.alphas.value)
-            g["n_values"] = parse_n_values(self.n_values.value)
-            g["references"] = self._references(list(g["stacks"]), g["haadf"].shape)
+            with blame(self.alphas):
+                g["alphas"] = parse_alphas(self.alphas.value)
+            with blame(self.n_values):
+                g["n_values"] = parse_n_values(self.n_values.value)
+            with blame(self.references):
+                g["references"] = self._references(list(g["stacks"]), g["haadf"].shape,
+                                                   arrays)
         return g
 
-    def _references(self, elements, shape) -> dict | None:
+    def _references(self, elements, shape, arrays: bool = True) -> dict | None:
         refs = {}
         volume_shape = (shape[2], shape[1], shape[2])
         for lyr in self.references.value:
@@ -283,18 +312,18 @@ class SirtHebtWidget(JobDockWidget):
             if lyr.data.shape != volume_shape:
                 raise ValueError(f"reference {lyr.name} has shape {lyr.data.shape} but the maps "
                                  f"will have shape {volume_shape}")
-            refs[el] = np.asarray(lyr.data, np.float32)
+            refs[el] = np.asarray(lyr.data, np.float32) if arrays else lyr.data
         missing = [el for el in elements if el not in refs]
         if refs and missing:
             raise ValueError(f"give a reference for every element or none; missing {missing}")
         return refs or None
 
     def validate(self) -> str | None:
-        self.gather()
+        self.gather(arrays=False)
         return None
 
     def command_line(self) -> str:
-        g = self.gather()
+        g = self.gather(arrays=False)
         p, mode = g["params"], g["mode"]
         if "alphas" in g:  # the same sweep from the command line (atomtomo hebt --sweep)
             grid = (",".join(f"{a:g}" for a in g["alphas"]) + ":"

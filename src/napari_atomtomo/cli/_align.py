@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..core.align import AlignParams
 from ..core.tiltaxis import TiltAxisParams
 from ._common import Outputs, add_force, implicit_angles, output_path, warn, write_json
+from ._params import add_param_options, read_params
 from ._series import add_series_options, read_series
 
 
@@ -32,10 +34,7 @@ def register(subparsers) -> None:
                         "an IMOD .xf file of one rotation plus per-image translations works too")
     p.add_argument("--reference", default="zero",
                    help="reference image for y: 'zero' (nearest 0°, default) or an index")
-    p.add_argument("--upsample", type=int, default=100,
-                   help="sub-pixel factor of the y cross-correlation (default 100)")
-    p.add_argument("--background", choices=("none", "edge"), default="none",
-                   help="'edge': subtract each image's border median before the centre of mass")
+    add_param_options(p, AlignParams)
     p.add_argument("--tilt-axis", default=None, metavar="auto|DEG",
                    help="the tilt axis's in-plane angle (degrees from +y towards +x): 'auto' "
                         "estimates it and its offset from the data, a number fixes the angle "
@@ -56,7 +55,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from .. import io
-    from ..core.align import AlignParams, apply_shifts, estimate_shifts
+    from ..core.align import apply_shifts, estimate_shifts
     from ..core.plausibility import check_angles, check_counts, check_shifts
     from ..core.projmatch import RefineParams, refine_shifts
     from ..core.tiltaxis import estimate_axis_offset, estimate_tilt_axis, remove_tilt_axis
@@ -71,7 +70,7 @@ def run(args) -> int:
     if args.shifts_out is not None:
         outs.file(args.shifts_out, "--shifts-out")
     reference = args.reference if args.reference == "zero" else _index(args.reference)
-    params = AlignParams(reference, args.upsample, args.background)
+    params = read_params(AlignParams, args, reference=reference)
 
     tilt = _tilt_axis_choice(args)
     if args.refine < 0:

@@ -8,7 +8,6 @@ iteration count as the main run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -44,14 +43,6 @@ def read_ratios(path) -> dict:
     return obj
 
 
-class _StoreGiven(argparse._StoreAction):
-    """Stores the value and records that the option was given (``iterations_given``)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        namespace.iterations_given = True
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "hebt",
@@ -66,14 +57,10 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="data-set folder")
-    add_param_options(parser, HebtParams)
-    for action in parser._actions:  # no fixed count unless given: the stopping rule
-        if "--iterations" in action.option_strings:
-            action.__class__ = _StoreGiven
-            action.help = ("a fixed number of iterations; when not given, HEBT runs until the "
-                           "relative update per iteration is below 3e-5, at most 1500 "
-                           "(docs/quantification.md)")
-    parser.set_defaults(iterations_given=False)
+    # no fixed count by default: the stopping rule decides
+    add_param_options(parser, HebtParams, defaults={"n_iter": None}, helps={"n_iter": (
+        "a fixed number of iterations (default: until the relative update per iteration is "
+        "below 3e-5, at most 1500; docs/quantification.md)")})
     parser.add_argument(
         "--ratios", metavar="R.json", default=None,
         help='response ratios r_A: {"r": {"Ag": 805, "Au": 987}} (default: fitted)',
@@ -101,7 +88,7 @@ def run(args) -> int:
     from ..core.regions import poisson_resample
     from ..core.stopping import HEBT_STOP, StopParams, hebt_stopped
 
-    given = getattr(args, "iterations_given", False)
+    given = args.iterations is not None
     stop = (StopParams(rule="none", max_iterations=max(int(args.iterations), 1)) if given
             else HEBT_STOP)
     params = read_params(HebtParams, args,

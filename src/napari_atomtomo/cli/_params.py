@@ -7,6 +7,8 @@ back from the parsed options.
 
 from __future__ import annotations
 
+import argparse
+
 from ..core.params import param_specs
 
 __all__ = ["add_param_options", "read_params"]
@@ -16,18 +18,36 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
-def add_param_options(parser, cls, defaults=None) -> None:
-    """One option per spec'd field of ``cls`` (``defaults`` overrides a field's default)."""
+def _metavar(spec) -> str:
+    return _dest(spec.flag).split("_")[-1][:1].upper()
+
+
+def add_param_options(parser, cls, defaults=None, helps=None) -> None:
+    """One option per spec'd field of ``cls``. ``defaults`` overrides a field's default on
+    the command line (``None``: decided when the command runs, e.g. by a stopping rule;
+    give its ``helps`` text, which replaces the spec's)."""
     for name, (spec, default) in param_specs(cls).items():
-        default = (defaults or {}).get(name, default)
+        if name in (defaults or {}):
+            default = defaults[name]
+            parser.add_argument(spec.flag, type=spec.kind or type(param_specs(cls)[name][1]),
+                                default=default, metavar=_metavar(spec),
+                                help=(helps or {}).get(name, spec.help))
+            continue
+        if isinstance(default, bool) and spec.negate:
+            parser.add_argument(spec.flag, action="store_true", help=f"do not {spec.help}")
+            continue
         if isinstance(default, bool):
-            parser.add_argument(spec.flag, action="store_true",
-                                help=f"do not {spec.help}" if spec.negate else spec.help)
+            parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction,
+                                default=default,
+                                help=f"{spec.help} (default {'on' if default else 'off'})")
             continue
         unit = f" {spec.unit}" if spec.unit else ""
-        parser.add_argument(spec.flag, type=type(default), default=default,
-                            metavar=_dest(spec.flag).split("_")[-1][:1].upper(),
-                            help=f"{spec.help} (default {default:g}{unit})")
+        shown = "automatic" if default is None else (
+            f"{default:g}" if isinstance(default, (int, float)) else default)
+        parser.add_argument(spec.flag, type=spec.kind or type(default), default=default,
+                            choices=spec.choices,
+                            metavar=None if spec.choices else _metavar(spec),
+                            help=f"{spec.help} (default {shown}{unit})")
 
 
 def read_params(cls, args, **fields):

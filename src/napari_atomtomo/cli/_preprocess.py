@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from ..core.preprocess import PreprocessParams
 from ._common import Outputs, add_force, implicit_angles, output_path, write_json
+from ._params import add_param_options, read_params
 from ._series import add_series_options, read_series
 
 
-def _defaults():
-    from ..core.preprocess import PreprocessParams
-
-    return PreprocessParams()
-
-
 def register(subparsers) -> None:
-    d = _defaults()
     p = subparsers.add_parser(
         "preprocess",
         help="subtract each image's vacuum level, remove bad pixels, normalise, denoise",
@@ -33,20 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
                    help="tilt angles (default: STACK.tlt or angles.tlt next to the stack)")
     p.add_argument("--out", required=True, metavar="PRE.mrc", help="preprocessed tilt series")
-    p.add_argument("--background", choices=("border", "mask", "none"), default=d.background,
-                   help=f"vacuum level from the border strips, a mask, or none (default {d.background})")
-    p.add_argument("--border-px", type=int, default=d.border_px, metavar="N",
-                   help="width of the border strips (default: min(ny, nx) // 16, at least 2)")
+    add_param_options(p, PreprocessParams)
     p.add_argument("--vacuum-mask", default=None, metavar="MASK.mrc",
                    help="vacuum pixels (nonzero) for --background mask: (1, y, x) or (angle, y, x)")
-    p.add_argument("--hot-pixels", action=argparse.BooleanOptionalAction, default=d.hot_pixels,
-                   help="replace single-pixel spikes/holes by their 3×3 median (default off)")
-    p.add_argument("--hot-sigma", type=float, default=d.hot_sigma,
-                   help=f"bad-pixel threshold in robust σ (default {d.hot_sigma:g})")
-    p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=d.normalize,
-                   help="scale every image to the mean total count (default off)")
-    p.add_argument("--denoise", choices=("none", "wavelet", "nlmeans"), default=d.denoise,
-                   help="denoise each image (default none; wavelet needs PyWavelets)")
     p.add_argument("--json", default=None, metavar="REPORT.json",
                    help="where to write the report (default: OUT.json)")
     add_series_options(p)
@@ -57,7 +40,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
 
     from .. import io
-    from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
+    from ..core.preprocess import preprocess_series, report_summary
 
     out = output_path(args.out, ".mrc")
     report_path = Path(args.json) if args.json else out.with_suffix(".json")
@@ -65,8 +48,7 @@ def run(args) -> int:
         raise ValueError(f"--json must name a .json file, got {report_path.name}")
     if args.vacuum_mask is not None and args.background != "mask":
         raise ValueError("--vacuum-mask needs --background mask")
-    params = PreprocessParams(args.background, args.border_px, args.hot_pixels, args.hot_sigma,
-                              args.normalize, args.denoise)
+    params = read_params(PreprocessParams, args)
     inputs = (args.stack, implicit_angles(args.stack, args.angles), args.vacuum_mask)
     outs = Outputs(args.force, inputs)
     tlt_path = outs.file(out.with_suffix(".tlt"), "--out (its .tlt)")

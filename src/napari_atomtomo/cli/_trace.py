@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ._common import Outputs, add_force, output_path, save_figure, write_json
@@ -34,7 +35,8 @@ def register(subparsers) -> None:
             "the sorted peak intensities (Fig. 3)."
         ),
     )
-    p.add_argument("volume", metavar="VOLUME.mrc", help="reconstruction (z, y, x), MRC")
+    p.add_argument("volume", metavar="VOLUME.mrc",
+                   help="reconstruction (z, y, x), MRC or OME-Zarr (.zarr)")
     p.add_argument("--out", required=True, metavar="ATOMS.xyz", help="traced atoms, XYZ (Å)")
     p.add_argument("--elements", default="Si,O", metavar="EL,EL",
                    help="element symbols, heaviest (brightest) first (default Si,O)")
@@ -72,8 +74,33 @@ def register(subparsers) -> None:
                    help="write the parameters, noise floor, thresholds and sorted intensities")
     p.add_argument("--plot", default=None, metavar="PEAKS.png",
                    help="plot the sorted peak intensities with the thresholds (Fig. 3 style)")
+    p.add_argument("--chunks", type=int, default=0, metavar="N",
+                   help="trace y-chunks of N rows with one row of overlap, reading the volume "
+                        "lazily (--method direct only; same atoms as in memory; default 0: "
+                        "in memory)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask.distributed scheduler to trace the chunks on (with --chunks)")
     add_force(p)
     p.set_defaults(func=run)
+
+
+def _trace_chunked(args, params):
+    """``trace_atoms_chunked`` on a lazily read MRC or OME-Zarr volume."""
+    from ..io.lazy import open_lazy
+    from ..scale import trace_atoms_chunked
+
+    if args.chunks < 1:
+        raise ValueError(f"--chunks must be a number of rows ≥ 1 (0: in memory), got {args.chunks}")
+    if args.method != "direct":
+        raise ValueError("--chunks needs --method direct: tracing by subtraction subtracts "
+                         "whole atoms from the whole volume")
+    volume, voxel_size = open_lazy(args.volume, rows=args.chunks)
+    res = trace_atoms_chunked(volume, voxel_size, params, n_expected=args.n_expected,
+                              chunks=args.chunks, scheduler=args.scheduler)
+    c = res.auto["chunked"]
+    print(f"atomtomo trace: {c['n_chunks']} y-chunks of {c['chunk_rows']} rows "
+          f"(overlap {c['halo_rows']}) on {c['scheduler']}", file=sys.stderr)
+    return res, voxel_size
 
 
 def element_list(text: str, option: str = "--elements") -> str:
@@ -120,12 +147,21 @@ def run(args) -> int:
         prefilter = prefilter[0]
     if args.method == "direct" and prefilter != "auto":
         raise ValueError("--prefilter-sigma applies only to --method subtraction")
-    volume, voxel_size = io.read_mrc(args.volume)
-    if args.method == "subtraction":
-        res = trace_atoms_by_subtraction(volume, voxel_size, params, n_expected=args.n_expected,
-                                         prefilter_sigma=prefilter)
+    if args.chunks:
+        res, voxel_size = _trace_chunked(args, params)
     else:
-        res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
+        if Path(args.volume).suffix.lower() == ".zarr":
+            from ..io.omezarr import read_ome_zarr
+
+            volume, voxel_size = read_ome_zarr(args.volume)
+        else:
+            volume, voxel_size = io.read_mrc(args.volume)
+        if args.method == "subtraction":
+            res = trace_atoms_by_subtraction(volume, voxel_size, params,
+                                             n_expected=args.n_expected,
+                                             prefilter_sigma=prefilter)
+        else:
+            res = trace_atoms(volume, voxel_size, params, n_expected=args.n_expected)
     # no atom, but candidates rejected as noise: no XYZ, but the report and the summary
     noise_only = len(res.atoms) == 0 and len(res.rejected) > 0
     if len(res.atoms) == 0 and not noise_only:

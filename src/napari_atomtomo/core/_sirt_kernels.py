@@ -27,9 +27,10 @@ import numpy as np
 from numba import njit, prange
 
 from ._projector_kernels import CONTRACT, back_slab, forward_angle
+from .config import DENORMAL_FLOOR
 
-#: Values with a smaller magnitude are flushed to zero (as ``projectors.DENORMAL_FLOOR``).
-FLOOR = 1e-30
+#: Values with a smaller magnitude are flushed to zero (the project-wide denormal floor).
+FLOOR = DENORMAL_FLOOR
 
 
 @njit(nogil=True, cache=True, fastmath=CONTRACT)
@@ -107,7 +108,8 @@ def forward_residual_kernel(vol_t, cos_t, sin_t, du, b, inv_rows, e, ss):
 def residual_flat_kernel(b, p, inv_rows, e):
     """``e = R (b − p)`` on flat arrays of one size, for a projection ``p`` already made
     (the 2D and ``y``-shifted paths, whose weights are always full); returns ``Σ (b − p)²``.
-    ``p`` may be ``e`` itself."""
+    ``p`` may be ``e`` itself.
+    """
     total = 0.0
     for i in prange(b.size):
         d = b[i] - p[i]

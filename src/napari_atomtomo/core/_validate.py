@@ -29,18 +29,19 @@ def check_real(a: np.ndarray, name: str, allow_bool: bool = False) -> None:
 def check_array(data, name: str, axes: str, *, hint: str = "", min_size: int = 1,
                 finite: bool = True, allow_bool: bool = False) -> np.ndarray:
     """``data`` as an array with one dimension per name in ``axes`` (e.g. ``"(z, y, x)"``),
-    at least ``min_size`` long on every axis, of real (``finite``) numbers."""
+    at least ``min_size`` long on every axis, of real (``finite``) numbers.
+    """
     a = np.asarray(data)
     ndim = axes.count(",") + 1
     if a.ndim != ndim:
         extra = f"; {hint}" if hint else ""
         raise ValueError(f"{name} must be {ndim}D {axes}; got {a.ndim}D with shape {a.shape}"
                          f"{extra}")
+    if min_size > 1 and min(a.shape) < min_size:
+        raise ValueError(f"{name} must be at least {min_size} voxels along every axis, got "
+                         f"shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape})")
-    if min(a.shape) < min_size:
-        raise ValueError(f"{name} must be at least {min_size} long along every axis, got "
-                         f"shape {a.shape}")
     check_real(a, name, allow_bool)
     if finite and not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or infinite values")

@@ -24,6 +24,7 @@ from skimage.registration import phase_cross_correlation
 
 from ._validate import check_stack
 from .geometry import validate_angles, validate_shifts
+from .params import param, register_params
 
 __all__ = ["AlignParams", "AlignmentResult", "align_tilt_series", "estimate_shifts",
            "apply_shifts", "reference_index"]
@@ -31,6 +32,7 @@ __all__ = ["AlignParams", "AlignmentResult", "align_tilt_series", "estimate_shif
 _BACKGROUNDS = ("none", "edge")
 
 
+@register_params("align")
 @dataclass(frozen=True)
 class AlignParams:
     """Alignment settings shared by the CLI, the widget and ``layer.metadata``.
@@ -47,9 +49,15 @@ class AlignParams:
         data on a constant background.
     """
 
-    reference: str | int = "zero"
-    upsample: int = 100
-    background: str = "none"
+    reference: str | int = "zero"  # two widgets (choice + index) and one option: by hand
+    upsample: int = param(100, flag="--upsample", label="upsampling", range=(1, 1000),
+                          help="sub-pixel precision of the y shifts is 1/upsampling px "
+                               "(100: 0.01 px)")
+    background: str = param("none", flag="--background", label="background",
+                            choices=("none", "edge"),
+                            help="'edge' subtracts each image's border median before the "
+                                 "centre of mass: use it when the object sits on a constant "
+                                 "background")
 
     def __post_init__(self):
         ref = self.reference

@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from . import _sirt_kernels as _sk
+from . import config
 from .projectors import ParallelBeamProjector
 
 __all__ = [
@@ -45,8 +46,8 @@ __all__ = [
 #: The backend every solver uses unless told otherwise.
 DEFAULT_BACKEND = "numba-cpu"
 
-#: Row and column sums below this get an inverse weight of 0 (as ``sirt.SUM_FLOOR``).
-SUM_FLOOR = 1e-6
+#: Row and column sums below this get an inverse weight of 0 (the project-wide floor).
+SUM_FLOOR = config.SUM_FLOOR
 
 
 class SirtOperator(Protocol):
@@ -67,9 +68,11 @@ class Backend(Protocol):
 
     name: str
 
-    def projector(self, volume_shape, angles_deg, n_u=None, shifts=None): ...
+    def projector(self, volume_shape, angles_deg, n_u=None, shifts=None):
+        """A projector with the :class:`~.projectors.ParallelBeamProjector` interface."""
 
-    def sirt_operator(self, projector) -> SirtOperator: ...
+    def sirt_operator(self, projector) -> SirtOperator:
+        """The :class:`SirtOperator` of ``projector``."""
 
 
 # ---------------------------------------------------------------------------- numba CPU
@@ -98,7 +101,8 @@ class NumbaSirtOperator:
 
     def weights(self, support_t=None):
         """``R`` and ``C``; without a support they are the same for every ``y`` and are
-        returned as ``(n_a, n_u, 1)`` and ``(n_z, n_x, 1)`` (computed on one slice)."""
+        returned as ``(n_a, n_u, 1)`` and ``(n_z, n_x, 1)`` (computed on one slice).
+        """
         proj = self.projector
         if support_t is None and not proj._has_dv:
             n_z, _, n_x = proj.volume_shape
@@ -125,6 +129,7 @@ class NumbaSirtOperator:
         return buf
 
     def back_update(self, e, inv_cols, relaxation, nonnegative, x) -> None:
+        """``x ← x + λ · C · Aᵀ e`` in place, clipped at 0 if ``nonnegative``."""
         proj = self.projector
         if self._fused:
             _sk.back_update_kernel(e, proj._cos, proj._sin, proj._du, inv_cols,
@@ -136,6 +141,7 @@ class NumbaSirtOperator:
                                float(relaxation), bool(nonnegative))
 
     def forward_residual(self, x, b, inv_rows, e) -> float:
+        """``e ← R (b − A x)`` in place; returns ``‖b − A x‖²`` (float64)."""
         proj = self.projector
         if self._fused:
             _sk.forward_residual_kernel(x, proj._cos, proj._sin, proj._du, b, inv_rows, e,
@@ -148,14 +154,17 @@ class NumbaSirtOperator:
 
 class NumbaCpuBackend:
     """The numba CPU backend (the default): :class:`ParallelBeamProjector` and
-    :class:`NumbaSirtOperator`."""
+    :class:`NumbaSirtOperator`.
+    """
 
     name = "numba-cpu"
 
     def projector(self, volume_shape, angles_deg, n_u=None, shifts=None):
+        """A :class:`ParallelBeamProjector` (validates its arguments)."""
         return ParallelBeamProjector(volume_shape, angles_deg, n_u=n_u, shifts=shifts)
 
     def sirt_operator(self, projector) -> NumbaSirtOperator:
+        """A :class:`NumbaSirtOperator` on ``projector``."""
         return NumbaSirtOperator(projector)
 
 

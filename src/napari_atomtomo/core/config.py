@@ -1,5 +1,6 @@
 """Tunables and numerical floors shared by the core (stumpy's ``config.py``): one place
-for each number that would otherwise be written in several modules."""
+for each number that would otherwise be written in several modules.
+"""
 
 from __future__ import annotations
 

@@ -42,10 +42,10 @@ import scipy.optimize
 from numba import njit, prange
 
 from ._generators import run_to_end
-from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
+from .params import param, register_params
 from .projectors import DENORMAL_FLOOR
 from .sirt import (
     RELAXATION,
@@ -363,6 +363,7 @@ def _with_hebt_result(gen) -> Generator[HebtState, None, HebtResult]:
         if state.maps is not None:
             maps = state.maps
         yield state
+    assert state is not None and maps is not None  # the last iteration yields its maps
     return HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
 
 

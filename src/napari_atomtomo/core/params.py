@@ -25,9 +25,12 @@ class ParamSpec:
 
     ``flag`` is the CLI option (``--iterations``); ``label`` the widget label; ``unit``
     is shown after the help; ``range`` is ``(min, max)`` for the widget (the dataclass
-    checks the exact rule); ``widget`` is ``"spin"``, ``"slider"`` or ``"check"``; a
-    boolean with ``negate`` is set by a flag that turns it off (``--allow-negative``
-    sets ``nonnegative=False``).
+    checks the exact rule); ``widget`` is ``"spin"``, ``"slider"`` or ``"check"`` (a
+    field with ``choices`` is a combo box); a boolean with ``negate`` is set by a flag
+    that turns it off (``--allow-negative`` sets ``nonnegative=False``), any other
+    boolean by ``--flag`` / ``--no-flag``. A field whose default is ``None`` ("automatic")
+    gives its value type as ``kind`` and the widget value that stands for ``None`` as
+    ``none_as`` (e.g. 0).
     """
 
     flag: str
@@ -38,13 +41,18 @@ class ParamSpec:
     widget: str = "spin"
     step: float | None = None
     negate: bool = False
+    choices: tuple | None = None
+    kind: type | None = None
+    none_as: object = None
 
 
 def param(default, *, flag: str, help: str, label: str, unit: str = "",
           range: tuple[float, float] | None = None, widget: str = "spin",
-          step: float | None = None, negate: bool = False):
+          step: float | None = None, negate: bool = False, choices: tuple | None = None,
+          kind: type | None = None, none_as: object = None):
     """A dataclass field with its :class:`ParamSpec` in ``metadata``."""
-    spec = ParamSpec(flag, help, label, unit, range, widget, step, negate)
+    spec = ParamSpec(flag, help, label, unit, range, widget, step, negate, choices, kind,
+                     none_as)
     return dataclasses.field(default=default, metadata={_KEY: spec})
 
 
@@ -56,13 +64,17 @@ def param_specs(cls) -> dict[str, tuple[ParamSpec, object]]:
 
 def command_options(params) -> dict[str, object]:
     """``{flag: value}`` of a parameter object's spec'd fields, as the command line takes
-    them (a negated boolean becomes its flag when off, else is left out)."""
+    them (a negated boolean becomes its flag when off, else is left out).
+    """
     out: dict[str, object] = {}
-    for name, (spec, _) in param_specs(type(params)).items():
+    for name, (spec, default) in param_specs(type(params)).items():
         value = getattr(params, name)
-        if isinstance(value, bool):
-            value = (not value) if spec.negate else value
-        out[spec.flag] = value
+        if isinstance(value, bool) and spec.negate:
+            out[spec.flag] = not value
+        elif isinstance(value, bool) and not value and default:
+            out["--no-" + spec.flag[2:]] = True
+        else:
+            out[spec.flag] = value
     return out
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from ._validate import check_stack
+from .params import param, register_params
 
 __all__ = ["PreprocessParams", "PreprocessResult", "preprocess_series", "report_summary",
            "vacuum_level"]
@@ -42,6 +43,7 @@ _DENOISERS = ("none", "wavelet", "nlmeans")
 _MAD = 1.4826
 
 
+@register_params("preprocess")
 @dataclass(frozen=True)
 class PreprocessParams:
     """Preprocessing settings shared by the CLI, the widget and ``layer.metadata``.
@@ -63,12 +65,26 @@ class PreprocessParams:
         Optional denoising of each image.
     """
 
-    background: str = "border"
-    border_px: int | None = None
-    hot_pixels: bool = False
-    hot_sigma: float = 8.0
-    normalize: bool = False
-    denoise: str = "none"
+    background: str = param(
+        "border", flag="--background", label="vacuum level", choices=("border", "mask", "none"),
+        help="subtract each image's vacuum level, found in strips along its edges (strips the "
+             "particle crosses are left out), in a vacuum mask, or not at all")
+    border_px: int | None = param(
+        None, flag="--border-px", label="border (px, 0 = auto)", range=(0, 10_000), kind=int,
+        none_as=0, help="width of the edge strips; automatic: min(ny, nx) // 16, at least 2")
+    hot_pixels: bool = param(False, flag="--hot-pixels", label="replace hot/dead pixels",
+                             widget="check",
+                             help="replace single-pixel spikes and holes by their 3×3 median")
+    hot_sigma: float = param(8.0, flag="--hot-sigma", label="bad-pixel threshold (σ)",
+                             range=(2.5, 1000.0), step=0.5,
+                             help="a pixel this many robust σ beyond all its neighbours is bad")
+    normalize: bool = param(False, flag="--normalize", label="normalise total counts",
+                            widget="check", help="scale every image to the series' mean total "
+                                                 "count (HAADF mass conservation)")
+    denoise: str = param("none", flag="--denoise", label="denoise",
+                         choices=("none", "nlmeans", "wavelet"),
+                         help="denoise each image: scikit-image's non-local means or a wavelet "
+                              "filter (needs PyWavelets)")
 
     def __post_init__(self):
         if self.background not in _BACKGROUNDS:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import _validate, config
 from . import _projector_kernels as _k
+from . import _validate, config
 from ._threads import PARALLEL_MIN_WORK, threads_for, use_parallel_2d
 from .geometry import validate_angles, validate_shifts
 

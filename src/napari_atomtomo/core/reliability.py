@@ -37,6 +37,7 @@ core/shell/cap particle, a layer 3–10 voxels thick stacked along ``z`` on the 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion, distance_transform_edt, gaussian_filter
@@ -81,7 +82,7 @@ def edge_resolution(summed: np.ndarray, mask: np.ndarray) -> dict:
     st[1, 1, 1] = True
     core = binary_erosion(m, st, iterations=2)
     inside = s[core] if core.any() else s[m]
-    out = {}
+    out: dict[str, float | None] = {}
     if inside.size == 0:
         return {_AXES[a]: None for a in axes}
     height = float(np.median(inside))
@@ -161,8 +162,8 @@ def region_reliability(labels: np.ndarray, mask: np.ndarray, resolution: dict,
     for v in values:
         region = (lab == v) & m
         other = (lab > 0) & (lab != v)
-        entry = {"depth_resolutions": None, "limiting_axis": None, "wedge_fraction": None,
-                 "reliable": True, "reason": None}
+        entry: dict[str, Any] = {"depth_resolutions": None, "limiting_axis": None,
+                                 "wedge_fraction": None, "reliable": True, "reason": None}
         if not region.any():
             entry.update(reliable=False, reason="no voxel of the region is inside the particle")
         elif other.any():

@@ -35,10 +35,10 @@ from numba import njit, prange
 # re-exported: hebt and older callers import the thread policy from here
 from . import _validate, config
 from ._generators import run_to_end
-from .params import param, register_params
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
+from .params import param, register_params
 from .projectors import DENORMAL_FLOOR, ParallelBeamProjector  # noqa: F401
 
 __all__ = [
@@ -143,23 +143,6 @@ def public_copy(projector: ParallelBeamProjector, vol_t: np.ndarray) -> np.ndarr
     return v.copy() if np.shares_memory(v, vol_t) else v
 
 
-def inverse_sums(sums: np.ndarray) -> np.ndarray:
-    """Zero-safe ``1 / sums`` as float32 (``0`` where ``sums < SUM_FLOOR``)."""
-    inv = np.zeros(sums.shape, dtype=np.float32)
-    ok = sums >= SUM_FLOOR
-    inv[ok] = 1.0 / sums[ok]
-    return inv
-
-
-def sirt_weights(projector: ParallelBeamProjector, support_t: np.ndarray | None, operator=None):
-    """Inverse row sums ``R`` and column sums ``C`` of ``projector`` (see
-    :meth:`.backends.NumbaSirtOperator.weights`: without a support they are the same for
-    every ``y`` and come as ``(n_a, n_u, 1)`` / ``(n_z, n_x, 1)``)."""
-    if operator is None:
-        operator = get_backend().sirt_operator(projector)
-    return operator.weights(support_t)
-
-
 # ---------------------------------------------------------------------------- validation
 def check_stack(stack, name: str = "tilt series") -> np.ndarray:
     """A finite 3D ``(angle, y, x)`` array (a sinogram is ``(angle, 1, x)``)."""
@@ -261,6 +244,7 @@ def _with_sirt_result(gen) -> Generator[SirtState, None, SirtResult]:
         if state.volume is not None:
             volume = state.volume
         yield state
+    assert volume is not None  # the last iteration always yields its volume
     return SirtResult(volume=volume, residuals=np.asarray(residuals, dtype=np.float64))
 
 
@@ -345,6 +329,8 @@ def reconstruct_sirt(
         Per-image ``(dy, dx)`` in pixels.
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
+    backend : str
+        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Returns
     -------

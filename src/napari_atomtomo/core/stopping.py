@@ -221,5 +221,6 @@ def hebt_stopped(haadf, eds, angles_deg, params=None, stop: StopParams = HEBT_ST
         if met:
             gen.close()
             break
+    assert state is not None and maps is not None  # the last iteration yields its maps
     result = HebtResult(maps, state.ratios, state.r2, np.asarray(residuals, dtype=np.float64))
     return result, StopInfo(state.iteration, stop.rule, met, float(state.residual), None)

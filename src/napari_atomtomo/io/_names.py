@@ -1,5 +1,6 @@
 """How files and layers are named after an element: ``eds_Ag``, ``map_Au``, ``wt_Au``,
-``phantom_Ag`` (CONVENTIONS.md, Files). The one place these patterns live."""
+``phantom_Ag`` (CONVENTIONS.md, Files). The one place these patterns live.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ELEMENT_NAME = re.compile(r"^(?:eds|map|phantom|wt)_([A-Z][a-z]?)$")
 
 def element_name_match(name: str, prefix: str | None = None, suffix: str = "") -> str | None:
     """The element of ``<prefix>_<El><suffix>`` (any of :data:`PREFIXES` when ``prefix`` is
-    None), else None: ``element_name_match("map_Au.mrc", "map", ".mrc") == "Au"``."""
+    None), else None: ``element_name_match("map_Au.mrc", "map", ".mrc") == "Au"``.
+    """
     prefixes = PREFIXES if prefix is None else (prefix,)
     stem = str(name)
     if suffix:

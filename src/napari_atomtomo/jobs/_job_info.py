@@ -14,7 +14,6 @@ what the GUI should show next lives here, so it can be read and tested without Q
 from __future__ import annotations
 
 import inspect
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ __all__ = [
     "ACTIVITY_DOCK_INTERVAL_S",
     "SEPARATE_TURN_MS",
     "LIVE_LAYER_REPAINT_SHARE",
+    "JobFailed",
     "JobInfo",
     "as_generator_function",
     "default_progress",
@@ -57,7 +57,7 @@ SEPARATE_TURN_MS = 15
 
 
 def gui_numba_threads() -> int:
-    """numba threads a job started from the GUI may use: all cores but one.
+    """Numba threads a job started from the GUI may use: all cores but one.
 
     The GUI thread (and, under software OpenGL, the canvas repaint) needs a core of its
     own; with every core busy in numba the event loop stalls (PERFORMANCE.md, "threads
@@ -69,31 +69,30 @@ def gui_numba_threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS) - 1)
 
 
-#: Python's thread switch interval while a GUI job runs (default 5 ms). When the worker
-#: runs Python code (a solver's glue between numba kernels, the yields), the GUI thread
-#: waits up to this long for the GIL before each of its own steps; 1 ms lowers the event
-#: loop's stalls during a job (benchmarks/bench_gui_heartbeat.py) at no measurable cost
-#: to the job, whose heavy parts run in numba without the GIL.
-GUI_SWITCH_INTERVAL_S = 0.001
-
-
 def with_gui_threads(gen_func: Callable) -> Callable:
     """Wrap a generator function so it runs with :func:`gui_numba_threads` numba threads
-    and, until it ends, with :data:`GUI_SWITCH_INTERVAL_S` as Python's switch interval
-    (the runner runs one job at a time, so the process-wide setting is the job's)."""
+    (a per-thread setting: nothing process-wide changes) and returns a :class:`JobFailed`
+    instead of raising, so the runner reports the error itself (napari never sees it and
+    shows no second notification).
+    """
 
     def run(*a, **k):
         import numba
 
         numba.set_num_threads(gui_numba_threads())
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(min(previous, GUI_SWITCH_INTERVAL_S))
         try:
             return (yield from gen_func(*a, **k))
-        finally:
-            sys.setswitchinterval(previous)
+        except Exception as exc:  # noqa: BLE001 (handed to the GUI as the job's outcome)
+            return JobFailed(exc)
 
     return run
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """What a job returns when it raised: the exception, for the runner to report."""
+
+    error: BaseException
 
 
 def default_progress(state, n_yields: int):
@@ -207,7 +206,8 @@ class JobInfo:
 
     def frame_due(self, now: float) -> bool:
         """Whether a progress frame may go to the layers now (a little early is fine:
-        the runner's own updates come every ``MIN_UPDATE_INTERVAL_S``)."""
+        the runner's own updates come every ``MIN_UPDATE_INTERVAL_S``).
+        """
         return now >= self.frames_due_at - 0.25 * MIN_UPDATE_INTERVAL_S
 
     def record_frame_repaint(self, shown_at: float, repaint_s: float) -> None:

@@ -1,5 +1,6 @@
 """The job of the EST widget (no Qt): the core's EST or gridding states with the error
-history and the newest volume, so coalesced yields lose nothing the GUI shows."""
+history and the newest volume, so coalesced yields lose nothing the GUI shows.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ class EstProgress:
     """A core state plus what the GUI needs when yields get coalesced: the error of every
     iteration so far, and the newest volume so far (``preview``; the core yields one only
     every ``yield_every`` iterations, and the GUI shows whichever state is newest when it
-    looks) with ``snapshot`` counting the volumes."""
+    looks) with ``snapshot`` counting the volumes.
+    """
 
     round: int
     iteration: int
@@ -30,7 +32,8 @@ class EstProgress:
 def with_error_history(start, *args, **kwargs):
     """Run ``start(*args, **kwargs)`` (``iter_est``/``iter_fourier_gridding``) and yield
     :class:`EstProgress` with the whole error history and the newest volume; returns the
-    core's result."""
+    core's result.
+    """
     errors: list[float] = []
     latest, snapshot = None, 0
 

@@ -1,6 +1,7 @@
 """Jobs of the "Simulate tilt series" and "Align tilt series" widgets.
 
-Generators the job runner drives (one step per yield, so Cancel stops between steps). The generators need no viewer, so scripts and tests can run them directly.
+Generators the job runner drives (one step per yield, so Cancel stops between
+steps). They need no viewer, so scripts and tests can run them directly.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import dataclasses
 import numpy as np
 
 from .. import io
-from ..io._paths import shipped_structure_path
 from ..core._generators import map_states
 from ..core.align import AlignParams, apply_shifts, estimate_shifts
 from ..core.projmatch import RefineParams, refine_shifts
@@ -18,6 +18,7 @@ from ..core.simulate.agau import AgAuParams, simulate_agau
 from ..core.simulate.haadf import HaadfParams, simulate_haadf_series
 from ..core.simulate.silica_structure import iter_generate_silica
 from ..core.tiltaxis import estimate_tilt_axis, remove_tilt_axis
+from ..io._paths import shipped_structure_path
 
 __all__ = ["SHIPPED", "XYZ_FILE", "GENERATE", "SimulationStep", "iter_simulate_silica",
            "iter_simulate_agau", "AlignStep", "AlignJobResult",

@@ -57,7 +57,8 @@ class SweepResult:
 @dataclass(frozen=True, eq=False)
 class SweepState:
     """Progress: ``iteration`` counts HEBT iterations over all α; ``scores`` is set after
-    every snapshot (a partial :class:`SweepResult`, NaN where not yet computed)."""
+    every snapshot (a partial :class:`SweepResult`, NaN where not yet computed).
+    """
 
     iteration: int
     alpha: float

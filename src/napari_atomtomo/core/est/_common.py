@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .. import _validate
 from ..geometry import validate_angles
 from ..params import param
 from ..projectors import DENORMAL_FLOOR
@@ -21,16 +22,10 @@ SUPPORT_KINDS = ("box", "none")
 
 def check_stack(stack, angles_deg) -> tuple[np.ndarray, np.ndarray]:
     """Validate a tilt series ``(angle, y, x)`` and its angles; float32 copy, denormals flushed."""
-    s = np.asarray(stack)
-    if s.ndim != 3:
-        raise ValueError(
-            f"tilt series must be 3D (angle, y, x), got {s.ndim}D; store a sinogram as (angle, 1, x)"
-        )
-    if min(s.shape) < 1 or s.shape[2] < 2:
+    s = _validate.check_stack(stack)
+    if s.shape[2] < 2:
         raise ValueError(f"tilt series of shape {s.shape} is too small; images need ≥ 2 columns")
     angles = validate_angles(angles_deg, n_images=s.shape[0])
-    if not np.all(np.isfinite(s)):
-        raise ValueError("tilt series contains NaN or infinite values")
     out = np.array(s, dtype=np.float32, copy=True)
     out[np.abs(out) < DENORMAL_FLOOR] = 0.0
     if not np.any(out):

@@ -12,7 +12,7 @@ GENFIRE (Pryor et al., Sci. Rep. 7, 10409 (2017)); this is our own code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,7 +126,8 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
 
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
                           voxel_size: float = 1.0, workers: int | None = None,
-                          support_top: float | None = None) -> Iterator[GriddingState]:
+                          support_top: float | None = None
+                          ) -> Generator[GriddingState, None, GriddingResult]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
     The iteration of :func:`iter_est` for angles that are not equally sloped: each

@@ -21,7 +21,7 @@ batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + �
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numba
@@ -261,7 +261,7 @@ def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool =
 
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
              workers: int | None = None, support_top: float | None = None
-             ) -> Iterator[EstState]:
+             ) -> Generator[EstState, None, EstResult]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
     Equally sloped tomography as used by paper 000 [1]_: the measured projections fill the

@@ -6,7 +6,8 @@ atoms are brighter (the element split by peak intensity), and (iii) atoms have a
 size (greedy non-maximum suppression with a minimum separation in Å). Each peak gets a
 sub-voxel position and a peak intensity from a least-squares fit on its 3×3×3
 neighbourhood. ``trace_atoms_by_subtraction`` traces the heaviest element first,
-subtracts it and finds the lighter atoms in the residual (light atoms on heavy shoulders). The method and its equations are in ``docs/tracing.md``.
+subtracts it and finds the lighter atoms in the residual (light atoms on heavy shoulders).
+The method and its equations are in ``docs/tracing.md``.
 
 Defaults come from physics and the data (``_physics``: minimum distance from covalent
 bonds, atom width measured on isolated peaks); candidates are classified into atoms and
@@ -14,7 +15,8 @@ non-atoms (``_classify``); ``_structure`` reports g(r), coordination and bond an
 
 Modules: ``_trace`` (parameters, the pipeline, noise floor, suppression), ``_refine``
 (sub-voxel fits), ``_subtract`` (tracing by subtraction), ``_split`` (element classes),
-``_kernels`` (numba). The Fig. 3-style figure is :func:`napari_atomtomo.plots.plot_peak_intensities`.
+``_kernels`` (numba). The Fig. 3-style figure is
+:func:`napari_atomtomo.plots.plot_peak_intensities`.
 """
 
 from ._classify import classify_candidates

@@ -1,4 +1,4 @@
-"""Qt-free half of the quantify widget: the job, the cached threshold picker, read-outs.
+"""The job of the quantify widget (no Qt): the cached threshold picker and the read-outs.
 
 The job (:func:`iter_quantify_job`) runs in the worker: the summed map of
 :func:`~napari_atomtomo.core.quantify.summed_map`, its ESF threshold
@@ -24,7 +24,6 @@ import numpy as np
 from ..core.quantify import (
     QuantifyParams,
     ThresholdPicker,
-    factor_kind,
     make_picker,
     quantify_maps,
     summed_map,
@@ -36,7 +35,6 @@ __all__ = [
     "QuantifyStage",
     "ThresholdPicker",
     "common_folder",
-    "draw_esf",
     "element_of_layer",
     "fit_text",
     "format_volume",
@@ -93,21 +91,21 @@ def parse_elements(text: str) -> list[str]:
     return [w for w in re.split(r"[,;\s]+", str(text).strip()) if w]
 
 
-def map_problem(names, arrays, voxel_sizes) -> str | None:
+def map_problem(names, arrays, voxel_sizes, values: bool = True) -> str | None:
     """Why these maps cannot be quantified together, or ``None``.
 
-    Checks equal shapes and voxel sizes, finite values and some positive signal.
+    Checks equal shapes and voxel sizes and, with ``values`` (a full scan: when the job
+    starts, not on every input change), finite values and some positive signal.
     """
     shape, vs = np.shape(arrays[0]), float(voxel_sizes[0])
     for name, data, size in zip(names, arrays, voxel_sizes):
-        data = np.asarray(data)
-        if data.shape != shape:
-            return f"{name} has shape {data.shape} but {names[0]} has {shape}"
+        if np.shape(data) != shape:
+            return f"{name} has shape {np.shape(data)} but {names[0]} has {shape}"
         if not np.isclose(size, vs, rtol=1e-3):
             return f"{name} has voxel size {size:g} Å but {names[0]} has {vs:g} Å"
-        if not np.all(np.isfinite(data)):
+        if values and not np.all(np.isfinite(data)):
             return f"{name} contains NaN or infinite values"
-    if not any(np.any(np.asarray(a) > 0) for a in arrays):
+    if values and not any(np.any(np.asarray(a) > 0) for a in arrays):
         return "all selected maps are zero or negative everywhere; nothing to quantify"
     return None
 
@@ -124,19 +122,6 @@ def format_volume(n_voxels: int, voxel_size: float) -> str:
     if cubic_a >= 1000.0 or n_voxels == 0:
         return f"{n_voxels} voxels = {cubic_a / 1000.0:.4g} nm³"
     return f"{n_voxels} voxels = {cubic_a:.4g} Å³"
-
-
-def draw_esf(ax, picker: ThresholdPicker, line_color: str = "#00a0ff") -> None:
-    """Plot V(t) measured, its ESF fit and the automatic threshold on a matplotlib axes."""
-    esf = picker.esf
-    ax.plot(esf.thresholds, esf.volumes, ".", color=line_color, ms=3, label="V(t) measured")
-    ax.plot(esf.thresholds, esf.fit, "-", color="#f0f0f0", lw=1,
-            label=f"ESF fit ({esf.fit_params.get('n_levels', 1)} level(s))")
-    ax.axvline(esf.threshold, color="#80e080" if not esf.fallback else "#ff6040", lw=1, ls=":",
-               label="ESF threshold" if not esf.fallback else "Otsu threshold (fallback)")
-    ax.set_xlabel(f"threshold t on Σ X/{factor_kind(picker.kind)} (map units)")
-    ax.set_ylabel("V(t) (voxels)")
-    ax.legend(fontsize=7, facecolor="#262930", labelcolor="#d0d0d0", framealpha=0.6)
 
 
 def fit_text(picker: ThresholdPicker) -> str:
