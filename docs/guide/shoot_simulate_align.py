@@ -11,6 +11,7 @@ SiO2 series at R_noise 10 % (the 0° image), then its alignment with the shifts 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import napari
 from qtpy.QtWidgets import QApplication
 
-IMG = Path(__file__).resolve().parents[1] / "img"
+IMG = Path(os.environ.get("ATOMTOMO_IMG_DIR", Path(__file__).resolve().parents[1] / "img"))
 
 
 def wait_for(widget, timeout: float = 300.0) -> None:

@@ -50,3 +50,13 @@ def test_plugins_menu_lists_the_docks_in_workflow_order(make_napari_viewer):
         "napari/plugins/napari-atomtomo") if getattr(item, "command", None) is not None]
     # napari's own Plugins ▸ AtomTomo submenu follows the manifest's order
     assert [t.removesuffix(" (AtomTomo)") for t in plugin_items] == names
+
+
+def test_docks_scroll_instead_of_growing_the_window(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Trace atoms")
+    content = dock.scroll_area.widget()
+    assert dock.inputs.native.parent() is content  # the inputs live in the scrolled area
+    tall = content.sizeHint().height()
+    assert tall > 400 and dock.minimumSizeHint().height() <= 150  # may shrink: it scrolls
+    assert dock.minimumSizeHint().width() >= content.minimumSizeHint().width()  # not cut

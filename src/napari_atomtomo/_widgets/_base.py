@@ -143,6 +143,10 @@ def layer_file_hint(layer, suffix: str = ".mrc") -> str:
     return str(path) if path else f"{layer.name}{suffix}"
 
 
+#: A dock may shrink to this height; its content then scrolls.
+MIN_DOCK_HEIGHT_PX = 150
+
+
 class JobDockWidget(QWidget):
     """Base dock widget: magicgui inputs, a reason label, Run, Copy as command, a runner."""
 
@@ -210,6 +214,13 @@ class JobDockWidget(QWidget):
     def sizeHint(self):  # noqa: N802 (Qt) as wide as the content, as tall as it likes
         hint = self.scroll_area.widget().sizeHint()
         hint.setWidth(hint.width() + self.scroll_area.verticalScrollBar().sizeHint().width())
+        return hint
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt) never narrower than the content (it
+        # would be cut off: no horizontal scrolling), but as short as a few lines
+        hint = self.scroll_area.widget().minimumSizeHint()
+        hint.setWidth(hint.width() + self.scroll_area.verticalScrollBar().sizeHint().width())
+        hint.setHeight(min(hint.height(), MIN_DOCK_HEIGHT_PX))
         return hint
 
     # -- to implement ------------------------------------------------------------
