@@ -7,6 +7,7 @@ leading axis.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,20 @@ def check_stack(stack, angles_deg) -> tuple[np.ndarray, np.ndarray]:
     if not np.any(out):
         raise ValueError("the tilt series is empty (all values are zero); nothing to reconstruct")
     return out, angles
+
+
+def check_inputs(stack, angles_deg, params, params_cls: type, voxel_size: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Checks shared by ``iter_est`` and ``iter_fourier_gridding``: params type, voxel size
+    and the tilt series (see :func:`check_stack`).
+    """
+    if not isinstance(params, params_cls):
+        name = params_cls.__name__
+        article = "an" if name[0] in "AEIOU" else "a"
+        raise ValueError(f"params must be {article} {name}, got {type(params).__name__}")
+    if not (np.isfinite(voxel_size) and voxel_size > 0):
+        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
+    return check_stack(stack, angles_deg)
 
 
 def check_support_params(support, margin, threshold, dilation, sigma) -> None:
@@ -148,3 +163,47 @@ class TwoRoundParams:
             raise ValueError(f"oversampling must be an integer from 1 to 4, got {self.oversampling!r}")
         check_support_params(self.support, self.loose_support_margin, self.tight_support_threshold,
                              self.tight_support_dilation, self.tight_support_sigma)
+
+
+def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False,
+                support_top: float | None = None) -> Iterator:
+    """Shared two-round driver: yields ``(round, iteration, error, preview, support)``.
+
+    ``step_fn(x)`` updates ``x`` and returns the error; the constraints are applied after
+    it. With ``constrained_step`` it is called as ``step_fn(x, support)`` and applies them
+    itself (EST fuses them into its update).
+    """
+    support = np.broadcast_to(loose, x.shape)
+    it = 0
+    for rnd, count in ((1, params.n_iter), (2, params.n_iter_tight)):
+        if rnd == 2 and count:
+            support = tighten_support(x, loose, params.tight_support_threshold,
+                                      params.tight_support_dilation, params.tight_support_sigma,
+                                      top=support_top)
+            apply_constraints(x, support, params.positivity)
+        for _ in range(count):
+            it += 1
+            if constrained_step:
+                err = step_fn(x, support)
+            else:
+                err = step_fn(x)
+                apply_constraints(x, support, params.positivity)
+            preview = to_public(x) if it % yield_every == 0 else None
+            yield rnd, it, err, preview, support
+
+
+def _drive(x, step_fn, loose, params, state_cls, support_top, constrained_step=False):
+    """Run :func:`_run_rounds`, yielding ``state_cls`` per iteration (EST and gridding).
+
+    Returns ``(errors, support)``: the error of every iteration and the last support,
+    public ``(z, y, x)`` and of the volume's shape.
+    """
+    errors = []
+    support = None
+    for rnd, it, err, preview, support in _run_rounds(x, step_fn, loose, params,  # noqa: B007
+                                                      params.yield_every,
+                                                      constrained_step=constrained_step,
+                                                      support_top=support_top):
+        errors.append(err)
+        yield state_cls(round=rnd, iteration=it, error=err, preview=preview)
+    return np.asarray(errors), to_public(np.broadcast_to(support, x.shape))

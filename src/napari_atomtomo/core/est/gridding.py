@@ -12,7 +12,7 @@ GENFIRE (Pryor et al., Sci. Rep. 7, 10409 (2017)); this is our own code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,12 +22,12 @@ from .._generators import run_to_end
 from ..params import register_params
 from ._common import (
     TwoRoundParams,
-    check_stack,
+    _drive,
+    check_inputs,
     loose_support,
     to_public,
 )
 from .frft import fft_workers, frft
-from .reconstruct import _run_rounds
 
 __all__ = [
     "GriddingParams",
@@ -170,11 +170,7 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
        materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
        https://doi.org/10.1103/PhysRevB.88.100201
     """
-    if not isinstance(params, GriddingParams):
-        raise ValueError(f"params must be a GriddingParams, got {type(params).__name__}")
-    if not (np.isfinite(voxel_size) and voxel_size > 0):
-        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
-    data, angles = check_stack(stack, angles_deg)
+    data, angles = check_inputs(stack, angles_deg, params, GriddingParams, voxel_size)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
     return _iter_gridding(data, angles, params, loose, workers, support_top)
 
@@ -200,14 +196,8 @@ def _iter_gridding(data, angles, params, loose, workers, support_top=None):
         x[...] = sfft.irfft2(spec, s=(p, p), workers=workers, overwrite_x=True)[:, :n, :n]
         return err
 
-    errors = []
-    support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
-                                                      support_top=support_top):
-        errors.append(err)
-        yield GriddingState(round=rnd, iteration=it, error=err, preview=preview)
-    return GriddingResult(volume=to_public(x), errors=np.asarray(errors),
-                          support=to_public(np.broadcast_to(support, x.shape)),
+    errors, support = yield from _drive(x, step, loose, params, GriddingState, support_top)
+    return GriddingResult(volume=to_public(x), errors=errors, support=support,
                           coverage=float(mask.mean()))
 
 

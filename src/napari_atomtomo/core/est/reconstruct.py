@@ -21,7 +21,7 @@ batch, and the weighted error ``‖A_m x − ŷ‖²_W = xᵀG x − 2 xᵀb + �
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numba
@@ -35,10 +35,9 @@ from ..config import DENORMAL_FLOOR
 from ..params import register_params
 from ._common import (
     TwoRoundParams,
-    apply_constraints,
-    check_stack,
+    _drive,
+    check_inputs,
     loose_support,
-    tighten_support,
     to_public,
 )
 from .frft import fft_workers, frft
@@ -232,33 +231,6 @@ def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: i
     return out
 
 
-def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False,
-                support_top: float | None = None) -> Iterator:
-    """Shared two-round driver: yields ``(round, iteration, error, preview, support)``.
-
-    ``step_fn(x)`` updates ``x`` and returns the error; the constraints are applied after
-    it. With ``constrained_step`` it is called as ``step_fn(x, support)`` and applies them
-    itself (EST fuses them into its update).
-    """
-    support = np.broadcast_to(loose, x.shape)
-    it = 0
-    for rnd, count in ((1, params.n_iter), (2, params.n_iter_tight)):
-        if rnd == 2 and count:
-            support = tighten_support(x, loose, params.tight_support_threshold,
-                                      params.tight_support_dilation, params.tight_support_sigma,
-                                      top=support_top)
-            apply_constraints(x, support, params.positivity)
-        for _ in range(count):
-            it += 1
-            if constrained_step:
-                err = step_fn(x, support)
-            else:
-                err = step_fn(x)
-                apply_constraints(x, support, params.positivity)
-            preview = to_public(x) if it % yield_every == 0 else None
-            yield rnd, it, err, preview, support
-
-
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
              workers: int | None = None, support_top: float | None = None
              ) -> Generator[EstState, None, EstResult]:
@@ -307,11 +279,7 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
        materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
        https://doi.org/10.1103/PhysRevB.88.100201
     """
-    if not isinstance(params, EstParams):
-        raise ValueError(f"params must be an EstParams, got {type(params).__name__}")
-    if not (np.isfinite(voxel_size) and voxel_size > 0):
-        raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
-    data, angles = check_stack(stack, angles_deg)
+    data, angles = check_inputs(stack, angles_deg, params, EstParams, voxel_size)
     n_a, n_v, n = data.shape
     assignment = match_equally_sloped(angles, n, params.angle_tolerance_deg)
     loose = loose_support(n, params.loose_support_margin, params.support)
@@ -357,15 +325,9 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None):
             op.workers = min(workers, numba.get_num_threads())
             return update(support)
 
-    errors = []
-    support = None
-    for rnd, it, err, preview, support in _run_rounds(x, step, loose, params, params.yield_every,  # noqa: B007
-                                                      constrained_step=True,
-                                                      support_top=support_top):
-        errors.append(err)
-        yield EstState(round=rnd, iteration=it, error=err, preview=preview)
-    return EstResult(volume=to_public(x), errors=np.asarray(errors),
-                     support=to_public(np.broadcast_to(support, x.shape)),
+    errors, support = yield from _drive(x, step, loose, params, EstState, support_top,
+                                        constrained_step=True)
+    return EstResult(volume=to_public(x), errors=errors, support=support,
                      line_assignment=assignment)
 
 
