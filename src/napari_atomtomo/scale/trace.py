@@ -20,17 +20,10 @@ from functools import partial
 
 import numpy as np
 
-from ..core.trace import TraceParams, TraceResult, estimate_noise_floor
+from ..core.trace import TraceParams, TraceResult
 from ..core.trace._kernels import local_maxima_mask
-from ..core.trace._physics import physical_min_distance_A, shortest_bond_A
-from ..core.trace._trace import (
-    NOISE_FLOOR_SIGMAS,
-    NOISE_FLOOR_SIGMAS_WITH_COUNT,
-    NOISE_SAMPLE_VOXELS,
-    floor_for_candidates,
-    peak_candidates,
-    select_atoms,
-)
+from ..core.trace._peaks import floor_for_candidates, peak_candidates
+from ..core.trace._trace import NOISE_SAMPLE_VOXELS, resolve_auto, select_atoms
 from ._engine import Whole, _Lazy, open_scheduler, run_slabs, slab_bounds
 
 __all__ = ["trace_atoms_chunked", "HALO"]
@@ -89,20 +82,8 @@ def trace_atoms_chunked(volume, voxel_size: float, params: TraceParams | None = 
         raise ValueError(f"volume of shape {tuple(volume.shape)} is too small to trace "
                          "(at least 3 voxels per axis)")
     voxel_size = float(voxel_size)
-    auto = {}
-    if params.min_distance_A == "auto":
-        min_dist = physical_min_distance_A(params.elements, voxel_size)
-        bond, pair = shortest_bond_A(params.elements)
-        auto |= {"min_distance_A": min_dist, "min_distance_from": f"0.7 x covalent {pair} "
-                 f"bond {bond:.3g} A (at least 1.5 voxels)"}
-    else:
-        min_dist = float(params.min_distance_A)
-    if params.noise_floor == "auto":
-        n_sigma = NOISE_FLOOR_SIGMAS if n_expected is None else NOISE_FLOOR_SIGMAS_WITH_COUNT
-        floor = estimate_noise_floor(_sample(volume), n_sigma)
-        auto |= {"noise_floor": float(floor), "noise_floor_sigmas": n_sigma}
-    else:
-        floor = float(params.noise_floor)
+    min_dist, floor, auto = resolve_auto(params, voxel_size, n_expected,
+                                         lambda: _sample(volume))
     n_y = int(volume.shape[1])
     bounds = slab_bounds(n_y, chunks)
     sched = open_scheduler(scheduler, workers)

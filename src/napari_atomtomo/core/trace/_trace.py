@@ -12,9 +12,15 @@ from ..atoms import Atoms
 from ..config import DENORMAL_FLOOR
 from ..elements import validate_element
 from ._classify import classify_for_trace
-from ._kernels import greedy_suppress, local_maxima_mask
+from ._peaks import (
+    count_local_maxima,
+    find_local_maxima,
+    floor_for_candidates,
+    peak_candidates,
+    suppress_close_peaks,
+)
 from ._physics import physical_min_distance_A, shortest_bond_A
-from ._refine import MAX_GAIN, REFINE_METHODS, refine_peaks
+from ._refine import REFINE_METHODS
 from ._split import split_elements
 
 __all__ = [
@@ -244,56 +250,6 @@ def estimate_noise_floor(volume, n_sigma: float = NOISE_FLOOR_SIGMAS) -> float:
     return med + float(n_sigma) * 1.4826 * mad
 
 
-def find_local_maxima(volume, min_value: float, connectivity: int = 6) -> np.ndarray:
-    """Integer ``(n, 3)`` ``(z, y, x)`` indices of interior local maxima above ``min_value``.
-
-    ``connectivity`` 6 compares each voxel with its face neighbours, 26 with all its
-    neighbours; voxels on the volume's faces are never peaks (no 3×3×3 neighbourhood).
-    """
-    if connectivity not in (6, 26):
-        raise ValueError(f"connectivity must be 6 or 26 neighbours, got {connectivity!r}")
-    vol = np.ascontiguousarray(volume, dtype=np.float32)
-    mask = np.empty(vol.shape, dtype=np.uint8)
-    local_maxima_mask(vol, np.float32(min_value), connectivity == 6, mask)
-    return np.argwhere(mask)
-
-
-def suppress_close_peaks(positions_A, intensities, min_distance_A: float) -> np.ndarray:
-    """Greedy non-maximum suppression: indices of peaks kept, brightest first.
-
-    Peaks are visited in descending intensity; each kept peak removes every dimmer peak
-    closer than ``min_distance_A`` (Å, same units as ``positions_A``).
-    """
-    from scipy.spatial import cKDTree
-
-    pos = np.asarray(positions_A, dtype=np.float64).reshape(-1, 3)
-    inten = np.asarray(intensities, dtype=np.float64).reshape(-1)
-    if pos.shape[0] != inten.size:
-        raise ValueError(f"{pos.shape[0]} positions but {inten.size} intensities were given")
-    if not (np.isfinite(min_distance_A) and min_distance_A > 0):
-        raise ValueError(f"min_distance_A must be a positive number of Å, got {min_distance_A!r}")
-    n = inten.size
-    order = np.argsort(-inten, kind="stable")
-    if n == 0:
-        return order
-    pairs = cKDTree(pos).query_pairs(float(min_distance_A), output_type="ndarray")
-    both = np.concatenate([pairs, pairs[:, ::-1]]) if pairs.size else np.zeros((0, 2), np.intp)
-    both = both[np.argsort(both[:, 0], kind="stable")]
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(ptr, both[:, 0] + 1, 1)
-    ptr = np.cumsum(ptr)
-    keep = greedy_suppress(order.astype(np.int64), ptr, both[:, 1].astype(np.int64))
-    return order[keep[order]]
-
-
-def count_local_maxima(volume, connectivity: int = 6) -> int:
-    """Number of interior local maxima of ``volume`` (no floor)."""
-    vol = np.ascontiguousarray(volume, dtype=np.float32)
-    mask = np.empty(vol.shape, dtype=np.uint8)
-    local_maxima_mask(vol, np.float32(-np.inf), connectivity == 6, mask)
-    return int(np.count_nonzero(mask))
-
-
 def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
                 n_expected: int | None = None) -> TraceResult:
     """Trace atoms in a reconstruction: peaks -> sub-voxel positions -> elements.
@@ -328,6 +284,20 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         raise ValueError(f"n_expected must be a positive integer or None, got {n_expected!r}")
     vol = validate_volume(volume, voxel_size)
     voxel_size = float(voxel_size)
+    min_dist, floor, auto = resolve_auto(params, voxel_size, n_expected, lambda: vol)
+    n_all = int(count_local_maxima(vol, params.connectivity))
+    cands = peak_candidates(vol, floor_for_candidates(floor), params.connectivity, params.refine)
+    return select_atoms(cands, floor, min_dist, params, n_all, voxel_size, auto, n_expected)
+
+
+def resolve_auto(params: TraceParams, voxel_size: float, n_expected, noise_sample
+                 ) -> tuple[float, float, dict[str, object]]:
+    """The minimum distance and noise floor of ``params``, ``"auto"`` values resolved.
+
+    ``noise_sample()`` gives the voxels for the automatic noise floor (the whole volume in
+    memory, a strided sample of a lazy one); it is called only when needed. Returns
+    ``(min_distance_A, noise_floor, auto)``, ``auto`` recording how each was chosen.
+    """
     auto: dict[str, object] = {}
     if params.min_distance_A == "auto":
         min_dist = physical_min_distance_A(params.elements, voxel_size)
@@ -338,31 +308,11 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
         min_dist = float(params.min_distance_A)
     if params.noise_floor == "auto":
         n_sigma = NOISE_FLOOR_SIGMAS if n_expected is None else NOISE_FLOOR_SIGMAS_WITH_COUNT
-        floor = estimate_noise_floor(vol, n_sigma)
+        floor = estimate_noise_floor(noise_sample(), n_sigma)
         auto |= {"noise_floor": float(floor), "noise_floor_sigmas": n_sigma}
     else:
         floor = float(params.noise_floor)
-    n_all = int(count_local_maxima(vol, params.connectivity))
-    cands = peak_candidates(vol, floor_for_candidates(floor), params.connectivity, params.refine)
-    return select_atoms(cands, floor, min_dist, params, n_all, voxel_size, auto, n_expected)
-
-
-def floor_for_candidates(floor: float) -> float:
-    """The floor applies to the fitted peak height, which is up to MAX_GAIN times the peak
-    voxel for an atom between voxels: candidates need only floor / MAX_GAIN.
-    """
-    return floor - (1 - 1 / MAX_GAIN) * abs(floor)
-
-
-def peak_candidates(vol, pre_floor: float, connectivity: int, refine: str) -> dict:
-    """Local maxima above ``pre_floor`` and their sub-voxel fits (all local: a 3×3×3
-    neighbourhood, so a y-chunk with one row of overlap finds its own rows' peaks).
-    """
-    peaks = find_local_maxima(vol, pre_floor, connectivity)
-    pos_zyx, inten, height, width, r2 = refine_peaks(vol, peaks, refine)
-    raw = vol[peaks[:, 0], peaks[:, 1], peaks[:, 2]].astype(np.float64)
-    return {"peaks": peaks, "pos_zyx": pos_zyx, "inten": inten, "height": height,
-            "width": width, "r2": r2, "raw": raw}
+    return min_dist, floor, auto
 
 
 def select_atoms(cands: dict, floor, min_dist, params, n_all, voxel_size, auto,
