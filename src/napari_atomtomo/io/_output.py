@@ -128,7 +128,8 @@ class Outputs:
     def folder(self, path, option: str = "output folder") -> Path:
         """Register an output folder: an existing folder that accepts files, or a new one
         (missing levels are created, when the results are written, under the nearest
-        existing folder, which must accept them)."""
+        existing folder, which must accept them).
+        """
         d = Path(path)
         self._not_input(d, option)
         if d.exists():
@@ -241,6 +242,23 @@ class Outputs:
                 d.rmdir()  # only if still empty: never remove what others put there
 
 
+class CommitOnExit:
+    """Base of the slab writers (MRC, OME-Zarr): used as a context manager, the output is
+    committed by ``close()`` when the block ends normally and removed by ``abort()`` on an
+    error (the error propagates).
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
 def _make_folders(d: Path, created: list) -> None:
     """Create ``d`` and its missing parents, recording each new level (outermost first)."""
     missing = []
@@ -274,7 +292,7 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def _json_default(o):
-    """numpy scalars and arrays, sets and tuples as plain JSON; anything else as text."""
+    """NumPy scalars and arrays, sets and tuples as plain JSON; anything else as text."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -291,7 +309,8 @@ def atomic_write_json(path, obj, indent: int = 2) -> Path:
 
 def write_new_text(path, text: str, force: bool = False) -> Path:
     """Refuse an existing ``path`` unless ``force`` (:func:`~._paths.writable_path`), then
-    write ``text`` atomically: the one "refuse to overwrite, then write" of the writers."""
+    write ``text`` atomically: the one "refuse to overwrite, then write" of the writers.
+    """
     return atomic_write_text(writable_path(path, force=force), text)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import DENORMAL_FLOOR
+from ._output import CommitOnExit
 from ._paths import check_voxel_size, existing_file, finite_float32, writable_path
 
 __all__ = ["read_mrc", "write_mrc", "read_mrc_header", "MrcHeader"]
@@ -211,7 +212,7 @@ def write_mrc(path, data, voxel_size, *, force: bool = False, kind: str = "volum
     return p
 
 
-class MrcSlabWriter:
+class MrcSlabWriter(CommitOnExit):
     """Write a float32 MRC volume ``(z, y, x)`` slab by slab, atomically.
 
     The file is created memory-mapped under a temporary name (``<name>.part``), each
@@ -250,13 +251,3 @@ class MrcSlabWriter:
         finally:
             if self.tmp.exists():
                 self.tmp.unlink()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-        return False

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ._output import CommitOnExit
+
 __all__ = ["OmeZarrWriter", "write_ome_zarr", "read_ome_zarr", "open_ome_zarr",
            "is_ome_zarr", "pyramid_levels", "downsample2", "ZARR_SUFFIX"]
 
@@ -73,7 +75,7 @@ def is_ome_zarr(path) -> bool:
     return p.suffix.lower() == ZARR_SUFFIX and p.is_dir()
 
 
-class OmeZarrWriter:
+class OmeZarrWriter(CommitOnExit):
     """Write a ``(z, y, x)`` float32 OME-Zarr pyramid slab by slab, atomically.
 
     Parameters
@@ -176,16 +178,6 @@ class OmeZarrWriter:
     def abort(self) -> None:
         """Remove the temporary folder: nothing of this output is left."""
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-        return False
 
 
 def write_ome_zarr(path, data, voxel_size: float, *, force: bool = False, kind: str = "volume",
