@@ -43,13 +43,7 @@ def read_dm3_tilt_series(path, angles_path=None) -> TiltSeries:
     The count must match the number of images. ``TiltSeries.angles_source`` says which
     was used and notes a sibling angle file that was ignored because its count differs.
     """
-    dm = need_module("rsciio.digitalmicrograph", "rosettasciio", "DM3 files")
-    p = existing_file(path, "DM3 file")
-    try:
-        signals = dm.file_reader(str(p))
-    except Exception as exc:  # rosettasciio raises many types on corrupt files
-        raise ValueError(f"{p} is not a readable DM3/DM4 file ({exc})") from None
-    return _rsciio_tilt_series(signals, p, angles_path, "DM3")
+    return _read_rsciio("rsciio.digitalmicrograph", path, angles_path, "DM3", "DM3/DM4")
 
 
 def read_emd_tilt_series(path, angles_path=None) -> TiltSeries:
@@ -58,13 +52,18 @@ def read_emd_tilt_series(path, angles_path=None) -> TiltSeries:
     The first 3D signal is the stack; angles as for :func:`read_dm3_tilt_series` (a
     navigation axis in degrees, else ``angles_path`` or a sibling angle file).
     """
-    emd = need_module("rsciio.emd", "rosettasciio", "EMD files")
-    p = existing_file(path, "EMD file")
+    return _read_rsciio("rsciio.emd", path, angles_path, "EMD", "EMD")
+
+
+def _read_rsciio(module: str, path, angles_path, what: str, formats: str) -> TiltSeries:
+    """Read ``path`` with the rosettasciio reader ``module`` (DM3 and EMD share this)."""
+    reader = need_module(module, "rosettasciio", f"{what} files")
+    p = existing_file(path, f"{what} file")
     try:
-        signals = emd.file_reader(str(p))
+        signals = reader.file_reader(str(p))
     except Exception as exc:  # rosettasciio raises many types on corrupt files
-        raise ValueError(f"{p} is not a readable EMD file ({exc})") from None
-    return _rsciio_tilt_series(signals, p, angles_path, "EMD")
+        raise ValueError(f"{p} is not a readable {formats} file ({exc})") from None
+    return _rsciio_tilt_series(signals, p, angles_path, what)
 
 
 def _rsciio_tilt_series(signals, p: Path, angles_path, what: str) -> TiltSeries:
