@@ -66,6 +66,14 @@ def _as_float32_flushed(a: np.ndarray) -> np.ndarray:
     return flush_denormals(out)
 
 
+def _to_internal(a, expected: tuple, what: str) -> np.ndarray:
+    """Shape-checked float32 ``(n, x, y)`` copy of ``a`` ``(n, y, x)``, denormals flushed."""
+    a = np.asarray(a)
+    if a.shape != expected:
+        raise ValueError(f"{what} has shape {a.shape} but the projector expects {expected}")
+    return _as_float32_flushed(a.transpose(0, 2, 1))
+
+
 def _check_real(a: np.ndarray, name: str) -> None:
     _validate.check_real(a, name, allow_bool=True)
 
@@ -136,12 +144,7 @@ class ParallelBeamProjector:
     # ------------------------------------------------------------------ layout
     def to_internal_volume(self, volume: np.ndarray) -> np.ndarray:
         """``(z, y, x)`` -> contiguous float32 ``(z, x, y)`` (a copy, denormals flushed)."""
-        volume = np.asarray(volume)
-        if volume.shape != self.volume_shape:
-            raise ValueError(
-                f"volume has shape {volume.shape} but the projector expects {self.volume_shape}"
-            )
-        return _as_float32_flushed(volume.transpose(0, 2, 1))
+        return _to_internal(volume, self.volume_shape, "volume")
 
     def from_internal_volume(self, vol_t: np.ndarray) -> np.ndarray:
         """Contiguous ``(z, y, x)`` copy of an internal volume (always a new array)."""
@@ -167,12 +170,7 @@ class ParallelBeamProjector:
 
     def to_internal_stack(self, stack: np.ndarray) -> np.ndarray:
         """``(angle, y, x)`` -> contiguous float32 ``(angle, x, y)`` (a copy)."""
-        stack = np.asarray(stack)
-        if stack.shape != self.stack_shape:
-            raise ValueError(
-                f"tilt series has shape {stack.shape} but the projector expects {self.stack_shape}"
-            )
-        return _as_float32_flushed(stack.transpose(0, 2, 1))
+        return _to_internal(stack, self.stack_shape, "tilt series")
 
     def from_internal_stack(self, stk_t: np.ndarray) -> np.ndarray:
         """Contiguous ``(angle, y, x)`` copy of an internal stack (always a new array)."""
