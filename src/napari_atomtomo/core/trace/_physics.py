@@ -71,6 +71,14 @@ def physical_min_distance_A(elements, voxel_size: float) -> float:
     return float(max(MIN_DISTANCE_BOND_FRACTION * bond, 1.5 * float(voxel_size)))
 
 
+def auto_min_distance(elements, voxel_size: float) -> tuple[float, dict[str, object]]:
+    """:func:`physical_min_distance_A` and the record of how it was chosen (``auto``)."""
+    md = physical_min_distance_A(elements, voxel_size)
+    bond, pair = shortest_bond_A(elements)
+    return md, {"min_distance_A": md, "min_distance_from": f"0.7 x covalent {pair} "
+                f"bond {bond:.3g} A (at least 1.5 voxels)"}
+
+
 @dataclass(frozen=True)
 class WidthEstimate:
     """Measured Gaussian σ of the atoms (voxels) and how far to trust it.

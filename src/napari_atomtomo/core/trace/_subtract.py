@@ -26,7 +26,7 @@ from scipy import ndimage
 
 from ..atoms import Atoms
 from ._kernels import add_isotropic_gaussians
-from ._physics import measure_atom_width, physical_min_distance_A, shortest_bond_A
+from ._physics import auto_min_distance, measure_atom_width
 from ._trace import TraceParams, TraceResult, find_local_maxima, trace_atoms, validate_volume
 
 __all__ = ["auto_prefilter_sigma", "estimate_atom_width", "trace_atoms_by_subtraction"]
@@ -190,10 +190,8 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     vs = float(voxel_size)
     auto: dict[str, object] = {}
     if params.min_distance_A == "auto":
-        md = physical_min_distance_A(params.elements, vs)
-        bond, pair = shortest_bond_A(params.elements)
-        auto |= {"min_distance_A": md, "min_distance_from": f"0.7 x covalent {pair} "
-                 f"bond {bond:.3g} A (at least 1.5 voxels)"}
+        md, chosen = auto_min_distance(params.elements, vs)
+        auto |= chosen
         params = replace(params, min_distance_A=md)
     warnings = []
     if prefilter_sigma == "auto":

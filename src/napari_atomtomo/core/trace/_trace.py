@@ -19,7 +19,7 @@ from ._peaks import (
     peak_candidates,
     suppress_close_peaks,
 )
-from ._physics import physical_min_distance_A, shortest_bond_A
+from ._physics import auto_min_distance
 from ._refine import REFINE_METHODS
 from ._split import split_elements
 
@@ -300,10 +300,8 @@ def resolve_auto(params: TraceParams, voxel_size: float, n_expected, noise_sampl
     """
     auto: dict[str, object] = {}
     if params.min_distance_A == "auto":
-        min_dist = physical_min_distance_A(params.elements, voxel_size)
-        bond, pair = shortest_bond_A(params.elements)
-        auto |= {"min_distance_A": min_dist, "min_distance_from": f"0.7 x covalent {pair} "
-                 f"bond {bond:.3g} A (at least 1.5 voxels)"}
+        min_dist, chosen = auto_min_distance(params.elements, voxel_size)
+        auto |= chosen
     else:
         min_dist = float(params.min_distance_A)
     if params.noise_floor == "auto":
