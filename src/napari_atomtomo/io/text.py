@@ -78,6 +78,19 @@ def _element(name: str, where: str) -> str:
     return el if el is not None else validate_element(name, where)
 
 
+def _read_position(pos: np.ndarray, i: int, xyz, where: str, source) -> None:
+    """Fill ``pos[i]`` from the strings ``xyz`` (XYZ and CSV readers); ``source`` (a line,
+    quoted, or the fields) is shown when they are not numbers.
+    """
+    try:
+        pos[i] = [float(v) for v in xyz]
+    except ValueError:
+        shown = repr(source.strip()[:40]) if isinstance(source, str) else source
+        raise ValueError(f"{where}: x y z must be numbers, got {shown}") from None
+    if not np.isfinite(pos[i]).all():
+        raise ValueError(f"{where}: position is NaN or infinite")
+
+
 def read_xyz(path) -> Atoms:
     """Read an XYZ file: a count line, a comment line, then ``El x y z`` in Å per atom.
 
@@ -107,13 +120,9 @@ def read_xyz(path) -> Atoms:
         parts = line.split()
         if len(parts) < 4:
             raise ValueError(f"{p} line {lineno}: expected 'Element x y z', got {line.strip()[:40]!r}")
-        elements.append(_element(parts[0], f"{p} line {lineno}"))
-        try:
-            pos[i] = [float(v) for v in parts[1:4]]
-        except ValueError:
-            raise ValueError(f"{p} line {lineno}: x y z must be numbers, got {line.strip()[:40]!r}") from None
-        if not np.isfinite(pos[i]).all():
-            raise ValueError(f"{p} line {lineno}: position is NaN or infinite")
+        where = f"{p} line {lineno}"
+        elements.append(_element(parts[0], where))
+        _read_position(pos, i, parts[1:4], where, line)
     return Atoms(np.array(elements), pos)
 
 
@@ -177,13 +186,9 @@ def read_atoms_csv(path) -> Atoms:
         lineno = i + 2
         if len(row) != len(header):
             raise ValueError(f"{p} line {lineno}: {len(row)} values but the header has {len(header)} columns")
-        elements.append(_element(row[0], f"{p} line {lineno}"))
-        try:
-            pos[i] = [float(v) for v in row[1:4]]
-        except ValueError:
-            raise ValueError(f"{p} line {lineno}: x y z must be numbers, got {row[1:4]}") from None
-        if not np.isfinite(pos[i]).all():
-            raise ValueError(f"{p} line {lineno}: position is NaN or infinite")
+        where = f"{p} line {lineno}"
+        elements.append(_element(row[0], where))
+        _read_position(pos, i, row[1:4], where, row[1:4])
         for col, v in zip(extra, row[4:]):
             col.append(v.strip())
     features = {name: _parse_column(col) for name, col in zip(header[4:], extra)}
@@ -220,7 +225,8 @@ def write_atoms_csv(path, atoms, *, force: bool = False, inputs=()) -> Path:
 # --------------------------------------------------------------------------- shifts
 def read_tilt_axis(path) -> tuple[float, float]:
     """``(tilt_axis_angle_deg, tilt_axis_offset_px)`` of an alignment JSON; ``(0, 0)`` when
-    the file has neither key (an alignment that kept the axis along ``y``)."""
+    the file has neither key (an alignment that kept the axis along ``y``).
+    """
     p = existing_file(path, "shift file")
     obj = _load_json(p)
     if not isinstance(obj, dict):
@@ -279,7 +285,8 @@ def read_shifts(path, n_images: int | None = None, *, allow_tilt_axis: bool = Fa
 
 def write_shifts(path, shifts, *, force: bool = False, inputs=(), extra=None) -> Path:
     """Write ``{"shifts_px": [[dy, dx], ...], "order": "dy, dx"}`` as JSON, plus the keys of
-    ``extra`` (e.g. ``tilt_axis_angle_deg``, ``tilt_axis_offset_px``; JSON-ready values)."""
+    ``extra`` (e.g. ``tilt_axis_angle_deg``, ``tilt_axis_offset_px``; JSON-ready values).
+    """
     s = np.asarray(shifts, dtype=np.float64)
     s = validate_shifts(s, s.shape[0] if s.ndim == 2 else -1)
     p = writable_path(path, force=force, inputs=inputs)
