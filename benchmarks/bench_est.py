@@ -102,7 +102,7 @@ def main() -> None:
     t_close = time.perf_counter() - t0
     print(f"\n{n} slices of {n}×{n} px, {len(angles)} projections (±72.6°), "
           f"{n_it} iterations where applicable\n")
-    print(f"| method | wall s | s / iteration | setup s | rel. error vs phantom | final metric |")
+    print("| method | wall s | s / iteration | setup s | rel. error vs phantom | final metric |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, t, per, su, e, m in rows:
         print(f"| {name} | {t:.1f} | {per:.3f} | {su:.2f} | {e:.4f} | {m:.4g} |")

@@ -96,15 +96,15 @@ def instrument(log: CallLog) -> None:
     """Wrap the GUI-thread code paths that may stall the event loop (before the viewer)."""
     import napari.components.viewer_model as viewer_model
     from matplotlib.backends import backend_agg, backend_qtagg
-    from napari.layers import Layer
-    from napari.utils import progress
-    from napari._vispy.canvas import VispyCanvas
-
-    from napari_atomtomo._widgets import _base, _est_live, _live_layers, _plot, _runner, sirt_hebt
 
     # The main window's own events: UpdateRequest is where Qt composes the window (the
     # OpenGL canvas and the widgets' backing store); under llvmpipe that is CPU work.
     from napari._qt.qt_main_window import _QtMainWindow
+    from napari._vispy.canvas import VispyCanvas
+    from napari.layers import Layer
+    from napari.utils import progress
+
+    from napari_atomtomo._widgets import _base, _est_live, _live_layers, _plot, _runner, sirt_hebt
 
     window_event = _QtMainWindow.event
 

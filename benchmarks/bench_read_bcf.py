@@ -36,8 +36,8 @@ def main() -> None:
                               background=args.background)
     dt = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"| tilts | image | binning | elements | read time (s) | peak RSS (MB) |")
-    print(f"| --- | --- | --- | --- | --- | --- |")
+    print("| tilts | image | binning | elements | read time (s) | peak RSS (MB) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     print(f"| {ds.haadf.shape[0]} | {ds.haadf.shape[1]}×{ds.haadf.shape[2]} | {args.binning} | "
           f"{len(elements)} | {dt:.1f} | {peak_mb:.0f} |")
     print()

@@ -25,7 +25,6 @@ import numpy as np
 
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.compare import compare_atoms
-from napari_atomtomo.core.trace._refine import MAX_GAIN
 from napari_atomtomo.core.trace import (
     TraceParams,
     estimate_noise_floor,
@@ -35,6 +34,7 @@ from napari_atomtomo.core.trace import (
     suppress_close_peaks,
     trace_atoms,
 )
+from napari_atomtomo.core.trace._refine import MAX_GAIN
 
 SHAPE = (100, 100, 100)
 VOXEL_A = 0.5
@@ -138,8 +138,8 @@ def main() -> None:
     trace_atoms(vol, VOXEL_A, params)  # JIT warm-up (cache=True makes later runs start warm)
     print(f"atoms: {source}; volume {SHAPE} float32 at {VOXEL_A} Å, σ = {SIGMA_A} Å, "
           f"2 % noise; machine shared, read every time as ±25 %")
-    print(f"| threads | noise floor | local maxima | refinement | suppression | split | "
-          f"trace_atoms total | candidates | atoms | Si/O | misplaced | RMSD Å |")
+    print("| threads | noise floor | local maxima | refinement | suppression | split | "
+          "trace_atoms total | candidates | atoms | Si/O | misplaced | RMSD Å |")
     print("| --- " * 12 + "|")
     for n_threads in [int(t) for t in args.threads.split(",")]:
         numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))

@@ -23,7 +23,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, iter_hebt  # noqa: E402
 from napari_atomtomo.core.metrics import mse, mse_scaled, ssim_structure  # noqa: E402

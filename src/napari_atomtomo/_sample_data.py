@@ -218,8 +218,8 @@ def make_silica_tilt_series() -> list[tuple]:
     import dataclasses
 
     from . import io
-    from .io._paths import SHIPPED_STRUCTURE, shipped_structure_path
     from .core.simulate.haadf import HaadfParams, simulate_haadf_series
+    from .io._paths import SHIPPED_STRUCTURE, shipped_structure_path
 
     params = HaadfParams(r_noise=SILICA_SAMPLE_R_NOISE, seed=0)
     sim = simulate_haadf_series(io.read_xyz(shipped_structure_path()), params)

@@ -7,9 +7,9 @@ import pytest
 
 from napari_atomtomo import io
 from napari_atomtomo.cli import main
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.simulate.haadf import HaadfParams, simulate_haadf_series
 from napari_atomtomo.core.tiltaxis import apply_tilt_axis
+from napari_atomtomo.io._paths import shipped_structure_path
 
 PHI, OFF = 3.5, 2.3
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.align import (
     AlignParams,
     align_tilt_series,
@@ -13,6 +12,7 @@ from napari_atomtomo.core.align import (
 from napari_atomtomo.core.simulate.haadf import HaadfParams, project_atoms, simulate_haadf_series
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_sirt
 from napari_atomtomo.io import read_xyz
+from napari_atomtomo.io._paths import shipped_structure_path
 
 
 @pytest.fixture(scope="module")

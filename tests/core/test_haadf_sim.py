@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.geometry import equally_sloped_angles
 from napari_atomtomo.core.metrics import r_noise
@@ -20,6 +19,7 @@ from napari_atomtomo.core.simulate.haadf import (
     simulate_haadf_series,
 )
 from napari_atomtomo.io import read_xyz
+from napari_atomtomo.io._paths import shipped_structure_path
 
 
 @pytest.fixture(scope="module")

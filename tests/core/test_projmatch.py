@@ -4,11 +4,11 @@
 import numpy as np
 import pytest
 
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.align import estimate_shifts
 from napari_atomtomo.core.projmatch import RefineParams, _gauge_free, refine_shifts
 from napari_atomtomo.core.simulate.haadf import centre_atoms, project_atoms
 from napari_atomtomo.io import read_xyz
+from napari_atomtomo.io._paths import shipped_structure_path
 
 N, PIX = 64, 0.8
 ANGLES = np.linspace(-70, 70, 29)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.simulate import _md_kernels as k
 from napari_atomtomo.core.simulate.silica_structure import (
     SILICA_BOX_A,
@@ -21,6 +20,7 @@ from napari_atomtomo.core.simulate.silica_structure import (
     silica_statistics,
 )
 from napari_atomtomo.io import read_xyz
+from napari_atomtomo.io._paths import shipped_structure_path
 
 TEST_SEEDS = (1, 2, 3)
 TEST_SCHEDULE = MeltQuenchSchedule(melt_ps=1.0, quench_ps=4.0, cool_ps=1.0, fire_steps=600)

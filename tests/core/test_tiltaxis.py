@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.atoms import Atoms
 from napari_atomtomo.core.simulate.haadf import (
     HaadfParams,
@@ -19,6 +18,7 @@ from napari_atomtomo.core.tiltaxis import (
     remove_tilt_axis,
 )
 from napari_atomtomo.io import read_xyz
+from napari_atomtomo.io._paths import shipped_structure_path
 
 
 @pytest.fixture(scope="module")

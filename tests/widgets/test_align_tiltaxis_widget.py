@@ -11,9 +11,9 @@ from napari_atomtomo import io
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._base import add_or_replace_layers
 from napari_atomtomo._widgets.align import FROM_FILE, AlignWidget
-from napari_atomtomo.io._paths import shipped_structure_path
 from napari_atomtomo.core.simulate.haadf import HaadfParams, simulate_haadf_series
 from napari_atomtomo.core.tiltaxis import apply_tilt_axis
+from napari_atomtomo.io._paths import shipped_structure_path
 
 PHI, OFF = -3.0, 1.5
 

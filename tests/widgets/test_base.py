@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 
 import pytest
-
 from magicgui.widgets import SpinBox
 
 from napari_atomtomo._widgets._base import JobDockWidget, format_command

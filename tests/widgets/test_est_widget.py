@@ -12,15 +12,19 @@ from napari_atomtomo import io
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._sample_data import blob_volume
 from napari_atomtomo._widgets._est_live import (
-    ROUND_1, ROUND_2, central_slices, curve_layout, error_curves,
+    ROUND_1,
+    ROUND_2,
+    central_slices,
+    curve_layout,
+    error_curves,
 )
 from napari_atomtomo._widgets._plot import PlotWidget
 from napari_atomtomo._widgets.est import EST, GRIDDING, EstWidget
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo.core.est import EstParams, iter_est, reconstruct_est
-from napari_atomtomo.jobs.est import with_error_history
 from napari_atomtomo.core.geometry import equally_sloped_angles
 from napari_atomtomo.core.projectors import forward_project
+from napari_atomtomo.jobs.est import with_error_history
 
 SERIES = "blobs tilt series"
 

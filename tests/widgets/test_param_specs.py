@@ -29,8 +29,8 @@ def _spec_values(params) -> dict:
 
 
 def test_every_shared_algorithm_is_covered():
-    import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
     import napari_atomtomo.core.align  # noqa: F401
+    import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
     import napari_atomtomo.core.preprocess  # noqa: F401
 
     assert set(ALGORITHM_PARAMS) == set(MINIMAL_ARGV)

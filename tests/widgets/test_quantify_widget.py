@@ -16,16 +16,16 @@ from matplotlib.colors import to_rgba
 
 from napari_atomtomo._colors import element_color
 from napari_atomtomo._layers import image_layer_data
+from napari_atomtomo._widgets.quantify import QuantifyWidget
+from napari_atomtomo.core.quantify import quantify_maps
+from napari_atomtomo.core.simulate.agau import simulate_agau
+from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
 from napari_atomtomo.jobs.quantify import (
     element_of_layer,
     format_volume,
     iter_quantify_job,
     parse_elements,
 )
-from napari_atomtomo._widgets.quantify import QuantifyWidget
-from napari_atomtomo.core.quantify import quantify_maps
-from napari_atomtomo.core.simulate.agau import simulate_agau
-from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
 
 VS = 15.0  # Å: the phantom's 1.5 nm pixels
 

@@ -21,7 +21,8 @@ from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._base import add_or_replace_layers, overwrite_image_data
 from napari_atomtomo._widgets._plot import PlotWidget
 from napari_atomtomo._widgets._runner import (
-    ACTIVITY_DOCK_INTERVAL_S, MIN_UPDATE_INTERVAL_S,
+    ACTIVITY_DOCK_INTERVAL_S,
+    MIN_UPDATE_INTERVAL_S,
 )
 from napari_atomtomo._widgets.sirt_hebt import SIRT
 from napari_atomtomo.core.geometry import equally_sloped_angles

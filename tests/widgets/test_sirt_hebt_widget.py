@@ -13,16 +13,21 @@ from qtpy.QtGui import QGuiApplication
 
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._base import INVALID_STYLE, add_or_replace_layers
-from napari_atomtomo.cli import build_parser
 from napari_atomtomo._widgets.sirt_hebt import (
-    EDS, HEBT, SIRT, SirtHebtWidget, element_of, parse_ratios,
+    EDS,
+    HEBT,
+    SIRT,
+    SirtHebtWidget,
+    element_of,
+    parse_ratios,
 )
-from napari_atomtomo.jobs.sweep import parse_alphas, parse_n_values, parse_sweep
+from napari_atomtomo.cli import build_parser
 from napari_atomtomo.core.hebt import HebtParams, fit_response_ratios, reconstruct_hebt
-from napari_atomtomo.core.quantify import quantify_maps
 from napari_atomtomo.core.metrics import mse_scaled, ssim_structure
+from napari_atomtomo.core.quantify import quantify_maps
 from napari_atomtomo.core.simulate.agau import AgAuParams, simulate_agau
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds, reconstruct_sirt
+from napari_atomtomo.jobs.sweep import parse_alphas, parse_n_values, parse_sweep
 
 #: 25 px of 6 nm (60 Å), 11 tilts of 15°: the paper's phantom, coarsely sampled.
 SMALL = AgAuParams(n_pixels=25, pixel_size_nm=6.0, angle_step_deg=15.0)

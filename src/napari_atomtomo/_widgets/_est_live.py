@@ -11,7 +11,6 @@ would cost 0.1-0.2 s to make and as much to remove).
 from __future__ import annotations
 
 import numpy as np
-
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel, QSizePolicy

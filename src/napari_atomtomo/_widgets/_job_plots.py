@@ -1,17 +1,15 @@
-"""Figures of job results in a dock's :class:`~._plot.PlotWidget`: the residual curves and
-α × n heat maps of the "SIRT / HEBT" widget and the shifts of the "Align" widget."""
+"""Figures of job results in a dock's :class:`~._plot.PlotWidget`: the residual curves of
+the "SIRT / HEBT" widget and the shifts of the "Align" widget (the α × n heat maps are
+drawn by ``_sweep_view``)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from ..jobs.simulate_align import AlignJobResult
-from ..jobs.sweep import SweepResult
-from ._plot import FOREGROUND, LINE, MARK, style_axes
+from ._plot import FOREGROUND, LINE, MARK
 
-__all__ = ["RESIDUAL_LABEL", "draw_residuals", "draw_sweep", "plot_shifts"]
+__all__ = ["RESIDUAL_LABEL", "draw_residuals", "plot_shifts"]
 
 #: y label of the residual curves.
 RESIDUAL_LABEL = "‖Ax − b‖ / ‖b‖"
@@ -28,47 +26,6 @@ def draw_residuals(plot, residuals: dict) -> None:
         plot.start_curves(list(residuals), x_max=n, ylabel=RESIDUAL_LABEL)
     plot.update_curves(residuals)
     plot.finish_curves()
-
-
-def draw_sweep(plot, result: SweepResult) -> None:
-    """Heat maps of ``result`` in ``plot`` (a :class:`PlotWidget`): one per score."""
-    fig = plot.figure
-    fig.clear()
-    names = list(result.metrics)
-    n_cols = 2 if result.with_reference else min(3, len(names))
-    n_rows = math.ceil(len(names) / n_cols)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
-    a, n = result.alphas, result.n_values
-    for ax, name in zip(axes, names):
-        style_axes(ax)
-        values = result.metrics[name]
-        # SSIM: higher is better (viridis); MSE and residuals: lower is better (reversed).
-        # The colour scale leaves out the worst fifth (e.g. α = 1), which would flatten the rest.
-        higher = name.startswith("SSIM")
-        finite = values[np.isfinite(values)]
-        limits = (None, None)
-        if finite.size > 4:
-            limits = ((np.percentile(finite, 20), finite.max()) if higher
-                      else (finite.min(), np.percentile(finite, 80)))
-        im = ax.imshow(values, origin="lower", aspect="auto", interpolation="nearest",
-                       cmap="viridis" if higher else "viridis_r", vmin=limits[0], vmax=limits[1])
-        ax.set_xticks(range(a.size), [f"{v:g}" for v in a], fontsize=6)
-        ax.set_yticks(range(n.size), [str(v) for v in n], fontsize=6)
-        ax.set_xlabel("α", fontsize=8)
-        ax.set_ylabel("iterations n", fontsize=8)
-        ax.set_title(name, fontsize=8, color=FOREGROUND)
-        if np.isfinite(values).any():
-            best = np.nanargmax(values) if name.startswith("SSIM") else np.nanargmin(values)
-            r, c = np.unravel_index(best, values.shape)
-            ax.plot(c, r, marker="o", mfc="none", mec="#ff6040", ms=8)
-        bar = fig.colorbar(im, ax=ax, extend="neither" if limits[0] is None
-                           else ("min" if higher else "max"))
-        bar.ax.tick_params(colors=FOREGROUND, labelsize=6)
-        bar.outline.set_edgecolor(FOREGROUND)
-    for ax in axes[len(names):]:
-        ax.set_visible(False)
-    plot.axes = list(axes[: len(names)])
-    plot.canvas.draw_idle()
 
 
 def plot_shifts(plot, result: AlignJobResult, angles=None, truth=None) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from napari.layers import Image
 
-from ._layer_updates import _as_tuples, add_or_replace_layers
 from ..jobs._job_info import JobInfo
+from ._layer_updates import _as_tuples, add_or_replace_layers
 
 __all__ = ["layers_to_create", "create_live_layer", "show", "close"]
 

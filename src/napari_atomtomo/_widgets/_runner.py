@@ -35,14 +35,28 @@ from collections.abc import Callable
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from . import _live_layers as live
-from ._activity import (make_worker, pause_activity_spinner, progress, runner_hub, show_error,
-                        show_info, warm_activity_dock)
-from ._layer_updates import _as_tuples
 from ..jobs._job_info import (
-    ACTIVITY_DOCK_INTERVAL_S, COMPILING_MESSAGE, MIN_UPDATE_INTERVAL_S, SEPARATE_TURN_MS, JobFailed,
-    JobInfo, as_generator_function, default_progress, with_gui_threads,
+    ACTIVITY_DOCK_INTERVAL_S,
+    COMPILING_MESSAGE,
+    MIN_UPDATE_INTERVAL_S,
+    SEPARATE_TURN_MS,
+    JobFailed,
+    JobInfo,
+    as_generator_function,
+    default_progress,
+    with_gui_threads,
 )
+from . import _live_layers as live
+from ._activity import (
+    make_worker,
+    pause_activity_spinner,
+    progress,
+    runner_hub,
+    show_error,
+    show_info,
+    warm_activity_dock,
+)
+from ._layer_updates import _as_tuples
 from ._progress_bar import ErrorLabel, LazyProgressBar
 
 __all__ = [

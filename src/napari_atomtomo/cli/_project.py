@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.projectors import forward_project
 from ..core.memory import check_memory
 from ..core.plausibility import check_angles
+from ..core.projectors import forward_project
 from ._common import Outputs, add_force, output_path, warn
 
 

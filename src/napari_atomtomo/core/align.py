@@ -93,7 +93,8 @@ def _params(params, reference, upsample, background) -> AlignParams:
 @dataclass(frozen=True)
 class AlignmentResult:
     """Aligned stack ``(angle, y, x)`` float32, the shifts ``(n, 2)`` as ``(dy, dx)`` px
-    that were removed, and the index of the reference image for ``y``."""
+    that were removed, and the index of the reference image for ``y``.
+    """
 
     aligned: np.ndarray
     shifts: np.ndarray

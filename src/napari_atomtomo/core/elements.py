@@ -142,7 +142,8 @@ class ElementFactor:
 def validate_element(symbol, where: str = "") -> str:
     """Return ``symbol`` if it is an element symbol from H to U (exact case), else one
     ``ValueError`` (prefixed by ``where``, with the symbol it may have meant). The one
-    element rule of the package: readers, tracing, quantification and widgets use it."""
+    element rule of the package: readers, tracing, quantification and widgets use it.
+    """
     if isinstance(symbol, str) and symbol in ATOMIC_NUMBERS:
         return symbol
     prefix = f"{where}: " if where else ""

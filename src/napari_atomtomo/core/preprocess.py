@@ -122,7 +122,8 @@ def _clipped(pix: np.ndarray) -> tuple[float, float, np.ndarray]:
     ``median + 4 σ`` and below ``median − 5 σ``.
 
     The mean (not the median) is returned: at low dose the counts are small integers and
-    a median is off by up to half a count."""
+    a median is off by up to half a count.
+    """
     ok = np.ones(pix.size, dtype=bool)
     for _ in range(10):
         centre = np.median(pix[ok])
@@ -169,7 +170,8 @@ def _bad_pixels(image: np.ndarray, k: float) -> tuple[np.ndarray, int]:
 
     A pixel is bad when it lies more than ``k`` robust σ (of the image minus its 3 × 3
     median) above the largest, or below the smallest, of its eight neighbours: a real
-    feature, even an atom column one pixel wide, is shared by its neighbours."""
+    feature, even an atom column one pixel wide, is shared by its neighbours.
+    """
     med = ndimage.median_filter(image, size=3, mode="reflect")
     sig = _robust_sigma(image - med)
     if sig == 0:

@@ -76,7 +76,8 @@ class RefineParams:
 @dataclass(frozen=True)
 class RefineResult:
     """Refined ``(n, 2)`` shifts ``(dy, dx)`` and one record per iteration
-    (``iteration``, ``rms_change_px``, ``max_change_px``, ``residual``)."""
+    (``iteration``, ``rms_change_px``, ``max_change_px``, ``residual``).
+    """
 
     shifts: np.ndarray
     history: list
@@ -95,7 +96,8 @@ def _gauge_free(delta: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 def _highpass(img: np.ndarray, sigma: float) -> np.ndarray:
     """``img`` minus its Gaussian blur: the registration follows atoms, not the particle's
-    outline (which a smooth misalignment of the series barely changes)."""
+    outline (which a smooth misalignment of the series barely changes).
+    """
     if not sigma:
         return img
     return img - ndimage.gaussian_filter(img, sigma)
@@ -103,7 +105,8 @@ def _highpass(img: np.ndarray, sigma: float) -> np.ndarray:
 
 def _window(shape) -> np.ndarray:
     """A Tukey window (flat centre, cosine edges over 1/8 of each side): content entering
-    at the edges (another particle) weighs little in the registration."""
+    at the edges (another particle) weighs little in the registration.
+    """
     from scipy.signal.windows import tukey
 
     wy = tukey(shape[0], 0.25) if shape[0] > 8 else np.ones(shape[0])

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
-
 from scipy.ndimage import gaussian_filter
 
 from ._validate import check_real
@@ -285,7 +284,7 @@ def threshold_map(summed: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter(summed, [sigma if n > 1 else 0.0 for n in summed.shape])
 
 
-def make_picker(maps: dict, params: "QuantifyParams", factors=None, *, limits=None
+def make_picker(maps: dict, params: QuantifyParams, factors=None, *, limits=None
                 ) -> ThresholdPicker:
     """Summed map, its (smoothed) threshold map, ESF fit and unthresholded fractions."""
     maps = _check_maps(maps)

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
-from .config import TINY
 from ._validate import check_stack
+from .config import TINY
 from .geometry import validate_angles
 
 __all__ = ["TiltAxisParams", "TiltAxisResult", "estimate_tilt_axis", "estimate_axis_offset",
@@ -135,7 +135,8 @@ def remove_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: 
 def apply_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: int = 3
                     ) -> np.ndarray:
     """The inverse of :func:`remove_tilt_axis`: give a series with its axis along ``y`` the
-    axis ``(angle_deg, offset_px)`` (for simulations and tests)."""
+    axis ``(angle_deg, offset_px)`` (for simulations and tests).
+    """
     s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
     phi = np.radians(a)

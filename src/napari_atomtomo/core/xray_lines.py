@@ -66,7 +66,8 @@ def normalise_element(name: str) -> str | None:
 
 def check_element(name: str, where: str = "") -> str:
     """Return ``name`` if it is a chemical symbol (exact case); see
-    :func:`~napari_atomtomo.core.elements.validate_element`."""
+    :func:`~napari_atomtomo.core.elements.validate_element`.
+    """
     return validate_element(name, where)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 #: The shipped silica structure (seed 0, reconstruction frame of a 100³ volume of 0.5 Å voxels).
 SHIPPED_STRUCTURE = "silica_1002.xyz"
 

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from ..core.geometry import validate_angles
-from ..core.xray_lines import XRAY_LINES_KEV, check_element, detector_fwhm_kev, line_energy, main_line
+from ..core.xray_lines import (
+    XRAY_LINES_KEV,
+    check_element,
+    detector_fwhm_kev,
+    line_energy,
+    main_line,
+)
 from ._optional import length_in_angstrom, need_module
 from ._paths import existing_folder, finite_float32
 from .dataset import DataSet

@@ -67,7 +67,8 @@ class DataSet:
 
 def find_angles_file(mrc_path) -> Path | None:
     """The sibling angle file of a tilt series: ``<stem>.tlt``, ``<stem>.rawtlt``,
-    ``angles.tlt``, or SerialEM's ``<name>.mdoc`` / ``<stem>.mdoc``, in that order."""
+    ``angles.tlt``, or SerialEM's ``<name>.mdoc`` / ``<stem>.mdoc``, in that order.
+    """
     p = Path(mrc_path)
     for cand in (p.with_suffix(".tlt"), p.with_suffix(".rawtlt"), p.parent / "angles.tlt",
                  p.with_name(p.name + ".mdoc"), p.with_suffix(".mdoc")):

@@ -150,7 +150,8 @@ def readout_text(picker: ThresholdPicker, threshold: float, fractions: dict, mas
 def quantify_job(maps, params, factors, haadf, maps_dir):
     """:func:`iter_quantify_job`, then the particle and support of a HAADF series
     ``(series, angles, name)`` (as ``atomtomo quantify --haadf``) and the weight fractions of
-    the replicas in ``maps_dir/resamples/`` (for standard errors): ``(picker, extra)``."""
+    the replicas in ``maps_dir/resamples/`` (for standard errors): ``(picker, extra)``.
+    """
     from ..core.regions import particle_from_series, support_from_series
 
     picker = yield from iter_quantify_job(maps, params.kind, factors, params.n_thresholds,

@@ -92,7 +92,8 @@ def trace_summary(elements, element_order, noise_floor: float, thresholds) -> st
 def comparison_summary(comparison: ComparisonResult) -> str:
     """``"traced/true Si 20/20, O 40/40; misplaced 0 (Si 0, O 0); missing 0, extra 0;
     RMSD 0.011 Å"``: missing = true atoms no traced atom matched, extra = traced atoms
-    with no true match."""
+    with no true match.
+    """
     d = comparison.to_dict()
     names = list(dict.fromkeys([*d["counts_true"], *d["counts_traced"]]))
     counts = ", ".join(f"{e} {d['counts_traced'].get(e, 0)}/{d['counts_true'].get(e, 0)}"

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from .._colors import element_color
-from ..plots import plot_deviations, plot_peak_intensities
-
 from ..io._output import write_new_figure, write_new_text
+from ..plots import plot_deviations, plot_peak_intensities
 
 __all__ = ["write_silica_report", "save_figure", "central_slices_figure"]
 

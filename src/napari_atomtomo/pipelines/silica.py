@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
+from ..core._generators import run_to_end
 from ..core.align import align_tilt_series
 from ..core.atoms import Atoms
-from ..core._generators import run_to_end
 from ..core.compare import ComparisonResult, compare_atoms
 from ..core.est import EstParams, iter_est
 from ..core.simulate.haadf import R_NOISE_PRESETS, HaadfParams, simulate_haadf_series

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._generators import run_to_end
-from ..config import AVOGADRO
 from ..atoms import Atoms
+from ..config import AVOGADRO
 from . import _md_kernels as _k
 
 __all__ = [

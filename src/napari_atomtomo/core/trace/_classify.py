@@ -123,7 +123,8 @@ class _Cls:
 def classify_for_trace(classify, n_expected, n_elements, kept, inten, height, width) -> _Cls:
     """The classification step of :func:`trace_atoms` over the ``kept`` (after the minimum
     distance) of all above-floor peaks; off with ``classify="none"``, an expected count or
-    several elements in one pass."""
+    several elements in one pass.
+    """
     scores = candidate_scores(inten, height, width) if inten.size else np.zeros(0)
     if classify == "none" or n_expected is not None or n_elements > 1:
         why = ("none" if classify == "none" else "off (n_expected cuts the list)"
