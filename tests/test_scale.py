@@ -30,6 +30,9 @@ from napari_atomtomo.scale import (
     trace_atoms_chunked,
 )
 
+#: A dask LocalCluster of two processes starts here: kept out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 TOL = 1e-5
 
 

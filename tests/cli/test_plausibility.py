@@ -89,6 +89,7 @@ def test_one_image_series_gets_a_warning(tmp_path, capsys):
     assert "single image" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_hebt_alpha_one_with_two_elements_gets_a_warning(small_dataset_folder, tmp_path, capsys):
     folder, _ = small_dataset_folder
     code = main(["hebt", str(folder), "--alpha", "1", "--iterations", "2", "--quiet",

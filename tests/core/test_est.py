@@ -143,6 +143,7 @@ def test_rounds_previews_and_cancel():
         next(gen)
 
 
+@pytest.mark.slow
 def test_support_and_callback():
     vol = blob_phantom(32, 1)
     angles = equally_sloped_angles(16, 72.6)

@@ -44,6 +44,7 @@ def _click(plot, x, y, qtbot):
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=pos)
 
 
+@pytest.mark.slow
 def test_missing_atoms_are_counted_and_marked(traced):
     viewer, widget = traced
     assert "missing 1, extra 0" in widget.summary.text()

@@ -199,6 +199,7 @@ def test_arbitrary_angles_select_gridding_and_explain_why_not_est(est, qtbot):
     assert widget.method.value == EST and widget.run_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_job_at_its_next_yield(est, qtbot, job_probe):
     """Cancel reaches EST between two iterations; the volume shown stays, marked partial.
     (How long Cancel takes is measured in benchmarks/bench_gui_heartbeat.py.)"""
@@ -267,6 +268,7 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
     assert "--method gridding" in widget.command_line()
 
 
+@pytest.mark.slow
 def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot):
     from napari_atomtomo._widgets.est import SETUP_CANCEL_NOTE
 

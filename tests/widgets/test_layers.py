@@ -219,6 +219,7 @@ def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer):
     assert not overlay.visible
 
 
+@pytest.mark.slow
 def test_a_new_volume_opens_on_its_middle_slice_next_to_a_series(make_napari_viewer):
     from napari_atomtomo._widgets._base import add_or_replace_layers
 

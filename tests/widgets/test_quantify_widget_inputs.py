@@ -43,6 +43,7 @@ def _run(widget, qtbot):
         widget.run_button.click()
 
 
+@pytest.mark.slow
 def test_smoothing_field_is_used_and_checked(make_napari_viewer, qtbot, agau):
     _, maps, params = agau
     viewer, widget = _widget(make_napari_viewer, maps, params)
@@ -86,6 +87,7 @@ def test_standard_errors_from_the_maps_resamples_folder(make_napari_viewer, qtbo
     assert f"± {100 * se['Au']:.1f} wt %" in widget.readout.text()
 
 
+@pytest.mark.slow
 def test_haadf_series_gives_the_particle(make_napari_viewer, qtbot, agau):
     ds, maps, params = agau
     viewer, widget = _widget(make_napari_viewer, maps, params)
@@ -111,6 +113,7 @@ def test_haadf_series_gives_the_particle(make_napari_viewer, qtbot, agau):
     assert meta["n_voxels"] == int((particle & summed_pos).sum())
 
 
+@pytest.mark.slow
 def test_regions_stacked_along_the_beam_are_flagged_with_a_haadf_series(make_napari_viewer,
                                                                          qtbot, agau):
     # With the HAADF series the widget knows the tilt range (±75°): painted regions stacked

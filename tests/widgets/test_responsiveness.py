@@ -28,6 +28,9 @@ from napari_atomtomo._widgets.sirt_hebt import SIRT
 from napari_atomtomo.core.geometry import equally_sloped_angles
 from napari_atomtomo.core.projectors import forward_project
 
+#: Whole-GUI runs of every job (≈ 5 s together): in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 @dataclass(frozen=True)
 class Frame:

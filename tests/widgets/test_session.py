@@ -13,6 +13,7 @@ from napari_atomtomo._widgets._session import SESSION_FILE, open_session, save_s
 PLUGIN = "napari-atomtomo"
 
 
+@pytest.mark.slow
 def test_a_session_reopens_as_it_was(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
