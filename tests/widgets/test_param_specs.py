@@ -21,6 +21,7 @@ MINIMAL_ARGV = {
     "hebt": ["hebt", "data", "--out", "maps"],
     "preprocess": ["preprocess", "s.mrc", "--out", "p.mrc"],
     "align": ["align", "s.mrc", "--out", "a.mrc"],
+    "trace_atoms": ["trace", "v.mrc", "--out", "a.xyz"],
 }
 
 
@@ -32,6 +33,7 @@ def test_every_shared_algorithm_is_covered():
     import napari_atomtomo.core.align  # noqa: F401
     import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
     import napari_atomtomo.core.preprocess  # noqa: F401
+    import napari_atomtomo.core.trace  # noqa: F401
 
     assert set(ALGORITHM_PARAMS) == set(MINIMAL_ARGV)
     for cls in ALGORITHM_PARAMS.values():
@@ -84,6 +86,8 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     assert pre.params() == ALGORITHM_PARAMS["preprocess"]()
     align = _widget(viewer, "Align tilt series")
     assert align._params() == ALGORITHM_PARAMS["align"]()
+    trace = _widget(viewer, "Trace atoms")
+    assert trace.params() == ALGORITHM_PARAMS["trace_atoms"]()
 
 
 def test_preprocess_command_parses_back(make_napari_viewer):
@@ -144,3 +148,33 @@ def test_copied_command_parses_back_to_the_same_parameters(make_napari_viewer, t
         assert _spec_values(back) == _spec_values(params)
         assert dataclasses.replace(back, yield_every=params.yield_every) == params
         assert command_options(back) == command_options(params)
+
+
+def test_trace_command_parses_back(make_napari_viewer):
+    """Non-default values typed in the Trace atoms widget come back from its command line."""
+    import shlex
+
+    import numpy as np
+
+    from napari_atomtomo._layers import image_layer_data
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+
+    viewer = make_napari_viewer()
+    trace = _widget(viewer, "Trace atoms")
+    add_or_replace_layers(viewer, image_layer_data(
+        np.ones((8, 8, 8), np.float32), 0.5, "vol", "sample", {}, kind="volume"))
+    trace.volume.value = viewer.layers["vol"]
+    cls = ALGORITHM_PARAMS["trace_atoms"]
+    for name, (spec, _) in param_specs(cls).items():  # labels and choices from the specs
+        widget = {"min_distance_A": trace.min_distance, "split": trace.split}.get(
+            name, getattr(trace, name, None))
+        assert widget is not None and widget.label.startswith(spec.label), name
+    trace.elements.value, trace.min_distance.value = "Au,Ag", "2.5"
+    trace.noise_floor.value, trace.split.value = "0.125", "3.5"
+    trace.refine.value, trace.connectivity.value = "quadratic", 26
+    trace.classify.value = "none"
+    params = trace.params()
+    assert params != cls()
+    args = build_parser().parse_args(shlex.split(trace.command_line())[1:])
+    assert read_params(cls, args) == params
+    assert command_options(read_params(cls, args)) == command_options(params)

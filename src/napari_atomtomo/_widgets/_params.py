@@ -8,21 +8,33 @@ back; the "Copy as command" line takes the same fields through
 
 from __future__ import annotations
 
-from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, Slider, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    FloatSlider,
+    FloatSpinBox,
+    LineEdit,
+    Slider,
+    SpinBox,
+)
 
-from ..core.params import param_specs
+from ..core.params import as_text, param_specs
 
 __all__ = ["param_widget", "params_from_widgets"]
 
 
-def param_widget(cls, name: str, default=None, choices=None):
+def param_widget(cls, name: str, default=None, choices=None, tooltip=None):
     """The input of field ``name`` of ``cls`` (``default`` overrides the dataclass's,
-    ``choices`` the spec's, e.g. with labels: ``[("from the border strips", "border")]``)."""
+    ``choices`` the spec's, e.g. with labels: ``[("from the border strips", "border")]``;
+    ``tooltip`` the spec's help, for a widget that explains more than the CLI help)."""
     spec, value = param_specs(cls)[name]
     value = value if default is None else default
     value = spec.none_as if value is None else value
-    tooltip = f"{spec.help} ({spec.unit})" if spec.unit else spec.help
+    if tooltip is None:
+        tooltip = f"{spec.help} ({spec.unit})" if spec.unit else spec.help
     label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    if spec.widget == "text":
+        return LineEdit(label=label, value=as_text(value), tooltip=tooltip)
     if isinstance(value, bool):
         return CheckBox(text=spec.label, value=value, tooltip=tooltip)
     if spec.choices is not None:
@@ -46,5 +58,7 @@ def params_from_widgets(cls, widgets: dict, **fields):
             value = widgets[name].value
             if spec.none_as is not None and value == spec.none_as:
                 value = None
+            if spec.parse is not None and isinstance(value, str):
+                value = spec.parse(value)
             values[name] = round(value, 4) if isinstance(value, float) else value
     return cls(**{**values, **fields})

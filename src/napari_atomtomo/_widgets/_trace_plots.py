@@ -15,18 +15,18 @@ intensities plot adds a threshold line that updates in place while it is dragged
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, SpinBox
+from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox
 from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from napari.layers import Image, Points
 
 from .._colors import element_color
 from ..core.compare import ComparisonResult
-from ..core.trace import REFINE_METHODS
+from ..core.trace import TraceParams
 from ..core.trace._structure import StructureReport
-from ..core.trace._trace import CLASSIFY_METHODS
 from ..jobs.trace import TRACE_METHODS
 from ..plots import DOCK, element_legend, plot_deviations
+from ._params import param_widget
 from ._plot import FACE, FOREGROUND, PlotWidget, legend_above
 
 __all__ = [
@@ -51,29 +51,29 @@ def trace_inputs(viewer) -> list:
                       value=None, tooltip=(
         "reconstructed volume (z, y, x) to trace; brighter peaks are heavier atoms. "
         "Its voxel size in Å comes from the layer's scale."))
-    elements = LineEdit(label="elements", value="Si,O", tooltip=(
+    elements = param_widget(TraceParams, "elements", tooltip=(
         "element symbols separated by commas, heaviest (brightest) first: the "
         "brightest class of peaks gets the first symbol"))
-    min_distance = LineEdit(label="min distance (Å)", value="auto", tooltip=(
+    min_distance = param_widget(TraceParams, "min_distance_A", tooltip=(
         "two atoms are never closer than this: of two peaks closer than this only the "
         "brighter is kept. 'auto' is 0.7 × the shortest covalent bond of the elements "
         "(1.24 Å for Si,O; 1.55 Å for Si), at least 1.5 voxels; the value used is in the "
         "result layer's metadata"))
-    noise_floor = LineEdit(label="noise floor", value="auto", tooltip=(
+    noise_floor = param_widget(TraceParams, "noise_floor", tooltip=(
         "peaks at or below this intensity are not atoms. 'auto' is the median voxel "
         "plus 5 robust standard deviations of the noise (3 with an expected count); "
         "type a number in the volume's intensity units to set it yourself"))
-    refine = ComboBox(label="sub-voxel fit", choices=REFINE_METHODS, value="gaussian", tooltip=(
+    refine = param_widget(TraceParams, "refine", tooltip=(
         "model fitted to the 3×3×3 voxels around each peak to place the atom between "
         "voxels: gaussian (exact for Gaussian-shaped atoms) or quadratic (parabolas "
         "along each axis, no shape assumed)"))
-    connectivity = ComboBox(label="peak neighbours", choices=(6, 26), value=6, tooltip=(
+    connectivity = param_widget(TraceParams, "connectivity", tooltip=(
         "a peak voxel must be brighter than its 6 face neighbours (finds a light atom on "
         "the shoulder of a heavy one) or all 26 neighbours (stricter)"))
     n_expected = SpinBox(label="expected atoms", value=0, min=0, max=10_000_000, tooltip=(
         "if you know how many atoms there are, keep only that many brightest peaks "
         "(0 = unknown); the automatic noise floor then drops to 3 σ"))
-    split = LineEdit(label="element threshold", value="auto", tooltip=(
+    split = param_widget(TraceParams, "split", tooltip=(
         "peak intensity separating the elements (heavier above). 'auto' fits a Gaussian "
         "mixture; drag the dashed line in the plot below to re-split live"))
     truth = ComboBox(label="true atoms", choices=_layer_choices(viewer, Points), nullable=True,
@@ -84,7 +84,7 @@ def trace_inputs(viewer) -> list:
                               step=0.05, tooltip=(
         "a traced atom farther than this from its true position, or of the wrong "
         "element, counts as misplaced"))
-    classify = ComboBox(label="atom / non-atom", choices=CLASSIFY_METHODS, value="auto", tooltip=(
+    classify = param_widget(TraceParams, "classify", tooltip=(
         "auto: split the candidate peaks into atoms and non-atoms by height and integrated "
         "intensity (one element per pass, no expected count); the rejected candidates go "
         "to a hidden '… rejected' Points layer. none: the noise floor alone decides"))

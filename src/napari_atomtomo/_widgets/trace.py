@@ -18,6 +18,7 @@ from superqt.utils import qdebounced
 
 from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, layer_voxel_size
 from ..core.compare import relabel_comparison
+from ..core.params import command_options
 from ..core.trace import TraceParams, split_elements
 from ..jobs.trace import auto_or_numbers, comparison_summary, iter_trace_job, trace_summary
 from ._atoms_view import (
@@ -128,9 +129,9 @@ class TraceWidget(JobDockWidget):
     def command_line(self) -> str:
         layer, truth = self.volume.value, self.truth.value
         out = f"{layer.name} atoms.xyz"
-        cmd = format_command("trace", [layer_file_hint(layer)], self.params(),
-                             option_names={"max_atoms": None},
-                             extra={"--out": out, "--n-expected": self.n_expected.value or None,
+        cmd = format_command("trace", [layer_file_hint(layer)],
+                             extra={**command_options(self.params()), "--out": out,
+                                    "--n-expected": self.n_expected.value or None,
                                     "--method": None if self.method.value == "subtraction"
                                     else self.method.value})
         if truth is not None:

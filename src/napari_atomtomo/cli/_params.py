@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.params import param_specs
+from ..core.params import as_text, param_specs
 
 __all__ = ["add_param_options", "read_params"]
 
@@ -41,6 +41,10 @@ def add_param_options(parser, cls, defaults=None, helps=None) -> None:
                                 default=default,
                                 help=f"{spec.help} (default {'on' if default else 'off'})")
             continue
+        if spec.widget == "text":
+            parser.add_argument(spec.flag, default=as_text(default), metavar=spec.metavar,
+                                help=f"{spec.help} (default {spec.shown or as_text(default)})")
+            continue
         unit = f" {spec.unit}" if spec.unit else ""
         shown = "automatic" if default is None else (
             f"{default:g}" if isinstance(default, (int, float)) else default)
@@ -57,5 +61,7 @@ def read_params(cls, args, **fields):
         value = getattr(args, _dest(spec.flag))
         if isinstance(default, bool) and spec.negate:
             value = not value
+        if spec.parse is not None and isinstance(value, str):
+            value = spec.parse(value)
         values[name] = value
     return cls(**{**values, **fields})

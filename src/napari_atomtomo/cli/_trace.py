@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core.trace import TraceParams
 from ._common import Outputs, add_force, output_path, save_figure, write_json
+from ._params import add_param_options, read_params
 
 
 def _auto_or_float(text: str):
@@ -38,25 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("volume", metavar="VOLUME.mrc",
                    help="reconstruction (z, y, x), MRC or OME-Zarr (.zarr)")
     p.add_argument("--out", required=True, metavar="ATOMS.xyz", help="traced atoms, XYZ (Å)")
-    p.add_argument("--elements", default="Si,O", metavar="EL,EL",
-                   help="element symbols, heaviest (brightest) first (default Si,O)")
-    p.add_argument("--min-distance-A", default="auto", metavar="auto|Å",
-                   help="minimum separation of two atoms in Å (default auto: 0.7 × the shortest "
-                        "covalent bond of the elements, e.g. 1.24 Å for Si,O, 1.55 Å for Si)")
-    p.add_argument("--classify", choices=("auto", "none"), default="auto",
-                   help="auto: split candidate peaks into atoms and non-atoms by height and "
-                        "integrated intensity when one element is traced per pass and no "
-                        "--n-expected is given (rejected candidates go to --json); none: the "
-                        "noise floor alone decides (default auto)")
-    p.add_argument("--noise-floor", default="auto", metavar="auto|VALUE",
-                   help="peaks at or below this are not atoms (default auto: median + 5 robust σ)")
-    p.add_argument("--split", default="auto", metavar="auto|T[,T...]",
-                   help="intensity thresholds between the elements "
-                        "(default auto: Gaussian mixture)")
-    p.add_argument("--refine", choices=("gaussian", "quadratic"), default="gaussian",
-                   help="sub-voxel model on the 3×3×3 neighbourhood (default gaussian)")
-    p.add_argument("--connectivity", type=int, choices=(6, 26), default=6,
-                   help="neighbours a peak voxel must exceed (default 6)")
+    # --min-distance-A, --elements, --noise-floor, --split, --refine, --connectivity and
+    # --classify: from the specs of TraceParams (core/trace), as the widget's inputs
+    add_param_options(p, TraceParams)
     p.add_argument("--method", choices=("direct", "subtraction"), default="subtraction",
                    help="direct: one pass over the volume; subtraction: trace the brightest "
                         "element, subtract its fitted Gaussians, trace the lighter ones in the "
@@ -119,20 +105,14 @@ def element_list(text: str, option: str = "--elements") -> str:
 
 def run(args) -> int:
     from .. import io
-    from ..core.trace import TraceParams, trace_atoms, trace_atoms_by_subtraction
+    from ..core.trace import trace_atoms, trace_atoms_by_subtraction
 
     md = _auto_or_float(args.min_distance_A)
     if isinstance(md, tuple):
         raise ValueError(f"--min-distance-A takes one number of Å or 'auto', "
                          f"got {args.min_distance_A!r}")
-    params = TraceParams(
-        min_distance_A=md, classify=args.classify,
-        elements=element_list(args.elements),
-        noise_floor=_auto_or_float(args.noise_floor),
-        split=_auto_or_float(args.split),
-        refine=args.refine,
-        connectivity=args.connectivity,
-    )
+    params = read_params(TraceParams, args, min_distance_A=md,
+                         elements=element_list(args.elements))
     out = output_path(args.out, ".xyz")
     outs = Outputs(args.force, (args.volume,))
     for option, path in (("--out", out), ("--csv", args.csv), ("--json", args.json),

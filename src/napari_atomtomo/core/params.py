@@ -11,10 +11,11 @@ parameter"). Plain Python: no argparse and no Qt here.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["ParamSpec", "param", "param_specs", "command_options", "ALGORITHM_PARAMS",
-           "register_params"]
+           "register_params", "as_text", "auto_or_numbers_text"]
 
 _KEY = "atomtomo"
 
@@ -30,7 +31,10 @@ class ParamSpec:
     that turns it off (``--allow-negative`` sets ``nonnegative=False``), any other
     boolean by ``--flag`` / ``--no-flag``. A field whose default is ``None`` ("automatic")
     gives its value type as ``kind`` and the widget value that stands for ``None`` as
-    ``none_as`` (e.g. 0).
+    ``none_as`` (e.g. 0). A ``widget="text"`` field (``"auto"`` or numbers, element
+    lists) is typed as text on both sides: ``parse`` turns the text into the field's
+    value, ``metavar`` names it in the help and ``shown`` describes its default there
+    (it replaces the "default VALUE UNIT" text).
     """
 
     flag: str
@@ -44,15 +48,19 @@ class ParamSpec:
     choices: tuple | None = None
     kind: type | None = None
     none_as: object = None
+    metavar: str | None = None
+    shown: str | None = None
+    parse: Callable[[str], object] | None = None
 
 
 def param(default, *, flag: str, help: str, label: str, unit: str = "",
           range: tuple[float, float] | None = None, widget: str = "spin",
           step: float | None = None, negate: bool = False, choices: tuple | None = None,
-          kind: type | None = None, none_as: object = None):
+          kind: type | None = None, none_as: object = None, metavar: str | None = None,
+          shown: str | None = None, parse: Callable[[str], object] | None = None):
     """A dataclass field with its :class:`ParamSpec` in ``metadata``."""
     spec = ParamSpec(flag, help, label, unit, range, widget, step, negate, choices, kind,
-                     none_as)
+                     none_as, metavar, shown, parse)
     return dataclasses.field(default=default, metadata={_KEY: spec})
 
 
@@ -76,6 +84,26 @@ def command_options(params) -> dict[str, object]:
         else:
             out[spec.flag] = value
     return out
+
+
+def as_text(value) -> str:
+    """A text field's value as typed: ``("Si", "O")`` → ``"Si,O"``, ``"auto"``, ``1.5``."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def auto_or_numbers_text(text: str):
+    """``"auto"``, one float or a tuple of floats from comma-separated text."""
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    try:
+        vals = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        vals = ()
+    if not vals:
+        raise ValueError(f"expected 'auto' or numbers separated by commas, got {text!r}")
+    return vals[0] if len(vals) == 1 else vals
 
 
 #: Every algorithm whose parameters the command line and a widget share, by the name

@@ -11,6 +11,7 @@ from .._validate import check_volume
 from ..atoms import Atoms
 from ..config import DENORMAL_FLOOR
 from ..elements import validate_element
+from ..params import auto_or_numbers_text, param, register_params
 from ._classify import classify_for_trace
 from ._peaks import (
     count_local_maxima,
@@ -56,6 +57,7 @@ def _validate_elements(elements) -> tuple[str, ...]:
     return els
 
 
+@register_params("trace_atoms")
 @dataclass(frozen=True)
 class TraceParams:
     """Parameters of :func:`trace_atoms`, shared by the CLI, the widget and layer metadata.
@@ -92,14 +94,33 @@ class TraceParams:
         :attr:`TraceResult.rejected`. ``"none"``: the floor alone decides.
     """
 
-    min_distance_A: str | float = "auto"
-    elements: tuple[str, ...] = ("Si", "O")
-    noise_floor: str | float = "auto"
-    split: str | float | tuple[float, ...] = "auto"
-    refine: str = "gaussian"
+    min_distance_A: str | float = param(
+        "auto", flag="--min-distance-A", label="min distance", unit="Å", widget="text",
+        help="minimum separation of two atoms in Å", metavar="auto|Å",
+        shown="auto: 0.7 × the shortest covalent bond of the elements, e.g. 1.24 Å for "
+              "Si,O, 1.55 Å for Si", parse=auto_or_numbers_text)
+    elements: tuple[str, ...] = param(
+        ("Si", "O"), flag="--elements", label="elements", widget="text", metavar="EL,EL",
+        help="element symbols, heaviest (brightest) first")
+    noise_floor: str | float = param(
+        "auto", flag="--noise-floor", label="noise floor", widget="text",
+        help="peaks at or below this are not atoms", metavar="auto|VALUE",
+        shown="auto: median + 5 robust σ", parse=auto_or_numbers_text)
+    split: str | float | tuple[float, ...] = param(
+        "auto", flag="--split", label="element threshold", widget="text",
+        help="intensity thresholds between the elements", metavar="auto|T[,T...]",
+        shown="auto: Gaussian mixture", parse=auto_or_numbers_text)
+    refine: str = param("gaussian", flag="--refine", label="sub-voxel fit",
+                        choices=tuple(REFINE_METHODS),
+                        help="sub-voxel model on the 3×3×3 neighbourhood")
     max_atoms: int | None = None
-    connectivity: int = 6
-    classify: str = "auto"
+    connectivity: int = param(6, flag="--connectivity", label="peak neighbours", choices=(6, 26),
+                              help="neighbours a peak voxel must exceed")
+    classify: str = param(
+        "auto", flag="--classify", label="atom / non-atom", choices=CLASSIFY_METHODS,
+        help="auto: split candidate peaks into atoms and non-atoms by height and integrated "
+             "intensity when one element is traced per pass and no --n-expected is given "
+             "(rejected candidates go to --json); none: the noise floor alone decides")
 
     def __post_init__(self):
         d = self.min_distance_A
