@@ -22,7 +22,11 @@ MINIMAL_ARGV = {
     "preprocess": ["preprocess", "s.mrc", "--out", "p.mrc"],
     "align": ["align", "s.mrc", "--out", "a.mrc"],
     "trace_atoms": ["trace", "v.mrc", "--out", "a.xyz"],
+    "quantify": ["quantify", "maps", "--kind", "eds", "--out", "q"],
 }
+
+#: Fields without a default (required options), as the minimal command line gives them.
+REQUIRED = {"quantify": {"kind": "eds"}}
 
 
 def _spec_values(params) -> dict:
@@ -33,6 +37,7 @@ def test_every_shared_algorithm_is_covered():
     import napari_atomtomo.core.align  # noqa: F401
     import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
     import napari_atomtomo.core.preprocess  # noqa: F401
+    import napari_atomtomo.core.quantify  # noqa: F401
     import napari_atomtomo.core.trace  # noqa: F401
 
     assert set(ALGORITHM_PARAMS) == set(MINIMAL_ARGV)
@@ -56,7 +61,8 @@ def test_cli_defaults_are_the_dataclass_defaults(algorithm):
     ruled = DECIDED_WHEN_RUN.get(algorithm, set())
     for name in ruled:
         assert getattr(args, param_specs(cls)[name][0].flag[2:].replace("-", "_")) is None
-    assert read_params(cls, args, **{n: getattr(cls(), n) for n in ruled}) == cls()
+    given = REQUIRED.get(algorithm, {})
+    assert read_params(cls, args, **{n: getattr(cls(**given), n) for n in ruled}) == cls(**given)
 
 
 def _widget(viewer, name):
@@ -88,6 +94,9 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     assert align._params() == ALGORITHM_PARAMS["align"]()
     trace = _widget(viewer, "Trace atoms")
     assert trace.params() == ALGORITHM_PARAMS["trace_atoms"]()
+    quantify = _widget(viewer, "Quantify (ESF threshold)")
+    cls = ALGORITHM_PARAMS["quantify"]
+    assert cls(quantify.kind.value, smooth_voxels=quantify._smooth_value()) == cls("eds")
 
 
 def test_preprocess_command_parses_back(make_napari_viewer):
@@ -176,5 +185,31 @@ def test_trace_command_parses_back(make_napari_viewer):
     params = trace.params()
     assert params != cls()
     args = build_parser().parse_args(shlex.split(trace.command_line())[1:])
+    assert read_params(cls, args) == params
+    assert command_options(read_params(cls, args)) == command_options(params)
+
+
+def test_quantify_command_parses_back(make_napari_viewer):
+    """Kind and smoothing set in the Quantify widget come back from its command line."""
+    import shlex
+
+    import numpy as np
+
+    from napari_atomtomo._layers import image_layer_data
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+
+    viewer = make_napari_viewer()
+    add_or_replace_layers(viewer, [image_layer_data(
+        np.ones((6, 6, 6), np.float32), 1.0, f"map_{el}", "eds", {}, [f"eds_{el}"], element=el)
+        for el in ("Ag", "Au")])
+    quantify = _widget(viewer, "Quantify (ESF threshold)")
+    quantify.maps.value = [viewer.layers["map_Ag"], viewer.layers["map_Au"]]
+    cls = ALGORITHM_PARAMS["quantify"]
+    for name, (spec, _) in param_specs(cls).items():
+        widget = {"kind": quantify.kind, "smooth_voxels": quantify.smooth}.get(name)
+        assert widget is None or widget.label == spec.label, name
+    quantify.kind.value, quantify.smooth.value = "hebt", "0.75"
+    params = cls("hebt", smooth_voxels=0.75)
+    args = build_parser().parse_args(shlex.split(quantify.command_line())[1:])
     assert read_params(cls, args) == params
     assert command_options(read_params(cls, args)) == command_options(params)

@@ -43,6 +43,7 @@ from .._layers import (
     series_array,
 )
 from ..core.elements import element_factors, load_factor_file, validate_element
+from ..core.params import command_options
 from ..core.quantify import (
     DEFAULT_SUPPORT,
     QuantifyParams,
@@ -64,6 +65,7 @@ from ..jobs.quantify import (
 from ..plots import DOCK, plot_esf
 from ._base import JobDockWidget, add_or_replace_layers, format_command
 from ._defaults import newest_per_element
+from ._params import param_widget
 from ._plot import PlotWidget, legend_above
 from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 
@@ -92,7 +94,7 @@ class QuantifyWidget(JobDockWidget):
         self.elements = LineEdit(label="elements", tooltip=(
             "element symbol of each selected map, in the same order (e.g. 'Ag, Au'); filled "
             "in from the layers, edit it if a layer name does not say the element"))
-        self.kind = ComboBox(label="kind", choices=KINDS, value="eds", tooltip=(
+        self.kind = param_widget(QuantifyParams, "kind", default="eds", tooltip=(
             "eds: maps from EDS-STEM SIRT, divided by the X-ray factor f_A (Eq. 12); "
             "hebt: maps from HAADF-EDS bimodal tomography, divided by z_A (Eq. 18)"))
         self.factors = FileEdit(label="factors (JSON)", mode="r", filter="*.json", tooltip=(
@@ -102,7 +104,7 @@ class QuantifyWidget(JobDockWidget):
                                 value=None, tooltip=(
             "optional Labels layer (paint it in napari): the read-out and the wt_ layers' "
             "metadata give the composition of every labelled region"))
-        self.smooth = LineEdit(label="smoothing σ", value="auto", tooltip=(
+        self.smooth = param_widget(QuantifyParams, "smooth_voxels", tooltip=(
             "Gaussian σ in voxels of the summed map before thresholding (auto: 1 for eds, 0 "
             "for hebt); the fractions themselves are never smoothed"))
         self.haadf = ComboBox(label="HAADF series", choices=self._haadf_choices, nullable=True,
@@ -276,16 +278,14 @@ class QuantifyWidget(JobDockWidget):
         threshold = "auto"
         if self.picker is not None and self._threshold not in (None, self.picker.auto_threshold):
             threshold = self._threshold
-        params = {**dataclasses.asdict(QuantifyParams(self.kind.value, threshold,
-                                                      smooth_voxels=self._smooth_value())),
-                  "factors": self._factors_path()}
+        params = {**command_options(QuantifyParams(self.kind.value, threshold,
+                                                   smooth_voxels=self._smooth_value())),
+                  "--factors": self._factors_path()}
         extra = {"--out": "quantified"}
         if self.haadf.value is not None:
             extra = {"--haadf": layer_info(self.haadf.value).get("source_path")
                      or f"{self.haadf.value.name}.mrc", **extra}
-        return format_command("quantify", [maps_dir], params, extra=extra,
-                              option_names={"n_thresholds": None,  # the CLI's default
-                                            "smooth_voxels": "--smooth"})
+        return format_command("quantify", [maps_dir], extra={**params, **extra})
 
     # ------------------------------------------------------------------ job
     def start_job(self) -> None:

@@ -8,6 +8,7 @@ back from the parsed options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from ..core.params import as_text, param_specs
 
@@ -32,6 +33,10 @@ def add_param_options(parser, cls, defaults=None, helps=None) -> None:
             parser.add_argument(spec.flag, type=spec.kind or type(param_specs(cls)[name][1]),
                                 default=default, metavar=_metavar(spec),
                                 help=(helps or {}).get(name, spec.help))
+            continue
+        if default is dataclasses.MISSING:  # a required option
+            parser.add_argument(spec.flag, required=True, choices=spec.choices,
+                                type=spec.kind, help=spec.help)
             continue
         if isinstance(default, bool) and spec.negate:
             parser.add_argument(spec.flag, action="store_true", help=f"do not {spec.help}")

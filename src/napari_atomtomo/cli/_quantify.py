@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.quantify import QuantifyParams
 from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
+from ._params import add_param_options, read_params
 
 
 def register(subparsers) -> None:
@@ -36,17 +38,10 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("maps_dir", metavar="MAPS_DIR", help="folder with map_<El>.mrc files")
-    p.add_argument("--kind", required=True, choices=("eds", "hebt"),
-                   help="eds: maps from EDS-STEM tomography; hebt: maps from HEBT")
+    add_param_options(p, QuantifyParams)  # --kind, --threshold, --smooth: the specs
     p.add_argument("--factors", metavar="F.json",
                    help='element factors {"Pt": {"z": ..., "f": ...}} in b·mol/g '
                         "(default: the built-in Table 2 factors for Ag, Au, Co, Zn)")
-    p.add_argument("--threshold", default="auto", metavar="auto|VALUE",
-                   help="threshold on the summed map Σ X_A/factor_A, or 'auto' for the ESF "
-                        "method (default)")
-    p.add_argument("--smooth", default="auto", metavar="auto|SIGMA",
-                   help="Gaussian σ in voxels of the summed map before thresholding (auto: 1 "
-                        "for --kind eds, 0 for hebt)")
     p.add_argument("--haadf", metavar="HAADF.mrc", default=None,
                    help="HAADF tilt series (angles from the .tlt next to it): the particle is "
                         "its SIRT reconstruction's ESF threshold instead of a threshold on the "
@@ -61,27 +56,6 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder")
     add_force(p)
     p.set_defaults(func=run)
-
-
-def _parse_threshold(text: str):
-    if text == "auto":
-        return "auto"
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"--threshold must be 'auto' or a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"--threshold must be 'auto' or a finite number >= 0, got {text!r}")
-    return value
-
-
-def _parse_smooth(text: str):
-    if text == "auto":
-        return "auto"
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"--smooth must be 'auto' or a number of voxels >= 0, got {text!r}") from None
 
 
 def find_max_tilt(maps_dir, given=None, angles=None) -> tuple[float | None, str]:
@@ -148,7 +122,7 @@ def _read_maps(paths: dict, voxel_size=None):
 
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
-    from ..core.quantify import QuantifyParams, quantify_maps, summed_map
+    from ..core.quantify import quantify_maps, summed_map
     from ..core.regions import (
         format_composition,
         particle_from_series,
@@ -160,8 +134,7 @@ def run(args) -> int:
 
     if args.max_tilt is not None:
         find_max_tilt(args.maps_dir, args.max_tilt)  # refuse a bad angle before any work
-    params = QuantifyParams(args.kind, _parse_threshold(args.threshold),
-                            smooth_voxels=_parse_smooth(args.smooth))
+    params = read_params(QuantifyParams, args)
     paths = find_maps(args.maps_dir)
     for el in paths:
         validate_element(el)

@@ -11,11 +11,12 @@ parameter"). Plain Python: no argparse and no Qt here.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["ParamSpec", "param", "param_specs", "command_options", "ALGORITHM_PARAMS",
-           "register_params", "as_text", "auto_or_numbers_text"]
+           "register_params", "as_text", "auto_or_numbers_text", "auto_or_float"]
 
 _KEY = "atomtomo"
 
@@ -104,6 +105,21 @@ def auto_or_numbers_text(text: str):
     if not vals:
         raise ValueError(f"expected 'auto' or numbers separated by commas, got {text!r}")
     return vals[0] if len(vals) == 1 else vals
+
+
+def auto_or_float(flag: str, what: str = "a number >= 0", finite: bool = False):
+    """A parse for ``"auto"`` or one number typed for ``flag`` (``finite``: and ≥ 0)."""
+    def parse(text: str):
+        if text == "auto":
+            return "auto"
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{flag} must be 'auto' or {what}, got {text!r}") from None
+        if finite and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{flag} must be 'auto' or a finite {what[2:]}, got {text!r}")
+        return value
+    return parse
 
 
 #: Every algorithm whose parameters the command line and a widget share, by the name

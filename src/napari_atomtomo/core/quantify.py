@@ -28,7 +28,7 @@ formula :func:`quantify_maps` uses.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from typing import cast
 
 import numpy as np
@@ -36,6 +36,7 @@ from scipy.ndimage import gaussian_filter
 
 from ._validate import check_real
 from .elements import element_factors
+from .params import auto_or_float, param, register_params
 from .regions import support_check
 from .threshold import EsfResult, esf_threshold
 
@@ -48,6 +49,7 @@ __all__ = [
 _KIND_TO_FACTOR = {"eds": "f", "hebt": "z"}
 
 
+@register_params("quantify")
 @dataclass(frozen=True)
 class QuantifyParams:
     """Quantification settings shared by the CLI, the widget and ``layer.metadata``.
@@ -66,10 +68,18 @@ class QuantifyParams:
         1 for ``kind="eds"``, 0 for ``"hebt"`` (:meth:`smoothing`).
     """
 
-    kind: str
-    threshold: float | str = "auto"
+    kind: str = param(MISSING, flag="--kind", label="kind", choices=("eds", "hebt"),
+                      help="eds: maps from EDS-STEM tomography; hebt: maps from HEBT")
+    threshold: float | str = param(
+        "auto", flag="--threshold", label="threshold", widget="text", metavar="auto|VALUE",
+        help="threshold on the summed map Σ X_A/factor_A, or 'auto' for the ESF method",
+        shown="auto", parse=auto_or_float("--threshold", finite=True))
     n_thresholds: int = 100
-    smooth_voxels: float | str = "auto"
+    smooth_voxels: float | str = param(
+        "auto", flag="--smooth", label="smoothing σ", widget="text", metavar="auto|SIGMA",
+        help="Gaussian σ in voxels of the summed map before thresholding",
+        shown="auto: 1 for --kind eds, 0 for hebt",
+        parse=auto_or_float("--smooth", "a number of voxels >= 0"))
 
     def __post_init__(self):
         factor_kind(self.kind)
