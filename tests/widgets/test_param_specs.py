@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from napari_atomtomo._widgets.est import EST, GRIDDING, EstWidget
-from napari_atomtomo._widgets.sirt_hebt import HEBT, SIRT, SirtHebtWidget
+from napari_atomtomo._widgets.sirt_hebt import EDS, HEBT, SIRT, SirtHebtWidget
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo.cli._params import read_params
 from napari_atomtomo.core.params import ALGORITHM_PARAMS, command_options, param_specs
@@ -23,6 +23,7 @@ MINIMAL_ARGV = {
     "align": ["align", "s.mrc", "--out", "a.mrc"],
     "trace_atoms": ["trace", "v.mrc", "--out", "a.xyz"],
     "quantify": ["quantify", "maps", "--kind", "eds", "--out", "q"],
+    "eds": ["eds", "data", "--out", "maps"],
 }
 
 #: Fields without a default (required options), as the minimal command line gives them.
@@ -38,6 +39,7 @@ def test_every_shared_algorithm_is_covered():
     import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
     import napari_atomtomo.core.preprocess  # noqa: F401
     import napari_atomtomo.core.quantify  # noqa: F401
+    import napari_atomtomo.core.stopping  # noqa: F401  (registers eds)
     import napari_atomtomo.core.trace  # noqa: F401
 
     assert set(ALGORITHM_PARAMS) == set(MINIMAL_ARGV)
@@ -51,7 +53,7 @@ def test_every_shared_algorithm_is_covered():
 #: Fields the command line leaves to a rule by default (``None`` until it runs): HEBT's
 #: iteration count comes from its stopping rule (docs/quantification.md), a GUI run uses
 #: the dataclass's fixed count.
-DECIDED_WHEN_RUN = {"hebt": {"n_iter"}}
+DECIDED_WHEN_RUN = {"hebt": {"n_iter"}, "eds": {"n_iter"}}
 
 
 @pytest.mark.parametrize("algorithm", sorted(MINIMAL_ARGV))
@@ -83,6 +85,9 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     hebt = ALGORITHM_PARAMS["hebt"]()
     assert (sh.alpha.value, sh.n_iter.value, sh.relaxation.value) == (
         hebt.alpha, hebt.n_iter, hebt.relaxation)
+    sh.mode.value = EDS
+    eds = ALGORITHM_PARAMS["eds"]()
+    assert (sh.n_iter.value, sh.relaxation.value) == (eds.n_iter, eds.relaxation)
     sh.mode.value = SIRT
     sirt = ALGORITHM_PARAMS["sirt"]()
     assert (sh.n_iter.value, sh.relaxation.value, sh.nonnegative.value) == (
@@ -157,6 +162,13 @@ def test_copied_command_parses_back_to_the_same_parameters(make_napari_viewer, t
         assert _spec_values(back) == _spec_values(params)
         assert dataclasses.replace(back, yield_every=params.yield_every) == params
         assert command_options(back) == command_options(params)
+    sh.mode.value = EDS  # atomtomo eds: --iterations and --relaxation of EdsParams
+    sh.n_iter.value, sh.relaxation.value = 23, 0.85
+    params = sh.gather()["params"]
+    back = read_params(ALGORITHM_PARAMS["eds"], build_parser().parse_args(
+        sh.command_line().split()[1:]))
+    assert (back.n_iter, back.relaxation, back.nonnegative) == (23, 0.85, True)
+    assert command_options(back) == command_options(params)
 
 
 def test_trace_command_parses_back(make_napari_viewer):

@@ -36,6 +36,7 @@ from ..core.hebt import HebtParams, check_ratios
 from ..core.params import command_options
 from ..core.ratios import choose_ratios
 from ..core.sirt import SirtParams, check_element_stacks, check_stack
+from ..core.stopping import EdsParams
 from ..io._names import ELEMENT_NAME
 from ..jobs.reconstruction import EDS_ITERATIONS, iter_reconstruction, parse_ratios
 from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep, parse_alphas, parse_n_values
@@ -292,8 +293,8 @@ class SirtHebtWidget(JobDockWidget):
                 typed = parse_ratios(self.ratios.value)
                 g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
         else:
-            g["params"] = params_from_widgets(
-                SirtParams, inputs, yield_every=every,
+            g["params"] = params_from_widgets(  # EDS: EdsParams, as atomtomo eds
+                EdsParams if mode == EDS else SirtParams, inputs, yield_every=every,
                 nonnegative=bool(self.nonnegative.value) or mode == EDS)
         if mode == HEBT and self.sweep.value:
             with blame(self.alphas):

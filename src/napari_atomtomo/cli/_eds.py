@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.plausibility import check_tilt_series
-from ..core.stopping import STOP_RULES, StopParams, reconstruct_eds_stopped
+from ..core.stopping import STOP_RULES, EdsParams, StopParams, reconstruct_eds_stopped
 from ..jobs.reconstruction import EDS_ITERATIONS
 from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._params import add_param_options
 from ._scale import add_scale_options, plan_from_args, print_plan
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
@@ -79,11 +80,9 @@ def register(subparsers) -> None:
                         help=f"stopping rule (default {StopParams.rule})")
     parser.add_argument("--max-iterations", type=int, default=StopParams.max_iterations,
                         metavar="N", help=f"iteration limit (default {StopParams.max_iterations})")
-    parser.add_argument("--iterations", type=int, default=None, metavar="N",
-                        help="run exactly N iterations (same as --stop-rule none "
-                             "--max-iterations N)")
-    parser.add_argument("--relaxation", type=float, default=StopParams.relaxation, metavar="L",
-                        help="relaxation λ in (0, 2) (default 1)")
+    # --iterations (unset: the stopping rule decides) and --relaxation from the specs of
+    # EdsParams, as the SIRT / HEBT widget's EDS-STEM mode
+    add_param_options(parser, EdsParams, defaults={"n_iter": None})
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     add_resample_option(parser)
     add_geometry_options(parser)

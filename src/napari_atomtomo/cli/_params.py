@@ -20,6 +20,8 @@ def _dest(flag: str) -> str:
 
 
 def _metavar(spec) -> str:
+    if spec.metavar:
+        return spec.metavar
     return _dest(spec.flag).split("_")[-1][:1].upper()
 
 

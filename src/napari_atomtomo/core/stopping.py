@@ -34,12 +34,28 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .params import param, register_params
 from .sirt import SirtParams, check_element_stacks, iter_sirt
 
-__all__ = ["HEBT_STOP", "STOP_RULES", "StopInfo", "StopParams", "hebt_stopped",
+__all__ = ["EdsParams", "HEBT_STOP", "STOP_RULES", "StopInfo", "StopParams", "hebt_stopped",
            "reconstruct_eds_stopped", "sirt_stopped"]
 
 STOP_RULES = ("update", "discrepancy", "none")
+
+
+@register_params("eds")
+@dataclass(frozen=True)
+class EdsParams(SirtParams):
+    """SIRT of each element's EDS series with a fixed count (``atomtomo eds --iterations``,
+    the SIRT / HEBT widget's EDS-STEM mode): always non-negative (counts), and 50
+    iterations (the paper's EDS-only optimum lies between 20 (Au) and 50 (Ag)).
+    Without ``--iterations`` the command line stops by a rule (:class:`StopParams`).
+    """
+
+    n_iter: int = param(50, flag="--iterations", label="iterations", range=(1, 1000),
+                        widget="slider", metavar="N", help="run exactly N iterations (same as --stop-rule "
+                        "none --max-iterations N)")
+    nonnegative: bool = True
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ import numpy as np
 
 from ..core.hebt import iter_hebt
 from ..core.sirt import iter_sirt
+from ..core.stopping import EdsParams
 
 __all__ = ["EDS_ITERATIONS", "ReconstructionState", "ReconstructionResult",
            "iter_reconstruction", "parse_ratios"]
 
-#: Default iterations of EDS-STEM (SIRT of every element's series; ``atomtomo eds``).
-EDS_ITERATIONS = 50
+#: Default iterations of EDS-STEM (SIRT of every element's series; ``atomtomo eds
+#: --iterations``), from the spec of :class:`~napari_atomtomo.core.stopping.EdsParams`.
+EDS_ITERATIONS = EdsParams.n_iter
 
 
 @dataclass(frozen=True, eq=False)
