@@ -130,7 +130,9 @@ class Diagnose:
                              + "; ".join(causes_of_gap(self.log.calls, t[i], t[i + 1])))
         if self.profiler is not None:
             out = io.StringIO()
-            pstats.Stats(self.profiler, stream=out).sort_stats("cumulative").print_stats(35)
+            stats = pstats.Stats(self.profiler, stream=out).sort_stats("cumulative")
+            stats.print_stats(25)
+            stats.print_stats("napari_atomtomo", 30)  # ours, under napari's event handlers
             lines.append(out.getvalue())
             self.profiler = None
         self.reports.append("\n".join(lines))
