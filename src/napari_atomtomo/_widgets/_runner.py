@@ -378,13 +378,17 @@ class JobRunner(QWidget):
 
     def _show_result(self, info: JobInfo, then: Callable) -> None:
         """The result into its layers, one per event-loop turn; then ``then(exception or
-        None)`` (the exception is shown on release)."""
+        None)`` (the exception is shown on release). ``on_result`` may also return
+        zero-argument callables among its layer data: each runs in a turn of its own."""
         try:
             items = None if info.on_result is None else info.on_result(info.result)
+            items = [] if items is None else _as_tuples(items)
             if self._viewer is None:
+                for item in items:
+                    if callable(item):
+                        item()
                 then(None)
                 return
-            items = [] if items is None else _as_tuples(items)
         except Exception as exc:  # a bad result must not leave the UI half-updated
             then(exc)
             return
@@ -393,7 +397,10 @@ class JobRunner(QWidget):
         def step(rest):
             try:
                 if rest:
-                    made.extend(live.show(self._viewer, info, [rest[0]], final=True))
+                    if callable(rest[0]):  # a widget's own step (e.g. a layer it makes)
+                        rest[0]()
+                    else:
+                        made.extend(live.show(self._viewer, info, [rest[0]], final=True))
                     if rest[1:]:
                         QTimer.singleShot(SEPARATE_TURN_MS, lambda: step(rest[1:]))
                         return
