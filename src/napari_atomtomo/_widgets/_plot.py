@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from ..jobs._job_info import SEPARATE_TURN_MS
 from ..plots import DOCK, style_axes
 
 #: Colours that read well on napari's dark theme (:data:`napari_atomtomo.plots.DOCK`).
@@ -53,9 +54,8 @@ _IDLE_DRAWS: list = []
 
 
 def _draw_next_idle() -> None:
-    """Draw the first pending canvas; the next one in the next pass of the event loop (a
-    zero timer posted now is not delivered in the pass that runs this one, so the tick of
-    any other timer, a repaint or an input event gets in between)."""
+    """Draw the first pending canvas; the next one a real event-loop turn later (a zero
+    timer was not enough: Qt delivered two chained draws within one stall)."""
     while _IDLE_DRAWS:
         canvas = _IDLE_DRAWS.pop(0)
         try:
@@ -66,7 +66,7 @@ def _draw_next_idle() -> None:
         if pending:
             break
     if _IDLE_DRAWS:
-        QTimer.singleShot(0, _draw_next_idle)
+        QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
 
 
 class _ApartCanvas(FigureCanvasQTAgg):
