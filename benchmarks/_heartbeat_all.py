@@ -93,6 +93,54 @@ def _open_sample(viewer, hb, key) -> dict:
             "end": hb.longest(t1 + 0.2, t2), "seconds": t2 - t0}
 
 
+class Diagnose:
+    """``--stalls``/``--profile`` for the every-dock run: the longest stalls of each dock
+    with the wrapped calls inside them, and a cProfile of the GUI thread per dock."""
+
+    def __init__(self, log=None, n_stalls: int = 0, profile: bool = False):
+        self.log, self.n_stalls, self.profile = log, n_stalls, profile
+        self.reports: list[str] = []
+        self.profiler = None
+
+    def start(self):
+        if self.log is not None:
+            self.log.calls.clear()
+        if self.profile:
+            import cProfile
+
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+
+    def stop(self, hb, title, t0, t1, phases):
+        import io
+        import pstats
+
+        if self.profiler is not None:
+            self.profiler.disable()
+        lines = [f"### {title}"]
+        if self.n_stalls and self.log is not None:
+            from bench_gui_heartbeat import causes_of_gap
+
+            t = np.asarray(hb.ticks)
+            gaps = (np.diff(t) - hb.interval) * 1e3
+            sel = np.flatnonzero((t[1:] >= t0) & (t[1:] <= t1))
+            for i in sel[np.argsort(gaps[sel])[::-1][: self.n_stalls]]:
+                phase = next((p for p, (a, b) in phases.items() if a <= t[i + 1] <= b), "?")
+                lines.append(f"  {gaps[i]:.0f} ms ({phase}): "
+                             + "; ".join(causes_of_gap(self.log.calls, t[i], t[i + 1])))
+        if self.profiler is not None:
+            out = io.StringIO()
+            stats = pstats.Stats(self.profiler, stream=out).sort_stats("cumulative")
+            stats.print_stats(25)
+            stats.print_stats("napari_atomtomo", 30)  # ours, under napari's event handlers
+            lines.append(out.getvalue())
+            self.profiler = None
+        self.reports.append("\n".join(lines))
+
+
+DIAGNOSE = Diagnose()
+
+
 def _run_dock(viewer, hb, name, widget, title) -> dict:
     marks = {}
     widget.runner.yielded.connect(lambda *_: marks.setdefault("first", time.perf_counter()))
@@ -101,6 +149,7 @@ def _run_dock(viewer, hb, name, widget, title) -> dict:
     if not widget.run_button.isEnabled():
         return {"case": title, "error": widget.reason.text()}
     hb.pump(0.3)
+    DIAGNOSE.start()
     t0 = time.perf_counter()
     widget.run_button.click()
     hb.pump(until=lambda: "end" in marks or "error" in marks)
@@ -109,6 +158,9 @@ def _run_dock(viewer, hb, name, widget, title) -> dict:
     t_end = marks["end"]
     hb.pump(0.5)
     first = marks.get("first", t_end)
+    t2 = time.perf_counter()
+    DIAGNOSE.stop(hb, title, t0, t2, {"click": (t0, first), "running": (first, t_end),
+                                      "end": (t_end, t2)})
     return {"case": title, "click": hb.longest(t0, first), "running": hb.longest(first, t_end),
             "end": hb.longest(t_end, time.perf_counter()), "seconds": t_end - t0}
 

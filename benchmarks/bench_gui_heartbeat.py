@@ -43,6 +43,7 @@ import argparse
 import collections
 import cProfile
 import functools
+import inspect
 import io as _io
 import os
 import pstats
@@ -79,8 +80,22 @@ class CallLog:
         label = name or f"{getattr(owner, '__name__', owner)}.{attr}"
         calls, main = self.calls, self.main
 
+        # Qt signals connected to a slot that takes fewer arguments (napari's
+        # ``destroyed.connect(prog.close)``): PyQt drops the extra arguments only when the
+        # slot itself refuses them, which a ``*args`` wrapper never does, so drop them here.
+        try:
+            params = inspect.signature(original).parameters.values()
+        except (TypeError, ValueError):
+            params = ()
+        if any(p.kind is p.VAR_POSITIONAL for p in params) or not params:
+            max_args = None
+        else:
+            max_args = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
         @functools.wraps(original)
         def timed(*args, **kwargs):
+            if max_args is not None:
+                args = args[:max_args]
             if threading.current_thread() is not main:
                 return original(*args, **kwargs)
             t0 = time.perf_counter()
@@ -234,6 +249,9 @@ def main(argv=None) -> int:
                         help="cProfile the GUI thread over the running phase")
     parser.add_argument("--stalls", type=int, default=3,
                         help="list this many longest stalls per phase with their causes")
+    parser.add_argument("--stalls-all", action="store_true",
+                        help="with --widgets all: list the --stalls longest stalls of each "
+                             "dock with the wrapped calls inside them")
     args = parser.parse_args(argv)
     display = _ensure_display()
     os.environ.pop("QT_QPA_PLATFORM", None)
@@ -252,12 +270,18 @@ def main(argv=None) -> int:
         import sys
 
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import _heartbeat_all
         from _heartbeat_all import format_table, run_all
+
+        _heartbeat_all.DIAGNOSE = _heartbeat_all.Diagnose(
+            log, args.stalls if args.stalls_all else 0, args.profile)
 
         viewer = napari.Viewer(show=True)
         viewer.window._qt_window.resize(1280, 900)
         floor, rows = run_all(QApplication.instance(), viewer)
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        for report in _heartbeat_all.DIAGNOSE.reports:
+            print(report)
         print(format_table(floor, rows, load))
         viewer.close()
         if display is not None:

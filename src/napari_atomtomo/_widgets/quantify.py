@@ -325,9 +325,17 @@ class QuantifyWidget(JobDockWidget):
         self.plot.set_threshold_line(picker.auto_threshold, label="threshold")
         self.threshold_edit.setEnabled(True)
         self.auto_button.setEnabled(True)
-        self.set_threshold(picker.auto_threshold, immediate=True)
         if picker.esf.fallback:
             show_warning(f"Quantify: {picker.esf.warning}")
+        # As set_threshold(auto, immediate=True), but the wt_ layers napari has to make
+        # (0.1-0.3 s each with their colour bars) are steps the runner takes one per
+        # event-loop turn: made here, the job end stalled the GUI 0.55-0.7 s.
+        self._threshold = max(float(picker.auto_threshold), 0.0)
+        self.threshold_edit.setText(f"{self._threshold:.6g}")
+        if self.plot.threshold != self._threshold:
+            self.plot.set_threshold_line(self._threshold)
+        self._debounce.stop()
+        return self.apply_threshold(apart=True)
 
     # ------------------------------------------------------------------ threshold picker
     def set_threshold(self, value: float, *, immediate: bool = False) -> None:
@@ -362,11 +370,13 @@ class QuantifyWidget(JobDockWidget):
         if self.picker is not None:
             self.set_threshold(self.picker.auto_threshold, immediate=True)
 
-    def apply_threshold(self) -> None:
-        """Re-threshold the cached fractions and update the ``wt_<El>`` layers now."""
+    def apply_threshold(self, *, apart: bool = False) -> list:
+        """Re-threshold the cached fractions and update the ``wt_<El>`` layers now; with
+        ``apart``, return the steps that make new layers (and hide the maps) instead, for
+        the runner to take one per event-loop turn."""
         picker, t, vs = self.picker, self._threshold, self._source.get("voxel_size")
         if picker is None or t is None:
-            return
+            return []
         from_haadf = self._particle is not None
         inside = (self._particle & (picker.summed > 0)) if from_haadf else picker.mask(t)
         fractions = picker.weight_fractions(t, inside)
@@ -411,6 +421,13 @@ class QuantifyWidget(JobDockWidget):
                  "se_method": "poisson_resampling" if len(replicas) >= 2 else "none",
                  "threshold_source": "haadf" if from_haadf else "maps",
                  "haadf": self._haadf_info}
+        steps = []
+
+        def make_layer(data, kwargs):
+            new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
+            new.contrast_limits = (0.0, 1.0)
+            show_fraction_bar(new)
+
         for el, wt in fractions.items():
             data, kwargs, _ = image_layer_data(
                 wt, vs, f"wt_{el}", "quantify", params, self._source["names"], element=el,
@@ -422,12 +439,17 @@ class QuantifyWidget(JobDockWidget):
                 old.data = data  # in place: no new layer, no contrast reset
                 old.metadata = kwargs["metadata"]
             else:
-                new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
-                new.contrast_limits = (0.0, 1.0)
-                show_fraction_bar(new)
+                steps.append(lambda data=data, kwargs=kwargs: make_layer(data, kwargs))
         if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
-            self._hidden_maps = hide_maps_under_fractions(self.viewer, self._source["names"])
+            names = self._source["names"]
+            self._hidden_maps = [n for n in names if n in self.viewer.layers
+                                 and self.viewer.layers[n].visible]
+            steps.append(lambda: hide_maps_under_fractions(self.viewer, names))
             self._hide_maps = False
+        if not apart:
+            for step in steps:
+                step()
+            steps = []
         if regions is None:
             regions = region_statistics(fractions, inside, None, replicas)
         text = readout_text(picker, t, fractions, inside, vs, regions)
@@ -441,5 +463,6 @@ class QuantifyWidget(JobDockWidget):
                      "(tick them to show)")
         extra_warnings = [w for w in warnings if w != esf.warning]
         self.readout.setText(text + "".join(f"\n⚠ {w}" for w in extra_warnings))
+        return steps
 
 
