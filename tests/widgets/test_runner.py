@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from napari.utils.notifications import NotificationSeverity, notification_manager
+from qtpy.QtWidgets import QApplication
 
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._runner import COMPILING_MESSAGE, JobRunner
@@ -156,7 +157,7 @@ def test_output_queued_before_cancel_is_dropped(runner, qtbot):
     end.set()
     with qtbot.waitSignal(runner.cancelled, timeout=5000):
         pass
-    qtbot.wait(50)
+    QApplication.processEvents()  # deliver whatever the worker queued before the cancel
     assert [s.iteration for s in states] == [1]
     np.testing.assert_array_equal(viewer.layers["job preview"].data, 1.0)
     assert "job result" not in viewer.layers
