@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._refs import PAPER_002, cites
+
 __all__ = [
     "ATOMIC_NUMBERS",
     "ATOMIC_WEIGHTS",
@@ -211,6 +213,7 @@ def _normalise_user_factors(user_factors) -> dict[str, dict[str, float]]:
     return out
 
 
+@cites(PAPER_002)
 def element_factors(elements, user_factors=None, require: str | None = None) -> dict[str, ElementFactor]:
     """Quantification factors for ``elements``.
 
@@ -233,12 +236,6 @@ def element_factors(elements, user_factors=None, require: str | None = None) -> 
     ValueError
         For an unknown symbol, a bad factor value, or an element that lacks the
         required factor (the message names it).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if require not in (None, "z", "f"):
         raise ValueError(f"require must be 'z', 'f' or None, got {require!r}")

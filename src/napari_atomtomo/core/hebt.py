@@ -42,6 +42,7 @@ import scipy.optimize
 from numba import njit, prange
 
 from ._generators import run_to_end
+from ._refs import PAPER_002, cites
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
@@ -152,6 +153,7 @@ def _check_haadf_and_eds(haadf, eds) -> tuple[np.ndarray, dict[str, np.ndarray]]
     return h, stacks
 
 
+@cites(PAPER_002)
 def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit:
     """Fit ``I_H ≈ Σ_A r_A I_A`` (Eq. 15) over every pixel of every tilt, ``r_A ≥ 0``.
 
@@ -175,12 +177,6 @@ def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit
     -------
     ResponseRatioFit
         ``ratios`` (``r_A`` per element) and ``r2``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     h, stacks = _check_haadf_and_eds(haadf, eds)
     elements = list(stacks)
@@ -264,6 +260,7 @@ def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
 
 
 # ---------------------------------------------------------------------------- HEBT
+@cites(PAPER_002)
 def iter_hebt(
     haadf,
     eds,
@@ -312,12 +309,6 @@ def iter_hebt(
     The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
     validated (and ratios fitted) when this function is called; the generator returns
     the :class:`HebtResult`.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
@@ -410,6 +401,7 @@ def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=Non
         yield HebtState(it, residual, maps, ratios, r2, note)
 
 
+@cites(PAPER_002)
 def reconstruct_hebt(
     haadf,
     eds,
@@ -450,12 +442,6 @@ def reconstruct_hebt(
     HebtResult
         The element maps ``(z, y, x)``, the ratios used, their R² (``None`` when given) and
         the residual of every iteration.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(iter_hebt(haadf, eds, angles_deg, params, ratios=ratios, support=support,
                                 shifts=shifts, backend=backend), callback)

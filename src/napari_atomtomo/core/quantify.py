@@ -34,6 +34,7 @@ from typing import cast
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ._refs import PAPER_002, cites
 from ._validate import check_real
 from .elements import element_factors
 from .params import auto_or_float, param, register_params
@@ -339,6 +340,7 @@ def check_region(picker: ThresholdPicker, mask: np.ndarray, support=None,
     return info, warnings
 
 
+@cites(PAPER_002)
 def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
                   n_thresholds: int = 100, *, params: QuantifyParams | None = None,
                   support=None, limits=None, particle=None) -> QuantifyResult:
@@ -373,12 +375,6 @@ def quantify_maps(maps, kind: str | None = None, factors=None, threshold="auto",
     Returns
     -------
     QuantifyResult
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = QuantifyParams(cast(str, kind), threshold, n_thresholds)  # it rejects None

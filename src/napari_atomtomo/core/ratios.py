@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ._refs import PAPER_002, cites
 from .elements import element_factors
 from .hebt import fit_response_ratios
 
@@ -116,6 +117,7 @@ def _r2(a, b, r) -> float:
     return float(1.0 - (res @ res) / (tot @ tot)) if tot @ tot > 0 else float("nan")
 
 
+@cites(PAPER_002)
 def choose_ratios(haadf, eds, factors=None, haadf_sigma="auto") -> RatioChoice:
     """Fitted ratios (Eq. 15), or the physical ones (Eq. 16) when the fit is ill-determined.
 
@@ -136,12 +138,6 @@ def choose_ratios(haadf, eds, factors=None, haadf_sigma="auto") -> RatioChoice:
     RatioChoice
         The ratios, their R², the ``method`` (``"fitted"`` or ``"physical"``), a warning
         and ``haadf_sigma_px``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if haadf_sigma == "auto":
         haadf_sigma, _ = match_resolution(haadf, eds)

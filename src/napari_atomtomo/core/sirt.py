@@ -35,6 +35,7 @@ from numba import njit, prange
 # re-exported: hebt and older callers import the thread policy from here
 from . import _validate, config
 from ._generators import run_to_end
+from ._refs import PAPER_002, cites
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
@@ -180,6 +181,7 @@ def check_support(support, shape) -> np.ndarray | None:
 
 
 # ---------------------------------------------------------------------------- SIRT
+@cites(PAPER_002)
 def iter_sirt(
     stack,
     angles_deg,
@@ -225,12 +227,6 @@ def iter_sirt(
     Input is validated when this function is called, before any work; the iterations
     run as the returned generator is consumed, which returns the :class:`SirtResult`
     (``StopIteration.value``, see :func:`~napari_atomtomo.core._generators.run_to_end`).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
                         backend=backend)
@@ -300,6 +296,7 @@ def _run_sirt(operator, b, b_norm, params, support, x0) -> Generator[SirtState, 
         yield SirtState(it, residual, volume)
 
 
+@cites(PAPER_002)
 def reconstruct_sirt(
     stack,
     angles_deg,
@@ -336,12 +333,6 @@ def reconstruct_sirt(
     -------
     SirtResult
         ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(
         iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
@@ -374,6 +365,7 @@ def check_element_stacks(eds, name: str = "eds") -> dict[str, np.ndarray]:
     return out
 
 
+@cites(PAPER_002)
 def reconstruct_eds(
     eds,
     angles_deg,
@@ -399,12 +391,6 @@ def reconstruct_eds(
     -------
     dict of str to ndarray, shape (z, y, x)
         The maps ``X_A = n f_A C_A ρ`` (Eq. 10), in the element order of ``eds``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     stacks = check_element_stacks(eds)
     runs = {

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from .._generators import run_to_end
+from .._refs import PAPER_000, cites
 from ..params import register_params
 from ._common import (
     TwoRoundParams,
@@ -124,6 +125,7 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
     return vals.reshape((n_v,) + shape).astype(np.complex64), mask.reshape(shape)
 
 
+@cites(PAPER_000)
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
                           voxel_size: float = 1.0, workers: int | None = None,
                           support_top: float | None = None
@@ -163,12 +165,6 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
     -------
     GriddingResult
         As ``StopIteration.value`` when the generator is exhausted.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     data, angles = check_inputs(stack, angles_deg, params, GriddingParams, voxel_size)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
@@ -201,6 +197,7 @@ def _iter_gridding(data, angles, params, loose, workers, support_top=None):
                           coverage=float(mask.mean()))
 
 
+@cites(PAPER_000)
 def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(),
                                  *, voxel_size: float = 1.0,
                                  callback: Callable[[GriddingState], None] | None = None,
@@ -232,12 +229,6 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
     -------
     GriddingResult
         The volume ``(z, y, x)``, the error of every iteration and the support.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
                                             workers=workers, support_top=support_top),

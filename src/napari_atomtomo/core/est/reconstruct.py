@@ -30,6 +30,7 @@ import scipy.fft as sfft
 from numba import njit, prange
 
 from .._generators import run_to_end
+from .._refs import PAPER_000, cites
 from .._threads import ThreadPolicy
 from ..config import DENORMAL_FLOOR
 from ..params import register_params
@@ -231,6 +232,7 @@ def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: i
     return out
 
 
+@cites(PAPER_000)
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
              workers: int | None = None, support_top: float | None = None
              ) -> Generator[EstState, None, EstResult]:
@@ -272,12 +274,6 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     -------
     EstResult
         As ``StopIteration.value`` when the generator is exhausted.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     data, angles = check_inputs(stack, angles_deg, params, EstParams, voxel_size)
     n_a, n_v, n = data.shape
@@ -331,6 +327,7 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None):
                      line_assignment=assignment)
 
 
+@cites(PAPER_000)
 def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
                     voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
                     workers: int | None = None, support_top: float | None = None) -> EstResult:
@@ -361,12 +358,6 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
     EstResult
         The volume ``(z, y, x)``, the error of every iteration, the support and the line
         assignment of the projections.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_est(stack, angles_deg, params, voxel_size=voxel_size,
                                workers=workers, support_top=support_top), callback)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from .._refs import PAPER_002, cites
 from ..config import AVOGADRO
 from ..elements import TABLE2_LINES
 from ..projectors import forward_project
@@ -182,6 +183,7 @@ def expected_response_ratios(params: AgAuParams = AgAuParams()) -> dict[str, flo
     }
 
 
+@cites(PAPER_002)
 def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
                   gaussian_sigma: float | None = None) -> AgAuDataSet:
     """Simulate paper 002's Ag–Au phantom: HAADF and EDS (Ag Lα, Au Mα) sinograms.
@@ -198,12 +200,6 @@ def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
     Returns
     -------
     AgAuDataSet
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = AgAuParams()

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 from scipy import optimize, stats
 
+from .._refs import PAPER_000, cites
 from ..atoms import Atoms
 from ..elements import atomic_number, validate_element
 from ..geometry import equally_sloped_angles, validate_angles
@@ -284,6 +285,7 @@ def r_tilt(reference, other, *, match_scale: bool = True) -> tuple[float, np.nda
     return _r_noise(oth, ref)
 
 
+@cites(PAPER_000)
 def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
                           angles_deg=None) -> SimulatedSeries:
     """Simulate a HAADF tilt series of ``atoms`` with tilt drift, shifts and dose noise.
@@ -310,12 +312,6 @@ def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
     -------
     SimulatedSeries
         Clean and noisy stacks, nominal and true angles, the applied shifts, and the truth.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, HaadfParams):
         raise ValueError(f"params must be a HaadfParams, got {type(params).__name__}")
