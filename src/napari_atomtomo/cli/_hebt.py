@@ -8,12 +8,12 @@ iteration count as the main run.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..core._validate import read_json_file
 from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, progress_printer, warn, write_json
@@ -26,14 +26,7 @@ from ._sirt import add_geometry_options, check_reconstruction_memory, read_geome
 def read_ratios(path) -> dict:
     """Response ratios from JSON: ``{"r": {"Ag": 805, ...}}`` (our output) or ``{"Ag": 805}``."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"ratios file {p} does not exist")
-    try:
-        obj = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"ratios file {p} is not valid JSON ({exc.msg}, line {exc.lineno})"
-        ) from None
+    obj = read_json_file(p, "ratios file")
     if isinstance(obj, dict) and isinstance(obj.get("r"), dict):
         obj = obj["r"]
     if not isinstance(obj, dict):
