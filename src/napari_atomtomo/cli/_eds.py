@@ -18,7 +18,7 @@ import numpy as np
 from ..core.plausibility import check_tilt_series
 from ..core.stopping import STOP_RULES, EdsParams, StopParams, reconstruct_eds_stopped
 from ..jobs.reconstruction import EDS_ITERATIONS
-from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._params import add_param_options
 from ._scale import add_scale_options, plan_from_args, print_plan
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
@@ -83,7 +83,7 @@ def register(subparsers) -> None:
     # --iterations (unset: the stopping rule decides) and --relaxation from the specs of
     # EdsParams, as the SIRT / HEBT widget's EDS-STEM mode
     add_param_options(parser, EdsParams, defaults={"n_iter": None})
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_quiet(parser)
     add_resample_option(parser)
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")

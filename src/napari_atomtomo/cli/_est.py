@@ -15,6 +15,7 @@ from ..core.plausibility import check_tilt_series
 from ._common import (
     Outputs,
     add_force,
+    add_quiet,
     implicit_angles,
     output_path,
     progress_printer,
@@ -30,7 +31,7 @@ from ._scale import (
     volume_writers,
     write_volume,
 )
-from ._series import add_series_options, read_series
+from ._series import add_series_options, add_stack_and_angles, read_series
 from ._sirt import read_series_maybe_lazy
 
 
@@ -46,15 +47,13 @@ def register(subparsers) -> None:
             "error per iteration in VOLUME.est.json."
         ),
     )
-    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x), MRC")
-    p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
-                   help="tilt angles in degrees (default: STACK.tlt or angles.tlt beside it)")
+    add_stack_and_angles(p)
     p.add_argument("--out", required=True, metavar="VOLUME.mrc",
                    help="output volume (z, y, x): MRC, or OME-Zarr with a pyramid (.zarr)")
     p.add_argument("--method", choices=("est", "gridding"), default="est",
                    help="est (equally sloped angles) or gridding (any angles); default est")
     add_param_options(p, TwoRoundParams)
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet(p)
     add_series_options(p)
     add_scale_options(p)
     add_force(p)

@@ -16,7 +16,7 @@ import numpy as np
 from ..core._validate import read_json_file
 from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
-from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._params import add_param_options, read_params
 from ._scale import add_scale_options, plan_from_args, print_plan
@@ -67,7 +67,7 @@ def register(subparsers) -> None:
     )
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_quiet(parser)
     add_resample_option(parser)
     add_scale_options(parser)
     add_force(parser)

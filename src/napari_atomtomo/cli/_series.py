@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+def add_stack_and_angles(parser) -> None:
+    """The positional ``STACK.mrc`` tilt series and ``--angles`` (default: beside the stack)."""
+    parser.add_argument("stack", metavar="STACK.mrc",
+                        help="tilt series (angle, y, x): MRC, .mat, TIFF or DM3 (input formats below)")
+    parser.add_argument("--angles", default=None, metavar="ANGLES.tlt",
+                        help="tilt angles in degrees (default: STACK.tlt or angles.tlt next to the "
+                             "stack)")
+
+
 def add_series_options(parser) -> None:
     """``--variable``, ``--angle-variable``, ``--axis-order`` and ``--center``."""
     g = parser.add_argument_group(

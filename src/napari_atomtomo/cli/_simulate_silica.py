@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io._paths import shipped_structure_path
-from ._common import Outputs, add_force, progress_printer, write_json
+from ._common import Outputs, add_force, add_quiet, progress_printer, write_json
 
 
 def register(subparsers) -> None:
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-pixels", type=int, default=100, help="volume edge in voxels (default 100)")
     p.add_argument("--pixel-size", type=float, default=0.5, help="voxel size in Å (default 0.5)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run_structure)
 

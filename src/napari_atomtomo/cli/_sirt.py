@@ -12,7 +12,15 @@ import numpy as np
 
 from ..core.plausibility import check_tilt_series
 from ..core.sirt import SirtParams, reconstruct_sirt
-from ._common import Outputs, add_force, implicit_angles, progress_printer, warn, write_json
+from ._common import (
+    Outputs,
+    add_force,
+    add_quiet,
+    implicit_angles,
+    progress_printer,
+    warn,
+    write_json,
+)
 from ._params import add_param_options, read_params
 from ._scale import (
     add_scale_options,
@@ -22,7 +30,7 @@ from ._scale import (
     volume_writers,
     write_volume,
 )
-from ._series import add_series_options, read_series
+from ._series import add_series_options, add_stack_and_angles, read_series
 
 
 def add_geometry_options(parser) -> None:
@@ -90,13 +98,9 @@ def register(subparsers) -> None:
             "non-negative unless --allow-negative. The volume keeps the series' pixel size."
         ),
     )
-    parser.add_argument("stack", metavar="STACK.mrc", help="tilt series (MRC)")
-    parser.add_argument(
-        "--angles", metavar="ANGLES.tlt", default=None,
-        help="tilt angles in degrees (default: STACK.tlt or angles.tlt next to the stack)",
-    )
+    add_stack_and_angles(parser)
     add_param_options(parser, SirtParams)
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_quiet(parser)
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="VOLUME.mrc",
                         help="output volume: MRC, or OME-Zarr with a multiscale pyramid (.zarr)")

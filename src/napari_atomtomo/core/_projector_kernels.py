@@ -236,6 +236,8 @@ def forward_kernel_2d_parallel(vol, cos_t, sin_t, du, out):
         _forward_angle_2d(rows_z, rows_x, n_z, n_x, cos_t[a], sin_t[a], du[a], out[a])
 
 
+# The loop of _forward_angle_2d again, on purpose: a gather and its exact scatter (adjoint)
+# cannot share the inner loop without a branch per sample in the hottest path.
 @njit(nogil=True, cache=True)
 def _scatter_angle_2d(proj, n_z, n_x, c, s, du_a, acc_z, acc_x):
     """Add the transpose of :func:`_forward_angle_2d` applied to ``proj`` into the
