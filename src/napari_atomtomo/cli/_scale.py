@@ -7,20 +7,15 @@ import contextlib
 import sys
 from pathlib import Path
 
+from ..core.params import auto_or_float
+
 __all__ = ["add_scale_options", "plan_from_args", "volume_writers", "check_volume_output",
            "write_volume", "print_plan"]
 
 
-def _chunks(text: str):
-    if text == "auto":
-        return "auto"
-    try:
-        n = int(text)
-    except ValueError:
-        raise ValueError(f"--chunks must be a number of rows or 'auto', got {text!r}") from None
-    if n < 0:
-        raise ValueError(f"--chunks must be ≥ 0 rows (0: in memory), got {n}")
-    return n
+#: ``--chunks``: "auto" or a slab height in rows (0: in memory).
+_chunks = auto_or_float("--chunks", "a number of rows >= 0 (0: in memory)", finite=True,
+                        integer=True)
 
 
 def add_scale_options(parser) -> None:

@@ -113,13 +113,16 @@ def auto_or_numbers_text(text: str, what: str | None = None):
     return vals[0] if len(vals) == 1 else vals
 
 
-def auto_or_float(flag: str, what: str = "a number >= 0", finite: bool = False):
-    """A parse for ``"auto"`` or one number typed for ``flag`` (``finite``: and ≥ 0)."""
+def auto_or_float(flag: str, what: str = "a number >= 0", finite: bool = False,
+                  integer: bool = False):
+    """A parse for ``"auto"`` or one number typed for ``flag`` (``finite``: and ≥ 0;
+    ``integer``: a whole number, returned as ``int``).
+    """
     def parse(text: str):
         if text == "auto":
             return "auto"
         try:
-            value = float(text)
+            value = int(text) if integer else float(text)
         except ValueError:
             raise ValueError(f"{flag} must be 'auto' or {what}, got {text!r}") from None
         if finite and not (math.isfinite(value) and value >= 0):
