@@ -31,8 +31,12 @@ from ._scale import (
     volume_writers,
     write_volume,
 )
-from ._series import add_series_options, add_stack_and_angles, read_series
-from ._sirt import read_series_maybe_lazy
+from ._series import (
+    add_series_options,
+    add_stack_and_angles,
+    read_series,
+    read_series_maybe_lazy,
+)
 
 
 def register(subparsers) -> None:

@@ -39,3 +39,21 @@ def read_series(args):
     return io.read_tilt_series(args.stack, args.angles, variable=args.variable,
                                angle_variable=args.angle_variable, axis_order=args.axis_order,
                                center=args.center)
+
+
+def read_series_maybe_lazy(args):
+    """The tilt series, memory-mapped/lazy (a dask array) for MRC, OME-Zarr and HDF5 files
+    that need no reordering, else read whole."""
+    from pathlib import Path
+
+    from ..io.lazy import LAZY_SUFFIXES, read_tilt_series_lazy
+
+    lazy_ok = (Path(args.stack).suffix.lower() in LAZY_SUFFIXES and args.variable is None
+               and args.axis_order is None and args.center == "(n-1)/2"
+               and args.angle_variable is None)
+    if lazy_ok:
+        from ..io._paths import existing_file
+
+        existing_file(args.stack, "tilt series")
+        return read_tilt_series_lazy(args.stack, args.angles)
+    return read_series(args)

@@ -30,7 +30,12 @@ from ._scale import (
     volume_writers,
     write_volume,
 )
-from ._series import add_series_options, add_stack_and_angles, read_series
+from ._series import (
+    add_series_options,
+    add_stack_and_angles,
+    read_series,
+    read_series_maybe_lazy,
+)
 
 
 def add_geometry_options(parser) -> None:
@@ -168,21 +173,3 @@ def run(args) -> int:
             write_json(stage(js), {**meta, "residuals": [float(r) for r in residuals]})
     print(f"wrote {out}, relative residual {residuals[-1]:.4g}")
     return 0
-
-
-def read_series_maybe_lazy(args):
-    """The tilt series, memory-mapped/lazy (a dask array) for MRC, OME-Zarr and HDF5 files
-    that need no reordering, else read whole."""
-    from pathlib import Path
-
-    from ..io.lazy import LAZY_SUFFIXES, read_tilt_series_lazy
-
-    lazy_ok = (Path(args.stack).suffix.lower() in LAZY_SUFFIXES and args.variable is None
-               and args.axis_order is None and args.center == "(n-1)/2"
-               and args.angle_variable is None)
-    if lazy_ok:
-        from ..io._paths import existing_file
-
-        existing_file(args.stack, "tilt series")
-        return read_tilt_series_lazy(args.stack, args.angles)
-    return read_series(args)
