@@ -20,7 +20,7 @@ from ..core.stopping import STOP_RULES, EdsParams, StopParams, reconstruct_eds_s
 from ..jobs.reconstruction import EDS_ITERATIONS
 from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._params import add_param_options
-from ._scale import add_scale_options, plan_from_args, print_plan
+from ._scale import add_scale_options, plan_from_args
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 #: Fixed iteration count the SIRT/HEBT widget's EDS mode starts with (the paper's
@@ -133,8 +133,7 @@ def run(args) -> int:
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
     n_vox = None if support is None else int(np.prod(support.shape))
-    plan = plan_from_args(args, shape, n_vox, n_maps=len(data.eds))
-    print_plan("eds", plan)
+    plan = plan_from_args("eds", args, shape, n_vox, n_maps=len(data.eds))
     if plan.chunked and stop.rule != "none":
         raise ValueError(f"the chunked path needs a fixed iteration count (--iterations N): "
                          f"the {stop.rule!r} stopping rule looks at the whole volume at once")

@@ -19,7 +19,7 @@ from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._params import add_param_options, read_params
-from ._scale import add_scale_options, plan_from_args, print_plan
+from ._scale import add_scale_options, plan_from_args
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -95,8 +95,7 @@ def run(args) -> int:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
     n_vox = None if support is None else int(np.prod(support.shape))
-    plan = plan_from_args(args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
-    print_plan("hebt", plan)
+    plan = plan_from_args("hebt", args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
     if not plan.chunked:
         check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
     warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))

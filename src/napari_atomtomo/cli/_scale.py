@@ -33,9 +33,10 @@ def add_scale_options(parser) -> None:
                         "core inside a slab)")
 
 
-def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1, estimate=None):
+def plan_from_args(command: str, args, stack_shape, n_vox=None, n_maps: int = 1,
+                   estimate=None):
     """The :class:`~napari_atomtomo.scale.ChunkPlan` for these options (``--scheduler``
-    alone implies chunks: a cluster gets slabs)."""
+    alone implies chunks: a cluster gets slabs), said on stderr (:func:`print_plan`)."""
     from ..scale import plan_chunks
 
     chunks = _chunks(str(args.chunks))
@@ -49,6 +50,7 @@ def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1, estimate=None
         slab = min(64, int(stack_shape[1]))
         plan = replace(plan, chunked=True, slab=slab, n_slabs=-(-int(stack_shape[1]) // slab),
                        reason="--scheduler given: slabs of 64 rows on the cluster")
+    print_plan(command, plan)
     return plan
 
 

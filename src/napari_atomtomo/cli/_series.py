@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 
+def in_memory_series(args, series, command: str, shifts=None, nonnegative: bool = True):
+    """``series`` read whole when it was opened lazily (the full reader and its checks),
+    after warning on stderr about implausible data (``core.plausibility``)."""
+    import numpy as np
+
+    from ..core.plausibility import check_tilt_series
+    from ._common import warn
+
+    if not isinstance(series.data, np.ndarray):
+        series = read_series(args)
+    warn(command, check_tilt_series(series.data, series.angles_deg, shifts,
+                                    f"tilt series {args.stack}", nonnegative))
+    return series
+
+
 def add_stack_and_angles(parser) -> None:
     """The positional ``STACK.mrc`` tilt series and ``--angles`` (default: beside the stack)."""
     parser.add_argument("stack", metavar="STACK.mrc",

@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 
-from ..core.plausibility import check_tilt_series
 from ..core.sirt import SirtParams, reconstruct_sirt
 from ._common import (
     Outputs,
@@ -18,7 +17,6 @@ from ._common import (
     add_quiet,
     implicit_angles,
     progress_printer,
-    warn,
     write_json,
 )
 from ._params import add_param_options, read_params
@@ -26,14 +24,13 @@ from ._scale import (
     add_scale_options,
     check_volume_output,
     plan_from_args,
-    print_plan,
     volume_writers,
     write_volume,
 )
 from ._series import (
     add_series_options,
     add_stack_and_angles,
-    read_series,
+    in_memory_series,
     read_series_maybe_lazy,
 )
 
@@ -127,15 +124,11 @@ def run(args) -> int:
     series = read_series_maybe_lazy(args)
     shifts, support = read_geometry_options(args, series.data.shape)
     n_vox = None if support is None else int(np.prod(support.shape))
-    plan = plan_from_args(args, series.data.shape, n_vox)
-    print_plan("sirt", plan)
+    plan = plan_from_args("sirt", args, series.data.shape, n_vox)
     if not plan.chunked:
         check_reconstruction_memory(series.data.shape, support)
-        if not isinstance(series.data, np.ndarray):
-            series = read_series(args)  # in memory: the full reader and its checks
+        series = in_memory_series(args, series, "sirt", shifts, params.nonnegative)
         data = series.data
-        warn("sirt", check_tilt_series(data, series.angles_deg, shifts,
-                                       f"tilt series {args.stack}", params.nonnegative))
     report = progress_printer("sirt", quiet=args.quiet)
     meta = {"algorithm": "sirt", "parameters": {"n_iter": params.n_iter,
                                                 "relaxation": params.relaxation,
