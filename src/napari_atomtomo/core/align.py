@@ -142,7 +142,8 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
-        Tilt series.
+        Tilt series; its signal must grow with the projected mass (HAADF), as the centre
+        of mass across ``x`` assumes.
     angles_deg : array_like, shape (angle,)
         Tilt angles in degrees.
     reference : "zero" or int

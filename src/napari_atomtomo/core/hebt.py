@@ -319,22 +319,8 @@ def reconstruct_hebt(
 
     Parameters
     ----------
-    haadf : ndarray, shape (angle, y, x)
-        HAADF tilt series.
-    eds : dict of str to ndarray, shape (angle, y, x)
-        Non-negative EDS counts per element.
-    angles_deg : array_like
-        Tilt angles in degrees.
-    params : HebtParams
-        α, iterations, relaxation, yield interval.
-    ratios : dict of str to float, optional
-        ``r_A`` per element; fitted (Eq. 15) when ``None``.
-    support : ndarray of bool, shape (z, y, x), optional
-        Voxels allowed to be non-zero.
-    shifts : array_like, shape (angle, 2), optional
-        Per-image ``(dy, dx)`` in pixels.
-    backend : str
-        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
+    haadf, eds, angles_deg, params, ratios, support, shifts, backend
+        As for :func:`iter_hebt`.
     callback : callable, optional
         ``callback(state)`` with each :class:`HebtState`.
 

@@ -224,7 +224,7 @@ class ParallelBeamProjector:
             _k.forward_kernel(vol_t, self._cos, self._sin, self._du, self.n_u, out)
         if self._has_dv:
             shifted = np.empty_like(out)
-            _k.shift_rows_kernel(out, self._dv, shifted)
+            _k.shift_rows_kernel(out, self._dv, shifted, 1)
             out[...] = shifted
         return out
 
@@ -237,7 +237,7 @@ class ParallelBeamProjector:
         out = self._internal_output(out, self.internal_volume_shape, "volume")
         if self._has_dv:
             unshifted = np.empty_like(stk_t)
-            _k.shift_rows_adjoint_kernel(stk_t, self._dv, unshifted)
+            _k.shift_rows_kernel(stk_t, self._dv, unshifted, -1)
             stk_t = unshifted
         n_z, n_y, n_x = self.volume_shape
         if n_y == 1:

@@ -231,10 +231,8 @@ def choose_ratios(haadf, eds, factors=None, haadf_sigma="auto") -> RatioChoice:
 
     Parameters
     ----------
-    haadf : ndarray, shape (angle, y, x)
-        HAADF tilt series.
-    eds : dict of str to ndarray, shape (angle, y, x)
-        EDS counts per element, same shape as ``haadf``.
+    haadf, eds
+        As for :func:`fit_response_ratios`.
     factors : dict, optional
         ``{"El": {"z": ..., "f": ...}}`` overriding or extending Table 2.
     haadf_sigma : "auto" or float

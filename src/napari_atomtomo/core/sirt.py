@@ -252,22 +252,10 @@ def reconstruct_sirt(
 
     Parameters
     ----------
-    stack : ndarray, shape (angle, y, x)
-        Tilt series of line integrals.
-    angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees.
-    params : SirtParams
-        Iterations, relaxation, non-negativity, yield interval.
-    support : ndarray of bool, shape (z, y, x), optional
-        Voxels allowed to be non-zero.
-    x0 : ndarray, shape (z, y, x), optional
-        Start volume (default zeros).
-    shifts : array_like, shape (angle, 2), optional
-        Per-image ``(dy, dx)`` in pixels.
+    stack, angles_deg, params, support, x0, shifts, backend
+        As for :func:`iter_sirt`.
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
-    backend : str
-        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Returns
     -------

@@ -158,13 +158,11 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
                        ) -> TiltAxisResult:
     """Estimate the tilt axis's in-plane angle and offset (module docstring).
 
-    The series should have its vacuum level removed (``atomtomo preprocess``) and the
-    object inside the field of view at every tilt.
-
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
-        Tilt series.
+        Tilt series with its vacuum level removed (``atomtomo preprocess``) and the object
+        inside the field of view at every tilt.
     angles_deg : array_like, shape (angle,)
         Tilt angles in degrees.
     params : TiltAxisParams

@@ -35,9 +35,11 @@ from .._threads import ThreadPolicy
 from ..config import DENORMAL_FLOOR
 from ..params import register_params
 from ._common import (
+    FourierState,
     TwoRoundParams,
     _drive,
     check_inputs,
+    check_up_to,
     loose_support,
     to_public,
 )
@@ -81,14 +83,11 @@ class EstParams(TwoRoundParams):
 
     def __post_init__(self):
         super().__post_init__()
-        if not (0 < self.angle_tolerance_deg <= 1.0):
-            raise ValueError(
-                f"angle_tolerance_deg must be in (0, 1] degrees, got {self.angle_tolerance_deg!r}"
-            )
+        check_up_to("angle_tolerance_deg", self.angle_tolerance_deg, 1.0, "degrees")
 
 
 @dataclass(frozen=True)
-class EstState:
+class EstState(FourierState):
     """Progress of :func:`iter_est` after one iteration.
 
     ``round`` is 1 (loose support) or 2 (tight support); ``iteration`` counts from 1 over
@@ -96,11 +95,6 @@ class EstState:
     measured and calculated lines before this iteration's update; ``preview`` is a
     ``(z, y, x)`` copy every ``yield_every`` iterations, else ``None``.
     """
-
-    round: int
-    iteration: int
-    error: float
-    preview: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -335,21 +329,8 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
 
     Parameters
     ----------
-    stack : ndarray, shape (angle, y, x)
-        Aligned tilt series; the tilt axis is ``y``.
-    angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees.
-    params : EstParams
-        Iterations of the loose and tight support phases, oversampling, support and
-        positivity constraints, yield interval.
-    voxel_size : float
-        Voxel size in Å; only checked, the volume keeps the stack's pixel.
-    workers : int, optional
-        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
-        when last timed (``core._threads.ThreadPolicy``).
-    support_top : float, optional
-        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
-        larger series (the chunked path, ``napari_atomtomo.scale``).
+    stack, angles_deg, params, voxel_size, workers, support_top
+        As for :func:`iter_est`.
     callback : callable, optional
         ``callback(state)`` with each :class:`EstState`.
 

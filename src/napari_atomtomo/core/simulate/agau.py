@@ -30,6 +30,7 @@ from scipy.ndimage import gaussian_filter
 from .._refs import PAPER_002, cites
 from ..config import AVOGADRO
 from ..elements import TABLE2_LINES
+from ..params import param, register_params
 from ..projectors import forward_project
 
 __all__ = [
@@ -49,6 +50,7 @@ _BARN_CM2 = 1e-24
 _ELEMENTS = ("Ag", "Au")
 
 
+@register_params("simulate.agau")
 @dataclass(frozen=True)
 class AgAuParams:
     """Geometry, composition and acquisition of the Ag–Au phantom (paper 002, §3.1).
@@ -71,7 +73,10 @@ class AgAuParams:
     shell_au: float = 0.2
     eds_electrons: float = 3.121e8
     haadf_electrons: float = 1.0e5
-    solid_angle_sr: float = 0.7
+    solid_angle_sr: float = param(0.7, flag="--solid-angle", label="EDS solid angle", unit="sr",
+                                  range=(0.01, 12.0), step=0.05, metavar="SR",
+                                  help="solid angle of the EDS detector(s); more sr, more X-ray "
+                                       "counts")
     haadf_noise: bool = True
     gaussian_sigma: float = 0.8
 
