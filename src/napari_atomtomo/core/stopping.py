@@ -266,12 +266,12 @@ def eds_misfit_per_count(maps, eds, angles_deg, ratios, *, shifts=None) -> dict[
     noise energy by ``Σ g²`` of the kernel: ``1/(2√π σ)`` per smoothed axis for a Gaussian
     of σ px (0.35 for the paper's σ 0.8 along ``x``, 0.125 along ``x`` and ``y``).
 
-    Measured on the phantom family (Co–Zn core/shell/cap 3D, α 0.8, counts smoothed along
-    ``x`` and ``y``): the ratio to that smoothed noise level falls to 1.2 (1/10 dose) and
-    4.5 (paper's dose) by ~200 iterations and then stays there, while the cap's composition
-    still improves up to 1500 iterations (−5.0 → −1.4 wt % at 1/10 dose). HEBT's EDS misfit
-    therefore never reaches the noise level (no discrepancy-principle stop) and is reported,
-    not used to stop (docs/quantification.md).
+    Measured on the Co–Zn core/shell/cap (α 0.8; ratio to the smoothed counts' noise level):
+    in 3D it levels off at 1.2 (1/10 dose) and 4.5 (paper's dose) by ~200 iterations, above
+    the noise level; in 2D at 1/10 dose it is below it (0.89) by 100 iterations. The cap's
+    composition still improves up to 1500 iterations in every case (−4.6 → −1.5 wt % in 2D,
+    −5.5 → −1.4 in 3D at 1/10 dose), so the misfit is reported, not used to stop
+    (docs/quantification.md).
     """
     from .projectors import forward_project
 
