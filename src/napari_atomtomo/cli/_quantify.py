@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.params import auto_or_float
 from ..core.quantify import QuantifyParams
+from ..core.region_margin import check_margin
 from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
 from ._params import add_param_options, read_params
@@ -53,8 +54,7 @@ def register(subparsers) -> None:
     p.add_argument("--regions", metavar="LABELS.mrc", default=None,
                    help="integer label map of the maps' shape (0 = none): report the "
                         "composition per label")
-    p.add_argument("--region-margin", type=auto_or_float("--region-margin", "a number of "
-                   "voxels >= 0", finite=True), default="auto", metavar="auto|VOXELS",
+    p.add_argument("--region-margin", default="auto", metavar="auto|VOXELS",
                    help="with --regions, average each region only over its voxels at least "
                         "this far from every other region, unpainted voxel and the particle's "
                         "outside, where the reconstruction's blur mixes compositions; 'auto' "
@@ -147,6 +147,8 @@ def run(args) -> int:
 
     if args.max_tilt is not None:
         find_max_tilt(args.maps_dir, args.max_tilt)  # refuse a bad angle before any work
+    margin = check_margin(auto_or_float("--region-margin", "a number of voxels >= 0",
+                                        finite=True)(str(args.region_margin)))
     params = read_params(QuantifyParams, args)
     paths = find_maps(args.maps_dir)
     for el in paths:
@@ -209,7 +211,7 @@ def run(args) -> int:
     else:
         regions, region_warnings, margin_info = region_composition(
             result.weight_fractions, result.mask, labels, replicas, summed=summed,
-            margin=args.region_margin, voxel_size=voxel_size, max_tilt_deg=max_tilt)
+            margin=margin, voxel_size=voxel_size, max_tilt_deg=max_tilt)
         warnings.extend(region_warnings)
         if max_tilt is None:
             warnings.append("the tilt range is unknown (no --max-tilt, eds.json/hebt.json or "
