@@ -39,6 +39,8 @@ import math
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
+from ._refs import PAPER_002, cites
+
 __all__ = ["MARGIN_SIGMAS", "MIN_FRACTION", "MIN_VOXELS", "auto_margin", "check_margin",
            "region_composition", "region_selections"]
 
@@ -125,6 +127,7 @@ def region_selections(labels, mask, margin: float) -> tuple[dict, dict, list]:
     return sel_out, info, warnings
 
 
+@cites(PAPER_002)
 def region_composition(fractions: dict, mask, labels, replicas=None, *, summed,
                        margin="auto", voxel_size: float | None = None, max_tilt_deg=None
                        ) -> tuple[dict, list, dict]:
