@@ -165,7 +165,7 @@ def region_composition(fractions: dict, mask, labels, replicas=None, *, summed,
     if requested == "auto":
         value, source = auto_margin(resolution)
     else:
-        value, source = float(requested), ("off (margin 0): every painted voxel"
+        value, source = float(requested), ("off: every painted voxel"
                                            if requested == 0 else "given")
     sels, info, warnings = region_selections(lab, m, value)
     regions = region_statistics(fractions, m, lab, replicas, selections=sels)
