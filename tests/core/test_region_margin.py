@@ -118,3 +118,16 @@ def test_the_family_core_shell_cap_phantom_reconstructed_is_corrected():
     assert all(abs(on[k]["mean"]["Zn"] - truth[k]) < abs(off[k]["mean"]["Zn"] - truth[k])
                for k in truth)
     assert on["3"]["margin_fallback"] and any("region 3 is too thin" in w for w in warnings)
+
+
+def test_the_field_edge_counts_as_a_boundary_and_2d_slices_erode_in_their_plane():
+    labels = np.zeros((20, 1, 30), int)
+    labels[:, :, :12] = 1  # touches the field's edge along z and x
+    labels[:, :, 12:] = 2
+    sels, info, _ = region_selections(labels, np.ones(labels.shape, bool), 2.0)
+    kept = sels["1"][:, 0, :]
+    # d − 0.5 ≥ 2: the centre at least 2 voxels from the field's edge (at −0.5) and from
+    # the interface with region 2 (at 11.5); nothing along y.
+    assert kept[:2].sum() == 0 and kept[-2:].sum() == 0 and kept[:, :2].sum() == 0
+    assert kept[:, 10:].sum() == 0 and kept[2:-2, 2:10].all()
+    assert info["1"]["n_voxels_used"] == 16 * 8

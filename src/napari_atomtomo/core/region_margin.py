@@ -20,7 +20,9 @@ out. Nothing in the mean itself shows the bias.
   region's: another label, an unpainted voxel (of unknown composition) or the particle's
   outside. With the Euclidean distance transform ``d`` (:func:`scipy.ndimage.
   distance_transform_edt`, voxel centre to the nearest outside voxel centre) the
-  interface lies at ``d − 0.5``, so a voxel is used when ``d − 0.5 ≥ margin``.
+  interface lies at ``d − 0.5``, so a voxel is used when ``d − 0.5 ≥ margin`` (the field's
+  edge counts as outside; a 2D ``(z, 1, x)`` slice is eroded in its plane). It is computed
+  in each region's bounding box.
   A region that keeps fewer than :data:`MIN_VOXELS` voxels or :data:`MIN_FRACTION` of its
   painted voxels falls back to the largest smaller margin that keeps that many (0: all of
   them), and a warning says so: its mean is then closer to the boundary's bias, and its
@@ -37,7 +39,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt
+from scipy.ndimage import distance_transform_edt, find_objects
 
 from ._refs import PAPER_002, cites
 
@@ -83,6 +85,20 @@ def auto_margin(resolution: dict) -> tuple[float, str]:
             f"axis; σ = FWHM / 2.355 = {sigma:.2f} voxels)")
 
 
+def _distance_inside(region: np.ndarray) -> np.ndarray:
+    """Distance of each region voxel to the nearest voxel outside it (0 outside), computed in
+    the region's bounding box; the field's edge counts as outside (axes of length 1 do not
+    count, so a 2D ``(z, 1, x)`` slice is eroded in its plane).
+    """
+    box = find_objects(region.astype(np.int8))[0]
+    pad = [(1, 1) if n > 1 else (0, 0) for n in region.shape]
+    d = distance_transform_edt(np.pad(region[box], pad))
+    inner = tuple(slice(p[0], d.shape[a] - p[1]) for a, p in enumerate(pad))
+    out = np.zeros(region.shape)
+    out[box] = d[inner]
+    return out
+
+
 def _fallback_margin(d_inside: np.ndarray, margin: float, need: int) -> float:
     """The largest margin ≤ ``margin`` that keeps at least ``need`` voxels (0: all)."""
     if d_inside.size <= need:
@@ -107,7 +123,7 @@ def region_selections(labels, mask, margin: float) -> tuple[dict, dict, list]:
         painted = int(np.count_nonzero(region))
         used_margin, fallback = float(margin), False
         if margin > 0 and painted:
-            d = distance_transform_edt(region)
+            d = _distance_inside(region)
             sel = region & (d - 0.5 >= margin)
             need = max(MIN_VOXELS, int(math.ceil(MIN_FRACTION * painted)))
             if np.count_nonzero(sel) < need:
