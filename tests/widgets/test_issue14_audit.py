@@ -240,11 +240,9 @@ def test_est_keep_result_and_a_new_run_hides_the_kept_copy(make_napari_viewer, q
 
 # ------------------------------------------------------------- one colour per element: plots
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the EDS residual curves of the SIRT / HEBT dock are coloured by list position "
-    "(PlotWidget.start_curves: CURVE_COLOURS[i]), not by element: Ag and Au curves get "
-    "the dock's LINE and MARK colours, unlike map_/wt_ layers, atoms and the trace plots"))
 def test_eds_residual_curves_use_the_element_colours(make_napari_viewer, qtbot):
+    """Issue 14: the EDS residual curves were coloured by list position (CURVE_COLOURS[i]),
+    not by element; now Ag and Au take the colours of their map_/wt_ layers and atoms."""
     from napari_atomtomo._widgets.sirt_hebt import EDS
 
     viewer = make_napari_viewer()
@@ -316,10 +314,9 @@ def test_quantify_est_and_eds_legends_sit_off_the_data(make_napari_viewer, quant
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the Align dock's shift plot (_job_plots.plot_shifts) puts its legend inside the "
-    "axes (ax.legend(ncol=2), not legend_above), on the dy/dx curves"))
 def test_align_shift_plot_legend_sits_off_the_data(make_napari_viewer, qtbot):
+    """Issue 14: the Align shift plot's legend sat inside the axes, on the dy/dx curves
+    (ax.legend(ncol=2)); it sits above them now (legend_above)."""
     from napari_atomtomo._sample_data import silica_series_layers
     from napari_atomtomo._widgets._base import add_or_replace_layers
     from napari_atomtomo.core.atoms import Atoms
