@@ -15,7 +15,7 @@ Covered here (points that other tests already prove are not repeated):
 * legends off the data in every dock plot that has one;
 * every dock scrolls, and four docks fit a normal window;
 * the SiO2 EST sample: made in a worker, the window responsive, its progress shown;
-* 2D data sets (the Ag-Au sinograms): the angle axis in degrees, not a volume's axis;
+* 2D data sets (the Ag-Au sinograms): beside the maps, the row's angle named in degrees;
 * the canvas -> plots link started by a real click on napari's canvas, and per-element
   show/hide by a real click on the check box.
 """
@@ -429,27 +429,53 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
 
 
 # ------------------------------------------------------------- 2D data sets: the sinogram's angle
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (a documented compromise in _layers.series_layout, against issue 14's 'degrees, "
-    "labelled, its own dims axis'): a one-row series opens as a sinogram whose angle rows "
-    "run along napari's y axis in Å ('1 Å per degree', units ('angstrom', 'angstrom')); "
-    "next to the Ag-Au phantoms (z, 1, x) the viewer has no 'angle' axis, the y axis "
-    "(-75..75, labelled y, Å) mixes the tilt angle with the volumes' y, and the canvas "
-    "tilt read-out (angle_z_y_x layers only) never names the sinogram's angle"))
-def test_ag_au_sinograms_have_their_own_angle_axis_in_degrees(make_napari_viewer):
+def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
+        make_napari_viewer, qtbot):
     """Issue 14: "the 31-tilt Ag-Au series with its 15 Å phantom gives 0-1440, and the
-    series opens as a one-pixel line". It opens as a sinogram now; its angle axis must
-    still be in degrees and not be a volume's axis."""
+    series opens as a one-pixel line". It opens as a sinogram; the audit found its rows
+    on napari's y axis at "1 Å per degree" (y -75..75 mixed with the maps' y), drawn on
+    the maps in their z-x view, and no read-out of its angle. Napari aligns layers by
+    their last axes and drops every unit (with a warning) when an axis mixes degree and
+    Å, so the sinogram's rows stay on a length axis, the sinogram sits beside the maps
+    (never on them, in the y-x and the z-x view), and the canvas read-out names the
+    tilt angle of the row under the cursor in degrees. (Reworded from "its own dims
+    axis in degrees": napari 0.9.2 cannot show an image whose rows are on an axis of
+    their own next to the maps; see _layers.sinogram_placement.)"""
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "agau_phantom")
-    haadf = viewer.layers["haadf"]
-    assert haadf.data.shape == (31, 97) and haadf.axis_labels == ("angle", "x")  # holds
-    assert str(haadf.units[0]) == "degree"
+    _dock(viewer, "SIRT / HEBT")  # installs the canvas read-out
+    haadf, phantom = viewer.layers["haadf"], viewer.layers["phantom_Au"]
+    assert haadf.data.shape == (31, 97) and haadf.axis_labels == ("angle", "x")
+    info = haadf.metadata["atomtomo"]
+    assert info["display"] == "sinogram"
+    axis = info["angle_axis"]
+    assert axis["unit"] == "degree" and axis["readout"] == "cursor"
+    assert "beside the 2D maps" in axis["shown_as"]
+    # no unit was dropped: every world axis is in Å, the same as the maps'
     dims = viewer.dims
-    assert "angle" in dims.axis_labels
-    angle_axis = dims.axis_labels.index("angle")
-    phantom_axes = range(dims.ndim - 3, dims.ndim)  # the phantoms' (z, y, x)
-    assert angle_axis not in phantom_axes
+    assert dims.units is not None and {str(u) for u in dims.units} == {"angstrom"}
+    assert dims.axis_labels == ("z", "y", "x")  # the maps' axes; the angle is not one
+    # a square image (the maps' height), beside the maps along x
+    (row0, x0), (row1, x1) = haadf.extent.world
+    (_, _, px0), (pz1, _, px1) = phantom.extent.world
+    assert row1 - row0 == pytest.approx(pz1 - phantom.extent.world[0][0])
+    assert x0 > px1  # never on the maps
+    angles = layer_angles_deg(haadf)
+    overlay = viewer.canvas.overlays["atomtomo_tilt"]
+    x_sino, x_map = x0 + 10 * haadf.scale[1], px0 + 10 * phantom.scale[2]
+    for order in ((0, 1, 2), (1, 0, 2)):  # the y-x view, then the maps' z-x view
+        dims.order = order
+        v_axis, u_axis = dims.displayed
+        for k in (0, 19, 30):
+            position = [0.0] * dims.ndim
+            position[v_axis] = haadf.translate[0] + k * haadf.scale[0]
+            position[u_axis] = x_sino
+            viewer.cursor.position = tuple(position)
+            assert overlay.visible
+            assert overlay.text == f"haadf: tilt θ = {angles[k]:+.2f}° (row {k + 1} of 31)"
+        position[u_axis] = x_map  # over the maps: no sinogram angle
+        viewer.cursor.position = tuple(position)
+        assert "tilt θ" not in overlay.text or not overlay.visible
 
 
 # ------------------------------------------------------------- canvas -> plots, with real clicks

@@ -4,7 +4,10 @@ A tilt series' angle axis is linear in napari (first angle + k × mean step, see
 ``_layers.series_layout``), so for unevenly spaced angles (equally sloped tomography:
 steps from 3.6° down to 1.3°) the slider's value is only near the true angle. This text
 overlay (top left) names the exact angle and the image number of the top visible tilt
-series, e.g. ``haadf: tilt +72.65° (image 55 of 55)``, and follows the slider. Every
+series, e.g. ``haadf: tilt +72.65° (image 55 of 55)``, and follows the slider. A 2D data
+set's sinogram has no angle slider (its rows are on the canvas, beside the maps, see
+``_layers.sinogram_placement``): with the cursor over a sinogram in 2D the text names
+the angle of the row under it, e.g. ``haadf: tilt θ = +15.00° (row 19 of 31)``. Every
 AtomTomo dock installs it once per viewer.
 """
 
@@ -34,6 +37,7 @@ class TiltReadout:
         self.overlay = overlays[OVERLAY_KEY]
         viewer.dims.events.point.connect(self.update)
         viewer.dims.events.ndisplay.connect(self.update)
+        viewer.cursor.events.position.connect(self.update)
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self.update)
         for layer in viewer.layers:
@@ -50,9 +54,40 @@ class TiltReadout:
                 return layer
         return None
 
+    @staticmethod
+    def _sinogram_row(viewer):
+        """``(layer, row)`` of the top visible sinogram under the cursor in 2D, else None."""
+        dims = viewer.dims
+        if dims.ndisplay != 2:
+            return None
+        position = np.asarray(viewer.cursor.position, dtype=np.float64)
+        if position.size != dims.ndim:
+            return None
+        # napari draws a 2D layer's two axes on the canvas plane whatever the dims order
+        v, u = position[list(dims.displayed)]
+        for layer in reversed(list(viewer.layers)):
+            if not layer.visible or layer_info(layer).get("display") != "sinogram":
+                continue
+            angles = layer_angles_deg(layer)
+            if angles is None or angles.size != layer.data.shape[0]:
+                continue
+            row, col = (np.array([v, u]) - np.asarray(layer.translate)) / np.asarray(layer.scale)
+            k, i = int(np.floor(row + 0.5)), int(np.floor(col + 0.5))
+            if 0 <= k < layer.data.shape[0] and 0 <= i < layer.data.shape[1]:
+                return layer, k
+        return None
+
     def update(self, *_) -> None:
         viewer = self._viewer()
         if viewer is None:
+            return
+        hit = self._sinogram_row(viewer)
+        if hit is not None:
+            layer, k = hit
+            angles = layer_angles_deg(layer)
+            self.overlay.text = (f"{layer.name}: tilt θ = {angles[k]:+.2f}° "
+                                 f"(row {k + 1} of {angles.size})")
+            self.overlay.visible = True
             return
         layer = self._series(viewer)
         angles = None if layer is None else layer_angles_deg(layer)
