@@ -187,8 +187,8 @@ def series_layout(stack, voxel_size: float, angles_deg=None):
 
     The angle axis is its own dims axis in degrees (a singleton ``z`` after it, so that
     napari, which aligns layers by position, never shares it with a volume's ``z``); a
-    one-row series becomes its sinogram ``(angle, x)``, beside the 2D maps, its rows'
-    angles named by the canvas read-out (:func:`sinogram_placement`). Napari axes are
+    one-row series is shown as its sinogram ``(angle, 1, x)`` beside the 2D maps, its
+    rows' angles named by the canvas read-out (:func:`sinogram_placement`). Napari axes are
     linear, so the slider runs from the first angle in steps of the mean tilt step; the
     metadata records that choice (``angle_axis``: start, step, and the largest gap to the true angles).
     Without angles the axis is the image index (unit pixel).
@@ -217,12 +217,11 @@ def series_layout(stack, voxel_size: float, angles_deg=None):
                         if angles_deg is None else
                         "angles not increasing: the angle axis is the image index")
     if arr.shape[1] == 1:
-        data = arr[:, 0, :]
-        pitch, x0 = sinogram_placement(data.shape, voxel_size)
-        axis.update(sinogram_axis(data.shape, voxel_size))
+        pitch, x0 = sinogram_placement(arr.shape, voxel_size)
+        axis.update(sinogram_axis(arr.shape, voxel_size))
         layout = {"display": "sinogram", "angle_axis": axis}
-        return (data, (pitch, voxel_size), (0.0, x0), ("angle", "x"),
-                ("angstrom", "angstrom"), layout)
+        return (arr, (pitch, voxel_size, voxel_size), (0.0, 0.0, x0), ("angle", "y", "x"),
+                ("angstrom", "angstrom", "angstrom"), layout)
     data = arr[:, None]
     layout = {"display": "angle_z_y_x", "angle_axis": axis}
     return (data, (step, voxel_size, voxel_size, voxel_size), (start, 0.0, 0.0, 0.0),
@@ -234,18 +233,17 @@ SINOGRAM_GAP_FRACTION = 0.05
 
 
 def sinogram_placement(shape, voxel_size: float) -> tuple[float, float]:
-    """Row pitch (Å) and x origin (Å) of a sinogram ``(angle, u)`` on napari's canvas.
+    """Row pitch (Å) and x origin (Å) of a sinogram ``(angle, 1, u)`` on napari's canvas.
 
-    A 2D data set's maps ``(z, 1, x)`` are ``n_u`` voxels wide (``n_x = n_u``) and
-    measured in Å on every axis; napari puts the sinogram's rows on the maps' singleton
-    ``y`` axis (it aligns layers by their last axes), and in the z-x view of the maps it
-    draws them along z. A degree unit on that shared axis would make napari drop the
-    units of every layer ("Inconsistent units across layers", a warning toast), so the
-    rows stay on a length axis, spread over the maps' height (first and last row at the
-    maps' first and last z: a square image, not a thin strip), and the sinogram sits
-    beside the maps along x (its origin
-    ``n_u`` + a gap voxels to the right), never on them. The angle of a row is named by
-    the canvas read-out under the cursor (``_widgets/_tilt_readout``).
+    A 2D data set's maps are ``(z, 1, x)``, ``n_u`` voxels wide (``n_x = n_u``), shown in
+    their z-x plane. The sinogram is laid out like them, ``(angle, 1, u)``, its rows on
+    the canvas' vertical axis, spread over the maps' height (first and last row at the
+    maps' first and last z: a square image, not a thin strip), and it sits beside the
+    maps along x (its origin ``n_u`` + a gap voxels to the right), never on them. That
+    axis is a length for napari: a degree unit there, shared with the maps' z, would make
+    napari drop the units of every layer ("Inconsistent units across layers", a warning
+    toast). The angle of a row is named by the canvas read-out (``_widgets/_tilt_readout``:
+    the row under the cursor in the z-x view, the row on the slider in the y-x view).
     """
     n_angles, n_u = int(shape[0]), int(shape[-1])
     gap = max(2, int(round(SINOGRAM_GAP_FRACTION * n_u)))
@@ -256,10 +254,10 @@ def sinogram_placement(shape, voxel_size: float) -> tuple[float, float]:
 def sinogram_axis(shape, voxel_size: float) -> dict:
     """The ``angle_axis`` entries that say how :func:`sinogram_placement` shows the angle."""
     pitch, x0 = sinogram_placement(shape, voxel_size)
-    return {"shown_as": ("rows on napari's y axis (a display length, not an angle: "
-                         "a degree unit there would make napari drop all units), beside "
-                         "the 2D maps along x; the canvas read-out names a row's angle "
-                         "under the cursor"),
+    return {"shown_as": ("rows along the 2D maps' z in their z-x view (a display length, "
+                         "not an angle: a degree unit there would make napari drop all "
+                         "units), beside the 2D maps along x; the canvas read-out names "
+                         "a row's angle"),
             "row_pitch_A": round(pitch, 6), "x_offset_A": round(x0, 6),
             "readout": "cursor"}
 
@@ -271,7 +269,8 @@ def is_series_data(layer) -> bool:
 
 def series_array(layer_or_data) -> np.ndarray:
     """The ``(angle, y, x)`` stack of a tilt-series layer (a view, no copy), whatever its
-    layout: 4D ``(angle, 1, y, x)``, a sinogram ``(angle, x)`` or a plain 3D array."""
+    layout: 4D ``(angle, 1, y, x)``, a sinogram ``(angle, 1, x)`` (or an older 2D
+    ``(angle, x)``) or a plain 3D array."""
     is_layer = hasattr(layer_or_data, "metadata") and not isinstance(layer_or_data, np.ndarray)
     arr = np.asarray(layer_or_data.data if is_layer else layer_or_data)
     display = layer_info(layer_or_data).get("display") if is_layer else None

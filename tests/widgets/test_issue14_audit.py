@@ -439,13 +439,14 @@ def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
     Å, so the sinogram's rows stay on a length axis, the sinogram sits beside the maps
     (never on them, in the y-x and the z-x view), and the canvas read-out names the
     tilt angle of the row under the cursor in degrees. (Reworded from "its own dims
-    axis in degrees": napari 0.9.2 cannot show an image whose rows are on an axis of
-    their own next to the maps; see _layers.sinogram_placement.)"""
+    axis in degrees": in napari 0.9.2 one canvas has one vertical world axis, the maps'
+    z in their z-x view; a sinogram shown beside them has its rows on it; see
+    _layers.sinogram_placement.)"""
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "agau_phantom")
     _dock(viewer, "SIRT / HEBT")  # installs the canvas read-out
     haadf, phantom = viewer.layers["haadf"], viewer.layers["phantom_Au"]
-    assert haadf.data.shape == (31, 97) and haadf.axis_labels == ("angle", "x")
+    assert haadf.data.shape == (31, 1, 97) and haadf.axis_labels == ("angle", "y", "x")
     info = haadf.metadata["atomtomo"]
     assert info["display"] == "sinogram"
     axis = info["angle_axis"]
@@ -455,27 +456,26 @@ def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
     dims = viewer.dims
     assert dims.units is not None and {str(u) for u in dims.units} == {"angstrom"}
     assert dims.axis_labels == ("z", "y", "x")  # the maps' axes; the angle is not one
-    # a square image (the maps' height), beside the maps along x
-    (row0, x0), (row1, x1) = haadf.extent.world
-    (_, _, px0), (pz1, _, px1) = phantom.extent.world
-    assert row1 - row0 == pytest.approx(pz1 - phantom.extent.world[0][0])
+    # the maps' z-x view (the sinogram's rows on the canvas), a square image as tall as
+    # the maps, beside them along x
+    assert tuple(dims.order) == (1, 0, 2)
+    (row0, _, x0), (row1, _, _) = haadf.extent.world
+    (pz0, _, px0), (pz1, _, px1) = phantom.extent.world
+    assert (row0, row1) == pytest.approx((pz0, pz1))
     assert x0 > px1  # never on the maps
     angles = layer_angles_deg(haadf)
     overlay = viewer.canvas.overlays["atomtomo_tilt"]
-    x_sino, x_map = x0 + 10 * haadf.scale[1], px0 + 10 * phantom.scale[2]
-    for order in ((0, 1, 2), (1, 0, 2)):  # the y-x view, then the maps' z-x view
-        dims.order = order
-        v_axis, u_axis = dims.displayed
-        for k in (0, 19, 30):
-            position = [0.0] * dims.ndim
-            position[v_axis] = haadf.translate[0] + k * haadf.scale[0]
-            position[u_axis] = x_sino
-            viewer.cursor.position = tuple(position)
-            assert overlay.visible
-            assert overlay.text == f"haadf: tilt θ = {angles[k]:+.2f}° (row {k + 1} of 31)"
-        position[u_axis] = x_map  # over the maps: no sinogram angle
-        viewer.cursor.position = tuple(position)
-        assert "tilt θ" not in overlay.text or not overlay.visible
+    x_sino, x_map = x0 + 10 * haadf.scale[2], px0 + 10 * phantom.scale[2]
+    for k in (0, 18, 30):
+        viewer.cursor.position = (haadf.translate[0] + k * haadf.scale[0], 0.0, x_sino)
+        assert overlay.visible
+        assert overlay.text == f"haadf: tilt θ = {angles[k]:+.2f}° (row {k + 1} of 31)"
+    viewer.cursor.position = (haadf.translate[0] + 18 * haadf.scale[0], 0.0, x_map)
+    assert not overlay.visible  # over the maps: no tilt angle
+    # the y-x view: the z slider steps through the rows, the canvas names each tilt
+    dims.order = (0, 1, 2)
+    dims.set_current_step(0, 18 * 96 // 30)  # the slider has the maps' 97 steps of 15 Å
+    assert overlay.text == f"haadf: tilt θ = {angles[18]:+.2f}° (row 19 of 31)"
 
 
 # ------------------------------------------------------------- canvas -> plots, with real clicks
