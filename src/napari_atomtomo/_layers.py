@@ -10,7 +10,9 @@ Every layer this plugin makes carries
   degree) and is never shared with a volume's ``z`` (a 55-image series next to a 100-slice
   volume gives a ±72.6° angle slider and a 0–107 Å z slider). In 3D the series is one
   flat plane at ``z = 0``, not a thick box. A one-row series (a 2D data set) is shown as
-  its sinogram ``(angle, x)``. :func:`series_array` gives back the ``(angle, y, x)`` stack
+  its sinogram ``(angle, 1, x)`` beside the 2D maps ``(z, 1, x)`` in their z-x view, its
+  rows along their z, the row's angle named by the canvas read-out
+  (:func:`sinogram_placement`). :func:`series_array` gives back the ``(angle, y, x)`` stack
   whatever the layout; the exact angles are in the metadata;
 * ``metadata["atomtomo"] = {"algorithm", "parameters", "source_layers", "version", ...}``
   so the same result can be made again from the command line, plus ``kind``
