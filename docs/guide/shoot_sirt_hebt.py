@@ -66,10 +66,16 @@ def main(argv=None) -> int:
     widget.alpha.value = 0.8
     widget.n_iter.value = 100
     run_job(widget, app)
-    viewer.layers["haadf"].visible = False
+    # the maps' z-x plane with the HAADF sinogram beside them; the cursor on its row 19
+    # (+15°) makes the canvas text name that row's tilt angle
     viewer.layers.selection.active = viewer.layers["map_Au"]
     viewer.reset_view()
+    haadf = viewer.layers["haadf"]
+    # the sinogram (angle, 1, x): row 18 along z, column 48 along x
+    viewer.cursor.position = (haadf.translate[0] + 18 * haadf.scale[0], 0.0,
+                              haadf.translate[2] + 48 * haadf.scale[2])
     grab(viewer, app, out / "guide_sirt_hebt.png")
+    haadf.visible = False
 
     # 1b. keep that result, run α = 0.3, and compare the two Au maps side by side
     widget.keep_button.click()

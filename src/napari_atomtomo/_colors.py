@@ -86,6 +86,14 @@ def element_color(symbol: str) -> str:
     return ELEMENT_COLORS.get(key, UNKNOWN_ELEMENT_COLOR)
 
 
+def curve_color(label: str, fallback: str) -> str:
+    """Colour of a plot curve: its element's colour when ``label`` is an element symbol
+    (so Ag is the same colour in plots as in map_/wt_ layers and atoms), else
+    ``fallback`` (e.g. a colour by position for "HAADF" or "round 2")."""
+    s = str(label).strip()
+    return ELEMENT_COLORS.get(s[:1].upper() + s[1:].lower(), fallback) if s else fallback
+
+
 #: Marker diameters (Å) span this range: small enough that the density around an atom
 #: stays visible, ordered by the element's covalent radius (O 0.61, Si 0.71, Au 0.77 Å).
 MARKER_DIAMETER_RANGE_A = (0.6, 0.8)

@@ -10,7 +10,9 @@ Every layer this plugin makes carries
   degree) and is never shared with a volume's ``z`` (a 55-image series next to a 100-slice
   volume gives a ±72.6° angle slider and a 0–107 Å z slider). In 3D the series is one
   flat plane at ``z = 0``, not a thick box. A one-row series (a 2D data set) is shown as
-  its sinogram ``(angle, x)``. :func:`series_array` gives back the ``(angle, y, x)`` stack
+  its sinogram ``(angle, 1, x)`` beside the 2D maps ``(z, 1, x)`` in their z-x view, its
+  rows along their z, the row's angle named by the canvas read-out
+  (:func:`sinogram_placement`). :func:`series_array` gives back the ``(angle, y, x)`` stack
   whatever the layout; the exact angles are in the metadata;
 * ``metadata["atomtomo"] = {"algorithm", "parameters", "source_layers", "version", ...}``
   so the same result can be made again from the command line, plus ``kind``
@@ -187,9 +189,10 @@ def series_layout(stack, voxel_size: float, angles_deg=None):
 
     The angle axis is its own dims axis in degrees (a singleton ``z`` after it, so that
     napari, which aligns layers by position, never shares it with a volume's ``z``); a
-    one-row series becomes its sinogram ``(angle, x)``. Napari axes are linear, so the
-    slider runs from the first angle in steps of the mean tilt step; the metadata records
-    that choice (``angle_axis``: start, step, and the largest gap to the true angles).
+    one-row series is shown as its sinogram ``(angle, 1, x)`` beside the 2D maps, its
+    rows' angles named by the canvas read-out (:func:`sinogram_placement`). Napari axes are
+    linear, so the slider runs from the first angle in steps of the mean tilt step; the
+    metadata records that choice (``angle_axis``: start, step, and the largest gap to the true angles).
     Without angles the axis is the image index (unit pixel).
     """
     arr = np.asarray(stack)
@@ -216,19 +219,49 @@ def series_layout(stack, voxel_size: float, angles_deg=None):
                         if angles_deg is None else
                         "angles not increasing: the angle axis is the image index")
     if arr.shape[1] == 1:
-        # The sinogram's rows run along napari's y axis, which volumes (z, 1, x) of the
-        # same 2D data set measure in Å: a unit of degree there makes napari drop units
-        # for every layer with a warning toast. So the rows keep the degree scale on a
-        # length axis (1 Å of y shows 1° of tilt), and the metadata says so.
-        axis["shown_as"] = "y in Å, 1 Å per degree"
-        data = arr[:, 0, :]
+        pitch, x0 = sinogram_placement(arr.shape, voxel_size)
+        axis.update(sinogram_axis(arr.shape, voxel_size))
         layout = {"display": "sinogram", "angle_axis": axis}
-        return (data, (step, voxel_size), (start, 0.0), ("angle", "x"),
-                ("angstrom", "angstrom"), layout)
+        return (arr, (pitch, voxel_size, voxel_size), (0.0, 0.0, x0), ("angle", "y", "x"),
+                ("angstrom", "angstrom", "angstrom"), layout)
     data = arr[:, None]
     layout = {"display": "angle_z_y_x", "angle_axis": axis}
     return (data, (step, voxel_size, voxel_size, voxel_size), (start, 0.0, 0.0, 0.0),
             ("angle", "z", "y", "x"), (unit, "angstrom", "angstrom", "angstrom"), layout)
+
+
+#: Gap (in detector pixels, at least 2) between a 2D data set's maps and its sinogram.
+SINOGRAM_GAP_FRACTION = 0.05
+
+
+def sinogram_placement(shape, voxel_size: float) -> tuple[float, float]:
+    """Row pitch (Å) and x origin (Å) of a sinogram ``(angle, 1, u)`` on napari's canvas.
+
+    A 2D data set's maps are ``(z, 1, x)``, ``n_u`` voxels wide (``n_x = n_u``), shown in
+    their z-x plane. The sinogram is laid out like them, ``(angle, 1, u)``, its rows on
+    the canvas' vertical axis, spread over the maps' height (first and last row at the
+    maps' first and last z: a square image, not a thin strip), and it sits beside the
+    maps along x (its origin ``n_u`` + a gap voxels to the right), never on them. That
+    axis is a length for napari: a degree unit there, shared with the maps' z, would make
+    napari drop the units of every layer ("Inconsistent units across layers", a warning
+    toast). The angle of a row is named by the canvas read-out (``_widgets/_tilt_readout``:
+    the row under the cursor in the z-x view, the row on the slider in the y-x view).
+    """
+    n_angles, n_u = int(shape[0]), int(shape[-1])
+    gap = max(2, int(round(SINOGRAM_GAP_FRACTION * n_u)))
+    pitch = (n_u - 1) / (n_angles - 1) if n_angles > 1 and n_u > 1 else 1.0
+    return pitch * float(voxel_size), (n_u + gap) * float(voxel_size)
+
+
+def sinogram_axis(shape, voxel_size: float) -> dict:
+    """The ``angle_axis`` entries that say how :func:`sinogram_placement` shows the angle."""
+    pitch, x0 = sinogram_placement(shape, voxel_size)
+    return {"shown_as": ("rows along the 2D maps' z in their z-x view (a display length, "
+                         "not an angle: a degree unit there would make napari drop all "
+                         "units), beside the 2D maps along x; the canvas read-out names "
+                         "a row's angle"),
+            "row_pitch_A": round(pitch, 6), "x_offset_A": round(x0, 6),
+            "readout": "cursor"}
 
 
 def is_series_data(layer) -> bool:
@@ -238,7 +271,8 @@ def is_series_data(layer) -> bool:
 
 def series_array(layer_or_data) -> np.ndarray:
     """The ``(angle, y, x)`` stack of a tilt-series layer (a view, no copy), whatever its
-    layout: 4D ``(angle, 1, y, x)``, a sinogram ``(angle, x)`` or a plain 3D array."""
+    layout: 4D ``(angle, 1, y, x)``, a sinogram ``(angle, 1, x)`` (or an older 2D
+    ``(angle, x)``) or a plain 3D array."""
     is_layer = hasattr(layer_or_data, "metadata") and not isinstance(layer_or_data, np.ndarray)
     arr = np.asarray(layer_or_data.data if is_layer else layer_or_data)
     display = layer_info(layer_or_data).get("display") if is_layer else None

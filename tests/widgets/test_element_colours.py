@@ -54,3 +54,20 @@ def test_maps_weight_fractions_and_atoms_share_the_elements_colour(make_napari_v
         np.testing.assert_allclose(faces, np.tile(colour, (len(faces), 1)), atol=1e-6)
     assert not np.allclose(top_colour(viewer.layers["map_Au"]),
                            top_colour(viewer.layers["map_Ag"]))
+
+
+def test_curves_named_by_an_element_take_its_colour_others_their_position(qtbot):
+    """Issue 14: plot curves were coloured by list position. A curve named by an element
+    takes the element's colour (in any order, any case); other curves keep the colours
+    by position."""
+    from matplotlib.colors import to_rgba
+
+    from napari_atomtomo._widgets._plot import CURVE_COLOURS, PlotWidget
+
+    plot = PlotWidget()
+    qtbot.addWidget(plot)
+    plot.start_curves(["HAADF", "au", "Ag", "round 2"], x_max=5)
+    lines = {line.get_label(): line for line in plot.axes.lines}
+    for label, colour in (("HAADF", CURVE_COLOURS[0]), ("au", element_color("Au")),
+                          ("Ag", element_color("Ag")), ("round 2", CURVE_COLOURS[3])):
+        assert to_rgba(lines[label].get_color()) == to_rgba(colour), label

@@ -196,9 +196,15 @@ def test_one_row_series_opens_as_a_sinogram(make_napari_viewer):
     angles = np.linspace(-60, 60, 31)
     layer = viewer.add_layer(Layer.create(*image_layer_data(
         stack, 0.5, "sino", "read", kind="tilt_series", angles_deg=angles)))
-    assert layer.data.shape == (31, 60) and layer.axis_labels == ("angle", "x")
-    assert tuple(layer.scale) == (4.0, 0.5)
+    assert layer.data.shape == (31, 1, 60) and layer.axis_labels == ("angle", "y", "x")
+    # rows spread over the maps' height (59 voxels of 0.5 Å over 30 steps), beside the
+    # maps (60 voxels + a gap of 3) along x; the rows keep Å (napari shares the axis)
+    assert tuple(layer.scale) == pytest.approx((59 * 0.5 / 30, 0.5, 0.5))
+    assert tuple(layer.translate) == (0.0, 0.0, 63 * 0.5)
+    assert [str(u) for u in layer.units] == ["angstrom"] * 3
     assert layer.metadata["atomtomo"]["display"] == "sinogram"
+    axis = layer.metadata["atomtomo"]["angle_axis"]
+    assert axis["readout"] == "cursor" and axis["x_offset_A"] == 31.5
     np.testing.assert_array_equal(series_array(layer), stack)
 
 
@@ -216,6 +222,39 @@ def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer):
         assert overlay.text == (f"blobs tilt series: tilt {angles[k]:+.2f}° "
                                 f"(image {k + 1} of 55)")
     viewer.layers["blobs tilt series"].visible = False
+    assert not overlay.visible
+
+
+def test_the_canvas_names_the_tilt_angle_of_the_sinogram_row_under_the_cursor(
+        make_napari_viewer):
+    """A sinogram has no angle slider: in the z-x view (chosen for a 2D data set) the
+    canvas text names the exact angle of the row under the cursor (uneven angles too),
+    only over the sinogram, only in 2D; in the y-x view, the row on the z slider."""
+    from napari_atomtomo._widgets._tilt_readout import install_tilt_readout
+
+    viewer = make_napari_viewer()
+    angles = np.degrees(np.arctan(np.linspace(-2.0, 2.0, 21)))  # uneven steps
+    layer = viewer.add_layer(Layer.create(*image_layer_data(
+        np.ones((21, 1, 40), np.float32), 2.0, "sino", "read", kind="tilt_series",
+        angles_deg=angles)))
+    assert tuple(viewer.dims.order) == (0, 1, 2)
+    overlay = install_tilt_readout(viewer).overlay
+    assert tuple(viewer.dims.order) == (1, 0, 2)  # the z-x view: the rows on the canvas
+    x = layer.translate[2] + 5 * layer.scale[2]
+    for k in (0, 7, 20):
+        viewer.cursor.position = (k * layer.scale[0], 0.0, x)
+        assert overlay.visible
+        assert overlay.text == f"sino: tilt θ = {angles[k]:+.2f}° (row {k + 1} of 21)"
+    viewer.cursor.position = (7 * layer.scale[0], 0.0, layer.translate[2] - 10.0)  # left
+    assert not overlay.visible
+    viewer.cursor.position = (7 * layer.scale[0], 0.0, x)
+    layer.visible = False
+    assert not overlay.visible
+    layer.visible = True
+    viewer.dims.order = (0, 1, 2)  # the y-x view: the z slider picks the row
+    viewer.dims.set_current_step(0, 12)
+    assert overlay.text == f"sino: tilt θ = {angles[12]:+.2f}° (row 13 of 21)"
+    viewer.dims.ndisplay = 3
     assert not overlay.visible
 
 

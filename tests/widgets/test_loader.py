@@ -78,8 +78,10 @@ def test_load_dataset_folder(loader, qtbot, small_dataset_folder):
     for name in ("haadf", "eds_Ag", "eds_Au"):
         layer = viewer.layers[name]
         assert series_array(layer).shape == (4, 1, 9)
-        assert layer.data.shape == (4, 9) and layer.scale[-1] == pytest.approx(0.5)  # a sinogram
-        assert layer.axis_labels == ("angle", "x")
+        assert layer.data.shape == (4, 1, 9) and layer.scale[-1] == pytest.approx(0.5)
+        assert layer.metadata["atomtomo"]["display"] == "sinogram"  # beside the maps
+        assert layer.axis_labels == ("angle", "y", "x")
+        assert layer.extent.world[0, 2] > viewer.layers["phantom_Au"].extent.world[1, 2]
         np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], ds.angles_deg)
     np.testing.assert_array_equal(series_array(viewer.layers["eds_Au"]), ds.eds["Au"])
     assert viewer.layers["eds_Ag"].metadata["atomtomo"]["element"] == "Ag"

@@ -274,8 +274,11 @@ def test_agau_sample_data(make_napari_viewer):
         "haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au"]
     for name in ("haadf", "eds_Ag", "eds_Au"):
         layer = viewer.layers[name]
-        assert layer.data.shape == (31, 97)  # a one-row series opens as its sinogram
-        assert tuple(layer.scale) == pytest.approx((5.0, VS))  # 5° a row
+        assert layer.data.shape == (31, 1, 97)  # a one-row series opens as its sinogram
+        assert layer.metadata["atomtomo"]["display"] == "sinogram"
+        # rows spread over the maps' height (96 voxels, 30 steps), beside the maps
+        assert tuple(layer.scale) == pytest.approx((96 * VS / 30, VS, VS))
+        assert layer.translate[2] > 96 * VS
         np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], np.arange(-75, 76, 5))
     wt = viewer.layers["phantom_Au"].data + viewer.layers["phantom_Ag"].data
     assert viewer.layers["phantom_Au"].data.shape == (97, 1, 97)

@@ -125,8 +125,11 @@ def test_agau_dataset_matches_the_command_line(simulate, qtbot, tmp_path):
     assert names == ["haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au"]
     for name in ("haadf", "eds_Ag", "eds_Au"):
         layer = viewer.layers[name]
-        assert series_array(layer).shape == (31, 1, 97) and layer.data.shape == (31, 97)  # a sinogram
-        assert tuple(layer.scale) == pytest.approx((5.0, 15.0))  # 5° a row, 15 Å a column
+        assert series_array(layer).shape == (31, 1, 97) and layer.data.shape == (31, 1, 97)
+        assert layer.metadata["atomtomo"]["display"] == "sinogram"
+        # rows spread over the maps' 96 × 15 Å, 15 Å a column; beside the maps along x
+        assert tuple(layer.scale) == pytest.approx((96 * 15.0 / 30, 15.0, 15.0))
+        assert layer.translate[2] > (97 - 1) * 15.0
         np.testing.assert_allclose(layer.metadata["atomtomo"]["angles_deg"], np.arange(-75, 76, 5))
     assert viewer.layers["eds_Au"].metadata["atomtomo"]["element"] == "Au"
     phantom = viewer.layers["phantom_Ag"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..jobs.simulate_align import AlignJobResult
-from ._plot import FOREGROUND, LINE, MARK
+from ._plot import FOREGROUND, LINE, MARK, legend_above
 
 __all__ = ["RESIDUAL_LABEL", "draw_residuals", "plot_shifts"]
 
@@ -52,6 +52,7 @@ def plot_shifts(plot, result: AlignJobResult, angles=None, truth=None) -> str:
         text += f"; rms error vs the simulation's truth dy {err[0]:.3f} px, dx {err[1]:.3f} px"
     ax.set_xlabel("tilt angle (°)" if angles is not None else "image index")
     ax.set_ylabel("shift (px)")
-    ax.legend(fontsize=7, facecolor="#262930", labelcolor=FOREGROUND, edgecolor="#606060", ncol=2)
+    ax.legend(fontsize=7, facecolor="#262930", labelcolor=FOREGROUND, edgecolor="#606060")
+    legend_above(ax)  # inside the axes it sat on the dy/dx curves
     plot.draw()
     return text

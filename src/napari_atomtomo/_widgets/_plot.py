@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from .._colors import curve_color
 from ..jobs._job_info import SEPARATE_TURN_MS
 from ..plots import DOCK, style_axes
 
@@ -287,8 +288,8 @@ class PlotWidget(QWidget):
         for x in marks:
             ax.axvline(x, color=FOREGROUND, lw=0.6, ls=":")
         self._curve_lines = {
-            label: ax.plot([], [], color=CURVE_COLOURS[i % len(CURVE_COLOURS)], lw=1.2,
-                           label=label, animated=True)[0]
+            label: ax.plot([], [], color=curve_color(label, CURVE_COLOURS[i % len(CURVE_COLOURS)]),
+                           lw=1.2, label=label, animated=True)[0]
             for i, label in enumerate(labels)
         }
         if len(self._curve_lines) > 1:
