@@ -114,9 +114,9 @@ def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qt
                                                   x_starts={ROUND_2: 5}, marks=()))
 
 
-def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot):
+def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot, open_sample):
     viewer, widget = est
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     assert widget.series.value is viewer.layers[SERIES]  # volumes are not offered
     assert list(widget.series.choices) == [viewer.layers[SERIES]]
     assert widget.method.value == EST and widget.angles_file.native.isHidden()
@@ -200,14 +200,14 @@ def test_arbitrary_angles_select_gridding_and_explain_why_not_est(est, qtbot):
 
 
 @pytest.mark.slow
-def test_cancel_stops_the_job_at_its_next_yield(est, qtbot, job_probe):
+def test_cancel_stops_the_job_at_its_next_yield(est, qtbot, job_probe, open_sample):
     """Cancel reaches EST between two iterations; the volume shown stays, marked partial.
     (How long Cancel takes is measured in benchmarks/bench_gui_heartbeat.py.)"""
     from napari_atomtomo._widgets import est as est_module
 
     viewer, widget = est
     probe = job_probe(est_module, "with_error_history")
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.yielded, timeout=60_000):
         widget.run_button.click()
@@ -269,11 +269,11 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
 
 
 @pytest.mark.slow
-def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot):
+def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot, open_sample):
     from napari_atomtomo._widgets.est import SETUP_CANCEL_NOTE
 
     viewer, widget = est
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
         widget.run_button.click()
