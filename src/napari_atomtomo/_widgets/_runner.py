@@ -87,7 +87,7 @@ class JobRunner(JobEndMixin, QWidget):
     #: The runner whose worker is alive (plugin-wide single flight).
     _active: JobRunner | None = None
 
-    def __init__(self, viewer=None, parent: QWidget | None = None):
+    def __init__(self, viewer=None, parent: QWidget | None = None, *, warm: bool = True):
         super().__init__(parent)
         self._viewer = viewer
         self._job_id = 0
@@ -123,7 +123,7 @@ class JobRunner(JobEndMixin, QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(self.error)
-        if viewer is not None:  # napari's first activity bar is slow to make: not on a click
+        if viewer is not None and warm:  # napari's first activity bar is slow: not on a click
             QTimer.singleShot(0, warm_activity_dock)
 
     # ------------------------------------------------------------------ state
@@ -155,6 +155,7 @@ class JobRunner(JobEndMixin, QWidget):
         describe: Callable | None = None,
         keep_preview: bool = False,
         exclusive: bool = True,
+        activity_after_s: float = 0.0,
         live_layers=None,
         **kwargs,
     ) -> int | None:
@@ -189,6 +190,10 @@ class JobRunner(JobEndMixin, QWidget):
         exclusive : bool
             Take the plugin-wide single-flight slot (default). Pass ``False`` only for
             jobs that run no numba kernel (e.g. reading files).
+        activity_after_s : float
+            Open napari's activity-dock bar only if the job still runs this long after
+            the click (default at once). napari's first bar of a session costs the GUI
+            thread 0.1-0.5 s: not worth it for a job that is over in a second.
         live_layers : layer data tuple(s), optional
             The job's output layers, named as the result's (e.g. zeros of the result's
             shape). An image layer of that name and dimensionality that already exists is
@@ -235,7 +240,8 @@ class JobRunner(JobEndMixin, QWidget):
             self._open_live_layers(self._job, _as_tuples(live_layers))
         self._pbar = None
         # The activity-dock bar runs processEvents when it is made: not inside the click.
-        QTimer.singleShot(SEPARATE_TURN_MS, lambda j=job: self._open_activity_progress(j))
+        QTimer.singleShot(max(SEPARATE_TURN_MS, int(1000 * activity_after_s)),
+                          lambda j=job: self._open_activity_progress(j))
         self.progress_bar.setRange(0, 0)  # busy until the first yield
         self.status.setText(f"{label}: {COMPILING_MESSAGE}")
         self.error.setVisible(False)
