@@ -54,6 +54,7 @@ class JobProbe:
         self.func = func
         self.hold_after = hold_after
         self.produced = 0
+        self.states: list = []  # what the real generator produced, in order
         self.held = threading.Event()
         self.release = threading.Event()
 
@@ -64,6 +65,7 @@ class JobProbe:
                 outcome.append((yield from func(*args, **kwargs)))
 
             for state in states():
+                self.states.append(state)
                 self.produced += 1
                 yield state
                 if self.produced == self.hold_after:

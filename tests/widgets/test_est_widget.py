@@ -269,11 +269,43 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
 
 
 @pytest.mark.slow
-def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot, open_sample):
-    from napari_atomtomo._widgets.est import SETUP_CANCEL_NOTE
+def test_cancel_during_the_set_up_stops_it_at_the_end_of_the_current_stage(
+        est, qtbot, job_probe, open_sample):
+    """EST's set-up yields between its stages: Cancel reaches it there (issue 14 point 5),
+    not only once the whole set-up is done; the dock says so meanwhile."""
+    from napari_atomtomo._widgets import est as est_module
+    from napari_atomtomo._widgets.est import SETUP_STAGE_NOTE
+    from napari_atomtomo.core.est import EstSetupStep
 
     viewer, widget = est
     open_sample(viewer, "blob_tilt_series")
+    # the job halts after handing over its first state, whatever the machine's load
+    probe = job_probe(est_module, "with_error_history", hold_after=1)
+    widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
+    widget.run_button.click()
+    qtbot.waitUntil(probe.held.is_set, timeout=120_000)
+    (first,) = probe.states
+    assert isinstance(first, EstSetupStep) and first.stage == "measured lines"
+    assert first.n_steps >= 4  # lines, >= 2 chunks of the back projection, operator
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
+        widget.runner.cancel_button.click()
+        assert widget.setup_note.text() == SETUP_STAGE_NOTE
+        assert not widget.setup_note.isHidden()
+        probe.release.set()
+    # stopped at the end of the stage running when Cancel came: one more set-up step,
+    # the rest of the set-up and every iteration never ran
+    assert probe.produced == 2
+    assert all(isinstance(s, EstSetupStep) for s in probe.states)
+    assert widget.setup_note.isHidden() and not widget.runner.busy
+
+
+@pytest.mark.slow
+def test_cancel_during_the_gridding_set_up_says_when_it_takes_effect(est, qtbot, open_sample):
+    from napari_atomtomo._widgets.est import GRIDDING, SETUP_CANCEL_NOTE
+
+    viewer, widget = est
+    open_sample(viewer, "blob_tilt_series")
+    widget.method.value = GRIDDING
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
         widget.run_button.click()
