@@ -4,14 +4,17 @@ the papers it implements.
 The public names are those of ``core.ALGORITHMS`` (the index in ``core/__init__.py``).
 Each function's docstring must have a one-line summary, a ``Parameters`` section naming
 every parameter of its signature, a ``Returns`` (or ``Yields``) section, and a
-``References`` section citing paper 000 or paper 002 by DOI. ``make lint`` also runs
-ruff's pydocstyle rules (numpy convention) over the whole public API.
+``References`` section citing paper 000 or paper 002 by DOI. The References sections are
+appended at import time by ``@cites`` from ``core/_refs.py``, the one place the citations
+are written. ``make lint`` also runs ruff's pydocstyle rules (numpy convention) over the
+whole public API.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +63,11 @@ def test_public_function_has_numpydoc_with_references(name):
     assert "Returns" in sections or "Yields" in sections, f"{name}: no Returns/Yields section"
     refs = sections.get("References", "")
     assert any(doi in refs for doi in DOIS), f"{name}: References must cite a paper by DOI"
+
+
+def test_the_citations_are_written_once():
+    """Only ``core/_refs.py`` spells out the papers; docstrings get them from ``@cites``."""
+    core_dir = Path(core.__file__).parent
+    writers = sorted(str(p.relative_to(core_dir)) for p in core_dir.rglob("*.py")
+                     if any(doi in p.read_text(encoding="utf-8") for doi in DOIS))
+    assert writers == ["_refs.py"]

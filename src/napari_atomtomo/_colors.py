@@ -6,6 +6,8 @@ and O ``#e00000`` (red). Qt-free and napari-free, so plots and reports can use i
 
 from __future__ import annotations
 
+from .core.elements import COVALENT_RADII_A
+
 __all__ = ["ELEMENT_COLORS", "UNKNOWN_ELEMENT_COLOR", "element_color", "COVALENT_RADII_A",
            "atom_marker_diameter_A"]
 
@@ -84,18 +86,6 @@ def element_color(symbol: str) -> str:
     return ELEMENT_COLORS.get(key, UNKNOWN_ELEMENT_COLOR)
 
 
-#: Covalent radii in Å (Cordero et al., Dalton Trans. 2008, 2832), for marker sizes.
-COVALENT_RADII_A: dict[str, float] = {
-    "H": 0.31, "He": 0.28, "Li": 1.28, "B": 0.84, "C": 0.76, "N": 0.71, "O": 0.66,
-    "F": 0.57, "Na": 1.66, "Mg": 1.41, "Al": 1.21, "Si": 1.11, "P": 1.07, "S": 1.05,
-    "Cl": 1.02, "K": 2.03, "Ca": 1.76, "Ti": 1.60, "V": 1.53, "Cr": 1.39, "Mn": 1.39,
-    "Fe": 1.32, "Co": 1.26, "Ni": 1.24, "Cu": 1.32, "Zn": 1.22, "Ga": 1.22, "Ge": 1.20,
-    "As": 1.19, "Se": 1.20, "Sr": 1.95, "Y": 1.90, "Zr": 1.75, "Nb": 1.64, "Mo": 1.54,
-    "Ru": 1.46, "Rh": 1.42, "Pd": 1.39, "Ag": 1.45, "Cd": 1.44, "In": 1.42, "Sn": 1.39,
-    "Sb": 1.39, "Te": 1.38, "Ba": 2.15, "La": 2.07, "Ce": 2.04, "Nd": 2.01, "Gd": 1.96,
-    "Hf": 1.75, "Ta": 1.70, "W": 1.62, "Re": 1.51, "Os": 1.44, "Ir": 1.41, "Pt": 1.36,
-    "Au": 1.36, "Hg": 1.32, "Pb": 1.46, "Bi": 1.48,
-}
 #: Marker diameters (Å) span this range: small enough that the density around an atom
 #: stays visible, ordered by the element's covalent radius (O 0.61, Si 0.71, Au 0.77 Å).
 MARKER_DIAMETER_RANGE_A = (0.6, 0.8)

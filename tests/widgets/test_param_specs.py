@@ -24,6 +24,8 @@ MINIMAL_ARGV = {
     "trace_atoms": ["trace", "v.mrc", "--out", "a.xyz"],
     "quantify": ["quantify", "maps", "--kind", "eds", "--out", "q"],
     "eds": ["eds", "data", "--out", "maps"],
+    "simulate.silica": ["simulate", "silica", "out"],
+    "simulate.agau": ["simulate", "agau", "out"],
 }
 
 #: Fields without a default (required options), as the minimal command line gives them.
@@ -39,6 +41,8 @@ def test_every_shared_algorithm_is_covered():
     import napari_atomtomo.core.est  # noqa: F401  (registers est and gridding)
     import napari_atomtomo.core.preprocess  # noqa: F401
     import napari_atomtomo.core.quantify  # noqa: F401
+    import napari_atomtomo.core.simulate.agau  # noqa: F401
+    import napari_atomtomo.core.simulate.haadf  # noqa: F401
     import napari_atomtomo.core.stopping  # noqa: F401  (registers eds)
     import napari_atomtomo.core.trace  # noqa: F401
 
@@ -102,6 +106,9 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     quantify = _widget(viewer, "Quantify (ESF threshold)")
     cls = ALGORITHM_PARAMS["quantify"]
     assert cls(quantify.kind.value, smooth_voxels=quantify._smooth_value()) == cls("eds")
+    simulate = _widget(viewer, "Simulate tilt series")
+    assert _spec_values(simulate.haadf_params()) == _spec_values(ALGORITHM_PARAMS["simulate.silica"]())
+    assert simulate.agau_params() == ALGORITHM_PARAMS["simulate.agau"]()
 
 
 def test_preprocess_command_parses_back(make_napari_viewer):
@@ -225,3 +232,31 @@ def test_quantify_command_parses_back(make_napari_viewer):
     args = build_parser().parse_args(shlex.split(quantify.command_line())[1:])
     assert read_params(cls, args) == params
     assert command_options(read_params(cls, args)) == command_options(params)
+
+
+def test_simulate_commands_parse_back(make_napari_viewer):
+    """Non-default values set in the Simulate widget come back from its command lines, and
+    its inputs carry the specs' labels and ranges."""
+    import shlex
+
+    from napari_atomtomo._widgets.simulate import AGAU
+
+    viewer = make_napari_viewer()
+    sim = _widget(viewer, "Simulate tilt series")
+    cls = ALGORITHM_PARAMS["simulate.silica"]
+    for name, widget in sim.haadf_inputs.items():
+        spec, _ = param_specs(cls)[name]
+        assert widget.label.startswith(spec.label) and (widget.min, widget.max) == spec.range
+    sim.pixel_size.value, sim.n_pixels.value, sim.probe.value = 0.45, 120, 0.9
+    sim.drift.value, sim.shifts.value, sim.seed.value = -0.3, 1.5, 7
+    sim.noise.value = ("r_noise", None)
+    sim.r_noise.value = 0.3
+    params = sim.haadf_params()
+    assert params != cls(r_noise=0.3)
+    args = build_parser().parse_args(shlex.split(sim.command_line())[1:])
+    assert read_params(cls, args, dose=args.dose, r_noise=args.r_noise) == params
+    sim.kind.value = AGAU
+    sim.solid_angle.value = 1.25
+    args = build_parser().parse_args(shlex.split(sim.command_line())[1:])
+    agau = read_params(ALGORITHM_PARAMS["simulate.agau"], args)
+    assert agau.solid_angle_sr == sim.agau_params().solid_angle_sr == 1.25

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QLabel
 
 from .. import io
 from .._sample_data import agau_dataset_layers, silica_series_layers
+from ..core.params import command_options
 from ..core.simulate.agau import AgAuParams
 from ..core.simulate.haadf import PAPER_DOSES_E_PER_A2, R_NOISE_PRESETS, HaadfParams, centre_atoms
 from ..io._paths import SHIPPED_STRUCTURE, shipped_structure_path
@@ -35,6 +36,7 @@ from ..jobs.simulate_align import (
     iter_simulate_silica,
 )
 from ._base import JobDockWidget, format_command
+from ._params import param_widget, params_from_widgets
 
 __all__ = ["SimulateWidget"]
 
@@ -55,10 +57,9 @@ NOISE_CHOICES = (
     + [("dose: my value (e/Å²)", (DOSE, None)), ("R_noise: my value", (R_NOISE, None)),
        ("noise-free", (NOISE_FREE, None))]
 )
-#: ``atomtomo simulate silica`` option of each HaadfParams field (None: not an option).
-OPTIONS = {"pixel_size": "--pixel-size", "n_pixels": "--n-pixels", "probe_fwhm": "--probe-fwhm",
-           "z_exponent": None, "tilt_drift_deg": "--tilt-drift", "shift_sigma_px": "--shift-sigma",
-           "dose": "--dose", "r_noise": "--r-noise", "seed": "--seed"}
+#: The HaadfParams fields the widget shows (``vacuum_counts`` is command-line only).
+HAADF_INPUTS = ("pixel_size", "n_pixels", "probe_fwhm", "tilt_drift_deg", "shift_sigma_px",
+                "seed")
 
 
 def _is_empty(path) -> bool:
@@ -73,6 +74,11 @@ class SimulateWidget(JobDockWidget):
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent)
         w = self._add
+
+        def spec_input(cls, name):
+            widget = param_widget(cls, name)
+            return w(widget, widget.tooltip)
+
         self.kind = w(ComboBox(label="object", value=SILICA, choices=[
             ("SiO2 particle, HAADF (paper 000)", SILICA),
             ("Ag–Au core–shell, HAADF + EDS (paper 002)", AGAU)]),
@@ -98,25 +104,14 @@ class SimulateWidget(JobDockWidget):
         self.r_noise = w(FloatSpinBox(label="R_noise (fraction)", value=0.15, min=0.001, max=2.0,
                                       step=0.01),
                          "mean |noisy - clean| / clean signal of each image (paper 000, Eq. 2)")
-        self.pixel_size = w(FloatSpinBox(label="pixel size (Å)", value=0.5, min=0.05, max=5.0,
-                                         step=0.05), "detector pixel size in Å (paper: 0.5 Å)")
-        self.n_pixels = w(SpinBox(label="image size (px)", value=100, min=8, max=1024),
-                          "images are n × n pixels; the particle must fit with its shifts")
-        self.probe = w(FloatSpinBox(label="probe FWHM (Å)", value=0.8, min=0.05, max=5.0,
-                                    step=0.05), "full width at half maximum of the probe")
-        self.drift = w(FloatSpinBox(label="tilt drift (°)", value=0.5, min=-5.0, max=5.0,
-                                    step=0.1),
-                       "the true tilt drifts linearly from 0 to this through the series "
-                       "(paper: 0 to 0.5°); the layer keeps the nominal angles")
-        self.shifts = w(FloatSpinBox(label="image shifts rms (px)", value=2.0, min=0.0, max=100.0,
-                                     step=0.5), "random in-plane shift of each image (dy, dx)")
-        self.seed = w(SpinBox(label="seed", value=0, min=0, max=2**31 - 1),
-                      "seed of the noise and the image shifts (Ag–Au: of the noise)")
+        # the HaadfParams / AgAuParams inputs, from their specs (labels, ranges, defaults)
+        self.haadf_inputs = {name: spec_input(HaadfParams, name) for name in HAADF_INPUTS}
+        self.pixel_size, self.n_pixels, self.probe, self.drift, self.shifts, self.seed = (
+            self.haadf_inputs.values())
+        self.seed.tooltip += " (Ag–Au: of the noise)"
         self.eds_filter = w(CheckBox(label="smooth EDS (σ 0.8 px)", value=True),
                             "Gaussian filter of σ 0.8 px on the EDS sinograms, as in paper 002")
-        self.solid_angle = w(FloatSpinBox(label="EDS solid angle (sr)", value=0.7, min=0.01,
-                                          max=12.0, step=0.05),
-                             "solid angle of the EDS detector(s); more sr, more X-ray counts")
+        self.solid_angle = spec_input(AgAuParams, "solid_angle_sr")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.layout().insertWidget(self.layout().count() - 1, self.summary)
@@ -152,15 +147,11 @@ class SimulateWidget(JobDockWidget):
         kind, value = self.noise.value
         dose = (self.dose.value if value is None else value) if kind == DOSE else None
         r_noise = {R_NOISE: self.r_noise.value, "preset": R_NOISE_PRESETS.get(value)}.get(kind)
-        return HaadfParams(pixel_size=round(self.pixel_size.value, 6), n_pixels=self.n_pixels.value,
-                           probe_fwhm=round(self.probe.value, 6),
-                           tilt_drift_deg=round(self.drift.value, 6),
-                           shift_sigma_px=round(self.shifts.value, 6), dose=dose, r_noise=r_noise,
-                           seed=self.seed.value)
+        return params_from_widgets(HaadfParams, self.haadf_inputs, dose=dose, r_noise=r_noise)
 
     def agau_params(self) -> AgAuParams:
-        return AgAuParams(solid_angle_sr=round(self.solid_angle.value, 6),
-                          gaussian_sigma=0.8 if self.eds_filter.value else 0.0)
+        return params_from_widgets(AgAuParams, {"solid_angle_sr": self.solid_angle},
+                                   gaussian_sigma=0.8 if self.eds_filter.value else 0.0)
 
     def validate(self) -> str | None:
         if self.kind.value == AGAU:
@@ -181,7 +172,7 @@ class SimulateWidget(JobDockWidget):
             params = self.agau_params()
             return format_command(("simulate", "agau"), ["agau_dataset"], extra={
                 "--seed": self.seed.value, "--no-filter": params.gaussian_sigma == 0,
-                "--solid-angle": None if params.solid_angle_sr == 0.7 else params.solid_angle_sr})
+                **command_options(params)})
         params = self.haadf_params()
         kind, value = self.noise.value
         extra, first = {"--preset": value if kind == "preset" else None}, ""
@@ -193,9 +184,11 @@ class SimulateWidget(JobDockWidget):
             first = format_command(("simulate", "silica-structure"), [xyz], extra={
                 "--seed": self.structure_seed.value, "--n-pixels": params.n_pixels,
                 "--pixel-size": params.pixel_size}) + " && "
-        names = dict(OPTIONS, r_noise=None if kind == "preset" else "--r-noise")
-        return first + format_command(("simulate", "silica"), ["silica_series"], params,
-                                      option_names=names, extra=extra)
+        extra |= {"--dose": params.dose, "--r-noise": None if kind == "preset" else params.r_noise}
+        options = command_options(params)
+        del options["--vacuum-counts"]  # not an input here: always the default 0
+        return first + format_command(("simulate", "silica"), ["silica_series"],
+                                      extra={**options, **extra})
 
     def _structure_label(self) -> str:
         if self.structure.value == XYZ_FILE:

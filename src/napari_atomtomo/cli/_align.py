@@ -8,7 +8,7 @@ from ..core.align import AlignParams
 from ..core.tiltaxis import TiltAxisParams
 from ._common import Outputs, add_force, implicit_angles, output_path, warn, write_json
 from ._params import add_param_options, read_params
-from ._series import add_series_options, read_series
+from ._series import add_series_options, add_stack_and_angles, read_series
 
 
 def register(subparsers) -> None:
@@ -23,9 +23,7 @@ def register(subparsers) -> None:
             "with --apply-shifts."
         ),
     )
-    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x)")
-    p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
-                   help="tilt angles (default: STACK.tlt or angles.tlt next to the stack)")
+    add_stack_and_angles(p)
     p.add_argument("--out", required=True, metavar="ALIGNED.mrc", help="aligned tilt series")
     p.add_argument("--shifts-out", default=None, metavar="SHIFTS.json",
                    help="write the estimated shifts here")

@@ -12,8 +12,13 @@ from pathlib import Path
 
 from ..io._output import Outputs, atomic_savefig, atomic_write_json
 
-__all__ = ["Outputs", "add_force", "check_output", "output_path", "progress_printer",
+__all__ = ["Outputs", "add_force", "add_quiet", "check_output", "output_path", "progress_printer",
            "write_json", "save_figure", "implicit_angles", "warn"]
+
+
+def add_quiet(parser) -> None:
+    """``--quiet``: no progress line on stderr."""
+    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
 def add_force(parser) -> None:

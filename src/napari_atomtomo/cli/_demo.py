@@ -19,7 +19,7 @@ from ..core.est import EstParams
 from ..core.simulate.haadf import HaadfParams
 from ..pipelines.agau import AgAuPipelineParams, run_agau_pipeline
 from ..pipelines.silica import SilicaPipelineParams, dose_setting, run_silica_pipeline
-from ._common import add_force
+from ._common import add_force, add_quiet
 
 
 def register(subparsers) -> None:
@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--skip-agau", action="store_true", help="run only the silica pipeline")
     p.add_argument("--skip-silica", action="store_true", help="run only the Ag–Au pipeline")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
 

@@ -18,9 +18,9 @@ import numpy as np
 from ..core.plausibility import check_tilt_series
 from ..core.stopping import STOP_RULES, EdsParams, StopParams, reconstruct_eds_stopped
 from ..jobs.reconstruction import EDS_ITERATIONS
-from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._params import add_param_options
-from ._scale import add_scale_options, plan_from_args, print_plan
+from ._scale import add_scale_options, plan_from_args
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 #: Fixed iteration count the SIRT/HEBT widget's EDS mode starts with (the paper's
@@ -83,7 +83,7 @@ def register(subparsers) -> None:
     # --iterations (unset: the stopping rule decides) and --relaxation from the specs of
     # EdsParams, as the SIRT / HEBT widget's EDS-STEM mode
     add_param_options(parser, EdsParams, defaults={"n_iter": None})
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_quiet(parser)
     add_resample_option(parser)
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
@@ -133,8 +133,7 @@ def run(args) -> int:
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
     n_vox = None if support is None else int(np.prod(support.shape))
-    plan = plan_from_args(args, shape, n_vox, n_maps=len(data.eds))
-    print_plan("eds", plan)
+    plan = plan_from_args("eds", args, shape, n_vox, n_maps=len(data.eds))
     if plan.chunked and stop.rule != "none":
         raise ValueError(f"the chunked path needs a fixed iteration count (--iterations N): "
                          f"the {stop.rule!r} stopping rule looks at the whole volume at once")

@@ -6,19 +6,16 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..core._generators import run_to_end
 from ..core.est._common import TwoRoundParams
 from ..core.memory import check_memory
-from ..core.plausibility import check_tilt_series
 from ._common import (
     Outputs,
     add_force,
+    add_quiet,
     implicit_angles,
     output_path,
     progress_printer,
-    warn,
     write_json,
 )
 from ._params import add_param_options, read_params
@@ -26,12 +23,15 @@ from ._scale import (
     add_scale_options,
     check_volume_output,
     plan_from_args,
-    print_plan,
     volume_writers,
     write_volume,
 )
-from ._series import add_series_options, read_series
-from ._sirt import read_series_maybe_lazy
+from ._series import (
+    add_series_options,
+    add_stack_and_angles,
+    in_memory_series,
+    read_series_maybe_lazy,
+)
 
 
 def register(subparsers) -> None:
@@ -46,15 +46,13 @@ def register(subparsers) -> None:
             "error per iteration in VOLUME.est.json."
         ),
     )
-    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x), MRC")
-    p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
-                   help="tilt angles in degrees (default: STACK.tlt or angles.tlt beside it)")
+    add_stack_and_angles(p)
     p.add_argument("--out", required=True, metavar="VOLUME.mrc",
                    help="output volume (z, y, x): MRC, or OME-Zarr with a pyramid (.zarr)")
     p.add_argument("--method", choices=("est", "gridding"), default="est",
                    help="est (equally sloped angles) or gridding (any angles); default est")
     add_param_options(p, TwoRoundParams)
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet(p)
     add_series_options(p)
     add_scale_options(p)
     add_force(p)
@@ -82,17 +80,13 @@ def run(args) -> int:
     m = params.oversampling * n_u  # pseudopolar line length
     # pseudopolar arrays (complex128), the measured lines, the volume and its work copies
     need = 32.0 * n_v * m * m + 16.0 * n_a * n_v * m + 20.0 * n_v * n_u * n_u
-    plan = plan_from_args(args, series.data.shape, estimate=need)
-    print_plan("est", plan)
+    plan = plan_from_args("est", args, series.data.shape, estimate=need)
     if plan.chunked:
         return _run_chunked(args, params, series, plan, out, report_path, outs)
     check_memory(need,
                  f"EST of {n_a} images of {n_v}×{n_u} px (oversampling {params.oversampling})",
                  "bin the tilt series or lower --oversampling")
-    if not isinstance(series.data, np.ndarray):
-        series = read_series(args)  # in memory: the full reader and its checks
-    warn("est", check_tilt_series(series.data, series.angles_deg, None,
-                                  f"tilt series {args.stack}", params.positivity))
+    series = in_memory_series(args, series, "est", nonnegative=params.positivity)
     gen = start(series.data, series.angles_deg, params, voxel_size=series.voxel_size)
     total = params.n_iter + params.n_iter_tight
     progress = progress_printer(f"atomtomo est ({args.method})", quiet=args.quiet)

@@ -8,32 +8,25 @@ iteration count as the main run.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..core._validate import read_json_file
 from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
-from ._common import Outputs, add_force, progress_printer, warn, write_json
+from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._params import add_param_options, read_params
-from ._scale import add_scale_options, plan_from_args, print_plan
+from ._scale import add_scale_options, plan_from_args
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
 def read_ratios(path) -> dict:
     """Response ratios from JSON: ``{"r": {"Ag": 805, ...}}`` (our output) or ``{"Ag": 805}``."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"ratios file {p} does not exist")
-    try:
-        obj = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"ratios file {p} is not valid JSON ({exc.msg}, line {exc.lineno})"
-        ) from None
+    obj = read_json_file(p, "ratios file")
     if isinstance(obj, dict) and isinstance(obj.get("r"), dict):
         obj = obj["r"]
     if not isinstance(obj, dict):
@@ -74,7 +67,7 @@ def register(subparsers) -> None:
     )
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="MAPS_DIR", help="output folder")
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_quiet(parser)
     add_resample_option(parser)
     add_scale_options(parser)
     add_force(parser)
@@ -102,8 +95,7 @@ def run(args) -> int:
         raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
     shifts, support = read_geometry_options(args, data.haadf.shape)
     n_vox = None if support is None else int(np.prod(support.shape))
-    plan = plan_from_args(args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
-    print_plan("hebt", plan)
+    plan = plan_from_args("hebt", args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
     if not plan.chunked:
         check_reconstruction_memory(data.haadf.shape, support, n_maps=len(data.eds) + 1)
     warn("hebt", check_tilt_series(data.haadf, data.angles_deg, shifts, "HAADF series"))

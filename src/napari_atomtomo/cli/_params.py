@@ -25,11 +25,14 @@ def _metavar(spec) -> str:
     return _dest(spec.flag).split("_")[-1][:1].upper()
 
 
-def add_param_options(parser, cls, defaults=None, helps=None) -> None:
-    """One option per spec'd field of ``cls``. ``defaults`` overrides a field's default on
-    the command line (``None``: decided when the command runs, e.g. by a stopping rule;
-    give its ``helps`` text, which replaces the spec's)."""
+def add_param_options(parser, cls, defaults=None, helps=None, only=None) -> None:
+    """One option per spec'd field of ``cls`` (of the fields named in ``only``, if given).
+    ``defaults`` overrides a field's default on the command line (``None``: decided when
+    the command runs, e.g. by a stopping rule; give its ``helps`` text, which replaces the
+    spec's)."""
     for name, (spec, default) in param_specs(cls).items():
+        if only is not None and name not in only:
+            continue
         if name in (defaults or {}):
             default = defaults[name]
             parser.add_argument(spec.flag, type=spec.kind or type(param_specs(cls)[name][1]),

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..core.preprocess import PreprocessParams
 from ._common import Outputs, add_force, implicit_angles, output_path, write_json
 from ._params import add_param_options, read_params
-from ._series import add_series_options, read_series
+from ._series import add_series_options, add_stack_and_angles, read_series
 
 
 def register(subparsers) -> None:
@@ -23,9 +23,7 @@ def register(subparsers) -> None:
             "--json is given)."
         ),
     )
-    p.add_argument("stack", metavar="STACK.mrc", help="tilt series (angle, y, x): MRC, .mat, TIFF, DM3")
-    p.add_argument("--angles", default=None, metavar="ANGLES.tlt",
-                   help="tilt angles (default: STACK.tlt or angles.tlt next to the stack)")
+    add_stack_and_angles(p)
     p.add_argument("--out", required=True, metavar="PRE.mrc", help="preprocessed tilt series")
     add_param_options(p, PreprocessParams)
     p.add_argument("--vacuum-mask", default=None, metavar="MASK.mrc",

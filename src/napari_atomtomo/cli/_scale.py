@@ -7,20 +7,15 @@ import contextlib
 import sys
 from pathlib import Path
 
+from ..core.params import auto_or_float
+
 __all__ = ["add_scale_options", "plan_from_args", "volume_writers", "check_volume_output",
            "write_volume", "print_plan"]
 
 
-def _chunks(text: str):
-    if text == "auto":
-        return "auto"
-    try:
-        n = int(text)
-    except ValueError:
-        raise ValueError(f"--chunks must be a number of rows or 'auto', got {text!r}") from None
-    if n < 0:
-        raise ValueError(f"--chunks must be ≥ 0 rows (0: in memory), got {n}")
-    return n
+#: ``--chunks``: "auto" or a slab height in rows (0: in memory).
+_chunks = auto_or_float("--chunks", "a number of rows >= 0 (0: in memory)", finite=True,
+                        integer=True)
 
 
 def add_scale_options(parser) -> None:
@@ -38,9 +33,10 @@ def add_scale_options(parser) -> None:
                         "core inside a slab)")
 
 
-def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1, estimate=None):
+def plan_from_args(command: str, args, stack_shape, n_vox=None, n_maps: int = 1,
+                   estimate=None):
     """The :class:`~napari_atomtomo.scale.ChunkPlan` for these options (``--scheduler``
-    alone implies chunks: a cluster gets slabs)."""
+    alone implies chunks: a cluster gets slabs), said on stderr (:func:`print_plan`)."""
     from ..scale import plan_chunks
 
     chunks = _chunks(str(args.chunks))
@@ -54,6 +50,7 @@ def plan_from_args(args, stack_shape, n_vox=None, n_maps: int = 1, estimate=None
         slab = min(64, int(stack_shape[1]))
         plan = replace(plan, chunked=True, slab=slab, n_slabs=-(-int(stack_shape[1]) // slab),
                        reason="--scheduler given: slabs of 64 rows on the cluster")
+    print_plan(command, plan)
     return plan
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..core.simulate.agau import AgAuParams
 from ._common import Outputs, add_force, write_json
+from ._params import add_param_options, read_params
 
 
 def register(kinds) -> None:
@@ -21,19 +23,16 @@ def register(kinds) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the Poisson noise (default 0)")
     p.add_argument("--no-filter", action="store_true",
                    help="skip the Gaussian filter (sigma 0.8 px) on the EDS sinograms")
-    p.add_argument("--solid-angle", type=float, default=None, metavar="SR",
-                   help="EDS detector solid angle in sr (default 0.7)")
+    add_param_options(p, AgAuParams)
     add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..core.simulate.agau import AgAuParams, simulate_agau
+    from ..core.simulate.agau import simulate_agau
     from ..io import DataSet, write_dataset
 
-    params = AgAuParams()
-    if args.solid_angle is not None:
-        params = AgAuParams(**{**params.__dict__, "solid_angle_sr": float(args.solid_angle)})
+    params = read_params(AgAuParams, args)
     outs = Outputs(args.force)
     out = outs.folder(args.out, "OUT_DIR")
     for name in ("haadf.mrc", "angles.tlt", "eds_Ag.mrc", "eds_Au.mrc", "phantom_Ag.mrc",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.simulate.haadf import HaadfParams
 from ..io._paths import shipped_structure_path
-from ._common import Outputs, add_force, progress_printer, write_json
+from ._common import Outputs, add_force, add_quiet, progress_printer, write_json
+from ._params import add_param_options, read_params
 
 
 def register(subparsers) -> None:
@@ -19,10 +21,10 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("out", metavar="OUT.xyz", help="output XYZ file")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--n-pixels", type=int, default=100, help="volume edge in voxels (default 100)")
-    p.add_argument("--pixel-size", type=float, default=0.5, help="voxel size in Å (default 0.5)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--seed", type=int, default=0, help="seed of the MD run (default 0)")
+    # the frame: the volume the simulated series will be reconstructed into
+    add_param_options(p, HaadfParams, only=("pixel_size", "n_pixels"))
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run_structure)
 
@@ -46,24 +48,14 @@ def register(subparsers) -> None:
                        help="target R_noise (Eq. 2), e.g. 0.25; the dose is solved for")
     noise.add_argument("--preset", type=int, choices=(10, 12, 20, 25), default=None,
                        help="R_noise preset in percent (the paper's four noise levels)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    q.add_argument("--n-pixels", type=int, default=100, help="detector edge in pixels (default 100)")
-    q.add_argument("--pixel-size", type=float, default=0.5, help="pixel size in Å (default 0.5)")
-    q.add_argument("--probe-fwhm", type=float, default=0.8, help="probe FWHM in Å (default 0.8)")
-    q.add_argument("--tilt-drift", type=float, default=0.5, metavar="DEG",
-                   help="tilt drift through the series in degrees (default 0.5)")
-    q.add_argument("--shift-sigma", type=float, default=2.0, metavar="PX",
-                   help="rms random image shift in pixels (default 2)")
-    q.add_argument("--vacuum-counts", type=float, default=0.0, metavar="COUNTS",
-                   help="flat vacuum level added before the Poisson draw, in counts per pixel "
-                        "(needs a dose; default 0); atomtomo preprocess removes it")
+    add_param_options(q, HaadfParams)
     add_force(q)
     q.set_defaults(func=run_series)
 
 
 def run_structure(args) -> int:
     from .. import io
-    from ..core.simulate.haadf import HaadfParams, centre_atoms
+    from ..core.simulate.haadf import centre_atoms
     from ..core.simulate.silica_structure import generate_silica
 
     params = HaadfParams(pixel_size=args.pixel_size, n_pixels=args.n_pixels)
@@ -88,14 +80,10 @@ def run_series(args) -> int:
     from .. import io
     from ..core.geometry import equally_sloped_angles
     from ..core.memory import check_memory
-    from ..core.simulate.haadf import R_NOISE_PRESETS, HaadfParams, simulate_haadf_series
+    from ..core.simulate.haadf import R_NOISE_PRESETS, simulate_haadf_series
 
     r_noise = args.r_noise if args.preset is None else R_NOISE_PRESETS[args.preset]
-    params = HaadfParams(
-        pixel_size=args.pixel_size, n_pixels=args.n_pixels, probe_fwhm=args.probe_fwhm,
-        tilt_drift_deg=args.tilt_drift, shift_sigma_px=args.shift_sigma, dose=args.dose,
-        r_noise=r_noise, seed=args.seed, vacuum_counts=args.vacuum_counts,
-    )
+    params = read_params(HaadfParams, args, dose=args.dose, r_noise=r_noise)
     n_img = equally_sloped_angles(32, 72.6).size
     # float64 projections, their Poisson counts (int64), float32 clean and noisy stacks
     check_memory(24.0 * n_img * params.n_pixels**2,

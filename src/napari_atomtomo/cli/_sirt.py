@@ -10,19 +10,29 @@ import sys
 
 import numpy as np
 
-from ..core.plausibility import check_tilt_series
 from ..core.sirt import SirtParams, reconstruct_sirt
-from ._common import Outputs, add_force, implicit_angles, progress_printer, warn, write_json
+from ._common import (
+    Outputs,
+    add_force,
+    add_quiet,
+    implicit_angles,
+    progress_printer,
+    write_json,
+)
 from ._params import add_param_options, read_params
 from ._scale import (
     add_scale_options,
     check_volume_output,
     plan_from_args,
-    print_plan,
     volume_writers,
     write_volume,
 )
-from ._series import add_series_options, read_series
+from ._series import (
+    add_series_options,
+    add_stack_and_angles,
+    in_memory_series,
+    read_series_maybe_lazy,
+)
 
 
 def add_geometry_options(parser) -> None:
@@ -90,13 +100,9 @@ def register(subparsers) -> None:
             "non-negative unless --allow-negative. The volume keeps the series' pixel size."
         ),
     )
-    parser.add_argument("stack", metavar="STACK.mrc", help="tilt series (MRC)")
-    parser.add_argument(
-        "--angles", metavar="ANGLES.tlt", default=None,
-        help="tilt angles in degrees (default: STACK.tlt or angles.tlt next to the stack)",
-    )
+    add_stack_and_angles(parser)
     add_param_options(parser, SirtParams)
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    add_quiet(parser)
     add_geometry_options(parser)
     parser.add_argument("--out", required=True, metavar="VOLUME.mrc",
                         help="output volume: MRC, or OME-Zarr with a multiscale pyramid (.zarr)")
@@ -118,15 +124,11 @@ def run(args) -> int:
     series = read_series_maybe_lazy(args)
     shifts, support = read_geometry_options(args, series.data.shape)
     n_vox = None if support is None else int(np.prod(support.shape))
-    plan = plan_from_args(args, series.data.shape, n_vox)
-    print_plan("sirt", plan)
+    plan = plan_from_args("sirt", args, series.data.shape, n_vox)
     if not plan.chunked:
         check_reconstruction_memory(series.data.shape, support)
-        if not isinstance(series.data, np.ndarray):
-            series = read_series(args)  # in memory: the full reader and its checks
+        series = in_memory_series(args, series, "sirt", shifts, params.nonnegative)
         data = series.data
-        warn("sirt", check_tilt_series(data, series.angles_deg, shifts,
-                                       f"tilt series {args.stack}", params.nonnegative))
     report = progress_printer("sirt", quiet=args.quiet)
     meta = {"algorithm": "sirt", "parameters": {"n_iter": params.n_iter,
                                                 "relaxation": params.relaxation,
@@ -164,21 +166,3 @@ def run(args) -> int:
             write_json(stage(js), {**meta, "residuals": [float(r) for r in residuals]})
     print(f"wrote {out}, relative residual {residuals[-1]:.4g}")
     return 0
-
-
-def read_series_maybe_lazy(args):
-    """The tilt series, memory-mapped/lazy (a dask array) for MRC, OME-Zarr and HDF5 files
-    that need no reordering, else read whole."""
-    from pathlib import Path
-
-    from ..io.lazy import LAZY_SUFFIXES, read_tilt_series_lazy
-
-    lazy_ok = (Path(args.stack).suffix.lower() in LAZY_SUFFIXES and args.variable is None
-               and args.axis_order is None and args.center == "(n-1)/2"
-               and args.angle_variable is None)
-    if lazy_ok:
-        from ..io._paths import existing_file
-
-        existing_file(args.stack, "tilt series")
-        return read_tilt_series_lazy(args.stack, args.angles)
-    return read_series(args)

@@ -5,23 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core.params import auto_or_numbers_text
 from ..core.trace import TraceParams
 from ._common import Outputs, add_force, output_path, save_figure, write_json
 from ._params import add_param_options, read_params
-
-
-def _auto_or_float(text: str):
-    return "auto" if text.strip().lower() == "auto" else _floats(text)
-
-
-def _floats(text: str):
-    try:
-        vals = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"expected 'auto' or numbers separated by commas, got {text!r}") from None
-    if not vals:
-        raise ValueError(f"expected 'auto' or numbers separated by commas, got {text!r}")
-    return vals[0] if len(vals) == 1 else vals
 
 
 def register(subparsers) -> None:
@@ -107,7 +94,7 @@ def run(args) -> int:
     from .. import io
     from ..core.trace import trace_atoms, trace_atoms_by_subtraction
 
-    md = _auto_or_float(args.min_distance_A)
+    md = auto_or_numbers_text(args.min_distance_A)
     if isinstance(md, tuple):
         raise ValueError(f"--min-distance-A takes one number of Å or 'auto', "
                          f"got {args.min_distance_A!r}")
@@ -119,7 +106,7 @@ def run(args) -> int:
                          ("--plot", args.plot)):
         if path:
             outs.file(path, option)
-    prefilter = _auto_or_float(args.prefilter_sigma)
+    prefilter = auto_or_numbers_text(args.prefilter_sigma)
     if isinstance(prefilter, tuple):
         if len(prefilter) != 1:
             raise ValueError(f"--prefilter-sigma takes one number of voxels or 'auto', "

@@ -14,7 +14,7 @@ ParallelBeamProjector         projector pair for iterative solvers     projector
 reconstruct_sirt              SIRT with non-negativity                 sirt
 reconstruct_eds               EDS-STEM tomography (SIRT per element)   sirt
 reconstruct_hebt              HAADF-EDS bimodal tomography (Eq. 17)    hebt
-fit_response_ratios           r_A of Eq. 15 by NNLS, with R²           hebt
+fit_response_ratios           r_A of Eq. 15 by NNLS, with R²           ratios
 quantify_maps                 weight fractions, Eq. 12 / Eq. 18        quantify
 esf_threshold                 edge-spread-function threshold           threshold
 element_factors               z_A, f_A (Table 2 and user JSON)         elements
@@ -69,7 +69,7 @@ ALGORITHMS: dict[str, str] = {
     "HebtParams": "hebt",
     "iter_hebt": "hebt",
     "reconstruct_hebt": "hebt",
-    "fit_response_ratios": "hebt",
+    "fit_response_ratios": "ratios",
     "quantify_maps": "quantify",
     "QuantifyParams": "quantify",
     "esf_threshold": "threshold",

@@ -236,6 +236,8 @@ def forward_kernel_2d_parallel(vol, cos_t, sin_t, du, out):
         _forward_angle_2d(rows_z, rows_x, n_z, n_x, cos_t[a], sin_t[a], du[a], out[a])
 
 
+# The loop of _forward_angle_2d again, on purpose: a gather and its exact scatter (adjoint)
+# cannot share the inner loop without a branch per sample in the hottest path.
 @njit(nogil=True, cache=True)
 def _scatter_angle_2d(proj, n_z, n_x, c, s, du_a, acc_z, acc_x):
     """Add the transpose of :func:`_forward_angle_2d` applied to ``proj`` into the
@@ -300,8 +302,12 @@ def back_kernel_2d_parallel(stk, cos_t, sin_t, du, out, n_part):
 
 
 @njit(nogil=True, cache=True, parallel=True)
-def shift_rows_kernel(stk_t, dv, out):
-    """Linear-interpolation shift along the tilt axis: ``out[a, m, j] = in[a, m, j - dv[a]]``."""
+def shift_rows_kernel(stk_t, dv, out, step):
+    """Linear-interpolation shift along the tilt axis and its exact adjoint.
+
+    ``step = 1``: ``out[a, m, j] = in[a, m, j - dv[a]]``; ``step = -1``: the adjoint
+    (``in[a, m, j + dv[a]]`` with the same two weights).
+    """
     n_a, n_u, n_y = stk_t.shape
     for a in prange(n_a):
         base = math.floor(dv[a])
@@ -312,32 +318,10 @@ def shift_rows_kernel(stk_t, dv, out):
         for m in range(n_u):
             for j in range(n_y):
                 acc = np.float32(0.0)
-                j0 = j - base
+                j0 = j - step * base
                 if 0 <= j0 < n_y:
                     acc += w0 * stk_t[a, m, j0]
-                j1 = j0 - 1
-                if 0 <= j1 < n_y:
-                    acc += w1 * stk_t[a, m, j1]
-                out[a, m, j] = acc
-
-
-@njit(nogil=True, cache=True, parallel=True)
-def shift_rows_adjoint_kernel(stk_t, dv, out):
-    """Exact adjoint of :func:`shift_rows_kernel`."""
-    n_a, n_u, n_y = stk_t.shape
-    for a in prange(n_a):
-        base = math.floor(dv[a])
-        f = dv[a] - base
-        base = int(base)
-        w0 = np.float32(1.0 - f)
-        w1 = np.float32(f)
-        for m in range(n_u):
-            for j in range(n_y):
-                acc = np.float32(0.0)
-                j0 = j + base
-                if 0 <= j0 < n_y:
-                    acc += w0 * stk_t[a, m, j0]
-                j1 = j0 + 1
+                j1 = j0 - step
                 if 0 <= j1 < n_y:
                     acc += w1 * stk_t[a, m, j1]
                 out[a, m, j] = acc

@@ -11,9 +11,12 @@ Element symbols are checked by :func:`napari_atomtomo.core.elements.validate_ele
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["check_real", "check_array", "check_stack", "check_volume"]
+__all__ = ["check_real", "check_array", "check_stack", "check_volume", "read_json_file"]
 
 _STACK_HINT = "store a sinogram as (angle, 1, x)"
 _VOLUME_HINT = "store a 2D slice as (z, 1, x)"
@@ -56,3 +59,14 @@ def check_stack(stack, name: str = "tilt series", **kwargs) -> np.ndarray:
 def check_volume(volume, name: str = "volume", **kwargs) -> np.ndarray:
     """A non-empty, finite, real volume ``(z, y, x)``."""
     return check_array(volume, name, "(z, y, x)", hint=_VOLUME_HINT, **kwargs)
+
+
+def read_json_file(path, what: str):
+    """The JSON value in the file at ``path``; ``what`` ("factor file") names it in errors."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} {p} does not exist")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} {p} is not valid JSON ({exc.msg}, line {exc.lineno})") from None

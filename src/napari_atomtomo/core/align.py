@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
+from ._refs import PAPER_000, PAPER_002, cites
 from ._validate import check_stack
 from .geometry import validate_angles, validate_shifts
 from .params import param, register_params
@@ -126,6 +127,7 @@ def _background(stack: np.ndarray, background: str) -> np.ndarray:
     raise ValueError(f"background must be 'none' or 'edge', got {background!r}")
 
 
+@cites(PAPER_000)
 def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
                     background: str = "none", params: AlignParams | None = None
                     ) -> tuple[np.ndarray, int]:
@@ -140,7 +142,8 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
-        Tilt series.
+        Tilt series; its signal must grow with the projected mass (HAADF), as the centre
+        of mass across ``x`` assumes.
     angles_deg : array_like, shape (angle,)
         Tilt angles in degrees.
     reference : "zero" or int
@@ -155,12 +158,6 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     Returns
     -------
     (shifts, reference_index) : ((n, 2) float64, int)
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _params(params, reference, upsample, background)
     s = check_stack(stack)
@@ -196,6 +193,7 @@ def estimate_shifts(stack, angles_deg, *, reference="zero", upsample: int = 100,
     return shifts, ref
 
 
+@cites(PAPER_002)
 def apply_shifts(stack, shifts) -> np.ndarray:
     """Remove per-image ``(dy, dx)`` shifts by a Fourier shift.
 
@@ -215,12 +213,6 @@ def apply_shifts(stack, shifts) -> np.ndarray:
     -------
     ndarray, shape (angle, y, x), float32
         The shifted series.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     s = check_stack(stack)
     sh = validate_shifts(shifts, s.shape[0])
@@ -231,6 +223,7 @@ def apply_shifts(stack, shifts) -> np.ndarray:
     return out
 
 
+@cites(PAPER_000)
 def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 100,
                       background: str = "none", params: AlignParams | None = None
                       ) -> AlignmentResult:
@@ -256,12 +249,6 @@ def align_tilt_series(stack, angles_deg, *, reference="zero", upsample: int = 10
     -------
     AlignmentResult
         The aligned stack, the per-image ``(dy, dx)`` shifts removed and the reference image.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _params(params, reference, upsample, background)
     s = check_stack(stack)

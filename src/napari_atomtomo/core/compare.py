@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._refs import PAPER_000, cites
 from .atoms import Atoms
 
 __all__ = ["ComparisonResult", "compare_atoms", "relabel_comparison"]
@@ -121,6 +122,7 @@ def _check_atoms(atoms, what: str) -> Atoms:
 _OUTSIDE_PENALTY_A = 1.0e6
 
 
+@cites(PAPER_000)
 def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
                   remove_offset: bool = True) -> ComparisonResult:
     """Match traced atoms to the true ones and measure their deviations.
@@ -141,12 +143,6 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
     Returns
     -------
     ComparisonResult
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     from scipy.optimize import linear_sum_assignment
     from scipy.spatial.distance import cdist
@@ -199,6 +195,7 @@ def compare_atoms(traced: Atoms, truth: Atoms, *, resolution_A: float = 1.0,
     )
 
 
+@cites(PAPER_000)
 def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> ComparisonResult:
     """``comparison`` with the traced atoms relabelled ``elements`` (same order).
 
@@ -218,12 +215,6 @@ def relabel_comparison(comparison: ComparisonResult, elements, truth: Atoms) -> 
     -------
     ComparisonResult
         The comparison with the new elements.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     els = np.asarray(elements, dtype=str)
     if els.shape != comparison.traced_elements.shape:

@@ -16,14 +16,16 @@ all four lines. Any other element needs its factors from the user, as JSON
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
+
+from ._refs import PAPER_002, cites
+from ._validate import read_json_file
 
 __all__ = [
     "ATOMIC_NUMBERS",
     "ATOMIC_WEIGHTS",
+    "COVALENT_RADII_A",
     "DETECTOR_EFFICIENCY",
     "TABLE2_LINES",
     "ElementFactor",
@@ -67,6 +69,21 @@ ATOMIC_NUMBERS: dict[str, int] = {sym: i + 1 for i, (sym, _) in enumerate(_WEIGH
 
 #: Detector efficiency ε implied by the paper's f_Co and f_Zn (see the module docstring).
 DETECTOR_EFFICIENCY = 0.96
+
+
+#: Single-bond covalent radii in Å (Cordero et al., Dalton Trans. 2008, 2832): bond
+#: lengths for tracing (:mod:`.trace`) and atom marker sizes (``_colors``).
+COVALENT_RADII_A: dict[str, float] = {
+    "H": 0.31, "He": 0.28, "Li": 1.28, "B": 0.84, "C": 0.76, "N": 0.71, "O": 0.66,
+    "F": 0.57, "Na": 1.66, "Mg": 1.41, "Al": 1.21, "Si": 1.11, "P": 1.07, "S": 1.05,
+    "Cl": 1.02, "K": 2.03, "Ca": 1.76, "Ti": 1.60, "V": 1.53, "Cr": 1.39, "Mn": 1.39,
+    "Fe": 1.32, "Co": 1.26, "Ni": 1.24, "Cu": 1.32, "Zn": 1.22, "Ga": 1.22, "Ge": 1.20,
+    "As": 1.19, "Se": 1.20, "Sr": 1.95, "Y": 1.90, "Zr": 1.75, "Nb": 1.64, "Mo": 1.54,
+    "Ru": 1.46, "Rh": 1.42, "Pd": 1.39, "Ag": 1.45, "Cd": 1.44, "In": 1.42, "Sn": 1.39,
+    "Sb": 1.39, "Te": 1.38, "Ba": 2.15, "La": 2.07, "Ce": 2.04, "Nd": 2.01, "Gd": 1.96,
+    "Hf": 1.75, "Ta": 1.70, "W": 1.62, "Re": 1.51, "Os": 1.44, "Ir": 1.41, "Pt": 1.36,
+    "Au": 1.36, "Hg": 1.32, "Pb": 1.46, "Bi": 1.48, "U": 1.96,
+}
 
 
 @dataclass(frozen=True)
@@ -211,6 +228,7 @@ def _normalise_user_factors(user_factors) -> dict[str, dict[str, float]]:
     return out
 
 
+@cites(PAPER_002)
 def element_factors(elements, user_factors=None, require: str | None = None) -> dict[str, ElementFactor]:
     """Quantification factors for ``elements``.
 
@@ -233,12 +251,6 @@ def element_factors(elements, user_factors=None, require: str | None = None) -> 
     ValueError
         For an unknown symbol, a bad factor value, or an element that lacks the
         required factor (the message names it).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if require not in (None, "z", "f"):
         raise ValueError(f"require must be 'z', 'f' or None, got {require!r}")
@@ -269,11 +281,4 @@ def element_factors(elements, user_factors=None, require: str | None = None) -> 
 
 def load_factor_file(path) -> dict[str, dict[str, float]]:
     """Read a JSON factor file ``{"Pt": {"z": 1.0e5, "f": 1.1}, ...}`` (b·mol/g)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"factor file {p} does not exist")
-    try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"factor file {p} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return _normalise_user_factors(data)
+    return _normalise_user_factors(read_json_file(path, "factor file"))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._refs import PAPER_000, cites
+
 __all__ = [
     "TiltGeometry",
     "equally_sloped_angles",
@@ -61,6 +63,7 @@ def _equally_sloped(n_slopes: int, max_angle: float) -> tuple[np.ndarray, list[t
     return angles, [e[1] for e in entries]
 
 
+@cites(PAPER_000)
 def equally_sloped_angles(n_slopes: int, max_angle: float = 90.0) -> np.ndarray:
     """Equally sloped tilt angles (degrees, ascending) of an ``n_slopes``-slope grid.
 
@@ -81,12 +84,6 @@ def equally_sloped_angles(n_slopes: int, max_angle: float = 90.0) -> np.ndarray:
     -------
     ndarray of float64
         The angles in degrees, ascending.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not (0.0 < max_angle <= 90.0):
         raise ValueError(f"max_angle must be in (0, 90] degrees, got {max_angle!r}")

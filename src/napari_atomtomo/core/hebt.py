@@ -1,4 +1,4 @@
-"""HAADF-EDS bimodal tomography (HEBT, paper 002 §2.2) and response-ratio regression.
+"""HAADF-EDS bimodal tomography (HEBT, paper 002 §2.2).
 
 HEBT solves Eq. 17, ``min ||I_b − W_b X_b||²``, for the element maps
 ``X_A,j = z_A C_A,j ρ_j`` (HAADF units), with the block system
@@ -8,7 +8,7 @@ HEBT solves Eq. 17, ``min ||I_b − W_b X_b||²``, for the element maps
 
 where ``W`` is the projector of :mod:`.projectors`, ``I_A`` the EDS tilt series,
 ``I_H`` the HAADF tilt series and ``r_A`` the response ratios of Eq. 15
-(``I_H ≈ Σ_A r_A I_A``).
+(``I_H ≈ Σ_A r_A I_A``), fitted or checked by :mod:`.ratios`.
 
 SIRT on the block system without building ``W_b``. With ``rs = W·1`` (row sums) and
 ``cs = Wᵀ·1`` (column sums) of ``W``:
@@ -33,29 +33,35 @@ outside it, as in :mod:`.sirt`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
-import scipy.optimize
 from numba import njit, prange
 
 from ._generators import run_to_end
+from ._iterative import (
+    RELAXATION,
+    check_iteration_settings,
+    check_support,
+    public_copy,
+    resolve_volume_shape,
+    sum_of_squares,
+)
+from ._refs import PAPER_002, cites
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
 from .params import param, register_params
 from .projectors import DENORMAL_FLOOR
-from .sirt import (
-    RELAXATION,
-    _sum_of_squares,
-    check_element_stacks,
-    check_iteration_settings,
-    check_stack,
-    check_support,
-    public_copy,
-    resolve_volume_shape,
+
+# the response-ratio fit lives in .ratios; re-exported here, where it used to be
+from .ratios import (
+    ResponseRatioFit,
+    check_haadf_and_eds,
+    check_ratios,
+    choose_ratios,
+    fit_response_ratios,
 )
 
 __all__ = [
@@ -103,14 +109,6 @@ class HebtParams:
 
 
 @dataclass(frozen=True, eq=False)
-class ResponseRatioFit:
-    """Response ratios ``r_A`` of Eq. 15 and the coefficient of determination ``r2``."""
-
-    ratios: dict[str, float]
-    r2: float
-
-
-@dataclass(frozen=True, eq=False)
 class HebtState:
     """One HEBT iteration.
 
@@ -139,105 +137,6 @@ class HebtResult:
     residuals: np.ndarray
 
 
-# ---------------------------------------------------------------------------- ratios
-def _check_haadf_and_eds(haadf, eds) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    h = check_stack(haadf, name="haadf")
-    stacks = check_element_stacks(eds)
-    for element, s in stacks.items():
-        if s.shape != h.shape:
-            raise ValueError(
-                f"eds[{element!r}] has shape {s.shape} but the HAADF tilt series has "
-                f"shape {h.shape}"
-            )
-    return h, stacks
-
-
-def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit:
-    """Fit ``I_H ≈ Σ_A r_A I_A`` (Eq. 15) over every pixel of every tilt, ``r_A ≥ 0``.
-
-    Non-negative least squares (:func:`scipy.optimize.nnls`) without an intercept, as
-    Eq. 15 has none. The normal equations are accumulated in float64 chunk by chunk, and
-    NNLS runs on their Cholesky factor (``||A r − b||² = ||Lᵀ r − L⁻¹Aᵀb||² + const``),
-    so memory stays small for large tilt series. ``r2 = 1 − SS_res / SS_tot`` with the usual
-    centred ``SS_tot = Σ (I_H − mean I_H)²``. The paper fitted with gradient descent and got
-    ``r_Ag = 805``, ``r_Au = 987`` and R² = 0.982 on its Ag–Au phantom.
-
-    Parameters
-    ----------
-    haadf : ndarray, shape (angle, y, x)
-        HAADF tilt series.
-    eds : dict of str to ndarray, shape (angle, y, x)
-        EDS counts per element, same shape as ``haadf``.
-    chunk : int
-        Pixels per chunk of the normal-equation accumulation (memory bound).
-
-    Returns
-    -------
-    ResponseRatioFit
-        ``ratios`` (``r_A`` per element) and ``r2``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
-    """
-    h, stacks = _check_haadf_and_eds(haadf, eds)
-    elements = list(stacks)
-    k = len(elements)
-    cols = [s.reshape(-1) for s in stacks.values()] + [h.reshape(-1)]
-    n = h.size
-    gram = np.zeros((k + 2, k + 2))  # columns: I_1..I_k, I_H, 1
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        block = np.empty((stop - start, k + 2))
-        for c, col in enumerate(cols):
-            block[:, c] = col[start:stop]
-        block[:, k + 1] = 1.0
-        gram += block.T @ block
-    g, rhs, bb, b_sum = gram[:k, :k], gram[:k, k], gram[k, k], gram[k, k + 1]
-    try:
-        chol = scipy.linalg.cholesky(g, lower=True)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"the EDS maps of {elements} are linearly dependent (or one is all zeros), "
-            "so response ratios cannot be fitted; give them with ratios="
-        ) from None
-    target = scipy.linalg.solve_triangular(chol, rhs, lower=True)
-    r, _ = scipy.optimize.nnls(chol.T, target)
-    ss_res = max(bb - 2.0 * rhs @ r + r @ g @ r, 0.0)
-    ss_tot = bb - b_sum * b_sum / n
-    if ss_tot <= 0.0:
-        raise ValueError("the HAADF tilt series is constant, so R² is undefined")
-    ratios = {el: float(v) for el, v in zip(elements, r)}
-    return ResponseRatioFit(ratios, float(1.0 - ss_res / ss_tot))
-
-
-def check_ratios(ratios, elements) -> dict[str, float]:
-    """User-given ratios: one positive finite number for each element, no others."""
-    if not isinstance(ratios, Mapping):
-        raise ValueError(f"ratios must be a dict {{element: r}}, got {type(ratios).__name__}")
-    out = {}
-    for element in elements:
-        if element not in ratios:
-            raise ValueError(f"ratios has no value for element {element!r}; give one per element")
-        try:
-            r = float(ratios[element])
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"ratio for {element!r} must be a number, got {ratios[element]!r}"
-            ) from None
-        if not (np.isfinite(r) and r > 0.0):
-            raise ValueError(f"ratio for {element!r} must be a positive number, got {r!r}")
-        out[element] = r
-    extra = [el for el in ratios if el not in out]
-    if extra:
-        raise ValueError(
-            f"ratios has values for {extra} but the EDS data only has {list(elements)}"
-        )
-    return out
-
-
 # ---------------------------------------------------------------------------- kernels
 @njit(nogil=True, cache=True, parallel=True)
 def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
@@ -264,6 +163,7 @@ def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
 
 
 # ---------------------------------------------------------------------------- HEBT
+@cites(PAPER_002)
 def iter_hebt(
     haadf,
     eds,
@@ -312,25 +212,17 @@ def iter_hebt(
     The element maps are ``X_A = z_A C_A ρ`` in HAADF units, non-negative. Input is
     validated (and ratios fitted) when this function is called; the generator returns
     the :class:`HebtResult`.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, HebtParams):
         raise ValueError(f"params must be a HebtParams, got {type(params).__name__}")
     engine = get_backend(backend)
-    h, stacks = _check_haadf_and_eds(haadf, eds)
+    h, stacks = check_haadf_and_eds(haadf, eds)
     angles = validate_angles(angles_deg, n_images=h.shape[0])
     if shifts is not None:
         shifts = validate_shifts(shifts, angles.size)
     shape = resolve_volume_shape(h.shape, support)
     support = check_support(support, shape)
     if ratios is None:  # fitted, or Eq. 16's when the fit is ill-determined (core/ratios.py)
-        from .ratios import choose_ratios
-
         fit = choose_ratios(h, stacks)
         used, r2, note = fit.ratios, fit.r2, fit.warning
         zero = [el for el, r in used.items() if r == 0.0]
@@ -348,8 +240,8 @@ def iter_hebt(
     }
     b_h = projector.to_internal_stack(h)
     a = float(params.alpha)
-    b_norm2 = (1 - a) ** 2 * sum(_sum_of_squares(b.reshape(-1)) for b in b_el.values())
-    b_norm2 += a**2 * _sum_of_squares(b_h.reshape(-1))
+    b_norm2 = (1 - a) ** 2 * sum(sum_of_squares(b.reshape(-1)) for b in b_el.values())
+    b_norm2 += a**2 * sum_of_squares(b_h.reshape(-1))
     if b_norm2 == 0.0:
         raise ValueError("the weighted HEBT data are all zeros; there is nothing to reconstruct")
     return _with_hebt_result(_run_hebt(engine.sirt_operator(projector), b_el, b_h,
@@ -388,7 +280,7 @@ def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=Non
         e_h[...] = b_h
         for el in elements:
             np.subtract(e_h, p[el], out=e_h)
-        ss = a**2 * _sum_of_squares(e_h.reshape(-1))
+        ss = a**2 * sum_of_squares(e_h.reshape(-1))
         for el in elements:
             ss_el = _block_residual_kernel(b_el[el], p[el], e_h, inv_rows, w_el, w_h, d[el])
             ss += w_el**2 * ss_el
@@ -410,6 +302,7 @@ def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=Non
         yield HebtState(it, residual, maps, ratios, r2, note)
 
 
+@cites(PAPER_002)
 def reconstruct_hebt(
     haadf,
     eds,
@@ -426,22 +319,8 @@ def reconstruct_hebt(
 
     Parameters
     ----------
-    haadf : ndarray, shape (angle, y, x)
-        HAADF tilt series.
-    eds : dict of str to ndarray, shape (angle, y, x)
-        Non-negative EDS counts per element.
-    angles_deg : array_like
-        Tilt angles in degrees.
-    params : HebtParams
-        α, iterations, relaxation, yield interval.
-    ratios : dict of str to float, optional
-        ``r_A`` per element; fitted (Eq. 15) when ``None``.
-    support : ndarray of bool, shape (z, y, x), optional
-        Voxels allowed to be non-zero.
-    shifts : array_like, shape (angle, 2), optional
-        Per-image ``(dy, dx)`` in pixels.
-    backend : str
-        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
+    haadf, eds, angles_deg, params, ratios, support, shifts, backend
+        As for :func:`iter_hebt`.
     callback : callable, optional
         ``callback(state)`` with each :class:`HebtState`.
 
@@ -450,12 +329,6 @@ def reconstruct_hebt(
     HebtResult
         The element maps ``(z, y, x)``, the ratios used, their R² (``None`` when given) and
         the residual of every iteration.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(iter_hebt(haadf, eds, angles_deg, params, ratios=ratios, support=support,
                                 shifts=shifts, backend=backend), callback)

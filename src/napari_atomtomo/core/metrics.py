@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._refs import PAPER_000, PAPER_002, cites
+
 __all__ = ["mse", "mse_scaled", "r_noise", "ssim_structure"]
 
 
@@ -29,6 +31,7 @@ def _pair(x, y, names=("x", "y")) -> tuple[np.ndarray, np.ndarray]:
     return a.ravel(), b.ravel()
 
 
+@cites(PAPER_002)
 def ssim_structure(x, y, C: float = 0.0) -> float:
     """Structure term ``s = (σ_xy + C) / (σ_x σ_y + C)`` of SSIM (paper 002 [2]_, Eq. 19–22).
 
@@ -47,12 +50,6 @@ def ssim_structure(x, y, C: float = 0.0) -> float:
     -------
     float
         The structure term ``s``, in ``[-1, 1]`` when ``C = 0``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     a, b = _pair(x, y)
     if a.size < 2:
@@ -71,6 +68,7 @@ def ssim_structure(x, y, C: float = 0.0) -> float:
     return (sxy + C) / denom
 
 
+@cites(PAPER_002)
 def mse(x, y) -> float:
     """Mean squared error ``mean((x - y)²)``.
 
@@ -83,17 +81,12 @@ def mse(x, y) -> float:
     -------
     float
         The mean squared difference (paper 002 [2]_ compares maps by it).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     a, b = _pair(x, y)
     return float(np.mean((a - b) ** 2))
 
 
+@cites(PAPER_002)
 def mse_scaled(x, ref) -> tuple[float, float]:
     """MSE of ``a·x`` against ``ref`` with the minimising scale ``a = <x, ref> / <x, x>``.
 
@@ -113,12 +106,6 @@ def mse_scaled(x, ref) -> tuple[float, float]:
         ``mean((a·x − ref)²)``.
     scale : float
         The minimising scale ``a``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     a, b = _pair(x, ref, names=("x", "ref"))
     xx = float(np.dot(a, a))
@@ -128,6 +115,7 @@ def mse_scaled(x, ref) -> tuple[float, float]:
     return float(np.mean((scale * a - b) ** 2)), scale
 
 
+@cites(PAPER_000)
 def r_noise(noisy, clean) -> tuple[float, np.ndarray]:
     """Noise level of a tilt series, paper 000 [1]_ Eq. 2.
 
@@ -147,12 +135,6 @@ def r_noise(noisy, clean) -> tuple[float, np.ndarray]:
         ``R_noise``, the mean of ``R_θ`` over projections.
     per_projection : ndarray, shape (angle,)
         ``R_θ`` of every projection.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     a = np.asarray(noisy, dtype=np.float64)
     b = np.asarray(clean, dtype=np.float64)

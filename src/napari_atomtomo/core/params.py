@@ -94,26 +94,35 @@ def as_text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def auto_or_numbers_text(text: str):
-    """``"auto"``, one float or a tuple of floats from comma-separated text."""
-    if str(text).strip().lower() == "auto":
+def auto_or_numbers_text(text: str, what: str | None = None):
+    """``"auto"``, one float or a tuple of floats from comma-separated text.
+
+    ``what`` names the field in the error ("noise floor must be 'auto' or a number").
+    """
+    t = str(text).strip()
+    if t.lower() == "auto":
         return "auto"
     try:
-        vals = tuple(float(v) for v in str(text).split(",") if v.strip())
+        vals = tuple(float(v) for v in t.split(",") if v.strip())
     except ValueError:
         vals = ()
     if not vals:
-        raise ValueError(f"expected 'auto' or numbers separated by commas, got {text!r}")
+        if what is None:
+            raise ValueError(f"expected 'auto' or numbers separated by commas, got {text!r}")
+        raise ValueError(f"{what} must be 'auto' or a number, got {t!r}")
     return vals[0] if len(vals) == 1 else vals
 
 
-def auto_or_float(flag: str, what: str = "a number >= 0", finite: bool = False):
-    """A parse for ``"auto"`` or one number typed for ``flag`` (``finite``: and ≥ 0)."""
+def auto_or_float(flag: str, what: str = "a number >= 0", finite: bool = False,
+                  integer: bool = False):
+    """A parse for ``"auto"`` or one number typed for ``flag`` (``finite``: and ≥ 0;
+    ``integer``: a whole number, returned as ``int``).
+    """
     def parse(text: str):
         if text == "auto":
             return "auto"
         try:
-            value = float(text)
+            value = int(text) if integer else float(text)
         except ValueError:
             raise ValueError(f"{flag} must be 'auto' or {what}, got {text!r}") from None
         if finite and not (math.isfinite(value) and value >= 0):

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from ._refs import PAPER_000, PAPER_002, cites
 from ._validate import check_stack
 from .params import param, register_params
 
@@ -200,6 +201,7 @@ def _denoise(image: np.ndarray, method: str) -> tuple[np.ndarray, float]:
     return np.asarray(out, dtype=np.float64), sigma
 
 
+@cites(PAPER_000, PAPER_002)
 def preprocess_series(stack, params: PreprocessParams = PreprocessParams(), *,
                       vacuum_mask=None) -> PreprocessResult:
     """Preprocess a tilt series ``(angle, y, x)`` (module docstring); the input is not changed.
@@ -215,15 +217,6 @@ def preprocess_series(stack, params: PreprocessParams = PreprocessParams(), *,
     -------
     PreprocessResult
         The processed float32 ``stack`` and a ``report`` of what was done.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, PreprocessParams):
         raise ValueError(f"params must be a PreprocessParams, got {type(params).__name__}")

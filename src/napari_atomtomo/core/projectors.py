@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _projector_kernels as _k
 from . import _validate, config
+from ._refs import PAPER_000, PAPER_002, cites
 from ._threads import PARALLEL_MIN_WORK, threads_for, use_parallel_2d
 from .geometry import validate_angles, validate_shifts
 
@@ -223,7 +224,7 @@ class ParallelBeamProjector:
             _k.forward_kernel(vol_t, self._cos, self._sin, self._du, self.n_u, out)
         if self._has_dv:
             shifted = np.empty_like(out)
-            _k.shift_rows_kernel(out, self._dv, shifted)
+            _k.shift_rows_kernel(out, self._dv, shifted, 1)
             out[...] = shifted
         return out
 
@@ -236,7 +237,7 @@ class ParallelBeamProjector:
         out = self._internal_output(out, self.internal_volume_shape, "volume")
         if self._has_dv:
             unshifted = np.empty_like(stk_t)
-            _k.shift_rows_adjoint_kernel(stk_t, self._dv, unshifted)
+            _k.shift_rows_kernel(stk_t, self._dv, unshifted, -1)
             stk_t = unshifted
         n_z, n_y, n_x = self.volume_shape
         if n_y == 1:
@@ -276,6 +277,7 @@ def _check_stack(stack) -> np.ndarray:
     return _validate.check_stack(stack, allow_bool=True)
 
 
+@cites(PAPER_000, PAPER_002)
 def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) -> np.ndarray:
     """Parallel-beam forward projection of ``volume`` ``(z, y, x)`` about ``y``.
 
@@ -299,15 +301,6 @@ def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) 
     -------
     ndarray, shape (angle, y, u), float32
         Line integrals in voxel lengths.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     v = _check_volume(volume)
     projector = ParallelBeamProjector(v.shape, angles_deg, n_u=n_u, shifts=shifts)
@@ -315,6 +308,7 @@ def forward_project(volume, angles_deg, *, n_u: int | None = None, shifts=None) 
         return projector.forward(v)
 
 
+@cites(PAPER_000, PAPER_002)
 def back_project(stack, angles_deg, *, volume_shape=None, shifts=None) -> np.ndarray:
     """Exact adjoint of :func:`forward_project`.
 
@@ -337,15 +331,6 @@ def back_project(stack, angles_deg, *, volume_shape=None, shifts=None) -> np.nda
     -------
     ndarray, shape (z, y, x), float32
         The back-projected volume.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     s = _check_stack(stack)
     n_a, n_y, n_u = s.shape

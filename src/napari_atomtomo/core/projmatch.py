@@ -29,6 +29,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
+from ._refs import PAPER_000, PAPER_002, cites
 from .geometry import validate_angles, validate_shifts
 from .projectors import forward_project
 from .sirt import SirtParams, reconstruct_sirt
@@ -113,6 +114,7 @@ def _window(shape) -> np.ndarray:
     return (wy[:, None] * tukey(shape[1], 0.25)[None, :]).astype(np.float32)
 
 
+@cites(PAPER_000, PAPER_002)
 def refine_shifts(stack, angles_deg, shifts=None, params: RefineParams = RefineParams(), *,
                   callback: Callable[[dict], None] | None = None) -> RefineResult:
     """Refine per-image shifts by projection matching (module docstring).
@@ -138,15 +140,6 @@ def refine_shifts(stack, angles_deg, shifts=None, params: RefineParams = RefineP
     -------
     RefineResult
         The refined shifts and the record of every iteration.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, RefineParams):
         raise ValueError(f"params must be a RefineParams, got {type(params).__name__}")

@@ -1,6 +1,9 @@
 """Response ratios for HEBT that cannot silently fail (paper 002, Eq. 15–16).
 
-The regression ``I_H ≈ Σ_A r_A I_A`` (Eq. 15, :func:`~.hebt.fit_response_ratios`) needs the
+:func:`fit_response_ratios` fits Eq. 15 by non-negative least squares; :func:`check_ratios`
+checks ratios given by the user.
+
+The regression ``I_H ≈ Σ_A r_A I_A`` (Eq. 15, :func:`fit_response_ratios`) needs the
 EDS signals to vary independently. When the particle's composition is uniform (a hollow
 shell of one alloy, a single-phase particle) every ``I_A`` is proportional to the others,
 the columns are collinear and the fitted ``r_A`` can split the HAADF signal arbitrarily:
@@ -33,16 +36,20 @@ least-squares standard errors, which assume independent residuals, would be too 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
+import scipy.optimize
 from scipy.ndimage import gaussian_filter
 
+from ._iterative import check_element_stacks, check_stack
+from ._refs import PAPER_002, cites
 from .elements import element_factors
-from .hebt import fit_response_ratios
 
-__all__ = ["MAX_MATCH_SIGMA", "MAX_RELATIVE_SE", "RatioChoice", "choose_ratios",
-           "match_resolution"]
+__all__ = ["MAX_MATCH_SIGMA", "MAX_RELATIVE_SE", "RatioChoice", "ResponseRatioFit", "check_ratios",
+           "choose_ratios", "fit_response_ratios", "match_resolution"]
 
 #: Largest Gaussian σ (px) tried to match the HAADF's resolution to the EDS series'.
 MAX_MATCH_SIGMA = 2.0
@@ -54,6 +61,108 @@ MATCH_SIGMA_STEP = 0.2
 MAX_RELATIVE_SE = 0.01
 #: EDS signals whose cosine similarity (over all pixels) exceeds this vary together.
 MAX_COSINE = 0.98
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseRatioFit:
+    """Response ratios ``r_A`` of Eq. 15 and the coefficient of determination ``r2``."""
+
+    ratios: dict[str, float]
+    r2: float
+
+
+def check_haadf_and_eds(haadf, eds) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The HAADF series and the element stacks, checked, all of one shape."""
+    h = check_stack(haadf, name="haadf")
+    stacks = check_element_stacks(eds)
+    for element, s in stacks.items():
+        if s.shape != h.shape:
+            raise ValueError(
+                f"eds[{element!r}] has shape {s.shape} but the HAADF tilt series has "
+                f"shape {h.shape}"
+            )
+    return h, stacks
+
+
+@cites(PAPER_002)
+def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit:
+    """Fit ``I_H ≈ Σ_A r_A I_A`` (Eq. 15) over every pixel of every tilt, ``r_A ≥ 0``.
+
+    Non-negative least squares (:func:`scipy.optimize.nnls`) without an intercept, as
+    Eq. 15 has none. The normal equations are accumulated in float64 chunk by chunk, and
+    NNLS runs on their Cholesky factor (``||A r − b||² = ||Lᵀ r − L⁻¹Aᵀb||² + const``),
+    so memory stays small for large tilt series. ``r2 = 1 − SS_res / SS_tot`` with the usual
+    centred ``SS_tot = Σ (I_H − mean I_H)²``. The paper fitted with gradient descent and got
+    ``r_Ag = 805``, ``r_Au = 987`` and R² = 0.982 on its Ag–Au phantom.
+
+    Parameters
+    ----------
+    haadf : ndarray, shape (angle, y, x)
+        HAADF tilt series.
+    eds : dict of str to ndarray, shape (angle, y, x)
+        EDS counts per element, same shape as ``haadf``.
+    chunk : int
+        Pixels per chunk of the normal-equation accumulation (memory bound).
+
+    Returns
+    -------
+    ResponseRatioFit
+        ``ratios`` (``r_A`` per element) and ``r2``.
+    """
+    h, stacks = check_haadf_and_eds(haadf, eds)
+    elements = list(stacks)
+    k = len(elements)
+    cols = [s.reshape(-1) for s in stacks.values()] + [h.reshape(-1)]
+    n = h.size
+    gram = np.zeros((k + 2, k + 2))  # columns: I_1..I_k, I_H, 1
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        block = np.empty((stop - start, k + 2))
+        for c, col in enumerate(cols):
+            block[:, c] = col[start:stop]
+        block[:, k + 1] = 1.0
+        gram += block.T @ block
+    g, rhs, bb, b_sum = gram[:k, :k], gram[:k, k], gram[k, k], gram[k, k + 1]
+    try:
+        chol = scipy.linalg.cholesky(g, lower=True)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"the EDS maps of {elements} are linearly dependent (or one is all zeros), "
+            "so response ratios cannot be fitted; give them with ratios="
+        ) from None
+    target = scipy.linalg.solve_triangular(chol, rhs, lower=True)
+    r, _ = scipy.optimize.nnls(chol.T, target)
+    ss_res = max(bb - 2.0 * rhs @ r + r @ g @ r, 0.0)
+    ss_tot = bb - b_sum * b_sum / n
+    if ss_tot <= 0.0:
+        raise ValueError("the HAADF tilt series is constant, so R² is undefined")
+    ratios = {el: float(v) for el, v in zip(elements, r)}
+    return ResponseRatioFit(ratios, float(1.0 - ss_res / ss_tot))
+
+
+def check_ratios(ratios, elements) -> dict[str, float]:
+    """User-given ratios: one positive finite number for each element, no others."""
+    if not isinstance(ratios, Mapping):
+        raise ValueError(f"ratios must be a dict {{element: r}}, got {type(ratios).__name__}")
+    out = {}
+    for element in elements:
+        if element not in ratios:
+            raise ValueError(f"ratios has no value for element {element!r}; give one per element")
+        try:
+            r = float(ratios[element])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"ratio for {element!r} must be a number, got {ratios[element]!r}"
+            ) from None
+        if not (np.isfinite(r) and r > 0.0):
+            raise ValueError(f"ratio for {element!r} must be a positive number, got {r!r}")
+        out[element] = r
+    extra = [el for el in ratios if el not in out]
+    if extra:
+        raise ValueError(
+            f"ratios has values for {extra} but the EDS data only has {list(elements)}"
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -116,15 +225,14 @@ def _r2(a, b, r) -> float:
     return float(1.0 - (res @ res) / (tot @ tot)) if tot @ tot > 0 else float("nan")
 
 
+@cites(PAPER_002)
 def choose_ratios(haadf, eds, factors=None, haadf_sigma="auto") -> RatioChoice:
     """Fitted ratios (Eq. 15), or the physical ones (Eq. 16) when the fit is ill-determined.
 
     Parameters
     ----------
-    haadf : ndarray, shape (angle, y, x)
-        HAADF tilt series.
-    eds : dict of str to ndarray, shape (angle, y, x)
-        EDS counts per element, same shape as ``haadf``.
+    haadf, eds
+        As for :func:`fit_response_ratios`.
     factors : dict, optional
         ``{"El": {"z": ..., "f": ...}}`` overriding or extending Table 2.
     haadf_sigma : "auto" or float
@@ -136,12 +244,6 @@ def choose_ratios(haadf, eds, factors=None, haadf_sigma="auto") -> RatioChoice:
     RatioChoice
         The ratios, their R², the ``method`` (``"fitted"`` or ``"physical"``), a warning
         and ``haadf_sigma_px``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if haadf_sigma == "auto":
         haadf_sigma, _ = match_resolution(haadf, eds)

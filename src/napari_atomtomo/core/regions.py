@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ._refs import PAPER_002, cites
+
 __all__ = ["SUPPORT_RANGE", "format_composition", "particle_from_series", "poisson_resample",
            "region_statistics", "support_check", "support_from_series"]
 
@@ -53,6 +55,7 @@ def _check_labels(labels, shape) -> np.ndarray:
     return lab
 
 
+@cites(PAPER_002)
 def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
                       replicas: list | None = None) -> dict:
     """Mean weight fraction ± standard error per region (module docstring).
@@ -73,12 +76,6 @@ def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
     dict
         ``{region: {"n_voxels", "mean": {El: x}, "standard_error": {El: se or None}}}``;
         a region with no voxel inside the mask has means ``None``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     shape = next(iter(fractions.values())).shape
     if labels is None:

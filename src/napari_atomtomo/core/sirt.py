@@ -25,16 +25,27 @@ EDS-STEM tomography (paper 002, Eq. 11) is SIRT per element map:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from numba import njit, prange
 
-# re-exported: hebt and older callers import the thread policy from here
-from . import _validate, config
+from . import config
 from ._generators import run_to_end
+
+# re-exported: hebt, stopping and older callers import these from here
+from ._iterative import (  # noqa: F401
+    RELAXATION,
+    check_element_stacks,
+    check_iteration_settings,
+    check_stack,
+    check_support,
+    public_copy,
+    resolve_volume_shape,
+    sum_of_squares,
+)
+from ._refs import PAPER_002, cites
 from ._threads import PARALLEL_MIN_WORK, THREAD_RECHECK, ThreadPolicy  # noqa: F401
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
@@ -58,11 +69,6 @@ SUM_FLOOR = config.SUM_FLOOR
 
 
 # ---------------------------------------------------------------------------- parameters
-#: The relaxation field of SIRT and HEBT (one spec for both).
-RELAXATION = param(1.0, flag="--relaxation", label="relaxation λ", range=(0.05, 1.95), step=0.05,
-                   help="relaxation λ in (0, 2): SIRT converges for any value in that range")
-
-
 @register_params("sirt")
 @dataclass(frozen=True)
 class SirtParams:
@@ -93,16 +99,6 @@ class SirtParams:
         check_iteration_settings(self.n_iter, self.relaxation, self.yield_every)
 
 
-def check_iteration_settings(n_iter, relaxation, yield_every) -> None:
-    """Shared validation of ``n_iter``, ``relaxation`` and ``yield_every``."""
-    if isinstance(n_iter, bool) or int(n_iter) != n_iter or n_iter < 1:
-        raise ValueError(f"n_iter must be a whole number of iterations ≥ 1, got {n_iter!r}")
-    if not (np.isfinite(relaxation) and 0.0 < relaxation < 2.0):
-        raise ValueError(f"relaxation must be in (0, 2), got {relaxation!r}")
-    if isinstance(yield_every, bool) or int(yield_every) != yield_every or yield_every < 1:
-        raise ValueError(f"yield_every must be a whole number ≥ 1, got {yield_every!r}")
-
-
 @dataclass(frozen=True, eq=False)
 class SirtState:
     """One SIRT iteration: ``residual = ||A x − b|| / ||b||`` of the current ``x``.
@@ -124,62 +120,8 @@ class SirtResult:
     residuals: np.ndarray
 
 
-# ---------------------------------------------------------------------------- kernels
-@njit(nogil=True, cache=True, parallel=True)
-def _sum_of_squares(a):
-    total = 0.0
-    for i in prange(a.size):
-        total += np.float64(a[i]) * np.float64(a[i])
-    return total
-
-
-def public_copy(projector: ParallelBeamProjector, vol_t: np.ndarray) -> np.ndarray:
-    """A ``(z, y, x)`` copy of an internal volume that never aliases the working buffer.
-
-    (``from_internal_volume`` returns a view when ``n_y == 1``: the transpose is then
-    already contiguous.)
-    """
-    v = projector.from_internal_volume(vol_t)
-    return v.copy() if np.shares_memory(v, vol_t) else v
-
-
-# ---------------------------------------------------------------------------- validation
-def check_stack(stack, name: str = "tilt series") -> np.ndarray:
-    """A finite 3D ``(angle, y, x)`` array (a sinogram is ``(angle, 1, x)``)."""
-    return _validate.check_stack(stack, name)
-
-
-def resolve_volume_shape(stack_shape, support=None, x0=None) -> tuple[int, int, int]:
-    """Volume shape: from ``x0`` or ``support`` if given, else ``(n_u, n_y, n_u)``."""
-    n_a, n_y, n_u = stack_shape
-    shape = None
-    for name, arr in (("x0", x0), ("support", support)):
-        if arr is None:
-            continue
-        a_shape = np.shape(arr)
-        if len(a_shape) != 3 or a_shape[1] != n_y:
-            raise ValueError(
-                f"{name} has shape {a_shape} but a (z, {n_y}, x) volume was expected for a "
-                f"tilt series of shape {tuple(stack_shape)}"
-            )
-        if shape is not None and a_shape != shape:
-            raise ValueError(f"support has shape {a_shape} but x0 has shape {shape}")
-        shape = (int(a_shape[0]), int(a_shape[1]), int(a_shape[2]))
-    return shape if shape is not None else (n_u, n_y, n_u)
-
-
-def check_support(support, shape) -> np.ndarray | None:
-    if support is None:
-        return None
-    s = np.asarray(support)
-    if s.dtype != bool:
-        raise ValueError(f"support must be a boolean mask, got dtype {s.dtype}")
-    if not s.any():
-        raise ValueError("support is empty (no voxel is True); nothing to reconstruct")
-    return s
-
-
 # ---------------------------------------------------------------------------- SIRT
+@cites(PAPER_002)
 def iter_sirt(
     stack,
     angles_deg,
@@ -225,12 +167,6 @@ def iter_sirt(
     Input is validated when this function is called, before any work; the iterations
     run as the returned generator is consumed, which returns the :class:`SirtResult`
     (``StopIteration.value``, see :func:`~napari_atomtomo.core._generators.run_to_end`).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     run = _prepare_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
                         backend=backend)
@@ -264,7 +200,7 @@ def _prepare_sirt(stack, angles_deg, params, *, support, x0, shifts, backend=DEF
             raise ValueError("x0 contains NaN or infinite values")
     projector = engine.projector(shape, angles, n_u=s.shape[2], shifts=shifts)
     b = projector.to_internal_stack(s)
-    b_norm = np.sqrt(_sum_of_squares(b.reshape(-1)))
+    b_norm = np.sqrt(sum_of_squares(b.reshape(-1)))
     if b_norm == 0.0:
         raise ValueError("tilt series is all zeros; there is nothing to reconstruct")
     return engine.sirt_operator(projector), b, b_norm, params, support, x0
@@ -300,6 +236,7 @@ def _run_sirt(operator, b, b_norm, params, support, x0) -> Generator[SirtState, 
         yield SirtState(it, residual, volume)
 
 
+@cites(PAPER_002)
 def reconstruct_sirt(
     stack,
     angles_deg,
@@ -315,33 +252,15 @@ def reconstruct_sirt(
 
     Parameters
     ----------
-    stack : ndarray, shape (angle, y, x)
-        Tilt series of line integrals.
-    angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees.
-    params : SirtParams
-        Iterations, relaxation, non-negativity, yield interval.
-    support : ndarray of bool, shape (z, y, x), optional
-        Voxels allowed to be non-zero.
-    x0 : ndarray, shape (z, y, x), optional
-        Start volume (default zeros).
-    shifts : array_like, shape (angle, 2), optional
-        Per-image ``(dy, dx)`` in pixels.
+    stack, angles_deg, params, support, x0, shifts, backend
+        As for :func:`iter_sirt`.
     callback : callable, optional
         ``callback(state)`` with each :class:`SirtState`.
-    backend : str
-        Compute backend (:func:`.backends.available_backends`), default ``"numba-cpu"``.
 
     Returns
     -------
     SirtResult
         ``volume`` ``(z, y, x)`` float32 and ``residuals`` (float64, one per iteration).
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     return run_to_end(
         iter_sirt(stack, angles_deg, params, support=support, x0=x0, shifts=shifts,
@@ -349,31 +268,7 @@ def reconstruct_sirt(
 
 
 # ---------------------------------------------------------------------------- EDS-STEM
-def check_element_stacks(eds, name: str = "eds") -> dict[str, np.ndarray]:
-    """A non-empty ``{element: (angle, y, x)}`` mapping of finite, non-negative stacks."""
-    if not isinstance(eds, Mapping) or len(eds) == 0:
-        raise ValueError(f"{name} must be a non-empty dict {{element: tilt series}}")
-    out: dict[str, np.ndarray] = {}
-    shape = None
-    first = None
-    for element, stack in eds.items():
-        if not isinstance(element, str) or not element:
-            raise ValueError(f"{name} keys must be element symbols, got {element!r}")
-        s = check_stack(stack, name=f"{name}[{element!r}]")
-        if np.any(s < 0):
-            raise ValueError(
-                f"{name}[{element!r}] has negative counts (min {float(s.min()):g}); "
-                "X-ray counts must be ≥ 0"
-            )
-        if shape is not None and s.shape != shape:
-            raise ValueError(
-                f"{name}[{element!r}] has shape {s.shape} but {name}[{first!r}] has shape {shape}"
-            )
-        shape, first = s.shape, first or element
-        out[element] = s
-    return out
-
-
+@cites(PAPER_002)
 def reconstruct_eds(
     eds,
     angles_deg,
@@ -399,12 +294,6 @@ def reconstruct_eds(
     -------
     dict of str to ndarray, shape (z, y, x)
         The maps ``X_A = n f_A C_A ρ`` (Eq. 10), in the element order of ``eds``.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     stacks = check_element_stacks(eds)
     runs = {

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ._refs import PAPER_002, cites
 from .params import param, register_params
 from .sirt import SirtParams, check_element_stacks, iter_sirt
 
@@ -146,6 +147,7 @@ def sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=
                             target if stop.rule == "discrepancy" else None)
 
 
+@cites(PAPER_002)
 def reconstruct_eds_stopped(eds, angles_deg, stop: StopParams = StopParams(), *, support=None,
                             shifts=None, callback: Callable | None = None
                             ) -> tuple[dict, dict]:
@@ -177,12 +179,6 @@ def reconstruct_eds_stopped(eds, angles_deg, stop: StopParams = StopParams(), *,
         The element maps.
     info : dict of str to StopInfo
         Per element: iterations run, the rule, whether it was met, the last residual.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     stacks = check_element_stacks(eds)
     maps, info = {}, {}

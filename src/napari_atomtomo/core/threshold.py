@@ -46,6 +46,7 @@ from scipy.optimize import curve_fit
 from scipy.signal import find_peaks
 from scipy.special import erfc
 
+from ._refs import PAPER_002, cites
 from ._validate import check_real
 
 __all__ = ["QUALITY_LIMITS", "EsfResult", "esf_threshold", "particle_volume_curve", "steps_model"]
@@ -236,6 +237,7 @@ def _otsu(values) -> float:
     return float(threshold_otsu(values))
 
 
+@cites(PAPER_002)
 def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
                   limits: dict | None = None) -> EsfResult:
     """Choose a particle threshold by the multi-step ESF fit of ``V(t)`` (module docstring).
@@ -254,12 +256,6 @@ def esf_threshold(volume, n_thresholds: int = 100, *, t_range=None,
     Returns
     -------
     EsfResult
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     values = _validate_volume(volume)
     if isinstance(n_thresholds, bool) or int(n_thresholds) != n_thresholds or n_thresholds < 10:

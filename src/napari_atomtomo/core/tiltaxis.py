@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
+from ._refs import PAPER_000, PAPER_002, cites
 from ._validate import check_stack
 from .config import TINY
 from .geometry import validate_angles
@@ -91,6 +92,7 @@ def _unrotate(image: np.ndarray, angle_deg: float, offset_px: float, order: int)
     return ndimage.affine_transform(image, m, offset=shift, order=order, mode="nearest")
 
 
+@cites(PAPER_000, PAPER_002)
 def remove_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: int = 3
                      ) -> np.ndarray:
     """Resample a series so its tilt axis (module docstring) is ``y`` through the centre.
@@ -114,15 +116,6 @@ def remove_tilt_axis(stack, angle_deg: float, offset_px: float = 0.0, *, order: 
     -------
     ndarray, shape (angle, y, x), float32
         The resampled series.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     s = check_stack(stack)
     a, o = _check_axis(angle_deg, offset_px)
@@ -160,17 +153,16 @@ def _profile_spread(stack: np.ndarray, angle_deg: float, order: int) -> float:
     return float(np.sum((mag - mean) ** 2) / np.sum(mean**2))
 
 
+@cites(PAPER_000)
 def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParams()
                        ) -> TiltAxisResult:
     """Estimate the tilt axis's in-plane angle and offset (module docstring).
 
-    The series should have its vacuum level removed (``atomtomo preprocess``) and the
-    object inside the field of view at every tilt.
-
     Parameters
     ----------
     stack : ndarray, shape (angle, y, x)
-        Tilt series.
+        Tilt series with its vacuum level removed (``atomtomo preprocess``) and the object
+        inside the field of view at every tilt.
     angles_deg : array_like, shape (angle,)
         Tilt angles in degrees.
     params : TiltAxisParams
@@ -180,12 +172,6 @@ def estimate_tilt_axis(stack, angles_deg, params: TiltAxisParams = TiltAxisParam
     -------
     TiltAxisResult
         The angle in degrees, the offset in pixels and quality measures.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, TiltAxisParams):
         raise ValueError(f"params must be a TiltAxisParams, got {type(params).__name__}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.atoms import Atoms
 from ..core.compare import ComparisonResult, compare_atoms
+from ..core.params import auto_or_numbers_text
 from ..core.trace import TraceResult, trace_atoms, trace_atoms_by_subtraction
 from ..core.trace._structure import StructureReport, structure_report
 
@@ -24,17 +25,10 @@ TRACE_METHODS = ("direct", "subtraction")
 
 
 def auto_or_numbers(text: str, what: str):
-    """``"auto"``, one float, or a tuple of floats from comma-separated text."""
-    t = str(text).strip()
-    if t.lower() == "auto":
-        return "auto"
-    try:
-        vals = tuple(float(v) for v in t.split(",") if v.strip())
-    except ValueError:
-        vals = ()
-    if not vals:
-        raise ValueError(f"{what} must be 'auto' or a number, got {t!r}")
-    return vals[0] if len(vals) == 1 else vals
+    """``"auto"``, one float, or a tuple of floats from comma-separated text (``what``: the
+    field, named in the error); :func:`~napari_atomtomo.core.params.auto_or_numbers_text`.
+    """
+    return auto_or_numbers_text(text, what)
 
 
 @dataclass(frozen=True)

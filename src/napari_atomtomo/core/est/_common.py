@@ -61,6 +61,12 @@ def check_support_params(support, margin, threshold, dilation, sigma) -> None:
         raise ValueError(f"tight_support_sigma must be ≥ 0 pixels, got {sigma!r}")
 
 
+def check_up_to(name: str, value, top: float, unit: str) -> None:
+    """``value`` must lie in ``(0, top]`` (``unit`` names its unit in the error)."""
+    if not (0.0 < value <= top):
+        raise ValueError(f"{name} must be in (0, {top:g}] {unit}, got {value!r}")
+
+
 def check_iterations(n_iter, n_iter_tight, yield_every) -> None:
     for name, v in (("n_iter", n_iter), ("n_iter_tight", n_iter_tight)):
         if int(v) != v or v < 0:
@@ -163,6 +169,21 @@ class TwoRoundParams:
             raise ValueError(f"oversampling must be an integer from 1 to 4, got {self.oversampling!r}")
         check_support_params(self.support, self.loose_support_margin, self.tight_support_threshold,
                              self.tight_support_dilation, self.tight_support_sigma)
+
+
+@dataclass(frozen=True)
+class FourierState:
+    """The fields :class:`~.reconstruct.EstState` and :class:`~.gridding.GriddingState` share.
+
+    ``round`` is 1 (loose support) or 2 (tight support); ``iteration`` counts from 1 over
+    both rounds; ``error`` is the relative Fourier error before this iteration's update;
+    ``preview`` is a ``(z, y, x)`` copy every ``yield_every`` iterations, else ``None``.
+    """
+
+    round: int
+    iteration: int
+    error: float
+    preview: np.ndarray | None = None
 
 
 def _run_rounds(x, step_fn, loose, params, yield_every, constrained_step: bool = False,

@@ -21,6 +21,8 @@ import os
 import numpy as np
 import scipy.fft as sfft
 
+from .._refs import PAPER_000, cites
+
 __all__ = ["frft", "frft_adjoint", "frft_centred", "fft_workers"]
 
 
@@ -41,6 +43,7 @@ def _chirp(alpha: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.exp(-1j * np.pi * (alpha * (t * t)))
 
 
+@cites(PAPER_000)
 def frft(
     x,
     alpha,
@@ -73,12 +76,6 @@ def frft(
     -------
     ndarray
         complex64 for float32/complex64 input, else complex128.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     x = np.asarray(x)
     if x.ndim == 0:

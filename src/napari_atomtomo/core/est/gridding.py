@@ -19,11 +19,14 @@ import numpy as np
 import scipy.fft as sfft
 
 from .._generators import run_to_end
+from .._refs import PAPER_000, cites
 from ..params import register_params
 from ._common import (
+    FourierState,
     TwoRoundParams,
     _drive,
     check_inputs,
+    check_up_to,
     loose_support,
     to_public,
 )
@@ -51,20 +54,12 @@ class GriddingParams(TwoRoundParams):
 
     def __post_init__(self):
         super().__post_init__()
-        if not (0.0 < self.interpolation_radius <= 2.0):
-            raise ValueError(
-                f"interpolation_radius must be in (0, 2] grid units, got {self.interpolation_radius!r}"
-            )
+        check_up_to("interpolation_radius", self.interpolation_radius, 2.0, "grid units")
 
 
 @dataclass(frozen=True)
-class GriddingState:
+class GriddingState(FourierState):
     """As :class:`EstState`: error = relative difference on the gridded Fourier points."""
-
-    round: int
-    iteration: int
-    error: float
-    preview: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +119,7 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
     return vals.reshape((n_v,) + shape).astype(np.complex64), mask.reshape(shape)
 
 
+@cites(PAPER_000)
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
                           voxel_size: float = 1.0, workers: int | None = None,
                           support_top: float | None = None
@@ -137,38 +133,22 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
 
     Parameters
     ----------
-    stack : ndarray, shape (angle, y, x)
-        Aligned tilt series; the tilt axis is ``y``.
-    angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees.
+    stack, angles_deg, voxel_size, workers, support_top
+        As for :func:`~napari_atomtomo.core.est.iter_est`.
     params : GriddingParams
         Iterations of the loose and tight support phases, oversampling, support and
-        positivity constraints, yield interval.
-    voxel_size : float
-        Voxel size in Å; only checked, the volume keeps the stack's pixel.
-    workers : int, optional
-        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
-        when last timed (``core._threads.ThreadPolicy``).
-    support_top : float, optional
-        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
-        larger series (the chunked path, ``napari_atomtomo.scale``).
+        positivity constraints, interpolation radius, yield interval.
 
     Yields
     ------
     GriddingState
-        Round, iteration, the Fourier error, and a preview of the volume every
-        ``params.yield_every`` iterations.
+        As :func:`~napari_atomtomo.core.est.iter_est` yields (error on the gridded points).
 
     Returns
     -------
     GriddingResult
-        As ``StopIteration.value`` when the generator is exhausted.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
+        The volume, errors, support and the grid's measured fraction (``coverage``), as
+        ``StopIteration.value``.
     """
     data, angles = check_inputs(stack, angles_deg, params, GriddingParams, voxel_size)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
@@ -201,6 +181,7 @@ def _iter_gridding(data, angles, params, loose, workers, support_top=None):
                           coverage=float(mask.mean()))
 
 
+@cites(PAPER_000)
 def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(),
                                  *, voxel_size: float = 1.0,
                                  callback: Callable[[GriddingState], None] | None = None,
@@ -210,21 +191,8 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
 
     Parameters
     ----------
-    stack : ndarray, shape (angle, y, x)
-        Aligned tilt series; the tilt axis is ``y``.
-    angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees.
-    params : GriddingParams
-        Iterations of the loose and tight support phases, oversampling, support and
-        positivity constraints, yield interval.
-    voxel_size : float
-        Voxel size in Å; only checked, the volume keeps the stack's pixel.
-    workers : int, optional
-        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
-        when last timed (``core._threads.ThreadPolicy``).
-    support_top : float, optional
-        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
-        larger series (the chunked path, ``napari_atomtomo.scale``).
+    stack, angles_deg, params, voxel_size, workers, support_top
+        As for :func:`iter_fourier_gridding`.
     callback : callable, optional
         ``callback(state)`` with each :class:`GriddingState`.
 
@@ -232,12 +200,6 @@ def reconstruct_fourier_gridding(stack, angles_deg, params: GriddingParams = Gri
     -------
     GriddingResult
         The volume ``(z, y, x)``, the error of every iteration and the support.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_fourier_gridding(stack, angles_deg, params, voxel_size=voxel_size,
                                             workers=workers, support_top=support_top),

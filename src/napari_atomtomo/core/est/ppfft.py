@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._refs import PAPER_000, cites
 from ..config import TINY
 from .frft import frft, frft_adjoint
 
@@ -127,6 +128,7 @@ def _family_adjoint(h: np.ndarray, n: int, m: int, n_img: int, workers) -> np.nd
                         workers=workers)
 
 
+@cites(PAPER_000)
 def ppfft(images, oversampling: int = 2, *, n_grid: int | None = None, workers=None):
     """Pseudopolar Fourier transform of square images ``(..., N, N)`` indexed ``[z, x]``.
 
@@ -146,12 +148,6 @@ def ppfft(images, oversampling: int = 2, *, n_grid: int | None = None, workers=N
     -------
     ndarray
         ``(..., 2, N + 1, M)`` complex128 (complex64 for float32 input).
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     f = _check_images(images, n_grid)
     n, m = _check_grid(f.shape[-1] if n_grid is None else n_grid, oversampling)
@@ -160,6 +156,7 @@ def ppfft(images, oversampling: int = 2, *, n_grid: int | None = None, workers=N
     return np.stack([fam0, fam1], axis=-3)
 
 
+@cites(PAPER_000)
 def ppfft_adjoint(pp, oversampling: int = 2, *, n_image: int | None = None, workers=None):
     """Exact adjoint of :func:`ppfft`: ``(..., 2, N + 1, M)`` → ``(..., n, n)`` images.
 
@@ -181,12 +178,6 @@ def ppfft_adjoint(pp, oversampling: int = 2, *, n_image: int | None = None, work
     -------
     ndarray, shape (..., n_image, n_image)
         The adjoint images.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     pp = np.asarray(pp)
     if pp.ndim < 3 or pp.shape[-3] != 2:
@@ -212,6 +203,7 @@ class PpInverseResult:
     residuals: tuple[float, ...]
 
 
+@cites(PAPER_000)
 def ppfft_inverse(pp, oversampling: int = 2, *, n_iter: int = 10, tol: float = 1e-12,
                   real: bool = True, workers=None) -> PpInverseResult:
     """Invert :func:`ppfft` in the least-squares sense by conjugate gradients.
@@ -241,12 +233,6 @@ def ppfft_inverse(pp, oversampling: int = 2, *, n_iter: int = 10, tol: float = 1
     -------
     PpInverseResult
         The images ``f`` and the residual after every step.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     pp = np.asarray(pp)
     if not np.all(np.isfinite(pp)):

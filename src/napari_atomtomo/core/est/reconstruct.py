@@ -30,13 +30,16 @@ import scipy.fft as sfft
 from numba import njit, prange
 
 from .._generators import map_states, run_to_end
+from .._refs import PAPER_000, cites
 from .._threads import ThreadPolicy
 from ..config import DENORMAL_FLOOR
 from ..params import register_params
 from ._common import (
+    FourierState,
     TwoRoundParams,
     _drive,
     check_inputs,
+    check_up_to,
     loose_support,
     to_public,
 )
@@ -80,10 +83,7 @@ class EstParams(TwoRoundParams):
 
     def __post_init__(self):
         super().__post_init__()
-        if not (0 < self.angle_tolerance_deg <= 1.0):
-            raise ValueError(
-                f"angle_tolerance_deg must be in (0, 1] degrees, got {self.angle_tolerance_deg!r}"
-            )
+        check_up_to("angle_tolerance_deg", self.angle_tolerance_deg, 1.0, "degrees")
 
 
 #: Slices per chunk of the back projection in the set-up (bounds its memory; with
@@ -108,7 +108,7 @@ class EstSetupStep:
 
 
 @dataclass(frozen=True)
-class EstState:
+class EstState(FourierState):
     """Progress of :func:`iter_est` after one iteration.
 
     ``round`` is 1 (loose support) or 2 (tight support); ``iteration`` counts from 1 over
@@ -116,11 +116,6 @@ class EstState:
     measured and calculated lines before this iteration's update; ``preview`` is a
     ``(z, y, x)`` copy every ``yield_every`` iterations, else ``None``.
     """
-
-    round: int
-    iteration: int
-    error: float
-    preview: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +255,7 @@ def _iter_back_project_lines(lines, weights, assignment, n, oversampling, worker
     return out
 
 
+@cites(PAPER_000)
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
              workers: int | None = None, support_top: float | None = None,
              setup_steps: bool = False) -> Generator[EstState, None, EstResult]:
@@ -306,12 +302,6 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     -------
     EstResult
         As ``StopIteration.value`` when the generator is exhausted.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     data, angles = check_inputs(stack, angles_deg, params, EstParams, voxel_size)
     n_a, n_v, n = data.shape
@@ -380,6 +370,7 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None, setup_
                      line_assignment=assignment)
 
 
+@cites(PAPER_000)
 def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
                     voxel_size: float = 1.0, callback: Callable[[EstState], None] | None = None,
                     workers: int | None = None, support_top: float | None = None) -> EstResult:
@@ -387,21 +378,8 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
 
     Parameters
     ----------
-    stack : ndarray, shape (angle, y, x)
-        Aligned tilt series; the tilt axis is ``y``.
-    angles_deg : array_like, shape (angle,)
-        Tilt angles in degrees.
-    params : EstParams
-        Iterations of the loose and tight support phases, oversampling, support and
-        positivity constraints, yield interval.
-    voxel_size : float
-        Voxel size in Å; only checked, the volume keeps the stack's pixel.
-    workers : int, optional
-        FFT threads; by default every iteration uses 1 or all cores, whichever was faster
-        when last timed (``core._threads.ThreadPolicy``).
-    support_top : float, optional
-        The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
-        larger series (the chunked path, ``napari_atomtomo.scale``).
+    stack, angles_deg, params, voxel_size, workers, support_top
+        As for :func:`iter_est`.
     callback : callable, optional
         ``callback(state)`` with each :class:`EstState`.
 
@@ -410,12 +388,6 @@ def reconstruct_est(stack, angles_deg, params: EstParams = EstParams(), *,
     EstResult
         The volume ``(z, y, x)``, the error of every iteration, the support and the line
         assignment of the projections.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     return run_to_end(iter_est(stack, angles_deg, params, voxel_size=voxel_size,
                                workers=workers, support_top=support_top), callback)

@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from .._refs import PAPER_002, cites
 from ..config import AVOGADRO
 from ..elements import TABLE2_LINES
+from ..params import param, register_params
 from ..projectors import forward_project
 
 __all__ = [
@@ -48,6 +50,7 @@ _BARN_CM2 = 1e-24
 _ELEMENTS = ("Ag", "Au")
 
 
+@register_params("simulate.agau")
 @dataclass(frozen=True)
 class AgAuParams:
     """Geometry, composition and acquisition of the Ag–Au phantom (paper 002, §3.1).
@@ -70,7 +73,10 @@ class AgAuParams:
     shell_au: float = 0.2
     eds_electrons: float = 3.121e8
     haadf_electrons: float = 1.0e5
-    solid_angle_sr: float = 0.7
+    solid_angle_sr: float = param(0.7, flag="--solid-angle", label="EDS solid angle", unit="sr",
+                                  range=(0.01, 12.0), step=0.05, metavar="SR",
+                                  help="solid angle of the EDS detector(s); more sr, more X-ray "
+                                       "counts")
     haadf_noise: bool = True
     gaussian_sigma: float = 0.8
 
@@ -182,6 +188,7 @@ def expected_response_ratios(params: AgAuParams = AgAuParams()) -> dict[str, flo
     }
 
 
+@cites(PAPER_002)
 def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
                   gaussian_sigma: float | None = None) -> AgAuDataSet:
     """Simulate paper 002's Ag–Au phantom: HAADF and EDS (Ag Lα, Au Mα) sinograms.
@@ -198,12 +205,6 @@ def simulate_agau(seed: int = 0, params: AgAuParams | None = None, *,
     Returns
     -------
     AgAuDataSet
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if params is None:
         params = AgAuParams()

@@ -26,10 +26,12 @@ import numpy as np
 from numba import njit, prange
 from scipy import optimize, stats
 
+from .._refs import PAPER_000, cites
 from ..atoms import Atoms
 from ..elements import atomic_number, validate_element
 from ..geometry import equally_sloped_angles, validate_angles
 from ..metrics import r_noise as _r_noise
+from ..params import param, register_params
 
 __all__ = [
     "ATOM_SIGMA_A",
@@ -61,20 +63,41 @@ PAPER_DOSES_E_PER_A2 = {0.10: 2.2e6, 0.12: 1.43e6, 0.20: 5.5e5, 0.25: 3.0e5}
 R_NOISE_PRESETS = {10: 0.10, 12: 0.12, 20: 0.20, 25: 0.25}
 
 
+@register_params("simulate.silica")
 @dataclass(frozen=True)
 class HaadfParams:
-    """Parameters of :func:`simulate_haadf_series` (shared by the CLI and the GUI)."""
+    """Parameters of :func:`simulate_haadf_series`.
 
-    pixel_size: float = 0.5
-    n_pixels: int = 100
-    probe_fwhm: float = 0.8
+    ``atomtomo simulate silica``'s options and the Simulate widget's inputs are made from
+    the specs of the fields (:mod:`..params`); ``dose`` and ``r_noise`` (one or neither)
+    are the noise choice, ``--dose``/``--r-noise``/``--preset`` on the command line.
+    """
+
+    pixel_size: float = param(0.5, flag="--pixel-size", label="pixel size", unit="Å",
+                              range=(0.05, 5.0), step=0.05, metavar="A",
+                              help="detector pixel size, as paper 000")
+    n_pixels: int = param(100, flag="--n-pixels", label="image size", unit="px",
+                          range=(8, 1024), metavar="N",
+                          help="images are N × N pixels; the particle must fit with its shifts")
+    probe_fwhm: float = param(0.8, flag="--probe-fwhm", label="probe FWHM", unit="Å",
+                              range=(0.05, 5.0), step=0.05, metavar="A",
+                              help="full width at half maximum of the probe")
     z_exponent: float = 1.8
-    tilt_drift_deg: float = 0.5
-    shift_sigma_px: float = 2.0
+    tilt_drift_deg: float = param(0.5, flag="--tilt-drift", label="tilt drift", unit="°",
+                                  range=(-5.0, 5.0), step=0.1, metavar="DEG",
+                                  help="the true tilt drifts linearly from 0 to this through the "
+                                       "series (paper: 0 to 0.5°); the nominal angles are kept")
+    shift_sigma_px: float = param(2.0, flag="--shift-sigma", label="image shifts rms", unit="px",
+                                  range=(0.0, 100.0), step=0.5, metavar="PX",
+                                  help="rms random in-plane shift (dy, dx) of each image")
     dose: float | None = None
     r_noise: float | None = None
-    seed: int = 0
-    vacuum_counts: float = 0.0
+    seed: int = param(0, flag="--seed", label="seed", range=(0, 2**31 - 1),
+                      help="seed of the noise and the image shifts")
+    vacuum_counts: float = param(0.0, flag="--vacuum-counts", label="vacuum level",
+                                 unit="counts", range=(0.0, 1e9), metavar="COUNTS",
+                                 help="flat vacuum level added before the Poisson draw, per "
+                                      "pixel (needs a dose); atomtomo preprocess removes it")
 
     def __post_init__(self):
         for name in ("pixel_size", "probe_fwhm", "z_exponent"):
@@ -284,6 +307,7 @@ def r_tilt(reference, other, *, match_scale: bool = True) -> tuple[float, np.nda
     return _r_noise(oth, ref)
 
 
+@cites(PAPER_000)
 def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
                           angles_deg=None) -> SimulatedSeries:
     """Simulate a HAADF tilt series of ``atoms`` with tilt drift, shifts and dose noise.
@@ -310,12 +334,6 @@ def simulate_haadf_series(atoms: Atoms, params: HaadfParams = HaadfParams(), *,
     -------
     SimulatedSeries
         Clean and noisy stacks, nominal and true angles, the applied shifts, and the truth.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     if not isinstance(params, HaadfParams):
         raise ValueError(f"params must be a HaadfParams, got {type(params).__name__}")

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from .._refs import PAPER_002, cites
 from ..elements import TABLE2_LINES
 from ..projectors import forward_project
 from .agau import AVOGADRO, AgAuDataSet
@@ -153,6 +154,7 @@ def phantom_layout(params: PhantomParams) -> tuple[np.ndarray, np.ndarray]:
     return frac, regions
 
 
+@cites(PAPER_002)
 def simulate_phantom(params: PhantomParams = PhantomParams(), seed: int = 0) -> PhantomDataSet:
     """Simulate one phantom's HAADF and EDS tilt series (module docstring).
 
@@ -170,12 +172,6 @@ def simulate_phantom(params: PhantomParams = PhantomParams(), seed: int = 0) -> 
     PhantomDataSet
         The I/O layer's ``DataSet`` fields and the label map ``regions``;
         ``truth["regions"][label][element]`` is the true mean weight fraction of each region.
-
-    References
-    ----------
-    .. [2] Y. Yuan et al., "Extraction of 3D quantitative maps using EDS-STEM tomography and
-       HAADF-EDS bimodal tomography", Ultramicroscopy 113166 (2020).
-       https://doi.org/10.1016/j.ultramic.2020.113166
     """
     if not isinstance(params, PhantomParams):
         raise ValueError(f"params must be a PhantomParams, got {type(params).__name__}")

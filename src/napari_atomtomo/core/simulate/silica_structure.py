@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._generators import run_to_end
+from .._refs import PAPER_000, cites
 from ..atoms import Atoms
 from ..config import AVOGADRO
 from . import _md_kernels as _k
@@ -255,6 +256,7 @@ def iter_generate_silica(n_si: int = SILICA_N_SI, box: float = SILICA_BOX_A, see
     return Atoms(np.where(species == 0, "Si", "O"), pos)
 
 
+@cites(PAPER_000)
 def generate_silica(n_si: int = SILICA_N_SI, box: float = SILICA_BOX_A, seed: int = 0, *,
                     schedule: MeltQuenchSchedule | None = None, origin: str = "corner",
                     callback=None) -> Atoms:
@@ -283,12 +285,6 @@ def generate_silica(n_si: int = SILICA_N_SI, box: float = SILICA_BOX_A, seed: in
     -------
     Atoms
         Si atoms first, then O; positions ``(x, y, z)`` in Å wrapped into the cube.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     def report(progress) -> None:
         if callback is not None and callback(progress.step, progress.total) is False:

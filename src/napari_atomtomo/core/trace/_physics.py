@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..elements import COVALENT_RADII_A
+
 __all__ = [
     "ATOM_SIGMA_FLOOR_A",
     "COVALENT_RADII_A",
@@ -27,18 +29,7 @@ __all__ = [
     "shortest_bond_A",
 ]
 
-#: Single-bond covalent radii (Å), Cordero et al. 2008; other elements use 1.5 Å.
-COVALENT_RADII_A = {
-    "H": 0.31, "B": 0.84, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57, "Na": 1.66,
-    "Mg": 1.41, "Al": 1.21, "Si": 1.11, "P": 1.07, "S": 1.05, "Cl": 1.02, "K": 2.03,
-    "Ca": 1.76, "Ti": 1.60, "V": 1.53, "Cr": 1.39, "Mn": 1.39, "Fe": 1.32, "Co": 1.26,
-    "Ni": 1.24, "Cu": 1.32, "Zn": 1.22, "Ga": 1.22, "Ge": 1.20, "As": 1.19, "Se": 1.20,
-    "Sr": 1.95, "Y": 1.90, "Zr": 1.75, "Nb": 1.64, "Mo": 1.54, "Ru": 1.46, "Rh": 1.42,
-    "Pd": 1.39, "Ag": 1.45, "Cd": 1.44, "In": 1.42, "Sn": 1.39, "Sb": 1.39, "Te": 1.38,
-    "Ba": 2.15, "La": 2.07, "Ce": 2.04, "Gd": 1.96, "Hf": 1.75, "Ta": 1.70, "W": 1.62,
-    "Re": 1.51, "Os": 1.44, "Ir": 1.41, "Pt": 1.36, "Au": 1.36, "Pb": 1.46, "Bi": 1.48,
-    "U": 1.96,
-}
+#: Covalent radius (Å) of an element missing from :data:`~..elements.COVALENT_RADII_A`.
 DEFAULT_COVALENT_RADIUS_A = 1.5
 #: The automatic minimum distance is this fraction of the shortest bond (Si–O: 1.24 Å).
 MIN_DISTANCE_BOND_FRACTION = 0.7

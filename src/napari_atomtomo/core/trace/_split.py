@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._refs import PAPER_000, cites
 from ..config import TINY
 
 __all__ = ["ElementSplit", "split_elements"]
@@ -90,6 +91,7 @@ def _mixture_thresholds(x, init_asc, n_iter=200):
     return np.array(out)
 
 
+@cites(PAPER_000)
 def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> ElementSplit:
     """Split peak intensities into ``n_classes`` element classes, brightest first.
 
@@ -113,12 +115,6 @@ def split_elements(intensities, n_classes: int = 2, *, thresholds=None) -> Eleme
     -------
     ElementSplit
         ``labels`` (0 = brightest class), descending ``thresholds`` and the ``method``.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     x = np.asarray(intensities, dtype=np.float64).reshape(-1)
     if int(n_classes) != n_classes or n_classes < 1:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._refs import PAPER_000, cites
 from ..atoms import Atoms
 from ._physics import COVALENT_RADII_A, DEFAULT_COVALENT_RADIUS_A, MIN_DISTANCE_BOND_FRACTION
 
@@ -94,6 +95,7 @@ def _first_peak(r, g, r_min):
     return float(rr[int(np.argmax(gs))])
 
 
+@cites(PAPER_000)
 def structure_report(atoms: Atoms, *, r_max: float = 8.0, dr: float = 0.05,
                      angle_bin_deg: float = 2.0) -> StructureReport:
     """The structure report of ``atoms`` (positions in Å, a finite particle).
@@ -117,12 +119,6 @@ def structure_report(atoms: Atoms, *, r_max: float = 8.0, dr: float = 0.05,
     -------
     StructureReport
         g(r), first peaks, coordination, bond angles and nearest-neighbour histograms.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     from scipy.spatial import ConvexHull, QhullError, cKDTree
 

@@ -24,6 +24,7 @@ from typing import cast
 import numpy as np
 from scipy import ndimage
 
+from .._refs import PAPER_000, cites
 from ..atoms import Atoms
 from ._kernels import add_isotropic_gaussians
 from ._physics import auto_min_distance, measure_atom_width
@@ -134,6 +135,7 @@ def _model_sigmas(width_vox: np.ndarray) -> np.ndarray:
     return np.where(ok, np.clip(width_vox, 0.5 * med, 2.0 * med), med)
 
 
+@cites(PAPER_000)
 def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | None = None, *,
                                n_expected: int | None = None,
                                prefilter_sigma: str | float = "auto") -> TraceResult:
@@ -174,12 +176,6 @@ def trace_atoms_by_subtraction(volume, voxel_size: float, params: TraceParams | 
     TraceResult
         Atoms in descending intensity; ``split_thresholds`` of the first pass between the
         heaviest class and the rest, then those of the second pass.
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = _check(params, n_expected)
     if not (prefilter_sigma == "auto" or (isinstance(prefilter_sigma, (int, float, np.number))

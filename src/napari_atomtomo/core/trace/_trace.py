@@ -7,6 +7,7 @@ from typing import cast
 
 import numpy as np
 
+from .._refs import PAPER_000, cites
 from .._validate import check_volume
 from ..atoms import Atoms
 from ..config import DENORMAL_FLOOR
@@ -271,6 +272,7 @@ def estimate_noise_floor(volume, n_sigma: float = NOISE_FLOOR_SIGMAS) -> float:
     return med + float(n_sigma) * 1.4826 * mad
 
 
+@cites(PAPER_000)
 def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
                 n_expected: int | None = None) -> TraceResult:
     """Trace atoms in a reconstruction: peaks -> sub-voxel positions -> elements.
@@ -291,12 +293,6 @@ def trace_atoms(volume, voxel_size: float, params: TraceParams | None = None, *,
     Returns
     -------
     TraceResult
-
-    References
-    ----------
-    .. [1] C. Zhu et al., "Towards three-dimensional structural determination of amorphous
-       materials at atomic resolution", Physical Review B 88, 100201(R) (2013).
-       https://doi.org/10.1103/PhysRevB.88.100201
     """
     params = TraceParams() if params is None else params
     if not isinstance(params, TraceParams):
