@@ -153,6 +153,26 @@ def _napari_alone_fraction_layer(viewer, hb) -> dict:
             "seconds": t2 - t0, "floor": True}
 
 
+def _napari_alone_readd(viewer, hb, name) -> dict:
+    """Floor row: napari alone adding a copy of layer ``name`` (its own data tuple, same
+    kwargs) and repainting: what adding that result layer costs without atomtomo code."""
+    from napari.layers import Layer
+
+    if name not in viewer.layers:
+        return {"case": f"*napari alone: re-add {name}*", "error": "no such layer"}
+    data, kwargs, kind = viewer.layers[name].as_layer_data_tuple()
+    kwargs = {**kwargs, "name": f"{name} (napari alone)"}
+    hb.pump(0.5)
+    t0 = time.perf_counter()
+    layer = viewer.add_layer(Layer.create(data, kwargs, kind))
+    hb.pump(0.5)
+    t1 = time.perf_counter()
+    viewer.layers.remove(layer)
+    hb.pump(0.3)
+    return {"case": f"*napari alone: add a copy of the {name} layer*", "click": 0.0,
+            "running": 0.0, "end": hb.longest(t0, t1), "seconds": t1 - t0, "floor": True}
+
+
 class Diagnose:
     """``--stalls``/``--profile`` for the every-dock run: the longest stalls of each dock
     with the wrapped calls inside them, and a cProfile of the GUI thread per dock."""
@@ -280,6 +300,7 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     w.series.value = viewer.layers["blobs tilt series"]
     w.n_iter.value, w.n_iter_tight.value = 20, 10
     rows.append(_run_dock(viewer, hb, "est", w, "EST (blobs, 20 + 10 it.)"))
+    rows.append(_napari_alone_readd(viewer, hb, "est"))
     # Trace the synthetic atoms volume against its truth
     viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
     _wait_samples(hb)
@@ -287,6 +308,7 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     w.volume.value = viewer.layers["atoms volume"]
     w.truth.value = viewer.layers["atoms_true"]
     rows.append(_run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
+    rows.append(_napari_alone_readd(viewer, hb, "atoms volume atoms"))
     hb.timer.stop()
     return floor, rows
 
