@@ -102,8 +102,9 @@ def _open_sample(viewer, hb, key) -> dict:
     after = [t for t in hb.ticks if t > t1]
     click_end = after[0] if after else t1
     t_ret = max(t_ret, click_end)
+    eps = 1e-6  # a gap belongs to the phase it ends in: once
     return {"case": f"sample {key}", "click": hb.longest(t0, click_end),
-            "running": hb.longest(click_end, t_ret), "end": hb.longest(t_ret, t2),
+            "running": hb.longest(click_end + eps, t_ret), "end": hb.longest(t_ret + eps, t2),
             "seconds": t2 - t0}
 
 
