@@ -127,7 +127,15 @@ class GatherInputsMixin:
             g["params"] = params_from_widgets(  # EDS: EdsParams, as atomtomo eds
                 EdsParams if mode == EDS else SirtParams, inputs, yield_every=every,
                 nonnegative=bool(self.nonnegative.value) or mode == EDS)
+        g["chunks"] = int(self.chunks.value)
+        g["scheduler"] = self.scheduler.value.strip() or None
+        if g["scheduler"] and not g["chunks"]:
+            raise InputError("a scheduler runs y-slabs: set chunks to a number of rows "
+                             "(or clear the scheduler)", self.scheduler)
         if mode == HEBT and self.sweep.value:
+            if g["chunks"]:
+                raise InputError("the α × n sweep runs in memory: set chunks to 0",
+                                 self.chunks)
             with blame(self.alphas):
                 g["alphas"] = parse_alphas(self.alphas.value)
             with blame(self.n_values):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select
+from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select, SpinBox
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
@@ -31,6 +31,7 @@ from ..core.params import command_options
 from ..core.ratios import choose_ratios
 from ..core.sirt import SirtParams
 from ..io._names import ELEMENT_NAME
+from ..jobs.chunked import ChunkedState, iter_reconstruction_chunked, n_slabs
 from ..jobs.reconstruction import iter_reconstruction, parse_ratios
 from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep
 from ._base import JobDockWidget, format_command, layer_file_hint
@@ -66,6 +67,10 @@ TIPS = {
     "n_values": "iteration counts to score, e.g. 50, 100, 200 (one run per α to the largest)",
     "references": "true maps (phantom_<El>) to score SSIM and MSE against; without them "
                   "the heat maps show how well each result explains the data",
+    "chunks": "0: in memory, with live maps. N: reconstruct in y-slabs of N rows (dask; "
+              "for series larger than memory), the maps shown at the end; as --chunks N",
+    "scheduler": "with chunks: a dask.distributed scheduler address (tcp://host:8786) to "
+                 "run the slabs on; empty: threads of this machine; as --scheduler",
 }
 
 
@@ -89,6 +94,9 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             "alphas": LineEdit(label="α values", value="0:1:0.1"),
             "n_values": LineEdit(label="iterations n", value="50, 100, 200"),
             "references": Select(label="references", choices=self._volume_choices),
+            # atomtomo sirt|eds|hebt --chunks N --scheduler ADDRESS
+            "chunks": SpinBox(label="chunks (rows)", value=0, min=0, max=1_000_000),
+            "scheduler": LineEdit(label="scheduler"),
         }
         for name, widget in w.items():
             widget.tooltip = TIPS.get(name, widget.tooltip)
@@ -215,13 +223,14 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             return format_command("hebt", [_data_dir(g["ref_layer"])], extra={
                 "--sweep": grid, "--relaxation": p.relaxation,
                 "--ratios": g.get("ratios") and "ratios.json", "--out": "sweep"})
+        scale = {"--chunks": g["chunks"] or None, "--scheduler": g["scheduler"]}
         if mode == SIRT:
             info = layer_info(g["ref_layer"])
             return format_command("sirt", [layer_file_hint(g["ref_layer"])], extra={
-                "--angles": info.get("angles_source"), **command_options(p),
+                "--angles": info.get("angles_source"), **command_options(p), **scale,
                 "--out": "sirt.mrc"})
         extra = command_options(p)  # EDS is non-negative: no --allow-negative
-        extra.update({"--ratios": g.get("ratios") and "ratios.json", "--out": "maps"})
+        extra.update({"--ratios": g.get("ratios") and "ratios.json", **scale, "--out": "maps"})
         return format_command(KIND[mode], [_data_dir(g["ref_layer"])], extra=extra)
 
     # ------------------------------------------------------------------ jobs
@@ -251,6 +260,15 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         names = ["sirt"] if kind == "sirt" else [f"map_{el}" for el in g["stacks"]]
         _, ny, nx = next(iter(g["stacks"].values())).shape
         live = [self._map_layer(n, np.zeros((nx, ny, nx), np.float32), g, kind) for n in names]
+        if g["chunks"]:  # in y-slabs: the maps arrive at the end, progress per slab
+            self.runner.run(
+                iter_reconstruction_chunked, kind, g["stacks"], g["angles"], p,
+                haadf=g.get("haadf"), ratios=g.get("ratios"), chunks=g["chunks"],
+                scheduler=g["scheduler"], label=f"{kind.upper()} in slabs",
+                total=n_slabs(ny, g["chunks"]), live_layers=live,
+                on_result=lambda r: self._result_layers(r, g, kind),
+                describe=lambda s: f"slab {s.iteration} of {s.n_slabs}")
+            return
         # a blit when _prepare_plot drew these axes before the click
         self.plot.start_curves(self._curve_labels(), x_max=p.n_iter, ylabel=RESIDUAL_LABEL)
         self.runner.run(
@@ -292,6 +310,8 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             scores = state.scores
             if scores is not None and state.iteration % int(scores.n_values.max()) == 0:
                 draw_sweep_cells(self.plot, scores)
+            return
+        if isinstance(state, ChunkedState):  # slabs: the residuals come with the result
             return
         self.plot.update_curves(state.residuals)  # blitted: no full figure draw
         if state.ratios is not None:
