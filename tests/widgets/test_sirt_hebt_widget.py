@@ -98,6 +98,7 @@ def test_hebt_job_makes_element_maps_with_fitted_ratios(loaded, qtbot, agau):
     with qtbot.waitSignal(w.runner.finished, timeout=10_000):
         w.fit_button.click()
     from napari_atomtomo.core.ratios import choose_ratios
+    from napari_atomtomo.core.stopping import eds_misfit_per_count
 
     fit = choose_ratios(agau.haadf, agau.eds)  # Eq. 15 on the resolution-matched HAADF
     assert fit.r2 > fit_response_ratios(agau.haadf, agau.eds).r2
@@ -116,6 +117,9 @@ def test_hebt_job_makes_element_maps_with_fitted_ratios(loaded, qtbot, agau):
         assert rec["parameters"]["alpha"] == 0.7 and rec["parameters"]["n_iter"] == 30
         assert rec["source_layers"] == ["haadf", "eds_Ag", "eds_Au"]
         assert rec["ratios"] == pytest.approx(expected.ratios) and rec["r2"] == expected.r2
+        # the EDS misfit against the counts' noise, as atomtomo hebt reports it
+        assert rec["eds_misfit_per_count"] == pytest.approx(eds_misfit_per_count(
+            expected.maps, agau.eds, agau.angles_deg, expected.ratios), rel=1e-3)
         np.testing.assert_allclose(layer.data, expected.maps[el], rtol=1e-4, atol=1e-6)
         colours[el] = layer.colormap.name
         assert layer.blending == "additive"

@@ -237,7 +237,9 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
     def _map_layer(self, name, data, g, algorithm):
         el = None if name == "sirt" else name[4:]
         colour = "gray" if el is None else element_colormap(el, "map")  # by element
-        meta = {"ratios": g.get("ratios_used"), "r2": g.get("r2")} if g["mode"] == HEBT else {}
+        meta = ({"ratios": g.get("ratios_used"), "r2": g.get("r2"),
+                 "eds_misfit_per_count": g.get("eds_misfit_per_count")}
+                if g["mode"] == HEBT else {})
         return image_layer_data(
             data, g["voxel_size"], name, algorithm,
             g["params"], g["sources"], kind="volume", element=el, colormap=colour,
@@ -295,7 +297,8 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
 
     def _result_layers(self, result, g, kind):
         draw_residuals(self.plot, result.residuals)
-        g.update(ratios_used=result.ratios, r2=result.r2)
+        g.update(ratios_used=result.ratios, r2=result.r2,
+                 eds_misfit_per_count=getattr(result, "eds_misfit_per_count", None))
         self._show_ratios(result.ratios, result.r2, getattr(result, "ratio_warning", None))
         return [self._map_layer(n, v, g, kind) for n, v in result.maps.items()]
 

@@ -70,7 +70,9 @@ def register(subparsers) -> None:
             "Reconstruct every eds_<El>.mrc of a data-set folder with non-negative SIRT "
             "and write map_<El>.mrc (X_A = n f_A C_A ρ, paper 002 Eq. 10) to MAPS_DIR. "
             "The iteration count comes from a stopping rule: 'update' stops when the "
-            "relative change of the map per iteration is below 1e-3; 'discrepancy' when the "
+            f"relative change of the map per iteration is below {StopParams.tol:g} (slow "
+            "enough for interfaces in the missing wedge to converge; docs/quantification.md); "
+            "'discrepancy' when the "
             "data misfit reaches the Poisson noise level (Σ counts; stops early on smoothed "
             "counts); 'none' runs --max-iterations."
         ),

@@ -6,8 +6,10 @@ weight fraction is then mixed with its neighbours' wherever it lies within about
 resolution length of another region of a different composition; vacuum does not bias it
 (fractions are normalised per voxel). Measured on the phantom family
 (``benchmarks/quantify_phantoms.py``, docs/reproduction-hebt.md): the cap of the
-core/shell/cap particle, a layer 3–10 voxels thick stacked along ``z`` on the shell, stays
-2–6 wt % off at 31 tilts ±75° however it is averaged, and is within 1 wt % at ±90°.
+core/shell/cap particle, a layer 3–10 voxels thick stacked along ``z`` on the shell, is the
+family's worst region at 31 tilts ±75° (1.1–3.4 wt % off with HEBT's and EDS's default
+stopping rules, every other region ≤ 2.1; 2–6 wt % with fewer iterations), and within
+1 wt % at ±90°.
 
 * :func:`edge_resolution`: the resolution along each axis, measured on the particle's
   surface in the summed map ``S``: for a step of height ``H`` blurred by a Gaussian of σ,

@@ -54,6 +54,8 @@ class ReconstructionResult:
     ratios: dict[str, float] | None = None
     r2: float | None = None
     ratio_warning: str | None = None
+    #: HEBT: its EDS misfit per count (core.stopping.eds_misfit_per_count), else ``None``.
+    eds_misfit_per_count: dict[str, float] | None = None
 
 
 def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=None, ratios=None):
@@ -92,9 +94,15 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
                 getattr(state, "ratio_warning", None),
             )
         done += params.n_iter
+    noise = None
+    if kind == "hebt" and state is not None:  # in the worker: one projection per element
+        from ..core.stopping import eds_misfit_per_count
+
+        noise = eds_misfit_per_count({el: maps[result_name(el)] for el in stacks}, stacks,
+                                     angles_deg, state.ratios)
     return ReconstructionResult(maps, {k: tuple(v) for k, v in history.items()},
                                 getattr(state, "ratios", None), getattr(state, "r2", None),
-                                getattr(state, "ratio_warning", None))
+                                getattr(state, "ratio_warning", None), noise)
 
 
 def parse_ratios(text: str) -> dict[str, float] | None:
