@@ -241,3 +241,65 @@ def test_quantify_flags_a_region_whose_interface_lies_in_the_missing_wedge(tmp_p
     assert main(["quantify", str(folder), "--kind", "hebt", "--max-tilt", "120",
                  "--out", str(tmp_path / "bad")]) == 2
     assert "--max-tilt must be an angle" in capsys.readouterr().err
+
+
+def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsys):
+    # Blurred maps of a core (80 wt % Zn) in a shell (20 %), the full true label map (as a
+    # user paints it): the CLI averages each region away from the boundaries and says so,
+    # --region-margin 0 gives the former (biased) means, and the widget's job path
+    # (jobs.quantify.labels_composition on a ThresholdPicker) gives the same as the CLI.
+    from blurred_regions import blurred_core_shell
+
+    from napari_atomtomo.jobs.quantify import iter_quantify_job, labels_composition
+
+    maps, labels, truth = blurred_core_shell(2, sigma=1.5)
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    for el, m in maps.items():
+        write_mrc(folder / f"map_{el}.mrc", m, 15.0)
+    write_mrc(tmp_path / "labels.mrc", labels.astype(np.float32), 15.0)
+    (folder / "hebt.json").write_text(json.dumps({"tilt_range_deg": [-90.0, 90.0]}))
+    runs = {}
+    for margin in ("auto", "0"):
+        out = tmp_path / f"wt_{margin}"
+        assert main(["quantify", str(folder), "--kind", "hebt", "--regions",
+                     str(tmp_path / "labels.mrc"), "--region-margin", margin,
+                     "--out", str(out)]) == 0
+        runs[margin] = json.loads((out / "quantify.json").read_text())
+        text = capsys.readouterr().out
+        assert "region margin " in text
+    info = runs["auto"]
+    rm = info["region_margin"]
+    assert rm["requested"] == "auto" and rm["source"].startswith("auto: 2 σ of the blur")
+    assert rm["margin_A"] == pytest.approx(15.0 * rm["margin_voxels"]) and rm["margin_voxels"] > 2
+    for k, t in truth.items():
+        reg, off = info["regions"][k], runs["0"]["regions"][k]
+        for key in ("n_voxels", "mean", "standard_error", "reliability"):  # kept contracts
+            assert key in reg
+        assert reg["n_voxels_painted"] == reg["n_voxels"] == off["n_voxels_used"]
+        assert 0 < reg["n_voxels_used"] < reg["n_voxels_painted"]
+        assert reg["margin_voxels"] == pytest.approx(rm["margin_voxels"])
+        assert reg["margin_A"] == pytest.approx(rm["margin_A"]) and reg["margin_fallback"] is False
+        assert reg["margin_source"] == rm["source"]
+        assert abs(reg["mean"]["Zn"] - t) < 0.02 and abs(reg["mean"]["Zn"] - t) < abs(off["mean"]["Zn"] - t)
+    assert abs(runs["0"]["regions"]["1"]["mean"]["Zn"] - truth["1"]) > 0.04
+    assert runs["0"]["region_margin"]["margin_voxels"] == 0
+    # The widget's job path: the same core function, the same numbers.
+    gen = iter_quantify_job({el: read_mrc(folder / f"map_{el}.mrc")[0] for el in maps}, "hebt")
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        picker = stop.value
+    inside = picker.mask(picker.auto_threshold)
+    warnings: list = []
+    regions, margin = labels_composition(picker, picker.weight_fractions(picker.auto_threshold, inside),
+                                         inside, labels, [], 15.0, 90.0, warnings)
+    assert margin["margin_voxels"] == pytest.approx(rm["margin_voxels"])
+    for k in truth:
+        assert regions[k]["n_voxels_used"] == info["regions"][k]["n_voxels_used"]
+        assert regions[k]["mean"]["Zn"] == pytest.approx(info["regions"][k]["mean"]["Zn"], abs=1e-6)
+    # A bad margin is refused before any work.
+    assert main(["quantify", str(folder), "--kind", "hebt", "--regions", str(tmp_path / "labels.mrc"),
+                 "--region-margin", "-1", "--out", str(tmp_path / "bad")]) == 2
+    assert "--region-margin" in capsys.readouterr().err

@@ -17,7 +17,8 @@ from matplotlib.colors import to_rgba
 from napari_atomtomo._colors import element_color
 from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets.quantify import QuantifyWidget
-from napari_atomtomo.core.quantify import quantify_maps
+from napari_atomtomo.core.quantify import quantify_maps, summed_map
+from napari_atomtomo.core.region_margin import region_composition
 from napari_atomtomo.core.simulate.agau import simulate_agau
 from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
 from napari_atomtomo.jobs.quantify import (
@@ -330,11 +331,19 @@ def test_painted_labels_give_the_composition_per_region(quantify, qtbot, agau):
     widget.reset_choices()
     widget.regions.value = labels
     ref = quantify_maps(maps, "eds")
-    expected = float(ref.weight_fractions["Au"][core & ref.mask].mean())
+    # The same core function as atomtomo quantify --regions: away from the boundaries.
+    summed = summed_map(maps, "eds")[0]
+    comp, _, margin = region_composition(ref.weight_fractions, ref.mask, np.where(core, 1, 0),
+                                         summed=summed, voxel_size=VS)
+    expected = comp["1"]["mean"]["Au"]
     qtbot.waitUntil(lambda: (viewer.layers["wt_Au"].metadata["atomtomo"].get("regions") or {})
                     .get("1") is not None, timeout=3000)
     reg = viewer.layers["wt_Au"].metadata["atomtomo"]["regions"]
     assert reg["1"]["mean"]["Au"] == pytest.approx(expected, rel=1e-5)
+    assert reg["1"]["n_voxels_used"] == comp["1"]["n_voxels_used"] < reg["1"]["n_voxels"]
+    rec = viewer.layers["wt_Au"].metadata["atomtomo"]
+    assert rec["region_margin"]["margin_voxels"] == pytest.approx(margin["margin_voxels"])
+    assert rec["region_margin"]["margin_A"] == pytest.approx(VS * margin["margin_voxels"])
     assert f"Au {100 * expected:.1f} wt %" in widget.readout.text()
     # Painting a second region (what the brush does: data changed, event emitted) updates it.
     shell = (ds.phantoms["Ag"] > 0.5) & ~core
@@ -344,8 +353,8 @@ def test_painted_labels_give_the_composition_per_region(quantify, qtbot, agau):
     qtbot.waitUntil(lambda: "2" in viewer.layers["wt_Au"].metadata["atomtomo"]["regions"],
                     timeout=3000)
     reg = viewer.layers["wt_Au"].metadata["atomtomo"]["regions"]
-    assert reg["2"]["mean"]["Ag"] == pytest.approx(
-        float(ref.weight_fractions["Ag"][shell & ref.mask].mean()), rel=1e-5)
+    comp, _, _ = region_composition(ref.weight_fractions, ref.mask, labels.data, summed=summed)
+    assert reg["2"]["mean"]["Ag"] == pytest.approx(comp["2"]["mean"]["Ag"], rel=1e-5)
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from .._layers import element_colormap as layer_element_colormap
 from .._layers import image_layer_data
 from ..core.quantify import DEFAULT_SUPPORT, QuantifyParams, check_region
 from ..core.regions import region_statistics
-from ..jobs.quantify import readout_text
+from ..jobs.quantify import labels_composition, readout_text
 from ._layer_updates import add_or_replace_layers
 from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 
@@ -86,25 +86,16 @@ class ThresholdPickerMixin:
         if labels_layer is not None and np.shape(labels_layer.data) == inside.shape:
             labels = np.asarray(labels_layer.data)
         replicas = self._replicas
-        regions = (region_statistics(fractions, inside, labels, replicas)
-                   if labels is None or np.any(labels > 0) else None)
         support, warnings = check_region(picker, inside, self._support,
                                          "haadf" if from_haadf else DEFAULT_SUPPORT,
                                          fit_warnings=not from_haadf)
-        if labels is not None and regions:  # as atomtomo quantify --regions
-            from ..core.reliability import (
-                edge_resolution,
-                region_reliability,
-                reliability_warnings,
-            )
-
-            tilt = (self._haadf_info or {}).get("max_tilt_deg")
-            rel = region_reliability(labels, inside, edge_resolution(picker.summed, inside),
-                                     max_tilt_deg=tilt)
-            for name, entry in rel.items():
-                if name in regions:
-                    regions[name]["reliability"] = entry
-            warnings.extend(reliability_warnings(rel))
+        regions = margin = None
+        if labels is None:
+            regions = region_statistics(fractions, inside, None, replicas)
+        elif np.any(labels > 0):  # as atomtomo quantify --regions: the same core function
+            regions, margin = labels_composition(picker, fractions, inside, labels, replicas, vs,
+                                                 (self._haadf_info or {}).get("max_tilt_deg"),
+                                                 warnings)
         if from_haadf and self._haadf_info.get("warning"):
             warnings.insert(0, f"HAADF particle: {self._haadf_info['warning']}")
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
@@ -112,6 +103,7 @@ class ThresholdPickerMixin:
                  "fit_quality": esf.summary()["quality"], "smooth_voxels_used": picker.smooth_voxels,
                  "warnings": warnings, **support, "regions": regions,
                  "regions_layer": None if labels is None else labels_layer.name,
+                 "region_margin": margin,
                  "resamples": len(replicas),
                  "se_method": "poisson_resampling" if len(replicas) >= 2 else "none",
                  "threshold_source": "haadf" if from_haadf else "maps",

@@ -8,7 +8,10 @@ with standard errors when ``MAPS_DIR/resamples/<i>/map_<El>.mrc`` exist (written
 (``resolution_voxels``) and, with ``--regions``, each region's reliability
 (:mod:`~napari_atomtomo.core.reliability`: too thin for the resolution, or an interface in
 the missing wedge of the tilt range from ``--max-tilt``, ``MAPS_DIR/eds.json|hebt.json`` or
-the ``--haadf`` angles) are reported; an unreliable region gets a warning.
+the ``--haadf`` angles) are reported; an unreliable region gets a warning. Each region is
+averaged only over its voxels at least ``--region-margin`` (``auto``: 2 σ of the measured
+blur) from its boundaries (:mod:`~napari_atomtomo.core.region_margin`); the voxels painted
+and used and the margin (voxels, Å, source) are reported per region.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.params import auto_or_float
 from ..core.quantify import QuantifyParams
+from ..core.region_margin import check_margin
 from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
 from ._params import add_param_options, read_params
@@ -49,6 +54,13 @@ def register(subparsers) -> None:
     p.add_argument("--regions", metavar="LABELS.mrc", default=None,
                    help="integer label map of the maps' shape (0 = none): report the "
                         "composition per label")
+    p.add_argument("--region-margin", default="auto", metavar="auto|VOXELS",
+                   help="with --regions, average each region only over its voxels at least "
+                        "this far from every other region, unpainted voxel and the particle's "
+                        "outside, where the reconstruction's blur mixes compositions; 'auto' "
+                        "(default): 2 σ of the blur measured at the particle surface; 0: every "
+                        "painted voxel. A region too thin for it gets a smaller margin and a "
+                        "warning")
     p.add_argument("--max-tilt", type=float, default=None, metavar="DEG",
                    help="largest tilt angle of the series the maps came from, for the "
                         "missing-wedge check of --regions (default: from MAPS_DIR/eds.json or "
@@ -123,17 +135,20 @@ def _read_maps(paths: dict, voxel_size=None):
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
     from ..core.quantify import quantify_maps, summed_map
+    from ..core.region_margin import region_composition
     from ..core.regions import (
         format_composition,
         particle_from_series,
         region_statistics,
         support_from_series,
     )
-    from ..core.reliability import edge_resolution, region_reliability, reliability_warnings
+    from ..core.reliability import edge_resolution
     from ..io import read_mrc, read_tilt_series, write_mrc
 
     if args.max_tilt is not None:
         find_max_tilt(args.maps_dir, args.max_tilt)  # refuse a bad angle before any work
+    margin = check_margin(auto_or_float("--region-margin", "a number of voxels >= 0",
+                                        finite=True)(str(args.region_margin)))
     params = read_params(QuantifyParams, args)
     paths = find_maps(args.maps_dir)
     for el in paths:
@@ -186,17 +201,18 @@ def run(args) -> int:
         # Every voxel (threshold 0), then the main mask: the spread is the noise's alone.
         rq = quantify_maps(rmaps, factors=factors, params=dataclasses.replace(params, threshold=0.0))
         replicas.append({el: np.where(result.mask, f, 0.0) for el, f in rq.weight_fractions.items()})
-    regions = region_statistics(result.weight_fractions, result.mask, labels, replicas)
     summed, _ = summed_map(maps, result.kind, factors)
     resolution = edge_resolution(summed, result.mask)
     max_tilt, tilt_source = find_max_tilt(args.maps_dir, args.max_tilt,
                                           series.angles_deg if args.haadf else None)
-    if labels is not None:
-        rel = region_reliability(labels, result.mask, resolution, max_tilt_deg=max_tilt)
-        for name, entry in rel.items():
-            if name in regions:
-                regions[name]["reliability"] = entry
-        warnings.extend(reliability_warnings(rel))
+    margin_info = None
+    if labels is None:
+        regions = region_statistics(result.weight_fractions, result.mask, None, replicas)
+    else:
+        regions, region_warnings, margin_info = region_composition(
+            result.weight_fractions, result.mask, labels, replicas, summed=summed,
+            margin=margin, voxel_size=voxel_size, max_tilt_deg=max_tilt)
+        warnings.extend(region_warnings)
         if max_tilt is None:
             warnings.append("the tilt range is unknown (no --max-tilt, eds.json/hebt.json or "
                             "--haadf), so regions were not checked against the missing wedge")
@@ -235,6 +251,7 @@ def run(args) -> int:
             "max_tilt_deg": max_tilt,
             "max_tilt_source": tilt_source,
             "regions": regions,
+            "region_margin": margin_info,
             "maps": {el: str(p) for el, p in paths.items()},
             "esf": None if esf is None else esf.summary(),
         })
@@ -253,6 +270,10 @@ def run(args) -> int:
     print("resolution at the particle surface (FWHM, voxels): "
           + ", ".join(f"{ax} {v:.2f}" for ax, v in resolution.items() if v is not None)
           + (f"; tilt range ±{max_tilt:g}° ({tilt_source})" if max_tilt is not None else ""))
+    if margin_info is not None:
+        mA = margin_info["margin_A"]
+        print(f"region margin {margin_info['margin_voxels']:.2f} voxels"
+              + (f" = {mA:.3g} Å" if mA is not None else "") + f" ({margin_info['source']})")
     print(format_composition(regions)
           + ("" if len(replicas) >= 2 else "\n(no standard errors: run eds/hebt with --resamples)"))
     for w in warnings:

@@ -34,6 +34,7 @@ refine_shifts                 projection-matching alignment            projmatch
 reconstruct_eds_stopped       EDS SIRT with a stopping rule            stopping
 choose_ratios                 HEBT response ratios with a fallback     ratios
 region_statistics             per-region wt % with standard errors     regions
+region_composition            per-region wt % away from boundaries     region_margin
 simulate_phantom              HAADF+EDS phantom family (6 layouts)     simulate.phantoms
 generate_silica               amorphous SiO2 (BKS melt-and-quench)     simulate.silica_structure
 simulate_haadf_series         HAADF tilt series with drift and noise   simulate.haadf
@@ -103,6 +104,7 @@ ALGORITHMS: dict[str, str] = {
     "reconstruct_eds_stopped": "stopping",
     "choose_ratios": "ratios",
     "region_statistics": "regions",
+    "region_composition": "region_margin",
     "PhantomParams": "simulate.phantoms",
     "simulate_phantom": "simulate.phantoms",
     "generate_silica": "simulate.silica_structure",

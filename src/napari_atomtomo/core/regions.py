@@ -57,7 +57,7 @@ def _check_labels(labels, shape) -> np.ndarray:
 
 @cites(PAPER_002)
 def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
-                      replicas: list | None = None) -> dict:
+                      replicas: list | None = None, *, selections: dict | None = None) -> dict:
     """Mean weight fraction ± standard error per region (module docstring).
 
     Parameters
@@ -70,6 +70,10 @@ def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
         Region labels (0 = none); default one region ``"particle"`` = ``mask``.
     replicas : list of dict, optional
         Weight fractions of resampled reconstructions (each masked like ``fractions``).
+    selections : dict of str -> ndarray of bool, optional
+        The voxels to average per region (e.g. away from the boundaries,
+        :func:`~.region_margin.region_selections`) instead of ``(labels == k) & mask``;
+        the standard errors are then over those voxels too.
 
     Returns
     -------
@@ -78,7 +82,9 @@ def region_statistics(fractions: dict, mask: np.ndarray, labels=None,
         a region with no voxel inside the mask has means ``None``.
     """
     shape = next(iter(fractions.values())).shape
-    if labels is None:
+    if selections is not None:
+        regions = {name: np.asarray(sel, dtype=bool) & mask for name, sel in selections.items()}
+    elif labels is None:
         regions = {"particle": mask}
     else:
         lab = _check_labels(labels, shape)
@@ -109,7 +115,12 @@ def format_composition(stats: dict) -> str:
             parts.append(f"{el} {100 * m:.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
                          + " wt %")
         flag = s.get("reliability") or {}
-        lines.append(f"{name} ({s['n_voxels']} voxels): " + ", ".join(parts)
+        size = f"{s['n_voxels']} voxels"
+        if s.get("n_voxels_used") is not None and s.get("margin_voxels"):
+            size = (f"{s['n_voxels_used']} of {s['n_voxels']} voxels, "
+                    f"{s['margin_voxels']:.1f} voxels from the boundaries"
+                    + (" (smaller margin)" if s.get("margin_fallback") else ""))
+        lines.append(f"{name} ({size}): " + ", ".join(parts)
                      + ("  [unreliable, see the warning]" if flag.get("reliable") is False else ""))
     return "\n".join(lines)
 

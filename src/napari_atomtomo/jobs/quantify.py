@@ -39,6 +39,7 @@ __all__ = [
     "fit_text",
     "format_volume",
     "iter_quantify_job",
+    "labels_composition",
     "map_problem",
     "parse_elements",
     "quantify_job",
@@ -145,6 +146,23 @@ def readout_text(picker: ThresholdPicker, threshold: float, fractions: dict, mas
     stats = regions if regions is not None else region_statistics(fractions, mask)
     return (f"threshold {threshold:.4g} ({which}) · particle {format_volume(n_inside, voxel_size)}"
             f"\n{format_composition(stats)}\n{fit_text(picker)}")
+
+
+def labels_composition(picker: ThresholdPicker, fractions: dict, inside: np.ndarray, labels,
+                       replicas, voxel_size, max_tilt_deg, warnings: list,
+                       margin="auto") -> tuple[dict, dict]:
+    """``(regions, margin_info)`` of a Labels layer's regions, as ``atomtomo quantify
+    --regions`` reports them (:func:`~napari_atomtomo.core.region_margin.region_composition`:
+    the same margin away from the boundaries, voxels used, reliability); the regions'
+    warnings are appended to ``warnings``.
+    """
+    from ..core.region_margin import region_composition
+
+    regions, region_warnings, margin_info = region_composition(
+        fractions, inside, labels, replicas, summed=picker.summed, margin=margin,
+        voxel_size=voxel_size, max_tilt_deg=max_tilt_deg)
+    warnings.extend(region_warnings)
+    return regions, margin_info
 
 
 def quantify_job(maps, params, factors, haadf, maps_dir):
