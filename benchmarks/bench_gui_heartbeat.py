@@ -158,6 +158,16 @@ def instrument(log: CallLog) -> None:
     log.wrap(sirt_hebt.SirtHebtWidget, "_on_progress", "SIRT widget _on_progress (plot)")
     log.wrap(_est_live.SliceThumbnail, "show_volume", "EST SliceThumbnail.show_volume")
     log.wrap(viewer_model.ViewerModel, "_on_remove_layer", "napari layer removal")
+    # issue 14: the job-end steps the runner takes a turn apart, and napari's colour bar
+    from napari._vispy.overlays.colorbar import VispyColorBarOverlay
+
+    from napari_atomtomo._widgets import _quantify_threshold, _sample_worker, trace
+
+    log.wrap(_quantify_threshold, "show_fraction_bar", "Quantify: show a wt_ colour bar")
+    log.wrap(_quantify_threshold, "hide_maps_under_fractions", "Quantify: hide the maps")
+    log.wrap(VispyColorBarOverlay, "__init__", "napari colour-bar overlay made")
+    log.wrap(trace.TraceWidget, "_on_finished", "Trace widget _on_finished (plots, summary)")
+    log.wrap(_sample_worker, "_fill", "sample: fill the placeholder")
 
 
 # ---------------------------------------------------------------------------- statistics

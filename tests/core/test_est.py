@@ -177,3 +177,32 @@ def test_bad_input():
         EstParams(n_iter=-1)
     with pytest.raises(ValueError, match="leaves no support"):
         iter_est(stack, ANGLES_55, EstParams(loose_support_margin=8))
+
+
+def test_setup_steps_can_be_stopped_between_stages_and_change_nothing_else():
+    from napari_atomtomo.core._generators import run_to_end
+    from napari_atomtomo.core.est import EstSetupStep
+    from napari_atomtomo.core.est.reconstruct import BACK_PROJECTION_CHUNK
+
+    vol = blob_phantom(24, 2 * BACK_PROJECTION_CHUNK + 1)  # 3 chunks of slices
+    angles = equally_sloped_angles(12, 72.6)
+    stack = forward_project(vol, angles)
+    params = EstParams(n_iter=2, n_iter_tight=1)
+    states = []
+    with_steps = run_to_end(iter_est(stack, angles, params, workers=1, setup_steps=True),
+                            states.append)
+    setup = [s for s in states if isinstance(s, EstSetupStep)]
+    assert [s.stage for s in setup] == (["measured lines"] + ["back projection"] * 3
+                                        + ["operator"])
+    assert [s.step for s in setup] == [1, 2, 3, 4, 5] and {s.n_steps for s in setup} == {5}
+    assert states[:5] == setup  # all before the first iteration
+    assert [s.iteration for s in states[5:]] == [1, 2, 3]
+    plain = reconstruct_est(stack, angles, params, workers=1)
+    np.testing.assert_array_equal(with_steps.volume, plain.volume)
+    np.testing.assert_array_equal(with_steps.errors, plain.errors)
+    # a consumer that stops after the first stage: nothing more runs
+    gen = iter_est(stack, angles, params, workers=1, setup_steps=True)
+    assert next(gen).stage == "measured lines"
+    gen.close()
+    with pytest.raises(StopIteration):
+        next(gen)

@@ -54,6 +54,7 @@ class JobProbe:
         self.func = func
         self.hold_after = hold_after
         self.produced = 0
+        self.states: list = []  # what the real generator produced, in order
         self.held = threading.Event()
         self.release = threading.Event()
 
@@ -64,6 +65,7 @@ class JobProbe:
                 outcome.append((yield from func(*args, **kwargs)))
 
             for state in states():
+                self.states.append(state)
                 self.produced += 1
                 yield state
                 if self.produced == self.hold_after:
@@ -90,3 +92,18 @@ def job_probe(monkeypatch):
     yield make
     for probe in probes:
         probe.release.set()
+
+
+@pytest.fixture
+def open_sample(qtbot):
+    """``open_sample(viewer, key)``: open an atomtomo sample as the File menu does and wait
+    until its worker is done and every layer is in the viewer (samples compute in a
+    worker; ``viewer.open_sample`` returns their placeholder at once)."""
+    from napari_atomtomo._widgets._sample_worker import running_samples
+
+    def open_(viewer, key, timeout=120_000):
+        viewer.open_sample("napari-atomtomo", key)
+        qtbot.waitUntil(lambda: not running_samples(), timeout=timeout)
+        return viewer.layers
+
+    return open_

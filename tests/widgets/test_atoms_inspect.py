@@ -15,9 +15,9 @@ FAR_ATOM_ZYX = (-30.0, -30.0, -30.0)  # a true atom nowhere near the traced volu
 
 
 @pytest.fixture
-def traced(make_napari_viewer, qtbot):
+def traced(make_napari_viewer, qtbot, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-atomtomo", "synthetic_atoms_volume")
+    open_sample(viewer, "synthetic_atoms_volume")
     _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Trace atoms")
     assert isinstance(widget, TraceWidget)
     truth = viewer.layers["atoms_true"]

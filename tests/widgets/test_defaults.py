@@ -28,9 +28,9 @@ def _map(viewer, element, algorithm="hebt"):
 
 
 @pytest.mark.slow
-def test_docks_follow_the_workflow_and_keep_the_users_choice(make_napari_viewer, qtbot):
+def test_docks_follow_the_workflow_and_keep_the_users_choice(make_napari_viewer, qtbot, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "agau_phantom")
+    open_sample(viewer, "agau_phantom")
     phantoms = [viewer.layers.pop(viewer.layers.index(n)) for n in ("phantom_Ag", "phantom_Au")]
     align, est, sirt, trace, quantify, pre = (_dock(viewer, n) for n in (
         "Align tilt series", "EST reconstruction", "SIRT / HEBT", "Trace atoms",

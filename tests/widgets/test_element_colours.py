@@ -23,9 +23,9 @@ def top_colour(layer) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_maps_weight_fractions_and_atoms_share_the_elements_colour(make_napari_viewer, qtbot):
+def test_maps_weight_fractions_and_atoms_share_the_elements_colour(make_napari_viewer, qtbot, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "agau_phantom")
+    open_sample(viewer, "agau_phantom")
     _, sirt = viewer.window.add_plugin_dock_widget(PLUGIN, "SIRT / HEBT")
     _, quantify = viewer.window.add_plugin_dock_widget(PLUGIN, "Quantify (ESF threshold)")
     sirt.mode.value = EDS

@@ -114,9 +114,9 @@ def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qt
                                                   x_starts={ROUND_2: 5}, marks=()))
 
 
-def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot):
+def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot, open_sample):
     viewer, widget = est
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     assert widget.series.value is viewer.layers[SERIES]  # volumes are not offered
     assert list(widget.series.choices) == [viewer.layers[SERIES]]
     assert widget.method.value == EST and widget.angles_file.native.isHidden()
@@ -200,14 +200,14 @@ def test_arbitrary_angles_select_gridding_and_explain_why_not_est(est, qtbot):
 
 
 @pytest.mark.slow
-def test_cancel_stops_the_job_at_its_next_yield(est, qtbot, job_probe):
+def test_cancel_stops_the_job_at_its_next_yield(est, qtbot, job_probe, open_sample):
     """Cancel reaches EST between two iterations; the volume shown stays, marked partial.
     (How long Cancel takes is measured in benchmarks/bench_gui_heartbeat.py.)"""
     from napari_atomtomo._widgets import est as est_module
 
     viewer, widget = est
     probe = job_probe(est_module, "with_error_history")
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.yielded, timeout=60_000):
         widget.run_button.click()
@@ -269,11 +269,43 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
 
 
 @pytest.mark.slow
-def test_cancel_during_the_set_up_says_when_it_takes_effect(est, qtbot):
-    from napari_atomtomo._widgets.est import SETUP_CANCEL_NOTE
+def test_cancel_during_the_set_up_stops_it_at_the_end_of_the_current_stage(
+        est, qtbot, job_probe, open_sample):
+    """EST's set-up yields between its stages: Cancel reaches it there (issue 14 point 5),
+    not only once the whole set-up is done; the dock says so meanwhile."""
+    from napari_atomtomo._widgets import est as est_module
+    from napari_atomtomo._widgets.est import SETUP_STAGE_NOTE
+    from napari_atomtomo.core.est import EstSetupStep
 
     viewer, widget = est
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
+    # the job halts after handing over its first state, whatever the machine's load
+    probe = job_probe(est_module, "with_error_history", hold_after=1)
+    widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
+    widget.run_button.click()
+    qtbot.waitUntil(probe.held.is_set, timeout=120_000)
+    (first,) = probe.states
+    assert isinstance(first, EstSetupStep) and first.stage == "measured lines"
+    assert first.n_steps >= 4  # lines, >= 2 chunks of the back projection, operator
+    with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
+        widget.runner.cancel_button.click()
+        assert widget.setup_note.text() == SETUP_STAGE_NOTE
+        assert not widget.setup_note.isHidden()
+        probe.release.set()
+    # stopped at the end of the stage running when Cancel came: one more set-up step,
+    # the rest of the set-up and every iteration never ran
+    assert probe.produced == 2
+    assert all(isinstance(s, EstSetupStep) for s in probe.states)
+    assert widget.setup_note.isHidden() and not widget.runner.busy
+
+
+@pytest.mark.slow
+def test_cancel_during_the_gridding_set_up_says_when_it_takes_effect(est, qtbot, open_sample):
+    from napari_atomtomo._widgets.est import GRIDDING, SETUP_CANCEL_NOTE
+
+    viewer, widget = est
+    open_sample(viewer, "blob_tilt_series")
+    widget.method.value = GRIDDING
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
         widget.run_button.click()

@@ -208,11 +208,11 @@ def test_one_row_series_opens_as_a_sinogram(make_napari_viewer):
     np.testing.assert_array_equal(series_array(layer), stack)
 
 
-def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer):
+def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer, open_sample):
     """The slider is linear; equally sloped angles are not: the canvas text names the
     exact angle and image number of the image on screen."""
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     viewer.window.add_plugin_dock_widget("napari-atomtomo", "EST reconstruction")
     overlay = viewer.canvas.overlays["atomtomo_tilt"]
     angles = layer_angles_deg(viewer.layers["blobs tilt series"])
@@ -259,11 +259,11 @@ def test_the_canvas_names_the_tilt_angle_of_the_sinogram_row_under_the_cursor(
 
 
 @pytest.mark.slow
-def test_a_new_volume_opens_on_its_middle_slice_next_to_a_series(make_napari_viewer):
+def test_a_new_volume_opens_on_its_middle_slice_next_to_a_series(make_napari_viewer, open_sample):
     from napari_atomtomo._widgets._base import add_or_replace_layers
 
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-atomtomo", "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     viewer.layers.remove("blobs truth")
     viewer.dims.set_point(1, 0.0)  # z at the series' singleton slice
     (vol,) = add_or_replace_layers(viewer, [image_layer_data(

@@ -267,9 +267,9 @@ def test_invalid_inputs_disable_run_with_the_reason(quantify, tmp_path):
     assert reason() == "select the element-map layers to quantify (e.g. map_Ag and map_Au)"
 
 
-def test_agau_sample_data(make_napari_viewer):
+def test_agau_sample_data(make_napari_viewer, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-atomtomo", "agau_phantom")
+    open_sample(viewer, "agau_phantom")
     assert [lyr.name for lyr in viewer.layers] == [
         "haadf", "eds_Ag", "eds_Au", "phantom_Ag", "phantom_Au"]
     for name in ("haadf", "eds_Ag", "eds_Au"):

@@ -123,9 +123,9 @@ def test_phantom_next_to_angles_is_a_volume(tmp_path):
     assert meta["axis_labels"] == ("z", "y", "x")  # same count as the angles, still a volume
 
 
-def test_sample_blob_tilt_series(make_napari_viewer):
+def test_sample_blob_tilt_series(make_napari_viewer, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     series = viewer.layers["blobs tilt series"]
     assert series_array(series).shape == (55, 32, 40)
     assert series.axis_labels == ("angle", "z", "y", "x")

@@ -298,3 +298,35 @@ def test_a_failed_job_shows_its_whole_sentence_in_the_dock(make_napari_viewer, q
         runner.run(count_up, 1, label="again")
     assert runner.error.isHidden()
     assert "done" in runner.status.text()
+
+
+def test_the_first_result_layer_waits_a_turn_after_on_result(runner, qtbot):
+    """``on_result`` (plots, read-outs) and napari making the first layer are two turns:
+    in one they added up to one long stall (Quantify, issue 14)."""
+    from qtpy.QtCore import QTimer
+
+    viewer = runner._viewer
+    seen = []
+
+    def on_result(volume):
+        seen.append("on_result")
+        # runs in the next event-loop turn: before the first step only if that waits
+        QTimer.singleShot(0, lambda: seen.append("next turn"))
+        return [lambda: seen.append("first step"), result(volume)]
+
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(count_up, 1, label="count", on_result=on_result)
+    assert seen == ["on_result", "next turn", "first step"]
+    assert "job result" in viewer.layers
+
+
+def test_a_job_over_before_activity_after_s_opens_no_activity_bar(runner, qtbot, monkeypatch):
+    from napari_atomtomo._widgets import _runner
+
+    bars = []
+    monkeypatch.setattr(_runner, "progress", lambda *a, **k: bars.append(k) or None)
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.run(count_up, 2, label="quick", total=2, activity_after_s=3600)
+    assert bars == []  # its timer is still pending; when it fires the job is done
+    runner._open_activity_progress(runner.job_id)  # as the timer would, an hour later
+    assert bars == [] and runner._pbar is None

@@ -9,7 +9,7 @@ from matplotlib.colors import to_rgba
 from napari_atomtomo import _sample_silica
 from napari_atomtomo._colors import ELEMENT_COLORS
 from napari_atomtomo._layers import layer_info
-from napari_atomtomo._widgets._sample_worker import PLACEHOLDER, running_workers
+from napari_atomtomo._widgets._sample_worker import PLACEHOLDER, running_samples
 
 PLUGIN = "napari-atomtomo"
 
@@ -26,11 +26,11 @@ def test_reconstruction_sample_is_made_once_then_read_from_the_cache(
     viewer.open_sample(PLUGIN, "silica_reconstruction")
     assert [lyr.name for lyr in viewer.layers] == [PLACEHOLDER]
     assert not (folder / "summary.json").exists()
-    (worker,) = running_workers()
-    with qtbot.waitSignal(worker.finished, timeout=600_000):
-        pass
+    placeholder = viewer.layers[PLACEHOLDER]
+    qtbot.waitUntil(lambda: not running_samples(), timeout=600_000)
     assert [lyr.name for lyr in viewer.layers] == ["est", "atoms_traced", "atoms_true"]
     est = viewer.layers["est"]
+    assert est is placeholder  # filled in place: napari made no second image layer
     assert est.data.shape == (100, 100, 100) and tuple(est.scale) == pytest.approx((0.5,) * 3)
     assert layer_info(est)["kind"] == "volume" and layer_info(est)["algorithm"] == "est"
     assert layer_info(est)["parameters"]["n_iter"] == 200

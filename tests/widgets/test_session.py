@@ -14,10 +14,10 @@ PLUGIN = "napari-atomtomo"
 
 
 @pytest.mark.slow
-def test_a_session_reopens_as_it_was(make_napari_viewer, tmp_path):
+def test_a_session_reopens_as_it_was(make_napari_viewer, tmp_path, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
-    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    open_sample(viewer, "synthetic_atoms_volume")
+    open_sample(viewer, "blob_tilt_series")
     _, trace = viewer.window.add_plugin_dock_widget(PLUGIN, "Trace atoms")
     trace.volume.value = viewer.layers["atoms volume"]
     trace.truth.value = viewer.layers["atoms_true"]

@@ -184,9 +184,9 @@ def test_cancel_drops_the_result(simulate, qtbot):
 
 
 @pytest.mark.slow
-def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer):
+def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer, open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-atomtomo", "silica_tilt_series")
+    open_sample(viewer, "silica_tilt_series")
     assert [layer.name for layer in viewer.layers] == ["haadf", "atoms_true"]
     rec = viewer.layers["haadf"].metadata["atomtomo"]
     assert series_array(viewer.layers["haadf"]).shape == (55, 100, 100)

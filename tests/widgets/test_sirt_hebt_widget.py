@@ -353,3 +353,42 @@ def test_ill_determined_ratios_are_replaced_and_flagged(widget, qtbot):
     w.n_iter.value = 2
     run(w, qtbot)
     assert "⚠" in w.fit_label.text() and f"r_Co = {choice.ratios['Co']:.4g}" in w.fit_label.text()
+
+
+def test_chunks_and_scheduler_run_the_job_in_y_slabs_as_the_cli(widget, qtbot, open_sample):
+    """Issue 16 left-over: the CLI's --chunks N / --scheduler ADDRESS in the dock."""
+    from napari_atomtomo._layers import layer_angles_deg, series_array
+
+    viewer, w = widget
+    open_sample(viewer, "blob_tilt_series")  # 32 rows along the tilt axis
+    w.mode.value = SIRT
+    series = viewer.layers["blobs tilt series"]
+    w.haadf.value = series
+    w.n_iter.value = 10
+    w.scheduler.value = "tcp://127.0.0.1:8786"  # a scheduler without chunks means nothing
+    assert not w.run_button.isEnabled()
+    assert w.reason.text().startswith("a scheduler runs y-slabs: set chunks")
+    w.scheduler.value = ""
+    w.chunks.value = 8
+    assert w.command_line().endswith("--chunks 8 --out sirt.mrc")
+    w.scheduler.value = "tcp://10.0.0.5:8786"
+    assert "--chunks 8 --scheduler tcp://10.0.0.5:8786" in w.command_line()
+    w.scheduler.value = ""
+    params = w.gather(arrays=False)["params"]
+    run(w, qtbot)
+    assert w.runner.status.text().startswith("SIRT in slabs: done")
+    want = reconstruct_sirt(np.asarray(series_array(series), np.float32),
+                            layer_angles_deg(series), params)
+    got = viewer.layers["sirt"].data
+    np.testing.assert_allclose(got, want.volume, atol=1e-4 * float(np.abs(want.volume).max()))
+    assert [line.get_label() for line in w.plot.axes.lines] == ["sirt"]
+
+
+def test_the_sweep_stays_in_memory(loaded):
+    _, w = loaded
+    w.mode.value = HEBT
+    w.sweep.value = True
+    assert w.run_button.isEnabled(), w.reason.text()
+    w.chunks.value = 4
+    assert w.reason.text() == "the α × n sweep runs in memory: set chunks to 0"
+    assert not w.run_button.isEnabled()

@@ -17,10 +17,10 @@ OX = np.array([int(ELEMENT_COLORS["O"][i:i + 2], 16) / 255 for i in (1, 3, 5)] +
 
 
 @pytest.fixture
-def traced(make_napari_viewer):
+def traced(make_napari_viewer, open_sample):
     """A viewer with the sample (volume + atoms_true) and the docked widget."""
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-atomtomo", "synthetic_atoms_volume")
+    open_sample(viewer, "synthetic_atoms_volume")
     _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Trace atoms")
     assert isinstance(widget, TraceWidget)
     yield viewer, widget

@@ -20,14 +20,14 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from qtpy.QtCore import QTimer, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from .._colors import curve_color
-from ..jobs._job_info import SEPARATE_TURN_MS
 from ..plots import DOCK, style_axes
+from ._plot_canvas import _ApartCanvas
+from ._plot_threshold import ThresholdLineMixin
 
 #: Colours that read well on napari's dark theme (:data:`napari_atomtomo.plots.DOCK`).
 FACE, FOREGROUND, LINE, MARK = DOCK.face, DOCK.foreground, DOCK.line, DOCK.mark
@@ -50,45 +50,7 @@ def legend_above(ax, max_columns: int = 4) -> None:
     legend.set_frame_on(False)
 
 
-#: Canvases with an idle draw pending, drawn one per event-loop turn (:class:`_ApartCanvas`).
-_IDLE_DRAWS: list = []
-
-
-def _draw_next_idle() -> None:
-    """Draw the first pending canvas; the next one a real event-loop turn later (a zero
-    timer was not enough: Qt delivered two chained draws within one stall)."""
-    while _IDLE_DRAWS:
-        canvas = _IDLE_DRAWS.pop(0)
-        try:
-            pending = canvas._draw_pending
-            canvas._draw_idle()
-        except RuntimeError:  # its Qt widget is gone
-            continue
-        if pending:
-            break
-    if _IDLE_DRAWS:
-        QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
-
-
-class _ApartCanvas(FigureCanvasQTAgg):
-    """A Qt Agg canvas whose idle draws wait for each other's event-loop turn.
-
-    matplotlib's ``draw_idle`` posts a zero-time timer per canvas, and Qt runs all of them
-    in one turn: a job end that updates three plots (Trace: peaks, g(r), deviations) paid
-    three full draws (~0.1-0.2 s each, constrained layout) as one 0.5 s stall. Queued, the
-    longest stall is one draw.
-    """
-
-    def draw_idle(self):
-        if getattr(self, "_draw_pending", False) or getattr(self, "_is_drawing", False):
-            return
-        self._draw_pending = True
-        _IDLE_DRAWS.append(self)
-        if len(_IDLE_DRAWS) == 1:
-            QTimer.singleShot(0, _draw_next_idle)
-
-
-class PlotWidget(QWidget):
+class PlotWidget(ThresholdLineMixin, QWidget):
     """A matplotlib canvas sized for a dock.
 
     Parameters
@@ -137,88 +99,6 @@ class PlotWidget(QWidget):
         self._curve_log = True
         self._curve_background = None
         self.canvas.mpl_connect("draw_event", self._on_draw_event)
-
-    # ------------------------------------------------------------------ threshold line
-    @property
-    def threshold(self) -> float | None:
-        if self._line is None:
-            return None
-        data = self._line.get_xdata() if self._orientation == "vertical" else self._line.get_ydata()
-        return float(data[0])
-
-    def set_threshold_line(self, value: float, *, ax=None, orientation: str = "vertical",
-                           label: str | None = None) -> None:
-        """Draw (or move) the draggable threshold line at ``value``."""
-        ax = ax if ax is not None else (self.axes if not isinstance(self.axes, list) else self.axes[0])
-        if self._line is not None and (self._line_axes is not ax or self._line not in ax.lines):
-            self._line = None
-        self._orientation = orientation
-        if self._line is None:
-            draw = ax.axvline if orientation == "vertical" else ax.axhline
-            self._line = draw(value, color=MARK, lw=1.5, ls="--", label=label, picker=5)
-            self._line_axes = ax
-        elif orientation == "vertical":
-            self._line.set_xdata([value, value])
-        else:
-            self._line.set_ydata([value, value])
-        self.canvas.draw_idle()
-
-    def clear_threshold_line(self) -> None:
-        if self._line is not None:
-            try:
-                self._line.remove()
-            except ValueError:
-                pass
-        self._line = None
-        self.canvas.draw_idle()
-
-    def _event_value(self, event) -> float | None:
-        if event.inaxes is None or event.inaxes is not self._line_axes:
-            return None
-        return event.xdata if self._orientation == "vertical" else event.ydata
-
-    def _on_press(self, event) -> None:
-        if event.button == 1 and self.pick_handler is not None and self.pick_handler(event):
-            return
-        if self._line is None or event.button != 1:
-            return
-        value = self._event_value(event)
-        if value is None:
-            return
-        # Click anywhere in the axes moves the line there, then drag. While dragging,
-        # only the line is redrawn over a cached background (blitting): a full figure
-        # draw costs ~70 ms, the blit ~1 ms.
-        self._dragging = True
-        self._line.set_animated(True)
-        self.canvas.draw()
-        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        self._move(value)
-
-    def _on_motion(self, event) -> None:
-        if self._dragging:
-            value = self._event_value(event)
-            if value is not None:
-                self._move(value)
-
-    def _on_release(self, event) -> None:
-        if self._dragging:
-            self._dragging = False
-            self._background = None
-            if self._line is not None:
-                self._line.set_animated(False)
-            self.canvas.draw_idle()
-            self.threshold_released.emit(self.threshold)
-
-    def _move(self, value: float) -> None:
-        if self._dragging and self._background is not None:
-            data = [float(value), float(value)]
-            (self._line.set_xdata if self._orientation == "vertical" else self._line.set_ydata)(data)
-            self.canvas.restore_region(self._background)
-            self._line_axes.draw_artist(self._line)
-            self.canvas.blit(self.figure.bbox)
-        else:
-            self.set_threshold_line(float(value), ax=self._line_axes, orientation=self._orientation)
-        self.threshold_changed.emit(float(value))
 
     # ------------------------------------------------------------------ live curves
     @property

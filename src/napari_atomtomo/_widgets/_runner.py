@@ -40,7 +40,6 @@ from ..jobs._job_info import (
     COMPILING_MESSAGE,
     MIN_UPDATE_INTERVAL_S,
     SEPARATE_TURN_MS,
-    JobFailed,
     JobInfo,
     as_generator_function,
     default_progress,
@@ -58,6 +57,7 @@ from ._activity import (
 )
 from ._layer_updates import _as_tuples
 from ._progress_bar import ErrorLabel, LazyProgressBar
+from ._runner_end import JobEndMixin
 
 __all__ = [
     "JobRunner",
@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 
-class JobRunner(QWidget):
+class JobRunner(JobEndMixin, QWidget):
     """Run core generators one at a time, with progress, Cancel and result layers.
 
     Parameters
@@ -87,7 +87,7 @@ class JobRunner(QWidget):
     #: The runner whose worker is alive (plugin-wide single flight).
     _active: JobRunner | None = None
 
-    def __init__(self, viewer=None, parent: QWidget | None = None):
+    def __init__(self, viewer=None, parent: QWidget | None = None, *, warm: bool = True):
         super().__init__(parent)
         self._viewer = viewer
         self._job_id = 0
@@ -123,7 +123,7 @@ class JobRunner(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(self.error)
-        if viewer is not None:  # napari's first activity bar is slow to make: not on a click
+        if viewer is not None and warm:  # napari's first activity bar is slow: not on a click
             QTimer.singleShot(0, warm_activity_dock)
 
     # ------------------------------------------------------------------ state
@@ -155,6 +155,7 @@ class JobRunner(QWidget):
         describe: Callable | None = None,
         keep_preview: bool = False,
         exclusive: bool = True,
+        activity_after_s: float = 0.0,
         live_layers=None,
         **kwargs,
     ) -> int | None:
@@ -189,6 +190,10 @@ class JobRunner(QWidget):
         exclusive : bool
             Take the plugin-wide single-flight slot (default). Pass ``False`` only for
             jobs that run no numba kernel (e.g. reading files).
+        activity_after_s : float
+            Open napari's activity-dock bar only if the job still runs this long after
+            the click (default at once). napari's first bar of a session costs the GUI
+            thread 0.1-0.5 s: not worth it for a job that is over in a second.
         live_layers : layer data tuple(s), optional
             The job's output layers, named as the result's (e.g. zeros of the result's
             shape). An image layer of that name and dimensionality that already exists is
@@ -235,7 +240,8 @@ class JobRunner(QWidget):
             self._open_live_layers(self._job, _as_tuples(live_layers))
         self._pbar = None
         # The activity-dock bar runs processEvents when it is made: not inside the click.
-        QTimer.singleShot(SEPARATE_TURN_MS, lambda j=job: self._open_activity_progress(j))
+        QTimer.singleShot(max(SEPARATE_TURN_MS, int(1000 * activity_after_s)),
+                          lambda j=job: self._open_activity_progress(j))
         self.progress_bar.setRange(0, 0)  # busy until the first yield
         self.status.setText(f"{label}: {COMPILING_MESSAGE}")
         self.error.setVisible(False)
@@ -340,81 +346,6 @@ class JobRunner(QWidget):
         if step > 0:
             self.n_activity_updates += 1
             self._pbar.update(step)
-
-    def _on_returned(self, job: int, value) -> None:
-        if isinstance(value, JobFailed):  # the job raised (see with_gui_threads)
-            self._on_errored(job, value.error)
-            return
-        if not self._is_current(job):
-            return
-        self._job.record_result(value)
-
-    def _on_errored(self, job: int, exc: BaseException) -> None:
-        if job == self._job_id:
-            self._job.error = exc
-
-    def _on_worker_finished(self, job: int) -> None:
-        if job != self._job_id:
-            return
-        info = self._job
-        if info.pending_state is not None and not self._cancel_requested:
-            # last progress; its preview only if it stays (else the result replaces it)
-            self._flush_yield(preview=info.keep_preview)
-        info.done = True
-        seconds = time.perf_counter() - info.t0
-        if info.error is not None:
-            self._release(info, seconds, "failed", info.error)
-        elif self._cancel_requested or not info.has_result:
-            self._release(info, seconds, "cancelled")
-        else:
-            # The result goes into the layers one layer per event-loop turn, the UI is
-            # reset a turn after the last: napari makes a new layer in 0.1-0.2 s, so a data
-            # set of five layers in one turn stalled 0.65 s; apart, the repaints (each
-            # layer's, then the dock's) do not add up into one stall.
-            self._show_result(info, lambda problem: QTimer.singleShot(
-                SEPARATE_TURN_MS, lambda: self._release(
-                    info, seconds, "done" if problem is None
-                    else "failed while showing its result", problem)))
-
-    def _show_result(self, info: JobInfo, then: Callable) -> None:
-        """The result into its layers, one per event-loop turn; then ``then(exception or
-        None)`` (the exception is shown on release). ``on_result`` may also return
-        zero-argument callables among its layer data: each runs in a turn of its own."""
-        try:
-            items = None if info.on_result is None else info.on_result(info.result)
-            items = [] if items is None else _as_tuples(items)
-            if self._viewer is None:
-                for item in items:
-                    if callable(item):
-                        item()
-                then(None)
-                return
-        except Exception as exc:  # a bad result must not leave the UI half-updated
-            then(exc)
-            return
-        made: list = []
-
-        def step(rest):
-            try:
-                if rest:
-                    if callable(rest[0]):  # a widget's own step (e.g. a layer it makes)
-                        rest[0]()
-                    else:
-                        made.extend(live.show(self._viewer, info, [rest[0]], final=True))
-                    if rest[1:]:
-                        QTimer.singleShot(SEPARATE_TURN_MS, lambda: step(rest[1:]))
-                        return
-                if not info.keep_preview:
-                    keep = {layer.name for layer in made}
-                    for name in info.preview_names - keep:
-                        if name in self._viewer.layers:
-                            self._viewer.layers.remove(name)
-            except Exception as exc:  # a bad result must not leave the UI half-updated
-                then(exc)
-                return
-            then(None)
-
-        step(items)
 
     def _release(self, info: JobInfo, seconds: float, outcome: str,
                  exc: BaseException | None = None) -> None:

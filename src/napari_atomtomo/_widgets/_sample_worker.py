@@ -1,77 +1,183 @@
-"""Slow sample data made in a worker thread, with progress, instead of freezing napari.
+"""Every sample made in a worker thread, with progress, so napari's window never freezes.
 
-"SiO2 particle reconstructed by EST" runs a 15-40 s pipeline the first time (later opens
-read its cached files in a fraction of a second). napari calls a sample function in the
-GUI thread and needs layers back, so the first time this returns a placeholder layer at
-once (``SiO2 reconstruction (computing…)``), runs the pipeline in a thread worker with a
-progress bar in napari's activity dock, then replaces the placeholder with the layers.
-Without a viewer (scripts, ``napari.Viewer``-less tests) it runs synchronously.
+napari calls a sample function in the GUI thread and needs layer data back. Computing
+the samples there stalled the window 0.5-0.8 s each (idle machine; the SiO2
+reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`` here:
+
+1. returns at once one small placeholder image (``<first layer> (computing…)``, a
+   1 × … × 1 array with the axes of that layer);
+2. imports and runs the synchronous sample function (:mod:`napari_atomtomo._sample_data`,
+   :mod:`napari_atomtomo._sample_silica`) in a :class:`~._runner.JobRunner` job: a
+   worker thread, with a bar in napari's activity dock when it takes longer than
+   :data:`ACTIVITY_AFTER_S` (the placeholder's name says it is computing); the
+   images' contrast limits are computed there too;
+3. puts the layers into the viewer one per event-loop turn (the runner's result path):
+   the placeholder gets the first layer's attributes while it is one voxel, then its
+   array, so napari neither removes it nor makes that layer anew.
+
+Without a viewer (scripts), or while another atomtomo job holds the single-flight slot
+(numba kernels run one at a time), the sample is computed synchronously, as before.
+Tests wait for :func:`running_samples` to be empty.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _sample_silica
+from ._runner import JobRunner
 
-__all__ = ["make_silica_reconstruction", "PLACEHOLDER", "running_workers"]
+__all__ = ["make_blob_tilt_series", "make_synthetic_atoms_volume", "make_agau_phantom",
+           "make_silica_tilt_series", "make_silica_reconstruction", "placeholder_name",
+           "running_samples", "running_workers", "PLACEHOLDER"]
 
-#: Name of the placeholder layer shown while the sample is computed.
-PLACEHOLDER = "SiO2 reconstruction (computing…)"
-_WORKERS: list = []
+#: A sample still computing after this long (s) gets a bar in napari's activity dock;
+#: the quick ones (0.3-1 s) show only their placeholder: napari's first bar of a session
+#: alone stalls the GUI thread 0.1-0.5 s.
+ACTIVITY_AFTER_S = 1.0
+#: Suffix of a placeholder layer's name while its sample is computed.
+COMPUTING = " (computing…)"
+#: Name of the SiO2 reconstruction's placeholder (its first layer is ``est``).
+PLACEHOLDER = "est" + COMPUTING
+_RUNNERS: list[JobRunner] = []
+#: The synchronous sample functions, imported in the worker (see :func:`_compute`).
+_DATA, _SILICA = "napari_atomtomo._sample_data", "napari_atomtomo._sample_silica"
+
+
+def placeholder_name(first_layer: str) -> str:
+    """The name a sample's placeholder has until its first layer ``first_layer`` arrives."""
+    return first_layer + COMPUTING
+
+
+def running_samples() -> list[JobRunner]:
+    """Sample jobs not yet done: computing, or their layers still being added."""
+    return list(_RUNNERS)
 
 
 def running_workers() -> list:
-    """The sample workers still running (tests wait on their ``finished``)."""
-    return list(_WORKERS)
+    """The napari workers of the samples still computing (kept for older callers)."""
+    return [r._worker for r in _RUNNERS if r._worker is not None]
 
 
-def _made_layers():
-    from napari.utils import progress  # noqa: PLC0415
+#: Axis labels and units of the first layer: a tilt series (4D), a sinogram (the 2D
+#: Ag-Au series) or a volume (3D). The
+#: placeholder has the same, so it can be filled in place and the dims do not change.
+SERIES = (("angle", "z", "y", "x"), ("degree", "angstrom", "angstrom", "angstrom"))
+SINOGRAM = (("angle", "x"), ("angstrom", "angstrom"))
+VOLUME = (("z", "y", "x"), ("angstrom",) * 3)
 
-    with progress(total=0, desc="SiO2 sample: simulate, align, EST, trace (first time)"):
-        return _sample_silica.make_silica_reconstruction()
+
+def _compute(target: str) -> list:
+    """Import and call ``"module:function"`` (in the worker: the first import of the
+    sample's module, numba and the simulators, stays out of the GUI thread too), and
+    add the images' contrast limits, so napari need not compute them when adding."""
+    import importlib  # noqa: PLC0415
+
+    module, func = target.split(":")
+    layers = getattr(importlib.import_module(module), func)()
+    out = []
+    for data, kwargs, kind in layers:
+        if kind == "image" and "contrast_limits" not in kwargs:
+            lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+            kwargs = {**kwargs, "contrast_limits": (lo, hi if hi > lo else lo + 1.0)}
+        out.append((data, kwargs, kind))
+    return out
+
+
+#: Attributes of the first layer set on the placeholder before its data, while it is
+#: still one voxel (each setter may re-slice; on the real array that costs a repaint).
+_FILL_KEYS = ("scale", "translate", "axis_labels", "units", "colormap", "blending",
+              "opacity", "contrast_limits", "visible")
+
+
+def _fill(layer, item) -> None:
+    """Make the placeholder ``layer`` the image ``item``: cheap attributes first, then the
+    array (one re-slice), then its provenance and name."""
+    data, kwargs, _ = item
+    for key in _FILL_KEYS:
+        if key in kwargs:
+            setattr(layer, key, kwargs[key])
+    layer.data = data
+    if "contrast_limits" in kwargs:  # setting data may have reset them
+        layer.contrast_limits = kwargs["contrast_limits"]
+    # last: the docks look at a layer again when its name or metadata change, and must
+    # then see its real array (the EST dock's line assignment uses its width)
+    layer.metadata = kwargs.get("metadata", {})
+    layer.name = kwargs["name"]
+
+
+def _in_worker(target: str, first_layer: str, label: str, axes=SERIES) -> list[tuple]:
+    """Compute ``target`` (``"module:function"``) in a worker (see the module doc); return
+    the placeholder for napari."""
+    import napari  # noqa: PLC0415
+
+    viewer = napari.current_viewer()
+    if viewer is None or JobRunner.any_busy():
+        return _compute(target)
+    name = placeholder_name(first_layer)
+    runner = JobRunner(viewer, warm=False)
+
+    def on_result(layers):
+        # the placeholder becomes the first layer, filled in place one turn after the
+        # others start (no new napari layer), unless a layer of that name is there
+        # already: then that one is replaced as usual
+        first, rest = layers[0], list(layers[1:])
+        placeholder = viewer.layers[name] if name in viewer.layers else None
+        if placeholder is None or first_layer in viewer.layers or first[2] != "image" \
+                or np.ndim(first[0]) != placeholder.ndim:
+            if placeholder is not None:
+                viewer.layers.remove(placeholder)
+            return layers
+        return [lambda: _fill(placeholder, first), *rest]
+
+    def done(*_):
+        if name in viewer.layers:  # failed or cancelled: nothing to fill it with
+            viewer.layers.remove(name)
+        if runner in _RUNNERS:
+            _RUNNERS.remove(runner)
+        runner.deleteLater()
+
+    for signal in (runner.finished, runner.errored, runner.cancelled):
+        signal.connect(done)
+    _RUNNERS.append(runner)
+    runner.run(_compute, target, label=label, on_result=on_result,
+               activity_after_s=ACTIVITY_AFTER_S)
+    meta = {"atomtomo": {"kind": "placeholder", "note": f"{label}; replaced when ready"}}
+    labels, units = axes
+    return [(np.zeros((1,) * len(labels), np.float32), {
+        "name": name, "metadata": meta, "axis_labels": labels, "units": units,
+        "contrast_limits": (0.0, 1.0)}, "image")]
+
+
+def make_blob_tilt_series() -> list[tuple]:
+    """:func:`napari_atomtomo._sample_data.make_blob_tilt_series`, in a worker."""
+    return _in_worker(f"{_DATA}:make_blob_tilt_series", "blobs tilt series",
+                      "sample: blob tilt series")
+
+
+def make_synthetic_atoms_volume() -> list[tuple]:
+    """:func:`napari_atomtomo._sample_data.make_synthetic_atoms_volume`, in a worker."""
+    return _in_worker(f"{_DATA}:make_synthetic_atoms_volume", "atoms volume",
+                      "sample: Si/O atoms volume", VOLUME)
+
+
+def make_agau_phantom() -> list[tuple]:
+    """:func:`napari_atomtomo._sample_data.make_agau_phantom`, in a worker."""
+    return _in_worker(f"{_DATA}:make_agau_phantom", "haadf", "sample: Ag–Au phantom",
+                      SINOGRAM)
+
+
+def make_silica_tilt_series() -> list[tuple]:
+    """:func:`napari_atomtomo._sample_data.make_silica_tilt_series`, in a worker."""
+    return _in_worker(f"{_DATA}:make_silica_tilt_series", "haadf",
+                      "sample: SiO2 tilt series")
 
 
 def make_silica_reconstruction() -> list[tuple]:
-    """The silica reconstruction sample; computed in a worker when not cached yet."""
-    import napari  # noqa: PLC0415
-    from napari.qt.threading import create_worker  # noqa: PLC0415
-    from napari.utils.notifications import show_error, show_info  # noqa: PLC0415
+    """:func:`napari_atomtomo._sample_silica.make_silica_reconstruction`, in a worker (15-40 s
+    the first time: simulate, align, EST, trace; then read from its cache folder)."""
+    from .. import _sample_silica  # noqa: PLC0415 (light: no numba)
 
-    from ._base import add_or_replace_layers  # noqa: PLC0415
-
-    folder = _sample_silica.silica_reconstruction_folder()
-    viewer = napari.current_viewer()
-    if (folder / "summary.json").is_file() or viewer is None:
-        return _sample_silica.make_silica_reconstruction()
-
-    worker = create_worker(_made_layers)
-
-    def drop_placeholder():
-        if PLACEHOLDER in viewer.layers:
-            viewer.layers.remove(PLACEHOLDER)
-
-    def on_returned(layers):
-        drop_placeholder()
-        add_or_replace_layers(viewer, layers)
-        show_info(f"SiO2 sample ready (cached in {folder})")
-
-    def on_errored(exc):
-        drop_placeholder()
-        show_error(f"the SiO2 sample could not be made: {exc}")
-
-    def on_finished():
-        if worker in _WORKERS:
-            _WORKERS.remove(worker)
-
-    worker.returned.connect(on_returned)
-    worker.errored.connect(on_errored)
-    worker.finished.connect(on_finished)
-    _WORKERS.append(worker)
-    worker.start()
-    show_info("making the SiO2 sample in the background (15-40 s the first time); "
-              "the window stays usable")
-    return [(np.zeros((0, 3)), {"name": PLACEHOLDER, "ndim": 3, "metadata": {
-        "atomtomo": {"kind": "placeholder", "note": "replaced when the sample is ready"}}},
-        "points")]
+    cached = (_sample_silica.silica_reconstruction_folder() / "summary.json").is_file()
+    label = ("sample: SiO2 reconstruction (reading the cache)" if cached else
+             "sample: SiO2 reconstruction: simulate, align, EST, trace (first time, 15-40 s)")
+    return _in_worker(f"{_SILICA}:make_silica_reconstruction", "est", label, VOLUME)

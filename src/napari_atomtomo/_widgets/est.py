@@ -21,6 +21,7 @@ from .. import io
 from .._layers import image_layer_data, layer_angles_deg, layer_voxel_size, series_array
 from ..core.est import (
     EstParams,
+    EstSetupStep,
     GriddingParams,
     iter_est,
     iter_fourier_gridding,
@@ -35,11 +36,15 @@ from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
 from ._results import KeepResultButton
 
-__all__ = ["EstWidget", "SETUP_CANCEL_NOTE"]
+__all__ = ["EstWidget", "SETUP_CANCEL_NOTE", "SETUP_STAGE_NOTE"]
 
-SETUP_CANCEL_NOTE = ("EST's set-up (measured lines, back projection, operator) cannot be "
+SETUP_CANCEL_NOTE = ("Fourier gridding's set-up (gridding the projections) cannot be "
                      "interrupted yet: Cancel takes effect when it ends, before the first "
                      "iteration")
+#: EST's set-up yields between its stages (measured lines, each chunk of the back
+#: projection, the operator): Cancel stops it at the end of the current stage.
+SETUP_STAGE_NOTE = ("EST's set-up stops at the end of its current stage (measured lines, "
+                    "a chunk of the back projection, or the operator)")
 
 EST, GRIDDING = "est", "gridding"
 RESULT = "est"
@@ -92,16 +97,17 @@ class EstWidget(JobDockWidget):
         self.layout().insertWidget(self.layout().count() - 1, self.plot)
         self.keep_button = KeepResultButton(self, lambda: [RESULT])
         self.button_row.addWidget(self.keep_button)
-        # EST's set-up (sampling the measured lines, back projection, the normal operator)
-        # runs in the core without a yield, so Cancel can only stop it when it ends: the
-        # dock says so instead of looking stuck.
+        # EST's set-up yields between its stages, so Cancel stops it at the end of the
+        # current one; Fourier gridding's set-up has no yield yet, so Cancel can only stop
+        # it when it ends. Either way the dock says so instead of looking stuck.
         self.setup_note = QLabel("")
         self.setup_note.setWordWrap(True)
         self.setup_note.setVisible(False)
         self.layout().insertWidget(self.layout().indexOf(self.runner) + 1, self.setup_note)
         self._in_setup = False
         self.runner.started.connect(lambda *_: setattr(self, "_in_setup", True))
-        self.runner.yielded.connect(lambda *_: setattr(self, "_in_setup", False))
+        self.runner.yielded.connect(
+            lambda state: setattr(self, "_in_setup", isinstance(state, EstSetupStep)))
         self.runner.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._auto_gridding = False
         self.runner.started.connect(self._show_result_layer)
@@ -219,12 +225,19 @@ class EstWidget(JobDockWidget):
             return image_layer_data(volume, vs, RESULT, algorithm, params, [source],
                                     colormap="gray", metadata=metadata or None)
 
-        def on_yield(state: EstProgress):
+        def on_yield(state: EstProgress | EstSetupStep):
+            if isinstance(state, EstSetupStep):
+                return None
             self.plot.update_curves(error_curves(state.errors, n_iter))
             if state.preview is None:
                 return None
             self.thumbnail.show_volume(state.preview)
             return volume_layer(state.preview)  # the runner skips a volume already shown
+
+        def describe(s) -> str:
+            if isinstance(s, EstSetupStep):
+                return f"set-up: {s.stage} ({s.step}/{s.n_steps})"
+            return f"round {s.round}, error {s.error:.4g}"
 
         def on_result(result):
             self.plot.update_curves(error_curves(result.errors, n_iter))
@@ -245,12 +258,13 @@ class EstWidget(JobDockWidget):
             with_error_history, iter_fourier_gridding if gridding else iter_est, stack, angles,
             params, voxel_size=vs, label="Fourier gridding" if gridding else "EST",
             total=params.n_iter + params.n_iter_tight, on_yield=on_yield, on_result=on_result,
-            describe=lambda s: f"round {s.round}, error {s.error:.4g}",
+            describe=describe, **({} if gridding else {"setup_steps": True}),
             live_layers=volume_layer(np.zeros((n, stack.shape[1], n), np.float32)))
 
     def _on_cancel_clicked(self) -> None:
         if self._in_setup:
-            self.setup_note.setText(SETUP_CANCEL_NOTE)
+            self.setup_note.setText(SETUP_CANCEL_NOTE if self.method.value == GRIDDING
+                                    else SETUP_STAGE_NOTE)
             self.setup_note.setVisible(True)
 
     def _on_job_end(self, *_) -> None:

@@ -13,10 +13,9 @@ maps; the same sweep runs from the command line (``atomtomo hebt --sweep``).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select
+from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select, SpinBox
 from napari.layers import Image
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
@@ -25,35 +24,36 @@ from .._layers import (
     element_of,
     image_layer_data,
     is_series_data,
-    layer_angles_deg,
     layer_info,
-    layer_voxel_size,
-    series_array,
 )
-from ..core.elements import validate_element
-from ..core.geometry import validate_angles
-from ..core.hebt import HebtParams, check_ratios
+from ..core.hebt import HebtParams
 from ..core.params import command_options
 from ..core.ratios import choose_ratios
-from ..core.sirt import SirtParams, check_element_stacks, check_stack
-from ..core.stopping import EdsParams
+from ..core.sirt import SirtParams
 from ..io._names import ELEMENT_NAME
-from ..jobs.reconstruction import EDS_ITERATIONS, iter_reconstruction, parse_ratios
-from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep, parse_alphas, parse_n_values
-from ._base import InputError, JobDockWidget, blame, format_command, layer_file_hint
+from ..jobs.chunked import ChunkedState, iter_reconstruction_chunked, n_slabs
+from ..jobs.reconstruction import iter_reconstruction, parse_ratios
+from ..jobs.sweep import SweepResult, SweepState, iter_hebt_sweep
+from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain, newest, was_aligned
 from ._job_plots import RESIDUAL_LABEL, draw_residuals
-from ._params import param_widget, params_from_widgets
+from ._params import param_widget
 from ._plot import PlotWidget
 from ._results import KeepResultButton
+from ._sirt_hebt_inputs import (
+    DEFAULT_ITERATIONS,
+    EDS,
+    HEBT,
+    KIND,
+    MODES,
+    SIRT,
+    GatherInputsMixin,
+    _data_dir,
+)
 from ._sweep_view import SweepClicks, draw_sweep_cells
 
 __all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
 
-SIRT, EDS, HEBT = "SIRT: one tilt series", "EDS-STEM: SIRT per element", "HEBT: HAADF + EDS"
-MODES = (SIRT, EDS, HEBT)
-KIND = {SIRT: "sirt", EDS: "eds", HEBT: "hebt"}
-DEFAULT_ITERATIONS = {SIRT: SirtParams.n_iter, EDS: EDS_ITERATIONS, HEBT: HebtParams.n_iter}
 TIPS = {
     "mode": "SIRT: one tilt series. EDS-STEM: one SIRT per EDS element map. HEBT: EDS maps "
             "and the HAADF series together, for cleaner element maps (paper 002).",
@@ -67,32 +67,14 @@ TIPS = {
     "n_values": "iteration counts to score, e.g. 50, 100, 200 (one run per α to the largest)",
     "references": "true maps (phantom_<El>) to score SSIM and MSE against; without them "
                   "the heat maps show how well each result explains the data",
+    "chunks": "0: in memory, with live maps. N: reconstruct in y-slabs of N rows (dask; "
+              "for series larger than memory), the maps shown at the end; as --chunks N",
+    "scheduler": "with chunks: a dask.distributed scheduler address (tcp://host:8786) to "
+                 "run the slabs on; empty: threads of this machine; as --scheduler",
 }
 
 
-def _angles(layer) -> np.ndarray:
-    angles = layer_angles_deg(layer)
-    if angles is None:
-        raise ValueError(f"{layer.name} has no tilt angles; open it with its .tlt file")
-    return validate_angles(angles, n_images=series_array(layer).shape[0])
-
-
-def _check_layer(layer):
-    """A tilt-series layer's data, checked from its shape and dtype only (no copy, no scan)."""
-    data = series_array(layer)
-    if np.ndim(data) != 3:
-        raise ValueError(f"{layer.name} must be 3D (angle, y, x); got shape {np.shape(data)}")
-    if np.dtype(data.dtype).kind not in "biuf":
-        raise ValueError(f"{layer.name} must hold real numbers, got dtype {data.dtype}")
-    return data
-
-
-def _data_dir(layer) -> str:
-    path = layer_info(layer).get("source_path")
-    return str(Path(path).parent) if path else "DATA_DIR"
-
-
-class SirtHebtWidget(JobDockWidget):
+class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
     """SIRT, EDS-STEM or HEBT reconstruction with live preview, ratios and an α × n sweep."""
 
     def __init__(self, napari_viewer, parent=None):
@@ -112,6 +94,9 @@ class SirtHebtWidget(JobDockWidget):
             "alphas": LineEdit(label="α values", value="0:1:0.1"),
             "n_values": LineEdit(label="iterations n", value="50, 100, 200"),
             "references": Select(label="references", choices=self._volume_choices),
+            # atomtomo sirt|eds|hebt --chunks N --scheduler ADDRESS
+            "chunks": SpinBox(label="chunks (rows)", value=0, min=0, max=1_000_000),
+            "scheduler": LineEdit(label="scheduler"),
         }
         for name, widget in w.items():
             widget.tooltip = TIPS.get(name, widget.tooltip)
@@ -225,103 +210,6 @@ class SirtHebtWidget(JobDockWidget):
         self.plot.prepare_curves(self._curve_labels(), x_max=int(self.n_iter.value),
                                  ylabel=RESIDUAL_LABEL)
 
-    def gather(self, arrays: bool = True) -> dict:
-        """Arrays and parameters of the job from the inputs; ``ValueError`` says what is wrong.
-
-        With ``arrays=False`` (every input change) only the layers' shapes and dtypes are
-        checked and nothing is copied or scanned; the values (finite, counts ≥ 0) are
-        checked when the job starts.
-        """
-        mode, g = self.mode.value, {"mode": self.mode.value, "sources": []}
-        if mode != EDS:
-            layer = self.haadf.value
-            if layer is None:
-                raise InputError("add a tilt series layer (open an MRC with its .tlt, or a "
-                                 "sample)", self.haadf)
-            with blame(self.haadf):
-                g["haadf"] = (check_stack(np.asarray(series_array(layer), np.float32),
-                                          name=layer.name)
-                              if arrays else _check_layer(layer))
-            g["angles"], g["voxel_size"] = _angles(layer), layer_voxel_size(layer)
-            g["ref_layer"] = layer
-            g["sources"].append(layer.name)
-            g["stacks"] = {"sirt": g["haadf"]}
-        if mode != SIRT:
-            layers = list(self.eds.value)
-            if not layers:
-                raise InputError("choose at least one EDS layer (e.g. eds_Ag, eds_Au)", self.eds)
-            if mode == HEBT and g["ref_layer"] in layers:
-                raise InputError(f"{g['ref_layer'].name} is both the HAADF and an EDS layer",
-                                 self.eds)
-            elements = [e for e in re.split(r"[,;\s]+", self.elements.value) if e]
-            with blame(self.elements):
-                if len(elements) != len(layers):
-                    raise ValueError(f"give one element per EDS layer: {len(layers)} layers "
-                                     f"but {len(elements)} elements "
-                                     f"({', '.join(elements) or 'none'})")
-                for el in elements:
-                    validate_element(el)
-                if len(set(elements)) < len(elements):
-                    raise ValueError(f"elements {', '.join(elements)} name an element twice")
-            with blame(self.eds):
-                stacks = (check_element_stacks(
-                    {el: np.asarray(series_array(lyr), np.float32)
-                     for el, lyr in zip(elements, layers)})
-                    if arrays else {el: _check_layer(lyr) for el, lyr in zip(elements, layers)})
-            first = g.get("ref_layer", layers[0])
-            shape = series_array(first).shape
-            for lyr in layers:
-                if series_array(lyr).shape != shape:
-                    raise InputError(f"{lyr.name} has shape {series_array(lyr).shape} but "
-                                     f"{first.name} "
-                                     f"has shape {shape}", self.eds)
-                if layer_angles_deg(lyr) is not None and not np.allclose(
-                        _angles(lyr), _angles(first), atol=1e-3):
-                    raise InputError(f"{lyr.name} has other tilt angles than {first.name}",
-                                     self.eds)
-            g.setdefault("angles", _angles(first))
-            g.setdefault("voxel_size", layer_voxel_size(first))
-            g.setdefault("ref_layer", first)
-            g["stacks"] = stacks
-            g["sources"] += [lyr.name for lyr in layers]
-        every = max(1, int(self.n_iter.value) // 25)
-        inputs = {"alpha": self.alpha, "n_iter": self.n_iter, "relaxation": self.relaxation,
-                  "nonnegative": self.nonnegative}
-        if mode == HEBT:
-            g["params"] = params_from_widgets(HebtParams, inputs, yield_every=every)
-            with blame(self.ratios):
-                typed = parse_ratios(self.ratios.value)
-                g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
-        else:
-            g["params"] = params_from_widgets(  # EDS: EdsParams, as atomtomo eds
-                EdsParams if mode == EDS else SirtParams, inputs, yield_every=every,
-                nonnegative=bool(self.nonnegative.value) or mode == EDS)
-        if mode == HEBT and self.sweep.value:
-            with blame(self.alphas):
-                g["alphas"] = parse_alphas(self.alphas.value)
-            with blame(self.n_values):
-                g["n_values"] = parse_n_values(self.n_values.value)
-            with blame(self.references):
-                g["references"] = self._references(list(g["stacks"]), g["haadf"].shape,
-                                                   arrays)
-        return g
-
-    def _references(self, elements, shape, arrays: bool = True) -> dict | None:
-        refs = {}
-        volume_shape = (shape[2], shape[1], shape[2])
-        for lyr in self.references.value:
-            el = element_of(lyr)
-            if el not in elements:
-                raise ValueError(f"reference {lyr.name} is for {el!r}, not one of {elements}")
-            if lyr.data.shape != volume_shape:
-                raise ValueError(f"reference {lyr.name} has shape {lyr.data.shape} but the maps "
-                                 f"will have shape {volume_shape}")
-            refs[el] = np.asarray(lyr.data, np.float32) if arrays else lyr.data
-        missing = [el for el in elements if el not in refs]
-        if refs and missing:
-            raise ValueError(f"give a reference for every element or none; missing {missing}")
-        return refs or None
-
     def validate(self) -> str | None:
         self.gather(arrays=False)
         return None
@@ -335,13 +223,14 @@ class SirtHebtWidget(JobDockWidget):
             return format_command("hebt", [_data_dir(g["ref_layer"])], extra={
                 "--sweep": grid, "--relaxation": p.relaxation,
                 "--ratios": g.get("ratios") and "ratios.json", "--out": "sweep"})
+        scale = {"--chunks": g["chunks"] or None, "--scheduler": g["scheduler"]}
         if mode == SIRT:
             info = layer_info(g["ref_layer"])
             return format_command("sirt", [layer_file_hint(g["ref_layer"])], extra={
-                "--angles": info.get("angles_source"), **command_options(p),
+                "--angles": info.get("angles_source"), **command_options(p), **scale,
                 "--out": "sirt.mrc"})
         extra = command_options(p)  # EDS is non-negative: no --allow-negative
-        extra.update({"--ratios": g.get("ratios") and "ratios.json", "--out": "maps"})
+        extra.update({"--ratios": g.get("ratios") and "ratios.json", **scale, "--out": "maps"})
         return format_command(KIND[mode], [_data_dir(g["ref_layer"])], extra=extra)
 
     # ------------------------------------------------------------------ jobs
@@ -373,6 +262,15 @@ class SirtHebtWidget(JobDockWidget):
         names = ["sirt"] if kind == "sirt" else [f"map_{el}" for el in g["stacks"]]
         _, ny, nx = next(iter(g["stacks"].values())).shape
         live = [self._map_layer(n, np.zeros((nx, ny, nx), np.float32), g, kind) for n in names]
+        if g["chunks"]:  # in y-slabs: the maps arrive at the end, progress per slab
+            self.runner.run(
+                iter_reconstruction_chunked, kind, g["stacks"], g["angles"], p,
+                haadf=g.get("haadf"), ratios=g.get("ratios"), chunks=g["chunks"],
+                scheduler=g["scheduler"], label=f"{kind.upper()} in slabs",
+                total=n_slabs(ny, g["chunks"]), live_layers=live,
+                on_result=lambda r: self._result_layers(r, g, kind),
+                describe=lambda s: f"slab {s.iteration} of {s.n_slabs}")
+            return
         # a blit when _prepare_plot drew these axes before the click
         self.plot.start_curves(self._curve_labels(), x_max=p.n_iter, ylabel=RESIDUAL_LABEL)
         self.runner.run(
@@ -415,6 +313,8 @@ class SirtHebtWidget(JobDockWidget):
             scores = state.scores
             if scores is not None and state.iteration % int(scores.n_values.max()) == 0:
                 draw_sweep_cells(self.plot, scores)
+            return
+        if isinstance(state, ChunkedState):  # slabs: the residuals come with the result
             return
         self.plot.update_curves(state.residuals)  # blitted: no full figure draw
         if state.ratios is not None:

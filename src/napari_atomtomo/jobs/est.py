@@ -31,14 +31,17 @@ class EstProgress:
 
 def with_error_history(start, *args, **kwargs):
     """Run ``start(*args, **kwargs)`` (``iter_est``/``iter_fourier_gridding``) and yield
-    :class:`EstProgress` with the whole error history and the newest volume; returns the
-    core's result.
+    :class:`EstProgress` with the whole error history and the newest volume (set-up steps,
+    :class:`~napari_atomtomo.core.est.EstSetupStep`, pass through as they are); returns
+    the core's result.
     """
     errors: list[float] = []
     latest, snapshot = None, 0
 
     def progress(state) -> EstProgress:
         nonlocal latest, snapshot
+        if not hasattr(state, "error"):  # a set-up step (iter_est(setup_steps=True))
+            return state
         errors.append(state.error)
         if state.preview is not None:
             latest, snapshot = state.preview, snapshot + 1

@@ -26,7 +26,15 @@ from .ppfft import (
     pseudopolar_frequencies,
     pseudopolar_shape,
 )
-from .reconstruct import EstParams, EstResult, EstState, iter_est, measured_lines, reconstruct_est
+from .reconstruct import (
+    EstParams,
+    EstResult,
+    EstSetupStep,
+    EstState,
+    iter_est,
+    measured_lines,
+    reconstruct_est,
+)
 from .slopes import EqualSlopeAssignment, match_equally_sloped
 
 __all__ = [
@@ -34,7 +42,7 @@ __all__ = [
     "ppfft", "ppfft_adjoint", "ppfft_inverse", "ppfft_density_weights",
     "pseudopolar_frequencies", "pseudopolar_shape", "PpInverseResult",
     "EqualSlopeAssignment", "match_equally_sloped",
-    "EstParams", "EstState", "EstResult", "iter_est", "reconstruct_est", "measured_lines",
+    "EstParams", "EstState", "EstSetupStep", "EstResult", "iter_est", "reconstruct_est", "measured_lines",
     "GriddingParams", "GriddingState", "GriddingResult", "grid_projections",
     "iter_fourier_gridding", "reconstruct_fourier_gridding",
 ]

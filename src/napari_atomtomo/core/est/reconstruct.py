@@ -29,7 +29,7 @@ import numpy as np
 import scipy.fft as sfft
 from numba import njit, prange
 
-from .._generators import run_to_end
+from .._generators import map_states, run_to_end
 from .._refs import PAPER_000, cites
 from .._threads import ThreadPolicy
 from ..config import DENORMAL_FLOOR
@@ -84,6 +84,27 @@ class EstParams(TwoRoundParams):
     def __post_init__(self):
         super().__post_init__()
         check_up_to("angle_tolerance_deg", self.angle_tolerance_deg, 1.0, "degrees")
+
+
+#: Slices per chunk of the back projection in the set-up (bounds its memory; with
+#: ``setup_steps`` a chunk is also how far the set-up runs after a Cancel).
+BACK_PROJECTION_CHUNK = 8
+
+
+@dataclass(frozen=True)
+class EstSetupStep:
+    """A stage of :func:`iter_est`'s set-up done (only with ``setup_steps=True``).
+
+    ``stage`` names it ("measured lines", "back projection", "operator"); ``step`` counts
+    from 1 to ``n_steps`` over the whole set-up. A consumer that stops iterating here
+    cancels the set-up within one stage (one chunk of the back projection).
+    """
+
+    stage: str
+    step: int
+    n_steps: int
+    round: int = 0
+    iteration: int = 0
 
 
 @dataclass(frozen=True)
@@ -213,8 +234,15 @@ def _update_in_box(xb, gx, b, support, positivity):
 
 
 def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: int,
-                        oversampling: int, workers, chunk: int = 8) -> np.ndarray:
+                        oversampling: int, workers, chunk: int = BACK_PROJECTION_CHUNK
+                        ) -> np.ndarray:
     """``b = A_mᴴ W ŷ`` for every slice: ``(y, n, n)`` float32 (chunks bound the memory)."""
+    return run_to_end(_iter_back_project_lines(lines, weights, assignment, n, oversampling,
+                                               workers, chunk))
+
+
+def _iter_back_project_lines(lines, weights, assignment, n, oversampling, workers, chunk):
+    """:func:`_back_project_lines`, yielding the number of slices done after each chunk."""
     n_a, n_v, m = lines.shape
     out = np.empty((n_v, n, n), dtype=np.float32)
     shape_pp = (2, assignment.n_grid + 1, m)
@@ -223,13 +251,14 @@ def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: i
         vals = lines[:, start:stop] * weights[:, None, :]  # (angle, v, M)
         pp = _scatter_lines(vals, assignment, (stop - start,) + shape_pp)
         out[start:stop] = ppfft_adjoint(pp, oversampling, n_image=n, workers=workers).real
+        yield stop
     return out
 
 
 @cites(PAPER_000)
 def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: float = 1.0,
-             workers: int | None = None, support_top: float | None = None
-             ) -> Generator[EstState, None, EstResult]:
+             workers: int | None = None, support_top: float | None = None,
+             setup_steps: bool = False) -> Generator[EstState, None, EstResult]:
     """Run EST on an equally sloped tilt series ``(angle, y, x)``, yielding every iteration.
 
     Equally sloped tomography as used by paper 000 [1]_: the measured projections fill the
@@ -257,12 +286,17 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     support_top : float, optional
         The maximum of the smoothed first-round volume when ``stack`` is a y-slab of a
         larger series (the chunked path, ``napari_atomtomo.scale``).
+    setup_steps : bool
+        Also yield an :class:`EstSetupStep` after each stage of the set-up (measured
+        lines, each chunk of the back projection, the normal operator), so a consumer can
+        cancel the set-up between stages (the GUI's Cancel); off by default.
 
     Yields
     ------
     EstState
         Round, iteration, the Fourier error, and a preview of the volume every
-        ``params.yield_every`` iterations.
+        ``params.yield_every`` iterations (after the :class:`EstSetupStep` states when
+        ``setup_steps`` is true).
 
     Returns
     -------
@@ -273,10 +307,10 @@ def iter_est(stack, angles_deg, params: EstParams = EstParams(), *, voxel_size: 
     n_a, n_v, n = data.shape
     assignment = match_equally_sloped(angles, n, params.angle_tolerance_deg)
     loose = loose_support(n, params.loose_support_margin, params.support)
-    return _iter_est(data, assignment, params, loose, workers, support_top)
+    return _iter_est(data, assignment, params, loose, workers, support_top, setup_steps)
 
 
-def _iter_est(data, assignment, params, loose, workers, support_top=None):
+def _iter_est(data, assignment, params, loose, workers, support_top=None, setup_steps=False):
     n_v, n = data.shape[1], data.shape[2]
     adaptive = workers is None
     workers = fft_workers() if workers is None else workers
@@ -287,12 +321,27 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None):
     rows = np.flatnonzero(loose.any(axis=1))
     lo, hi = int(rows[0]), int(rows[-1]) + 1
     size = hi - lo
+    n_steps = 2 + -(-n_v // BACK_PROJECTION_CHUNK)
+    step_no = 0
+
+    def done(stage):
+        nonlocal step_no
+        step_no += 1
+        return EstSetupStep(stage, step_no, n_steps)
+
     lines = measured_lines(data, assignment, os_, workers)
+    if setup_steps:
+        yield done("measured lines")
     weights = _line_weights(assignment, os_)
     yy = float(np.sum(weights[:, None, :] * np.abs(lines) ** 2))
-    b = _back_project_lines(lines, weights, assignment, size, os_, workers)
+    chunks = _iter_back_project_lines(lines, weights, assignment, size, os_, workers,
+                                      BACK_PROJECTION_CHUNK)
+    b = (yield from map_states(chunks, lambda _: done("back projection"))) if setup_steps \
+        else run_to_end(chunks)
     del lines
     op = FourierNormalOperator(assignment, size, os_, workers)
+    if setup_steps:
+        yield done("operator")
     x = np.zeros((n_v, n, n), dtype=np.float32)
     xb = x[:, lo:hi, lo:hi]
 

@@ -1,0 +1,83 @@
+"""Every sample computes in a worker thread; the GUI thread only adds its layers (issue 14)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from napari_atomtomo import _sample_data
+from napari_atomtomo._layers import layer_info
+from napari_atomtomo._widgets import _sample_worker
+from napari_atomtomo._widgets._runner import JobRunner
+from napari_atomtomo._widgets._sample_worker import placeholder_name, running_samples
+
+PLUGIN = "napari-atomtomo"
+SAMPLES = [("blob_tilt_series", "make_blob_tilt_series", "blobs tilt series"),
+           ("synthetic_atoms_volume", "make_synthetic_atoms_volume", "atoms volume"),
+           ("agau_phantom", "make_agau_phantom", "haadf"),
+           ("silica_tilt_series", "make_silica_tilt_series", "haadf")]
+
+
+@pytest.mark.parametrize(("key", "func", "first"), SAMPLES)
+def test_a_sample_computes_in_a_worker_and_fills_its_placeholder(
+        make_napari_viewer, qtbot, monkeypatch, key, func, first):
+    viewer = make_napari_viewer()
+    real = getattr(_sample_data, func)
+    threads, release = [], threading.Event()
+
+    def recorded():
+        threads.append(threading.current_thread())
+        assert release.wait(60), "the test never released the sample"
+        return real()
+
+    monkeypatch.setattr(_sample_data, func, recorded)
+    viewer.open_sample(PLUGIN, key)
+    # open_sample has returned while the sample is still held in its worker
+    (placeholder,) = viewer.layers
+    assert placeholder.name == placeholder_name(first)
+    assert layer_info(placeholder)["kind"] == "placeholder"
+    assert running_samples()
+    release.set()
+    qtbot.waitUntil(lambda: not running_samples(), timeout=120_000)
+    assert threads and threads[0] is not threading.main_thread()
+    expected = [t[1]["name"] for t in real()]
+    assert [lyr.name for lyr in viewer.layers] == expected
+    assert viewer.layers[first] is placeholder  # filled in place, not re-made
+    np.testing.assert_array_equal(placeholder.data, real()[0][0])
+    assert layer_info(placeholder)["kind"] != "placeholder"
+
+
+def test_a_failing_sample_removes_its_placeholder_and_says_why(make_napari_viewer, qtbot,
+                                                               monkeypatch):
+    viewer = make_napari_viewer()
+
+    def broken():
+        raise ValueError("no blobs today")
+
+    monkeypatch.setattr(_sample_data, "make_blob_tilt_series", broken)
+    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    (runner,) = running_samples()
+    qtbot.waitUntil(lambda: not running_samples(), timeout=60_000)
+    assert len(viewer.layers) == 0
+    assert "no blobs today" in runner.error.text()
+
+
+def test_a_sample_while_a_job_runs_is_made_synchronously(make_napari_viewer, monkeypatch):
+    viewer = make_napari_viewer()
+    monkeypatch.setattr(JobRunner, "_active", object())  # the single-flight slot is taken
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    assert not running_samples()
+    assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
+
+
+def test_an_existing_layer_of_the_first_name_is_replaced_not_duplicated(make_napari_viewer, qtbot,
+                                                                       open_sample):
+    viewer = make_napari_viewer()
+    open_sample(viewer, "agau_phantom")
+    open_sample(viewer, "silica_tilt_series")  # its first layer is also "haadf"
+    names = [lyr.name for lyr in viewer.layers]
+    assert names.count("haadf") == 1 and not any("computing" in n for n in names)
+    assert viewer.layers["haadf"].data.shape[0] == 55  # the silica series replaced Ag-Au's
+    assert _sample_worker.running_workers() == []
