@@ -62,7 +62,7 @@ def running_workers() -> list:
 #: Ag-Au series) or a volume (3D). The
 #: placeholder has the same, so it can be filled in place and the dims do not change.
 SERIES = (("angle", "z", "y", "x"), ("degree", "angstrom", "angstrom", "angstrom"))
-SINOGRAM = (("angle", "x"), ("angstrom", "angstrom"))
+SINOGRAM = (("angle", "y", "x"), ("angstrom",) * 3)
 VOLUME = (("z", "y", "x"), ("angstrom",) * 3)
 
 
