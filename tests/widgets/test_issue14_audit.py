@@ -395,7 +395,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
     """Issue 14: the "SiO2 reconstructed by EST" sample froze the window for 39 s with no
     progress. The pipeline is replaced by a stand-in held until the test releases it:
     meanwhile the placeholder is shown, a napari ``progress`` exists and the event loop
-    runs. (Whether that progress is shown in the activity dock: the xfail test below.)"""
+    runs. (Its row in the activity dock and its Cancel: the last test of this file.)"""
     from napari.utils import progress
 
     from napari_atomtomo import _sample_silica
@@ -408,7 +408,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
     monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
     release, entered = threading.Event(), threading.Event()
 
-    def stand_in():
+    def stand_in(callback=None):
         entered.set()
         release.wait(60)
         return [(np.ones((4, 4, 4), np.float32), {"name": "est"}, "image")]
@@ -532,26 +532,33 @@ def test_an_atom_clicked_on_the_canvas_is_ringed_in_both_plots(make_napari_viewe
     assert "O" not in widget.legend.entries
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the SiO2 sample's progress bar never reaches napari's activity dock: "
-    "_sample_worker._made_layers creates napari.utils.progress inside the worker thread, "
-    "so the activity dialog builds its QtLabeledProgressBar in that thread (Qt: 'Cannot "
-    "set parent, new parent is in a different thread', 'Timers cannot be started from "
-    "another thread'; it even calls QApplication.processEvents() there); the bar is not "
-    "in the dialog, so the user still sees no progress. Create the progress object in the "
-    "GUI thread (or drive it from the worker's signals)"))
-def test_silica_sample_progress_bar_is_in_the_activity_dock(make_napari_viewer, qtbot,
-                                                            tmp_path, monkeypatch):
+def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
+        make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    """Bug 4 of the audit: the SiO2 sample's ``progress`` was made in the worker thread,
+    so napari built its activity-dock row there (Qt: "Cannot set parent, new parent is
+    in a different thread") and the user saw no progress. The runner makes the bar in the
+    GUI thread: its row is in the activity dock, in the GUI thread, with a Cancel button
+    that stops the pipeline at its next step (the stand-in calls the progress callback
+    as the pipeline does) and removes the placeholder, without an error."""
     from napari.utils import progress
 
     from napari_atomtomo import _sample_silica
-    from napari_atomtomo._widgets._sample_worker import running_workers
+    from napari_atomtomo._widgets._sample_worker import (
+        PLACEHOLDER,
+        running_samples,
+        running_workers,
+    )
 
     monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
-    release = threading.Event()
+    release, stopped = threading.Event(), threading.Event()
 
-    def stand_in():
+    def stand_in(callback=None):
         release.wait(60)
+        try:
+            callback("est", 1, 400, "")  # the pipeline's next step after the click
+        except Exception:
+            stopped.set()
+            raise
         return [(np.ones((4, 4, 4), np.float32), {"name": "est"}, "image")]
 
     monkeypatch.setattr(_sample_silica, "make_silica_reconstruction", stand_in)
@@ -560,6 +567,7 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock(make_napari_viewer, 
     try:
         viewer.open_sample(PLUGIN, "silica_reconstruction")
         (worker,) = running_workers()
+        (runner,) = running_samples()
 
         def bars():
             return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
@@ -569,7 +577,13 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock(make_napari_viewer, 
         qtbot.waitUntil(lambda: dialog.get_pbar_from_prog(prog) is not None, timeout=5000)
         pbar = dialog.get_pbar_from_prog(prog)
         assert pbar.thread() is dialog.thread()
-        with qtbot.waitSignal(worker.finished, timeout=30_000):
+        assert not pbar.cancel_button.isHidden()
+        with qtbot.waitSignal(runner.cancelled, timeout=30_000):
+            qtbot.mouseClick(pbar.cancel_button, Qt.MouseButton.LeftButton)
             release.set()
     finally:
         release.set()
+    assert stopped.is_set()  # stopped at its next step, not run to the end
+    assert not worker.is_running
+    qtbot.waitUntil(lambda: PLACEHOLDER not in viewer.layers, timeout=5000)
+    assert "est" not in viewer.layers and bars() == []

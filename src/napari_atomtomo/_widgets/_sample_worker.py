@@ -8,8 +8,9 @@ reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`
    1 × … × 1 array with the axes of that layer);
 2. imports and runs the synchronous sample function (:mod:`napari_atomtomo._sample_data`,
    :mod:`napari_atomtomo._sample_silica`) in a :class:`~._runner.JobRunner` job: a
-   worker thread, with a bar in napari's activity dock when it takes longer than
-   :data:`ACTIVITY_AFTER_S` (the placeholder's name says it is computing); the
+   worker thread, with a bar (and a Cancel button) in napari's activity dock when it
+   takes longer than :data:`ACTIVITY_AFTER_S`; the bar is made and moved in the GUI
+   thread (the placeholder's name says it is computing); the
    images' contrast limits are computed there too;
 3. puts the layers into the viewer one per event-loop turn (the runner's result path):
    the placeholder gets the first layer's attributes while it is one voxel, then its
@@ -66,14 +67,27 @@ SINOGRAM = (("angle", "x"), ("angstrom", "angstrom"))
 VOLUME = (("z", "y", "x"), ("angstrom",) * 3)
 
 
-def _compute(target: str) -> list:
+class SampleCancelled(Exception):
+    """Raised in a sample's progress callback to stop it once Cancel was clicked."""
+
+
+def _compute(target: str, cancelled=None) -> list:
     """Import and call ``"module:function"`` (in the worker: the first import of the
     sample's module, numba and the simulators, stays out of the GUI thread too), and
-    add the images' contrast limits, so napari need not compute them when adding."""
+    add the images' contrast limits, so napari need not compute them when adding.
+    With ``cancelled`` (``() -> bool``) the function gets a progress ``callback`` that
+    stops it (:class:`SampleCancelled`) at its next step once ``cancelled()`` is true."""
     import importlib  # noqa: PLC0415
 
     module, func = target.split(":")
-    layers = getattr(importlib.import_module(module), func)()
+    kwargs = {}
+    if cancelled is not None:
+        def callback(*_):
+            if cancelled():
+                raise SampleCancelled(target)
+
+        kwargs["callback"] = callback
+    layers = getattr(importlib.import_module(module), func)(**kwargs)
     out = []
     for data, kwargs, kind in layers:
         if kind == "image" and "contrast_limits" not in kwargs:
@@ -105,9 +119,12 @@ def _fill(layer, item) -> None:
     layer.name = kwargs["name"]
 
 
-def _in_worker(target: str, first_layer: str, label: str, axes=SERIES) -> list[tuple]:
+def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
+               cancellable: bool = False) -> list[tuple]:
     """Compute ``target`` (``"module:function"``) in a worker (see the module doc); return
-    the placeholder for napari."""
+    the placeholder for napari. ``cancellable``: ``target`` takes a progress ``callback``,
+    so Cancel (on its bar in the activity dock) stops it at its next step; otherwise
+    Cancel only drops its result."""
     import napari  # noqa: PLC0415
 
     viewer = napari.current_viewer()
@@ -139,7 +156,8 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES) -> list[t
     for signal in (runner.finished, runner.errored, runner.cancelled):
         signal.connect(done)
     _RUNNERS.append(runner)
-    runner.run(_compute, target, label=label, on_result=on_result,
+    cancelled = (lambda: runner._cancel_requested) if cancellable else None
+    runner.run(_compute, target, cancelled, label=label, on_result=on_result,
                activity_after_s=ACTIVITY_AFTER_S)
     meta = {"atomtomo": {"kind": "placeholder", "note": f"{label}; replaced when ready"}}
     labels, units = axes
@@ -180,4 +198,5 @@ def make_silica_reconstruction() -> list[tuple]:
     cached = (_sample_silica.silica_reconstruction_folder() / "summary.json").is_file()
     label = ("sample: SiO2 reconstruction (reading the cache)" if cached else
              "sample: SiO2 reconstruction: simulate, align, EST, trace (first time, 15-40 s)")
-    return _in_worker(f"{_SILICA}:make_silica_reconstruction", "est", label, VOLUME)
+    return _in_worker(f"{_SILICA}:make_silica_reconstruction", "est", label, VOLUME,
+                      cancellable=True)
