@@ -14,7 +14,9 @@ reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`
    images' contrast limits are computed there too;
 3. puts the layers into the viewer one per event-loop turn (the runner's result path):
    the placeholder gets the first layer's attributes while it is one voxel, then its
-   array, so napari neither removes it nor makes that layer anew.
+   array, so napari neither removes it nor makes that layer anew; last, a 2D data set
+   (the Ag-Au phantom) is shown in its z-x view (:func:`._tilt_readout.show_2d_planes`),
+   with or without a dock open.
 
 Without a viewer (scripts), or while another atomtomo job holds the single-flight slot
 (numba kernels run one at a time), the sample is computed synchronously, as before.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._runner import JobRunner
+from ._tilt_readout import show_2d_planes
 
 __all__ = ["make_blob_tilt_series", "make_synthetic_atoms_volume", "make_agau_phantom",
            "make_silica_tilt_series", "make_silica_reconstruction", "placeholder_name",
@@ -60,10 +63,10 @@ def running_workers() -> list:
 
 
 #: Axis labels and units of the first layer: a tilt series (4D), a sinogram (the 2D
-#: Ag-Au series) or a volume (3D). The
+#: Ag-Au series, one y row) or a volume (3D). The
 #: placeholder has the same, so it can be filled in place and the dims do not change.
 SERIES = (("angle", "z", "y", "x"), ("degree", "angstrom", "angstrom", "angstrom"))
-SINOGRAM = (("angle", "x"), ("angstrom", "angstrom"))
+SINOGRAM = (("angle", "y", "x"), ("angstrom",) * 3)  # (angle, 1, x): see _layers
 VOLUME = (("z", "y", "x"), ("angstrom",) * 3)
 
 
@@ -137,14 +140,16 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
         # the placeholder becomes the first layer, filled in place one turn after the
         # others start (no new napari layer), unless a layer of that name is there
         # already: then that one is replaced as usual
+        # last: a 2D data set shows its z-x planes, as when a dock is open
+        planes = [lambda: show_2d_planes(viewer)]
         first, rest = layers[0], list(layers[1:])
         placeholder = viewer.layers[name] if name in viewer.layers else None
         if placeholder is None or first_layer in viewer.layers or first[2] != "image" \
                 or np.ndim(first[0]) != placeholder.ndim:
             if placeholder is not None:
                 viewer.layers.remove(placeholder)
-            return layers
-        return [lambda: _fill(placeholder, first), *rest]
+            return [*layers, *planes]
+        return [lambda: _fill(placeholder, first), *rest, *planes]
 
     def done(*_):
         if name in viewer.layers:  # failed or cancelled: nothing to fill it with
