@@ -537,9 +537,10 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
     """Bug 4 of the audit: the SiO2 sample's ``progress`` was made in the worker thread,
     so napari built its activity-dock row there (Qt: "Cannot set parent, new parent is
     in a different thread") and the user saw no progress. The runner makes the bar in the
-    GUI thread: its row is in the activity dock, in the GUI thread, with a Cancel button
-    that stops the pipeline at its next step (the stand-in calls the progress callback
-    as the pipeline does) and removes the placeholder, without an error."""
+    GUI thread: its row is in the activity dock, in the GUI thread, moved 0-100 % by the
+    pipeline's steps, with a Cancel button that stops the pipeline at its next step (the
+    stand-in calls the progress callback as the pipeline does) and removes the
+    placeholder, without an error."""
     from napari.utils import progress
 
     from napari_atomtomo import _sample_silica
@@ -553,9 +554,11 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
     release, stopped = threading.Event(), threading.Event()
 
     def stand_in(callback=None):
+        callback("simulate", 0, 1)
+        callback("est", 200, 400, "error 0.1234")  # half of EST: 20 + 75 / 2 = 57 %
         release.wait(60)
         try:
-            callback("est", 1, 400, "")  # the pipeline's next step after the click
+            callback("est", 201, 400, "")  # the pipeline's next step after the click
         except Exception:
             stopped.set()
             raise
@@ -577,6 +580,10 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
         qtbot.waitUntil(lambda: dialog.get_pbar_from_prog(prog) is not None, timeout=5000)
         pbar = dialog.get_pbar_from_prog(prog)
         assert pbar.thread() is dialog.thread()
+        # the pipeline's steps move the bar (0-100 %), in the GUI thread
+        qtbot.waitUntil(lambda: prog.n == 57, timeout=10_000)
+        assert prog.total == 100
+        assert runner.status.text().endswith("est 200/400 error 0.1234")
         assert not pbar.cancel_button.isHidden()
         with qtbot.waitSignal(runner.cancelled, timeout=30_000):
             qtbot.mouseClick(pbar.cancel_button, Qt.MouseButton.LeftButton)

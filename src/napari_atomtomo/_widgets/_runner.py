@@ -277,6 +277,9 @@ class JobRunner(JobEndMixin, QWidget):
                                         cancel_callback=self.cancel)
         if self._viewer is not None:
             pause_activity_spinner()
+        if info.total and info.last_state is not None:  # yields before the bar opened
+            done = info.steps_done(info.last_state)
+            QTimer.singleShot(SEPARATE_TURN_MS, lambda: self._update_activity(job, done))
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next yield; its late output is dropped."""

@@ -25,6 +25,8 @@ Tests wait for :func:`running_samples` to be empty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._runner import JobRunner
@@ -74,20 +76,42 @@ class SampleCancelled(Exception):
     """Raised in a sample's progress callback to stop it once Cancel was clicked."""
 
 
-def _compute(target: str, cancelled=None) -> list:
+@dataclass(frozen=True)
+class SampleStep:
+    """A pipeline sample's progress: ``percent`` done overall, ``message`` for its status."""
+
+    percent: int
+    message: str
+
+
+#: Share (percent, from-to) of the SiO2 pipeline's steps in its progress bar (EST is most
+#: of the 15-40 s; its ``done``/``total`` count iterations).
+PIPELINE_SPANS = {"simulate": (0, 15), "align": (15, 20), "est": (20, 95), "trace": (95, 100)}
+
+
+def _pipeline_step(step: str, done: int, total: int, message: str) -> SampleStep:
+    lo, hi = PIPELINE_SPANS.get(step, (0, 100))
+    percent = int(lo + (hi - lo) * done / max(total, 1))
+    return SampleStep(percent, f"{step} {done}/{total} {message}".strip())
+
+
+def _compute(target: str, cancelled=None, report=None) -> list:
     """Import and call ``"module:function"`` (in the worker: the first import of the
     sample's module, numba and the simulators, stays out of the GUI thread too), and
     add the images' contrast limits, so napari need not compute them when adding.
     With ``cancelled`` (``() -> bool``) the function gets a progress ``callback`` that
-    stops it (:class:`SampleCancelled`) at its next step once ``cancelled()`` is true."""
+    stops it (:class:`SampleCancelled`) at its next step once ``cancelled()`` is true,
+    and hands each step to ``report`` (a :class:`SampleStep`) otherwise."""
     import importlib  # noqa: PLC0415
 
     module, func = target.split(":")
     kwargs = {}
     if cancelled is not None:
-        def callback(*_):
+        def callback(step, done, total, message=""):
             if cancelled():
                 raise SampleCancelled(target)
+            if report is not None:
+                report(_pipeline_step(step, done, total, message))
 
         kwargs["callback"] = callback
     layers = getattr(importlib.import_module(module), func)(**kwargs)
@@ -123,11 +147,12 @@ def _fill(layer, item) -> None:
 
 
 def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
-               cancellable: bool = False) -> list[tuple]:
+               cancellable: bool = False, steps: bool = False) -> list[tuple]:
     """Compute ``target`` (``"module:function"``) in a worker (see the module doc); return
     the placeholder for napari. ``cancellable``: ``target`` takes a progress ``callback``,
     so Cancel (on its bar in the activity dock) stops it at its next step; otherwise
-    Cancel only drops its result."""
+    Cancel only drops its result. ``steps``: its bar counts 0-100 % from those callbacks
+    (handed to the runner as the worker's yields), else it is a busy bar."""
     import napari  # noqa: PLC0415
 
     viewer = napari.current_viewer()
@@ -162,7 +187,16 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
         signal.connect(done)
     _RUNNERS.append(runner)
     cancelled = (lambda: runner._cancel_requested) if cancellable else None
-    runner.run(_compute, target, cancelled, label=label, on_result=on_result,
+
+    def report(state: SampleStep) -> None:  # in the worker thread: as if it yielded
+        worker = runner._worker
+        if worker is not None:
+            worker.yielded.emit(state)
+
+    runner.run(_compute, target, cancelled, report if steps else None, label=label,
+               total=100 if steps else None, on_result=on_result,
+               progress_of=lambda state, _n: state.percent,
+               describe=lambda state: state.message,
                activity_after_s=ACTIVITY_AFTER_S)
     meta = {"atomtomo": {"kind": "placeholder", "note": f"{label}; replaced when ready"}}
     labels, units = axes
@@ -204,4 +238,4 @@ def make_silica_reconstruction() -> list[tuple]:
     label = ("sample: SiO2 reconstruction (reading the cache)" if cached else
              "sample: SiO2 reconstruction: simulate, align, EST, trace (first time, 15-40 s)")
     return _in_worker(f"{_SILICA}:make_silica_reconstruction", "est", label, VOLUME,
-                      cancellable=True)
+                      cancellable=True, steps=not cached)
