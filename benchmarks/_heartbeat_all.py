@@ -1,6 +1,7 @@
 """Every dock's job end and every sample, against napari's own repaint floor (issue 14).
 
-Used by ``bench_gui_heartbeat.py --widgets all``. One shown viewer; a 5 ms precise
+Used by ``bench_gui_heartbeat.py --widgets all`` (``--widgets quantify``: the floor and
+the Quantify dock only, :func:`run_quantify`). One shown viewer; a 5 ms precise
 ``QTimer`` records when the GUI thread ran it; a stall is a gap between ticks minus the
 interval. In the same run:
 
@@ -310,6 +311,39 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     w.truth.value = viewer.layers["atoms_true"]
     rows.append(_run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
     rows.append(_napari_alone_readd(viewer, hb, "atoms volume atoms"))
+    hb.timer.stop()
+    return floor, rows
+
+
+def run_quantify(app, viewer, repeat: int = 1) -> tuple[float, list[dict]]:
+    """Floor, then the Quantify dock on EDS SIRT maps of the Ag-Au phantom (the test
+    fixture's recipe), ``repeat`` runs, each followed by napari alone adding a ``wt_``
+    like layer and its colour bar; returns ``(floor_ms, rows)``."""
+    from napari.layers import Layer
+
+    from napari_atomtomo._layers import image_layer_data
+    from napari_atomtomo.core.simulate.agau import simulate_agau
+    from napari_atomtomo.core.sirt import SirtParams, reconstruct_eds
+
+    hb = Heartbeat(app)
+    hb.timer.start()
+    hb.pump(2.0)
+    floor = _floor(viewer, hb)
+    ds = simulate_agau(0)
+    params = SirtParams(n_iter=20, yield_every=20)
+    for el, m in reconstruct_eds(ds.eds, ds.angles_deg, params).items():
+        data, kwargs, kind = image_layer_data(m, 15.0, f"map_{el}", "eds", params, [f"eds_{el}"],
+                                              element=el, colormap="gray")
+        viewer.add_layer(Layer.create(data, kwargs, kind))
+    hb.pump(0.5)
+    t0 = time.perf_counter()
+    _, w = viewer.window.add_plugin_dock_widget(PLUGIN, "Quantify (ESF threshold)")
+    hb.pump(1.0)
+    rows = [{"case": "Quantify dock opened (until 1 s later)", "click": hb.longest(
+        t0, time.perf_counter()), "running": 0.0, "end": 0.0, "seconds": 1.0}]
+    for k in range(repeat):
+        rows.append(_run_dock(viewer, hb, "quantify", w, f"Quantify (map_Ag, map_Au), run {k + 1}"))
+        rows.append(_napari_alone_fraction_layer(viewer, hb))
     hb.timer.stop()
     return floor, rows
 

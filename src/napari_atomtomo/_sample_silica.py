@@ -42,8 +42,9 @@ def silica_reconstruction_folder() -> Path:
     return _cache_root() / f"silica_reconstruction_v{RECIPE_VERSION}"
 
 
-def _ensure_files(folder: Path) -> None:
-    """Run the pipeline into ``folder`` unless a complete earlier run is there."""
+def _ensure_files(folder: Path, callback=None) -> None:
+    """Run the pipeline into ``folder`` unless a complete earlier run is there
+    (``callback``: the pipeline's progress callback; it may raise to stop the run)."""
     if (folder / "summary.json").is_file():
         return
     from .core.simulate.haadf import HaadfParams
@@ -54,7 +55,7 @@ def _ensure_files(folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
     try:
         params = SilicaPipelineParams(haadf=HaadfParams(r_noise=R_NOISE, seed=SEED))
-        run_silica_pipeline(tmp, params, force=True)
+        run_silica_pipeline(tmp, params, force=True, callback=callback)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -66,15 +67,19 @@ def _ensure_files(folder: Path) -> None:
             raise
 
 
-def make_silica_reconstruction() -> list[tuple]:
+def make_silica_reconstruction(callback=None) -> list[tuple]:
     """Sample layers: the EST volume ``est``, the traced atoms ``atoms_traced`` (Si yellow,
     O red; features ``element``, ``intensity``) and the true atoms ``atoms_true`` (hidden).
+
+    ``callback(step, done, total, message)``, if given, is the pipeline's progress
+    callback (:func:`~napari_atomtomo.pipelines.silica.run_silica_pipeline`); raising in
+    it stops a first-time run (nothing is cached then).
 
     Each layer's ``metadata["atomtomo"]`` records the pipeline parameters, the cache
     folder and the comparison with the truth (misplaced atoms at 1 Å, RMSD).
     """
     folder = silica_reconstruction_folder()
-    _ensure_files(folder)
+    _ensure_files(folder, callback)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     volume, vs = io.read_mrc(folder / "est.mrc")
     traced = io.read_atoms_csv(folder / "atoms_traced.csv")

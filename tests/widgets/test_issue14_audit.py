@@ -101,14 +101,15 @@ def test_threshold_dragged_below_zero_with_the_button_held(quantify, qtbot, agau
 
 # ------------------------------------------------------------- the angle slider, dragged
 @pytest.mark.slow
-def test_dragging_the_angle_slider_names_the_tilt_angle(make_napari_viewer, qtbot):
+def test_dragging_the_angle_slider_names_the_tilt_angle(make_napari_viewer, qtbot,
+        open_sample):
     """Issue 14: "The slider never shows the tilt angle." napari's slider shows an image
     index; the dock's canvas read-out names the exact angle of the image on screen. The
     slider's handle is dragged with the mouse to the last image."""
     from qtpy.QtWidgets import QStyle, QStyleOptionSlider
 
     viewer = make_napari_viewer(show=True)
-    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     _dock(viewer, "EST reconstruction")
     series = viewer.layers["blobs tilt series"]
     angles = layer_angles_deg(series)
@@ -147,7 +148,8 @@ def _luminance(image):
 
 
 @pytest.mark.slow
-def test_atoms_over_a_reconstruction_in_3d_leave_the_density_visible(make_napari_viewer, qtbot):
+def test_atoms_over_a_reconstruction_in_3d_leave_the_density_visible(make_napari_viewer, qtbot,
+        open_sample):
     """Issue 14: "Traced atoms hide the density they should be checked against: 2 Å
     opaque discs with a dark border; in 3D the volume disappears." The 3D canvas is
     rendered with and without the atoms: where the density shows, most of it must still
@@ -155,7 +157,7 @@ def test_atoms_over_a_reconstruction_in_3d_leave_the_density_visible(make_napari
     clearly more of it (so the measure tells the two apart)."""
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(900, 700)
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    open_sample(viewer, "synthetic_atoms_volume")
     volume, atoms = viewer.layers["atoms volume"], viewer.layers["atoms_true"]
     atoms.visible = True
     viewer.dims.ndisplay = 3
@@ -189,11 +191,12 @@ def test_atoms_over_a_reconstruction_in_3d_leave_the_density_visible(make_napari
 
 # ------------------------------------------------------------- extra atoms
 @pytest.mark.slow
-def test_extra_atoms_are_counted_and_marked(make_napari_viewer, qtbot):
+def test_extra_atoms_are_counted_and_marked(make_napari_viewer, qtbot,
+        open_sample):
     """Issue 14: the summary said "misplaced 0" while atoms were missing; extra traced
     atoms (no true atom near them) must be counted and marked as well."""
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    open_sample(viewer, "synthetic_atoms_volume")
     widget = _dock(viewer, "Trace atoms")
     truth = viewer.layers["atoms_true"]
     gone = np.asarray(truth.data[5], dtype=np.float64).copy()  # this true atom is dropped
@@ -215,11 +218,12 @@ def test_extra_atoms_are_counted_and_marked(make_napari_viewer, qtbot):
 
 # ------------------------------------------------------------- EST: Keep result
 @pytest.mark.slow
-def test_est_keep_result_and_a_new_run_hides_the_kept_copy(make_napari_viewer, qtbot):
+def test_est_keep_result_and_a_new_run_hides_the_kept_copy(make_napari_viewer, qtbot,
+        open_sample):
     """Issue 14: "every α/n run writes into the same layers" - EST has "Keep result"
     too: the copy is named with its parameters and a new result hides it."""
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "blob_tilt_series")
+    open_sample(viewer, "blob_tilt_series")
     est = _dock(viewer, "EST reconstruction")
     assert not est.keep_button.isEnabled()
     est.n_iter.value, est.n_iter_tight.value = 3, 2
@@ -240,13 +244,14 @@ def test_est_keep_result_and_a_new_run_hides_the_kept_copy(make_napari_viewer, q
 
 # ------------------------------------------------------------- one colour per element: plots
 @pytest.mark.slow
-def test_eds_residual_curves_use_the_element_colours(make_napari_viewer, qtbot):
+def test_eds_residual_curves_use_the_element_colours(make_napari_viewer, qtbot,
+        open_sample):
     """Issue 14: the EDS residual curves were coloured by list position (CURVE_COLOURS[i]),
     not by element; now Ag and Au take the colours of their map_/wt_ layers and atoms."""
     from napari_atomtomo._widgets.sirt_hebt import EDS
 
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "agau_phantom")
+    open_sample(viewer, "agau_phantom")
     sirt = _dock(viewer, "SIRT / HEBT")
     sirt.mode.value = EDS
     sirt.n_iter.value = 5
@@ -287,7 +292,7 @@ def _data_under_legend(ax) -> int:
 
 
 @pytest.mark.slow
-def test_quantify_est_and_eds_legends_sit_off_the_data(make_napari_viewer, quantify,  # noqa: F811
+def test_quantify_est_and_eds_legends_sit_off_the_data(make_napari_viewer, open_sample, quantify,  # noqa: F811
                                                         qtbot):
     viewer, widget = quantify
     with qtbot.waitSignal(widget.runner.finished, timeout=60_000):
@@ -297,7 +302,7 @@ def test_quantify_est_and_eds_legends_sit_off_the_data(make_napari_viewer, quant
     from napari_atomtomo._widgets.sirt_hebt import EDS
 
     other = make_napari_viewer()
-    other.open_sample(PLUGIN, "agau_phantom")
+    open_sample(other, "agau_phantom")
     sirt = _dock(other, "SIRT / HEBT")
     sirt.mode.value = EDS
     sirt.n_iter.value = 8
@@ -305,7 +310,7 @@ def test_quantify_est_and_eds_legends_sit_off_the_data(make_napari_viewer, quant
     sirt.plot.canvas.draw()
     assert _data_under_legend(sirt.plot.axes) == 0
     third = make_napari_viewer()
-    third.open_sample(PLUGIN, "blob_tilt_series")
+    open_sample(third, "blob_tilt_series")
     est = _dock(third, "EST reconstruction")
     est.n_iter.value, est.n_iter_tight.value = 6, 4  # two rounds: a legend of two curves
     _run(est, qtbot, timeout=300_000)
@@ -335,9 +340,10 @@ def test_align_shift_plot_legend_sits_off_the_data(make_napari_viewer, qtbot):
 
 
 @pytest.mark.slow
-def test_trace_structure_plot_legend_sits_off_the_data(make_napari_viewer, qtbot):
+def test_trace_structure_plot_legend_sits_off_the_data(make_napari_viewer, qtbot,
+        open_sample):
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    open_sample(viewer, "synthetic_atoms_volume")
     trace = _dock(viewer, "Trace atoms")
     trace.volume.value = viewer.layers["atoms volume"]
     assert trace.method.value == "subtraction"
@@ -389,16 +395,20 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
     """Issue 14: the "SiO2 reconstructed by EST" sample froze the window for 39 s with no
     progress. The pipeline is replaced by a stand-in held until the test releases it:
     meanwhile the placeholder is shown, a napari ``progress`` exists and the event loop
-    runs. (Whether that progress is shown in the activity dock: the xfail test below.)"""
+    runs. (Its row in the activity dock and its Cancel: the last test of this file.)"""
     from napari.utils import progress
 
     from napari_atomtomo import _sample_silica
-    from napari_atomtomo._widgets._sample_worker import PLACEHOLDER, running_workers
+    from napari_atomtomo._widgets._sample_worker import (
+        PLACEHOLDER,
+        running_samples,
+        running_workers,
+    )
 
     monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
     release, entered = threading.Event(), threading.Event()
 
-    def stand_in():
+    def stand_in(callback=None):
         entered.set()
         release.wait(60)
         return [(np.ones((4, 4, 4), np.float32), {"name": "est"}, "image")]
@@ -412,7 +422,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
         assert entered.wait(30)  # the pipeline runs in the worker, not in open_sample
 
         def bars():
-            return [p for p in progress._all_instances if "SiO2 sample" in str(p.desc)]
+            return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
 
         qtbot.waitUntil(lambda: len(bars()) == 1, timeout=10_000)
         with qtbot.waitCallback(timeout=5000) as ticked:  # the event loop runs meanwhile
@@ -423,14 +433,15 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
             release.set()
     finally:
         release.set()
-    qtbot.waitUntil(lambda: "est" in viewer.layers, timeout=10_000)
+    # the job ends once every layer is in the viewer (one per event-loop turn)
+    qtbot.waitUntil(lambda: not running_samples(), timeout=10_000)
     assert [lyr.name for lyr in viewer.layers] == ["est"]
     assert bars() == []  # the progress bar closed
 
 
 # ------------------------------------------------------------- 2D data sets: the sinogram's angle
 def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
-        make_napari_viewer, qtbot):
+        make_napari_viewer, qtbot, open_sample):
     """Issue 14: "the 31-tilt Ag-Au series with its 15 Å phantom gives 0-1440, and the
     series opens as a one-pixel line". It opens as a sinogram; the audit found its rows
     on napari's y axis at "1 Å per degree" (y -75..75 mixed with the maps' y), drawn on
@@ -443,7 +454,7 @@ def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
     z in their z-x view; a sinogram shown beside them has its rows on it; see
     _layers.sinogram_placement.)"""
     viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "agau_phantom")
+    open_sample(viewer, "agau_phantom")
     _dock(viewer, "SIRT / HEBT")  # installs the canvas read-out
     haadf, phantom = viewer.layers["haadf"], viewer.layers["phantom_Au"]
     assert haadf.data.shape == (31, 1, 97) and haadf.axis_labels == ("angle", "y", "x")
@@ -480,13 +491,14 @@ def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
 
 # ------------------------------------------------------------- canvas -> plots, with real clicks
 @pytest.mark.slow
-def test_an_atom_clicked_on_the_canvas_is_ringed_in_both_plots(make_napari_viewer, qtbot, settle):
+def test_an_atom_clicked_on_the_canvas_is_ringed_in_both_plots(make_napari_viewer, qtbot,
+        settle, open_sample):
     """Issue 14: "plots and atoms are not linked". The plot -> atom way is clicked in
     test_atoms_inspect; here the other way starts with a real click on napari's canvas
     (Points select mode), and an element is hidden by a real click on its check box."""
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(1200, 800)
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    open_sample(viewer, "synthetic_atoms_volume")
     widget = _dock(viewer, "Trace atoms")
     widget.volume.value = viewer.layers["atoms volume"]
     widget.truth.value = viewer.layers["atoms_true"]
@@ -520,26 +532,36 @@ def test_an_atom_clicked_on_the_canvas_is_ringed_in_both_plots(make_napari_viewe
     assert "O" not in widget.legend.entries
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the SiO2 sample's progress bar never reaches napari's activity dock: "
-    "_sample_worker._made_layers creates napari.utils.progress inside the worker thread, "
-    "so the activity dialog builds its QtLabeledProgressBar in that thread (Qt: 'Cannot "
-    "set parent, new parent is in a different thread', 'Timers cannot be started from "
-    "another thread'; it even calls QApplication.processEvents() there); the bar is not "
-    "in the dialog, so the user still sees no progress. Create the progress object in the "
-    "GUI thread (or drive it from the worker's signals)"))
-def test_silica_sample_progress_bar_is_in_the_activity_dock(make_napari_viewer, qtbot,
-                                                            tmp_path, monkeypatch):
+def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
+        make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    """Bug 4 of the audit: the SiO2 sample's ``progress`` was made in the worker thread,
+    so napari built its activity-dock row there (Qt: "Cannot set parent, new parent is
+    in a different thread") and the user saw no progress. The runner makes the bar in the
+    GUI thread: its row is in the activity dock, in the GUI thread, moved 0-100 % by the
+    pipeline's steps, with a Cancel button that stops the pipeline at its next step (the
+    stand-in calls the progress callback as the pipeline does) and removes the
+    placeholder, without an error."""
     from napari.utils import progress
 
     from napari_atomtomo import _sample_silica
-    from napari_atomtomo._widgets._sample_worker import running_workers
+    from napari_atomtomo._widgets._sample_worker import (
+        PLACEHOLDER,
+        running_samples,
+        running_workers,
+    )
 
     monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
-    release = threading.Event()
+    release, stopped = threading.Event(), threading.Event()
 
-    def stand_in():
+    def stand_in(callback=None):
+        callback("simulate", 0, 1)
+        callback("est", 200, 400, "error 0.1234")  # half of EST: 20 + 75 / 2 = 57 %
         release.wait(60)
+        try:
+            callback("est", 201, 400, "")  # the pipeline's next step after the click
+        except Exception:
+            stopped.set()
+            raise
         return [(np.ones((4, 4, 4), np.float32), {"name": "est"}, "image")]
 
     monkeypatch.setattr(_sample_silica, "make_silica_reconstruction", stand_in)
@@ -548,16 +570,27 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock(make_napari_viewer, 
     try:
         viewer.open_sample(PLUGIN, "silica_reconstruction")
         (worker,) = running_workers()
+        (runner,) = running_samples()
 
         def bars():
-            return [p for p in progress._all_instances if "SiO2 sample" in str(p.desc)]
+            return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
 
         qtbot.waitUntil(lambda: len(bars()) == 1, timeout=10_000)
         (prog,) = bars()
         qtbot.waitUntil(lambda: dialog.get_pbar_from_prog(prog) is not None, timeout=5000)
         pbar = dialog.get_pbar_from_prog(prog)
         assert pbar.thread() is dialog.thread()
-        with qtbot.waitSignal(worker.finished, timeout=30_000):
+        # the pipeline's steps move the bar (0-100 %), in the GUI thread
+        qtbot.waitUntil(lambda: prog.n == 57, timeout=10_000)
+        assert prog.total == 100
+        assert runner.status.text().endswith("est 200/400 error 0.1234")
+        assert not pbar.cancel_button.isHidden()
+        with qtbot.waitSignal(runner.cancelled, timeout=30_000):
+            qtbot.mouseClick(pbar.cancel_button, Qt.MouseButton.LeftButton)
             release.set()
     finally:
         release.set()
+    assert stopped.is_set()  # stopped at its next step, not run to the end
+    assert not worker.is_running
+    qtbot.waitUntil(lambda: PLACEHOLDER not in viewer.layers, timeout=5000)
+    assert "est" not in viewer.layers and bars() == []

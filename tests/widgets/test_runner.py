@@ -324,7 +324,7 @@ def test_a_job_over_before_activity_after_s_opens_no_activity_bar(runner, qtbot,
     from napari_atomtomo._widgets import _runner
 
     bars = []
-    monkeypatch.setattr(_runner, "progress", lambda *a, **k: bars.append(k) or None)
+    monkeypatch.setattr(_runner, "CancelableProgress", lambda *a, **k: bars.append(k) or None)
     with qtbot.waitSignal(runner.finished, timeout=10_000):
         runner.run(count_up, 2, label="quick", total=2, activity_after_s=3600)
     assert bars == []  # its timer is still pending; when it fires the job is done

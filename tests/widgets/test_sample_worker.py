@@ -81,3 +81,21 @@ def test_an_existing_layer_of_the_first_name_is_replaced_not_duplicated(make_nap
     assert names.count("haadf") == 1 and not any("computing" in n for n in names)
     assert viewer.layers["haadf"].data.shape[0] == 55  # the silica series replaced Ag-Au's
     assert _sample_worker.running_workers() == []
+
+
+def test_the_agau_phantom_opens_in_its_z_x_view_without_a_dock(make_napari_viewer, qtbot,
+                                                                 open_sample):
+    """A 2D data set ``(z, 1, x)`` showed one-pixel lines (its y-x planes) until a dock
+    installed the read-out; the sample now switches to the z-x view itself."""
+    viewer = make_napari_viewer()
+    open_sample(viewer, "agau_phantom")
+    assert "atomtomo_tilt" not in viewer.canvas.overlays  # no dock: no read-out
+    dims = viewer.dims
+    assert tuple(dims.order) == (1, 0, 2)
+    assert [dims.axis_labels[i] for i in dims.displayed] == ["z", "x"]
+    viewer.layers["phantom_Au"].visible = True  # opens hidden; napari slices shown layers
+    for name in ("phantom_Au", "haadf"):
+        layer = viewer.layers[name]
+        # the slice on screen: a 2D image as tall as its z (or angle) axis, not 1 px
+        assert layer._slice.image.view.shape == (layer.data.shape[0], layer.data.shape[2])
+        assert min(layer._slice.image.view.shape) > 1

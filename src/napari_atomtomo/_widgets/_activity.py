@@ -4,6 +4,8 @@ through here, so a napari change touches this module only.
 
 * :func:`make_worker`: napari's generator worker for a job (not started);
 * ``progress``, ``show_info``, ``show_error``: napari's progress bar and notifications;
+* :class:`CancelableProgress`: napari's bar with its Cancel button, which calls back at
+  once (napari's own ``cancelable_progress`` only stops a loop over it);
 * :func:`runner_hub`: one Qt object whose ``busy_changed(bool)`` tells every dock widget
   when the plugin-wide single-flight slot is taken or freed;
 * :func:`pause_activity_spinner`: pause the animated status-bar GIF while a job runs;
@@ -14,13 +16,13 @@ through here, so a napari change touches this module only.
 from __future__ import annotations
 
 from napari.qt.threading import thread_worker
-from napari.utils import progress
+from napari.utils import cancelable_progress, progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtGui import QMovie
 from qtpy.QtWidgets import QApplication, QLabel
 
-__all__ = ["make_worker", "progress", "show_info", "show_error", "runner_hub",
+__all__ = ["make_worker", "progress", "CancelableProgress", "show_info", "show_error", "runner_hub",
            "pause_activity_spinner", "warm_activity_dock"]
 
 _WARM = False
@@ -31,6 +33,21 @@ def make_worker(gen_func, *args, **kwargs):
     must not raise (see :func:`napari_atomtomo.jobs._job_info.with_gui_threads`): errors
     come back as its result, so napari shows no notification of its own."""
     return thread_worker(gen_func, start_thread=False)(*args, **kwargs)
+
+
+class CancelableProgress(cancelable_progress):
+    """A napari ``progress`` whose activity-dock row has a Cancel button.
+
+    napari shows the button for a ``cancelable_progress`` but its ``cancel`` only sets
+    ``is_canceled``, which a loop *over the bar* checks; a job runs in a worker and never
+    loops over it, so here the button calls ``cancel_callback`` (in the GUI thread)."""
+
+    def cancel(self) -> None:
+        if self.is_canceled:
+            return
+        super().cancel()
+        if self.cancel_callback is not None:
+            self.cancel_callback()
 
 
 class _RunnerHub(QObject):

@@ -23,7 +23,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from magicgui.widgets import Container
+from magicgui.widgets import ComboBox, Container
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QGuiApplication
@@ -39,7 +39,7 @@ from qtpy.QtWidgets import (
 
 from .._layers import layer_info
 from ._activity import runner_hub
-from ._defaults import LayerDefault, newest
+from ._defaults import LayerDefault, is_series, newest
 from ._layer_updates import add_or_replace_layers, overwrite_image_data
 from ._runner import JobRunner
 
@@ -50,6 +50,7 @@ __all__ = [
     "overwrite_image_data",
     "format_command",
     "layer_file_hint",
+    "is_empty_path",
     "JobDockWidget",
 ]
 
@@ -137,6 +138,11 @@ def blame(widget):
         raise InputError(str(exc), widget) from None
 
 
+def is_empty_path(path) -> bool:
+    """True when a path input holds no path (magicgui's empty ``FileEdit`` gives ``"."``)."""
+    return path is None or str(path) in ("", ".")
+
+
 def layer_file_hint(layer, suffix: str = ".mrc") -> str:
     """The file a layer was read from, or ``<layer name><suffix>`` as a placeholder."""
     path = layer_info(layer).get("source_path")
@@ -222,6 +228,21 @@ class JobDockWidget(QWidget):
         hint.setWidth(hint.width() + self.scroll_area.verticalScrollBar().sizeHint().width())
         hint.setHeight(min(hint.height(), MIN_DOCK_HEIGHT_PX))
         return hint
+
+    # -- for subclasses building their inputs ------------------------------------
+    def _add(self, widget, tooltip: str):
+        """Append the magicgui ``widget`` to the inputs with its ``tooltip``; return it."""
+        widget.tooltip = tooltip
+        self.inputs.append(widget)
+        return widget
+
+    def _add_series_input(self, tooltip: str):
+        """A "tilt series" layer picker (any tilt-series layer, or none) in the inputs."""
+        return self._add(ComboBox(label="tilt series", choices=self._series_choices,
+                                  nullable=True), tooltip)
+
+    def _series_choices(self, _widget=None):
+        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
 
     # -- to implement ------------------------------------------------------------
     def validate(self) -> str | None:

@@ -3,7 +3,8 @@
 A :class:`JobRunner` is a small Qt widget (status label, progress bar, Cancel button)
 that runs a core generator (``iter_<algo>(...)``) in a napari ``thread_worker`` and
 
-* shows progress in the widget and in napari's activity dock (``napari.utils.progress``);
+* shows progress in the widget and in napari's activity dock (``napari.utils.progress``,
+  with a Cancel button there too);
   until the first yield it says that numba may be compiling (PERFORMANCE.md);
 * keeps the Qt event loop responsive (issue 7: no stall over 50 ms while a job runs):
   the GUI is updated at most every :data:`MIN_UPDATE_INTERVAL_S` with the newest state
@@ -47,9 +48,9 @@ from ..jobs._job_info import (
 )
 from . import _live_layers as live
 from ._activity import (
+    CancelableProgress,
     make_worker,
     pause_activity_spinner,
-    progress,
     runner_hub,
     show_error,
     show_info,
@@ -271,9 +272,14 @@ class JobRunner(JobEndMixin, QWidget):
         info = self._job
         if job != self._job_id or info.done or self._pbar is not None:
             return
-        self._pbar = progress(total=info.total or 0, desc=info.label)
+        # with a Cancel button in the dock: a sample's job has no dock of its own
+        self._pbar = CancelableProgress(total=info.total or 0, desc=info.label,
+                                        cancel_callback=self.cancel)
         if self._viewer is not None:
             pause_activity_spinner()
+        if info.total and info.last_state is not None:  # yields before the bar opened
+            done = info.steps_done(info.last_state)
+            QTimer.singleShot(SEPARATE_TURN_MS, lambda: self._update_activity(job, done))
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next yield; its late output is dropped."""

@@ -43,7 +43,7 @@ class JobEndMixin:
             self._flush_yield(preview=info.keep_preview)
         info.done = True
         seconds = time.perf_counter() - info.t0
-        if info.error is not None:
+        if info.error is not None and not self._cancel_requested:
             self._release(info, seconds, "failed", info.error)
         elif self._cancel_requested or not info.has_result:
             self._release(info, seconds, "cancelled")

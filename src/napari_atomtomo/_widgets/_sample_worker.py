@@ -8,12 +8,15 @@ reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`
    1 × … × 1 array with the axes of that layer);
 2. imports and runs the synchronous sample function (:mod:`napari_atomtomo._sample_data`,
    :mod:`napari_atomtomo._sample_silica`) in a :class:`~._runner.JobRunner` job: a
-   worker thread, with a bar in napari's activity dock when it takes longer than
-   :data:`ACTIVITY_AFTER_S` (the placeholder's name says it is computing); the
+   worker thread, with a bar (and a Cancel button) in napari's activity dock when it
+   takes longer than :data:`ACTIVITY_AFTER_S`; the bar is made and moved in the GUI
+   thread (the placeholder's name says it is computing); the
    images' contrast limits are computed there too;
 3. puts the layers into the viewer one per event-loop turn (the runner's result path):
    the placeholder gets the first layer's attributes while it is one voxel, then its
-   array, so napari neither removes it nor makes that layer anew.
+   array, so napari neither removes it nor makes that layer anew; last, a 2D data set
+   (the Ag-Au phantom) is shown in its z-x view (:func:`._tilt_readout.show_2d_planes`),
+   with or without a dock open.
 
 Without a viewer (scripts), or while another atomtomo job holds the single-flight slot
 (numba kernels run one at a time), the sample is computed synchronously, as before.
@@ -22,9 +25,12 @@ Tests wait for :func:`running_samples` to be empty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._runner import JobRunner
+from ._tilt_readout import show_2d_planes
 
 __all__ = ["make_blob_tilt_series", "make_synthetic_atoms_volume", "make_agau_phantom",
            "make_silica_tilt_series", "make_silica_reconstruction", "placeholder_name",
@@ -59,21 +65,56 @@ def running_workers() -> list:
 
 
 #: Axis labels and units of the first layer: a tilt series (4D), a sinogram (the 2D
-#: Ag-Au series) or a volume (3D). The
+#: Ag-Au series, one y row) or a volume (3D). The
 #: placeholder has the same, so it can be filled in place and the dims do not change.
 SERIES = (("angle", "z", "y", "x"), ("degree", "angstrom", "angstrom", "angstrom"))
-SINOGRAM = (("angle", "y", "x"), ("angstrom",) * 3)
+SINOGRAM = (("angle", "y", "x"), ("angstrom",) * 3)  # (angle, 1, x): see _layers
 VOLUME = (("z", "y", "x"), ("angstrom",) * 3)
 
 
-def _compute(target: str) -> list:
+class SampleCancelled(Exception):
+    """Raised in a sample's progress callback to stop it once Cancel was clicked."""
+
+
+@dataclass(frozen=True)
+class SampleStep:
+    """A pipeline sample's progress: ``percent`` done overall, ``message`` for its status."""
+
+    percent: int
+    message: str
+
+
+#: Share (percent, from-to) of the SiO2 pipeline's steps in its progress bar (EST is most
+#: of the 15-40 s; its ``done``/``total`` count iterations).
+PIPELINE_SPANS = {"simulate": (0, 15), "align": (15, 20), "est": (20, 95), "trace": (95, 100)}
+
+
+def _pipeline_step(step: str, done: int, total: int, message: str) -> SampleStep:
+    lo, hi = PIPELINE_SPANS.get(step, (0, 100))
+    percent = int(lo + (hi - lo) * done / max(total, 1))
+    return SampleStep(percent, f"{step} {done}/{total} {message}".strip())
+
+
+def _compute(target: str, cancelled=None, report=None) -> list:
     """Import and call ``"module:function"`` (in the worker: the first import of the
     sample's module, numba and the simulators, stays out of the GUI thread too), and
-    add the images' contrast limits, so napari need not compute them when adding."""
+    add the images' contrast limits, so napari need not compute them when adding.
+    With ``cancelled`` (``() -> bool``) the function gets a progress ``callback`` that
+    stops it (:class:`SampleCancelled`) at its next step once ``cancelled()`` is true,
+    and hands each step to ``report`` (a :class:`SampleStep`) otherwise."""
     import importlib  # noqa: PLC0415
 
     module, func = target.split(":")
-    layers = getattr(importlib.import_module(module), func)()
+    kwargs = {}
+    if cancelled is not None:
+        def callback(step, done, total, message=""):
+            if cancelled():
+                raise SampleCancelled(target)
+            if report is not None:
+                report(_pipeline_step(step, done, total, message))
+
+        kwargs["callback"] = callback
+    layers = getattr(importlib.import_module(module), func)(**kwargs)
     out = []
     for data, kwargs, kind in layers:
         if kind == "image" and "contrast_limits" not in kwargs:
@@ -105,9 +146,13 @@ def _fill(layer, item) -> None:
     layer.name = kwargs["name"]
 
 
-def _in_worker(target: str, first_layer: str, label: str, axes=SERIES) -> list[tuple]:
+def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
+               cancellable: bool = False, steps: bool = False) -> list[tuple]:
     """Compute ``target`` (``"module:function"``) in a worker (see the module doc); return
-    the placeholder for napari."""
+    the placeholder for napari. ``cancellable``: ``target`` takes a progress ``callback``,
+    so Cancel (on its bar in the activity dock) stops it at its next step; otherwise
+    Cancel only drops its result. ``steps``: its bar counts 0-100 % from those callbacks
+    (handed to the runner as the worker's yields), else it is a busy bar."""
     import napari  # noqa: PLC0415
 
     viewer = napari.current_viewer()
@@ -120,14 +165,16 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES) -> list[t
         # the placeholder becomes the first layer, filled in place one turn after the
         # others start (no new napari layer), unless a layer of that name is there
         # already: then that one is replaced as usual
+        # last: a 2D data set shows its z-x planes, as when a dock is open
+        planes = [lambda: show_2d_planes(viewer)]
         first, rest = layers[0], list(layers[1:])
         placeholder = viewer.layers[name] if name in viewer.layers else None
         if placeholder is None or first_layer in viewer.layers or first[2] != "image" \
                 or np.ndim(first[0]) != placeholder.ndim:
             if placeholder is not None:
                 viewer.layers.remove(placeholder)
-            return layers
-        return [lambda: _fill(placeholder, first), *rest]
+            return [*layers, *planes]
+        return [lambda: _fill(placeholder, first), *rest, *planes]
 
     def done(*_):
         if name in viewer.layers:  # failed or cancelled: nothing to fill it with
@@ -139,7 +186,17 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES) -> list[t
     for signal in (runner.finished, runner.errored, runner.cancelled):
         signal.connect(done)
     _RUNNERS.append(runner)
-    runner.run(_compute, target, label=label, on_result=on_result,
+    cancelled = (lambda: runner._cancel_requested) if cancellable else None
+
+    def report(state: SampleStep) -> None:  # in the worker thread: as if it yielded
+        worker = runner._worker
+        if worker is not None:
+            worker.yielded.emit(state)
+
+    runner.run(_compute, target, cancelled, report if steps else None, label=label,
+               total=100 if steps else None, on_result=on_result,
+               progress_of=lambda state, _n: state.percent,
+               describe=lambda state: state.message,
                activity_after_s=ACTIVITY_AFTER_S)
     meta = {"atomtomo": {"kind": "placeholder", "note": f"{label}; replaced when ready"}}
     labels, units = axes
@@ -180,4 +237,5 @@ def make_silica_reconstruction() -> list[tuple]:
     cached = (_sample_silica.silica_reconstruction_folder() / "summary.json").is_file()
     label = ("sample: SiO2 reconstruction (reading the cache)" if cached else
              "sample: SiO2 reconstruction: simulate, align, EST, trace (first time, 15-40 s)")
-    return _in_worker(f"{_SILICA}:make_silica_reconstruction", "est", label, VOLUME)
+    return _in_worker(f"{_SILICA}:make_silica_reconstruction", "est", label, VOLUME,
+                      cancellable=True, steps=not cached)

@@ -116,16 +116,20 @@ class TiltReadout:
         self.overlay.visible = True
 
 
-def show_2d_planes(viewer) -> None:
+def show_2d_planes(viewer, *, force: bool = False) -> None:
     """Show the z-x planes of a 2D data set (every image ``(z, 1, x)`` or a sinogram
-    ``(angle, 1, x)``) when napari shows their one-voxel y-x planes (the default order)."""
+    ``(angle, 1, x)``) when napari shows their one-voxel y-x planes (the default order):
+    y becomes the slider. The one place that switches the view: the docks' read-out
+    (a sinogram added), the samples (their layers added) and SIRT/HEBT on a 2D job.
+    ``force``: switch even if the viewer holds images that are not 2D (the caller knows
+    its job is 2D)."""
     if viewer is None:
         return
     dims = viewer.dims
     if dims.ndim != 3 or dims.ndisplay != 2 or tuple(dims.order) != (0, 1, 2):
         return
     images = [lyr for lyr in viewer.layers if lyr._type_string == "image"]
-    if images and all(lyr.ndim == 3 and lyr.data.shape[1] == 1 for lyr in images):
+    if force or (images and all(lyr.ndim == 3 and lyr.data.shape[1] == 1 for lyr in images)):
         dims.order = (1, 0, 2)
 
 

@@ -27,7 +27,7 @@ from ..core.align import AlignParams, reference_index
 from ..core.params import command_options
 from ..core.projmatch import RefineParams
 from ..jobs.simulate_align import AlignJobResult, iter_align_layers
-from ._base import JobDockWidget, format_command, layer_file_hint
+from ._base import JobDockWidget, format_command, is_empty_path, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
 from ._job_plots import plot_shifts
 from ._params import param_widget, params_from_widgets
@@ -39,10 +39,6 @@ ESTIMATE, FROM_FILE = "estimate", "file"
 ZERO, INDEX = "zero", "index"
 
 
-def _is_empty(path) -> bool:
-    return path is None or str(path) in ("", ".")
-
-
 class AlignWidget(JobDockWidget):
     """Align a tilt-series layer and apply the same shifts to other layers of the series."""
 
@@ -51,8 +47,8 @@ class AlignWidget(JobDockWidget):
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent)
         w = self._add
-        self.series = w(ComboBox(label="tilt series", choices=self._series_choices, nullable=True),
-                        "the tilt series whose shifts are measured (HAADF: signal ∝ mass)")
+        self.series = self._add_series_input(
+            "the tilt series whose shifts are measured (HAADF: signal ∝ mass)")
         self.angles_file = w(FileEdit(label="angles (.tlt)", mode="r", filter="*.tlt *.rawtlt"),
                              "tilt angles in degrees, one per image (the layer has none)")
         self.method = w(ComboBox(label="method", value=ESTIMATE, choices=[
@@ -100,15 +96,7 @@ class AlignWidget(JobDockWidget):
         self.follow_newest(self.series, lambda lyr: not aligned(lyr), is_plain, has_angles)
         self._on_choice_changed()
 
-    def _add(self, widget, tooltip: str):
-        widget.tooltip = tooltip
-        self.inputs.append(widget)
-        return widget
-
     # ------------------------------------------------------------------ inputs
-    def _series_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
-
     def _other_choices(self, _widget=None):
         series = self.series.value
         if series is None:
@@ -135,7 +123,7 @@ class AlignWidget(JobDockWidget):
         """Tilt angles of the series (metadata, else the .tlt file), or None if neither."""
         layer = self.series.value
         angles = layer_angles_deg(layer)
-        if angles is None and not _is_empty(self.angles_file.value):
+        if angles is None and not is_empty_path(self.angles_file.value):
             angles = io.read_tlt(self.angles_file.value, n_images=series_array(layer).shape[0])
         return angles
 
@@ -149,7 +137,7 @@ class AlignWidget(JobDockWidget):
 
     def _file_shifts(self) -> np.ndarray:
         path = self.shifts_file.value
-        if _is_empty(path):
+        if is_empty_path(path):
             raise ValueError("choose the JSON file of saved shifts")
         if not Path(path).is_file():
             raise ValueError(f"shift file {path} does not exist")

@@ -20,7 +20,7 @@ from .._reader import (
     read_dataset_layers,
     read_mrc_layers,
 )
-from ._base import JobDockWidget, format_command
+from ._base import JobDockWidget, format_command, is_empty_path
 
 __all__ = ["DatasetLoaderWidget", "SOURCES", "load_layers"]
 
@@ -30,14 +30,10 @@ ATOMS = "atoms (XYZ/CSV)"
 SOURCES = (MRC_FILE, FOLDER, ATOMS)
 
 
-def _is_empty(path) -> bool:
-    return path is None or str(path) in ("", ".")
-
-
 def load_layers(source: str, path, angles_path=None) -> list[tuple]:
     """Read ``path`` as ``source`` (one of :data:`SOURCES`) into layer data tuples."""
     if source == MRC_FILE:
-        return read_mrc_layers(path, None if _is_empty(angles_path) else angles_path)
+        return read_mrc_layers(path, None if is_empty_path(angles_path) else angles_path)
     if source == FOLDER:
         return read_dataset_layers(path)
     if source == ATOMS:
@@ -76,7 +72,7 @@ class DatasetLoaderWidget(JobDockWidget):
 
     def validate(self) -> str | None:
         source, path = self.source.value, self.path.value
-        if _is_empty(path):
+        if is_empty_path(path):
             return "choose a file or folder to load"
         p = Path(path)
         if not p.exists():
@@ -99,7 +95,7 @@ class DatasetLoaderWidget(JobDockWidget):
             return f"{p.name} is not an MRC file ({', '.join(MRC_SUFFIXES)})"
         header = io.read_mrc_header(p)  # a ValueError becomes the reason
         angles = self.angles.value
-        if not _is_empty(angles):
+        if not is_empty_path(angles):
             a = Path(angles)
             if not a.is_file():
                 return f"angle file {a} does not exist"
@@ -111,13 +107,13 @@ class DatasetLoaderWidget(JobDockWidget):
         return None
 
     def command_line(self) -> str:
-        if _is_empty(self.path.value):
+        if is_empty_path(self.path.value):
             raise ValueError("no path")
         return format_command("info", [str(self.path.value)])
 
     # ------------------------------------------------------------------ job
     def start_job(self) -> None:
-        angles = None if _is_empty(self.angles.value) else str(self.angles.value)
+        angles = None if is_empty_path(self.angles.value) else str(self.angles.value)
         self.runner.run(
             load_layers,
             self.source.value,

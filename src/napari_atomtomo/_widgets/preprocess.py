@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from magicgui.widgets import ComboBox
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QLabel
 
@@ -20,7 +19,7 @@ from .._layers import image_layer_data, layer_angles_deg, layer_info, layer_voxe
 from ..core.params import command_options, param_specs
 from ..core.preprocess import PreprocessParams, preprocess_series, report_summary
 from ._base import JobDockWidget, format_command, layer_file_hint
-from ._defaults import has_angles, is_plain, is_series
+from ._defaults import has_angles, is_plain
 from ._params import param_widget, params_from_widgets
 
 __all__ = ["PreprocessWidget"]
@@ -36,9 +35,8 @@ class PreprocessWidget(JobDockWidget):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent)
-        w = self._add
-        self.series = w(ComboBox(label="tilt series", choices=self._series_choices, nullable=True),
-                        "the tilt series (angle, y, x) to preprocess")
+        self.series = self._add_series_input(
+            "the tilt series (angle, y, x) to preprocess")
         # the parameter inputs, from PreprocessParams' specs (no vacuum mask in the GUI)
         self.param_inputs = {
             name: param_widget(PreprocessParams, name, choices=BACKGROUND_CHOICES
@@ -57,14 +55,6 @@ class PreprocessWidget(JobDockWidget):
         self.follow_newest(self.series, is_plain, has_angles,
                            lambda lyr: layer_info(lyr).get("algorithm") != "preprocess")
         self._on_choice_changed()
-
-    def _add(self, widget, tooltip: str):
-        widget.tooltip = tooltip
-        self.inputs.append(widget)
-        return widget
-
-    def _series_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
 
     def _on_choice_changed(self, *_):
         self.hot_sigma.visible = self.hot_pixels.value

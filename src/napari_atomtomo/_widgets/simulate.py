@@ -35,7 +35,7 @@ from ..jobs.simulate_align import (
     iter_simulate_agau,
     iter_simulate_silica,
 )
-from ._base import JobDockWidget, format_command
+from ._base import JobDockWidget, format_command, is_empty_path
 from ._params import param_widget, params_from_widgets
 
 __all__ = ["SimulateWidget"]
@@ -60,10 +60,6 @@ NOISE_CHOICES = (
 #: The HaadfParams fields the widget shows (``vacuum_counts`` is command-line only).
 HAADF_INPUTS = ("pixel_size", "n_pixels", "probe_fwhm", "tilt_drift_deg", "shift_sigma_px",
                 "seed")
-
-
-def _is_empty(path) -> bool:
-    return path is None or str(path) in ("", ".")
 
 
 class SimulateWidget(JobDockWidget):
@@ -120,11 +116,6 @@ class SimulateWidget(JobDockWidget):
         self.runner.finished.connect(self._on_finished)
         self._on_choice_changed()
 
-    def _add(self, widget, tooltip: str):
-        widget.tooltip = tooltip
-        self.inputs.append(widget)
-        return widget
-
     def _on_choice_changed(self, *_):
         silica = self.kind.value == SILICA
         for widget in (self.structure, self.noise, self.pixel_size, self.n_pixels, self.probe,
@@ -161,7 +152,7 @@ class SimulateWidget(JobDockWidget):
         path = shipped_structure_path() if self.structure.value == SHIPPED else None
         if self.structure.value == XYZ_FILE:
             path = self.xyz.value
-            if _is_empty(path):
+            if is_empty_path(path):
                 return "choose the XYZ file of the atom model"
             if not Path(path).is_file():
                 return f"XYZ file {path} does not exist"

@@ -51,6 +51,7 @@ from ._sirt_hebt_inputs import (
     _data_dir,
 )
 from ._sweep_view import SweepClicks, draw_sweep_cells
+from ._tilt_readout import show_2d_planes
 
 __all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
 
@@ -248,7 +249,7 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
     def start_job(self) -> None:
         g = self.gather()
         if next(iter(g["stacks"].values())).shape[1] == 1:
-            self._show_2d_planes()
+            show_2d_planes(self.viewer, force=True)  # z-x planes of the (z, 1, x) maps
         self.plot.hold_size(True)  # status lines that wrap move the plot, not resize it
         if "alphas" in g:
             n_max = int(g["n_values"].max())
@@ -280,12 +281,6 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             on_yield=lambda s: self._preview_layers(s, g, kind),
             on_result=lambda r: self._result_layers(r, g, kind), live_layers=live,
             describe=lambda s: f"residual {list(s.residuals.values())[-1][-1]:.4g}")
-
-    def _show_2d_planes(self) -> None:
-        """Show z–x planes for 2D (z, 1, x) problems: y becomes the slider."""
-        dims = self.viewer.dims
-        if dims.ndim == 3 and dims.ndisplay == 2 and tuple(dims.order) == (0, 1, 2):
-            dims.order = (1, 0, 2)
 
     def _preview_layers(self, state, g, kind):
         # the newest maps so far; the runner skips the ones their layers already show
