@@ -102,7 +102,7 @@ LAYERS = {
     "io": 1,
     "_colors": 2, "plots": 2, "jobs": 2, "pipelines": 2, "scale": 2,
     "cli": 3,
-    "_widgets": 4, "_layers": 4, "_reader": 4, "_writer": 4, "_sample_data": 4,
+    "_widgets": 4, "_layers": 4, "_atoms_layers": 4, "_reader": 4, "_writer": 4, "_sample_data": 4,
     "_sample_silica": 4,
 }
 #: Parts that must not import a GUI package (the widgets and napari entry points may).

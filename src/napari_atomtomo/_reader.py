@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from ._layers import atoms_layer_data, element_colormap, image_layer_data
+from ._atoms_layers import atoms_layer_data
+from ._layers import element_colormap, image_layer_data
 from .io.formats import read_angles
 
 __all__ = [

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._layers import atoms_layer_data, element_colormap, image_layer_data
+from ._atoms_layers import atoms_layer_data
+from ._layers import element_colormap, image_layer_data
 from .core.atoms import Atoms
 from .core.geometry import equally_sloped_angles
 from .core.projectors import forward_project

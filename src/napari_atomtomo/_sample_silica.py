@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 from . import io
-from ._layers import atoms_layer_data, image_layer_data
+from ._atoms_layers import atoms_layer_data
+from ._layers import image_layer_data
 
 __all__ = ["make_silica_reconstruction", "silica_reconstruction_folder", "RECIPE_VERSION"]
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from ._layers import atoms_from_points_data, layer_info
+from ._atoms_layers import atoms_from_points_data
+from ._layers import layer_info
 
 __all__ = ["write_image_mrc", "write_points"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from napari.utils.colormaps.standardize_color import transform_color
 
+from napari_atomtomo._atoms_layers import atoms_layer_data
 from napari_atomtomo._colors import element_color
-from napari_atomtomo._layers import atoms_layer_data
 from napari_atomtomo._widgets._base import add_or_replace_layers
 from napari_atomtomo._widgets.sirt_hebt import EDS
 from napari_atomtomo.core.atoms import Atoms

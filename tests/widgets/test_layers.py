@@ -11,11 +11,13 @@ from napari.layers import Layer
 from napari.utils.colormaps.standardize_color import transform_color
 
 from napari_atomtomo import __version__
-from napari_atomtomo._colors import ELEMENT_COLORS, UNKNOWN_ELEMENT_COLOR, element_color
-from napari_atomtomo._layers import (
+from napari_atomtomo._atoms_layers import (
     atoms_from_points_data,
     atoms_from_points_layer,
     atoms_layer_data,
+)
+from napari_atomtomo._colors import ELEMENT_COLORS, UNKNOWN_ELEMENT_COLOR, element_color
+from napari_atomtomo._layers import (
     image_layer_data,
     layer_angles_deg,
     layer_voxel_size,

@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 
 from napari_atomtomo import io
-from napari_atomtomo._layers import (
-    atoms_layer_data,
-    image_layer_data,
-    layer_angles_deg,
-    layer_info,
-    series_array,
-)
+from napari_atomtomo._atoms_layers import atoms_layer_data
+from napari_atomtomo._layers import image_layer_data, layer_angles_deg, layer_info, series_array
 from napari_atomtomo._reader import (
     get_atoms_reader,
     get_dataset_reader,

@@ -18,8 +18,9 @@ from napari.components.overlays import TextOverlay
 from napari.layers import Points
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
+from .._atoms_layers import atoms_layer_data
 from .._colors import atom_marker_diameter_A, element_color
-from .._layers import atoms_layer_data, layer_info
+from .._layers import layer_info
 
 __all__ = ["AtomsLegend", "ElementToggles", "PlotLinks", "comparison_marker_layers",
            "element_sizes", "LEGEND_PREFIX"]

@@ -16,7 +16,8 @@ import numpy as np
 from qtpy.QtWidgets import QLabel
 from superqt.utils import qdebounced
 
-from .._layers import atoms_from_points_layer, atoms_layer_data, layer_info, layer_voxel_size
+from .._atoms_layers import atoms_from_points_layer, atoms_layer_data
+from .._layers import layer_info, layer_voxel_size
 from ..core.compare import relabel_comparison
 from ..core.params import command_options
 from ..core.trace import TraceParams, split_elements
