@@ -54,9 +54,9 @@ def test_every_shared_algorithm_is_covered():
         assert len(set(flags)) == len(flags)  # one flag per field
 
 
-#: Fields the command line leaves to a rule by default (``None`` until it runs): HEBT's
-#: iteration count comes from its stopping rule (docs/quantification.md), a GUI run uses
-#: the dataclass's fixed count.
+#: Fields the command line leaves to a rule by default (``None`` until it runs): the
+#: iteration count of EDS and HEBT comes from a stopping rule (docs/quantification.md), as
+#: in the widget by default; the dataclass's count is the widget's "fixed n".
 DECIDED_WHEN_RUN = {"hebt": {"n_iter"}, "eds": {"n_iter"}}
 
 
@@ -176,6 +176,39 @@ def test_copied_command_parses_back_to_the_same_parameters(make_napari_viewer, t
         sh.command_line().split()[1:]))
     assert (back.n_iter, back.relaxation, back.nonnegative) == (23, 0.85, True)
     assert command_options(back) == command_options(params)
+
+
+def test_stop_rule_defaults_agree(make_napari_viewer):
+    """EDS-STEM and HEBT stop by the same rule in the widget (default), on the command line
+    without --iterations and in core/stopping.py; the widget's command parses back to it."""
+    import numpy as np
+
+    from napari_atomtomo._layers import image_layer_data
+    from napari_atomtomo._widgets._base import add_or_replace_layers
+    from napari_atomtomo._widgets.sirt_hebt import RULE
+    from napari_atomtomo.cli._eds import stop_params
+    from napari_atomtomo.core.stopping import HEBT_STOP, StopParams
+
+    eds_args = build_parser().parse_args(MINIMAL_ARGV["eds"])
+    assert stop_params(eds_args) == StopParams()  # --stop-rule update, --max-iterations 300
+    assert (StopParams().rule, StopParams().tol, StopParams().max_iterations) == (
+        "update", 1e-4, 300)
+    assert (HEBT_STOP.rule, HEBT_STOP.tol, HEBT_STOP.max_iterations) == ("update", 3e-5, 1500)
+    viewer = make_napari_viewer()
+    sh = _widget(viewer, "SIRT / HEBT")
+    angles = np.linspace(-60, 60, 5)
+    add_or_replace_layers(viewer, [image_layer_data(
+        np.ones((5, 1, 8), np.float32), 1.0, name, "sample", {}, kind="tilt_series",
+        angles_deg=angles, element=el) for name, el in (("haadf", None), ("eds_Ag", "Ag"))])
+    for mode, rule in ((HEBT, HEBT_STOP), (EDS, StopParams())):
+        sh.mode.value = mode
+        assert sh.stop.value == RULE and sh.gather(arrays=False)["stop"] == rule
+        args = build_parser().parse_args(sh.command_line().split()[1:])
+        assert args.iterations is None  # the CLI decides by its rule
+        if mode == EDS:
+            assert stop_params(args) == rule
+    sh.mode.value = SIRT
+    assert sh.gather(arrays=False)["stop"] is None
 
 
 def test_trace_command_parses_back(make_napari_viewer):

@@ -9,6 +9,7 @@ input change) only shapes and dtypes are looked at.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +19,30 @@ from ..core.elements import validate_element
 from ..core.geometry import validate_angles
 from ..core.hebt import HebtParams, check_ratios
 from ..core.sirt import SirtParams, check_element_stacks, check_stack
-from ..core.stopping import EdsParams
+from ..core.stopping import HEBT_STOP, EdsParams, StopParams
 from ..jobs.reconstruction import EDS_ITERATIONS, parse_ratios
 from ..jobs.sweep import parse_alphas, parse_n_values
 from ._base import InputError, blame
 from ._params import params_from_widgets
 
-__all__ = ["GatherInputsMixin", "MODES", "SIRT", "EDS", "HEBT", "KIND", "DEFAULT_ITERATIONS"]
+__all__ = ["GatherInputsMixin", "MODES", "SIRT", "EDS", "HEBT", "KIND", "DEFAULT_ITERATIONS",
+           "RULE", "FIXED", "STOP_RULE", "stop_choices"]
 
 SIRT, EDS, HEBT = "SIRT: one tilt series", "EDS-STEM: SIRT per element", "HEBT: HAADF + EDS"
 MODES = (SIRT, EDS, HEBT)
 KIND = {SIRT: "sirt", EDS: "eds", HEBT: "hebt"}
 DEFAULT_ITERATIONS = {SIRT: SirtParams.n_iter, EDS: EDS_ITERATIONS, HEBT: HebtParams.n_iter}
+#: The "stop" choice of EDS-STEM and HEBT: by the rule of ``atomtomo eds`` / ``atomtomo
+#: hebt`` without ``--iterations`` (the default, core/stopping.py), or a fixed n.
+RULE, FIXED = "rule", "fixed"
+STOP_RULE = {EDS: StopParams(), HEBT: HEBT_STOP}
+
+
+def stop_choices(mode: str) -> list[tuple[str, str]]:
+    """The stop combo box's ``(text, value)`` choices in ``mode``, the rule's settings shown."""
+    rule = STOP_RULE.get(mode, StopParams())
+    return [(f"by rule (update < {rule.tol:g}, ≤ {rule.max_iterations})", RULE),
+            ("fixed n", FIXED)]
 
 def _angles(layer) -> np.ndarray:
     angles = layer_angles_deg(layer)
@@ -115,23 +128,33 @@ class GatherInputsMixin:
             g.setdefault("ref_layer", first)
             g["stacks"] = stacks
             g["sources"] += [lyr.name for lyr in layers]
-        every = max(1, int(self.n_iter.value) // 25)
+        ruled = mode in STOP_RULE and not self.sweep.value and self.stop.value == RULE
+        g["stop"] = None
+        if ruled:  # as the CLI without --iterations: at most the rule's limit
+            g["stop"] = replace(STOP_RULE[mode], relaxation=round(self.relaxation.value, 4))
+        n = g["stop"].max_iterations if ruled else int(self.n_iter.value)
+        every = max(1, n // 25)
         inputs = {"alpha": self.alpha, "n_iter": self.n_iter, "relaxation": self.relaxation,
                   "nonnegative": self.nonnegative}
         if mode == HEBT:
-            g["params"] = params_from_widgets(HebtParams, inputs, yield_every=every)
+            g["params"] = params_from_widgets(HebtParams, inputs, yield_every=every,
+                                              **({"n_iter": n} if ruled else {}))
             with blame(self.ratios):
                 typed = parse_ratios(self.ratios.value)
                 g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
         else:
             g["params"] = params_from_widgets(  # EDS: EdsParams, as atomtomo eds
                 EdsParams if mode == EDS else SirtParams, inputs, yield_every=every,
-                nonnegative=bool(self.nonnegative.value) or mode == EDS)
+                nonnegative=bool(self.nonnegative.value) or mode == EDS,
+                **({"n_iter": n} if ruled else {}))
         g["chunks"] = int(self.chunks.value)
         g["scheduler"] = self.scheduler.value.strip() or None
         if g["scheduler"] and not g["chunks"]:
             raise InputError("a scheduler runs y-slabs: set chunks to a number of rows "
                              "(or clear the scheduler)", self.scheduler)
+        if ruled and g["chunks"]:  # as atomtomo eds: the rule looks at the whole volume
+            raise InputError("y-slabs run a fixed count: choose stop 'fixed n' (the rule "
+                             "looks at the whole volume at once)", self.stop)
         if mode == HEBT and self.sweep.value:
             if g["chunks"]:
                 raise InputError("the α × n sweep runs in memory: set chunks to 0",

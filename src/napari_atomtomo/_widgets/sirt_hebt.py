@@ -3,7 +3,10 @@
 Modes: SIRT of one tilt series (result ``sirt``); EDS-STEM, a SIRT per element map
 (``map_<El>``, Eq. 11); HEBT, the joint HAADF + EDS reconstruction (``map_<El>`` in
 HAADF units, Eq. 17) with response ratios fitted by NNLS (Eq. 15, shown with R²) or
-typed. The result layers are made on the click (or the previous ones reused) and show
+typed. EDS-STEM and HEBT stop by the rule of ``atomtomo eds`` / ``atomtomo hebt`` without
+``--iterations`` by default ("stop: by rule", at most its limit; core/stopping.py), or run
+a fixed n; how each run stopped goes to the status line and ``layer.metadata``. The
+result layers are made on the click (or the previous ones reused) and show
 the current maps while the job runs; the residual curves, whose axes are drawn before the
 job, are blitted. The sweep mode runs HEBT over an α × n grid and shows SSIM/MSE against
 reference maps with the quantification error (wt %), or the data residuals, as heat
@@ -13,6 +16,7 @@ maps; the same sweep runs from the command line (``atomtomo hebt --sweep``).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, LineEdit, Select, SpinBox
@@ -43,17 +47,22 @@ from ._results import KeepResultButton
 from ._sirt_hebt_inputs import (
     DEFAULT_ITERATIONS,
     EDS,
+    FIXED,
     HEBT,
     KIND,
     MODES,
+    RULE,
     SIRT,
+    STOP_RULE,
     GatherInputsMixin,
     _data_dir,
+    stop_choices,
 )
 from ._sweep_view import SweepClicks, draw_sweep_cells
 from ._tilt_readout import show_2d_planes
 
-__all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "element_of", "parse_ratios"]
+__all__ = ["SirtHebtWidget", "MODES", "SIRT", "EDS", "HEBT", "RULE", "FIXED", "element_of",
+           "parse_ratios", "stop_note"]
 
 TIPS = {
     "mode": "SIRT: one tilt series. EDS-STEM: one SIRT per EDS element map. HEBT: EDS maps "
@@ -63,6 +72,10 @@ TIPS = {
     "elements": "element of each EDS layer, in order (from the layer or its eds_<El> name)",
     "ratios": "HAADF signal per EDS count of each element, e.g. 'Ag=805, Au=987'; leave "
               "empty to fit them to the data (NNLS over all pixels, R² shown)",
+    "stop": "by rule (default, as the command line without --iterations): stop when the "
+            "maps change less than the tolerance per iteration, at most the limit (EDS 1e-4, "
+            "≤ 300; HEBT 3e-5, ≤ 1500: needed for compositions, docs/quantification.md); "
+            "fixed n: run exactly n iterations (--iterations N)",
     "sweep": "run HEBT for every α and iteration count below and score each result",
     "alphas": "α values: start:stop:step (0:1:0.1) or a list (0, 0.5, 0.8)",
     "n_values": "iteration counts to score, e.g. 50, 100, 200 (one run per α to the largest)",
@@ -73,6 +86,17 @@ TIPS = {
     "scheduler": "with chunks: a dask.distributed scheduler address (tcp://host:8786) to "
                  "run the slabs on; empty: threads of this machine; as --scheduler",
 }
+
+
+def stop_note(stops: dict | None) -> str:
+    """How each run stopped, for the status line: ``"stopped by rule at 560"`` (HEBT),
+    ``"Ag stopped by rule at 173, Au at 300 (limit reached)"`` (EDS); ``""`` for fixed n."""
+    if not stops:
+        return ""
+    parts = [("" if label == "HEBT" else f"{label} ") + ("stopped by rule at " if i == 0 else "at ")
+             + f"{s['iterations']}" + ("" if s["met"] else " (limit reached)")
+             for i, (label, s) in enumerate(stops.items())]
+    return ", ".join(parts)
 
 
 class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
@@ -87,6 +111,7 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             "elements": LineEdit(label="elements"),
             # parameter inputs from the specs of HebtParams / SirtParams (core/)
             "alpha": param_widget(HebtParams, "alpha"),
+            "stop": ComboBox(label="stop", choices=stop_choices(HEBT), value=RULE),
             "n_iter": param_widget(HebtParams, "n_iter"),
             "relaxation": param_widget(HebtParams, "relaxation"),
             "nonnegative": param_widget(SirtParams, "nonnegative"),
@@ -123,6 +148,11 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         self.last_sweep: SweepResult | None = None
         self.mode.changed.connect(self._on_mode_changed)
         self.sweep.changed.connect(self._on_mode_changed)
+        self.stop.changed.connect(self._show_stop)
+        self.n_iter.changed.connect(self._on_n_iter_set)
+        self._setting_n = False
+        self._stop_note = ""
+        self.runner.finished.connect(self._show_stop_note)
         self.eds.changed.connect(self._on_eds_changed)
         self.fit_button.clicked.connect(self._on_fit)
         self.runner.yielded.connect(self._on_progress)
@@ -169,15 +199,45 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         for name in ("alphas", "n_values", "references"):
             getattr(self, name).visible = sweep
         self.alpha.visible = mode == HEBT and not sweep
-        self.n_iter.visible = not sweep
         self.nonnegative.visible = mode == SIRT
         self.fit_label.setVisible(mode == HEBT)
         self.fit_button.setVisible(mode == HEBT)
-        self.n_iter.value = DEFAULT_ITERATIONS[mode]
+        value, self._setting_n = self.stop.value, True
+        try:  # the mode's defaults: not a choice of n by the user
+            with self.stop.changed.blocked():
+                self.stop.choices = stop_choices(mode)  # the rule's tolerance and limit shown
+                self.stop.value = value
+            self.n_iter.value = DEFAULT_ITERATIONS[mode]
+        finally:
+            self._setting_n = False
+        self._show_stop()
         if not sweep:
             self.plot.setFixedHeight(180)
             self.sweep_view.hide()
         self.revalidate()
+
+    def _ruled(self) -> bool:
+        """Whether the planned run stops by its rule (EDS or HEBT, not a sweep)."""
+        return (self.mode.value in STOP_RULE and not (self.mode.value == HEBT and self.sweep.value)
+                and self.stop.value == RULE)
+
+    def _show_stop(self, *_) -> None:
+        """The stop choice in EDS and HEBT; n only for a fixed count."""
+        sweep = self.mode.value == HEBT and self.sweep.value
+        self.stop.visible = self.mode.value in STOP_RULE and not sweep
+        self.n_iter.visible = not sweep and not self._ruled()
+        self.revalidate()
+
+    def _on_n_iter_set(self, *_) -> None:
+        """n set (a script, a restored session, a test): that is a fixed count."""
+        if not self._setting_n and self.stop.value == RULE:
+            self.stop.value = FIXED
+
+    def _show_stop_note(self, *_) -> None:
+        """Append "stopped by rule at k" to the runner's "done in t s" (as eds.json says)."""
+        if self._stop_note:
+            self.runner.status.setText(f"{self.runner.status.text()}; {self._stop_note}")
+            self._stop_note = ""
 
     def _result_names(self) -> list[str]:
         """The live result layers of this dock (``sirt``, ``map_<El>``), not kept copies."""
@@ -208,8 +268,9 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         if (not hasattr(self, "plot") or self.runner.busy
                 or (self.mode.value == HEBT and self.sweep.value)):
             return
-        self.plot.prepare_curves(self._curve_labels(), x_max=int(self.n_iter.value),
-                                 ylabel=RESIDUAL_LABEL)
+        n = (STOP_RULE[self.mode.value].max_iterations if self._ruled()
+             else int(self.n_iter.value))  # by rule: the limit
+        self.plot.prepare_curves(self._curve_labels(), x_max=n, ylabel=RESIDUAL_LABEL)
 
     def validate(self) -> str | None:
         self.gather(arrays=False)
@@ -231,6 +292,8 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
                 "--angles": info.get("angles_source"), **command_options(p), **scale,
                 "--out": "sirt.mrc"})
         extra = command_options(p)  # EDS is non-negative: no --allow-negative
+        if g["stop"] is not None:  # by rule: the command line's default, no --iterations
+            del extra["--iterations"]
         extra.update({"--ratios": g.get("ratios") and "ratios.json", **scale, "--out": "maps"})
         return format_command(KIND[mode], [_data_dir(g["ref_layer"])], extra=extra)
 
@@ -241,9 +304,14 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         meta = ({"ratios": g.get("ratios_used"), "r2": g.get("r2"),
                  "eds_misfit_per_count": g.get("eds_misfit_per_count")}
                 if g["mode"] == HEBT else {})
+        params, stops = g["params"], g.get("stops")
+        if stops:  # how the rule stopped this map's run, n the iterations it used
+            info = stops["HEBT" if g["mode"] == HEBT else el]
+            meta["stop"] = info
+            params = replace(params, n_iter=info["iterations"])
         return image_layer_data(
             data, g["voxel_size"], name, algorithm,
-            g["params"], g["sources"], kind="volume", element=el, colormap=colour,
+            params, g["sources"], kind="volume", element=el, colormap=colour,
             blending="translucent" if el is None else "additive", metadata=meta)
 
     def start_job(self) -> None:
@@ -259,7 +327,7 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
                 references=g["references"], label="HEBT sweep", total=g["alphas"].size * n_max,
                 on_result=self._on_sweep_result, describe=lambda s: f"α = {s.alpha:g}")
             return
-        kind, p = KIND[g["mode"]], g["params"]
+        kind, p, self._stop_note = KIND[g["mode"]], g["params"], ""
         names = ["sirt"] if kind == "sirt" else [f"map_{el}" for el in g["stacks"]]
         _, ny, nx = next(iter(g["stacks"].values())).shape
         live = [self._map_layer(n, np.zeros((nx, ny, nx), np.float32), g, kind) for n in names]
@@ -276,8 +344,8 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         self.plot.start_curves(self._curve_labels(), x_max=p.n_iter, ylabel=RESIDUAL_LABEL)
         self.runner.run(
             iter_reconstruction, kind, g["stacks"], g["angles"], p, haadf=g.get("haadf"),
-            ratios=g.get("ratios"), label=kind.upper(), total=p.n_iter * (
-                len(g["stacks"]) if kind == "eds" else 1),
+            ratios=g.get("ratios"), stop=g["stop"], label=kind.upper(), total=p.n_iter * (
+                len(g["stacks"]) if kind == "eds" else 1),  # by rule: the limit
             on_yield=lambda s: self._preview_layers(s, g, kind),
             on_result=lambda r: self._result_layers(r, g, kind), live_layers=live,
             describe=lambda s: f"residual {list(s.residuals.values())[-1][-1]:.4g}")
@@ -293,7 +361,9 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
     def _result_layers(self, result, g, kind):
         draw_residuals(self.plot, result.residuals)
         g.update(ratios_used=result.ratios, r2=result.r2,
-                 eds_misfit_per_count=getattr(result, "eds_misfit_per_count", None))
+                 eds_misfit_per_count=getattr(result, "eds_misfit_per_count", None),
+                 stops=getattr(result, "stops", None))
+        self._stop_note = stop_note(g["stops"])
         self._show_ratios(result.ratios, result.r2, getattr(result, "ratio_warning", None))
         return [self._map_layer(n, v, g, kind) for n, v in result.maps.items()]
 

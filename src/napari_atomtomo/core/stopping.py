@@ -53,7 +53,8 @@ from .params import param, register_params
 from .sirt import SirtParams, check_element_stacks, iter_sirt
 
 __all__ = ["EdsParams", "HEBT_STOP", "STOP_RULES", "StopInfo", "StopParams", "eds_misfit_per_count",
-           "hebt_stopped", "reconstruct_eds_stopped", "sirt_stopped"]
+           "hebt_stopped", "iter_hebt_stopped", "iter_sirt_stopped", "reconstruct_eds_stopped",
+           "sirt_stopped"]
 
 STOP_RULES = ("update", "discrepancy", "none")
 
@@ -130,6 +131,26 @@ class StopInfo:
 def sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=None,
                  shifts=None, callback: Callable | None = None) -> tuple[np.ndarray, StopInfo]:
     """Non-negative SIRT of one tilt series until ``stop``'s rule holds."""
+    return _drain(iter_sirt_stopped(stack, angles_deg, stop, support=support, shifts=shifts),
+                  callback)
+
+
+def _drain(gen, callback):
+    """Run a generator to its end, ``callback(state)`` per state; its return value."""
+    while True:
+        try:
+            state = next(gen)
+        except StopIteration as end:
+            return end.value
+        if callback is not None:
+            callback(state)
+
+
+def iter_sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=None,
+                      shifts=None):
+    """:func:`sirt_stopped` as a generator: yields every SIRT state (for a live view),
+    returns ``(volume, StopInfo)``.
+    """
     if not isinstance(stop, StopParams):
         raise ValueError(f"stop must be a StopParams, got {type(stop).__name__}")
     b = np.asarray(stack, dtype=np.float64)
@@ -145,8 +166,7 @@ def sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=
     previous, volume, state, met = None, None, None, False
     gen = iter_sirt(stack, angles_deg, params, support=support, shifts=shifts)
     for state in gen:
-        if callback is not None:
-            callback(state)
+        yield state
         if state.volume is None:
             continue
         previous, volume = volume, state.volume
@@ -219,6 +239,15 @@ def hebt_stopped(haadf, eds, angles_deg, params=None, stop: StopParams = HEBT_ST
     rules ``"update"`` (on all element maps together, the mean relative update per
     iteration over the last :data:`HEBT_CHECK_EVERY` iterations) or ``"none"``.
     """
+    return _drain(iter_hebt_stopped(haadf, eds, angles_deg, params, stop, ratios=ratios,
+                                    support=support, shifts=shifts), callback)
+
+
+def iter_hebt_stopped(haadf, eds, angles_deg, params=None, stop: StopParams = HEBT_STOP, *,
+                      ratios=None, support=None, shifts=None):
+    """:func:`hebt_stopped` as a generator: yields every HEBT state (for a live view),
+    returns ``(HebtResult, StopInfo)``.
+    """
     from dataclasses import replace
 
     from .hebt import HebtParams, HebtResult, iter_hebt
@@ -234,8 +263,7 @@ def hebt_stopped(haadf, eds, angles_deg, params=None, stop: StopParams = HEBT_ST
     gen = iter_hebt(haadf, eds, angles_deg, run, ratios=ratios, support=support, shifts=shifts)
     for state in gen:
         residuals.append(state.residual)
-        if callback is not None:
-            callback(state)
+        yield state
         if state.maps is None:
             continue
         previous, maps = maps, state.maps

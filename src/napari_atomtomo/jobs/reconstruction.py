@@ -9,13 +9,13 @@ returns a :class:`ReconstructionResult`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..core.hebt import iter_hebt
 from ..core.sirt import iter_sirt
-from ..core.stopping import EdsParams
+from ..core.stopping import EdsParams, StopParams, iter_hebt_stopped, iter_sirt_stopped
 
 __all__ = ["EDS_ITERATIONS", "ReconstructionState", "ReconstructionResult",
            "iter_reconstruction", "parse_ratios"]
@@ -56,10 +56,26 @@ class ReconstructionResult:
     ratio_warning: str | None = None
     #: HEBT: its EDS misfit per count (core.stopping.eds_misfit_per_count), else ``None``.
     eds_misfit_per_count: dict[str, float] | None = None
+    #: With a stopping rule: per curve label (element, or ``"HEBT"``) how the run stopped,
+    #: :meth:`~napari_atomtomo.core.stopping.StopInfo.as_dict` with the rule's ``tol`` and
+    #: ``max_iterations`` (as ``eds.json`` / ``hebt.json``); ``None`` for a fixed count.
+    stops: dict[str, dict] | None = None
 
 
-def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=None, ratios=None):
+def _returning(gen, out: list):
+    """Yield ``gen``'s states and append its return value to ``out``."""
+    out.append((yield from gen))
+
+
+def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=None, ratios=None,
+                        stop: StopParams | None = None):
     """Run ``kind`` (``"sirt"``, ``"eds"`` or ``"hebt"``) and yield a state per iteration.
+
+    With ``stop`` (EDS and HEBT) each run ends by its rule, at most
+    ``stop.max_iterations``, as ``atomtomo eds`` / ``atomtomo hebt`` without
+    ``--iterations`` (:func:`~napari_atomtomo.core.stopping.iter_sirt_stopped`, per element,
+    with ``params``' relaxation; :func:`~napari_atomtomo.core.stopping.iter_hebt_stopped`);
+    else ``params.n_iter`` iterations.
 
     ``stacks`` maps a label to a tilt series: ``{"sirt": stack}`` for SIRT, element symbols
     for EDS and HEBT (whose results are named ``map_<El>``). ``params`` is a
@@ -70,17 +86,25 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
     def result_name(key):
         return "sirt" if kind == "sirt" else f"map_{key}"
 
+    if stop is not None and kind == "sirt":
+        raise ValueError("a stopping rule is for EDS and HEBT; SIRT runs a fixed count")
     if kind == "hebt":
-        runs = [("HEBT", iter_hebt(haadf, stacks, angles_deg, params, ratios=ratios))]
+        runs = [("HEBT", (iter_hebt if stop is None else iter_hebt_stopped)(
+            haadf, stacks, angles_deg, params, *(() if stop is None else (stop,)),
+            ratios=ratios))]
     else:
         runs = [(key, None) for key in stacks]
     history: dict[str, list[float]] = {}
     maps: dict[str, np.ndarray] = {}
+    stops: dict[str, dict] = {}
     snapshot, done, state = 0, 0, None
     for label, gen in runs:
-        gen = gen if gen is not None else iter_sirt(stacks[label], angles_deg, params)
-        curve = history.setdefault(label, [])
-        for state in gen:
+        if gen is None:
+            gen = (iter_sirt(stacks[label], angles_deg, params) if stop is None else
+                   iter_sirt_stopped(stacks[label], angles_deg,
+                                     replace(stop, relaxation=params.relaxation)))
+        curve, out = history.setdefault(label, []), []
+        for state in _returning(gen, out):
             curve.append(state.residual)
             new = getattr(state, "maps", None)
             if new is None and getattr(state, "volume", None) is not None:
@@ -93,16 +117,25 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
                 snapshot, getattr(state, "ratios", None), getattr(state, "r2", None),
                 getattr(state, "ratio_warning", None),
             )
-        done += params.n_iter
+        if stop is None:
+            done += params.n_iter
+            continue
+        final, info = out[0]  # the stopped run's own result (the maps at its last iterate)
+        final = final.maps if kind == "hebt" else {label: final}
+        maps = {**maps, **{result_name(k): v for k, v in final.items()}}
+        stops[label] = {**info.as_dict(), "tol": stop.tol, "max_iterations": stop.max_iterations}
+        done += info.iterations
     noise = None
-    if kind == "hebt" and state is not None:  # in the worker: one projection per element
+    if stops.get("HEBT"):
+        noise = stops["HEBT"]["eds_misfit_per_count"]
+    elif kind == "hebt" and state is not None:  # in the worker: one projection per element
         from ..core.stopping import eds_misfit_per_count
 
         noise = eds_misfit_per_count({el: maps[result_name(el)] for el in stacks}, stacks,
                                      angles_deg, state.ratios)
     return ReconstructionResult(maps, {k: tuple(v) for k, v in history.items()},
                                 getattr(state, "ratios", None), getattr(state, "r2", None),
-                                getattr(state, "ratio_warning", None), noise)
+                                getattr(state, "ratio_warning", None), noise, stops or None)
 
 
 def parse_ratios(text: str) -> dict[str, float] | None:
