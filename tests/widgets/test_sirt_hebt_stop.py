@@ -118,3 +118,15 @@ def test_stop_note():
     assert stop_note({"Ag": {"iterations": 3, "met": True},
                       "Au": {"iterations": 300, "met": False}}) == (
         "Ag stopped by rule at 3, Au at 300 (limit reached)")
+
+
+def test_a_session_restores_the_stop_choice(loaded, tmp_path):
+    from napari_atomtomo._widgets._session import _dock_values, _restore_values
+
+    viewer, w = loaded
+    w.n_iter.value = 37  # a fixed count
+    w.stop.value = RULE  # n kept, the rule chosen again
+    values = _dock_values(w)
+    w.stop.value, w.n_iter.value = FIXED, 12
+    _restore_values(viewer, w, values)
+    assert (w.stop.value, w.n_iter.value) == (RULE, 37)

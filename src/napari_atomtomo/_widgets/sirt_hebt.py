@@ -111,8 +111,9 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             "elements": LineEdit(label="elements"),
             # parameter inputs from the specs of HebtParams / SirtParams (core/)
             "alpha": param_widget(HebtParams, "alpha"),
-            "stop": ComboBox(label="stop", choices=stop_choices(HEBT), value=RULE),
+            # n before stop: a restored session sets n (a fixed count), then its stop choice
             "n_iter": param_widget(HebtParams, "n_iter"),
+            "stop": ComboBox(label="stop", choices=stop_choices(HEBT), value=RULE),
             "relaxation": param_widget(HebtParams, "relaxation"),
             "nonnegative": param_widget(SirtParams, "nonnegative"),
             "ratios": LineEdit(label="response ratios"),
