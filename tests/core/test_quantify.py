@@ -123,7 +123,10 @@ def test_params_path_and_picker_equal_the_keyword_path():
             for el, c in conc.items()}
     params = QuantifyParams("eds", n_thresholds=40)
     assert dataclasses.asdict(params) == {"kind": "eds", "threshold": "auto", "n_thresholds": 40,
-                                          "smooth_voxels": "auto"}
+                                          "smooth_voxels": "auto", "region_margin": "auto"}
+    assert QuantifyParams("eds", region_margin=0).region_margin == 0.0
+    with pytest.raises(ValueError, match="region margin must be 'auto' or a number"):
+        QuantifyParams("eds", region_margin=-1)
     assert params.smoothing() == 1.0 and QuantifyParams("hebt").smoothing() == 0.0
     by_params = quantify_maps(maps, params=params)
     by_keywords = quantify_maps(maps, "eds", n_thresholds=40)

@@ -105,7 +105,8 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     assert trace.params() == ALGORITHM_PARAMS["trace_atoms"]()
     quantify = _widget(viewer, "Quantify (ESF threshold)")
     cls = ALGORITHM_PARAMS["quantify"]
-    assert cls(quantify.kind.value, smooth_voxels=quantify._smooth_value()) == cls("eds")
+    assert cls(quantify.kind.value, smooth_voxels=quantify._smooth_value(),
+               region_margin=quantify._margin_value()) == cls("eds")
     simulate = _widget(viewer, "Simulate tilt series")
     assert _spec_values(simulate.haadf_params()) == _spec_values(ALGORITHM_PARAMS["simulate.silica"]())
     assert simulate.agau_params() == ALGORITHM_PARAMS["simulate.agau"]()
@@ -258,10 +259,16 @@ def test_quantify_command_parses_back(make_napari_viewer):
     quantify.maps.value = [viewer.layers["map_Ag"], viewer.layers["map_Au"]]
     cls = ALGORITHM_PARAMS["quantify"]
     for name, (spec, _) in param_specs(cls).items():
-        widget = {"kind": quantify.kind, "smooth_voxels": quantify.smooth}.get(name)
+        widget = {"kind": quantify.kind, "smooth_voxels": quantify.smooth,
+                  "region_margin": quantify.margin}.get(name)
         assert widget is None or widget.label == spec.label, name
     quantify.kind.value, quantify.smooth.value = "hebt", "0.75"
     params = cls("hebt", smooth_voxels=0.75)
+    assert "--region-margin" not in quantify.command_line()  # only with --regions
+    add_or_replace_layers(viewer, [(np.ones((6, 6, 6), np.int32), {"name": "painted"}, "labels")])
+    quantify.regions.value = viewer.layers["painted"]
+    quantify.margin.value = "3"
+    params = cls("hebt", smooth_voxels=0.75, region_margin=3.0)
     args = build_parser().parse_args(shlex.split(quantify.command_line())[1:])
     assert read_params(cls, args) == params
     assert command_options(read_params(cls, args)) == command_options(params)

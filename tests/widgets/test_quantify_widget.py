@@ -148,6 +148,7 @@ def test_quantify_makes_weight_fraction_layers(quantify, qtbot, agau):
         assert rec["source_layers"] == ["map_Ag", "map_Au"]
         assert rec["parameters"] == {"kind": "eds", "factors": None, "threshold": ref.threshold,
                                      "n_thresholds": 100, "smooth_voxels": "auto",
+                                     "region_margin": "auto",  # the QuantifyParams spec
                                      "threshold_method": "esf", "esf_threshold": ref.threshold}
         assert rec["n_voxels"] == ref.n_voxels
         # How the threshold was chosen, and the particle's composition, travel with the layer.

@@ -3,7 +3,7 @@
 Moving the threshold (typed, dragged on the V(t) plot, or "auto") re-thresholds the
 cached fractions and updates the ``wt_<El>`` layers, their colour bars and the read-out.
 Uses the widget's ``picker``, ``plot``, ``threshold_edit``, ``readout``, ``regions``,
-``viewer``, ``_debounce``, ``_threshold``, ``_source``, ``_particle``, ``_replicas``,
+``viewer``, ``_debounce``, ``_margin_value``, ``_threshold``, ``_source``, ``_particle``, ``_replicas``,
 ``_support`` and ``_haadf_info``.
 """
 
@@ -22,7 +22,15 @@ from ..jobs.quantify import labels_composition, readout_text
 from ._layer_updates import add_or_replace_layers
 from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
 
-__all__ = ["ThresholdPickerMixin", "element_colormap"]
+__all__ = ["ThresholdPickerMixin", "element_colormap", "margin_text"]
+
+
+def margin_text(info: dict) -> str:
+    """The region margin chosen: voxels, Å and where it came from (``margin_info`` of
+    :func:`~napari_atomtomo.core.region_margin.region_composition`)."""
+    m_a = info.get("margin_A")
+    return (f"region margin {info['margin_voxels']:.2f} voxels"
+            + (f" = {m_a:.3g} Å" if m_a is not None else "") + f" ({info['source']})")
 
 
 def element_colormap(element: str):
@@ -72,12 +80,18 @@ class ThresholdPickerMixin:
         picker, t, vs = self.picker, self._threshold, self._source.get("voxel_size")
         if picker is None or t is None:
             return []
+        try:
+            region_margin = self._margin_value()
+        except ValueError as exc:  # the Run button says so too; the layers stay
+            self.readout.setText(str(exc))
+            return []
         from_haadf = self._particle is not None
         inside = (self._particle & (picker.summed > 0)) if from_haadf else picker.mask(t)
         fractions = picker.weight_fractions(t, inside)
         esf = picker.esf
         method = "particle" if from_haadf else esf.method if t == picker.auto_threshold else "user"
-        params = {**dataclasses.asdict(QuantifyParams(picker.kind, t)),
+        params = {**dataclasses.asdict(QuantifyParams(picker.kind, t,
+                                                      region_margin=region_margin)),
                   "factors": self._source["factors"],
                   "threshold_method": method,
                   "esf_threshold": picker.auto_threshold}
@@ -95,7 +109,7 @@ class ThresholdPickerMixin:
         elif np.any(labels > 0):  # as atomtomo quantify --regions: the same core function
             regions, margin = labels_composition(picker, fractions, inside, labels, replicas, vs,
                                                  (self._haadf_info or {}).get("max_tilt_deg"),
-                                                 warnings)
+                                                 warnings, margin=region_margin)
         if from_haadf and self._haadf_info.get("warning"):
             warnings.insert(0, f"HAADF particle: {self._haadf_info['warning']}")
         extra = {"factors_b_mol_g": picker.factors_used, "n_voxels": int(inside.sum()),
@@ -144,6 +158,8 @@ class ThresholdPickerMixin:
         if regions is None:
             regions = region_statistics(fractions, inside, None, replicas)
         text = readout_text(picker, t, fractions, inside, vs, regions)
+        if margin is not None:  # as atomtomo quantify --regions prints it
+            text += "\n" + margin_text(margin)
         if from_haadf:
             text = "particle from the HAADF series (the threshold line is not used)\n" + text
         if len(replicas) < 2:

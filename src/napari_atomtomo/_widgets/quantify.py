@@ -10,7 +10,10 @@ only the layer update costs more. The threshold
 is clamped to ≥ 0 (the V(t) axis starts a little below 0).
 
 The read-out gives the composition of the particle, or of each region of a napari Labels
-layer chosen under "regions" (painted by the user; it follows the painting), and says
+layer chosen under "regions" (painted by the user; it follows the painting), each averaged
+away from its boundaries by "region margin (voxels)" (``--region-margin``: auto = 2 σ of
+the measured blur, a number, 0 = off; the margin used, in voxels and Å, and its source
+are shown), and says
 how the automatic threshold was chosen: the ESF fit's quality, or a warning when the fit
 was poor and Otsu's threshold was used instead (also shown as a notification and stored
 in the ``wt_`` layers' metadata).
@@ -40,7 +43,7 @@ from .._layers import (
     series_array,
 )
 from ..core.elements import element_factors, load_factor_file, validate_element
-from ..core.params import command_options
+from ..core.params import command_options, param_specs
 from ..core.quantify import (
     QuantifyParams,
     default_support,
@@ -95,6 +98,11 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
         self.smooth = param_widget(QuantifyParams, "smooth_voxels", tooltip=(
             "Gaussian σ in voxels of the summed map before thresholding (auto: 1 for eds, 0 "
             "for hebt); the fractions themselves are never smoothed"))
+        self.margin = param_widget(QuantifyParams, "region_margin", tooltip=(
+            "with regions: voxels each region's mean keeps away from the other regions, the "
+            "unpainted voxels and the particle's outside, where the reconstruction's blur "
+            "mixes compositions; auto: 2 σ of the blur measured at the particle surface; "
+            "0: every painted voxel (as --region-margin)"))
         self.haadf = ComboBox(label="HAADF series", choices=self._haadf_choices, nullable=True,
                               value=None, tooltip=(
             "optional HAADF tilt series (with its angles): the particle is its SIRT "
@@ -102,6 +110,8 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
         self.maps.native.setMaximumHeight(110)
         self.inputs.extend([self.maps, self.elements, self.kind, self.factors, self.smooth,
                             self.haadf])
+        for slot in (self.revalidate, self._on_regions_painted):  # re-averaged, not re-run
+            self.margin.changed.connect(slot)
         self._particle = None
         self._replicas: list = []
         self.regions.changed.connect(self._on_regions_changed)
@@ -134,7 +144,8 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
         layout.insertWidget(at, self.plot, 1)
         layout.insertLayout(at + 1, row)
         layout.insertWidget(at + 2, self.regions.native)
-        layout.insertWidget(at + 3, self.readout)
+        layout.insertWidget(at + 3, self.margin.native)
+        layout.insertWidget(at + 4, self.readout)
         self.threshold_edit.setEnabled(False)
         self.auto_button.setEnabled(False)
 
@@ -238,6 +249,7 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
             return str(exc)
         element_factors(elements, factors, require=factor_kind(self.kind.value))
         self._smooth_value()  # raises with the reason
+        self._margin_value()
         series = self.haadf.value
         if series is not None:
             shape = np.shape(layers[0].data)
@@ -260,15 +272,25 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
             raise ValueError(f"smoothing σ must be 'auto' or a number of voxels >= 0, got {text!r}")
         return value
 
+    def _margin_value(self):
+        """The region margin typed: ``"auto"`` or voxels ≥ 0 (``ValueError`` says why not)."""
+        text = str(self.margin.value).strip() or "auto"
+        return QuantifyParams("eds", region_margin=param_specs(QuantifyParams)[
+            "region_margin"][0].parse(text)).region_margin
+
     def command_line(self) -> str:
         layers = list(self.maps.value)
         maps_dir = common_folder([layer_info(lyr).get("source_path") for lyr in layers])
         threshold = "auto"
         if self.picker is not None and self._threshold not in (None, self.picker.auto_threshold):
             threshold = self._threshold
-        params = {**command_options(QuantifyParams(self.kind.value, threshold,
-                                                   smooth_voxels=self._smooth_value())),
-                  "--factors": self._factors_path()}
+        params = command_options(QuantifyParams(self.kind.value, threshold,
+                                                smooth_voxels=self._smooth_value(),
+                                                region_margin=self._margin_value()))
+        margin, regions = params.pop("--region-margin"), self.regions.value
+        if regions is not None:  # the margin is for --regions only (the Labels layer saved)
+            params.update({"--regions": f"{regions.name}.mrc", "--region-margin": margin})
+        params["--factors"] = self._factors_path()
         extra = {"--out": "quantified"}
         if self.haadf.value is not None:
             extra = {"--haadf": layer_info(self.haadf.value).get("source_path")

@@ -23,9 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.params import auto_or_float
 from ..core.quantify import QuantifyParams
-from ..core.region_margin import check_margin
 from ..io._names import element_name_match
 from ._common import Outputs, add_force, warn, write_json
 from ._params import add_param_options, read_params
@@ -43,7 +41,8 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("maps_dir", metavar="MAPS_DIR", help="folder with map_<El>.mrc files")
-    add_param_options(p, QuantifyParams)  # --kind, --threshold, --smooth: the specs
+    # --kind, --threshold, --smooth, --region-margin: the specs (as the Quantify dock)
+    add_param_options(p, QuantifyParams)
     p.add_argument("--factors", metavar="F.json",
                    help='element factors {"Pt": {"z": ..., "f": ...}} in b·mol/g '
                         "(default: the built-in Table 2 factors for Ag, Au, Co, Zn)")
@@ -54,13 +53,6 @@ def register(subparsers) -> None:
     p.add_argument("--regions", metavar="LABELS.mrc", default=None,
                    help="integer label map of the maps' shape (0 = none): report the "
                         "composition per label")
-    p.add_argument("--region-margin", default="auto", metavar="auto|VOXELS",
-                   help="with --regions, average each region only over its voxels at least "
-                        "this far from every other region, unpainted voxel and the particle's "
-                        "outside, where the reconstruction's blur mixes compositions; 'auto' "
-                        "(default): 2 σ of the blur measured at the particle surface; 0: every "
-                        "painted voxel. A region too thin for it gets a smaller margin and a "
-                        "warning")
     p.add_argument("--max-tilt", type=float, default=None, metavar="DEG",
                    help="largest tilt angle of the series the maps came from, for the "
                         "missing-wedge check of --regions (default: from MAPS_DIR/eds.json or "
@@ -147,9 +139,8 @@ def run(args) -> int:
 
     if args.max_tilt is not None:
         find_max_tilt(args.maps_dir, args.max_tilt)  # refuse a bad angle before any work
-    margin = check_margin(auto_or_float("--region-margin", "a number of voxels >= 0",
-                                        finite=True)(str(args.region_margin)))
-    params = read_params(QuantifyParams, args)
+    params = read_params(QuantifyParams, args)  # a bad --region-margin: before any work
+    margin = params.region_margin
     paths = find_maps(args.maps_dir)
     for el in paths:
         validate_element(el)

@@ -70,6 +70,10 @@ class QuantifyParams:
     smooth_voxels : "auto" or float
         Gaussian σ (voxels) of the smoothing of ``S`` before thresholding; ``"auto"``:
         1 for ``kind="eds"``, 0 for ``"hebt"`` (:meth:`smoothing`).
+    region_margin : "auto" or float
+        With labelled regions, the voxels (≥ 0; 0: every painted voxel) a region's mean
+        keeps away from its boundaries; ``"auto"``: 2 σ of the measured edge blur
+        (:mod:`~.region_margin`). A number is stored as a float.
     """
 
     kind: str = param(MISSING, flag="--kind", label="kind", choices=("eds", "hebt"),
@@ -84,6 +88,15 @@ class QuantifyParams:
         help="Gaussian σ in voxels of the summed map before thresholding",
         shown="auto: 1 for --kind eds, 0 for hebt",
         parse=auto_or_float("--smooth", "a number of voxels >= 0"))
+    region_margin: float | str = param(
+        "auto", flag="--region-margin", label="region margin (voxels)", widget="text",
+        metavar="auto|VOXELS",
+        help="with regions, average each region only over its voxels at least this far from "
+             "every other region, unpainted voxel and the particle's outside, where the "
+             "reconstruction's blur mixes compositions; 0: every painted voxel. A region "
+             "too thin for it gets a smaller margin and a warning",
+        shown="auto: 2 σ of the blur measured at the particle surface",
+        parse=auto_or_float("--region-margin", "a number of voxels >= 0", finite=True))
 
     def __post_init__(self):
         factor_kind(self.kind)
@@ -98,6 +111,9 @@ class QuantifyParams:
                 raise ValueError(f"smooth_voxels must be 'auto' or a number in [0, 10], "
                                  f"got {self.smooth_voxels!r}")
             object.__setattr__(self, "smooth_voxels", sm)
+        from .region_margin import check_margin
+
+        object.__setattr__(self, "region_margin", check_margin(self.region_margin))
         n = self.n_thresholds
         if isinstance(n, bool) or int(n) != n or n < 10:
             raise ValueError(f"n_thresholds must be an integer >= 10, got {n!r}")
