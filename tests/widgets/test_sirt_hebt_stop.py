@@ -77,8 +77,12 @@ def test_the_rule_is_the_default_and_fixed_n_one_click_away(loaded):
     w.stop.value = RULE
     w.n_iter.value = 12  # n set by a script or a session: a fixed count
     assert w.stop.value == FIXED
-    w.mode.value = SIRT  # plain SIRT (and the sweep) keep a fixed n
+    w.mode.value = SIRT  # plain SIRT and the sweep keep a fixed n
     assert not shown(w.stop) and shown(w.n_iter) and w.gather(arrays=False)["stop"] is None
+    w.mode.value, w.stop.value, w.sweep.value = HEBT, RULE, True
+    assert not shown(w.stop) and not shown(w.n_iter) and w.gather(arrays=False)["stop"] is None
+    w.sweep.value = False
+    assert shown(w.stop) and not shown(w.n_iter)
 
 
 @pytest.mark.parametrize("mode", [EDS, HEBT])

@@ -26,7 +26,7 @@ from ._base import InputError, blame
 from ._params import params_from_widgets
 
 __all__ = ["GatherInputsMixin", "MODES", "SIRT", "EDS", "HEBT", "KIND", "DEFAULT_ITERATIONS",
-           "RULE", "FIXED", "STOP_RULE", "stop_choices"]
+           "RULE", "FIXED", "STOP_RULE", "stop_choices", "stop_note"]
 
 SIRT, EDS, HEBT = "SIRT: one tilt series", "EDS-STEM: SIRT per element", "HEBT: HAADF + EDS"
 MODES = (SIRT, EDS, HEBT)
@@ -43,6 +43,18 @@ def stop_choices(mode: str) -> list[tuple[str, str]]:
     rule = STOP_RULE.get(mode, StopParams())
     return [(f"by rule (update < {rule.tol:g}, ≤ {rule.max_iterations})", RULE),
             ("fixed n", FIXED)]
+
+
+def stop_note(stops: dict | None) -> str:
+    """How each run stopped, for the status line: ``"stopped by rule at 560"`` (HEBT),
+    ``"Ag stopped by rule at 173, Au at 300 (limit reached)"`` (EDS); ``""`` for fixed n."""
+    if not stops:
+        return ""
+    parts = [("" if label == "HEBT" else f"{label} ") + ("stopped by rule at " if i == 0 else "at ")
+             + f"{s['iterations']}" + ("" if s["met"] else " (limit reached)")
+             for i, (label, s) in enumerate(stops.items())]
+    return ", ".join(parts)
+
 
 def _angles(layer) -> np.ndarray:
     angles = layer_angles_deg(layer)

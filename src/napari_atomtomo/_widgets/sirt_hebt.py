@@ -57,6 +57,7 @@ from ._sirt_hebt_inputs import (
     GatherInputsMixin,
     _data_dir,
     stop_choices,
+    stop_note,
 )
 from ._sweep_view import SweepClicks, draw_sweep_cells
 from ._tilt_readout import show_2d_planes
@@ -86,17 +87,6 @@ TIPS = {
     "scheduler": "with chunks: a dask.distributed scheduler address (tcp://host:8786) to "
                  "run the slabs on; empty: threads of this machine; as --scheduler",
 }
-
-
-def stop_note(stops: dict | None) -> str:
-    """How each run stopped, for the status line: ``"stopped by rule at 560"`` (HEBT),
-    ``"Ag stopped by rule at 173, Au at 300 (limit reached)"`` (EDS); ``""`` for fixed n."""
-    if not stops:
-        return ""
-    parts = [("" if label == "HEBT" else f"{label} ") + ("stopped by rule at " if i == 0 else "at ")
-             + f"{s['iterations']}" + ("" if s["met"] else " (limit reached)")
-             for i, (label, s) in enumerate(stops.items())]
-    return ", ".join(parts)
 
 
 class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
