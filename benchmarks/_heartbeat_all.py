@@ -90,6 +90,7 @@ def _open_sample(viewer, hb, key) -> dict:
 
     hb.pump(0.3)
     marks = {}
+    DIAGNOSE.start()
     t0 = time.perf_counter()
     viewer.open_sample(PLUGIN, key)
     t1 = time.perf_counter()
@@ -103,6 +104,8 @@ def _open_sample(viewer, hb, key) -> dict:
     after = [t for t in hb.ticks if t > t1]
     click_end = after[0] if after else t1
     t_ret = max(t_ret, click_end)
+    DIAGNOSE.stop(hb, f"sample {key}", t0, t2, {"click": (t0, click_end),
+                                                "running": (click_end, t_ret), "end": (t_ret, t2)})
     eps = 1e-6  # a gap belongs to the phase it ends in: once
     return {"case": f"sample {key}", "click": hb.longest(t0, click_end),
             "running": hb.longest(click_end + eps, t_ret), "end": hb.longest(t_ret + eps, t2),
