@@ -300,7 +300,11 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
                          0.5)
     w = dock("Load data set")
     w.path.value = mrc
-    rows += _paired(viewer, hb, _run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)"))
+    row = _run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)")
+    if "error" not in row:  # into an empty viewer, as the Load did (napari sets up its dims)
+        row = _paired(viewer, hb, row, _napari_alone_add(
+            viewer, hb, row["new"], "add haadf to an empty viewer", clear=True))
+    rows += row if isinstance(row, list) else [row]
     # Simulate Ag-Au
     viewer.layers.clear()
     w = dock("Simulate tilt series")
