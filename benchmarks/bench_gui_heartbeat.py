@@ -51,13 +51,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _heartbeat_report import (  # noqa: E402  (a sibling script module)
-    causes_by_phase,
-    format_table,
-    phase_stalls,
-    print_run,
-    print_summary,
-)
+from _heartbeat_report import (causes_by_phase, format_table, phase_stalls,  # noqa: E402, I001
+                               print_run, print_summary)
 
 
 def _ensure_display():
