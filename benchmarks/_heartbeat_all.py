@@ -90,6 +90,7 @@ def _open_sample(viewer, hb, key) -> dict:
 
     hb.pump(0.3)
     marks = {}
+    DIAGNOSE.start()
     t0 = time.perf_counter()
     viewer.open_sample(PLUGIN, key)
     t1 = time.perf_counter()
@@ -103,30 +104,58 @@ def _open_sample(viewer, hb, key) -> dict:
     after = [t for t in hb.ticks if t > t1]
     click_end = after[0] if after else t1
     t_ret = max(t_ret, click_end)
+    DIAGNOSE.stop(hb, f"sample {key}", t0, t2, {"click": (t0, click_end),
+                                                "running": (click_end, t_ret), "end": (t_ret, t2)})
     eps = 1e-6  # a gap belongs to the phase it ends in: once
     return {"case": f"sample {key}", "click": hb.longest(t0, click_end),
             "running": hb.longest(click_end + eps, t_ret), "end": hb.longest(t_ret + eps, t2),
             "seconds": t2 - t0}
 
 
-def _napari_alone_sample(viewer, hb, key, func) -> dict:
-    """Floor row: napari alone adding the same layers with the same kwargs, one per
-    event-loop turn (15 ms apart, as the runner does), no atomtomo code in the GUI thread."""
+def _new_layers(viewer, before: set) -> list:
+    """The layers of ``viewer`` not in ``before`` (a set of layer ids): what a run added."""
+    return [layer for layer in viewer.layers if id(layer) not in before]
+
+
+def _napari_alone_add(viewer, hb, layers, what: str, placeholder: bool = False,
+                      clear: bool = False) -> dict:
+    """Floor row: napari alone adding copies of ``layers`` (their own data tuples, same
+    kwargs), one per event-loop turn 15 ms apart as the runner does, with no atomtomo code
+    in the GUI thread; then removing them. ``placeholder``: first, as a "click", a
+    one-voxel image with the first layer's axes, as a sample's placeholder; ``clear``:
+    the viewer emptied first, as before a sample."""
     from napari.layers import Layer
 
-    from napari_atomtomo import _sample_data
-
-    tuples = getattr(_sample_data, func)()
-    viewer.layers.clear()
+    tuples = [layer.as_layer_data_tuple() for layer in layers]
+    case = f"*napari alone: {what}*"
+    if not tuples:
+        return {"case": case, "click": 0.0, "running": 0.0, "end": 0.0, "seconds": 0.0,
+                "floor": True}
+    if clear:
+        viewer.layers.clear()
     hb.pump(0.5)
+    added, click = [], 0.0
     t0 = time.perf_counter()
+    if placeholder:
+        data, kwargs, _ = tuples[0]
+        kwargs = {"name": "placeholder (napari alone)", "scale": kwargs.get("scale"),
+                  "axis_labels": kwargs.get("axis_labels"), "units": kwargs.get("units")}
+        added.append(viewer.add_layer(Layer.create(
+            np.zeros((1,) * np.ndim(data), np.float32), kwargs, "image")))
+        hb.pump(0.3)
+        click = hb.longest(t0, time.perf_counter())
+    t1 = time.perf_counter()
     for data, kwargs, kind in tuples:
-        viewer.add_layer(Layer.create(data, kwargs, kind))
+        kwargs = {**kwargs, "name": f"{kwargs.get('name', kind)} (napari alone)"}
+        added.append(viewer.add_layer(Layer.create(data, kwargs, kind)))
         hb.pump(0.015)
     hb.pump(0.5)
-    t1 = time.perf_counter()
-    return {"case": f"*napari alone: add_layer of the {key} layers*", "click": 0.0,
-            "running": 0.0, "end": hb.longest(t0, t1), "seconds": t1 - t0, "floor": True}
+    t2 = time.perf_counter()
+    for layer in reversed(added):  # last first, as napari's clear (no dims change mid-way)
+        viewer.layers.remove(layer)
+    hb.pump(0.3)
+    return {"case": case, "click": click, "running": 0.0, "end": hb.longest(t1, t2),
+            "seconds": t2 - t0, "floor": True}
 
 
 def _napari_alone_fraction_layer(viewer, hb) -> dict:
@@ -155,26 +184,6 @@ def _napari_alone_fraction_layer(viewer, hb) -> dict:
             "seconds": t2 - t0, "floor": True}
 
 
-def _napari_alone_readd(viewer, hb, name) -> dict:
-    """Floor row: napari alone adding a copy of layer ``name`` (its own data tuple, same
-    kwargs) and repainting: what adding that result layer costs without atomtomo code."""
-    from napari.layers import Layer
-
-    if name not in viewer.layers:
-        return {"case": f"*napari alone: re-add {name}*", "error": "no such layer"}
-    data, kwargs, kind = viewer.layers[name].as_layer_data_tuple()
-    kwargs = {**kwargs, "name": f"{name} (napari alone)"}
-    hb.pump(0.5)
-    t0 = time.perf_counter()
-    layer = viewer.add_layer(Layer.create(data, kwargs, kind))
-    hb.pump(0.5)
-    t1 = time.perf_counter()
-    viewer.layers.remove(layer)
-    hb.pump(0.3)
-    return {"case": f"*napari alone: add a copy of the {name} layer*", "click": 0.0,
-            "running": 0.0, "end": hb.longest(t0, t1), "seconds": t1 - t0, "floor": True}
-
-
 class Diagnose:
     """``--stalls``/``--profile`` for the every-dock run: the longest stalls of each dock
     with the wrapped calls inside them, and a cProfile of the GUI thread per dock."""
@@ -201,7 +210,7 @@ class Diagnose:
             self.profiler.disable()
         lines = [f"### {title}"]
         if self.n_stalls and self.log is not None:
-            from bench_gui_heartbeat import causes_of_gap
+            from _heartbeat_report import causes_of_gap
 
             t = np.asarray(hb.ticks)
             gaps = (np.diff(t) - hb.interval) * 1e3
@@ -231,6 +240,7 @@ def _run_dock(viewer, hb, name, widget, title) -> dict:
     if not widget.run_button.isEnabled():
         return {"case": title, "error": widget.reason.text()}
     hb.pump(0.3)
+    before = {id(layer) for layer in viewer.layers}
     DIAGNOSE.start()
     t0 = time.perf_counter()
     widget.run_button.click()
@@ -244,7 +254,20 @@ def _run_dock(viewer, hb, name, widget, title) -> dict:
     DIAGNOSE.stop(hb, title, t0, t2, {"click": (t0, first), "running": (first, t_end),
                                       "end": (t_end, t2)})
     return {"case": title, "click": hb.longest(t0, first), "running": hb.longest(first, t_end),
-            "end": hb.longest(t_end, time.perf_counter()), "seconds": t_end - t0}
+            "end": hb.longest(t_end, time.perf_counter()), "seconds": t_end - t0,
+            "new": _new_layers(viewer, before)}
+
+
+def _paired(viewer, hb, row: dict, alone: dict | None = None) -> list[dict]:
+    """``row`` and its napari-alone row (by default: napari adding copies of the layers
+    the run added), linked for the table's "ours − napari alone" column."""
+    if "error" in row:
+        return [row]
+    if alone is None:
+        names = ", ".join(layer.name for layer in row["new"]) or "no new layer"
+        alone = _napari_alone_add(viewer, hb, row["new"], f"add {names}")
+    row["alone"] = alone
+    return [row, alone]
 
 
 def run_all(app, viewer) -> tuple[float, list[dict]]:
@@ -257,10 +280,10 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     rows = []
     for key in SAMPLES:
         viewer.layers.clear()
-        rows.append(_open_sample(viewer, hb, key))
-    for key, func in (("blob_tilt_series", "make_blob_tilt_series"),
-                      ("silica_tilt_series", "make_silica_tilt_series")):
-        rows.append(_napari_alone_sample(viewer, hb, key, func))
+        row = _open_sample(viewer, hb, key)
+        rows += _paired(viewer, hb, row, _napari_alone_add(
+            viewer, hb, list(viewer.layers), f"a one-voxel image, then the {key} layers",
+            placeholder=True, clear=True))
 
     def dock(name):
         _, w = viewer.window.add_plugin_dock_widget(PLUGIN, name)
@@ -277,40 +300,42 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
                          0.5)
     w = dock("Load data set")
     w.path.value = mrc
-    rows.append(_run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)"))
+    row = _run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)")
+    if "error" not in row:  # into an empty viewer, as the Load did (napari sets up its dims)
+        row = _paired(viewer, hb, row, _napari_alone_add(
+            viewer, hb, row["new"], "add haadf to an empty viewer", clear=True))
+    rows += row if isinstance(row, list) else [row]
     # Simulate Ag-Au
     viewer.layers.clear()
     w = dock("Simulate tilt series")
     w.kind.value = "agau"
-    rows.append(_run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)"))
+    rows += _paired(viewer, hb, _run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)"))
     # SIRT / HEBT on the Ag-Au series, 50 iterations
     w = dock("SIRT / HEBT")
     w.n_iter.value = 50
-    rows.append(_run_dock(viewer, hb, "hebt", w, "SIRT / HEBT (HEBT, 50 it.)"))
+    rows += _paired(viewer, hb, _run_dock(viewer, hb, "hebt", w, "SIRT / HEBT (HEBT, 50 it.)"))
     # Quantify the maps
     w = dock("Quantify (ESF threshold)")
-    rows.append(_run_dock(viewer, hb, "quantify", w, "Quantify (map_Ag, map_Au)"))
-    rows.append(_napari_alone_fraction_layer(viewer, hb))
+    row = _run_dock(viewer, hb, "quantify", w, "Quantify (map_Ag, map_Au)")
+    rows += _paired(viewer, hb, row, _napari_alone_fraction_layer(viewer, hb))
     # Preprocess, Align and EST on the blob series
     viewer.layers.clear()
     viewer.open_sample(PLUGIN, "blob_tilt_series")
     _wait_samples(hb)
     for name, title in (("Preprocess tilt series", "Preprocess (blobs)"),
                         ("Align tilt series", "Align (blobs)")):
-        rows.append(_run_dock(viewer, hb, name, dock(name), title))
+        rows += _paired(viewer, hb, _run_dock(viewer, hb, name, dock(name), title))
     w = dock("EST reconstruction")
     w.series.value = viewer.layers["blobs tilt series"]
     w.n_iter.value, w.n_iter_tight.value = 20, 10
-    rows.append(_run_dock(viewer, hb, "est", w, "EST (blobs, 20 + 10 it.)"))
-    rows.append(_napari_alone_readd(viewer, hb, "est"))
+    rows += _paired(viewer, hb, _run_dock(viewer, hb, "est", w, "EST (blobs, 20 + 10 it.)"))
     # Trace the synthetic atoms volume against its truth
     viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
     _wait_samples(hb)
     w = dock("Trace atoms")
     w.volume.value = viewer.layers["atoms volume"]
     w.truth.value = viewer.layers["atoms_true"]
-    rows.append(_run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
-    rows.append(_napari_alone_readd(viewer, hb, "atoms volume atoms"))
+    rows += _paired(viewer, hb, _run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
     hb.timer.stop()
     return floor, rows
 
@@ -342,28 +367,7 @@ def run_quantify(app, viewer, repeat: int = 1) -> tuple[float, list[dict]]:
     rows = [{"case": "Quantify dock opened (until 1 s later)", "click": hb.longest(
         t0, time.perf_counter()), "running": 0.0, "end": 0.0, "seconds": 1.0}]
     for k in range(repeat):
-        rows.append(_run_dock(viewer, hb, "quantify", w, f"Quantify (map_Ag, map_Au), run {k + 1}"))
-        rows.append(_napari_alone_fraction_layer(viewer, hb))
+        row = _run_dock(viewer, hb, "quantify", w, f"Quantify (map_Ag, map_Au), run {k + 1}")
+        rows += _paired(viewer, hb, row, _napari_alone_fraction_layer(viewer, hb))
     hb.timer.stop()
     return floor, rows
-
-
-def format_table(floor: float, rows: list[dict], load: str) -> str:
-    target = floor + 50.0
-    out = [f"repaint floor (napari alone, z slider stepped): {floor:.0f} ms; target: our "
-           f"stalls <= floor + 50 = {target:.0f} ms; load average {load}", "",
-           "| case | click ms | running ms | end ms | job s | over target |",
-           "| --- | ---: | ---: | ---: | ---: | --- |"]
-    for r in rows:
-        if "error" in r:
-            out.append(f"| {r['case']} | – | – | – | – | not run: {r['error']} |")
-            continue
-        worst = max(r["click"], r["running"], r["end"])
-        if r.get("floor"):
-            out.append(f"| {r['case']} | – | – | {r['end']:.0f} | {r['seconds']:.1f} | "
-                       "(napari's own cost) |")
-            continue
-        over = "no" if worst <= target else f"yes ({worst - target:+.0f} ms)"
-        out.append(f"| {r['case']} | {r['click']:.0f} | {r['running']:.0f} | {r['end']:.0f} | "
-                   f"{r['seconds']:.1f} | {over} |")
-    return "\n".join(out)

@@ -40,19 +40,19 @@ pytest-xvfb installs.) The target is a longest stall ≤ 50 ms while the job run
 from __future__ import annotations
 
 import argparse
-import collections
 import cProfile
 import functools
 import inspect
-import io as _io
 import os
-import pstats
+import sys
 import threading
 import time
 
 import numpy as np
 
-PHASES = ("idle", "click", "running", "end")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _heartbeat_report import (causes_by_phase, format_table, phase_stalls,  # noqa: E402, I001
+                               print_run, print_summary)
 
 
 def _ensure_display():
@@ -194,56 +194,6 @@ def log_gc(log: CallLog) -> None:
     gc.callbacks.append(on_gc)
 
 
-# ---------------------------------------------------------------------------- statistics
-def _phase_of(t: float, marks: dict) -> str:
-    if t <= marks["click"]:
-        return "idle"
-    if t <= marks.get("first_yield", np.inf):
-        return "click"
-    if t <= marks.get("last_yield", np.inf):
-        return "running"
-    return "end"
-
-
-def phase_stalls(ticks: np.ndarray, interval_s: float, marks: dict) -> dict:
-    """Stalls (ms) and their end times by phase; the gap containing the click counts too."""
-    gaps = np.diff(ticks)
-    ends = ticks[1:]
-    stalls = np.maximum(gaps - interval_s, 0.0) * 1e3
-    out = {p: ([], []) for p in PHASES}
-    for s, t_end, t_start in zip(stalls, ends, ticks[:-1]):
-        phase = _phase_of(t_end, marks)
-        out[phase][0].append(s)
-        out[phase][1].append((t_start, t_end))
-    return out
-
-
-def summarise(stalls) -> tuple[float, float, float, int]:
-    if not stalls:
-        return (np.nan, np.nan, np.nan, 0)
-    s = np.asarray(stalls)
-    return float(s.max()), float(np.percentile(s, 99)), float(np.percentile(s, 95)), s.size
-
-
-def causes_by_phase(calls, marks) -> dict:
-    """``{phase: {cause: [n, total_ms, longest_ms]}}`` (nested causes are counted too)."""
-    table = {p: collections.defaultdict(lambda: [0, 0.0, 0.0]) for p in PHASES}
-    for name, t0, t1 in calls:
-        row = table[_phase_of(t1, marks)][name]
-        d = (t1 - t0) * 1e3
-        row[0] += 1
-        row[1] += d
-        row[2] = max(row[2], d)
-    return table
-
-
-def causes_of_gap(calls, t_start, t_end) -> list[str]:
-    """Wrapped calls inside one gap, longest first (``name 123 ms``)."""
-    inside = [(t1 - t0, name) for name, t0, t1 in calls if t0 >= t_start - 1e-4 and t1 <= t_end + 1e-4]
-    inside.sort(reverse=True)
-    return [f"{name} {d * 1e3:.0f} ms" for d, name in inside[:3]] or ["(no wrapped call: GIL/CPU or Qt)"]
-
-
 # ---------------------------------------------------------------------------- the runs
 def blob_series(n: int):
     from napari_atomtomo.core.geometry import equally_sloped_angles
@@ -303,11 +253,8 @@ def main(argv=None) -> int:
     from napari_atomtomo._widgets.sirt_hebt import SIRT
 
     if "all" in args.widgets or "quantify" in args.widgets:
-        import sys
-
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import _heartbeat_all
-        from _heartbeat_all import format_table, run_all, run_quantify
+        from _heartbeat_all import run_all, run_quantify
 
         _heartbeat_all.DIAGNOSE = _heartbeat_all.Diagnose(
             log, args.stalls if args.stalls_all else 0, args.profile)
@@ -406,32 +353,12 @@ def main(argv=None) -> int:
             per_phase = phase_stalls(np.asarray(ticks), interval, marks)
             causes = causes_by_phase(log.calls, marks)
             wall = marks["end"] - marks["click"]
-            print(f"\n## {title} on a {args.n}³ volume × {len(angles)} angles, run {rep + 1}; "
-                  f"tick {args.tick_ms:g} ms; {args.ndisplay}D canvas; job {wall:.1f} s; "
-                  f"load average {load:.1f}")
-            print("| phase | longest stall (ms) | p99 (ms) | p95 (ms) | ticks |")
-            print("| --- | --- | --- | --- | --- |")
-            for phase in PHASES:
-                stats = summarise(per_phase[phase][0])
-                print("| {} | {:.1f} | {:.1f} | {:.1f} | {} |".format(phase, *stats))
-                rows.append((key, rep, phase, stats[0], stats[1], stats[2], load))
-            print("\n| phase | cause (GUI thread) | calls | total (ms) | longest (ms) |")
-            print("| --- | --- | --- | --- | --- |")
-            for phase in PHASES[1:]:
-                for name, (n_calls, total, longest) in sorted(
-                        causes[phase].items(), key=lambda kv: -kv[1][2]):
-                    print(f"| {phase} | {name} | {n_calls} | {total:.0f} | {longest:.1f} |")
-            for phase in PHASES[1:]:
-                stalls, spans = per_phase[phase]
-                order = np.argsort(stalls)[::-1][: args.stalls]
-                for i in order:
-                    print(f"  {phase} stall {stalls[i]:.0f} ms: "
-                          + "; ".join(causes_of_gap(log.calls, *spans[i])))
-            if profiler is not None:
-                out = _io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
-                print("\ncProfile of the GUI thread, running phase (by own time):")
-                print("\n".join(out.getvalue().splitlines()[:45]))
+            title_line = (f"\n## {title} on a {args.n}³ volume × {len(angles)} angles, run "
+                          f"{rep + 1}; tick {args.tick_ms:g} ms; {args.ndisplay}D canvas; job "
+                          f"{wall:.1f} s; load average {load:.1f}")
+            for phase, *stats in print_run(title_line, per_phase, causes, log.calls,
+                                           args.stalls, profiler):
+                rows.append((key, rep, phase, *stats, load))
 
     # Baseline: napari's own cost of showing a change, with no job running: the z slider
     # moved one step every 100 ms (each step re-slices the layers and repaints the canvas).
@@ -461,22 +388,7 @@ def main(argv=None) -> int:
           f"({baseline[2]} ticks; load average {os.getloadavg()[0]:.1f})")
 
     if args.repeat > 1 or len(widgets) > 1:
-        print("\n## Summary: longest stall per phase (ms); the first run makes the result layer "
-              "on the click (unless --fresh, every run does)")
-        print("| widget | phase | run 1 | later runs: best | median | worst | p99, median |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        for key in widgets:
-            for phase in PHASES:
-                first = [r[3] for r in rows if r[:3] == (key, 0, phase)]
-                later = np.array([r[3:5] for r in rows
-                                  if r[0] == key and r[1] > 0 and r[2] == phase]).reshape(-1, 2)
-                cells = [f"{first[0]:.1f}" if first else "–"]
-                if later.size:
-                    cells += [f"{later[:, 0].min():.1f}", f"{np.median(later[:, 0]):.1f}",
-                              f"{later[:, 0].max():.1f}", f"{np.median(later[:, 1]):.1f}"]
-                else:
-                    cells += ["–"] * 4
-                print(f"| {key} | {phase} | " + " | ".join(cells) + " |")
+        print_summary(widgets, rows)
     viewer.close()
     if display is not None:
         display.stop()

@@ -50,6 +50,10 @@ def atoms_layer_data(
     """
     if not isinstance(atoms, Atoms):
         raise ValueError(f"atoms must be an Atoms object, got {type(atoms).__name__}")
+    # napari imports pandas (a dependency of napari) on the first Points layer with
+    # features: 0.2-0.6 s in the GUI thread. The tuple is made in a job's worker thread
+    # (samples, Trace, Load), so import it here and napari finds it loaded.
+    import pandas  # noqa: F401, PLC0415
     if diameter_A is None:
         sizes = np.array([atom_marker_diameter_A(e) for e in atoms.elements], np.float64)
     elif not (np.isfinite(diameter_A) and diameter_A > 0):

@@ -206,3 +206,15 @@ def test_opens_on_the_newest_series_to_align(make_napari_viewer, simulated, qtbo
     widget.series.value = viewer.layers["haadf"]
     viewer.add_image(np.ones((5, 48, 48), np.float32), name="another series")
     assert widget.series.value is viewer.layers["haadf"]
+
+
+def test_align_opens_napari_activity_bar_only_after_a_second(align, monkeypatch):
+    """A quick job: napari's activity-dock bar (0.1-0.5 s of GUI thread) only if it still
+    runs a second after the click (issue 14)."""
+    from napari_atomtomo._widgets._runner import QUICK_JOB_ACTIVITY_AFTER_S
+
+    _, widget, _ = align
+    seen = {}
+    monkeypatch.setattr(widget.runner, "run", lambda *a, **k: seen.update(k))
+    widget.run_button.click()
+    assert seen["activity_after_s"] == QUICK_JOB_ACTIVITY_AFTER_S

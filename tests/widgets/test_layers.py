@@ -271,3 +271,20 @@ def test_a_new_volume_opens_on_its_middle_slice_next_to_a_series(make_napari_vie
     (vol,) = add_or_replace_layers(viewer, [image_layer_data(
         np.ones((40, 32, 40), np.float32), 0.5, "est", "est", {})])
     assert viewer.dims.point[1] == pytest.approx(np.mean(vol.extent.world[:, 0]), abs=0.5)
+
+
+def test_atoms_tuple_imports_pandas_where_it_is_made():
+    """napari imports pandas on its first Points layer with features (0.2-0.6 s in the GUI
+    thread); the atoms tuple is made in a worker thread, so it imports pandas there."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from napari_atomtomo._atoms_layers import atoms_layer_data\n"
+        "from napari_atomtomo.core.atoms import Atoms\n"
+        "assert 'pandas' not in sys.modules\n"
+        "atoms_layer_data(Atoms(np.array(['Si']), np.zeros((1, 3))), 'a', 'test')\n"
+        "assert 'pandas' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

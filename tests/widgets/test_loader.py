@@ -121,3 +121,18 @@ def test_wrong_kind_of_path_is_explained(loader, small_dataset_folder, small_til
     widget.path.value = small_tilt_series_files[0].parent
     assert "holds no haadf.mrc" in widget.reason.text()
     assert not widget.run_button.isEnabled()
+
+
+def test_a_quick_load_opens_napari_activity_bar_only_after_a_second(
+        loader, qtbot, small_tilt_series_files, monkeypatch):
+    """napari's activity-dock bar cost the GUI thread 0.1-0.5 s inside a 0.5 s load (issue
+    14): Load asks the runner for it only if the job still runs a second later."""
+    from napari_atomtomo._widgets._runner import QUICK_JOB_ACTIVITY_AFTER_S
+
+    viewer, widget = loader
+    widget.path.value = small_tilt_series_files[0]
+    seen = {}
+    run = widget.runner.run
+    monkeypatch.setattr(widget.runner, "run", lambda *a, **k: seen.update(k) or run(*a, **k))
+    _load(widget, qtbot)
+    assert seen["activity_after_s"] == QUICK_JOB_ACTIVITY_AFTER_S >= 1.0

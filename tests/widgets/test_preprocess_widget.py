@@ -67,3 +67,15 @@ def test_too_wide_border_keeps_run_disabled(widget_and_data):
     widget.border_px.value = 25
     assert not widget.run_button.isEnabled()
     assert "too wide" in widget.reason.text()
+
+
+def test_preprocess_opens_napari_activity_bar_only_after_a_second(widget_and_data, monkeypatch):
+    """A quick job: napari's activity-dock bar (0.1-0.5 s of GUI thread) only if it still
+    runs a second after the click (issue 14)."""
+    from napari_atomtomo._widgets._runner import QUICK_JOB_ACTIVITY_AFTER_S
+
+    _, widget, _, _ = widget_and_data
+    seen = {}
+    monkeypatch.setattr(widget.runner, "run", lambda *a, **k: seen.update(k))
+    widget.run_button.click()
+    assert seen["activity_after_s"] == QUICK_JOB_ACTIVITY_AFTER_S

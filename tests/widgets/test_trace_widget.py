@@ -220,3 +220,15 @@ def test_one_element_shows_rejected_candidates_as_a_hidden_layer(traced, qtbot):
     assert len(atoms.data) == gates["n_atoms"]
     _, truth = synthetic_atoms_volume()
     assert len(atoms.data) == int(np.sum(truth.elements == "Si"))
+
+
+def test_trace_opens_napari_activity_bar_only_after_a_second(traced, monkeypatch):
+    """A quick job: napari's activity-dock bar (0.1-0.5 s of GUI thread) only if it still
+    runs a second after the click (issue 14)."""
+    from napari_atomtomo._widgets._runner import QUICK_JOB_ACTIVITY_AFTER_S
+
+    _, widget = traced
+    seen = {}
+    monkeypatch.setattr(widget.runner, "run", lambda *a, **k: seen.update(k))
+    widget.run_button.click()
+    assert seen["activity_after_s"] == QUICK_JOB_ACTIVITY_AFTER_S

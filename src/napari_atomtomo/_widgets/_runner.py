@@ -65,8 +65,15 @@ __all__ = [
     "COMPILING_MESSAGE",
     "MIN_UPDATE_INTERVAL_S",
     "ACTIVITY_DOCK_INTERVAL_S",
+    "QUICK_JOB_ACTIVITY_AFTER_S",
     "runner_hub",
 ]
+
+#: ``activity_after_s`` of the docks whose jobs usually end within a second (Load,
+#: Preprocess, Align, Trace): their own status line and bar show them; napari's
+#: activity-dock bar, made 15 ms after the click, cost the GUI thread 0.1-0.5 s (the
+#: session's first) inside a 0.5 s job (issue 14: the Load row's click stall).
+QUICK_JOB_ACTIVITY_AFTER_S = 1.0
 
 
 class JobRunner(JobEndMixin, QWidget):

@@ -32,6 +32,7 @@ from ._defaults import has_angles, is_plain, is_series, was_aligned
 from ._job_plots import plot_shifts
 from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S
 
 __all__ = ["AlignWidget"]
 
@@ -220,7 +221,8 @@ class AlignWidget(JobDockWidget):
         self.runner.run(iter_align_layers, stacks, angles, shifts, params, tilt_axis=tilt_axis,
                         axis=axis, refine=refine,
                         label=f"align {layer.name}", total=len(stacks) + (shifts is None),
-                        describe=lambda s: s.message, on_result=on_result)
+                        describe=lambda s: s.message, on_result=on_result,
+                        activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
 
     @staticmethod
     def _aligned_layer(src, data, parameters, series_name, meta, angles=None):

@@ -21,6 +21,7 @@ from .._reader import (
     read_mrc_layers,
 )
 from ._base import JobDockWidget, format_command, is_empty_path
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S
 
 __all__ = ["DatasetLoaderWidget", "SOURCES", "load_layers"]
 
@@ -122,4 +123,5 @@ class DatasetLoaderWidget(JobDockWidget):
             label=f"load {Path(self.path.value).name}",
             on_result=lambda layers: layers,
             exclusive=self.exclusive,
+            activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S,
         )

@@ -21,6 +21,7 @@ from ..core.preprocess import PreprocessParams, preprocess_series, report_summar
 from ._base import JobDockWidget, format_command, layer_file_hint
 from ._defaults import has_angles, is_plain
 from ._params import param_widget, params_from_widgets
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S
 
 __all__ = ["PreprocessWidget"]
 
@@ -98,5 +99,5 @@ class PreprocessWidget(JobDockWidget):
                 metadata={"report": report, "command": command})
 
         self.runner.run(preprocess_series, stack, params, label=f"preprocess {layer.name}",
-                        on_result=on_result)
+                        on_result=on_result, activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
 

@@ -31,6 +31,7 @@ from ._atoms_view import (
 )
 from ._base import JobDockWidget, add_or_replace_layers, format_command, layer_file_hint
 from ._defaults import is_volume, newest
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S
 from ._trace_plots import DeviationPlot, PeakIntensityPlot, StructurePlot, trace_inputs
 
 __all__ = ["TraceWidget"]
@@ -152,7 +153,8 @@ class TraceWidget(JobDockWidget):
             None if truth is None else atoms_from_points_layer(truth),
             float(self.resolution.value), method,
             label=f"trace {layer.name}", total=2 if truth is None else 3,
-            describe=lambda step: step.message, on_result=self._result_layer_data)
+            describe=lambda step: step.message, on_result=self._result_layer_data,
+            activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
 
     def _result_layer_data(self, outcome):
         name, translate, params, n_expected, truth_name, method = self._job_source
