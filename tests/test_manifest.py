@@ -74,6 +74,7 @@ def test_core_does_not_import_gui_packages(path):
     assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}; core must stay Qt-free"
 
 
+@pytest.mark.slow
 def test_core_imports_without_gui_packages():
     """Importing every core module in a fresh interpreter loads no GUI package."""
     modules = sorted(

@@ -148,6 +148,7 @@ def test_cli_bad_chunks_and_dy_shifts_are_one_sentence(tmp_path, series_file, ca
     assert not any(q.suffix == ".zarr" or q.name.startswith(".") for q in tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_napari_opens_an_ome_zarr_lazily(tmp_path, make_napari_viewer, volume):
     import dask.array as da
 

@@ -143,6 +143,7 @@ def test_saved_shifts_are_reused_for_another_signal(align, qtbot, tmp_path):
     assert args.apply_shifts == str(path) and args.out == "eds_Si_aligned.mrc"
 
 
+@pytest.mark.slow
 def test_invalid_inputs_disable_run_with_the_reason(align, qtbot, tmp_path):
     viewer, widget, _ = align
     widget.reference.value = INDEX

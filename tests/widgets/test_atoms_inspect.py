@@ -61,6 +61,7 @@ def test_missing_atoms_are_counted_and_marked(traced):
     assert f"misplaced {n_far} " in widget.summary.text()
 
 
+@pytest.mark.slow
 def test_legend_and_per_element_show_hide(traced):
     viewer, widget = traced
     overlays = viewer.canvas.overlays
@@ -85,6 +86,7 @@ def test_legend_and_per_element_show_hide(traced):
     assert layer.shown.all()
 
 
+@pytest.mark.slow
 def test_plots_and_atoms_are_linked_both_ways(traced, qtbot):
     viewer, widget = traced
     layer = viewer.layers["atoms volume atoms"]
@@ -109,6 +111,7 @@ def test_plots_and_atoms_are_linked_both_ways(traced, qtbot):
         (12, widget.peaks_plot.intensities[11]))
 
 
+@pytest.mark.slow
 def test_plot_legends_sit_above_the_data(traced):
     _, widget = traced
     for plot in (widget.peaks_plot, widget.deviation_plot):

@@ -114,6 +114,7 @@ def test_error_curves_of_both_rounds_are_blitted_after_the_axes_were_prepared(qt
                                                   x_starts={ROUND_2: 5}, marks=()))
 
 
+@pytest.mark.slow
 def test_est_on_the_blob_sample_makes_the_est_layer(est, qtbot, open_sample):
     viewer, widget = est
     open_sample(viewer, "blob_tilt_series")

@@ -59,6 +59,7 @@ def _canvas_pos(plot, t):
     return QPoint(int(round(x_px / ratio)), int(round(canvas.height() - y_px / ratio)))
 
 
+@pytest.mark.slow
 def test_threshold_dragged_below_zero_with_the_button_held(quantify, qtbot, agau):  # noqa: F811
     """Issue 14: dragging the line below 0 raised ``ValueError`` and left −0.0044 in the
     field and on the line but 0.1014 in the read-out and the ``wt_`` layers. Here the
@@ -390,6 +391,7 @@ def test_four_docks_fit_a_normal_window(make_napari_viewer, qtbot, settle):
 
 
 # ------------------------------------------------------------- the SiO2 EST sample
+@pytest.mark.slow
 def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtbot, tmp_path,
                                                          monkeypatch):
     """Issue 14: the "SiO2 reconstructed by EST" sample froze the window for 39 s with no
@@ -440,6 +442,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
 
 
 # ------------------------------------------------------------- 2D data sets: the sinogram's angle
+@pytest.mark.slow
 def test_ag_au_sinograms_sit_beside_the_maps_and_name_their_angle_in_degrees(
         make_napari_viewer, qtbot, open_sample):
     """Issue 14: "the 31-tilt Ag-Au series with its 15 Å phantom gives 0-1440, and the
@@ -532,6 +535,7 @@ def test_an_atom_clicked_on_the_canvas_is_ringed_in_both_plots(make_napari_viewe
     assert "O" not in widget.legend.entries
 
 
+@pytest.mark.slow
 def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
         make_napari_viewer, qtbot, tmp_path, monkeypatch):
     """Bug 4 of the audit: the SiO2 sample's ``progress`` was made in the worker thread,

@@ -26,6 +26,7 @@ def test_result_tag_names_algorithm_and_parameters():
     assert tag("est", {"n_iter": 20, "n_iter_tight": 10}) == "EST n20+10"
 
 
+@pytest.mark.slow
 def test_keep_result_freezes_maps_and_a_new_run_hides_them(loaded, qtbot):  # noqa: F811
     viewer, w = loaded
     assert not w.keep_button.isEnabled()  # nothing to keep yet
@@ -54,6 +55,7 @@ def test_keep_result_freezes_maps_and_a_new_run_hides_them(loaded, qtbot):  # no
     assert "map_Au [HEBT α0.2 n6]" in viewer.layers
 
 
+@pytest.mark.slow
 def test_clicking_a_sweep_cell_shows_its_maps(loaded, qtbot, agau):  # noqa: F811
     viewer, w = loaded
     w.sweep.value = True

@@ -210,6 +210,7 @@ def test_one_row_series_opens_as_a_sinogram(make_napari_viewer):
     np.testing.assert_array_equal(series_array(layer), stack)
 
 
+@pytest.mark.slow
 def test_the_canvas_names_the_exact_tilt_angle(make_napari_viewer, open_sample):
     """The slider is linear; equally sloped angles are not: the canvas text names the
     exact angle and image number of the image on screen."""

@@ -67,6 +67,7 @@ def test_volume_without_angles_loads_as_volume(loader, qtbot, tmp_path):
     assert layer.metadata["atomtomo"]["kind"] == "volume"
 
 
+@pytest.mark.slow
 def test_load_dataset_folder(loader, qtbot, small_dataset_folder):
     viewer, widget = loader
     folder, ds = small_dataset_folder

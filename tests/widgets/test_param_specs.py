@@ -112,6 +112,7 @@ def test_widget_defaults_are_the_dataclass_defaults(make_napari_viewer):
     assert simulate.agau_params() == ALGORITHM_PARAMS["simulate.agau"]()
 
 
+@pytest.mark.slow
 def test_preprocess_command_parses_back(make_napari_viewer):
     import numpy as np
 
@@ -144,6 +145,7 @@ def test_widget_inputs_follow_the_specs(make_napari_viewer):
         assert widget.tooltip.startswith(spec.help)
 
 
+@pytest.mark.slow
 def test_copied_command_parses_back_to_the_same_parameters(make_napari_viewer, tmp_path):
     """Non-default values set in the SIRT / HEBT widget come back from its command line."""
     import numpy as np
@@ -179,6 +181,7 @@ def test_copied_command_parses_back_to_the_same_parameters(make_napari_viewer, t
     assert command_options(back) == command_options(params)
 
 
+@pytest.mark.slow
 def test_stop_rule_defaults_agree(make_napari_viewer):
     """EDS-STEM and HEBT stop by the same rule in the widget (default), on the command line
     without --iterations and in core/stopping.py; the widget's command parses back to it."""
@@ -242,6 +245,7 @@ def test_trace_command_parses_back(make_napari_viewer):
     assert command_options(read_params(cls, args)) == command_options(params)
 
 
+@pytest.mark.slow
 def test_quantify_command_parses_back(make_napari_viewer):
     """Kind and smoothing set in the Quantify widget come back from its command line."""
     import shlex

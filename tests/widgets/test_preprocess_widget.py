@@ -34,6 +34,7 @@ def widget_and_data(make_napari_viewer):
     return viewer, widget, stack, levels
 
 
+@pytest.mark.slow
 def test_preprocess_widget_matches_the_cli(widget_and_data, qtbot, tmp_path):
     viewer, widget, stack, levels = widget_and_data
     widget.normalize.value = True
@@ -62,6 +63,7 @@ def test_preprocess_widget_matches_the_cli(widget_and_data, qtbot, tmp_path):
                                atol=1e-5)
 
 
+@pytest.mark.slow
 def test_too_wide_border_keeps_run_disabled(widget_and_data):
     _, widget, _, _ = widget_and_data
     widget.border_px.value = 25
@@ -69,6 +71,7 @@ def test_too_wide_border_keeps_run_disabled(widget_and_data):
     assert "too wide" in widget.reason.text()
 
 
+@pytest.mark.slow
 def test_preprocess_opens_napari_activity_bar_only_after_a_second(widget_and_data, monkeypatch):
     """A quick job: napari's activity-dock bar (0.1-0.5 s of GUI thread) only if it still
     runs a second after the click (issue 14)."""

@@ -39,6 +39,7 @@ def _wt_meta(viewer):
     return viewer.layers["wt_Zn"].metadata["atomtomo"]
 
 
+@pytest.mark.slow
 def test_region_margin_field_readout_metadata_and_command(loaded, qtbot):
     viewer, w, maps, labels, truth = loaded
     spec, default = param_specs(QuantifyParams)["region_margin"]

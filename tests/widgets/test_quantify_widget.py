@@ -128,6 +128,7 @@ def test_opens_with_the_maps_selected(quantify):
         "--out quantified")
 
 
+@pytest.mark.slow
 def test_quantify_makes_weight_fraction_layers(quantify, qtbot, agau):
     viewer, widget = quantify
     ds, maps, _ = agau
@@ -185,6 +186,7 @@ def _click(plot, t):
         MouseEvent(name, plot.canvas, x_px, y_px, button=1)._process()
 
 
+@pytest.mark.slow
 def test_dragging_the_threshold_updates_layers_live(quantify, qtbot, agau):
     viewer, widget = quantify
     _, maps, _ = agau
@@ -268,6 +270,7 @@ def test_invalid_inputs_disable_run_with_the_reason(quantify, tmp_path):
     assert reason() == "select the element-map layers to quantify (e.g. map_Ag and map_Au)"
 
 
+@pytest.mark.slow
 def test_agau_sample_data(make_napari_viewer, open_sample):
     viewer = make_napari_viewer()
     open_sample(viewer, "agau_phantom")
@@ -303,6 +306,7 @@ def _mouse(qtbot, plot, t, action):
         qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=pos)
 
 
+@pytest.mark.slow
 def test_dragging_the_line_below_zero_clamps_to_zero(quantify, qtbot, agau):
     # Issue 14: the V(t) axis starts below 0; a real drag there must not raise.
     viewer, widget = quantify
@@ -377,6 +381,7 @@ def test_a_poor_fit_falls_back_with_a_warning(make_napari_viewer, qtbot):
     assert "(Otsu)" in widget.readout.text()
 
 
+@pytest.mark.slow
 def test_weight_fractions_get_a_colour_bar_and_stay_readable(quantify, qtbot):
     viewer, widget = quantify
     _run(widget, qtbot)

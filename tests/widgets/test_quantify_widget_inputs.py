@@ -62,6 +62,7 @@ def test_smoothing_field_is_used_and_checked(make_napari_viewer, qtbot, agau):
     np.testing.assert_array_equal(viewer.layers["wt_Au"].data, ref.weight_fractions["Au"])
 
 
+@pytest.mark.slow
 def test_standard_errors_from_the_maps_resamples_folder(make_napari_viewer, qtbot, agau, tmp_path):
     _, maps, params = agau
     folder = tmp_path / "maps"

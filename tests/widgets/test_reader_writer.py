@@ -118,6 +118,7 @@ def test_phantom_next_to_angles_is_a_volume(tmp_path):
     assert meta["axis_labels"] == ("z", "y", "x")  # same count as the angles, still a volume
 
 
+@pytest.mark.slow
 def test_sample_blob_tilt_series(make_napari_viewer, open_sample):
     viewer = make_napari_viewer()
     open_sample(viewer, "blob_tilt_series")
@@ -142,6 +143,7 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"outside data folder {DATA} is absent")
 
 
+@pytest.mark.slow
 @needs_data
 def test_open_a_dm3_tilt_series_with_its_own_tilt_calibration(make_napari_viewer):
     viewer = make_napari_viewer()

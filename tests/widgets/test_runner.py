@@ -143,6 +143,7 @@ def test_cancel_stops_the_job_at_its_next_yield(runner, qtbot):
     assert "job preview" in viewer.layers  # the last preview stays to look at
 
 
+@pytest.mark.slow
 def test_output_queued_before_cancel_is_dropped(runner, qtbot):
     viewer = runner._viewer
     go, end, queued = threading.Event(), threading.Event(), threading.Event()
@@ -278,6 +279,7 @@ def fail_with_a_long_sentence(n_ok):
     raise ValueError(LONG_SENTENCE)
 
 
+@pytest.mark.slow
 def test_a_failed_job_shows_its_whole_sentence_in_the_dock(make_napari_viewer, qtbot,
                                                            notifications):
     """Issue 14: the dock said only "failed (ValueError)"; the sentence was cut off in a toast."""
@@ -300,6 +302,7 @@ def test_a_failed_job_shows_its_whole_sentence_in_the_dock(make_napari_viewer, q
     assert "done" in runner.status.text()
 
 
+@pytest.mark.slow
 def test_the_first_result_layer_waits_a_turn_after_on_result(runner, qtbot):
     """``on_result`` (plots, read-outs) and napari making the first layer are two turns:
     in one they added up to one long stall (Quantify, issue 14)."""

@@ -20,6 +20,7 @@ SAMPLES = [("blob_tilt_series", "make_blob_tilt_series", "blobs tilt series"),
            ("silica_tilt_series", "make_silica_tilt_series", "haadf")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("key", "func", "first"), SAMPLES)
 def test_a_sample_computes_in_a_worker_and_fills_its_placeholder(
         make_napari_viewer, qtbot, monkeypatch, key, func, first):
@@ -49,6 +50,7 @@ def test_a_sample_computes_in_a_worker_and_fills_its_placeholder(
     assert layer_info(placeholder)["kind"] != "placeholder"
 
 
+@pytest.mark.slow
 def test_a_failing_sample_removes_its_placeholder_and_says_why(make_napari_viewer, qtbot,
                                                                monkeypatch):
     viewer = make_napari_viewer()
@@ -64,6 +66,7 @@ def test_a_failing_sample_removes_its_placeholder_and_says_why(make_napari_viewe
     assert "no blobs today" in runner.error.text()
 
 
+@pytest.mark.slow
 def test_a_sample_while_a_job_runs_is_made_synchronously(make_napari_viewer, monkeypatch):
     viewer = make_napari_viewer()
     monkeypatch.setattr(JobRunner, "_active", object())  # the single-flight slot is taken
@@ -72,6 +75,7 @@ def test_a_sample_while_a_job_runs_is_made_synchronously(make_napari_viewer, mon
     assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
 
 
+@pytest.mark.slow
 def test_an_existing_layer_of_the_first_name_is_replaced_not_duplicated(make_napari_viewer, qtbot,
                                                                        open_sample):
     viewer = make_napari_viewer()
@@ -83,6 +87,7 @@ def test_an_existing_layer_of_the_first_name_is_replaced_not_duplicated(make_nap
     assert _sample_worker.running_workers() == []
 
 
+@pytest.mark.slow
 def test_the_agau_phantom_opens_in_its_z_x_view_without_a_dock(make_napari_viewer, qtbot,
                                                                  open_sample):
     """A 2D data set ``(z, 1, x)`` showed one-pixel lines (its y-x planes) until a dock

@@ -92,6 +92,7 @@ def test_silica_series_matches_the_command_line(simulate, qtbot, tmp_path):
                                atoms.data[:, ::-1], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_own_xyz_noise_free_conserves_the_signal(simulate, qtbot, tmp_path):
     viewer, widget = simulate
     model = Atoms(["Si", "Si", "O"], [[0.0, 0.0, 0.0], [2.0, 1.0, -1.0], [-1.5, 0.5, 1.0]])
@@ -114,6 +115,7 @@ def test_own_xyz_noise_free_conserves_the_signal(simulate, qtbot, tmp_path):
     assert (args.n_pixels, args.shift_sigma) == (48, 1.0)
 
 
+@pytest.mark.slow
 def test_agau_dataset_matches_the_command_line(simulate, qtbot, tmp_path):
     viewer, widget = simulate
     widget.kind.value = AGAU
@@ -148,6 +150,7 @@ def test_agau_dataset_matches_the_command_line(simulate, qtbot, tmp_path):
     np.testing.assert_array_equal(ds.phantoms["Au"], viewer.layers["phantom_Au"].data)
 
 
+@pytest.mark.slow
 def test_invalid_inputs_disable_run_with_the_reason(simulate, tmp_path):
     _, widget = simulate
     assert widget.run_button.isEnabled()
@@ -173,6 +176,7 @@ def test_invalid_inputs_disable_run_with_the_reason(simulate, tmp_path):
     assert series.dose == 2.2e6 and series.preset is None and series.r_noise is None
 
 
+@pytest.mark.slow
 def test_cancel_drops_the_result(simulate, qtbot):
     viewer, widget = simulate
     with qtbot.waitSignal(widget.runner.cancelled, timeout=60_000):
@@ -197,6 +201,7 @@ def test_silica_sample_data_is_the_preset_10_series(make_napari_viewer, open_sam
     assert not viewer.layers["atoms_true"].visible
 
 
+@pytest.mark.slow
 def test_a_particle_that_does_not_fit_the_field_disables_run(simulate):
     _, widget = simulate
     widget.n_pixels.value = 40  # 20 Å across: the 24.7 Å shipped particle cannot fit

@@ -48,6 +48,7 @@ def shown(widget) -> bool:
     return not widget.native.isHidden()
 
 
+@pytest.mark.slow
 def test_the_rule_is_the_default_and_fixed_n_one_click_away(loaded):
     _, w = loaded
     assert w.mode.value == HEBT and w.stop.value == RULE
@@ -85,6 +86,7 @@ def test_the_rule_is_the_default_and_fixed_n_one_click_away(loaded):
     assert shown(w.stop) and not shown(w.n_iter)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [EDS, HEBT])
 def test_the_rule_stops_before_its_limit_on_a_small_phantom(loaded, qtbot, agau, mode):
     viewer, w = loaded
@@ -124,6 +126,7 @@ def test_stop_note():
         "Ag stopped by rule at 3, Au at 300 (limit reached)")
 
 
+@pytest.mark.slow
 def test_a_session_restores_the_stop_choice(loaded, tmp_path):
     from napari_atomtomo._widgets._session import _dock_values, _restore_values
 

@@ -355,6 +355,7 @@ def test_ill_determined_ratios_are_replaced_and_flagged(widget, qtbot):
     assert "⚠" in w.fit_label.text() and f"r_Co = {choice.ratios['Co']:.4g}" in w.fit_label.text()
 
 
+@pytest.mark.slow
 def test_chunks_and_scheduler_run_the_job_in_y_slabs_as_the_cli(widget, qtbot, open_sample):
     """Issue 16 left-over: the CLI's --chunks N / --scheduler ADDRESS in the dock."""
     from napari_atomtomo._layers import layer_angles_deg, series_array
@@ -384,6 +385,7 @@ def test_chunks_and_scheduler_run_the_job_in_y_slabs_as_the_cli(widget, qtbot, o
     assert [line.get_label() for line in w.plot.axes.lines] == ["sirt"]
 
 
+@pytest.mark.slow
 def test_the_sweep_stays_in_memory(loaded):
     _, w = loaded
     w.mode.value = HEBT

@@ -117,6 +117,7 @@ def test_trace_then_resplit_live_by_dragging_the_threshold(traced, qtbot):
     assert n_far > 0 and f"misplaced {n_far} " in widget.summary.text()
 
 
+@pytest.mark.slow
 def test_cancel_drops_the_result(traced, qtbot):
     viewer, widget = traced
     with qtbot.waitSignal(widget.runner.cancelled, timeout=30_000):
@@ -222,6 +223,7 @@ def test_one_element_shows_rejected_candidates_as_a_hidden_layer(traced, qtbot):
     assert len(atoms.data) == int(np.sum(truth.elements == "Si"))
 
 
+@pytest.mark.slow
 def test_trace_opens_napari_activity_bar_only_after_a_second(traced, monkeypatch):
     """A quick job: napari's activity-dock bar (0.1-0.5 s of GUI thread) only if it still
     runs a second after the click (issue 14)."""
