@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ._generators import run_to_end
 from ._refs import PAPER_002, cites
 from .params import param, register_params
 from .sirt import SirtParams, check_element_stacks, iter_sirt
@@ -131,19 +132,8 @@ class StopInfo:
 def sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=None,
                  shifts=None, callback: Callable | None = None) -> tuple[np.ndarray, StopInfo]:
     """Non-negative SIRT of one tilt series until ``stop``'s rule holds."""
-    return _drain(iter_sirt_stopped(stack, angles_deg, stop, support=support, shifts=shifts),
+    return run_to_end(iter_sirt_stopped(stack, angles_deg, stop, support=support, shifts=shifts),
                   callback)
-
-
-def _drain(gen, callback):
-    """Run a generator to its end, ``callback(state)`` per state; its return value."""
-    while True:
-        try:
-            state = next(gen)
-        except StopIteration as end:
-            return end.value
-        if callback is not None:
-            callback(state)
 
 
 def iter_sirt_stopped(stack, angles_deg, stop: StopParams = StopParams(), *, support=None,
@@ -239,7 +229,7 @@ def hebt_stopped(haadf, eds, angles_deg, params=None, stop: StopParams = HEBT_ST
     rules ``"update"`` (on all element maps together, the mean relative update per
     iteration over the last :data:`HEBT_CHECK_EVERY` iterations) or ``"none"``.
     """
-    return _drain(iter_hebt_stopped(haadf, eds, angles_deg, params, stop, ratios=ratios,
+    return run_to_end(iter_hebt_stopped(haadf, eds, angles_deg, params, stop, ratios=ratios,
                                     support=support, shifts=shifts), callback)
 
 
