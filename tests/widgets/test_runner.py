@@ -119,12 +119,15 @@ def test_cancel_stops_the_job_at_its_next_yield(runner, qtbot):
     state it was computing when Cancel came, and nothing it makes after is delivered.
     (How long that takes is measured in benchmarks/bench_gui_heartbeat.py, not here.)"""
     viewer = runner._viewer
-    made = []
+    made, gate = [], threading.Event()
 
     def counted(n, delay):
         for state in count_up(n, delay):
             made.append(state.iteration)
             yield state
+            # held after each state until the test has read ``made`` and cancelled, so
+            # the count below does not depend on how fast the worker runs meanwhile
+            gate.wait(60)
 
     with qtbot.waitSignal(runner.yielded, timeout=10_000):
         runner.run(counted, 100_000, 0.01, label="long", total=100_000,
@@ -134,6 +137,7 @@ def test_cancel_stops_the_job_at_its_next_yield(runner, qtbot):
         runner.yielded.connect(late.append)
         at_cancel = len(made)
         runner.cancel()
+        gate.set()
     assert len(made) <= at_cancel + 1  # stopped at the first yield after Cancel
     assert blocker.args == [1]
     assert late == []  # nothing delivered after Cancel
