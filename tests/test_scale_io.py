@@ -211,3 +211,19 @@ def test_trace_cli_in_chunks_finds_the_in_memory_atoms(tmp_path, capsys):
     assert main([*base[:1], str(tmp_path / "v.mrc"), "--chunks", "4",
                  "--out", str(tmp_path / "s.xyz")]) == 2
     assert "--method direct" in capsys.readouterr().err
+
+
+def test_a_lazy_tilt_series_gets_the_series_layout(tmp_path, monkeypatch, volume):
+    """A tilt series too big to read (here: any size) opens lazily in the same (angle, 1,
+    y, x) layout as one read whole, not as a one-row sinogram."""
+    from napari_atomtomo import _reader
+
+    stack = volume[:7]  # (angle, y, x)
+    path = tmp_path / "series.mrc"
+    io.write_mrc(path, stack, 2.0, kind="stack")
+    monkeypatch.setattr(_reader, "LAZY_MRC_BYTES", 0)
+    data, kwargs, _ = _reader.read_mrc_layers(path)[0]
+    assert not isinstance(data, np.ndarray)  # lazy
+    assert data.shape == (7, 1) + stack.shape[1:] and len(kwargs["scale"]) == 4
+    assert kwargs["metadata"]["atomtomo"]["display"] == "angle_z_y_x"
+    np.testing.assert_array_equal(np.asarray(data[:, 0]), stack)

@@ -119,10 +119,15 @@ def _lazy_layer(data, vs, name, path, kind, angles=None, **extra):
     """A layer tuple holding lazy ``data`` (a dask array or a list of them: multiscale):
     the kwargs come from a placeholder, so nothing is read here."""
     first = data[0] if isinstance(data, list) else data
-    placeholder = np.zeros((first.shape[0], 1, 1), dtype=np.float32)
-    _, kwargs, kind_ = image_layer_data(
+    # the smallest array with the same layout: a one-row series is a sinogram, any other
+    # gets the 4D (angle, 1, y, x) layout of _layers.series_layout, and so must its data
+    placeholder = np.zeros((first.shape[0], min(first.shape[1], 2), first.shape[-1]),
+                           dtype=np.float32)
+    laid_out, kwargs, kind_ = image_layer_data(
         placeholder, vs, name, "read", {"path": str(path)}, kind=kind, angles_deg=angles,
         metadata={"source_path": str(path), "lazy": True, **extra})
+    if np.ndim(laid_out) > first.ndim:
+        data = [d[:, None] for d in data] if isinstance(data, list) else data[:, None]
     if isinstance(data, list):
         kwargs["multiscale"] = True
         small = np.asarray(data[-1])
