@@ -81,6 +81,15 @@ def _data_dir(layer) -> str:
 class GatherInputsMixin:
     """``gather`` for :class:`~.sirt_hebt.SirtHebtWidget` (its pickers and fields)."""
 
+    def _sweeping(self) -> bool:
+        """Whether the planned run is the α × n sweep (HEBT mode with the sweep ticked)."""
+        return self.mode.value == HEBT and self.sweep.value
+
+    def _ruled(self) -> bool:
+        """Whether the planned run stops by its rule (EDS or HEBT, not a sweep)."""
+        return (self.mode.value in STOP_RULE and not self._sweeping()
+                and self.stop.value == RULE)
+
     def gather(self, arrays: bool = True) -> dict:
         """Arrays and parameters of the job from the inputs; ``ValueError`` says what is wrong.
 
@@ -140,7 +149,7 @@ class GatherInputsMixin:
             g.setdefault("ref_layer", first)
             g["stacks"] = stacks
             g["sources"] += [lyr.name for lyr in layers]
-        ruled = mode in STOP_RULE and not self.sweep.value and self.stop.value == RULE
+        ruled = self._ruled()
         g["stop"] = None
         if ruled:  # as the CLI without --iterations: at most the rule's limit
             g["stop"] = replace(STOP_RULE[mode], relaxation=round(self.relaxation.value, 4))
@@ -167,7 +176,7 @@ class GatherInputsMixin:
         if ruled and g["chunks"]:  # as atomtomo eds: the rule looks at the whole volume
             raise InputError("y-slabs run a fixed count: choose stop 'fixed n' (the rule "
                              "looks at the whole volume at once)", self.stop)
-        if mode == HEBT and self.sweep.value:
+        if self._sweeping():
             if g["chunks"]:
                 raise InputError("the α × n sweep runs in memory: set chunks to 0",
                                  self.chunks)

@@ -180,7 +180,7 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
 
     def _on_mode_changed(self, *_) -> None:
         mode = self.mode.value
-        sweep = mode == HEBT and self.sweep.value
+        sweep = self._sweeping()
         self.haadf.visible = mode != EDS
         self.haadf.label = "tilt series" if mode == SIRT else "HAADF series"
         for name in ("eds", "elements"):
@@ -207,14 +207,9 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
             self.sweep_view.hide()
         self.revalidate()
 
-    def _ruled(self) -> bool:
-        """Whether the planned run stops by its rule (EDS or HEBT, not a sweep)."""
-        return (self.mode.value in STOP_RULE and not (self.mode.value == HEBT and self.sweep.value)
-                and self.stop.value == RULE)
-
     def _show_stop(self, *_) -> None:
         """The stop choice in EDS and HEBT; n only for a fixed count."""
-        sweep = self.mode.value == HEBT and self.sweep.value
+        sweep = self._sweeping()
         self.stop.visible = self.mode.value in STOP_RULE and not sweep
         self.n_iter.visible = not sweep and not self._ruled()
         self.revalidate()
@@ -257,7 +252,7 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
     def _prepare_plot(self) -> None:
         """Draw the residual plot's axes for the planned run now, not on the click."""
         if (not hasattr(self, "plot") or self.runner.busy
-                or (self.mode.value == HEBT and self.sweep.value)):
+                or self._sweeping()):
             return
         n = (STOP_RULE[self.mode.value].max_iterations if self._ruled()
              else int(self.n_iter.value))  # by rule: the limit
