@@ -15,7 +15,7 @@ import numpy as np
 
 from . import io
 from ._atoms_layers import atoms_from_points_data
-from ._layers import layer_info
+from ._layers import layer_info, series_array
 
 __all__ = ["write_image_mrc", "write_points"]
 
@@ -46,10 +46,7 @@ def write_image_mrc(path: str, data, meta: dict) -> list[str]:
     p = Path(path)
     if is_series:
         vs = _voxel_size_from_scale(meta.get("scale", (1.0,) * arr.ndim), 1, name)
-        if arr.ndim == 4 and arr.shape[1] == 1:  # _layers.series_layout: (angle, 1, y, x)
-            arr = arr[:, 0]
-        elif arr.ndim == 2:  # a sinogram (angle, x): one row
-            arr = arr[:, None, :]
+        arr = series_array(arr)  # any of _layers.series_layout's layouts -> (angle, y, x)
         angles = info.get("angles_deg")
         if angles is not None:
             written = io.write_tilt_series(p, arr, angles, vs, force=True, inputs=_inputs(info))

@@ -29,17 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._runner import JobRunner
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S, JobRunner
 from ._tilt_readout import show_2d_planes
 
 __all__ = ["make_blob_tilt_series", "make_synthetic_atoms_volume", "make_agau_phantom",
            "make_silica_tilt_series", "make_silica_reconstruction", "placeholder_name",
            "running_samples", "running_workers", "PLACEHOLDER"]
 
-#: A sample still computing after this long (s) gets a bar in napari's activity dock;
-#: the quick ones (0.3-1 s) show only their placeholder: napari's first bar of a session
-#: alone stalls the GUI thread 0.1-0.5 s.
-ACTIVITY_AFTER_S = 1.0
+#: A sample still computing after this long (s) gets a bar in napari's activity dock, as a
+#: quick job does (the runner's reason: napari's first bar alone stalls the GUI 0.1-0.5 s).
+ACTIVITY_AFTER_S = QUICK_JOB_ACTIVITY_AFTER_S
 #: Suffix of a placeholder layer's name while its sample is computed.
 COMPUTING = " (computing…)"
 #: Name of the SiO2 reconstruction's placeholder (its first layer is ``est``).

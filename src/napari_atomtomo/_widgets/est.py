@@ -29,7 +29,7 @@ from ..core.est import (
 )
 from ..core.params import command_options
 from ..jobs.est import EstProgress, with_error_history
-from ._base import JobDockWidget, format_command, layer_file_hint
+from ._base import JobDockWidget, format_command, is_empty_path, layer_file_hint
 from ._defaults import has_angles, is_plain, is_series, was_aligned
 from ._est_live import SliceThumbnail, curve_layout, error_curves
 from ._params import param_widget, params_from_widgets
@@ -134,7 +134,7 @@ class EstWidget(JobDockWidget):
         if angles is not None:
             return angles, False
         path = self.angles_file.value
-        if path is None or str(path) in ("", "."):
+        if is_empty_path(path):
             raise ValueError(f"layer '{layer.name}' has no tilt angles; choose its .tlt file")
         return io.read_tlt(path, n_images=series_array(layer).shape[0]), True
 

@@ -59,7 +59,7 @@ from ..jobs.quantify import (
     quantify_job,
 )
 from ..plots import DOCK, plot_esf
-from ._base import JobDockWidget, format_command
+from ._base import JobDockWidget, format_command, is_empty_path
 from ._defaults import newest_per_element
 from ._params import param_widget
 from ._plot import PlotWidget, legend_above
@@ -220,7 +220,7 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
 
     def _factors_path(self) -> str | None:
         path = self.factors.value
-        return None if path is None or str(path) in ("", ".") else str(path)
+        return None if is_empty_path(path) else str(path)
 
     def validate(self) -> str | None:
         layers = list(self.maps.value)

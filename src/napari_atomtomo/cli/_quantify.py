@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.quantify import QuantifyParams
-from ..io._names import element_name_match
+from ..io._names import element_name_match, find_resamples
 from ._common import Outputs, add_force, warn, write_json
 from ._params import add_param_options, read_params
 
@@ -82,19 +82,6 @@ def find_max_tilt(maps_dir, given=None, angles=None) -> tuple[float | None, str]
     if angles is not None:
         return float(np.max(np.abs(angles))), "--haadf angles"
     return None, "unknown"
-
-
-def find_resamples(maps_dir, elements) -> list[dict[str, Path]]:
-    """``[{element: path}]`` of the replicas in ``maps_dir/resamples/<i>/`` (complete sets only)."""
-    root = Path(maps_dir) / "resamples"
-    if not root.is_dir():
-        return []
-    out = []
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        paths = {el: sub / f"map_{el}.mrc" for el in elements}
-        if all(q.is_file() for q in paths.values()):
-            out.append(paths)
-    return out
 
 
 def find_maps(maps_dir) -> dict[str, Path]:

@@ -126,12 +126,13 @@ def region_selections(labels, mask, margin: float) -> tuple[dict, dict, list]:
             d = _distance_inside(region)
             sel = region & (d - 0.5 >= margin)
             need = max(MIN_VOXELS, int(math.ceil(MIN_FRACTION * painted)))
-            if np.count_nonzero(sel) < need:
+            n_at_margin = int(np.count_nonzero(sel))
+            if n_at_margin < need:
                 used_margin, fallback = _fallback_margin(d[region], margin, need), True
                 sel = region & (d - 0.5 >= used_margin) if used_margin > 0 else region
                 warnings.append(
                     f"region {name} is too thin for the margin of {margin:.2f} voxels "
-                    f"({int(np.count_nonzero(region & (d - 0.5 >= margin)))} of its {painted} "
+                    f"({n_at_margin} of its {painted} "
                     f"voxels would be left, fewer than {need}): a margin of {used_margin:.2f} "
                     f"voxels was used ({int(np.count_nonzero(sel))} voxels), so its mean still "
                     "mixes with its neighbours' blur")

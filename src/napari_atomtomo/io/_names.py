@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-__all__ = ["PREFIXES", "ELEMENT_NAME", "element_name_match"]
+__all__ = ["PREFIXES", "ELEMENT_NAME", "element_name_match", "find_resamples"]
 
 #: Prefixes of element-named files and layers: tilt series, maps, weight fractions, truth.
 PREFIXES = ("eds", "map", "phantom", "wt")
@@ -30,3 +31,15 @@ def element_name_match(name: str, prefix: str | None = None, suffix: str = "") -
         return None
     return m.group(1)
 
+
+def find_resamples(maps_dir, elements) -> list[dict[str, Path]]:
+    """``[{element: path}]`` of the replicas in ``maps_dir/resamples/<i>/`` (complete sets only)."""
+    root = Path(maps_dir) / "resamples"
+    if not root.is_dir():
+        return []
+    out = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        paths = {el: sub / f"map_{el}.mrc" for el in elements}
+        if all(q.is_file() for q in paths.values()):
+            out.append(paths)
+    return out

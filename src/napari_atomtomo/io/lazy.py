@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import DENORMAL_FLOOR
 from ._paths import existing_file
 
 __all__ = ["MrcRows", "Hdf5Rows", "open_lazy", "read_tilt_series_lazy", "LAZY_SUFFIXES"]
 
 LAZY_SUFFIXES = (".mrc", ".mrcs", ".st", ".ali", ".rec", ".map", ".zarr", ".h5", ".hdf5")
-_DENORMAL = np.float32(1e-30)
+_DENORMAL = np.float32(DENORMAL_FLOOR)
 
 
 def _clean(a) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._output import CommitOnExit
+from ._paths import check_voxel_size
 
 __all__ = ["OmeZarrWriter", "write_ome_zarr", "read_ome_zarr", "open_ome_zarr",
            "is_ome_zarr", "pyramid_levels", "downsample2", "ZARR_SUFFIX"]
@@ -103,8 +104,7 @@ class OmeZarrWriter(CommitOnExit):
             raise FileExistsError(f"{self.path} exists; pass --force to overwrite it")
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"{self.path} exists and is not a .zarr folder")
-        if not (np.isfinite(voxel_size) and voxel_size > 0):
-            raise ValueError(f"voxel_size must be a positive number of Å, got {voxel_size!r}")
+        voxel_size = check_voxel_size(voxel_size)
         self.shape = tuple(int(s) for s in shape)
         self.kind = kind
         self.down_axes = (1, 2) if kind == "stack" else (0, 1, 2)
@@ -133,7 +133,6 @@ class OmeZarrWriter(CommitOnExit):
         }]
         root_attrs["atomtomo"] = {"kind": kind, "voxel_size_A": float(voxel_size),
                                        **(attrs or {})}
-        self.rows_written = 0
 
     @property
     def slab_multiple(self) -> int:
@@ -151,7 +150,6 @@ class OmeZarrWriter(CommitOnExit):
                 block = downsample2(block, self.down_axes)
             f = 2**k
             arr[:, y0 // f:y0 // f + block.shape[1], :] = block
-        self.rows_written += y1 - y0
 
     def set_attrs(self, **attrs) -> None:
         """Add to the ``atomtomo`` attributes (e.g. results known only at the end)."""

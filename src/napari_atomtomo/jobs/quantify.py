@@ -194,15 +194,10 @@ def quantify_job(maps, params, factors, haadf, maps_dir):
 def _replica_fractions(maps_dir, elements, params, factors, shape) -> list:
     """Weight fractions (every voxel, threshold 0) of ``maps_dir/resamples/<i>/map_<El>.mrc``."""
     from ..io import read_mrc
+    from ..io._names import find_resamples
 
-    root = Path(maps_dir) / "resamples" if maps_dir else None
-    if root is None or not root.is_dir():
-        return []
     out = []
-    for sub in sorted(q for q in root.iterdir() if q.is_dir()):
-        paths = {el: sub / f"map_{el}.mrc" for el in elements}
-        if not all(q.is_file() for q in paths.values()):
-            continue
+    for paths in (find_resamples(maps_dir, elements) if maps_dir else []):
         rmaps = {el: read_mrc(q)[0] for el, q in paths.items()}
         if any(m.shape != shape for m in rmaps.values()):
             continue

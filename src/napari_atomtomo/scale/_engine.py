@@ -34,7 +34,11 @@ def slab_bounds(n_y: int, height: int) -> list[tuple[int, int]]:
 
 
 def _rows(source, y0: int, y1: int) -> np.ndarray:
-    """Rows ``y0:y1`` of an ``(angle, y, x)`` source as a float32 numpy array."""
+    """Rows ``y0:y1`` of an ``(angle, y, x)`` source (an array, a dask array or one boxed
+    in :class:`_Lazy`) as a float32 numpy array.
+    """
+    if isinstance(source, _Lazy):
+        source = source.array
     part = source[:, y0:y1, :]
     if hasattr(part, "compute"):
         part = part.compute(scheduler="sync")

@@ -34,7 +34,7 @@ from ..core.est import (
     reconstruct_fourier_gridding,
 )
 from ..core.est._common import support_halo
-from ._engine import Whole, _Lazy, open_scheduler, run_slabs, slab_bounds
+from ._engine import Whole, _rows, open_scheduler, run_slabs, slab_bounds
 from .recon import ChunkedResult, VolumeSink, _angles, _check_source
 
 __all__ = ["reconstruct_est_chunked", "reconstruct_gridding_chunked"]
@@ -49,7 +49,7 @@ def _solve(method, data, angles, params, top):
 def _top_slab(y0, y1, stack, *, method, angles, params, n_y, halo):
     """Pass 1: the maximum of the smoothed round-1 volume over rows ``[y0, y1)``."""
     lo, hi = max(y0 - halo, 0), min(y1 + halo, n_y)
-    rows = _read(stack, lo, hi)
+    rows = _rows(stack, lo, hi)
     if not np.any(rows):
         return 0.0
     res = _solve(method, rows, angles, replace(params, n_iter_tight=0,
@@ -62,23 +62,14 @@ def _top_slab(y0, y1, stack, *, method, angles, params, n_y, halo):
 
 def _est_slab(y0, y1, stack, *, method, angles, params, n_y, halo, top, n):
     lo, hi = max(y0 - halo, 0), min(y1 + halo, n_y)
-    rows = _read(stack, lo, hi)
+    rows = _rows(stack, lo, hi)
     if not np.any(rows):
-        return {"volume": np.zeros((n, y1 - y0, n), np.float32)}, np.zeros(
-            params.n_iter + params.n_iter_tight)
+        return ({"volume": np.zeros((n, y1 - y0, n), np.float32)},
+                np.zeros(params.n_iter + params.n_iter_tight), 0.0)
     t0 = time.perf_counter()
     res = _solve(method, rows, angles, replace(params, yield_every=10**9), top)
     block = np.ascontiguousarray(res.volume[:, y0 - lo:y0 - lo + (y1 - y0), :])
     return {"volume": block}, np.asarray(res.errors), time.perf_counter() - t0
-
-
-def _read(stack, lo, hi):
-    if isinstance(stack, _Lazy):
-        stack = stack.array
-    part = stack[:, lo:hi, :]
-    if hasattr(part, "compute"):
-        part = part.compute(scheduler="sync")
-    return np.asarray(part, dtype=np.float32)
 
 
 def _chunked(method, stack, angles_deg, params, *, chunks, scheduler, workers, out, progress):
@@ -115,11 +106,10 @@ def _chunked(method, stack, angles_deg, params, *, chunks, scheduler, workers, o
         secs = [0.0]
 
         def collect(y0, y1, result):
-            blocks, e = result[0], result[1]
+            blocks, e, seconds = result
             sink.put(y0, y1, blocks)
             errs.append(e)
-            if len(result) > 2:
-                secs[0] += result[2]
+            secs[0] += seconds
             tick()
 
         task = partial(_est_slab, method=method, angles=angles, params=params, n_y=n_y,

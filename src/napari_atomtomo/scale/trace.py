@@ -24,7 +24,7 @@ from ..core.trace import TraceParams, TraceResult
 from ..core.trace._kernels import local_maxima_mask
 from ..core.trace._peaks import floor_for_candidates, peak_candidates
 from ..core.trace._trace import NOISE_SAMPLE_VOXELS, resolve_auto, select_atoms
-from ._engine import Whole, _Lazy, open_scheduler, run_slabs, slab_bounds
+from ._engine import Whole, _rows, open_scheduler, run_slabs, slab_bounds
 
 __all__ = ["trace_atoms_chunked", "HALO"]
 
@@ -43,13 +43,8 @@ def _sample(volume) -> np.ndarray:
 
 
 def _chunk(y0, y1, volume, *, n_y, pre_floor, connectivity, refine):
-    if isinstance(volume, _Lazy):
-        volume = volume.array
     lo, hi = max(y0 - HALO, 0), min(y1 + HALO, n_y)
-    part = volume[:, lo:hi, :]
-    if hasattr(part, "compute"):
-        part = part.compute(scheduler="sync")
-    vol = np.ascontiguousarray(part, dtype=np.float32)
+    vol = _rows(volume, lo, hi)
     if not np.all(np.isfinite(vol)):
         raise ValueError("volume contains NaN or infinite values")
     c = peak_candidates(vol, pre_floor, connectivity, refine)

@@ -233,16 +233,10 @@ def _update_in_box(xb, gx, b, support, positivity):
     return xg, xbb
 
 
-def _back_project_lines(lines: np.ndarray, weights: np.ndarray, assignment, n: int,
-                        oversampling: int, workers, chunk: int = BACK_PROJECTION_CHUNK
-                        ) -> np.ndarray:
-    """``b = A_mᴴ W ŷ`` for every slice: ``(y, n, n)`` float32 (chunks bound the memory)."""
-    return run_to_end(_iter_back_project_lines(lines, weights, assignment, n, oversampling,
-                                               workers, chunk))
-
-
 def _iter_back_project_lines(lines, weights, assignment, n, oversampling, workers, chunk):
-    """:func:`_back_project_lines`, yielding the number of slices done after each chunk."""
+    """``b = A_mᴴ W ŷ`` for every slice: ``(y, n, n)`` float32 (chunks bound the memory),
+    yielding the number of slices done after each chunk; returns ``b``.
+    """
     n_a, n_v, m = lines.shape
     out = np.empty((n_v, n, n), dtype=np.float32)
     shape_pp = (2, assignment.n_grid + 1, m)
