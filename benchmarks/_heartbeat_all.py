@@ -270,15 +270,19 @@ def _paired(viewer, hb, row: dict, alone: dict | None = None) -> list[dict]:
     return [row, alone]
 
 
-def run_all(app, viewer) -> tuple[float, list[dict]]:
-    """Floor, samples and every dock; returns ``(floor_ms, rows)``."""
-    from napari_atomtomo import io
+#: ``--only`` groups: each runs its rows in the order of a full run (a group's rows need
+#: the ones before them in the group, e.g. Quantify needs SIRT / HEBT's maps).
+GROUPS = ("samples", "load", "agau", "blobs", "trace")
+
+
+def run_all(app, viewer, only=GROUPS) -> tuple[float, list[dict]]:
+    """Floor, samples and every dock (or the ``only`` groups); returns ``(floor_ms, rows)``."""
     hb = Heartbeat(app)
     hb.timer.start()
     hb.pump(2.0)
     floor = _floor(viewer, hb)
     rows = []
-    for key in SAMPLES:
+    for key in SAMPLES if "samples" in only else ():
         viewer.layers.clear()
         row = _open_sample(viewer, hb, key)
         rows += _paired(viewer, hb, row, _napari_alone_add(
@@ -289,7 +293,21 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
         _, w = viewer.window.add_plugin_dock_widget(PLUGIN, name)
         return w
 
-    # Load: the silica series (55 x 100 x 100) as an MRC with its .tlt
+    if "load" in only:
+        rows += _load_row(viewer, hb, dock)
+    if "agau" in only:
+        rows += _agau_rows(viewer, hb, dock)
+    if "blobs" in only:
+        rows += _blob_rows(viewer, hb, dock)
+    if "trace" in only:
+        rows += _trace_rows(viewer, hb, dock)
+    hb.timer.stop()
+    return floor, rows
+
+
+def _load_row(viewer, hb, dock) -> list[dict]:
+    """Load: the silica series (55 x 100 x 100) as an MRC with its .tlt."""
+    from napari_atomtomo import io
     viewer.layers.clear()
     from napari_atomtomo._layers import series_array
     from napari_atomtomo._sample_data import make_silica_tilt_series
@@ -304,12 +322,15 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     if "error" not in row:  # into an empty viewer, as the Load did (napari sets up its dims)
         row = _paired(viewer, hb, row, _napari_alone_add(
             viewer, hb, row["new"], "add haadf to an empty viewer", clear=True))
-    rows += row if isinstance(row, list) else [row]
-    # Simulate Ag-Au
+    return row if isinstance(row, list) else [row]
+
+
+def _agau_rows(viewer, hb, dock) -> list[dict]:
+    """Simulate the Ag-Au data set, SIRT / HEBT on it (50 iterations), Quantify the maps."""
     viewer.layers.clear()
     w = dock("Simulate tilt series")
     w.kind.value = "agau"
-    rows += _paired(viewer, hb, _run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)"))
+    rows = _paired(viewer, hb, _run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)"))
     # SIRT / HEBT on the Ag-Au series, 50 iterations
     w = dock("SIRT / HEBT")
     w.n_iter.value = 50
@@ -317,8 +338,12 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     # Quantify the maps
     w = dock("Quantify (ESF threshold)")
     row = _run_dock(viewer, hb, "quantify", w, "Quantify (map_Ag, map_Au)")
-    rows += _paired(viewer, hb, row, _napari_alone_fraction_layer(viewer, hb))
-    # Preprocess, Align and EST on the blob series
+    return rows + _paired(viewer, hb, row, _napari_alone_fraction_layer(viewer, hb))
+
+
+def _blob_rows(viewer, hb, dock) -> list[dict]:
+    """Preprocess, Align and EST on the blob series sample."""
+    rows: list[dict] = []
     viewer.layers.clear()
     viewer.open_sample(PLUGIN, "blob_tilt_series")
     _wait_samples(hb)
@@ -328,16 +353,17 @@ def run_all(app, viewer) -> tuple[float, list[dict]]:
     w = dock("EST reconstruction")
     w.series.value = viewer.layers["blobs tilt series"]
     w.n_iter.value, w.n_iter_tight.value = 20, 10
-    rows += _paired(viewer, hb, _run_dock(viewer, hb, "est", w, "EST (blobs, 20 + 10 it.)"))
-    # Trace the synthetic atoms volume against its truth
+    return rows + _paired(viewer, hb, _run_dock(viewer, hb, "est", w, "EST (blobs, 20 + 10 it.)"))
+
+
+def _trace_rows(viewer, hb, dock) -> list[dict]:
+    """Trace the synthetic atoms volume against its truth."""
     viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
     _wait_samples(hb)
     w = dock("Trace atoms")
     w.volume.value = viewer.layers["atoms volume"]
     w.truth.value = viewer.layers["atoms_true"]
-    rows += _paired(viewer, hb, _run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
-    hb.timer.stop()
-    return floor, rows
+    return _paired(viewer, hb, _run_dock(viewer, hb, "trace", w, "Trace (synthetic Si/O, with truth)"))
 
 
 def run_quantify(app, viewer, repeat: int = 1) -> tuple[float, list[dict]]:

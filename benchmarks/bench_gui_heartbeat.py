@@ -51,6 +51,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _heartbeat_all import GROUPS as _GROUPS  # noqa: E402, I001
 from _heartbeat_report import (causes_by_phase, format_table, phase_stalls,  # noqa: E402, I001
                                print_run, print_summary)
 
@@ -217,6 +218,8 @@ def main(argv=None) -> int:
                              "floor measured in the same run (benchmarks/_heartbeat_all.py); "
                              "'quantify': the floor and the Quantify dock alone, --repeat "
                              "times, with napari alone adding a wt_ layer and its colour bar")
+    parser.add_argument("--only", nargs="+", choices=_GROUPS, default=_GROUPS,
+                        help="with --widgets all: run only these groups of rows")
     parser.add_argument("--n", type=int, default=100, help="volume edge in voxels")
     parser.add_argument("--sirt-iterations", type=int, default=50)
     parser.add_argument("--est-iterations", type=int, nargs=2, default=(30, 10),
@@ -262,7 +265,7 @@ def main(argv=None) -> int:
         viewer = napari.Viewer(show=True)
         viewer.window._qt_window.resize(1280, 900)
         if "all" in args.widgets:
-            floor, rows = run_all(QApplication.instance(), viewer)
+            floor, rows = run_all(QApplication.instance(), viewer, args.only)
         else:
             floor, rows = run_quantify(QApplication.instance(), viewer, args.repeat)
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
