@@ -162,7 +162,9 @@ def test_napari_opens_an_ome_zarr_lazily(tmp_path, make_napari_viewer, volume):
     assert layer.metadata["atomtomo"]["lazy"] is True
 
 
-def test_hebt_and_eds_cli_chunked_equal_in_memory(tmp_path, capsys):
+@pytest.fixture
+def eds_dataset(tmp_path):
+    """A data-set folder ``tmp_path/data``: HAADF and EDS of Ag and Au blocks (16 × 12 × 16)."""
     rng = np.random.default_rng(5)
     maps = {el: np.zeros((16, 12, 16), np.float32) for el in ("Ag", "Au")}
     for i in range(12):
@@ -173,6 +175,11 @@ def test_hebt_and_eds_cli_chunked_equal_in_memory(tmp_path, capsys):
     eds = {el: proj.forward(m) / r for (el, m), r in zip(maps.items(), (800.0, 1000.0))}
     haadf = proj.forward(maps["Ag"] + maps["Au"])
     io.write_dataset(tmp_path / "data", io.DataSet(haadf, eds, angles, 1.0))
+    return tmp_path / "data", eds
+
+
+def test_hebt_and_eds_cli_chunked_equal_in_memory(tmp_path, eds_dataset, capsys):
+    _, eds = eds_dataset
     for cmd, extra in (("hebt", ["--iterations", "5"]), ("eds", ["--iterations", "5"])):
         for chunks in ("0", "5"):
             assert main([cmd, str(tmp_path / "data"), *extra, "--quiet", "--chunks", chunks,
@@ -185,6 +192,35 @@ def test_hebt_and_eds_cli_chunked_equal_in_memory(tmp_path, capsys):
     assert main(["eds", str(tmp_path / "data"), "--stop-rule", "update", "--chunks", "5",
                  "--out", str(tmp_path / "e")]) == 2
     assert "fixed iteration count" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a dask LocalCluster starts here
+def test_eds_and_hebt_cli_connect_to_the_scheduler_once_per_run(tmp_path, eds_dataset,
+                                                                monkeypatch):
+    """Every element and every resample of one run share one Client (eds: 2 elements × 3
+    reconstructions; hebt: 3), instead of one connection per chunked call."""
+    distributed = pytest.importorskip("distributed")
+    made = []
+
+    class CountingClient(distributed.Client):
+        def __init__(self, *args, **kwargs):
+            made.append(args)
+            super().__init__(*args, **kwargs)
+
+    ds = io.read_dataset(eds_dataset[0])  # in counts, so that the Poisson replicas are not 0
+    data = tmp_path / "counts"
+    io.write_dataset(data, io.DataSet(ds.haadf, {el: 2e4 * s for el, s in ds.eds.items()},
+                                      ds.angles_deg, 1.0))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        monkeypatch.setattr(distributed, "Client", CountingClient)
+        for cmd in ("eds", "hebt"):
+            made.clear()
+            assert main([cmd, str(data), "--iterations", "2", "--resamples", "2", "--quiet",
+                         "--scheduler", cluster.scheduler_address,
+                         "--out", str(tmp_path / cmd)]) == 0
+            assert made == [(cluster.scheduler_address,)], cmd
+            assert len(list((tmp_path / cmd / "resamples").iterdir())) == 2
 
 
 def test_trace_cli_in_chunks_finds_the_in_memory_atoms(tmp_path, capsys):

@@ -20,7 +20,7 @@ from ..core.stopping import STOP_RULES, EdsParams, StopParams, reconstruct_eds_s
 from ..jobs.reconstruction import EDS_ITERATIONS
 from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._params import add_param_options
-from ._scale import add_scale_options, plan_from_args
+from ._scale import add_scale_options, plan_from_args, run_scheduler
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 #: Fixed iteration count the SIRT/HEBT widget's EDS mode starts with (the paper's
@@ -94,8 +94,10 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _eds_chunked(eds, angles, stop, *, support, shifts, plan, args, report, callback=None):
-    """``reconstruct_eds_stopped``'s result from the chunked path (fixed iterations)."""
+def _eds_chunked(eds, angles, stop, *, support, shifts, plan, args, scheduler, report,
+                 callback=None):
+    """``reconstruct_eds_stopped``'s result from the chunked path (fixed iterations);
+    ``scheduler``: the run's (:func:`~._scale.run_scheduler`)."""
     from ..core.sirt import SirtParams
     from ..core.stopping import StopInfo
     from ..scale import reconstruct_eds_chunked
@@ -106,7 +108,7 @@ def _eds_chunked(eds, angles, stop, *, support, shifts, plan, args, report, call
     for el, stack in eds.items():  # one element at a time: one map in memory per slab
         res = reconstruct_eds_chunked(
             {el: stack}, angles, params, support=support, shifts=shifts, chunks=plan.slab,
-            scheduler=args.scheduler, workers=args.workers,
+            scheduler=scheduler, workers=args.workers,
             progress=None if callback is None else lambda d, t, el=el: report(d, t, el))
         maps[el] = res.maps[el]
         info[el] = StopInfo(iterations=stop.max_iterations, rule="none", met=False,
@@ -146,20 +148,22 @@ def run(args) -> int:
     targets = {el: outs.file(out / f"map_{el}.mrc", own=True) for el in data.eds}
     json_path = outs.file(out / "eds.json", own=True)
     report = progress_printer("eds", quiet=args.quiet)
-    solve = reconstruct_eds_stopped
-    if plan.chunked:
-        solve = partial(_eds_chunked, plan=plan, args=args, report=report)
-    maps, info = solve(
-        data.eds, data.angles_deg, stop, support=support, shifts=shifts,
-        callback=lambda el, s: report(s.iteration, stop.max_iterations, el),
-    )
     replicas = []
     rng = np.random.default_rng(args.seed)
-    for i in range(k):
-        r_maps, _ = solve(poisson_resample(data.eds, rng), data.angles_deg,
-                                            stop, support=support, shifts=shifts)
-        replicas.append(r_maps)
-        report(i + 1, k, "resamples")
+    with run_scheduler(args) as scheduler:  # one cluster connection for every element and replica
+        solve = reconstruct_eds_stopped
+        if plan.chunked:
+            solve = partial(_eds_chunked, plan=plan, args=args, scheduler=scheduler,
+                            report=report)
+        maps, info = solve(
+            data.eds, data.angles_deg, stop, support=support, shifts=shifts,
+            callback=lambda el, s: report(s.iteration, stop.max_iterations, el),
+        )
+        for i in range(k):
+            r_maps, _ = solve(poisson_resample(data.eds, rng), data.angles_deg,
+                              stop, support=support, shifts=shifts)
+            replicas.append(r_maps)
+            report(i + 1, k, "resamples")
     with outs.writing() as stage:
         for el, path in targets.items():
             io.write_mrc(stage(path), maps[el], data.voxel_size)

@@ -19,7 +19,7 @@ from ..core.plausibility import check_alpha, check_counts, check_tilt_series
 from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
 from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
 from ._params import add_param_options, read_params
-from ._scale import add_scale_options, plan_from_args
+from ._scale import add_scale_options, plan_from_args, run_scheduler
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
 
 
@@ -117,43 +117,45 @@ def run(args) -> int:
         ratios = choice.ratios
     report = progress_printer("hebt", quiet=args.quiet)
     progress = lambda s: report(s.iteration, params.n_iter, f"residual {s.residual:.4g}")  # noqa: E731
-    solve = reconstruct_hebt
-    if plan.chunked:  # the same maps, y-slab by y-slab, with the ratios fitted above
-        from ..core.stopping import StopInfo
-        from ..scale import reconstruct_hebt_chunked
+    # one cluster connection for the run and every replica
+    with run_scheduler(args) as scheduler:
+        solve = reconstruct_hebt
+        if plan.chunked:  # the same maps, y-slab by y-slab, with the ratios fitted above
+            from ..core.stopping import StopInfo
+            from ..scale import reconstruct_hebt_chunked
 
-        if args.iterations is None:
-            params = replace(params, n_iter=HebtParams().n_iter)
-            stop = StopParams(rule="none", max_iterations=params.n_iter)
-            warn("hebt", [f"the update stopping rule needs the whole volume at once; chunked "
-                          f"HEBT runs a fixed {params.n_iter} iterations (set --iterations)"])
+            if args.iterations is None:
+                params = replace(params, n_iter=HebtParams().n_iter)
+                stop = StopParams(rule="none", max_iterations=params.n_iter)
+                warn("hebt", [f"the update stopping rule needs the whole volume at once; chunked "
+                              f"HEBT runs a fixed {params.n_iter} iterations (set --iterations)"])
 
-        def solve(haadf, eds, angles, params, *, ratios, support, shifts, callback=None):
-            res = reconstruct_hebt_chunked(
-                haadf, eds, angles, params, ratios=ratios, support=support, shifts=shifts,
-                chunks=plan.slab, scheduler=args.scheduler, workers=args.workers,
-                progress=None if callback is None else lambda d, t: report(d, t, "slabs"))
-            return HebtResult(res.maps, dict(ratios), None, res.residuals)
+            def solve(haadf, eds, angles, params, *, ratios, support, shifts, callback=None):
+                res = reconstruct_hebt_chunked(
+                    haadf, eds, angles, params, ratios=ratios, support=support, shifts=shifts,
+                    chunks=plan.slab, scheduler=scheduler, workers=args.workers,
+                    progress=None if callback is None else lambda d, t: report(d, t, "slabs"))
+                return HebtResult(res.maps, dict(ratios), None, res.residuals)
 
-        result = solve(data.haadf, data.eds, data.angles_deg, params, ratios=ratios,
-                       support=support, shifts=shifts, callback=progress)
-        stop_info = StopInfo(params.n_iter, "none", False, float(result.residuals[-1]), None,
-                             eds_misfit_per_count(result.maps, data.eds, data.angles_deg,
-                                                  result.ratios, shifts=shifts))
-    else:
-        result, stop_info = hebt_stopped(
-            data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios,
-            support=support, shifts=shifts, callback=progress)
-    params = replace(params, n_iter=stop_info.iterations)
-    # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
-    # per pixel and often not in counts, is kept), reconstructed with the same ratios.
-    replicas = []
-    rng = np.random.default_rng(args.seed)
-    for i in range(k):
-        replicas.append(solve(
-            data.haadf, poisson_resample(data.eds, rng), data.angles_deg, params,
-            ratios=result.ratios, support=support, shifts=shifts).maps)
-        report(i + 1, k, "resamples")
+            result = solve(data.haadf, data.eds, data.angles_deg, params, ratios=ratios,
+                           support=support, shifts=shifts, callback=progress)
+            stop_info = StopInfo(params.n_iter, "none", False, float(result.residuals[-1]), None,
+                                 eds_misfit_per_count(result.maps, data.eds, data.angles_deg,
+                                                      result.ratios, shifts=shifts))
+        else:
+            result, stop_info = hebt_stopped(
+                data.haadf, data.eds, data.angles_deg, params, stop, ratios=ratios,
+                support=support, shifts=shifts, callback=progress)
+        params = replace(params, n_iter=stop_info.iterations)
+        # Replicas: the EDS counts redrawn from Poisson(I) (the HAADF signal, ~1e5 electrons
+        # per pixel and often not in counts, is kept), reconstructed with the same ratios.
+        replicas = []
+        rng = np.random.default_rng(args.seed)
+        for i in range(k):
+            replicas.append(solve(
+                data.haadf, poisson_resample(data.eds, rng), data.angles_deg, params,
+                ratios=result.ratios, support=support, shifts=shifts).maps)
+            report(i + 1, k, "resamples")
     with outs.writing() as stage:
         for el, path in targets.items():
             io.write_mrc(stage(path), result.maps[el], data.voxel_size)

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..core.params import auto_or_float
 
 __all__ = ["add_scale_options", "plan_from_args", "volume_writers", "check_volume_output",
-           "write_volume", "print_plan"]
+           "write_volume", "print_plan", "run_scheduler"]
 
 
 #: ``--chunks``: "auto" or a slab height in rows (0: in memory).
@@ -52,6 +52,25 @@ def plan_from_args(command: str, args, stack_shape, n_vox=None, n_maps: int = 1,
                        reason="--scheduler given: slabs of 64 rows on the cluster")
     print_plan(command, plan)
     return plan
+
+
+@contextlib.contextmanager
+def run_scheduler(args):
+    """``--scheduler`` for one whole run: ``None`` (threads), or a ``dask.distributed``
+    ``Client`` connected once here and shared by every chunked call of the run (each
+    element, each resample), closed at the end. A chunked call handed a ``Client`` does not
+    close it; handed the address, it would connect (and tear down) once per call.
+    """
+    if not args.scheduler:
+        yield None
+        return
+    from ..scale import open_scheduler
+
+    sched = open_scheduler(args.scheduler, args.workers)
+    try:
+        yield sched.client
+    finally:
+        sched.close()
 
 
 def print_plan(command: str, plan) -> None:
