@@ -84,6 +84,60 @@ def check_haadf_and_eds(haadf, eds) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return h, stacks
 
 
+class _NormalEquations:
+    """Eq. 15's normal equations for one set of EDS stacks, accumulated in float64 chunk by
+    chunk: the EDS × EDS Gram matrix ``AᵀA`` and its Cholesky factor are built once;
+    :meth:`fit` adds only a HAADF series' terms (``Aᵀb``, ``bᵀb``, ``Σb``), so the
+    resolution search fits many smoothed HAADF copies against one factorisation.
+    """
+
+    def __init__(self, stacks: dict[str, np.ndarray], chunk: int = 1 << 20):
+        self.elements = list(stacks)
+        self.cols = [s.reshape(-1) for s in stacks.values()]
+        self.n = self.cols[0].size
+        self.chunk = int(chunk)
+        k = len(self.elements)
+        self.gram = np.zeros((k, k))
+        for start, stop in self._chunks():
+            block = self._block(start, stop)
+            self.gram += block.T @ block
+        try:
+            self.chol = scipy.linalg.cholesky(self.gram, lower=True)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"the EDS maps of {self.elements} are linearly dependent (or one is all "
+                "zeros), so response ratios cannot be fitted; give them with ratios="
+            ) from None
+
+    def _chunks(self):
+        return ((start, min(start + self.chunk, self.n)) for start in range(0, self.n, self.chunk))
+
+    def _block(self, start: int, stop: int) -> np.ndarray:
+        block = np.empty((stop - start, len(self.cols)))
+        for c, col in enumerate(self.cols):
+            block[:, c] = col[start:stop]
+        return block
+
+    def fit(self, haadf: np.ndarray) -> ResponseRatioFit:
+        """The NNLS fit of a HAADF series of the stacks' shape (checked by the caller)."""
+        h = haadf.reshape(-1)
+        rhs = np.zeros(len(self.elements))
+        bb = b_sum = 0.0
+        for start, stop in self._chunks():
+            b = np.asarray(h[start:stop], dtype=np.float64)
+            rhs += self._block(start, stop).T @ b
+            bb += float(b @ b)
+            b_sum += float(b.sum())
+        target = scipy.linalg.solve_triangular(self.chol, rhs, lower=True)
+        r, _ = scipy.optimize.nnls(self.chol.T, target)
+        ss_res = max(bb - 2.0 * rhs @ r + r @ self.gram @ r, 0.0)
+        ss_tot = bb - b_sum * b_sum / self.n
+        if ss_tot <= 0.0:
+            raise ValueError("the HAADF tilt series is constant, so R² is undefined")
+        ratios = {el: float(v) for el, v in zip(self.elements, r)}
+        return ResponseRatioFit(ratios, float(1.0 - ss_res / ss_tot))
+
+
 @cites(PAPER_002)
 def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit:
     """Fit ``I_H ≈ Σ_A r_A I_A`` (Eq. 15) over every pixel of every tilt, ``r_A ≥ 0``.
@@ -110,34 +164,7 @@ def fit_response_ratios(haadf, eds, *, chunk: int = 1 << 20) -> ResponseRatioFit
         ``ratios`` (``r_A`` per element) and ``r2``.
     """
     h, stacks = check_haadf_and_eds(haadf, eds)
-    elements = list(stacks)
-    k = len(elements)
-    cols = [s.reshape(-1) for s in stacks.values()] + [h.reshape(-1)]
-    n = h.size
-    gram = np.zeros((k + 2, k + 2))  # columns: I_1..I_k, I_H, 1
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        block = np.empty((stop - start, k + 2))
-        for c, col in enumerate(cols):
-            block[:, c] = col[start:stop]
-        block[:, k + 1] = 1.0
-        gram += block.T @ block
-    g, rhs, bb, b_sum = gram[:k, :k], gram[:k, k], gram[k, k], gram[k, k + 1]
-    try:
-        chol = scipy.linalg.cholesky(g, lower=True)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"the EDS maps of {elements} are linearly dependent (or one is all zeros), "
-            "so response ratios cannot be fitted; give them with ratios="
-        ) from None
-    target = scipy.linalg.solve_triangular(chol, rhs, lower=True)
-    r, _ = scipy.optimize.nnls(chol.T, target)
-    ss_res = max(bb - 2.0 * rhs @ r + r @ g @ r, 0.0)
-    ss_tot = bb - b_sum * b_sum / n
-    if ss_tot <= 0.0:
-        raise ValueError("the HAADF tilt series is constant, so R² is undefined")
-    ratios = {el: float(v) for el, v in zip(elements, r)}
-    return ResponseRatioFit(ratios, float(1.0 - ss_res / ss_tot))
+    return _NormalEquations(stacks, chunk).fit(h)
 
 
 def check_ratios(ratios, elements) -> dict[str, float]:
@@ -197,11 +224,18 @@ def match_resolution(haadf, eds, max_sigma: float = MAX_MATCH_SIGMA) -> tuple[fl
     Grid search over ``0, MATCH_SIGMA_STEP, …, max_sigma`` of the Eq. 15 fit's 1 − R²,
     refined by the vertex of the parabola through the best grid point and its neighbours.
     """
+    h, stacks = check_haadf_and_eds(haadf, eds)
+    return _match_resolution(h, _NormalEquations(stacks), max_sigma)
+
+
+def _match_resolution(haadf: np.ndarray, normal: _NormalEquations,
+                      max_sigma: float) -> tuple[float, dict]:
+    """:func:`match_resolution` on checked data: each σ refits only the HAADF's terms."""
     h = np.asarray(haadf, dtype=np.float64)
     grid = np.round(np.arange(0.0, max_sigma + 1e-9, MATCH_SIGMA_STEP), 6)
     curve = {}
     for sg in grid:
-        curve[float(sg)] = 1.0 - fit_response_ratios(_smooth_images(h, sg), eds).r2
+        curve[float(sg)] = 1.0 - normal.fit(_smooth_images(h, sg)).r2
     vals = np.array(list(curve.values()))
     i = int(np.argmin(vals))
     best = float(grid[i])
@@ -245,23 +279,26 @@ def choose_ratios(haadf, eds, factors=None, haadf_sigma="auto") -> RatioChoice:
         The ratios, their R², the ``method`` (``"fitted"`` or ``"physical"``), a warning
         and ``haadf_sigma_px``.
     """
+    if haadf_sigma != "auto":
+        haadf_sigma = float(haadf_sigma)
+        if not (np.isfinite(haadf_sigma) and haadf_sigma >= 0):
+            raise ValueError(f"haadf_sigma must be 'auto' or a number of pixels >= 0, got "
+                             f"{haadf_sigma!r}")
+    haadf, eds = check_haadf_and_eds(haadf, eds)
+    normal = _NormalEquations(eds)  # checked and built once for every fit below
     if haadf_sigma == "auto":
-        haadf_sigma, _ = match_resolution(haadf, eds)
-    haadf_sigma = float(haadf_sigma)
-    if not (np.isfinite(haadf_sigma) and haadf_sigma >= 0):
-        raise ValueError(f"haadf_sigma must be 'auto' or a number of pixels >= 0, got {haadf_sigma!r}")
+        haadf_sigma, _ = _match_resolution(haadf, normal, MAX_MATCH_SIGMA)
     # Whether the fit is well determined is judged on the data as given: smoothing
     # correlates neighbouring pixels, and the least-squares standard errors (which assume
     # independent residuals) would then be too small.
-    fit = fit_response_ratios(haadf, eds)
-    matched = fit if haadf_sigma == 0 else fit_response_ratios(
-        _smooth_images(np.asarray(haadf), haadf_sigma), eds)
+    fit = normal.fit(haadf)
+    matched = fit if haadf_sigma == 0 else normal.fit(_smooth_images(haadf, haadf_sigma))
     elements = list(eds)
     a, b = _columns(haadf, eds)
     r = np.array([fit.ratios[el] for el in elements])
     res = b - a @ r
     dof = max(b.size - len(elements), 1)
-    gram = a.T @ a
+    gram = normal.gram
     try:
         cov = (res @ res / dof) * np.linalg.inv(gram)
         se = np.sqrt(np.maximum(np.diag(cov), 0.0))
