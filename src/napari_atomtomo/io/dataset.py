@@ -77,6 +77,30 @@ def find_angles_file(mrc_path) -> Path | None:
     return None
 
 
+def angles_file_for(stack_path: Path, angles_path=None) -> Path:
+    """``angles_path``, or else the tilt series' sibling angle file (:func:`find_angles_file`);
+    ``FileNotFoundError`` saying what to put where when there is none.
+    """
+    if angles_path is not None:
+        return Path(angles_path)
+    found = find_angles_file(stack_path)
+    if found is None:
+        raise FileNotFoundError(
+            f"no angle file for {stack_path}: pass one, or put "
+            f"{stack_path.with_suffix('.tlt').name} or angles.tlt next to it"
+        )
+    return found
+
+
+def check_angle_count(angles: np.ndarray, n_images: int, angles_path, stack_path) -> None:
+    """One angle per image of the tilt series, or a ``ValueError`` naming both files."""
+    if angles.size != n_images:
+        raise ValueError(
+            f"angles has {angles.size} entries but the tilt series has {n_images} images "
+            f"({Path(angles_path).name} vs {Path(stack_path).name})"
+        )
+
+
 def _check_stack_shape(data: np.ndarray, what: str) -> None:
     if data.ndim != 3:
         raise ValueError(f"{what} must be 3D (angle, y, x), got shape {data.shape}")
@@ -116,20 +140,10 @@ def read_tilt_series(mrc_path, angles_path=None, *, variable: str | None = None,
         vectors = [k for k, v in read_mat_arrays(p).items() if np.squeeze(v).ndim in (1, 2)]
         if angle_variable is not None or len(vectors) == 1:
             angles_path = p  # the angles are stored with the projections
-    if angles_path is None:
-        angles_path = find_angles_file(p)
-        if angles_path is None:
-            raise FileNotFoundError(
-                f"no angle file for {p}: pass one, or put {p.with_suffix('.tlt').name} or "
-                "angles.tlt next to it"
-            )
+    angles_path = angles_file_for(p, angles_path)
     angles, src = read_angles(angles_path, variable=angle_variable)
     data, vs, note = read_stack(p, variable=variable, axis_order=axis_order, n_images=angles.size)
-    if angles.size != data.shape[0]:
-        raise ValueError(
-            f"angles has {angles.size} entries but the tilt series has {data.shape[0]} images "
-            f"({Path(angles_path).name} vs {p.name})"
-        )
+    check_angle_count(angles, data.shape[0], angles_path, p)
     data, dx = recentre(data, center)
     notes = [src] + ([f"stack: {note}"] if note else [])
     if dx:

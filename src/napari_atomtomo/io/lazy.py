@@ -119,18 +119,12 @@ def open_lazy(path, *, rows: int = 64, dataset: str | None = None):
 
 def read_tilt_series_lazy(path, angles_path=None, *, rows: int = 64):
     """A :class:`~napari_atomtomo.io.dataset.TiltSeries` whose ``data`` is a dask array."""
-    from .dataset import TiltSeries, find_angles_file
+    from .dataset import TiltSeries, angles_file_for, check_angle_count
     from .formats import read_angles
 
     p = Path(path)
-    if angles_path is None:
-        angles_path = find_angles_file(p)
-        if angles_path is None:
-            raise FileNotFoundError(f"no angle file for {p}: pass one, or put "
-                                    f"{p.with_suffix('.tlt').name} or angles.tlt next to it")
+    angles_path = angles_file_for(p, angles_path)
     angles, src = read_angles(angles_path)
     data, vs = open_lazy(p, rows=rows)
-    if angles.size != data.shape[0]:
-        raise ValueError(f"angles has {angles.size} entries but the tilt series has "
-                         f"{data.shape[0]} images ({Path(angles_path).name} vs {p.name})")
+    check_angle_count(angles, data.shape[0], angles_path, p)
     return TiltSeries(data, angles, vs, p, f"{src}; read lazily in slabs of {rows} rows")
