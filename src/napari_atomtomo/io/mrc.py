@@ -158,6 +158,20 @@ def read_mrc(path) -> tuple[np.ndarray, float]:
     return data, vs
 
 
+def _set_header(mrc, kind: str, voxel_size: float, label: str | None) -> None:
+    """What every file we write says: volume or image stack, the voxel size (Å, checked
+    by the caller) and our label, plus ``label`` in printable ASCII (≤ 80 characters).
+    """
+    if kind == "stack":
+        mrc.set_image_stack()
+    else:
+        mrc.set_volume()
+    mrc.voxel_size = voxel_size
+    mrc.add_label(f"napari-atomtomo {_KINDS[kind]}, voxel size in A")
+    if label:
+        mrc.add_label("".join(c if 32 <= ord(c) < 127 else "?" for c in str(label))[:80])
+
+
 def write_mrc(path, data, voxel_size, *, force: bool = False, kind: str = "volume",
               inputs=(), label: str | None = None) -> Path:
     """Write a 3D float32 MRC file with ``voxel_size`` (Å) in its header.
@@ -196,15 +210,7 @@ def write_mrc(path, data, voxel_size, *, force: bool = False, kind: str = "volum
     try:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             mrc.set_data(arr)
-            if kind == "stack":
-                mrc.set_image_stack()
-            else:
-                mrc.set_volume()
-            mrc.voxel_size = vs
-            mrc.add_label(f"napari-atomtomo {_KINDS[kind]}, voxel size in A")
-            if label:
-                text = "".join(c if 32 <= ord(c) < 127 else "?" for c in str(label))
-                mrc.add_label(text[:80])
+            _set_header(mrc, kind, vs, label)
         os.replace(tmp, p)
     finally:
         if tmp.exists():
@@ -224,15 +230,12 @@ class MrcSlabWriter(CommitOnExit):
                  label: str | None = None):
         import mrcfile
 
+        vs = check_voxel_size(voxel_size)  # before the .part file exists: nothing left behind
         self.path = writable_path(path, force=force, inputs=inputs)
         self.shape = tuple(int(s) for s in shape)
         self.tmp = self.path.with_name(self.path.name + ".part")
         self.mrc = mrcfile.new_mmap(self.tmp, shape=self.shape, mrc_mode=2, overwrite=True)
-        self.mrc.set_volume()
-        self.mrc.voxel_size = check_voxel_size(voxel_size)
-        self.mrc.add_label(f"napari-atomtomo {_KINDS['volume']}, voxel size in A")
-        if label:
-            self.mrc.add_label("".join(c if 32 <= ord(c) < 127 else "?" for c in label)[:80])
+        _set_header(self.mrc, "volume", vs, label)
 
     def write_slab(self, y0: int, block) -> None:
         b = np.asarray(block, dtype=np.float32)
