@@ -303,3 +303,37 @@ def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsy
     assert main(["quantify", str(folder), "--kind", "hebt", "--regions", str(tmp_path / "labels.mrc"),
                  "--region-margin", "-1", "--out", str(tmp_path / "bad")]) == 2
     assert "--region-margin" in capsys.readouterr().err
+
+
+def test_quantify_regions_measure_the_edge_resolution_once(tmp_path, monkeypatch):
+    # The CLI reports the resolution and hands the same measurement to region_composition,
+    # which used to measure it again; the regions and their margins are as measured there.
+    from blurred_regions import blurred_core_shell
+
+    from napari_atomtomo.core import reliability
+    from napari_atomtomo.core.quantify import summed_map
+    from napari_atomtomo.core.region_margin import region_composition
+
+    maps, labels, _ = blurred_core_shell(2, sigma=1.5)
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    for el, m in maps.items():
+        write_mrc(folder / f"map_{el}.mrc", m, 15.0)
+    write_mrc(tmp_path / "labels.mrc", labels.astype(np.float32), 15.0)
+    calls = []
+    measure = reliability.edge_resolution
+    monkeypatch.setattr(reliability, "edge_resolution",
+                        lambda *a: calls.append(1) or measure(*a))
+    assert main(["quantify", str(folder), "--kind", "hebt", "--max-tilt", "90", "--regions",
+                 str(tmp_path / "labels.mrc"), "--out", str(tmp_path / "wt")]) == 0
+    assert calls == [1]
+    info = json.loads((tmp_path / "wt" / "quantify.json").read_text())
+    assert info["region_margin"]["resolution_voxels"] == info["resolution_voxels"]
+    # measured inside region_composition (summed map given), the numbers are the same
+    wt = {el: read_mrc(tmp_path / "wt" / f"wt_{el}.mrc")[0] for el in maps}
+    mask = wt["Zn"] > 0
+    summed, _ = summed_map(maps, "hebt")
+    regions, _, margin = region_composition(wt, mask, labels, summed=summed, voxel_size=15.0,
+                                            max_tilt_deg=90.0)
+    assert margin["resolution_voxels"] == info["resolution_voxels"]
+    assert json.loads(json.dumps(regions)) == info["regions"]

@@ -188,7 +188,7 @@ def run(args) -> int:
         regions = region_statistics(result.weight_fractions, result.mask, None, replicas)
     else:
         regions, region_warnings, margin_info = region_composition(
-            result.weight_fractions, result.mask, labels, replicas, summed=summed,
+            result.weight_fractions, result.mask, labels, replicas, resolution=resolution,
             margin=margin, voxel_size=voxel_size, max_tilt_deg=max_tilt)
         warnings.extend(region_warnings)
         if max_tilt is None:

@@ -145,8 +145,9 @@ def region_selections(labels, mask, margin: float) -> tuple[dict, dict, list]:
 
 
 @cites(PAPER_002)
-def region_composition(fractions: dict, mask, labels, replicas=None, *, summed,
-                       margin="auto", voxel_size: float | None = None, max_tilt_deg=None
+def region_composition(fractions: dict, mask, labels, replicas=None, *, summed=None,
+                       resolution: dict | None = None, margin="auto",
+                       voxel_size: float | None = None, max_tilt_deg=None
                        ) -> tuple[dict, list, dict]:
     """Per-region composition away from the boundaries, with reliability (module docstring).
 
@@ -154,8 +155,12 @@ def region_composition(fractions: dict, mask, labels, replicas=None, *, summed,
     ----------
     fractions, mask, labels, replicas
         As :func:`~.regions.region_statistics` (``labels`` required).
-    summed : ndarray
-        The summed map ``S`` the particle was thresholded on (for the edge blur).
+    summed : ndarray, optional
+        The summed map ``S`` the particle was thresholded on (for the edge blur); needed
+        unless ``resolution`` is given.
+    resolution : dict, optional
+        :func:`~.reliability.edge_resolution` of ``summed`` and ``mask``, when the caller
+        has measured it already (else measured here).
     margin : "auto" or float
         The margin in voxels (0: every painted voxel, the former behaviour).
     voxel_size : float, optional
@@ -178,7 +183,11 @@ def region_composition(fractions: dict, mask, labels, replicas=None, *, summed,
     m = np.asarray(mask, dtype=bool)
     lab = _check_labels(labels, m.shape)
     requested = check_margin(margin)
-    resolution = edge_resolution(summed, m)
+    if resolution is None:
+        if summed is None:
+            raise ValueError("region_composition needs the summed map (summed=) or its edge "
+                             "resolution (resolution=)")
+        resolution = edge_resolution(summed, m)
     if requested == "auto":
         value, source = auto_margin(resolution)
     else:
