@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from blob_volumes import random_blobs
 
 from napari_atomtomo.core.est import (
     EstParams,
@@ -149,15 +150,7 @@ def test_est_chunked_equals_in_memory_with_tight_support(phantom, request, where
 
 @pytest.fixture(scope="module")
 def blobs():
-    rng = np.random.default_rng(3)
-    n = 36
-    z, y, x = np.mgrid[:n, :n, :n].astype(np.float32)
-    vol = rng.normal(0, 0.02, (n, n, n)).astype(np.float32)
-    for _ in range(50):
-        c = rng.uniform(3, n - 3, 3)
-        vol += rng.choice([1.0, 0.5]) * np.exp(
-            -((z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2) / (2 * 0.9**2))
-    return vol.astype(np.float32)
+    return random_blobs(36, 50)
 
 
 @pytest.mark.parametrize("where", ["threads", "cluster"])

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from blob_volumes import random_blobs
 
 from napari_atomtomo import io
 from napari_atomtomo.cli import main
@@ -224,14 +225,7 @@ def test_eds_and_hebt_cli_connect_to_the_scheduler_once_per_run(tmp_path, eds_da
 
 
 def test_trace_cli_in_chunks_finds_the_in_memory_atoms(tmp_path, capsys):
-    rng = np.random.default_rng(3)
-    n = 30
-    z, y, x = np.mgrid[:n, :n, :n].astype(np.float32)
-    vol = rng.normal(0, 0.02, (n, n, n)).astype(np.float32)
-    for _ in range(30):
-        c = rng.uniform(3, n - 3, 3)
-        vol += rng.choice([1.0, 0.5]) * np.exp(
-            -((z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2) / (2 * 0.9**2))
+    vol = random_blobs(30, 30)
     io.write_mrc(tmp_path / "v.mrc", vol, 0.5)
     write_ome_zarr(tmp_path / "v.zarr", vol, 0.5)
     base = ["trace", "--method", "direct", "--elements", "Au,Ag"]
