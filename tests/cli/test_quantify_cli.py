@@ -243,14 +243,10 @@ def test_quantify_flags_a_region_whose_interface_lies_in_the_missing_wedge(tmp_p
     assert "--max-tilt must be an angle" in capsys.readouterr().err
 
 
-def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsys):
-    # Blurred maps of a core (80 wt % Zn) in a shell (20 %), the full true label map (as a
-    # user paints it): the CLI averages each region away from the boundaries and says so,
-    # --region-margin 0 gives the former (biased) means, and the widget's job path
-    # (jobs.quantify.labels_composition on a ThresholdPicker) gives the same as the CLI.
+def _write_core_shell(tmp_path):
+    """Blurred core-shell maps in ``tmp_path/maps`` and their full label map ``labels.mrc``:
+    ``(folder, maps, labels, truth)`` of :func:`blurred_regions.blurred_core_shell`."""
     from blurred_regions import blurred_core_shell
-
-    from napari_atomtomo.jobs.quantify import iter_quantify_job, labels_composition
 
     maps, labels, truth = blurred_core_shell(2, sigma=1.5)
     folder = tmp_path / "maps"
@@ -258,6 +254,17 @@ def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsy
     for el, m in maps.items():
         write_mrc(folder / f"map_{el}.mrc", m, 15.0)
     write_mrc(tmp_path / "labels.mrc", labels.astype(np.float32), 15.0)
+    return folder, maps, labels, truth
+
+
+def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsys):
+    # Blurred maps of a core (80 wt % Zn) in a shell (20 %), the full true label map (as a
+    # user paints it): the CLI averages each region away from the boundaries and says so,
+    # --region-margin 0 gives the former (biased) means, and the widget's job path
+    # (jobs.quantify.labels_composition on a ThresholdPicker) gives the same as the CLI.
+    from napari_atomtomo.jobs.quantify import iter_quantify_job, labels_composition
+
+    folder, maps, labels, truth = _write_core_shell(tmp_path)
     (folder / "hebt.json").write_text(json.dumps({"tilt_range_deg": [-90.0, 90.0]}))
     runs = {}
     for margin in ("auto", "0"):
@@ -308,18 +315,11 @@ def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsy
 def test_quantify_regions_measure_the_edge_resolution_once(tmp_path, monkeypatch):
     # The CLI reports the resolution and hands the same measurement to region_composition,
     # which used to measure it again; the regions and their margins are as measured there.
-    from blurred_regions import blurred_core_shell
-
     from napari_atomtomo.core import reliability
     from napari_atomtomo.core.quantify import summed_map
     from napari_atomtomo.core.region_margin import region_composition
 
-    maps, labels, _ = blurred_core_shell(2, sigma=1.5)
-    folder = tmp_path / "maps"
-    folder.mkdir()
-    for el, m in maps.items():
-        write_mrc(folder / f"map_{el}.mrc", m, 15.0)
-    write_mrc(tmp_path / "labels.mrc", labels.astype(np.float32), 15.0)
+    folder, maps, labels, _ = _write_core_shell(tmp_path)
     calls = []
     measure = reliability.edge_resolution
     monkeypatch.setattr(reliability, "edge_resolution",
