@@ -33,6 +33,20 @@ def output_folder(path, outs: Outputs | None = None) -> Path:
     return (outs or Outputs()).folder(path, "--out")
 
 
+def read_eds_dataset(args, inputs=()):
+    """``(outs, out, data)`` of an eds or hebt run: the outputs checked first (``inputs``,
+    ``--shifts`` and ``--support`` are never written over), then the data-set folder, which
+    must hold EDS series."""
+    from .. import io
+
+    outs = Outputs(args.force, (*inputs, args.shifts, args.support))
+    out = output_folder(args.out, outs)
+    data = io.read_dataset(args.data_dir)
+    if not data.eds:
+        raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
+    return outs, out, data
+
+
 def add_resample_option(parser) -> None:
     parser.add_argument(
         "--resamples", type=int, default=0, metavar="K",
@@ -129,11 +143,7 @@ def run(args) -> int:
 
     stop = stop_params(args)
     k = check_resamples(args.resamples)
-    outs = Outputs(args.force, (args.shifts, args.support))
-    out = output_folder(args.out, outs)
-    data = io.read_dataset(args.data_dir)
-    if not data.eds:
-        raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
+    outs, out, data = read_eds_dataset(args)
     shape = next(iter(data.eds.values())).shape
     shifts, support = read_geometry_options(args, shape)
     n_vox = None if support is None else int(np.prod(support.shape))

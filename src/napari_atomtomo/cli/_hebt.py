@@ -16,8 +16,8 @@ import numpy as np
 from ..core._validate import read_json_file
 from ..core.hebt import HebtParams, HebtResult, reconstruct_hebt
 from ..core.plausibility import check_alpha, check_counts, check_tilt_series
-from ._common import Outputs, add_force, add_quiet, progress_printer, warn, write_json
-from ._eds import add_resample_option, check_resamples, output_folder, write_replicas
+from ._common import add_force, add_quiet, progress_printer, warn, write_json
+from ._eds import add_resample_option, check_resamples, read_eds_dataset, write_replicas
 from ._params import add_param_options, read_params
 from ._scale import add_scale_options, plan_from_args, run_scheduler
 from ._sirt import add_geometry_options, check_reconstruction_memory, read_geometry_options
@@ -88,11 +88,7 @@ def run(args) -> int:
                          n_iter=args.iterations if given else stop.max_iterations)
     k = check_resamples(args.resamples)
     ratios = read_ratios(args.ratios) if args.ratios is not None else None
-    outs = Outputs(args.force, (args.ratios, args.shifts, args.support))
-    out = output_folder(args.out, outs)
-    data = io.read_dataset(args.data_dir)
-    if not data.eds:
-        raise ValueError(f"data-set folder {args.data_dir} has no eds_<Element>.mrc files")
+    outs, out, data = read_eds_dataset(args, (args.ratios,))
     shifts, support = read_geometry_options(args, data.haadf.shape)
     n_vox = None if support is None else int(np.prod(support.shape))
     plan = plan_from_args("hebt", args, data.haadf.shape, n_vox, n_maps=len(data.eds) + 1)
