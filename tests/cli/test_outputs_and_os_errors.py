@@ -438,3 +438,15 @@ def test_eds_hebt_too_large_are_refused_before_allocating(tmp_path, capsys, comm
     err = capsys.readouterr().err
     assert "needs about" in err and "bin the tilt series" in err
     assert not (tmp_path / "maps").exists()
+
+
+def test_eds_and_hebt_refuse_a_data_set_without_eds_series(tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    io.write_tilt_series(folder / "haadf.mrc", np.ones((3, 2, 4), np.float32),
+                          [-30.0, 0.0, 30.0], 1.0)
+    (folder / "haadf.tlt").rename(folder / "angles.tlt")
+    for cmd in ("eds", "hebt"):
+        assert main([cmd, str(folder), "--out", str(tmp_path / cmd)]) == 2
+        assert f"data-set folder {folder} has no eds_<Element>.mrc files" in capsys.readouterr().err
+        assert not (tmp_path / cmd).exists()
