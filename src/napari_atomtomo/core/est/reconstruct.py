@@ -36,6 +36,8 @@ from ..config import DENORMAL_FLOOR
 from ..params import register_params
 from ._common import (
     FourierState,
+    SetupCounter,
+    SetupStep,
     TwoRoundParams,
     _drive,
     check_inputs,
@@ -91,20 +93,9 @@ class EstParams(TwoRoundParams):
 BACK_PROJECTION_CHUNK = 8
 
 
-@dataclass(frozen=True)
-class EstSetupStep:
-    """A stage of :func:`iter_est`'s set-up done (only with ``setup_steps=True``).
-
-    ``stage`` names it ("measured lines", "back projection", "operator"); ``step`` counts
-    from 1 to ``n_steps`` over the whole set-up. A consumer that stops iterating here
-    cancels the set-up within one stage (one chunk of the back projection).
-    """
-
-    stage: str
-    step: int
-    n_steps: int
-    round: int = 0
-    iteration: int = 0
+#: A stage of :func:`iter_est`'s set-up done (``setup_steps=True``); the same class as
+#: Fourier gridding's set-up steps, so a consumer tells set-up from iterations with one check.
+EstSetupStep = SetupStep
 
 
 @dataclass(frozen=True)
@@ -315,14 +306,7 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None, setup_
     rows = np.flatnonzero(loose.any(axis=1))
     lo, hi = int(rows[0]), int(rows[-1]) + 1
     size = hi - lo
-    n_steps = 2 + -(-n_v // BACK_PROJECTION_CHUNK)
-    step_no = 0
-
-    def done(stage):
-        nonlocal step_no
-        step_no += 1
-        return EstSetupStep(stage, step_no, n_steps)
-
+    done = SetupCounter(2 + -(-n_v // BACK_PROJECTION_CHUNK)).done
     lines = measured_lines(data, assignment, os_, workers)
     if setup_steps:
         yield done("measured lines")
