@@ -25,7 +25,7 @@ def _core_modules():
 def _kernels():
     seen = {}
     for module in _core_modules():
-        for name, obj in vars(module).items():
+        for obj in vars(module).values():
             if isinstance(obj, CPUDispatcher):
                 seen[id(obj)] = (f"{obj.py_func.__module__}.{obj.py_func.__name__}", obj)
     return sorted(seen.values(), key=lambda item: item[0])
