@@ -7,7 +7,8 @@ import pytest
 import scipy.fft as sfft
 
 from napari_atomtomo.core.est import EstParams, match_equally_sloped, reconstruct_est
-from napari_atomtomo.core.est.reconstruct import FourierNormalOperator, _update_in_box
+from napari_atomtomo.core.est._kernels import update_in_box
+from napari_atomtomo.core.est.reconstruct import FourierNormalOperator
 from napari_atomtomo.core.geometry import equally_sloped_angles
 from napari_atomtomo.core.projectors import forward_project
 
@@ -36,7 +37,7 @@ def test_fused_update_equals_numpy(per_slice, positivity):
         want = np.maximum(want, 0.0)
     assert 0 < abs(((x + b) - g)[0, 0, 0]) < 1e-30
     want[np.abs(want) < 1e-30] = 0.0
-    xg, xb = _update_in_box(x, g, b, support, positivity)
+    xg, xb = update_in_box(x, g, b, support, positivity)
     np.testing.assert_array_equal(x, want)
     outside[:, 2:10, 2:10] = x
     np.testing.assert_array_equal(x_full, outside)  # nothing outside the box changed

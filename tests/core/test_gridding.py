@@ -68,3 +68,39 @@ def test_bad_input():
         iter_fourier_gridding(np.ones((4, 1, 8)), [0, 1, 2])
     with pytest.raises(ValueError, match="params must be a GriddingParams"):
         iter_fourier_gridding(np.ones((1, 1, 8)), [0], params=None)
+
+
+def test_the_set_up_grids_chunks_of_slices_with_the_values_of_one_pass_and_can_stop():
+    """The set-up grids GRIDDING_CHUNK slices at a time and yields after each chunk with
+    ``setup_steps``: the gridded values are bit-identical to gridding every slice in one
+    pass (the code before the chunking), the reconstruction equal to the one without
+    set-up steps, and a consumer that stops after a chunk runs nothing more."""
+    from napari_atomtomo.core._generators import run_to_end
+    from napari_atomtomo.core.est import EstSetupStep
+    from napari_atomtomo.core.est.gridding import GRIDDING_CHUNK, _iter_grid_projections
+
+    vol = blob_phantom(24, 2 * GRIDDING_CHUNK + 1)  # 3 chunks of slices
+    angles = np.linspace(-64, 70, 15)
+    stack = forward_project(vol, angles)
+    one_pass = run_to_end(_iter_grid_projections(stack, angles, 2, 0.5, 1, stack.shape[1]))
+    chunked = grid_projections(stack, angles, 2, 0.5, workers=1)
+    np.testing.assert_array_equal(chunked[0], one_pass[0])
+    np.testing.assert_array_equal(chunked[1], one_pass[1])
+
+    params = GriddingParams(n_iter=2, n_iter_tight=1)
+    states = []
+    with_steps = run_to_end(iter_fourier_gridding(stack, angles, params, workers=1,
+                                                  setup_steps=True), states.append)
+    assert [(s.stage, s.step, s.n_steps) for s in states[:3]] == [
+        ("gridding", 1, 3), ("gridding", 2, 3), ("gridding", 3, 3)]
+    assert all(isinstance(s, EstSetupStep) for s in states[:3])
+    assert [s.iteration for s in states[3:]] == [1, 2, 3]
+    plain = reconstruct_fourier_gridding(stack, angles, params, workers=1)
+    np.testing.assert_array_equal(with_steps.volume, plain.volume)
+    np.testing.assert_array_equal(with_steps.errors, plain.errors)
+
+    gen = iter_fourier_gridding(stack, angles, params, workers=1, setup_steps=True)
+    assert next(gen).step == 1
+    gen.close()
+    with pytest.raises(StopIteration):
+        next(gen)

@@ -301,16 +301,32 @@ def test_cancel_during_the_set_up_stops_it_at_the_end_of_the_current_stage(
 
 
 @pytest.mark.slow
-def test_cancel_during_the_gridding_set_up_says_when_it_takes_effect(est, qtbot, open_sample):
+def test_cancel_during_the_gridding_set_up_stops_it_at_the_end_of_the_current_chunk(
+        est, qtbot, job_probe, open_sample):
+    """Fourier gridding's set-up yields after each chunk of slices it grids: Cancel reaches
+    it there instead of only once the whole set-up is done; the dock says so meanwhile."""
+    from napari_atomtomo._widgets import est as est_module
     from napari_atomtomo._widgets.est import GRIDDING, SETUP_CANCEL_NOTE
+    from napari_atomtomo.core.est import EstSetupStep
 
     viewer, widget = est
     open_sample(viewer, "blob_tilt_series")
     widget.method.value = GRIDDING
+    # the job halts after handing over its first state, whatever the machine's load
+    probe = job_probe(est_module, "with_error_history", hold_after=1)
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
+    widget.run_button.click()
+    qtbot.waitUntil(probe.held.is_set, timeout=120_000)
+    (first,) = probe.states
+    assert isinstance(first, EstSetupStep) and first.stage == "gridding"
+    assert (first.step, first.n_steps >= 3) == (1, True)  # the blobs have > 16 slices
     with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
-        widget.run_button.click()
-        widget.runner.cancel_button.click()  # no state yielded yet: still in the set-up
+        widget.runner.cancel_button.click()
         assert widget.setup_note.text() == SETUP_CANCEL_NOTE
         assert not widget.setup_note.isHidden()
+        probe.release.set()
+    # stopped at the end of the chunk running when Cancel came: one more chunk, the rest
+    # of the set-up and every iteration never ran
+    assert probe.produced == 2
+    assert all(isinstance(s, EstSetupStep) for s in probe.states)
     assert widget.setup_note.isHidden() and not widget.runner.busy

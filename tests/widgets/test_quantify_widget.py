@@ -382,15 +382,36 @@ def test_a_poor_fit_falls_back_with_a_warning(make_napari_viewer, qtbot):
 
 
 @pytest.mark.slow
-def test_weight_fractions_get_a_colour_bar_and_stay_readable(quantify, qtbot):
+def test_weight_fractions_get_colour_bars_on_request_and_stay_readable(quantify, qtbot,
+                                                                     monkeypatch):
+    """napari's colour bar costs the GUI thread 0.1-0.3 s per wt_ layer (its visual and a
+    full redraw): a run makes none unless the dock's box is ticked; ticking shows them."""
+    from napari._vispy.overlays.colorbar import VispyColorBarOverlay
+
+    made = []
+    real_init = VispyColorBarOverlay.__init__
+
+    def counting_init(self, *args, **kwargs):
+        made.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(VispyColorBarOverlay, "__init__", counting_init)
     viewer, widget = quantify
+    assert not widget.colour_bars.isChecked()
     _run(widget, qtbot)
+    qtbot.waitUntil(lambda: all(f"wt_{el}" in viewer.layers for el in ("Ag", "Au")))
+    assert not any(viewer.layers[f"wt_{el}"].colorbar.visible for el in ("Ag", "Au"))
+    assert made == []
+    widget.colour_bars.setChecked(True)
     for el in ("Ag", "Au"):
         bar = viewer.layers[f"wt_{el}"].colorbar
         assert bar.visible and str(bar.position) == "bottom_right"
         # the maps under the additive wt_ layers are hidden (they washed them out), and
         # the read-out says so
         assert not viewer.layers[f"map_{el}"].visible
+    qtbot.waitUntil(lambda: len(made) == 2)  # napari makes the bars' visuals now
+    widget.colour_bars.setChecked(False)
+    assert not any(viewer.layers[f"wt_{el}"].colorbar.visible for el in ("Ag", "Au"))
     assert "map_Ag, map_Au hidden under the wt_ layers" in widget.readout.text()
     # a map shown again stays shown while the threshold moves
     viewer.layers["map_Ag"].visible = True

@@ -1,7 +1,8 @@
 """The Quantify dock's threshold picker (a mixin of :class:`~.quantify.QuantifyWidget`).
 
 Moving the threshold (typed, dragged on the V(t) plot, or "auto") re-thresholds the
-cached fractions and updates the ``wt_<El>`` layers, their colour bars and the read-out.
+cached fractions and updates the ``wt_<El>`` layers (with their colour bars when the
+``colour_bars`` box is ticked) and the read-out.
 Uses the widget's ``picker``, ``plot``, ``threshold_edit``, ``readout``, ``regions``,
 ``viewer``, ``_debounce``, ``_margin_value``, ``_threshold``, ``_source``, ``_particle``, ``_replicas``,
 ``_support`` and ``_haadf_info``.
@@ -144,7 +145,9 @@ class ThresholdPickerMixin:
                 old.metadata = kwargs["metadata"]
             else:
                 steps.append(lambda data=data, kwargs=kwargs: make_layer(data, kwargs))
-                steps.append(lambda name=name: show_bar(name))
+                if self.colour_bars.isChecked():  # napari's bar costs 0.1-0.3 s: on request
+                    steps.append(lambda name=name: show_bar(name))
+        self._fraction_names = [f"wt_{el}" for el in fractions]
         if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
             names = self._source["names"]
             self._hidden_maps = [n for n in names if n in self.viewer.layers

@@ -38,9 +38,10 @@ from ._results import KeepResultButton
 
 __all__ = ["EstWidget", "SETUP_CANCEL_NOTE", "SETUP_STAGE_NOTE"]
 
-SETUP_CANCEL_NOTE = ("Fourier gridding's set-up (gridding the projections) cannot be "
-                     "interrupted yet: Cancel takes effect when it ends, before the first "
-                     "iteration")
+#: Fourier gridding's set-up yields after each chunk of slices it grids: Cancel stops it
+#: at the end of the current chunk.
+SETUP_CANCEL_NOTE = ("Fourier gridding's set-up stops at the end of the chunk of slices it "
+                     "is gridding")
 #: EST's set-up yields between its stages (measured lines, each chunk of the back
 #: projection, the operator): Cancel stops it at the end of the current stage.
 SETUP_STAGE_NOTE = ("EST's set-up stops at the end of its current stage (measured lines, "
@@ -97,9 +98,9 @@ class EstWidget(JobDockWidget):
         self.layout().insertWidget(self.layout().count() - 1, self.plot)
         self.keep_button = KeepResultButton(self, lambda: [RESULT])
         self.button_row.addWidget(self.keep_button)
-        # EST's set-up yields between its stages, so Cancel stops it at the end of the
-        # current one; Fourier gridding's set-up has no yield yet, so Cancel can only stop
-        # it when it ends. Either way the dock says so instead of looking stuck.
+        # Both set-ups yield between their stages (EST: lines, chunks of the back
+        # projection, operator; gridding: chunks of slices), so Cancel stops them at the
+        # end of the current one; the dock says so instead of looking stuck meanwhile.
         self.setup_note = QLabel("")
         self.setup_note.setWordWrap(True)
         self.setup_note.setVisible(False)
@@ -258,7 +259,7 @@ class EstWidget(JobDockWidget):
             with_error_history, iter_fourier_gridding if gridding else iter_est, stack, angles,
             params, voxel_size=vs, label="Fourier gridding" if gridding else "EST",
             total=params.n_iter + params.n_iter_tight, on_yield=on_yield, on_result=on_result,
-            describe=describe, **({} if gridding else {"setup_steps": True}),
+            describe=describe, setup_steps=True,
             live_layers=volume_layer(np.zeros((n, stack.shape[1], n), np.float32)))
 
     def _on_cancel_clicked(self) -> None:

@@ -34,7 +34,7 @@ from magicgui.widgets import ComboBox, FileEdit, LineEdit, Select
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton
 
 from .._layers import (
     layer_angles_deg,
@@ -63,6 +63,7 @@ from ._base import JobDockWidget, format_command, is_empty_path
 from ._defaults import newest_per_element
 from ._params import param_widget
 from ._plot import PlotWidget, legend_above
+from ._quantify_display import set_fraction_bars
 from ._quantify_threshold import ThresholdPickerMixin
 
 __all__ = ["QuantifyWidget"]
@@ -134,6 +135,14 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
         self.auto_button.setToolTip("go back to the automatic (ESF) threshold")
         self.readout = QLabel("press Quantify to fit the ESF threshold")
         self.readout.setWordWrap(True)
+        # Off by default: napari makes a bar's visual and redraws the canvas, 0.1-0.3 s of
+        # the GUI thread per wt_ layer, for a scale the contrast limits fix at 0-1 anyway.
+        self.colour_bars = QCheckBox("colour bars (weight fraction 0-1) on the canvas")
+        self.colour_bars.setToolTip("show the wt_ layers' colour bars in the lower right "
+                                    "corner of the canvas")
+        self._fraction_names: list[str] = []
+        self.colour_bars.toggled.connect(
+            lambda on: set_fraction_bars(self.viewer, self._fraction_names, on))
         self.regions.native.setToolTip(self.regions.tooltip)
         row = QHBoxLayout()
         row.addWidget(QLabel("threshold"))
@@ -146,6 +155,7 @@ class QuantifyWidget(ThresholdPickerMixin, JobDockWidget):
         layout.insertWidget(at + 2, self.regions.native)
         layout.insertWidget(at + 3, self.margin.native)
         layout.insertWidget(at + 4, self.readout)
+        layout.insertWidget(at + 5, self.colour_bars)
         self.threshold_edit.setEnabled(False)
         self.auto_button.setEnabled(False)
 

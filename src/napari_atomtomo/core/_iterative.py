@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from numba import njit, prange
 
 from . import _validate
+from ._solver_kernels import sum_of_squares
 from .params import param
 from .projectors import ParallelBeamProjector
 
@@ -42,16 +42,6 @@ def check_iteration_settings(n_iter, relaxation, yield_every) -> None:
         raise ValueError(f"relaxation must be in (0, 2), got {relaxation!r}")
     if isinstance(yield_every, bool) or int(yield_every) != yield_every or yield_every < 1:
         raise ValueError(f"yield_every must be a whole number ≥ 1, got {yield_every!r}")
-
-
-# ---------------------------------------------------------------------------- kernels
-@njit(nogil=True, cache=True, parallel=True)
-def sum_of_squares(a):
-    """``Σ a²`` in float64 over a flat float32 array, in parallel."""
-    total = 0.0
-    for i in prange(a.size):
-        total += np.float64(a[i]) * np.float64(a[i])
-    return total
 
 
 def public_copy(projector: ParallelBeamProjector, vol_t: np.ndarray) -> np.ndarray:

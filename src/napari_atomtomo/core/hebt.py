@@ -37,7 +37,6 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
 from ._generators import run_to_end
 from ._iterative import (
@@ -49,11 +48,11 @@ from ._iterative import (
     sum_of_squares,
 )
 from ._refs import PAPER_002, cites
+from ._solver_kernels import block_residual_kernel
 from ._threads import PARALLEL_MIN_WORK, ThreadPolicy
 from .backends import DEFAULT_BACKEND, get_backend
 from .geometry import validate_angles, validate_shifts
 from .params import param, register_params
-from .projectors import DENORMAL_FLOOR
 
 # the response-ratio fit lives in .ratios; re-exported here, where it used to be
 from .ratios import (
@@ -138,30 +137,6 @@ class HebtResult:
 
 
 # ---------------------------------------------------------------------------- kernels
-@njit(nogil=True, cache=True, parallel=True)
-def _block_residual_kernel(b_el, p_el, e_h, inv_rows, w_el, w_h, out):
-    """``out = R · (w_el (b_el − p_el) + w_h e_h)``; returns ``Σ (b_el − p_el)²``.
-
-    Internal stacks ``(n_a, n_u, n_y)``; ``inv_rows`` is that or ``(n_a, n_u, 1)`` (the same
-    row sums for every ``y``, as the backend returns them without a support).
-    """
-    we = np.float32(w_el)
-    wh = np.float32(w_h)
-    n_a, n_u, n_y = b_el.shape
-    full = inv_rows.shape[2] == n_y
-    sums = np.zeros(n_a)
-    for a in prange(n_a):
-        total = 0.0
-        for m in range(n_u):
-            for j in range(n_y):
-                d = b_el[a, m, j] - p_el[a, m, j]
-                total += np.float64(d) * np.float64(d)
-                v = (we * d + wh * e_h[a, m, j]) * inv_rows[a, m, j if full else 0]
-                out[a, m, j] = v if abs(v) >= DENORMAL_FLOOR else np.float32(0.0)
-        sums[a] = total
-    return sums.sum()
-
-
 # ---------------------------------------------------------------------------- HEBT
 @cites(PAPER_002)
 def iter_hebt(
@@ -282,7 +257,7 @@ def _run_hebt(operator, b_el, b_h, b_norm, params, support, ratios, r2, note=Non
             np.subtract(e_h, p[el], out=e_h)
         ss = a**2 * sum_of_squares(e_h.reshape(-1))
         for el in elements:
-            ss_el = _block_residual_kernel(b_el[el], p[el], e_h, inv_rows, w_el, w_h, d[el])
+            ss_el = block_residual_kernel(b_el[el], p[el], e_h, inv_rows, w_el, w_h, d[el])
             ss += w_el**2 * ss_el
         return float(np.sqrt(ss) / b_norm)
 

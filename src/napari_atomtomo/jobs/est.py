@@ -40,7 +40,7 @@ def with_error_history(start, *args, **kwargs):
 
     def progress(state) -> EstProgress:
         nonlocal latest, snapshot
-        if not hasattr(state, "error"):  # a set-up step (iter_est(setup_steps=True))
+        if not hasattr(state, "error"):  # a set-up step (setup_steps=True)
             return state
         errors.append(state.error)
         if state.preview is not None:

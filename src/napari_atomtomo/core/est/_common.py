@@ -172,6 +172,34 @@ class TwoRoundParams:
 
 
 @dataclass(frozen=True)
+class SetupStep:
+    """A stage of an EST or Fourier-gridding set-up done (only with ``setup_steps=True``).
+
+    ``stage`` names it (EST: "measured lines", "back projection", "operator"; gridding:
+    "gridding"); ``step`` counts from 1 to ``n_steps`` over the whole set-up. A consumer
+    that stops iterating here cancels the set-up within one stage (one chunk of slices).
+    """
+
+    stage: str
+    step: int
+    n_steps: int
+    round: int = 0
+    iteration: int = 0
+
+
+class SetupCounter:
+    """Numbers the :class:`SetupStep` states of one set-up of ``n_steps`` stages."""
+
+    def __init__(self, n_steps: int):
+        self.n_steps = n_steps
+        self.step = 0
+
+    def done(self, stage: str) -> SetupStep:
+        self.step += 1
+        return SetupStep(stage, self.step, self.n_steps)
+
+
+@dataclass(frozen=True)
 class FourierState:
     """The fields :class:`~.reconstruct.EstState` and :class:`~.gridding.GriddingState` share.
 

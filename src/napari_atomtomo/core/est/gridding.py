@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft as sfft
 
-from .._generators import run_to_end
+from .._generators import map_states, run_to_end
 from .._refs import PAPER_000, cites
 from ..params import register_params
 from ._common import (
     FourierState,
+    SetupCounter,
     TwoRoundParams,
     _drive,
     check_inputs,
@@ -74,6 +75,11 @@ class GriddingResult:
     coverage: float
 
 
+#: Slices per chunk of the gridding set-up (bounds the memory of the Fourier lines; with
+#: ``setup_steps`` a chunk is also how far the set-up runs after a Cancel).
+GRIDDING_CHUNK = 8
+
+
 def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
                      interpolation_radius: float = 0.5, workers=None):
     """Grid measured Fourier lines onto the ``rfft2`` layout of a ``P × P`` slice grid.
@@ -82,6 +88,16 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
     equal the DFT of the zero-padded slice (slice pixel ``(0, 0)`` at grid index 0), so an
     iteration compares them with ``rfft2(x, s=(P, P))`` directly.
     """
+    return run_to_end(_iter_grid_projections(stack, angles_deg, oversampling,
+                                             interpolation_radius, workers, GRIDDING_CHUNK))
+
+
+def _iter_grid_projections(stack, angles_deg, oversampling, interpolation_radius, workers,
+                           chunk):
+    """:func:`grid_projections` a chunk of ``y`` slices at a time, yielding the number of
+    slices done after each; returns ``(values, mask)``. Every slice is gridded alone (the
+    sample-to-grid map depends on the angles only), so the chunking changes nothing.
+    """
     n_a, n_v, n = stack.shape
     p = int(oversampling) * n
     p += p % 2
@@ -89,9 +105,6 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
     j_max = int(np.ceil(p / np.sqrt(2.0)))  # the grid corner is at radius P/√2
     m = 2 * j_max + 1
     centre = (n - 1) / 2.0
-    # Samples at radius j/P along each line: F_c(ω) with ω = j/P (origin at the slice centre).
-    lines = frft(stack.astype(np.float64), 1.0 / p, m, in_offset=-centre, out_offset=-j_max,
-                 workers=workers)  # (angle, y, m)
     j = np.arange(m) - j_max
     qx = j[None, :] * np.cos(theta)[:, None]
     qz = j[None, :] * np.sin(theta)[:, None]
@@ -104,25 +117,34 @@ def grid_projections(stack: np.ndarray, angles_deg, oversampling: int = 2,
     n_cells = p * (p // 2 + 1)
     wsum = np.bincount(flat, weights=weight[keep], minlength=n_cells)
     mask = wsum > 0
-    vals = np.zeros((n_v, n_cells), dtype=np.complex128)
-    wv = lines[a_idx, :, j_idx] * weight[keep][:, None]  # (samples, y)
-    for v in range(n_v):
-        vals[v] = np.bincount(flat, weights=wv[:, v].real, minlength=n_cells) + 1j * np.bincount(
-            flat, weights=wv[:, v].imag, minlength=n_cells)
-    vals[:, mask] /= wsum[mask]
     # Move the origin from the slice centre to pixel (0, 0): F_0(q) = F_c(q)·exp(−2πi q·c/P).
     qz_all = np.fft.fftfreq(p, 1.0 / p)[:, None]
     qx_all = np.arange(p // 2 + 1)[None, :]
     phase = np.exp(-2j * np.pi * (qx_all + qz_all) * centre / p).ravel()
-    vals *= phase
     shape = (p, p // 2 + 1)
-    return vals.reshape((n_v,) + shape).astype(np.complex64), mask.reshape(shape)
+    out = np.empty((n_v,) + shape, dtype=np.complex64)
+    for start in range(0, n_v, chunk):
+        stop = min(n_v, start + chunk)
+        # Samples at radius j/P along each line: F_c(ω) with ω = j/P (origin at the slice
+        # centre).
+        lines = frft(stack[:, start:stop].astype(np.float64), 1.0 / p, m, in_offset=-centre,
+                     out_offset=-j_max, workers=workers)  # (angle, y, m)
+        wv = lines[a_idx, :, j_idx] * weight[keep][:, None]  # (samples, y)
+        vals = np.zeros((stop - start, n_cells), dtype=np.complex128)
+        for v in range(stop - start):
+            vals[v] = np.bincount(flat, weights=wv[:, v].real, minlength=n_cells) + \
+                1j * np.bincount(flat, weights=wv[:, v].imag, minlength=n_cells)
+        vals[:, mask] /= wsum[mask]
+        vals *= phase
+        out[start:stop] = vals.reshape((stop - start,) + shape)
+        yield stop
+    return out, mask.reshape(shape)
 
 
 @cites(PAPER_000)
 def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingParams(), *,
                           voxel_size: float = 1.0, workers: int | None = None,
-                          support_top: float | None = None
+                          support_top: float | None = None, setup_steps: bool = False
                           ) -> Generator[GriddingState, None, GriddingResult]:
     """Fourier-iterative reconstruction from any tilt angles; yields every iteration.
 
@@ -138,11 +160,16 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
     params : GriddingParams
         Iterations of the loose and tight support phases, oversampling, support and
         positivity constraints, interpolation radius, yield interval.
+    setup_steps : bool
+        Also yield a :class:`~napari_atomtomo.core.est.EstSetupStep` (stage "gridding")
+        after each chunk of :data:`GRIDDING_CHUNK` slices of the set-up, so a consumer can
+        cancel the set-up between chunks (the GUI's Cancel); off by default.
 
     Yields
     ------
     GriddingState
-        As :func:`~napari_atomtomo.core.est.iter_est` yields (error on the gridded points).
+        As :func:`~napari_atomtomo.core.est.iter_est` yields (error on the gridded points),
+        after the set-up steps when ``setup_steps`` is true.
 
     Returns
     -------
@@ -152,14 +179,19 @@ def iter_fourier_gridding(stack, angles_deg, params: GriddingParams = GriddingPa
     """
     data, angles = check_inputs(stack, angles_deg, params, GriddingParams, voxel_size)
     loose = loose_support(data.shape[2], params.loose_support_margin, params.support)
-    return _iter_gridding(data, angles, params, loose, workers, support_top)
+    return _iter_gridding(data, angles, params, loose, workers, support_top, setup_steps)
 
 
-def _iter_gridding(data, angles, params, loose, workers, support_top=None):
+def _iter_gridding(data, angles, params, loose, workers, support_top=None, setup_steps=False):
     workers = fft_workers() if workers is None else workers
     n = data.shape[2]
-    values, mask = grid_projections(data, angles, params.oversampling,
-                                    params.interpolation_radius, workers)
+    chunks = _iter_grid_projections(data, angles, params.oversampling,
+                                    params.interpolation_radius, workers, GRIDDING_CHUNK)
+    if setup_steps:
+        done = SetupCounter(-(-data.shape[1] // GRIDDING_CHUNK)).done
+        values, mask = yield from map_states(chunks, lambda _: done("gridding"))
+    else:
+        values, mask = run_to_end(chunks)
     p = values.shape[1]
     measured = values[:, mask]
     weights = np.ones(mask.shape, dtype=np.float32)

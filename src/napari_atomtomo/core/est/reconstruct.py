@@ -27,15 +27,15 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import scipy.fft as sfft
-from numba import njit, prange
 
 from .._generators import map_states, run_to_end
 from .._refs import PAPER_000, cites
 from .._threads import ThreadPolicy
-from ..config import DENORMAL_FLOOR
 from ..params import register_params
 from ._common import (
     FourierState,
+    SetupCounter,
+    SetupStep,
     TwoRoundParams,
     _drive,
     check_inputs,
@@ -43,6 +43,7 @@ from ._common import (
     loose_support,
     to_public,
 )
+from ._kernels import update_in_box
 from .frft import fft_workers, frft
 from .ppfft import ppfft_adjoint, ppfft_density_weights, pseudopolar_frequencies
 from .slopes import EqualSlopeAssignment, match_equally_sloped
@@ -91,20 +92,9 @@ class EstParams(TwoRoundParams):
 BACK_PROJECTION_CHUNK = 8
 
 
-@dataclass(frozen=True)
-class EstSetupStep:
-    """A stage of :func:`iter_est`'s set-up done (only with ``setup_steps=True``).
-
-    ``stage`` names it ("measured lines", "back projection", "operator"); ``step`` counts
-    from 1 to ``n_steps`` over the whole set-up. A consumer that stops iterating here
-    cancels the set-up within one stage (one chunk of the back projection).
-    """
-
-    stage: str
-    step: int
-    n_steps: int
-    round: int = 0
-    iteration: int = 0
+#: A stage of :func:`iter_est`'s set-up done (``setup_steps=True``); the same class as
+#: Fourier gridding's set-up steps, so a consumer tells set-up from iterations with one check.
+EstSetupStep = SetupStep
 
 
 @dataclass(frozen=True)
@@ -206,33 +196,6 @@ class FourierNormalOperator:
         return sfft.irfft(spec[..., :n, :], n=p, axis=-1, workers=w)[..., :n]
 
 
-@njit(nogil=True, cache=True, parallel=True)
-def _update_in_box(xb, gx, b, support, positivity):
-    """One EST update on the support box, in place: ``x ← C(x + b − G x)``.
-
-    ``C`` zeroes voxels outside ``support`` (any strides: the loose support is one mask
-    broadcast over the slices) and, with ``positivity``, negative ones; magnitudes below
-    1e-30 are flushed (float32 denormals slow the FFTs). Returns ``Σ x·Gx`` and ``Σ x·b``
-    of the old ``x`` in float64 (the error metric), all in one pass over memory.
-    """
-    n_v, n_r, n_c = xb.shape
-    xg = 0.0
-    xbb = 0.0
-    for j in prange(n_v):
-        for r in range(n_r):
-            for c in range(n_c):
-                xv = xb[j, r, c]
-                g = gx[j, r, c]
-                bv = b[j, r, c]
-                xg += np.float64(xv) * np.float64(g)
-                xbb += np.float64(xv) * np.float64(bv)
-                v = (xv + bv) - g
-                if not support[j, r, c] or (positivity and v < 0.0) or abs(v) < DENORMAL_FLOOR:
-                    v = np.float32(0.0)
-                xb[j, r, c] = v
-    return xg, xbb
-
-
 def _iter_back_project_lines(lines, weights, assignment, n, oversampling, workers, chunk):
     """``b = A_mᴴ W ŷ`` for every slice: ``(y, n, n)`` float32 (chunks bound the memory),
     yielding the number of slices done after each chunk; returns ``b``.
@@ -315,14 +278,7 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None, setup_
     rows = np.flatnonzero(loose.any(axis=1))
     lo, hi = int(rows[0]), int(rows[-1]) + 1
     size = hi - lo
-    n_steps = 2 + -(-n_v // BACK_PROJECTION_CHUNK)
-    step_no = 0
-
-    def done(stage):
-        nonlocal step_no
-        step_no += 1
-        return EstSetupStep(stage, step_no, n_steps)
-
+    done = SetupCounter(2 + -(-n_v // BACK_PROJECTION_CHUNK)).done
     lines = measured_lines(data, assignment, os_, workers)
     if setup_steps:
         yield done("measured lines")
@@ -347,7 +303,7 @@ def _iter_est(data, assignment, params, loose, workers, support_top=None, setup_
     def update(support):
         # x is zero outside the box (support ⊆ loose ⊆ box), so the box is all there is
         gx = op.apply(xb)
-        xg, xbb = _update_in_box(xb, gx, b, support[:, lo:hi, lo:hi], params.positivity)
+        xg, xbb = update_in_box(xb, gx, b, support[:, lo:hi, lo:hi], params.positivity)
         e2 = xg - 2.0 * xbb + yy
         return float(np.sqrt(max(e2, 0.0) / yy))
 
