@@ -41,7 +41,6 @@ def main(out: Path = OUT) -> Path:
             m, 15.0, f"map_{el}", "eds", params, [f"eds_{el}"], element=el,
             colormap="gray", visible=False)))
     _, widget = viewer.window.add_plugin_dock_widget("napari-atomtomo", "Quantify (ESF threshold)")
-    widget.colour_bars.setChecked(True)  # the picture shows the 0-1 scale of each wt_ layer
     run_widget_job(widget)
     settle(10)
     viewer.dims.order = (1, 0, 2)  # show the z–x plane of the (z, 1, x) slice

@@ -384,8 +384,9 @@ def test_a_poor_fit_falls_back_with_a_warning(make_napari_viewer, qtbot):
 @pytest.mark.slow
 def test_weight_fractions_get_colour_bars_on_request_and_stay_readable(quantify, qtbot,
                                                                      monkeypatch):
-    """napari's colour bar costs the GUI thread 0.1-0.3 s per wt_ layer (its visual and a
-    full redraw): a run makes none unless the dock's box is ticked; ticking shows them."""
+    """A weight-fraction colour bar per wt_ layer by default; napari's bar costs the GUI
+    thread 0.1-0.3 s per wt_ layer (its visual and a full redraw), so with the dock's box
+    unticked a run makes none, and ticking it shows them at once."""
     from napari._vispy.overlays.colorbar import VispyColorBarOverlay
 
     made = []
@@ -397,7 +398,8 @@ def test_weight_fractions_get_colour_bars_on_request_and_stay_readable(quantify,
 
     monkeypatch.setattr(VispyColorBarOverlay, "__init__", counting_init)
     viewer, widget = quantify
-    assert not widget.colour_bars.isChecked()
+    assert widget.colour_bars.isChecked()  # on by default
+    widget.colour_bars.setChecked(False)
     _run(widget, qtbot)
     qtbot.waitUntil(lambda: all(f"wt_{el}" in viewer.layers for el in ("Ag", "Au")))
     assert not any(viewer.layers[f"wt_{el}"].colorbar.visible for el in ("Ag", "Au"))

@@ -1,6 +1,6 @@
-"""How the Quantify dock shows weight fractions on the canvas: colour bars (on request:
-napari makes each bar's visual and redraws the canvas, 0.1-0.3 s of the GUI thread per
-``wt_`` layer) and hiding the maps the ``wt_`` layers were computed from."""
+"""How the Quantify dock shows weight fractions on the canvas: colour bars (ticked by
+default; napari makes each bar's visual and redraws the canvas, 0.1-0.3 s of the GUI
+thread per new ``wt_`` layer) and hiding the maps the ``wt_`` layers were computed from."""
 
 from __future__ import annotations
 

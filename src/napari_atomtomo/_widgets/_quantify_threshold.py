@@ -145,7 +145,7 @@ class ThresholdPickerMixin:
                 old.metadata = kwargs["metadata"]
             else:
                 steps.append(lambda data=data, kwargs=kwargs: make_layer(data, kwargs))
-                if self.colour_bars.isChecked():  # napari's bar costs 0.1-0.3 s: on request
+                if self.colour_bars.isChecked():  # napari's bar: 0.1-0.3 s, new layers only
                     steps.append(lambda name=name: show_bar(name))
         self._fraction_names = [f"wt_{el}" for el in fractions]
         if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
