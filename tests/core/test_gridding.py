@@ -73,8 +73,8 @@ def test_bad_input():
 def test_the_set_up_grids_chunks_of_slices_with_the_values_of_one_pass_and_can_stop():
     """The set-up grids GRIDDING_CHUNK slices at a time and yields after each chunk with
     ``setup_steps``: the gridded values are bit-identical to gridding every slice in one
-    pass (the code before the chunking), the reconstruction equal to the one without
-    set-up steps, and a consumer that stops after a chunk runs nothing more."""
+    chunk (the known-answer tests above check the gridding itself), the reconstruction
+    equal to the one without set-up steps, and a consumer that stops after a chunk runs nothing more."""
     from napari_atomtomo.core._generators import run_to_end
     from napari_atomtomo.core.est import EstSetupStep
     from napari_atomtomo.core.est.gridding import GRIDDING_CHUNK, _iter_grid_projections

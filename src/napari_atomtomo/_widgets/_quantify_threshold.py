@@ -4,6 +4,7 @@ Moving the threshold (typed, dragged on the V(t) plot, or "auto") re-thresholds 
 cached fractions and updates the ``wt_<El>`` layers (with their colour bars when the
 ``colour_bars`` box is ticked) and the read-out.
 Uses the widget's ``picker``, ``plot``, ``threshold_edit``, ``readout``, ``regions``,
+``colour_bars``, ``_fraction_names``,
 ``viewer``, ``_debounce``, ``_margin_value``, ``_threshold``, ``_source``, ``_particle``, ``_replicas``,
 ``_support`` and ``_haadf_info``.
 """
@@ -129,8 +130,9 @@ class ThresholdPickerMixin:
             new = add_or_replace_layers(self.viewer, [(data, kwargs, "image")])[0]
             new.contrast_limits = (0.0, 1.0)
 
-        def show_bar(name):  # a turn of its own: napari builds the bar's visual
-            if name in self.viewer.layers:
+        def show_bar(name):  # a turn of its own: napari builds the bar's visual. The box
+            # is read now, not when the steps were made: a toggle in between is obeyed
+            if self.colour_bars.isChecked() and name in self.viewer.layers:
                 show_fraction_bar(self.viewer.layers[name])
 
         for el, wt in fractions.items():
@@ -145,8 +147,7 @@ class ThresholdPickerMixin:
                 old.metadata = kwargs["metadata"]
             else:
                 steps.append(lambda data=data, kwargs=kwargs: make_layer(data, kwargs))
-                if self.colour_bars.isChecked():  # napari's bar: 0.1-0.3 s, new layers only
-                    steps.append(lambda name=name: show_bar(name))
+                steps.append(lambda name=name: show_bar(name))  # new layers only
         self._fraction_names = [f"wt_{el}" for el in fractions]
         if getattr(self, "_hide_maps", False):  # once per Run: a map shown again stays
             names = self._source["names"]

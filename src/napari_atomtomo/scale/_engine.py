@@ -120,7 +120,12 @@ def open_scheduler(scheduler=None, workers: int | None = None) -> Scheduler:
     else:
         raise ValueError(f"scheduler must be an address such as tcp://host:8786 or a "
                          f"dask.distributed Client, got {type(scheduler).__name__}")
-    n = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
+    try:
+        n = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
+    except BaseException:
+        if owned:  # never leave a connection we opened behind
+            client.close()
+        raise
     return Scheduler("distributed", n, client, client.scheduler.address, owned)
 
 
