@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from qtpy.QtCore import QTimer
 
+from .._layers import with_contrast_limits
 from ..jobs._job_info import SEPARATE_TURN_MS
 from ._runner import QUICK_JOB_ACTIVITY_AFTER_S, JobRunner
 from ._tilt_readout import show_2d_planes
@@ -116,14 +117,7 @@ def _compute(target: str, cancelled=None, report=None) -> list:
                 report(_pipeline_step(step, done, total, message))
 
         kwargs["callback"] = callback
-    layers = getattr(importlib.import_module(module), func)(**kwargs)
-    out = []
-    for data, kwargs, kind in layers:
-        if kind == "image" and "contrast_limits" not in kwargs:
-            lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
-            kwargs = {**kwargs, "contrast_limits": (lo, hi if hi > lo else lo + 1.0)}
-        out.append((data, kwargs, kind))
-    return out
+    return with_contrast_limits(getattr(importlib.import_module(module), func)(**kwargs))
 
 
 #: Attributes of the first layer set on the placeholder before its data, while it is
