@@ -37,6 +37,7 @@ from ..jobs.simulate_align import (
 )
 from ._base import JobDockWidget, format_command, is_empty_path
 from ._params import param_widget, params_from_widgets
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S
 
 __all__ = ["SimulateWidget"]
 
@@ -205,7 +206,8 @@ class SimulateWidget(JobDockWidget):
                 return agau_dataset_layers(ds, parameters, command=command)
 
             self.runner.run(iter_simulate_agau, seed, params, label="simulate Ag–Au", total=1,
-                            describe=lambda s: s.message, on_result=on_agau)
+                            describe=lambda s: s.message, on_result=on_agau,
+                            activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
             return
         params, structure = self.haadf_params(), self.structure.value
         parameters = {"structure": self._structure_label(), **dataclasses.asdict(params)}
@@ -220,7 +222,8 @@ class SimulateWidget(JobDockWidget):
 
         self.runner.run(iter_simulate_silica, structure, params, self.xyz.value,
                         self.structure_seed.value, label="simulate SiO2", total=2,
-                        describe=lambda s: s.message, on_result=on_silica)
+                        describe=lambda s: s.message, on_result=on_silica,
+                        activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
 
 
 @functools.lru_cache(maxsize=4)
