@@ -111,6 +111,23 @@ def test_a_job_started_before_the_sample_s_worker_makes_it_synchronously(
 
 
 @pytest.mark.slow
+def test_a_sample_failing_in_that_synchronous_fallback_is_not_left_running(
+        make_napari_viewer, qtbot, monkeypatch):
+    viewer = make_napari_viewer()
+
+    def broken():
+        raise ValueError("no atoms today")
+
+    monkeypatch.setattr(_sample_data, "make_synthetic_atoms_volume", broken)
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    monkeypatch.setattr(JobRunner, "_active", object())  # a dock's job took the slot
+    with qtbot.captureExceptions() as exceptions:
+        qtbot.waitUntil(lambda: not running_samples(), timeout=60_000)
+    assert len(viewer.layers) == 0  # no placeholder left behind
+    assert [str(exc) for _, exc, _ in exceptions] == ["no atoms today"]
+
+
+@pytest.mark.slow
 def test_an_existing_layer_of_the_first_name_is_replaced_not_duplicated(make_napari_viewer, qtbot,
                                                                        open_sample):
     viewer = make_napari_viewer()

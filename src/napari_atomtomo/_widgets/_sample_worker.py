@@ -218,12 +218,14 @@ def _start_later(viewer, runner: JobRunner, name: str, start, target: str) -> No
             return
         from napari.layers import Layer  # noqa: PLC0415
 
-        if name in viewer.layers:
-            viewer.layers.remove(name)
-        for data, kwargs, kind in _compute(target):
-            viewer.add_layer(Layer.create(data, kwargs, kind))
-        _RUNNERS.remove(runner)
-        runner.deleteLater()
+        try:
+            if name in viewer.layers:
+                viewer.layers.remove(name)
+            for data, kwargs, kind in _compute(target):
+                viewer.add_layer(Layer.create(data, kwargs, kind))
+        finally:  # even if the sample failed: it is no longer running
+            _RUNNERS.remove(runner)
+            runner.deleteLater()
 
     QTimer.singleShot(SEPARATE_TURN_MS, go)
 
