@@ -156,3 +156,22 @@ def test_the_agau_phantom_opens_in_its_z_x_view_without_a_dock(make_napari_viewe
         # the slice on screen: a 2D image as tall as its z (or angle) axis, not 1 px
         assert layer._slice.image.view.shape == (layer.data.shape[0], layer.data.shape[2])
         assert min(layer._slice.image.view.shape) > 1
+
+
+def test_the_sample_menu_module_loads_no_file_reader():
+    """napari imports the sample functions' module in the GUI thread on the first
+    File > Open Sample of a session: through ``_layers`` it loaded every reader of
+    ``napari_atomtomo.io`` (mrcfile, the vendor formats: 30-50 ms of that click)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, napari_atomtomo._widgets._sample_worker; "
+            "print(sorted(m for m in sys.modules if m in ('mrcfile', 'napari_atomtomo.io.mrc', "
+            "'napari_atomtomo.io.dataset', 'napari_atomtomo.io.vendor', "
+            "'napari_atomtomo.io.bcf', 'napari_atomtomo.io.text')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+    from napari_atomtomo import io  # its names load on first use, every one of them
+
+    assert all(getattr(io, name) is not None for name in io.__all__)
