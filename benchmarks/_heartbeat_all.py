@@ -85,8 +85,12 @@ def _open_sample(viewer, hb, key) -> dict:
     t0 = time.perf_counter()
     viewer.open_sample(PLUGIN, key)
     t1 = time.perf_counter()
+    def on_started(_job, runner):  # the worker starts a turn after the placeholder's add
+        runner._worker.returned.connect(
+            lambda *_: marks.setdefault("returned", time.perf_counter()))
+
     for runner in running_samples():
-        runner._worker.returned.connect(lambda *_: marks.setdefault("returned", time.perf_counter()))
+        runner.started.connect(lambda job, r=runner: on_started(job, r))
     hb.pump(until=lambda: not running_samples())
     t_ret = marks.get("returned", t1)
     hb.pump(0.5)

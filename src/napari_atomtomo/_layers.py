@@ -43,6 +43,7 @@ __all__ = [
     "element_of",
     "provenance",
     "image_layer_data",
+    "with_contrast_limits",
     "layer_info",
     "layer_voxel_size",
     "layer_angles_deg",
@@ -176,6 +177,21 @@ def image_layer_data(
 #: Largest gap (degrees) between a tilt angle and its slider position for the angle axis
 #: to be called exact in the layer's metadata (``angle_axis["exact"]``).
 ANGLE_AXIS_TOLERANCE_DEG = 0.05
+
+
+def with_contrast_limits(layers: list[tuple]) -> list[tuple]:
+    """``layers`` with each in-memory image's ``contrast_limits`` (its finite min and max)
+    added where they are missing. Call it in the worker that made the arrays: napari
+    otherwise runs that pass over the data in the GUI thread when it adds the layer."""
+    out = []
+    for data, kwargs, kind in layers:
+        if kind == "image" and "contrast_limits" not in kwargs and isinstance(data, np.ndarray) \
+                and data.size and not kwargs.get("rgb"):
+            lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+            if np.isfinite(lo) and np.isfinite(hi):
+                kwargs = {**kwargs, "contrast_limits": (lo, hi if hi > lo else lo + 1.0)}
+        out.append((data, kwargs, kind))
+    return out
 
 
 def series_layout(stack, voxel_size: float, angles_deg=None):

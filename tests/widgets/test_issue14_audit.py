@@ -420,8 +420,12 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
     try:
         viewer.open_sample(PLUGIN, "silica_reconstruction")
         assert [lyr.name for lyr in viewer.layers] == [PLACEHOLDER]
+        # the worker starts a turn after napari has added and painted the placeholder
+        qtbot.waitUntil(lambda: len(running_workers()) == 1, timeout=10_000)
         (worker,) = running_workers()
-        assert entered.wait(30)  # the pipeline runs in the worker, not in open_sample
+        # the pipeline runs in the worker, not in open_sample (the worker itself starts
+        # from a timer: the event loop must run meanwhile)
+        qtbot.waitUntil(entered.is_set, timeout=30_000)
 
         def bars():
             return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
@@ -573,6 +577,7 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
     dialog = viewer.window._qt_window._activity_dialog
     try:
         viewer.open_sample(PLUGIN, "silica_reconstruction")
+        qtbot.waitUntil(lambda: len(running_workers()) == 1, timeout=10_000)
         (worker,) = running_workers()
         (runner,) = running_samples()
 

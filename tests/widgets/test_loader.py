@@ -137,3 +137,24 @@ def test_a_quick_load_opens_napari_activity_bar_only_after_a_second(
     monkeypatch.setattr(widget.runner, "run", lambda *a, **k: seen.update(k) or run(*a, **k))
     _load(widget, qtbot)
     assert seen["activity_after_s"] == QUICK_JOB_ACTIVITY_AFTER_S >= 1.0
+
+
+def test_load_hands_napari_the_contrast_limits_so_it_scans_no_data(
+        loader, qtbot, small_dataset_folder, monkeypatch):
+    """napari scans an image for its contrast limits in the GUI thread when it adds one
+    without them; Load computes them in its worker (issue 14: Load's click stall)."""
+    from napari.layers.image import image as napari_image
+
+    viewer, widget = loader
+    folder, ds = small_dataset_folder
+    scanned = []
+    real = napari_image.calc_data_range
+    monkeypatch.setattr(napari_image, "calc_data_range",
+                        lambda *a, **k: scanned.append(a[0].shape) or real(*a, **k))
+    widget.source.value = FOLDER
+    widget.path.value = folder
+    _load(widget, qtbot)
+    assert scanned == []
+    haadf = viewer.layers["haadf"]
+    assert haadf.contrast_limits == pytest.approx(
+        [float(series_array(haadf).min()), float(series_array(haadf).max())])

@@ -61,9 +61,11 @@ def test_a_failing_sample_removes_its_placeholder_and_says_why(make_napari_viewe
     monkeypatch.setattr(_sample_data, "make_blob_tilt_series", broken)
     viewer.open_sample(PLUGIN, "blob_tilt_series")
     (runner,) = running_samples()
+    errors = []  # the runner is deleted once done: keep what its error line said
+    runner.errored.connect(lambda _exc: errors.append(runner.error.text()))
     qtbot.waitUntil(lambda: not running_samples(), timeout=60_000)
     assert len(viewer.layers) == 0
-    assert "no blobs today" in runner.error.text()
+    assert len(errors) == 1 and "no blobs today" in errors[0]
 
 
 @pytest.mark.slow
@@ -73,6 +75,56 @@ def test_a_sample_while_a_job_runs_is_made_synchronously(make_napari_viewer, mon
     viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
     assert not running_samples()
     assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
+
+
+@pytest.mark.slow
+def test_the_worker_starts_after_napari_has_added_the_placeholder(make_napari_viewer, qtbot,
+                                                                  monkeypatch):
+    """Started inside the sample function, the worker's imports and numba cache load held
+    the GIL while napari added and painted the placeholder (the click stall)."""
+    viewer = make_napari_viewer()
+    real, seen = _sample_data.make_synthetic_atoms_volume, []
+
+    def recorded():
+        seen.append(placeholder_name("atoms volume") in viewer.layers)
+        return real()
+
+    monkeypatch.setattr(_sample_data, "make_synthetic_atoms_volume", recorded)
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    (runner,) = running_samples()
+    assert not runner.busy and not seen  # nothing runs yet: napari adds the placeholder
+    qtbot.waitUntil(lambda: not running_samples(), timeout=120_000)
+    assert seen == [True]
+    assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
+
+
+@pytest.mark.slow
+def test_a_job_started_before_the_sample_s_worker_makes_it_synchronously(
+        make_napari_viewer, qtbot, monkeypatch):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    (runner,) = running_samples()
+    monkeypatch.setattr(JobRunner, "_active", object())  # a dock's job took the slot
+    qtbot.waitUntil(lambda: not running_samples(), timeout=120_000)
+    assert not runner.busy
+    assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
+
+
+@pytest.mark.slow
+def test_a_sample_failing_in_that_synchronous_fallback_is_not_left_running(
+        make_napari_viewer, qtbot, monkeypatch):
+    viewer = make_napari_viewer()
+
+    def broken():
+        raise ValueError("no atoms today")
+
+    monkeypatch.setattr(_sample_data, "make_synthetic_atoms_volume", broken)
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    monkeypatch.setattr(JobRunner, "_active", object())  # a dock's job took the slot
+    with qtbot.captureExceptions() as exceptions:
+        qtbot.waitUntil(lambda: not running_samples(), timeout=60_000)
+    assert len(viewer.layers) == 0  # no placeholder left behind
+    assert [str(exc) for _, exc, _ in exceptions] == ["no atoms today"]
 
 
 @pytest.mark.slow
@@ -104,3 +156,22 @@ def test_the_agau_phantom_opens_in_its_z_x_view_without_a_dock(make_napari_viewe
         # the slice on screen: a 2D image as tall as its z (or angle) axis, not 1 px
         assert layer._slice.image.view.shape == (layer.data.shape[0], layer.data.shape[2])
         assert min(layer._slice.image.view.shape) > 1
+
+
+def test_the_sample_menu_module_loads_no_file_reader():
+    """napari imports the sample functions' module in the GUI thread on the first
+    File > Open Sample of a session: through ``_layers`` it loaded every reader of
+    ``napari_atomtomo.io`` (mrcfile, the vendor formats: 30-50 ms of that click)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, napari_atomtomo._widgets._sample_worker; "
+            "print(sorted(m for m in sys.modules if m in ('mrcfile', 'napari_atomtomo.io.mrc', "
+            "'napari_atomtomo.io.dataset', 'napari_atomtomo.io.vendor', "
+            "'napari_atomtomo.io.bcf', 'napari_atomtomo.io.text')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+    from napari_atomtomo import io  # its names load on first use, every one of them
+
+    assert all(getattr(io, name) is not None for name in io.__all__)

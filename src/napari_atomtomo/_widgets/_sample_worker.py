@@ -6,7 +6,8 @@ reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`
 
 1. returns at once one small placeholder image (``<first layer> (computing…)``, a
    1 × … × 1 array with the axes of that layer);
-2. imports and runs the synchronous sample function (:mod:`napari_atomtomo._sample_data`,
+2. a turn after napari has added and painted the placeholder (:func:`_start_later`),
+   imports and runs the synchronous sample function (:mod:`napari_atomtomo._sample_data`,
    :mod:`napari_atomtomo._sample_silica`) in a :class:`~._runner.JobRunner` job: a
    worker thread, with a bar (and a Cancel button) in napari's activity dock when it
    takes longer than :data:`ACTIVITY_AFTER_S`; the bar is made and moved in the GUI
@@ -28,7 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from qtpy.QtCore import QTimer
 
+from .._layers import with_contrast_limits
+from ..jobs._job_info import SEPARATE_TURN_MS
 from ._runner import QUICK_JOB_ACTIVITY_AFTER_S, JobRunner
 from ._tilt_readout import show_2d_planes
 
@@ -113,14 +117,7 @@ def _compute(target: str, cancelled=None, report=None) -> list:
                 report(_pipeline_step(step, done, total, message))
 
         kwargs["callback"] = callback
-    layers = getattr(importlib.import_module(module), func)(**kwargs)
-    out = []
-    for data, kwargs, kind in layers:
-        if kind == "image" and "contrast_limits" not in kwargs:
-            lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
-            kwargs = {**kwargs, "contrast_limits": (lo, hi if hi > lo else lo + 1.0)}
-        out.append((data, kwargs, kind))
-    return out
+    return with_contrast_limits(getattr(importlib.import_module(module), func)(**kwargs))
 
 
 #: Attributes of the first layer set on the placeholder before its data, while it is
@@ -192,16 +189,45 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
         if worker is not None:
             worker.yielded.emit(state)
 
-    runner.run(_compute, target, cancelled, report if steps else None, label=label,
-               total=100 if steps else None, on_result=on_result,
-               progress_of=lambda state, _n: state.percent,
-               describe=lambda state: state.message,
-               activity_after_s=ACTIVITY_AFTER_S)
+    _start_later(viewer, runner, name, lambda: runner.run(
+        _compute, target, cancelled, report if steps else None, label=label,
+        total=100 if steps else None, on_result=on_result,
+        progress_of=lambda state, _n: state.percent, describe=lambda state: state.message,
+        activity_after_s=ACTIVITY_AFTER_S), target)
     meta = {"atomtomo": {"kind": "placeholder", "note": f"{label}; replaced when ready"}}
     labels, units = axes
     return [(np.zeros((1,) * len(labels), np.float32), {
         "name": name, "metadata": meta, "axis_labels": labels, "units": units,
         "contrast_limits": (0.0, 1.0)}, "image")]
+
+
+def _start_later(viewer, runner: JobRunner, name: str, start, target: str) -> None:
+    """Call ``start`` (which starts ``runner``'s worker) one turn after napari has added
+    the placeholder ``name`` and repainted (a timer runs after the posted repaint).
+
+    Started inside the sample function, the worker ran while napari added the placeholder
+    and painted it: its first imports (numba's CPU target, scipy) and numba's cache load
+    hold the GIL for up to 0.3 s at a time, and napari's add and paint, which release the
+    GIL at every Qt and OpenGL call, waited for it each time (the click stalls of 0.4-1.4 s
+    against napari alone's 0.2-0.8 s). If another atomtomo job took the single-flight slot
+    meanwhile, the sample is computed here and added as it was without a worker."""
+
+    def go():
+        if not JobRunner.any_busy():
+            start()
+            return
+        from napari.layers import Layer  # noqa: PLC0415
+
+        try:
+            if name in viewer.layers:
+                viewer.layers.remove(name)
+            for data, kwargs, kind in _compute(target):
+                viewer.add_layer(Layer.create(data, kwargs, kind))
+        finally:  # even if the sample failed: it is no longer running
+            _RUNNERS.remove(runner)
+            runner.deleteLater()
+
+    QTimer.singleShot(SEPARATE_TURN_MS, go)
 
 
 def make_blob_tilt_series() -> list[tuple]:

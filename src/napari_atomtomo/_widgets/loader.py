@@ -14,6 +14,7 @@ from pathlib import Path
 from magicgui.widgets import ComboBox, FileEdit
 
 from .. import io
+from .._layers import with_contrast_limits
 from .._reader import (
     MRC_SUFFIXES,
     read_atoms_layers,
@@ -32,14 +33,18 @@ SOURCES = (MRC_FILE, FOLDER, ATOMS)
 
 
 def load_layers(source: str, path, angles_path=None) -> list[tuple]:
-    """Read ``path`` as ``source`` (one of :data:`SOURCES`) into layer data tuples."""
+    """Read ``path`` as ``source`` (one of :data:`SOURCES`) into layer data tuples, with
+    the images' contrast limits (this runs in the worker: napari need not scan the data
+    in the GUI thread when it adds them)."""
     if source == MRC_FILE:
-        return read_mrc_layers(path, None if is_empty_path(angles_path) else angles_path)
-    if source == FOLDER:
-        return read_dataset_layers(path)
-    if source == ATOMS:
-        return read_atoms_layers(path)
-    raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        layers = read_mrc_layers(path, None if is_empty_path(angles_path) else angles_path)
+    elif source == FOLDER:
+        layers = read_dataset_layers(path)
+    elif source == ATOMS:
+        layers = read_atoms_layers(path)
+    else:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    return with_contrast_limits(layers)
 
 
 class DatasetLoaderWidget(JobDockWidget):

@@ -23,6 +23,7 @@ from magicgui.widgets import CheckBox, ComboBox, FileEdit, FloatSpinBox, SpinBox
 from qtpy.QtWidgets import QLabel
 
 from .. import io
+from .._layers import with_contrast_limits
 from .._sample_data import agau_dataset_layers, silica_series_layers
 from ..core.params import command_options
 from ..core.simulate.agau import AgAuParams
@@ -37,6 +38,7 @@ from ..jobs.simulate_align import (
 )
 from ._base import JobDockWidget, format_command, is_empty_path
 from ._params import param_widget, params_from_widgets
+from ._runner import QUICK_JOB_ACTIVITY_AFTER_S
 
 __all__ = ["SimulateWidget"]
 
@@ -196,31 +198,52 @@ class SimulateWidget(JobDockWidget):
             params, seed = self.agau_params(), self.seed.value
             parameters = {"seed": seed, **dataclasses.asdict(params)}
 
-            def on_agau(ds):
+            def on_agau(result):
+                ds, layers = result
                 r = ds.truth["response_ratios_expected"]
                 self.summary.setText(
                     f"{ds.haadf.shape[0]} tilts × {ds.haadf.shape[2]} beam positions of "
                     f"{ds.voxel_size:g} Å; expected response ratios r_Ag {r['Ag']:.3g}, "
                     f"r_Au {r['Au']:.3g}")
-                return agau_dataset_layers(ds, parameters, command=command)
+                return layers
 
-            self.runner.run(iter_simulate_agau, seed, params, label="simulate Ag–Au", total=1,
-                            describe=lambda s: s.message, on_result=on_agau)
+            job = _with_layers(iter_simulate_agau, lambda ds: agau_dataset_layers(
+                ds, parameters, command=command))
+            self.runner.run(job, seed, params, label="simulate Ag–Au", total=1,
+                            describe=lambda s: s.message, on_result=on_agau,
+                            activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
             return
         params, structure = self.haadf_params(), self.structure.value
         parameters = {"structure": self._structure_label(), **dataclasses.asdict(params)}
 
-        def on_silica(sim):
+        def on_silica(result):
+            sim, layers = result
             noise = ("noise-free" if sim.r_noise is None
                      else f"R_noise {sim.r_noise:.1%} at {sim.dose:.3g} e/Å²")
             self.summary.setText(
                 f"{sim.stack_noisy.shape[0]} images of {sim.stack_noisy.shape[1]} × "
                 f"{sim.stack_noisy.shape[2]} px, {len(sim.atoms)} atoms, {noise}")
-            return silica_series_layers(sim, parameters, command=command)
+            return layers
 
-        self.runner.run(iter_simulate_silica, structure, params, self.xyz.value,
+        job = _with_layers(iter_simulate_silica, lambda sim: silica_series_layers(
+            sim, parameters, command=command))
+        self.runner.run(job, structure, params, self.xyz.value,
                         self.structure_seed.value, label="simulate SiO2", total=2,
-                        describe=lambda s: s.message, on_result=on_silica)
+                        describe=lambda s: s.message, on_result=on_silica,
+                        activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S)
+
+
+def _with_layers(job, make_layers):
+    """``job`` (a generator function) whose result comes back as ``(result, layers)``,
+    ``layers`` made by ``make_layers(result)`` with their contrast limits, in the worker:
+    the atoms' Points tuple imports pandas (0.2-0.6 s the first time in a session) and
+    napari would scan each image for its limits, both in the GUI thread otherwise."""
+
+    def run(*args):
+        result = yield from job(*args)
+        return result, with_contrast_limits(make_layers(result))
+
+    return run
 
 
 @functools.lru_cache(maxsize=4)
