@@ -35,7 +35,9 @@ class _ApartCanvas(FigureCanvasQTAgg):
     matplotlib's ``draw_idle`` posts a zero-time timer per canvas, and Qt runs all of them
     in one turn: a job end that updates three plots (Trace: peaks, g(r), deviations) paid
     three full draws (~0.1-0.2 s each, constrained layout) as one 0.5 s stall. Queued, the
-    longest stall is one draw.
+    longest stall is one draw. The first draw waits a real turn too: a zero timer is a
+    posted event, run in the same stall as the code that asked for the draw (a plot's new
+    artists, 30-50 ms at a Trace job end).
     """
 
     def draw_idle(self):
@@ -43,5 +45,5 @@ class _ApartCanvas(FigureCanvasQTAgg):
             return
         self._draw_pending = True
         _IDLE_DRAWS.append(self)
-        if len(_IDLE_DRAWS) == 1:
-            QTimer.singleShot(0, _draw_next_idle)
+        if len(_IDLE_DRAWS) == 1:  # a real turn: not in the stall that asked for it
+            QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)

@@ -61,7 +61,7 @@ class TraceWidget(JobDockWidget):
         self.deviation_plot.setVisible(False)
         self.structure_plot = StructurePlot(self)
         self.structure_plot.setVisible(False)
-        self.legend = AtomsLegend(napari_viewer)
+        self.legend = AtomsLegend(napari_viewer, parent=self)
         self.toggles = ElementToggles(on_change=self.legend.update)
         self.links = PlotLinks(napari_viewer, self._result_layer,
                                [self.peaks_plot, self.deviation_plot])
@@ -177,18 +177,27 @@ class TraceWidget(JobDockWidget):
             layers.append((data, kwargs | {"visible": False}, kind))
         # The missing/misplaced/extra markers are result layers too, so the runner adds
         # them one per event-loop turn (each new Points layer costs napari 0.1-0.2 s; made
-        # in _on_finished, the three stalled the job end 0.4-0.5 s in one turn).
+        # in _on_finished, the three stalled the job end 0.4-0.5 s in one turn). The plots
+        # and the summary follow, each a callable the runner runs in a turn of its own:
+        # made together in _on_finished they held the GUI thread 0.1-0.2 s in one turn.
         return layers + self._comparison_layers(outcome.comparison, outcome.truth,
-                                                res.atoms, translate)
+                                                res.atoms, translate) + [
+            lambda: self._show_peaks(outcome),
+            lambda: self._show_structure(outcome),
+            lambda: self._show_summary(res.atoms.elements, outcome.comparison)]
 
-    def _on_finished(self, outcome) -> None:
+    def _show_peaks(self, outcome) -> None:
         res = outcome.trace
         self.peaks_plot.show_result(res.sorted_intensities, res.atoms.elements,
                                     res.params.elements, res.noise_floor, res.split_thresholds)
+
+    def _show_structure(self, outcome) -> None:
         self.structure_plot.setVisible(outcome.structure is not None)
         if outcome.structure is not None:
             self.structure_plot.show_report(outcome.structure)
-        self._show_summary(res.atoms.elements, outcome.comparison)
+
+    def _on_finished(self, _outcome) -> None:
+        """The result's plots are drawn (see _result_layer_data): link them to its layer."""
         layer = self._result_layer()  # its comparison markers came with the result
         self.toggles.attach(layer)
         self.links.connect()
