@@ -139,3 +139,16 @@ def test_trace_job_end_is_one_step_a_turn(make_napari_viewer, qtbot, open_sample
     assert len(set(turns)) == len(turns)  # no two steps in one turn
     assert widget.peaks_plot.intensities.size == len(viewer.layers["atoms volume atoms"].data)
     assert not widget.deviation_plot.isHidden() and not widget.structure_plot.isHidden()
+
+
+def test_a_repaint_does_not_draw_a_queued_figure(peaks, settle):
+    """A resize repaints the canvas at once; its draw still waits for its turn (the
+    window's repaint drew the job end's resized plots all in one stall)."""
+    settle()
+    draws = peaks.n_full_draws
+    peaks.resize(500, 280)  # resizeEvent: a draw is asked for
+    peaks.repaint()  # a synchronous paintEvent, as in the window's repaint
+    assert peaks.n_full_draws == draws and peaks.canvas in _IDLE_DRAWS
+    settle()
+    assert peaks.n_full_draws == draws + 1
+    assert peaks.figure.bbox.width == pytest.approx(peaks.canvas.renderer.width)

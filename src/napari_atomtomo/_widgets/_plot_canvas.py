@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.colors import to_hex
 from qtpy.QtCore import QTimer
+from qtpy.QtGui import QColor, QImage, QPainter
 
 from ..jobs._job_info import SEPARATE_TURN_MS
 
@@ -37,7 +40,8 @@ class _ApartCanvas(FigureCanvasQTAgg):
     three full draws (~0.1-0.2 s each, constrained layout) as one 0.5 s stall. Queued, the
     longest stall is one draw. The first draw waits a real turn too: a zero timer is a
     posted event, run in the same stall as the code that asked for the draw (a plot's new
-    artists, 30-50 ms at a Trace job end).
+    artists, 30-50 ms at a Trace job end). Nor does a repaint draw a canvas whose draw is
+    queued (matplotlib's ``paintEvent`` would): it shows the last picture until its turn.
     """
 
     def draw_idle(self):
@@ -47,3 +51,25 @@ class _ApartCanvas(FigureCanvasQTAgg):
         _IDLE_DRAWS.append(self)
         if len(_IDLE_DRAWS) == 1:  # a real turn: not in the stall that asked for it
             QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
+
+    def paintEvent(self, event):
+        """The last picture while a draw waits for its turn; else matplotlib's paint.
+
+        Qt paints a resized canvas in the window's repaint, and matplotlib's paint draws
+        a pending figure there: the job end's plots, resized when the deviation and
+        g(r) plots appear, were drawn there three in one stall (0.1-0.2 s each)."""
+        renderer = getattr(self, "renderer", None)
+        if not getattr(self, "_draw_pending", False) or renderer is None:
+            super().paintEvent(event)
+            return
+        buf = np.ascontiguousarray(renderer.buffer_rgba())
+        height, width = buf.shape[:2]
+        data = buf.tobytes()  # alive until the painter is done
+        image = QImage(data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+        image.setDevicePixelRatio(self.device_pixel_ratio)
+        painter = QPainter(self)
+        try:
+            painter.fillRect(event.rect(), QColor(to_hex(self.figure.get_facecolor())))
+            painter.drawImage(0, 0, image)
+        finally:
+            painter.end()
