@@ -152,3 +152,4 @@ def test_a_repaint_does_not_draw_a_queued_figure(peaks, settle):
     settle()
     assert peaks.n_full_draws == draws + 1
     assert peaks.figure.bbox.width == pytest.approx(peaks.canvas.renderer.width)
+

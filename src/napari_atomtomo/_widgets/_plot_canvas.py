@@ -53,23 +53,25 @@ class _ApartCanvas(FigureCanvasQTAgg):
             QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
 
     def paintEvent(self, event):
-        """The last picture while a draw waits for its turn; else matplotlib's paint.
+        """The last picture (none yet: the face colour) while a draw waits for its turn;
+        else matplotlib's paint.
 
         Qt paints a resized canvas in the window's repaint, and matplotlib's paint draws
         a pending figure there: the job end's plots, resized when the deviation and
         g(r) plots appear, were drawn there three in one stall (0.1-0.2 s each)."""
-        renderer = getattr(self, "renderer", None)
-        if not getattr(self, "_draw_pending", False) or renderer is None:
+        if not getattr(self, "_draw_pending", False):
             super().paintEvent(event)
             return
-        buf = np.ascontiguousarray(renderer.buffer_rgba())
-        height, width = buf.shape[:2]
-        data = buf.tobytes()  # alive until the painter is done
-        image = QImage(data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-        image.setDevicePixelRatio(self.device_pixel_ratio)
+        renderer = getattr(self, "renderer", None)  # none before the first draw
         painter = QPainter(self)
         try:
             painter.fillRect(event.rect(), QColor(to_hex(self.figure.get_facecolor())))
-            painter.drawImage(0, 0, image)
+            if renderer is not None:
+                buf = np.ascontiguousarray(renderer.buffer_rgba())
+                height, width = buf.shape[:2]
+                data = buf.tobytes()  # alive until the painter is done
+                image = QImage(data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+                image.setDevicePixelRatio(self.device_pixel_ratio)
+                painter.drawImage(0, 0, image)
         finally:
             painter.end()
