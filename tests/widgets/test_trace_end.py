@@ -153,3 +153,29 @@ def test_a_repaint_does_not_draw_a_queued_figure(peaks, settle):
     assert peaks.n_full_draws == draws + 1
     assert peaks.figure.bbox.width == pytest.approx(peaks.canvas.renderer.width)
 
+
+
+
+def test_a_drawn_figure_is_shown_a_turn_later(peaks, qtbot, settle):
+    """The rendered picture reaches the screen in a turn of its own: the window's repaint
+    (~0.1 s under software OpenGL) is not in the draw's stall."""
+    from qtpy.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                Paints.n += 1
+            return False
+
+    settle()
+    paints = Paints()
+    peaks.canvas.installEventFilter(paints)
+    draws = peaks.n_full_draws
+    peaks.canvas.draw()
+    QApplication.instance().sendPostedEvents()  # what runs in the draw's stall
+    assert peaks.n_full_draws == draws + 1 and Paints.n == 0  # rendered, not yet shown
+    qtbot.waitUntil(lambda: Paints.n >= 1, timeout=5000)
+    assert peaks.n_full_draws == draws + 1  # shown without drawing again
+    peaks.canvas.removeEventFilter(paints)

@@ -52,6 +52,27 @@ class _ApartCanvas(FigureCanvasQTAgg):
         if len(_IDLE_DRAWS) == 1:  # a real turn: not in the stall that asked for it
             QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
 
+    def draw(self):
+        """Render now; show it a real turn later. matplotlib's ``draw`` asks Qt to repaint
+        the canvas at once, and under software OpenGL that repaint recomposes the whole
+        window (~0.1 s): with the draw (50-80 ms) it made one stall of a Trace job end."""
+        self._hold_update = True  # matplotlib's draw ends with self.update()
+        try:
+            super().draw()
+        finally:
+            self._hold_update = False
+        QTimer.singleShot(SEPARATE_TURN_MS, self._show_drawn)
+
+    def update(self, *args):
+        if not getattr(self, "_hold_update", False):
+            super().update(*args)
+
+    def _show_drawn(self) -> None:
+        try:
+            self.update()
+        except RuntimeError:  # its Qt widget is gone
+            pass
+
     def paintEvent(self, event):
         """The last picture (none yet: the face colour) while a draw waits for its turn;
         else matplotlib's paint.
