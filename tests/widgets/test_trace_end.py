@@ -29,18 +29,18 @@ def test_legend_is_made_after_the_layer_one_overlay_a_turn(make_napari_viewer, q
     viewer.layers.events.inserted.connect(legend.update)
     viewer.layers.events.removed.connect(legend.update)
     overlays = viewer.canvas.overlays
-    refreshes, made_in = [0], []
-    legend._timer.timeout.connect(lambda: refreshes.__setitem__(0, refreshes[0] + 1))
-    overlays.events.added.connect(lambda e: made_in.append((e.key, refreshes[0])))
+    made_in = []  # each new overlay, with what the legend showed when it was made
+    overlays.events.added.connect(lambda e: made_in.append((e.key, dict(legend.entries))))
 
     data, kwargs, _ = atoms_layer_data(_atoms(), "traced", "test")
     viewer.add_points(data, **kwargs)
     # not in the turn that added the layer (its first paint is napari's, 0.1-0.2 s)
     assert legend.pending and not any(k.startswith(LEGEND_PREFIX) for k in overlays)
     qtbot.waitUntil(lambda: legend.entries == {"Si": "● Si 3", "O": "● O 5"}, timeout=5000)
-    made = [(k, turn) for k, turn in made_in if k.startswith(LEGEND_PREFIX)]
+    made = [(k, shown) for k, shown in made_in if k.startswith(LEGEND_PREFIX)]
     assert [k for k, _ in made] == [LEGEND_PREFIX + "Si", LEGEND_PREFIX + "O"]
-    assert made[0][1] != made[1][1]  # each text visual in a refresh of its own
+    # O's text visual came in a later refresh: one that had ended showing Si alone
+    assert made[0][1] == {} and made[1][1] == {"Si": "● Si 3"}
     # the legend follows a hidden element, a turn later
     layer = viewer.layers["traced"]
     layer.shown = np.asarray(layer.features["element"]) != "O"
@@ -127,6 +127,9 @@ def test_trace_job_end_is_one_step_a_turn(make_napari_viewer, qtbot, open_sample
             seen.append((_name, turn[0]))
             return _method(*args, **kwargs)
         setattr(widget, name, spy)
+    legend_at_finish = []
+    widget.runner.finished.connect(lambda *_: legend_at_finish.append(
+        [k for k in viewer.canvas.overlays if k.startswith(LEGEND_PREFIX)]))
     widget.runner.finished.connect(lambda *_: seen.append(("finished", turn[0])))
     with qtbot.waitSignal(widget.runner.finished, timeout=60_000):
         widget.run_button.click()
@@ -139,6 +142,9 @@ def test_trace_job_end_is_one_step_a_turn(make_napari_viewer, qtbot, open_sample
     assert len(set(turns)) == len(turns)  # no two steps in one turn
     assert widget.peaks_plot.intensities.size == len(viewer.layers["atoms volume atoms"].data)
     assert not widget.deviation_plot.isHidden() and not widget.structure_plot.isHidden()
+    # the legend waits for the result's layers and plots: made after 'finished'
+    assert legend_at_finish == [[]]
+    qtbot.waitUntil(lambda: len(widget.legend.entries) == 2, timeout=5000)
 
 
 def test_a_repaint_does_not_draw_a_queued_figure(peaks, settle):

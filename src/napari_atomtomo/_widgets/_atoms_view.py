@@ -16,13 +16,12 @@ from __future__ import annotations
 import numpy as np
 from napari.components.overlays import TextOverlay
 from napari.layers import Points
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from .._atoms_layers import atoms_layer_data
 from .._colors import atom_marker_diameter_A, element_color
 from .._layers import layer_info
-from ..jobs._job_info import SEPARATE_TURN_MS
+from ._plot_canvas import run_apart
 
 __all__ = ["AtomsLegend", "ElementToggles", "PlotLinks", "comparison_marker_layers",
            "element_sizes", "LEGEND_PREFIX"]
@@ -48,8 +47,9 @@ class AtomsLegend:
     """Element colours on the canvas: one text overlay per element of the visible atoms
     layers, in the element's colour, updated when layers, visibility or labels change.
 
-    :meth:`update` only asks for a refresh: it runs a real event-loop turn later
-    (requests in between are merged), and makes at most one new overlay per turn. A new
+    :meth:`update` only asks for a refresh: it runs in a turn of its own, queued with
+    the plots' idle draws (``_plot_canvas.run_apart``; requests in between are merged),
+    and makes at most one new overlay per turn. A new
     overlay costs napari a vispy text visual (25-70 ms) and, on its first paint, a shader
     build and a signed-distance glyph for each new character (~0.1 s for the first text
     on a canvas). Refreshed in the turn that added the traced Points layer (the
@@ -60,22 +60,23 @@ class AtomsLegend:
     def __init__(self, viewer, parent=None):
         self.viewer = viewer
         self.entries: dict[str, str] = {}  # element -> text shown
-        # owned by the dock (``parent``): no refresh outlives it
-        self._timer = QTimer(parent)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(SEPARATE_TURN_MS)
-        self._timer.timeout.connect(self._refresh)
+        self._parent = parent  # the dock: no refresh runs once it is gone
+        self._queued = False
 
     @property
     def pending(self) -> bool:
-        """A refresh is scheduled (the canvas does not show the current counts yet)."""
-        return self._timer.isActive()
+        """A refresh is queued (the canvas does not show the current counts yet)."""
+        return self._queued
 
     def update(self, *_) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self._queued:
+            self._queued = True
+            run_apart(self._refresh)
 
     def _refresh(self) -> None:
+        self._queued = False
+        if self._parent is not None:
+            self._parent.objectName()  # RuntimeError (the queue skips it) once deleted
         overlays = self.viewer.canvas.overlays
         layers = _atoms_layers(self.viewer)
         counts: dict[str, int] = {}

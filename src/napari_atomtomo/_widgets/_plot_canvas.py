@@ -10,25 +10,38 @@ from qtpy.QtGui import QColor, QImage, QPainter
 
 from ..jobs._job_info import SEPARATE_TURN_MS
 
-__all__ = ["_ApartCanvas"]
+__all__ = ["_ApartCanvas", "run_apart"]
 
-#: Canvases with an idle draw pending, drawn one per event-loop turn (:class:`_ApartCanvas`).
+#: Canvases with an idle draw pending, drawn one per event-loop turn (:class:`_ApartCanvas`),
+#: and steps queued with them (:func:`run_apart`).
 _IDLE_DRAWS: list = []
 
 
 def _draw_next_idle() -> None:
-    """Draw the first pending canvas; the next one a real event-loop turn later (a zero
-    timer was not enough: Qt delivered two chained draws within one stall)."""
+    """Draw the first pending canvas (or run the first queued step, see
+    :func:`run_apart`); the next one a real event-loop turn later (a zero timer was not
+    enough: Qt delivered two chained draws within one stall)."""
     while _IDLE_DRAWS:
-        canvas = _IDLE_DRAWS.pop(0)
+        item = _IDLE_DRAWS.pop(0)
         try:
-            pending = canvas._draw_pending
-            canvas._draw_idle()
+            if not isinstance(item, _ApartCanvas):
+                item()
+                break
+            pending = item._draw_pending
+            item._draw_idle()
         except RuntimeError:  # its Qt widget is gone
             continue
         if pending:
             break
     if _IDLE_DRAWS:
+        QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
+
+
+def run_apart(step) -> None:
+    """Run ``step()`` in an event-loop turn of its own, queued with the plots' idle draws
+    (e.g. the canvas legend's new text overlays: never in the turn of a plot draw)."""
+    _IDLE_DRAWS.append(step)
+    if len(_IDLE_DRAWS) == 1:
         QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
 
 

@@ -65,8 +65,8 @@ class TraceWidget(JobDockWidget):
         self.toggles = ElementToggles(on_change=self.legend.update)
         self.links = PlotLinks(napari_viewer, self._result_layer,
                                [self.peaks_plot, self.deviation_plot])
-        napari_viewer.layers.events.inserted.connect(self.legend.update)
-        napari_viewer.layers.events.removed.connect(self.legend.update)
+        napari_viewer.layers.events.inserted.connect(self._update_legend)
+        napari_viewer.layers.events.removed.connect(self._update_legend)
         layout = self.layout()
         for w, stretch in ((self.summary, 0), (self.toggles, 0), (self.peaks_plot, 2),
                            (self.deviation_plot, 2), (self.structure_plot, 2)):
@@ -87,6 +87,8 @@ class TraceWidget(JobDockWidget):
         self.truth.changed.connect(self._on_truth_changed)
         self.resolution.changed.connect(self._on_truth_changed)
         self.runner.finished.connect(self._on_finished)
+        self.runner.cancelled.connect(self._update_legend)  # layers may have changed
+        self.runner.errored.connect(self._update_legend)
         # The newest reconstruction, never a tilt series (Run would refuse it) nor the
         # weight fractions Quantify made.
         self.follow_newest(self.volume, pick=lambda: newest(
@@ -202,6 +204,14 @@ class TraceWidget(JobDockWidget):
         self.toggles.attach(layer)
         self.links.connect()
         self.legend.update()
+
+    def _update_legend(self, *_) -> None:
+        # Not while a job shows its result (its layers, one a turn): _on_finished does,
+        # after them; refreshed from the traced layer's insertion, the legend's first
+        # text overlay fell into that layer's first paint whenever add_layer outlasted
+        # a turn.
+        if not self.runner.busy:
+            self.legend.update()
 
     def _mark_comparison(self, comparison, truth, traced, translate) -> None:
         """Missing, misplaced and extra atoms as marker layers; stale ones removed."""
