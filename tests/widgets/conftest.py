@@ -10,15 +10,20 @@ from napari_atomtomo._widgets._runner import JobRunner
 
 
 def _settle() -> None:
-    """Deliver every event already posted (layouts, resizes, repaints, matplotlib's
-    zero-delay ``draw_idle``), and those they post in turn: the state to assert on,
-    reached without waiting for any amount of time."""
+    """Deliver every event already posted (layouts, resizes, repaints), and those they post
+    in turn, and run the plots' pending idle draws (they wait a turn, see
+    ``_plot_canvas``): the state to assert on, reached without waiting for any amount of
+    time."""
     from qtpy.QtWidgets import QApplication
+
+    from napari_atomtomo._widgets._plot_canvas import _IDLE_DRAWS, _draw_next_idle
 
     app = QApplication.instance()
     for _ in range(10):  # each round may post the next (a resize posts a repaint)
         app.sendPostedEvents()
         app.processEvents()
+        while _IDLE_DRAWS:
+            _draw_next_idle()
 
 
 @pytest.fixture

@@ -219,3 +219,33 @@ def test_align_opens_napari_activity_bar_only_after_a_second(align, monkeypatch)
     monkeypatch.setattr(widget.runner, "run", lambda *a, **k: seen.update(k))
     widget.run_button.click()
     assert seen["activity_after_s"] == QUICK_JOB_ACTIVITY_AFTER_S
+
+
+def test_shift_plot_comes_in_its_own_turn_after_the_layers(align, qtbot, monkeypatch):
+    """The aligned layers, then the shift plot, each in an event-loop turn of its own (the
+    plot's full draw had fallen into the first layer's add_layer stall), before
+    ``finished``."""
+    from qtpy.QtCore import QTimer
+
+    from napari_atomtomo._widgets import align as align_module
+
+    viewer, widget, _ = align
+    widget.others.value = [viewer.layers["eds_Si"]]
+    turn, seen = [0], []
+    ticker = QTimer()
+    ticker.setInterval(0)  # fires on every pass of the event loop
+    ticker.timeout.connect(lambda: turn.__setitem__(0, turn[0] + 1))
+    viewer.layers.events.inserted.connect(lambda e: seen.append((e.value.name, turn[0])))
+    plot_shifts = align_module.plot_shifts
+
+    def spy(*args, **kwargs):
+        seen.append(("plot", turn[0]))
+        return plot_shifts(*args, **kwargs)
+
+    monkeypatch.setattr(align_module, "plot_shifts", spy)
+    ticker.start()
+    _run(widget, qtbot)
+    ticker.stop()
+    assert [n for n, _ in seen] == ["haadf_aligned", "eds_Si_aligned", "plot"]
+    assert len({t for _, t in seen}) == 3
+    assert "rms shift" in widget.summary.text() and len(widget.plot.axes.lines) >= 2

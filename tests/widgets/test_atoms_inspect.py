@@ -62,12 +62,14 @@ def test_missing_atoms_are_counted_and_marked(traced):
 
 
 @pytest.mark.slow
-def test_legend_and_per_element_show_hide(traced):
+def test_legend_and_per_element_show_hide(traced, qtbot):
     viewer, widget = traced
     overlays = viewer.canvas.overlays
     layer = viewer.layers["atoms volume atoms"]
-    # the legend names the visible atoms' elements in their own colours
-    assert widget.legend.entries == {"Si": "● Si 20", "O": "● O 40"}
+    # the legend names the visible atoms' elements in their own colours (made in turns
+    # after the layer's own, see test_legend_is_made_after_the_layer_one_overlay_a_turn)
+    qtbot.waitUntil(lambda: widget.legend.entries == {"Si": "● Si 20", "O": "● O 40"},
+                    timeout=5000)
     for el in ("Si", "O"):
         overlay = overlays[LEGEND_PREFIX + el]
         assert overlay.visible
@@ -81,6 +83,7 @@ def test_legend_and_per_element_show_hide(traced):
     widget.toggles.boxes["O"].setChecked(False)
     els = np.asarray(layer.features["element"])
     assert not layer.shown[els == "O"].any() and layer.shown[els == "Si"].all()
+    qtbot.waitUntil(lambda: not widget.legend.pending, timeout=5000)
     assert not overlays[LEGEND_PREFIX + "O"].visible and widget.legend.entries == {"Si": "● Si 20"}
     widget.toggles.boxes["O"].setChecked(True)
     assert layer.shown.all()

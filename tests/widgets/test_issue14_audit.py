@@ -536,6 +536,7 @@ def test_an_atom_clicked_on_the_canvas_is_ringed_in_both_plots(make_napari_viewe
     els = np.asarray(layer.features["element"])
     assert not box.isChecked()
     assert not layer.shown[els == "O"].any() and layer.shown[els == "Si"].all()
+    qtbot.waitUntil(lambda: not widget.legend.pending, timeout=5000)  # a turn later
     assert "O" not in widget.legend.entries
 
 

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 from .._atoms_layers import atoms_layer_data
 from .._colors import atom_marker_diameter_A, element_color
 from .._layers import layer_info
+from ._plot_canvas import run_apart
 
 __all__ = ["AtomsLegend", "ElementToggles", "PlotLinks", "comparison_marker_layers",
            "element_sizes", "LEGEND_PREFIX"]
@@ -44,31 +45,66 @@ def _atoms_layers(viewer):
 
 class AtomsLegend:
     """Element colours on the canvas: one text overlay per element of the visible atoms
-    layers, in the element's colour, updated when layers, visibility or labels change."""
+    layers, in the element's colour, updated when layers, visibility or labels change.
 
-    def __init__(self, viewer):
+    :meth:`update` only asks for a refresh: it runs in a turn of its own, queued with
+    the plots' idle draws (``_plot_canvas.run_apart``; requests in between are merged),
+    and makes at most one new overlay per turn. A new
+    overlay costs napari a vispy text visual (25-70 ms) and, on its first paint, a shader
+    build and a signed-distance glyph for each new character (~0.1 s for the first text
+    on a canvas). Refreshed in the turn that added the traced Points layer (the
+    ``inserted`` event), it all went into that layer's own first paint (~0.15 s): one
+    0.3-0.5 s stall.
+    """
+
+    def __init__(self, viewer, parent=None):
         self.viewer = viewer
         self.entries: dict[str, str] = {}  # element -> text shown
+        self._parent = parent  # the dock: no refresh runs once it is gone
+        self._queued = False
+
+    @property
+    def pending(self) -> bool:
+        """A refresh is queued (the canvas does not show the current counts yet)."""
+        return self._queued
 
     def update(self, *_) -> None:
+        if not self._queued:
+            self._queued = True
+            run_apart(self._refresh)
+
+    def _refresh(self) -> None:
+        self._queued = False
+        if self._parent is not None:
+            self._parent.objectName()  # RuntimeError (the queue skips it) once deleted
+        overlays = self.viewer.canvas.overlays
+        layers = _atoms_layers(self.viewer)
         counts: dict[str, int] = {}
-        for layer in _atoms_layers(self.viewer):
+        for layer in layers:
             els = np.asarray(layer.features["element"], dtype=str)[np.asarray(layer.shown)]
             for e in dict.fromkeys(els):
                 counts[e] = counts.get(e, 0) + int(np.sum(els == e))
-        overlays = self.viewer.canvas.overlays
         for key in [k for k in list(overlays) if k.startswith(LEGEND_PREFIX)]:
-            if key[len(LEGEND_PREFIX):] not in counts:
+            if key[len(LEGEND_PREFIX):] not in counts and overlays[key].visible:
                 overlays[key].visible = False
-        self.entries = {}
+        entries: dict[str, str] = {}
+        made = False
         for el, n in counts.items():
             key, text = LEGEND_PREFIX + el, f"● {el} {n}"
             if key not in overlays:
+                if made:  # one new text visual per turn; the rest in the next
+                    self.update()
+                    break
                 overlays[key] = TextOverlay(text=text, color=element_color(el), font_size=11,
                                             position="top_right", box=True, visible=True)
+                made = True
             overlay = overlays[key]
-            overlay.text, overlay.visible = text, True
-            self.entries[el] = text
+            if overlay.text != text:
+                overlay.text = text
+            if not overlay.visible:
+                overlay.visible = True
+            entries[el] = text
+        self.entries = entries
 
 
 class ElementToggles(QWidget):

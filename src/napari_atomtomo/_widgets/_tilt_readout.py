@@ -29,6 +29,11 @@ _INSTALLED: dict[int, TiltReadout] = {}
 
 
 class TiltReadout:
+    """The read-out of one viewer. What it needs of the layers (the top visible series,
+    the visible sinograms, their angles and placement) is gathered when the layer list
+    or a layer changes, not on every mouse move; the overlay is written only when its
+    text or visibility changes (a write is a pydantic validation and an event)."""
+
     def __init__(self, viewer):
         self._viewer = weakref.ref(viewer)
         overlays = viewer.canvas.overlays
@@ -36,84 +41,120 @@ class TiltReadout:
             overlays[OVERLAY_KEY] = TextOverlay(text="", position="top_left", font_size=11,
                                                 box=True, visible=False)
         self.overlay = overlays[OVERLAY_KEY]
+        self._cache: tuple | None = None  # (series, sinograms), None when stale
+        #: Times the layers were walked (the cache rebuilt); for tests.
+        self.n_scans = 0
         viewer.dims.events.point.connect(self.update)
         viewer.dims.events.ndisplay.connect(self.update)
         viewer.dims.events.order.connect(self.update)
-        viewer.cursor.events.position.connect(self.update)
+        viewer.cursor.events.position.connect(self._on_cursor)
         viewer.layers.events.inserted.connect(self._on_inserted)
-        viewer.layers.events.removed.connect(self.update)
+        viewer.layers.events.removed.connect(self._on_layers_changed)
+        viewer.layers.events.moved.connect(self._on_layers_changed)
+        viewer.layers.events.reordered.connect(self._on_layers_changed)
         for layer in viewer.layers:
-            layer.events.visible.connect(self.update)
+            self._watch(layer)
         self.update()
 
+    def _watch(self, layer) -> None:
+        for name in ("visible", "extent", "metadata", "name"):
+            getattr(layer.events, name).connect(self._on_layers_changed)
+
     def _on_inserted(self, event) -> None:
-        event.value.events.visible.connect(self.update)
+        self._watch(event.value)
+        self._cache = None
         if layer_info(event.value).get("display") == "sinogram":
             show_2d_planes(self._viewer())
         self.update()
 
-    def _series(self, viewer):
-        for layer in reversed(list(viewer.layers)):  # the top one first
-            if layer.visible and layer_info(layer).get("display") == "angle_z_y_x":
-                return layer
-        return None
+    def _on_layers_changed(self, *_) -> None:
+        self._cache = None
+        self.update()
+
+    def _on_cursor(self, *_) -> None:
+        # Only a sinogram's row under the cursor depends on the cursor.
+        viewer = self._viewer()
+        if viewer is not None and self._layers(viewer)[1]:
+            self.update()
+
+    def _layers(self, viewer) -> tuple:
+        """``(series, sinograms)``: the top visible tilt series as ``(layer, angles)`` or
+        None, and the visible sinograms top first as ``(layer, angles, translate, scale)``."""
+        if self._cache is None:
+            self.n_scans += 1
+            series, sinograms = None, []
+            for layer in reversed(list(viewer.layers)):  # the top one first
+                if not layer.visible:
+                    continue
+                info = layer_info(layer)
+                display = info.get("display")
+                if display == "angle_z_y_x" and series is None:
+                    series = (layer, layer_angles_deg(layer))
+                elif display == "sinogram" and layer.ndim == 3:
+                    angles = layer_angles_deg(layer)
+                    if angles is not None and angles.size == layer.data.shape[0]:
+                        sinograms.append((layer, angles, np.asarray(layer.translate, float),
+                                          np.asarray(layer.scale, float)))
+            self._cache = (series, sinograms)
+        return self._cache
 
     @staticmethod
-    def _sinogram_row(viewer):
-        """``(layer, row, how)`` of the top visible sinogram's row under the cursor (its
+    def _sinogram_row(viewer, sinograms):
+        """``(layer, angles, row)`` of the top visible sinogram's row under the cursor (its
         rows on the canvas) or on the slider (its rows a slider axis), else None."""
         dims = viewer.dims
-        if dims.ndisplay != 2 or dims.ndim < 3:
+        if not sinograms or dims.ndisplay != 2 or dims.ndim < 3:
             return None
         z, y, x = dims.ndim - 3, dims.ndim - 2, dims.ndim - 1
         if x not in dims.displayed:
             return None
         position = np.asarray(viewer.cursor.position, dtype=np.float64)
         point = np.asarray(dims.point, dtype=np.float64)
-        for layer in reversed(list(viewer.layers)):
-            info = layer_info(layer)
-            if not layer.visible or info.get("display") != "sinogram" or layer.ndim != 3:
-                continue
-            angles = layer_angles_deg(layer)
-            if angles is None or angles.size != layer.data.shape[0]:
-                continue
-            t, sc = np.asarray(layer.translate), np.asarray(layer.scale)
+        for layer, angles, t, sc in sinograms:
             if z in dims.displayed:  # the z-x view: the rows on the canvas
                 if position.size != dims.ndim or abs(point[y] - t[1]) > sc[1] / 2:
                     continue
                 k = int(np.floor((position[z] - t[0]) / sc[0] + 0.5))
                 i = int(np.floor((position[x] - t[2]) / sc[2] + 0.5))
                 if 0 <= k < angles.size and 0 <= i < layer.data.shape[2]:
-                    return layer, k
+                    return layer, angles, k
             else:  # the y-x view: the row on the slider
                 k = int(np.floor((point[z] - t[0]) / sc[0] + 0.5))
                 if 0 <= k < angles.size:
-                    return layer, k
+                    return layer, angles, k
         return None
+
+    def _show(self, text: str | None) -> None:
+        """Show ``text`` (None hides the overlay); writes only what changed."""
+        overlay = self.overlay
+        if text is None:
+            if overlay.visible:
+                overlay.visible = False
+            return
+        if overlay.text != text:
+            overlay.text = text
+        if not overlay.visible:
+            overlay.visible = True
 
     def update(self, *_) -> None:
         viewer = self._viewer()
         if viewer is None:
             return
-        hit = self._sinogram_row(viewer)
+        series, sinograms = self._layers(viewer)
+        hit = self._sinogram_row(viewer, sinograms)
         if hit is not None:
-            layer, k = hit
-            angles = layer_angles_deg(layer)
-            self.overlay.text = (f"{layer.name}: tilt θ = {angles[k]:+.2f}° "
-                                 f"(row {k + 1} of {angles.size})")
-            self.overlay.visible = True
+            layer, angles, k = hit
+            self._show(f"{layer.name}: tilt θ = {angles[k]:+.2f}° (row {k + 1} of {angles.size})")
             return
-        layer = self._series(viewer)
-        angles = None if layer is None else layer_angles_deg(layer)
+        layer, angles = series if series is not None else (None, None)
         dims = viewer.dims
         axis = dims.ndim - 4  # the angle axis of a 4D series (last four world axes)
         if angles is None or axis < 0 or axis in dims.displayed:
-            self.overlay.visible = False
+            self._show(None)
             return
         k = int(np.clip(round((dims.point[axis] - layer.translate[0]) / layer.scale[0]),
                         0, angles.size - 1))
-        self.overlay.text = f"{layer.name}: tilt {angles[k]:+.2f}° (image {k + 1} of {angles.size})"
-        self.overlay.visible = True
+        self._show(f"{layer.name}: tilt {angles[k]:+.2f}° (image {k + 1} of {angles.size})")
 
 
 def show_2d_planes(viewer, *, force: bool = False) -> None:

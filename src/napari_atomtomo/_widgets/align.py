@@ -201,22 +201,27 @@ class AlignWidget(JobDockWidget):
                           "refine": self.refine.value}
         sources = {lyr.name: lyr for lyr in layers}
 
+        def show_shifts(result: AlignJobResult):
+            truth = layer_info(layer).get("truth", {}).get("shifts_px")
+            text = plot_shifts(self.plot, result, angles, truth)
+            if tilt_axis == "auto":
+                text += (f"; tilt axis {result.tilt_axis['tilt_axis_angle_deg']:.3f}°"
+                         f", offset {result.tilt_axis['tilt_axis_offset_px']:+.2f} px")
+            self.summary.setText(text)
+
         def on_result(result: AlignJobResult):
             self.last_result = result
             self.save_button.setEnabled(True)
-            truth = layer_info(layer).get("truth", {}).get("shifts_px")
-            self.summary.setText(plot_shifts(self.plot, result, angles, truth))
             meta = {"shifts_px": result.shifts, "reference_index": result.reference_index,
                     "command": command, **result.tilt_axis,
                     **({"refine": result.refine} if result.refine else {})}
             if tilt_axis == "auto":
-                self.summary.setText(
-                    self.summary.text() + f"; tilt axis {result.tilt_axis['tilt_axis_angle_deg']:.3f}°"
-                    f", offset {result.tilt_axis['tilt_axis_offset_px']:+.2f} px")
                 for warning in result.tilt_axis.get("tilt_axis_warnings", []):
                     show_warning(warning)
+            # The plot is a step of its own after the layers (the runner runs it a turn
+            # later): drawn here, its full draw fell into the first layer's add_layer stall.
             return [self._aligned_layer(sources[n], data, parameters, layer.name, meta, angles)
-                    for n, data in result.aligned.items()]
+                    for n, data in result.aligned.items()] + [lambda: show_shifts(result)]
 
         self.runner.run(iter_align_layers, stacks, angles, shifts, params, tilt_axis=tilt_axis,
                         axis=axis, refine=refine,

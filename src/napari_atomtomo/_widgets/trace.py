@@ -61,12 +61,12 @@ class TraceWidget(JobDockWidget):
         self.deviation_plot.setVisible(False)
         self.structure_plot = StructurePlot(self)
         self.structure_plot.setVisible(False)
-        self.legend = AtomsLegend(napari_viewer)
+        self.legend = AtomsLegend(napari_viewer, parent=self)
         self.toggles = ElementToggles(on_change=self.legend.update)
         self.links = PlotLinks(napari_viewer, self._result_layer,
                                [self.peaks_plot, self.deviation_plot])
-        napari_viewer.layers.events.inserted.connect(self.legend.update)
-        napari_viewer.layers.events.removed.connect(self.legend.update)
+        napari_viewer.layers.events.inserted.connect(self._update_legend)
+        napari_viewer.layers.events.removed.connect(self._update_legend)
         layout = self.layout()
         for w, stretch in ((self.summary, 0), (self.toggles, 0), (self.peaks_plot, 2),
                            (self.deviation_plot, 2), (self.structure_plot, 2)):
@@ -87,6 +87,8 @@ class TraceWidget(JobDockWidget):
         self.truth.changed.connect(self._on_truth_changed)
         self.resolution.changed.connect(self._on_truth_changed)
         self.runner.finished.connect(self._on_finished)
+        self.runner.cancelled.connect(self._update_legend)  # layers may have changed
+        self.runner.errored.connect(self._update_legend)
         # The newest reconstruction, never a tilt series (Run would refuse it) nor the
         # weight fractions Quantify made.
         self.follow_newest(self.volume, pick=lambda: newest(
@@ -177,22 +179,39 @@ class TraceWidget(JobDockWidget):
             layers.append((data, kwargs | {"visible": False}, kind))
         # The missing/misplaced/extra markers are result layers too, so the runner adds
         # them one per event-loop turn (each new Points layer costs napari 0.1-0.2 s; made
-        # in _on_finished, the three stalled the job end 0.4-0.5 s in one turn).
+        # in _on_finished, the three stalled the job end 0.4-0.5 s in one turn). The plots
+        # and the summary follow, each a callable the runner runs in a turn of its own:
+        # made together in _on_finished they held the GUI thread 0.1-0.2 s in one turn.
         return layers + self._comparison_layers(outcome.comparison, outcome.truth,
-                                                res.atoms, translate)
+                                                res.atoms, translate) + [
+            lambda: self._show_peaks(outcome),
+            lambda: self._show_structure(outcome),
+            lambda: self._show_summary(res.atoms.elements, outcome.comparison)]
 
-    def _on_finished(self, outcome) -> None:
+    def _show_peaks(self, outcome) -> None:
         res = outcome.trace
         self.peaks_plot.show_result(res.sorted_intensities, res.atoms.elements,
                                     res.params.elements, res.noise_floor, res.split_thresholds)
+
+    def _show_structure(self, outcome) -> None:
         self.structure_plot.setVisible(outcome.structure is not None)
         if outcome.structure is not None:
             self.structure_plot.show_report(outcome.structure)
-        self._show_summary(res.atoms.elements, outcome.comparison)
+
+    def _on_finished(self, _outcome) -> None:
+        """The result's plots are drawn (see _result_layer_data): link them to its layer."""
         layer = self._result_layer()  # its comparison markers came with the result
         self.toggles.attach(layer)
         self.links.connect()
         self.legend.update()
+
+    def _update_legend(self, *_) -> None:
+        # Not while a job shows its result (its layers, one a turn): _on_finished does,
+        # after them; refreshed from the traced layer's insertion, the legend's first
+        # text overlay fell into that layer's first paint whenever add_layer outlasted
+        # a turn.
+        if not self.runner.busy:
+            self.legend.update()
 
     def _mark_comparison(self, comparison, truth, traced, translate) -> None:
         """Missing, misplaced and extra atoms as marker layers; stale ones removed."""
