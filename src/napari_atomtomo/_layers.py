@@ -44,6 +44,7 @@ __all__ = [
     "provenance",
     "image_layer_data",
     "with_contrast_limits",
+    "contrast_range",
     "layer_info",
     "layer_voxel_size",
     "layer_angles_deg",
@@ -179,6 +180,12 @@ def image_layer_data(
 ANGLE_AXIS_TOLERANCE_DEG = 0.05
 
 
+def contrast_range(lo: float, hi: float) -> tuple[float, float]:
+    """Contrast limits from a data range ``lo``-``hi``: a flat image (``hi <= lo``) gets a
+    range of one, since napari needs ``hi > lo``."""
+    return (lo, hi if hi > lo else lo + 1.0)
+
+
 def with_contrast_limits(layers: list[tuple]) -> list[tuple]:
     """``layers`` with each in-memory image's ``contrast_limits`` (its finite min and max)
     added where they are missing. Call it in the worker that made the arrays: napari
@@ -189,7 +196,7 @@ def with_contrast_limits(layers: list[tuple]) -> list[tuple]:
                 and data.size and not kwargs.get("rgb"):
             lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
             if np.isfinite(lo) and np.isfinite(hi):
-                kwargs = {**kwargs, "contrast_limits": (lo, hi if hi > lo else lo + 1.0)}
+                kwargs = {**kwargs, "contrast_limits": contrast_range(lo, hi)}
         out.append((data, kwargs, kind))
     return out
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import io
 from ._atoms_layers import atoms_layer_data
-from ._layers import element_colormap, image_layer_data
+from ._layers import contrast_range, element_colormap, image_layer_data
 from .io.formats import read_angles
 
 __all__ = [
@@ -131,8 +131,7 @@ def _lazy_layer(data, vs, name, path, kind, angles=None, **extra):
     if isinstance(data, list):
         kwargs["multiscale"] = True
         small = np.asarray(data[-1])
-        lo, hi = float(small.min()), float(small.max())
-        kwargs["contrast_limits"] = (lo, hi if hi > lo else lo + 1.0)
+        kwargs["contrast_limits"] = contrast_range(float(small.min()), float(small.max()))
     return data, kwargs, kind_
 
 

@@ -18,6 +18,7 @@ from napari_atomtomo._atoms_layers import (
 )
 from napari_atomtomo._colors import ELEMENT_COLORS, UNKNOWN_ELEMENT_COLOR, element_color
 from napari_atomtomo._layers import (
+    contrast_range,
     image_layer_data,
     layer_angles_deg,
     layer_voxel_size,
@@ -289,3 +290,8 @@ def test_atoms_tuple_imports_pandas_where_it_is_made():
         "assert 'pandas' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_contrast_range_gives_a_flat_image_a_range_of_one():
+    assert contrast_range(2.0, 5.0) == (2.0, 5.0)
+    assert contrast_range(3.0, 3.0) == (3.0, 4.0)

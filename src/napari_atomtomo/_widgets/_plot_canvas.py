@@ -20,21 +20,40 @@ _IDLE_DRAWS: list = []
 def _draw_next_idle() -> None:
     """Draw the first pending canvas (or run the first queued step, see
     :func:`run_apart`); the next one a real event-loop turn later (a zero timer was not
-    enough: Qt delivered two chained draws within one stall)."""
-    while _IDLE_DRAWS:
-        item = _IDLE_DRAWS.pop(0)
-        try:
-            if not isinstance(item, _ApartCanvas):
-                item()
+    enough: Qt delivered two chained draws within one stall).
+
+    The queue is shared by every plot of the session and only restarted when it was
+    empty: so a failing step is reported, not raised, and the next turn is set whatever
+    happened (else every dock plot and the canvas legend would stop drawing for good)."""
+    try:
+        while _IDLE_DRAWS:
+            item = _IDLE_DRAWS.pop(0)
+            try:
+                if not isinstance(item, _ApartCanvas):
+                    item()
+                    break
+                pending = item._draw_pending
+                item._draw_idle()
+            except RuntimeError:  # its Qt widget is gone
+                continue
+            except Exception as exc:  # noqa: BLE001 (reported: the queue must go on)
+                _report(exc)
                 break
-            pending = item._draw_pending
-            item._draw_idle()
-        except RuntimeError:  # its Qt widget is gone
-            continue
-        if pending:
-            break
-    if _IDLE_DRAWS:
-        QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
+            if pending:
+                break
+    finally:
+        if _IDLE_DRAWS:
+            QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
+
+
+def _report(exc: Exception) -> None:
+    """Tell the user a queued plot step failed (napari's notification, and the log)."""
+    import logging  # noqa: PLC0415
+
+    from napari.utils.notifications import show_error  # noqa: PLC0415
+
+    logging.getLogger(__name__).error("a queued plot update failed", exc_info=exc)
+    show_error(f"a plot update failed: {type(exc).__name__}: {exc}")
 
 
 def run_apart(step) -> None:

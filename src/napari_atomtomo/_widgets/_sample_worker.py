@@ -20,7 +20,9 @@ reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`
    with or without a dock open.
 
 Without a viewer (scripts), or while another atomtomo job holds the single-flight slot
-(numba kernels run one at a time), the sample is computed synchronously, as before.
+(numba kernels run one at a time) at the click, the sample is computed synchronously, as
+before; a job that takes the slot after the click makes the sample wait for it instead
+(:func:`_start_later`).
 Tests wait for :func:`running_samples` to be empty.
 """
 
@@ -210,24 +212,39 @@ def _start_later(viewer, runner: JobRunner, name: str, start, target: str) -> No
     hold the GIL for up to 0.3 s at a time, and napari's add and paint, which release the
     GIL at every Qt and OpenGL call, waited for it each time (the click stalls of 0.4-1.4 s
     against napari alone's 0.2-0.8 s). If another atomtomo job took the single-flight slot
-    meanwhile, the sample is computed here and added as it was without a worker."""
+    meanwhile, the sample waits with its placeholder until the runner hub says the slot is
+    free (computed here instead, the SiO2 reconstruction froze the window 15-40 s); if the
+    viewer was closed meanwhile, it is dropped. ``target`` names it in the log."""
+    from ._activity import runner_hub  # noqa: PLC0415
 
-    def go():
-        if not JobRunner.any_busy():
+    hub = runner_hub()
+
+    def freed(busy: bool) -> None:
+        if not busy:
+            hub.busy_changed.disconnect(freed)
+            QTimer.singleShot(SEPARATE_TURN_MS, go)  # a turn after the job's own end
+
+    def go() -> None:
+        if _viewer_closed(viewer):
+            _drop(runner)
+        elif JobRunner.any_busy():  # another waiting sample may have started first
+            hub.busy_changed.connect(freed)
+        else:
             start()
-            return
-        from napari.layers import Layer  # noqa: PLC0415
-
-        try:
-            if name in viewer.layers:
-                viewer.layers.remove(name)
-            for data, kwargs, kind in _compute(target):
-                viewer.add_layer(Layer.create(data, kwargs, kind))
-        finally:  # even if the sample failed: it is no longer running
-            _RUNNERS.remove(runner)
-            runner.deleteLater()
 
     QTimer.singleShot(SEPARATE_TURN_MS, go)
+
+
+def _viewer_closed(viewer) -> bool:
+    """True once napari's window of ``viewer`` was closed (its Qt window is deleted)."""
+    return not hasattr(getattr(viewer, "window", None), "_qt_window")
+
+
+def _drop(runner: JobRunner) -> None:
+    """Forget the sample of ``runner``, never started (its viewer was closed)."""
+    if runner in _RUNNERS:
+        _RUNNERS.remove(runner)
+    runner.deleteLater()
 
 
 def make_blob_tilt_series() -> list[tuple]:
