@@ -69,12 +69,27 @@ def test_a_failing_sample_removes_its_placeholder_and_says_why(make_napari_viewe
 
 
 @pytest.mark.slow
-def test_a_sample_while_a_job_runs_is_made_synchronously(make_napari_viewer, monkeypatch):
+@pytest.mark.slow
+def test_a_sample_opened_while_a_job_runs_waits_for_the_slot_in_a_worker(
+        make_napari_viewer, qtbot, monkeypatch):
+    """It was computed synchronously in the GUI thread: the window froze for the whole
+    sample (the SiO2 reconstruction 15-40 s, no Cancel)."""
     viewer = make_napari_viewer()
-    monkeypatch.setattr(JobRunner, "_active", object())  # the single-flight slot is taken
+    threads = _record_sample(monkeypatch, "make_synthetic_atoms_volume")
+    attempts = _record_start_attempts(monkeypatch)
+    blocker, release = JobRunner(viewer), threading.Event()
+    qtbot.addWidget(blocker)
+    blocker.run(release.wait, 60, label="a dock's job")  # holds the slot at the click
     viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
-    assert not running_samples()
+    (runner,) = running_samples()
+    (placeholder,) = viewer.layers  # shown at once, nothing computed
+    qtbot.waitUntil(lambda: bool(attempts))  # the sample's turn came: it waits
+    assert not threads and not runner.busy
+    release.set()
+    qtbot.waitUntil(lambda: not running_samples() and not blocker.busy, timeout=120_000)
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
     assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
+    assert viewer.layers["atoms volume"] is placeholder  # filled in place, as usual
 
 
 @pytest.mark.slow
