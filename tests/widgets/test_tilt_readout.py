@@ -114,3 +114,30 @@ def test_read_out_follows_layers_added_removed_hidden_and_the_slider(viewer):
     assert overlay.text == _named(viewer, a, "renamed")
     viewer.layers.remove(a)
     assert not overlay.visible
+
+
+def test_read_out_follows_a_sinogram_moved_rescaled_or_reshaped(viewer):
+    """napari emits ``translate``, ``scale`` and ``data`` (never ``extent``) when a layer
+    is moved, rescaled or reshaped: the read-out's row follows each."""
+    data, kwargs = _series("sino")
+    layer = viewer.add_image(data, **kwargs)
+    readout = install_tilt_readout(viewer)
+    angles = layer_angles_deg(layer)
+    t0, sc0 = np.array(layer.translate, float), np.array(layer.scale, float)
+    viewer.cursor.position = (t0[0] + 3 * sc0[0], 0.0, t0[2] + 2 * sc0[2])
+    overlay = readout.overlay
+    assert overlay.text == f"sino: tilt θ = {angles[3]:+.2f}° (row 4 of 7)"
+
+    layer.translate = (t0[0] + 2 * sc0[0], t0[1], t0[2])  # two rows down: row 2 under it
+    assert overlay.visible and overlay.text == f"sino: tilt θ = {angles[1]:+.2f}° (row 2 of 7)"
+
+    layer.translate = tuple(t0)
+    assert overlay.text == f"sino: tilt θ = {angles[3]:+.2f}° (row 4 of 7)"
+    layer.scale = (sc0[0] * 2, sc0[1], sc0[2])  # rows twice as tall: row 3 under it
+    assert overlay.visible and overlay.text == f"sino: tilt θ = {angles[2]:+.2f}° (row 3 of 7)"
+
+    layer.scale = tuple(sc0)
+    viewer.cursor.position = (t0[0] + 5 * sc0[0], 0.0, t0[2] + 2 * sc0[2])
+    assert overlay.text == f"sino: tilt θ = {angles[5]:+.2f}° (row 6 of 7)"
+    layer.data = np.asarray(layer.data)[:5]  # five rows: none under the cursor (row 6)
+    assert not overlay.visible

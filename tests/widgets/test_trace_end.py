@@ -185,3 +185,41 @@ def test_a_drawn_figure_is_shown_a_turn_later(peaks, qtbot, settle):
     qtbot.waitUntil(lambda: Paints.n >= 1, timeout=5000)
     assert peaks.n_full_draws == draws + 1  # shown without drawing again
     peaks.canvas.removeEventFilter(paints)
+
+
+def _held(go):
+    """A job that computes until ``go`` is set (a Trace job's compute phase, held)."""
+    yield 1
+    go.wait(60)
+    yield 2
+
+
+def test_legend_follows_layers_while_a_trace_job_computes(make_napari_viewer, qtbot):
+    """Only the result's own steps hold the legend back: while a job computes, an atoms
+    layer removed or added is counted at once (the legend skipped the whole job)."""
+    import threading
+
+    from napari_atomtomo._widgets.trace import TraceWidget
+
+    viewer = make_napari_viewer()
+    widget = TraceWidget(viewer)
+    qtbot.addWidget(widget)
+    data, kwargs, _ = atoms_layer_data(_atoms(), "traced", "test")
+    viewer.add_points(data, **kwargs)
+    qtbot.waitUntil(lambda: widget.legend.entries == {"Si": "● Si 3", "O": "● O 5"},
+                    timeout=5000)
+    go = threading.Event()
+    with qtbot.waitSignal(widget.runner.yielded, timeout=10_000):
+        widget.runner.run(_held, go, label="trace held", total=2)
+    try:
+        assert widget.runner.busy and not widget.runner.showing_result
+        viewer.layers.remove("traced")
+        qtbot.waitUntil(lambda: widget.legend.entries == {}, timeout=5000)
+        data, kwargs, _ = atoms_layer_data(_atoms(2, 1), "other", "test")
+        viewer.add_points(data, **kwargs)
+        qtbot.waitUntil(lambda: widget.legend.entries == {"Si": "● Si 2", "O": "● O 1"},
+                        timeout=5000)
+        assert widget.runner.busy
+    finally:
+        go.set()
+        qtbot.waitUntil(lambda: not widget.runner.busy, timeout=10_000)

@@ -51,35 +51,64 @@ def legend_above(ax, max_columns: int = 4) -> None:
     legend.set_frame_on(False)
 
 
+def _text_key(text) -> tuple:
+    """What of a text moves a layout: its string, size, weight and visibility (its place
+    too for the free texts, :func:`_texts`; an axis label or title is placed by the draw)."""
+    return (text.get_text(), text.get_fontsize(), text.get_fontweight(), text.get_visible())
+
+
 def _texts(artist) -> tuple:
-    return tuple((t.get_text(), t.get_position()) for t in artist.texts)
+    return tuple((_text_key(t), t.get_position()) for t in artist.texts)
 
 
 def _axis_texts(axis) -> tuple:
-    """The tick labels ``axis`` will draw, from its locator and formatter (no rendering)."""
-    locs = [float(v) for v in axis.get_major_locator()()]
-    return tuple(locs), tuple(axis.get_major_formatter().format_ticks(locs))
+    """The tick labels ``axis`` will draw (major and minor), from its locators and
+    formatters (no rendering), and its tick parameters (label visibility and size)."""
+    parts: list = []
+    for locator, formatter in ((axis.get_major_locator(), axis.get_major_formatter()),
+                               (axis.get_minor_locator(), axis.get_minor_formatter())):
+        locs = [float(v) for v in locator()]
+        parts += [tuple(locs), tuple(formatter.format_ticks(locs))]
+    for which in ("major", "minor"):
+        params = axis.get_tick_params(which=which)
+        parts.append(tuple(sorted((k, repr(v)) for k, v in params.items())))
+    return tuple(parts)
+
+
+def _legend_key(legend) -> tuple | None:
+    if legend is None:
+        return None
+    return (tuple(_text_key(t) for t in legend.get_texts()), getattr(legend, "_ncols", None),
+            getattr(legend, "_loc", None), legend.get_bbox_to_anchor().bounds,
+            legend.get_visible())
 
 
 def layout_signature(fig) -> tuple:
-    """What constrained layout depends on: the canvas size, and per axes its texts (labels,
-    titles, tick labels, legend entries and placement) and where the axes are (as the
-    last layout left them). Equal signatures, equal layouts."""
-    parts: list = [tuple(fig.bbox.size), fig.dpi, _texts(fig)]
+    """What constrained layout depends on: the canvas size, the figure's texts and
+    legends, and per axes its texts (labels, titles, texts and legend entries: string,
+    font size and weight, visibility), its tick labels (major and minor, with the tick
+    parameters: label visibility and size), its legend's placement and where the axes are
+    (as the last layout left them). Equal signatures, equal layouts.
+
+    Not included (none changes in these dock plots between layouts; a change of one of
+    them keeps the last layout until something listed changes): the font family, style
+    and stretch, text rotation and alignment, tick label rotation and padding (set with
+    ``Text`` or ``Tick`` methods rather than ``tick_params``), a label's or title's
+    padding, artists other than texts and legends outside the axes (annotations with
+    ``annotation_clip=False``, an image's extent), and colorbar or inset axes' own
+    layout settings beyond their position and texts."""
+    parts: list = [tuple(fig.bbox.size), fig.dpi, _texts(fig),
+                   tuple(_legend_key(lg) for lg in fig.legends)]
     for ax in fig.axes:
-        legend = ax.get_legend()
+        titles = (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None))
         parts.append((
             # where the axes are: a new axes (even one at a reused id) is laid out
             id(ax), tuple(ax.get_position(original=True).bounds), ax.get_visible(),
             spec.get_geometry() if (spec := ax.get_subplotspec()) is not None else None,
-            ax.get_xlabel(), ax.get_ylabel(), ax.get_title("left"), ax.get_title(),
-            ax.get_title("right"), ax.get_xscale(), ax.get_yscale(), _texts(ax),
-            _axis_texts(ax.xaxis), _axis_texts(ax.yaxis),
-            None if legend is None else (tuple(t.get_text() for t in legend.get_texts()),
-                                         getattr(legend, "_ncols", None),
-                                         getattr(legend, "_loc", None),
-                                         legend.get_bbox_to_anchor().bounds,
-                                         legend.get_visible())))
+            _text_key(ax.xaxis.label), _text_key(ax.yaxis.label),
+            tuple(None if t is None else _text_key(t) for t in titles),
+            ax.get_xscale(), ax.get_yscale(), _texts(ax),
+            _axis_texts(ax.xaxis), _axis_texts(ax.yaxis), _legend_key(ax.get_legend())))
     return tuple(parts)
 
 

@@ -145,6 +145,12 @@ class JobRunner(JobEndMixin, QWidget):
         """True while this runner's worker is alive (also while it is cancelling)."""
         return self._worker is not None
 
+    @property
+    def showing_result(self) -> bool:
+        """True while a finished job's result goes into the layers (one step a turn), from
+        the worker's end until ``finished`` (or the error) is emitted; not while it computes."""
+        return self._worker is not None and self._job is not None and self._job.done
+
     @classmethod
     def any_busy(cls) -> bool:
         """True while any runner of the plugin has a live worker."""

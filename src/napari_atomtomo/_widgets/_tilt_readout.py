@@ -31,7 +31,8 @@ _INSTALLED: dict[int, TiltReadout] = {}
 class TiltReadout:
     """The read-out of one viewer. What it needs of the layers (the top visible series,
     the visible sinograms, their angles and placement) is gathered when the layer list
-    or a layer changes, not on every mouse move; the overlay is written only when its
+    changes or a layer's visibility, metadata, name, scale, translate or data changes
+    (napari does not emit ``extent`` events), not on every mouse move; the overlay is written only when its
     text or visibility changes (a write is a pydantic validation and an event)."""
 
     def __init__(self, viewer):
@@ -57,7 +58,7 @@ class TiltReadout:
         self.update()
 
     def _watch(self, layer) -> None:
-        for name in ("visible", "extent", "metadata", "name"):
+        for name in ("visible", "metadata", "name", "scale", "translate", "data"):
             getattr(layer.events, name).connect(self._on_layers_changed)
 
     def _on_inserted(self, event) -> None:

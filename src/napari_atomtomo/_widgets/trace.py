@@ -209,8 +209,8 @@ class TraceWidget(JobDockWidget):
         # Not while a job shows its result (its layers, one a turn): _on_finished does,
         # after them; refreshed from the traced layer's insertion, the legend's first
         # text overlay fell into that layer's first paint whenever add_layer outlasted
-        # a turn.
-        if not self.runner.busy:
+        # a turn. While the job computes, layers the user adds or removes still count.
+        if not self.runner.showing_result:
             self.legend.update()
 
     def _mark_comparison(self, comparison, truth, traced, translate) -> None:
