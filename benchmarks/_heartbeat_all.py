@@ -258,7 +258,13 @@ def _agau_rows(viewer, hb, dock) -> list[dict]:
     viewer.layers.clear()
     w = dock("Simulate tilt series")
     w.kind.value = "agau"
-    rows = _paired(viewer, hb, _run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)"))
+    row = _run_dock(viewer, hb, "simulate", w, "Simulate (Ag-Au data set)")
+    if "error" in row:
+        return [row]
+    # into an empty viewer, as Simulate's first layer went (napari sets up its dims)
+    rows = _paired(viewer, hb, row, _napari_alone_add(
+        viewer, hb, row["new"], "add the Simulate layers to an empty viewer", clear=True,
+        restore=True))
     # SIRT / HEBT on the Ag-Au series, 50 iterations
     w = dock("SIRT / HEBT")
     w.n_iter.value = 50

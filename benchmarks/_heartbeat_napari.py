@@ -68,12 +68,13 @@ def _napari_first_layers(viewer, hb) -> dict:
 
 
 def _napari_alone_add(viewer, hb, layers, what: str, placeholder: bool = False,
-                      clear: bool = False) -> dict:
+                      clear: bool = False, restore: bool = False) -> dict:
     """Floor row: napari alone adding copies of ``layers`` (their own data tuples, same
     kwargs), one per event-loop turn 15 ms apart as the runner does, with no atomtomo code
     in the GUI thread; then removing them. ``placeholder``: first, as a "click", a
     one-voxel image with the first layer's axes, as a sample's placeholder; ``clear``:
-    the viewer emptied first, as before a sample."""
+    the viewer emptied first, as before a sample; ``restore``: the layers it emptied are
+    put back afterwards (not measured), for the rows after it that need them."""
     from napari.layers import Layer
 
     tuples = [layer.as_layer_data_tuple() for layer in layers]
@@ -81,6 +82,7 @@ def _napari_alone_add(viewer, hb, layers, what: str, placeholder: bool = False,
     if not tuples:
         return {"case": case, "click": 0.0, "running": 0.0, "end": 0.0, "seconds": 0.0,
                 "floor": True}
+    kept = list(viewer.layers) if clear and restore else []
     if clear:
         viewer.layers.clear()
     hb.pump(0.5)
@@ -103,6 +105,7 @@ def _napari_alone_add(viewer, hb, layers, what: str, placeholder: bool = False,
     t2 = time.perf_counter()
     for layer in reversed(added):  # last first, as napari's clear (no dims change mid-way)
         viewer.layers.remove(layer)
+    viewer.layers.extend(kept)
     hb.pump(0.3)
     return {"case": case, "click": click, "running": 0.0, "end": hb.longest(t1, t2),
             "seconds": t2 - t0, "floor": True}
