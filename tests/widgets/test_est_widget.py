@@ -269,35 +269,47 @@ def test_copy_as_command_gives_a_valid_atomtomo_line(est, tmp_path):
     assert "--method gridding" in widget.command_line()
 
 
-@pytest.mark.slow
-def test_cancel_during_the_set_up_stops_it_at_the_end_of_the_current_stage(
-        est, qtbot, job_probe, open_sample):
-    """EST's set-up yields between its stages: Cancel reaches it there (issue 14 point 5),
-    not only once the whole set-up is done; the dock says so meanwhile."""
+def _cancel_after_the_first_set_up_step(est, qtbot, job_probe, open_sample, method, note):
+    """Run the dock (``method``, or its default) on the blob series with the job held after
+    its first state, Cancel there and check that the set-up stopped at the end of the step
+    running when Cancel came (one more step; the rest of the set-up and every iteration
+    never ran), the dock showing ``note`` meanwhile. Returns the first state."""
     from napari_atomtomo._widgets import est as est_module
-    from napari_atomtomo._widgets.est import SETUP_STAGE_NOTE
     from napari_atomtomo.core.est import EstSetupStep
 
     viewer, widget = est
     open_sample(viewer, "blob_tilt_series")
+    if method is not None:
+        widget.method.value = method
     # the job halts after handing over its first state, whatever the machine's load
     probe = job_probe(est_module, "with_error_history", hold_after=1)
     widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
     widget.run_button.click()
     qtbot.waitUntil(probe.held.is_set, timeout=120_000)
     (first,) = probe.states
-    assert isinstance(first, EstSetupStep) and first.stage == "measured lines"
-    assert first.n_steps >= 4  # lines, >= 2 chunks of the back projection, operator
+    assert isinstance(first, EstSetupStep)
     with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
         widget.runner.cancel_button.click()
-        assert widget.setup_note.text() == SETUP_STAGE_NOTE
+        assert widget.setup_note.text() == note
         assert not widget.setup_note.isHidden()
         probe.release.set()
-    # stopped at the end of the stage running when Cancel came: one more set-up step,
-    # the rest of the set-up and every iteration never ran
     assert probe.produced == 2
     assert all(isinstance(s, EstSetupStep) for s in probe.states)
     assert widget.setup_note.isHidden() and not widget.runner.busy
+    return first
+
+
+@pytest.mark.slow
+def test_cancel_during_the_set_up_stops_it_at_the_end_of_the_current_stage(
+        est, qtbot, job_probe, open_sample):
+    """EST's set-up yields between its stages: Cancel reaches it there (issue 14 point 5),
+    not only once the whole set-up is done; the dock says so meanwhile."""
+    from napari_atomtomo._widgets.est import SETUP_STAGE_NOTE
+
+    first = _cancel_after_the_first_set_up_step(est, qtbot, job_probe, open_sample, None,
+                                                SETUP_STAGE_NOTE)
+    assert first.stage == "measured lines"
+    assert first.n_steps >= 4  # lines, >= 2 chunks of the back projection, operator
 
 
 @pytest.mark.slow
@@ -305,28 +317,9 @@ def test_cancel_during_the_gridding_set_up_stops_it_at_the_end_of_the_current_ch
         est, qtbot, job_probe, open_sample):
     """Fourier gridding's set-up yields after each chunk of slices it grids: Cancel reaches
     it there instead of only once the whole set-up is done; the dock says so meanwhile."""
-    from napari_atomtomo._widgets import est as est_module
     from napari_atomtomo._widgets.est import GRIDDING, SETUP_CANCEL_NOTE
-    from napari_atomtomo.core.est import EstSetupStep
 
-    viewer, widget = est
-    open_sample(viewer, "blob_tilt_series")
-    widget.method.value = GRIDDING
-    # the job halts after handing over its first state, whatever the machine's load
-    probe = job_probe(est_module, "with_error_history", hold_after=1)
-    widget.n_iter.value, widget.n_iter_tight.value = 100_000, 0
-    widget.run_button.click()
-    qtbot.waitUntil(probe.held.is_set, timeout=120_000)
-    (first,) = probe.states
-    assert isinstance(first, EstSetupStep) and first.stage == "gridding"
+    first = _cancel_after_the_first_set_up_step(est, qtbot, job_probe, open_sample, GRIDDING,
+                                                SETUP_CANCEL_NOTE)
+    assert first.stage == "gridding"
     assert (first.step, first.n_steps >= 3) == (1, True)  # the blobs have > 16 slices
-    with qtbot.waitSignal(widget.runner.cancelled, timeout=120_000):
-        widget.runner.cancel_button.click()
-        assert widget.setup_note.text() == SETUP_CANCEL_NOTE
-        assert not widget.setup_note.isHidden()
-        probe.release.set()
-    # stopped at the end of the chunk running when Cancel came: one more chunk, the rest
-    # of the set-up and every iteration never ran
-    assert probe.produced == 2
-    assert all(isinstance(s, EstSetupStep) for s in probe.states)
-    assert widget.setup_note.isHidden() and not widget.runner.busy
