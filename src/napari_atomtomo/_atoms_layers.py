@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._colors import ELEMENT_COLORS, atom_marker_diameter_A
+from ._colors import ELEMENT_COLORS, element_sizes
 from ._layers import METADATA_KEY, _jsonable, provenance
 from .core.atoms import Atoms
 
@@ -55,7 +55,7 @@ def atoms_layer_data(
     # (samples, Trace, Load), so import it here and napari finds it loaded.
     import pandas  # noqa: F401, PLC0415
     if diameter_A is None:
-        sizes = np.array([atom_marker_diameter_A(e) for e in atoms.elements], np.float64)
+        sizes = element_sizes(atoms.elements)
     elif not (np.isfinite(diameter_A) and diameter_A > 0):
         raise ValueError(f"diameter_A must be a positive number of Å, got {diameter_A!r}")
     features: dict[str, np.ndarray] = {"element": atoms.elements.astype(object)}

@@ -6,10 +6,12 @@ and O ``#e00000`` (red). Qt-free and napari-free, so plots and reports can use i
 
 from __future__ import annotations
 
+import numpy as np
+
 from .core.elements import COVALENT_RADII_A
 
 __all__ = ["ELEMENT_COLORS", "UNKNOWN_ELEMENT_COLOR", "element_color", "COVALENT_RADII_A",
-           "atom_marker_diameter_A"]
+           "atom_marker_diameter_A", "curve_color", "element_sizes"]
 
 #: Element symbol -> hex colour. Jmol-like values; Si and O as fixed by CONVENTIONS.md.
 ELEMENT_COLORS: dict[str, str] = {
@@ -79,19 +81,22 @@ ELEMENT_COLORS: dict[str, str] = {
 UNKNOWN_ELEMENT_COLOR = "#ff1493"
 
 
+def _symbol_key(symbol) -> str:
+    """``symbol`` as the tables spell it: " ag " -> "Ag"."""
+    s = str(symbol).strip()
+    return s[:1].upper() + s[1:].lower()
+
+
 def element_color(symbol: str) -> str:
     """Hex colour of an element symbol (case-insensitive); pink for unknown symbols."""
-    s = str(symbol).strip()
-    key = s[:1].upper() + s[1:].lower()
-    return ELEMENT_COLORS.get(key, UNKNOWN_ELEMENT_COLOR)
+    return curve_color(symbol, UNKNOWN_ELEMENT_COLOR)
 
 
 def curve_color(label: str, fallback: str) -> str:
     """Colour of a plot curve: its element's colour when ``label`` is an element symbol
     (so Ag is the same colour in plots as in map_/wt_ layers and atoms), else
     ``fallback`` (e.g. a colour by position for "HAADF" or "round 2")."""
-    s = str(label).strip()
-    return ELEMENT_COLORS.get(s[:1].upper() + s[1:].lower(), fallback) if s else fallback
+    return ELEMENT_COLORS.get(_symbol_key(label), fallback)
 
 
 #: Marker diameters (Å) span this range: small enough that the density around an atom
@@ -102,9 +107,16 @@ MARKER_DIAMETER_RANGE_A = (0.6, 0.8)
 def atom_marker_diameter_A(symbol: str) -> float:
     """Marker diameter in Å of an atom: its covalent radius mapped linearly from
     0.6–1.5 Å onto :data:`MARKER_DIAMETER_RANGE_A` (clipped); 0.7 Å for unknown symbols."""
-    s = str(symbol).strip()
-    r = COVALENT_RADII_A.get(s[:1].upper() + s[1:].lower())
+    r = COVALENT_RADII_A.get(_symbol_key(symbol))
     lo, hi = MARKER_DIAMETER_RANGE_A
     if r is None:
         return round((lo + hi) / 2, 4)
     return round(min(hi, max(lo, lo + (hi - lo) * (r - 0.6) / 0.9)), 4)
+
+
+def element_sizes(elements) -> np.ndarray:
+    """Marker diameters (Å) of atoms by element (:func:`atom_marker_diameter_A`), each
+    element looked up once."""
+    els = np.asarray(elements, dtype=str)
+    table = {e: atom_marker_diameter_A(e) for e in np.unique(els)}
+    return np.array([table[e] for e in els], dtype=np.float64)

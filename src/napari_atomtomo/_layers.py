@@ -238,7 +238,7 @@ def series_layout(stack, voxel_size: float, angles_deg=None):
                         "angles not increasing: the angle axis is the image index")
     if arr.shape[1] == 1:
         pitch, x0 = sinogram_placement(arr.shape, voxel_size)
-        axis.update(sinogram_axis(arr.shape, voxel_size))
+        axis.update(sinogram_axis(pitch, x0))
         layout = {"display": "sinogram", "angle_axis": axis}
         return (arr, (pitch, voxel_size, voxel_size), (0.0, 0.0, x0), ("angle", "y", "x"),
                 ("angstrom", "angstrom", "angstrom"), layout)
@@ -271,9 +271,9 @@ def sinogram_placement(shape, voxel_size: float) -> tuple[float, float]:
     return pitch * float(voxel_size), (n_u + gap) * float(voxel_size)
 
 
-def sinogram_axis(shape, voxel_size: float) -> dict:
-    """The ``angle_axis`` entries that say how :func:`sinogram_placement` shows the angle."""
-    pitch, x0 = sinogram_placement(shape, voxel_size)
+def sinogram_axis(pitch: float, x0: float) -> dict:
+    """The ``angle_axis`` entries that say how :func:`sinogram_placement`'s row ``pitch``
+    and ``x0`` (Å) show the angle."""
     return {"shown_as": ("rows along the 2D maps' z in their z-x view (a display length, "
                          "not an angle: a degree unit there would make napari drop all "
                          "units), beside the 2D maps along x; the canvas read-out names "

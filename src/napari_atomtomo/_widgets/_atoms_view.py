@@ -19,22 +19,16 @@ from napari.layers import Points
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from .._atoms_layers import atoms_layer_data
-from .._colors import atom_marker_diameter_A, element_color
+from .._colors import element_color, element_sizes
 from .._layers import layer_info
 from ._plot_canvas import run_apart
+from ._tilt_readout import show_overlay
 
 __all__ = ["AtomsLegend", "ElementToggles", "PlotLinks", "comparison_marker_layers",
            "element_sizes", "LEGEND_PREFIX"]
 
 #: Key prefix of the legend's canvas overlays (``viewer.canvas.overlays``).
 LEGEND_PREFIX = "atomtomo_legend_"
-
-
-def element_sizes(elements) -> np.ndarray:
-    """Marker diameters (Å) of atoms by element (see ``_colors.atom_marker_diameter_A``)."""
-    els = np.asarray(elements, dtype=str)
-    table = {e: atom_marker_diameter_A(e) for e in np.unique(els)}
-    return np.array([table[e] for e in els], dtype=np.float64)
 
 
 def _atoms_layers(viewer):
@@ -85,8 +79,8 @@ class AtomsLegend:
             for e in dict.fromkeys(els):
                 counts[e] = counts.get(e, 0) + int(np.sum(els == e))
         for key in [k for k in list(overlays) if k.startswith(LEGEND_PREFIX)]:
-            if key[len(LEGEND_PREFIX):] not in counts and overlays[key].visible:
-                overlays[key].visible = False
+            if key[len(LEGEND_PREFIX):] not in counts:
+                show_overlay(overlays[key], None)
         entries: dict[str, str] = {}
         made = False
         for el, n in counts.items():
@@ -98,11 +92,7 @@ class AtomsLegend:
                 overlays[key] = TextOverlay(text=text, color=element_color(el), font_size=11,
                                             position="top_right", box=True, visible=True)
                 made = True
-            overlay = overlays[key]
-            if overlay.text != text:
-                overlay.text = text
-            if not overlay.visible:
-                overlay.visible = True
+            show_overlay(overlays[key], text)
             entries[el] = text
         self.entries = entries
 

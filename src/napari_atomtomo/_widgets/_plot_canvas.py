@@ -80,9 +80,7 @@ class _ApartCanvas(FigureCanvasQTAgg):
         if getattr(self, "_draw_pending", False) or getattr(self, "_is_drawing", False):
             return
         self._draw_pending = True
-        _IDLE_DRAWS.append(self)
-        if len(_IDLE_DRAWS) == 1:  # a real turn: not in the stall that asked for it
-            QTimer.singleShot(SEPARATE_TURN_MS, _draw_next_idle)
+        run_apart(self)  # a real turn: not in the stall that asked for it
 
     def draw(self):
         """Render now; show it a real turn later. matplotlib's ``draw`` asks Qt to repaint

@@ -19,20 +19,13 @@ from napari.layers import Image
 from .._layers import element_colormap as layer_element_colormap
 from .._layers import image_layer_data
 from ..core.quantify import DEFAULT_SUPPORT, QuantifyParams, check_region
+from ..core.region_margin import margin_text
 from ..core.regions import region_statistics
 from ..jobs.quantify import labels_composition, readout_text
 from ._layer_updates import add_or_replace_layers
-from ._quantify_display import hide_maps_under_fractions, show_fraction_bar
+from ._quantify_display import hide_maps_under_fractions, set_fraction_bars
 
 __all__ = ["ThresholdPickerMixin", "element_colormap", "margin_text"]
-
-
-def margin_text(info: dict) -> str:
-    """The region margin chosen: voxels, Å and where it came from (``margin_info`` of
-    :func:`~napari_atomtomo.core.region_margin.region_composition`)."""
-    m_a = info.get("margin_A")
-    return (f"region margin {info['margin_voxels']:.2f} voxels"
-            + (f" = {m_a:.3g} Å" if m_a is not None else "") + f" ({info['source']})")
 
 
 def element_colormap(element: str):
@@ -132,8 +125,8 @@ class ThresholdPickerMixin:
 
         def show_bar(name):  # a turn of its own: napari builds the bar's visual. The box
             # is read now, not when the steps were made: a toggle in between is obeyed
-            if self.colour_bars.isChecked() and name in self.viewer.layers:
-                show_fraction_bar(self.viewer.layers[name])
+            if self.colour_bars.isChecked():
+                set_fraction_bars(self.viewer, [name], True)
 
         for el, wt in fractions.items():
             data, kwargs, _ = image_layer_data(

@@ -10,7 +10,7 @@ reconstruction 15-40 s the first time). So each entry of ``File ▸ Open Sample`
    imports and runs the synchronous sample function (:mod:`napari_atomtomo._sample_data`,
    :mod:`napari_atomtomo._sample_silica`) in a :class:`~._runner.JobRunner` job: a
    worker thread, with a bar (and a Cancel button) in napari's activity dock when it
-   takes longer than :data:`ACTIVITY_AFTER_S`; the bar is made and moved in the GUI
+   takes longer than the runner's ``QUICK_JOB_ACTIVITY_AFTER_S``; the bar is made and moved in the GUI
    thread (the placeholder's name says it is computing); the
    images' contrast limits are computed there too;
 3. puts the layers into the viewer one per event-loop turn (the runner's result path):
@@ -42,9 +42,6 @@ __all__ = ["make_blob_tilt_series", "make_synthetic_atoms_volume", "make_agau_ph
            "make_silica_tilt_series", "make_silica_reconstruction", "placeholder_name",
            "running_samples", "running_workers", "PLACEHOLDER"]
 
-#: A sample still computing after this long (s) gets a bar in napari's activity dock, as a
-#: quick job does (the runner's reason: napari's first bar alone stalls the GUI 0.1-0.5 s).
-ACTIVITY_AFTER_S = QUICK_JOB_ACTIVITY_AFTER_S
 #: Suffix of a placeholder layer's name while its sample is computed.
 COMPUTING = " (computing…)"
 #: Name of the SiO2 reconstruction's placeholder (its first layer is ``est``).
@@ -177,9 +174,7 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
     def done(*_):
         if name in viewer.layers:  # failed or cancelled: nothing to fill it with
             viewer.layers.remove(name)
-        if runner in _RUNNERS:
-            _RUNNERS.remove(runner)
-        runner.deleteLater()
+        _drop(runner)
 
     for signal in (runner.finished, runner.errored, runner.cancelled):
         signal.connect(done)
@@ -191,11 +186,11 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
         if worker is not None:
             worker.yielded.emit(state)
 
-    _start_later(viewer, runner, name, lambda: runner.run(
+    _start_later(viewer, runner, lambda: runner.run(
         _compute, target, cancelled, report if steps else None, label=label,
         total=100 if steps else None, on_result=on_result,
         progress_of=lambda state, _n: state.percent, describe=lambda state: state.message,
-        activity_after_s=ACTIVITY_AFTER_S), target)
+        activity_after_s=QUICK_JOB_ACTIVITY_AFTER_S))
     meta = {"atomtomo": {"kind": "placeholder", "note": f"{label}; replaced when ready"}}
     labels, units = axes
     return [(np.zeros((1,) * len(labels), np.float32), {
@@ -203,9 +198,9 @@ def _in_worker(target: str, first_layer: str, label: str, axes=SERIES,
         "contrast_limits": (0.0, 1.0)}, "image")]
 
 
-def _start_later(viewer, runner: JobRunner, name: str, start, target: str) -> None:
+def _start_later(viewer, runner: JobRunner, start) -> None:
     """Call ``start`` (which starts ``runner``'s worker) one turn after napari has added
-    the placeholder ``name`` and repainted (a timer runs after the posted repaint).
+    the placeholder and repainted (a timer runs after the posted repaint).
 
     Started inside the sample function, the worker ran while napari added the placeholder
     and painted it: its first imports (numba's CPU target, scipy) and numba's cache load
@@ -214,7 +209,7 @@ def _start_later(viewer, runner: JobRunner, name: str, start, target: str) -> No
     against napari alone's 0.2-0.8 s). If another atomtomo job took the single-flight slot
     meanwhile, the sample waits with its placeholder until the runner hub says the slot is
     free (computed here instead, the SiO2 reconstruction froze the window 15-40 s); if the
-    viewer was closed meanwhile, it is dropped. ``target`` names it in the log."""
+    viewer was closed meanwhile, it is dropped."""
     from ._activity import runner_hub  # noqa: PLC0415
 
     hub = runner_hub()
@@ -241,7 +236,7 @@ def _viewer_closed(viewer) -> bool:
 
 
 def _drop(runner: JobRunner) -> None:
-    """Forget the sample of ``runner``, never started (its viewer was closed)."""
+    """Forget the sample of ``runner`` (done, or never started: its viewer was closed)."""
     if runner in _RUNNERS:
         _RUNNERS.remove(runner)
     runner.deleteLater()

@@ -154,20 +154,20 @@ class GatherInputsMixin:
         if ruled:  # as the CLI without --iterations: at most the rule's limit
             g["stop"] = replace(STOP_RULE[mode], relaxation=round(self.relaxation.value, 4))
         n = g["stop"].max_iterations if ruled else int(self.n_iter.value)
+        fixed = {"n_iter": n} if ruled else {}
         every = max(1, n // 25)
         inputs = {"alpha": self.alpha, "n_iter": self.n_iter, "relaxation": self.relaxation,
                   "nonnegative": self.nonnegative}
         if mode == HEBT:
             g["params"] = params_from_widgets(HebtParams, inputs, yield_every=every,
-                                              **({"n_iter": n} if ruled else {}))
+                                              **fixed)
             with blame(self.ratios):
                 typed = parse_ratios(self.ratios.value)
                 g["ratios"] = None if typed is None else check_ratios(typed, list(g["stacks"]))
         else:
             g["params"] = params_from_widgets(  # EDS: EdsParams, as atomtomo eds
                 EdsParams if mode == EDS else SirtParams, inputs, yield_every=every,
-                nonnegative=bool(self.nonnegative.value) or mode == EDS,
-                **({"n_iter": n} if ruled else {}))
+                nonnegative=bool(self.nonnegative.value) or mode == EDS, **fixed)
         g["chunks"] = int(self.chunks.value)
         g["scheduler"] = self.scheduler.value.strip() or None
         if g["scheduler"] and not g["chunks"]:

@@ -21,11 +21,25 @@ from napari.components.overlays import TextOverlay
 
 from .._layers import layer_angles_deg, layer_info
 
-__all__ = ["install_tilt_readout", "show_2d_planes", "TiltReadout", "OVERLAY_KEY"]
+__all__ = ["install_tilt_readout", "show_2d_planes", "TiltReadout", "OVERLAY_KEY",
+           "show_overlay"]
 
 OVERLAY_KEY = "atomtomo_tilt"
 #: id(viewer) -> its readout (held here: napari's events only keep weak references)
 _INSTALLED: dict[int, TiltReadout] = {}
+
+
+def show_overlay(overlay, text: str | None) -> None:
+    """Show ``text`` on a canvas text ``overlay`` (None hides it), writing only what
+    changed: each write is a pydantic validation and an event."""
+    if text is None:
+        if overlay.visible:
+            overlay.visible = False
+        return
+    if overlay.text != text:
+        overlay.text = text
+    if not overlay.visible:
+        overlay.visible = True
 
 
 class TiltReadout:
@@ -126,16 +140,7 @@ class TiltReadout:
         return None
 
     def _show(self, text: str | None) -> None:
-        """Show ``text`` (None hides the overlay); writes only what changed."""
-        overlay = self.overlay
-        if text is None:
-            if overlay.visible:
-                overlay.visible = False
-            return
-        if overlay.text != text:
-            overlay.text = text
-        if not overlay.visible:
-            overlay.visible = True
+        show_overlay(self.overlay, text)
 
     def update(self, *_) -> None:
         viewer = self._viewer()

@@ -30,7 +30,7 @@ from ..core.est import (
 from ..core.params import command_options
 from ..jobs.est import EstProgress, with_error_history
 from ._base import JobDockWidget, format_command, is_empty_path, layer_file_hint
-from ._defaults import has_angles, is_plain, is_series, was_aligned
+from ._defaults import has_angles, is_plain, was_aligned
 from ._est_live import SliceThumbnail, curve_layout, error_curves
 from ._params import param_widget, params_from_widgets
 from ._plot import PlotWidget
@@ -125,9 +125,6 @@ class EstWidget(JobDockWidget):
         self._prepare_plot()
 
     # ------------------------------------------------------------------ inputs
-    def _series_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers if is_series(layer)]
-
     def _angles(self):
         """``(angles, from_file)`` of the chosen layer; raises a ValueError with the reason."""
         layer = self.series.value

@@ -212,7 +212,6 @@ class SirtHebtWidget(GatherInputsMixin, JobDockWidget):
         sweep = self._sweeping()
         self.stop.visible = self.mode.value in STOP_RULE and not sweep
         self.n_iter.visible = not sweep and not self._ruled()
-        self.revalidate()
 
     def _on_n_iter_set(self, *_) -> None:
         """n set (a script, a restored session, a test): that is a fixed count."""

@@ -114,7 +114,7 @@ def _read_maps(paths: dict, voxel_size=None):
 def run(args) -> int:
     from ..core.elements import load_factor_file, validate_element
     from ..core.quantify import quantify_maps, summed_map
-    from ..core.region_margin import region_composition
+    from ..core.region_margin import margin_text, region_composition
     from ..core.regions import (
         format_composition,
         particle_from_series,
@@ -249,9 +249,7 @@ def run(args) -> int:
           + ", ".join(f"{ax} {v:.2f}" for ax, v in resolution.items() if v is not None)
           + (f"; tilt range ±{max_tilt:g}° ({tilt_source})" if max_tilt is not None else ""))
     if margin_info is not None:
-        mA = margin_info["margin_A"]
-        print(f"region margin {margin_info['margin_voxels']:.2f} voxels"
-              + (f" = {mA:.3g} Å" if mA is not None else "") + f" ({margin_info['source']})")
+        print(margin_text(margin_info))
     print(format_composition(regions)
           + ("" if len(replicas) >= 2 else "\n(no standard errors: run eds/hebt with --resamples)"))
     for w in warnings:

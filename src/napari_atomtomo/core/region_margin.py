@@ -43,7 +43,7 @@ from scipy.ndimage import distance_transform_edt, find_objects
 
 from ._refs import PAPER_002, cites
 
-__all__ = ["MARGIN_SIGMAS", "MIN_FRACTION", "MIN_VOXELS", "auto_margin", "check_margin",
+__all__ = ["margin_text", "MARGIN_SIGMAS", "MIN_FRACTION", "MIN_VOXELS", "auto_margin", "check_margin",
            "region_composition", "region_selections"]
 
 #: The automatic margin, in σ of the measured blur (2.3 % of a neighbour's step left).
@@ -214,3 +214,13 @@ def region_composition(fractions: dict, mask, labels, replicas=None, *, summed=N
                    "min_voxels": MIN_VOXELS, "min_fraction": MIN_FRACTION,
                    "resolution_voxels": resolution}
     return regions, warnings, margin_info
+
+
+def margin_text(info: dict) -> str:
+    """The region margin chosen, as ``atomtomo quantify --regions`` prints it and the
+    Quantify dock shows it: voxels, Å and where it came from (``margin_info`` of
+    :func:`region_composition`).
+    """
+    m_a = info.get("margin_A")
+    return (f"region margin {info['margin_voxels']:.2f} voxels"
+            + (f" = {m_a:.3g} Å" if m_a is not None else "") + f" ({info['source']})")
