@@ -85,18 +85,15 @@ def auto_margin(resolution: dict) -> tuple[float, str]:
             f"axis; σ = FWHM / 2.355 = {sigma:.2f} voxels)")
 
 
-def _distance_inside(region: np.ndarray) -> np.ndarray:
-    """Distance of each region voxel to the nearest voxel outside it (0 outside), computed in
-    the region's bounding box; the field's edge counts as outside (axes of length 1 do not
-    count, so a 2D ``(z, 1, x)`` slice is eroded in its plane).
+def _distance_inside(region: np.ndarray, pad) -> np.ndarray:
+    """Distance of each voxel of ``region`` (a bounding box of it) to the nearest voxel
+    outside it (0 outside); ``pad``: per axis, ``(1, 1)`` where the field's edge counts as
+    outside, ``(0, 0)`` for axes of length 1 (a 2D ``(z, 1, x)`` slice is eroded in its
+    plane). Outside its box every voxel is outside the region, so the box padded with one
+    ring of outside voxels gives the same distances as the whole field.
     """
-    box = find_objects(region.astype(np.int8))[0]
-    pad = [(1, 1) if n > 1 else (0, 0) for n in region.shape]
-    d = distance_transform_edt(np.pad(region[box], pad))
-    inner = tuple(slice(p[0], d.shape[a] - p[1]) for a, p in enumerate(pad))
-    out = np.zeros(region.shape)
-    out[box] = d[inner]
-    return out
+    d = distance_transform_edt(np.pad(region, pad))
+    return d[tuple(slice(p[0], d.shape[a] - p[1]) for a, p in enumerate(pad))]
 
 
 def _fallback_margin(d_inside: np.ndarray, margin: float, need: int) -> float:
@@ -117,13 +114,19 @@ def region_selections(labels, mask, margin: float) -> tuple[dict, dict, list]:
     lab = np.asarray(labels)
     m = np.asarray(mask, dtype=bool)
     sel_out, info, warnings = {}, {}, []
-    for v in np.unique(lab[lab > 0]):
+    values = np.unique(lab[lab > 0])
+    # each label's work in its bounding box, not over the whole field (per label: a
+    # comparison, a distance map and selections, GiB-sized at 512³)
+    boxes = find_objects(lab.astype(np.intp, copy=False)) if values.size else []
+    pad = [(1, 1) if n > 1 else (0, 0) for n in lab.shape]
+    for v in values:
         name = str(int(v))
-        region = (lab == v) & m
+        box = boxes[int(v) - 1]
+        region = (lab[box] == v) & m[box]
         painted = int(np.count_nonzero(region))
         used_margin, fallback = float(margin), False
         if margin > 0 and painted:
-            d = _distance_inside(region)
+            d = _distance_inside(region, pad)
             sel = region & (d - 0.5 >= margin)
             need = max(MIN_VOXELS, int(math.ceil(MIN_FRACTION * painted)))
             n_at_margin = int(np.count_nonzero(sel))
@@ -138,7 +141,8 @@ def region_selections(labels, mask, margin: float) -> tuple[dict, dict, list]:
                     "mixes with its neighbours' blur")
         else:
             sel = region
-        sel_out[name] = sel
+        sel_out[name] = np.zeros(lab.shape, bool)
+        sel_out[name][box] = sel
         info[name] = {"n_voxels_painted": painted, "n_voxels_used": int(np.count_nonzero(sel)),
                       "margin_voxels": used_margin, "margin_fallback": fallback}
     return sel_out, info, warnings

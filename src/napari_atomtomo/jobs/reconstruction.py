@@ -89,9 +89,9 @@ def iter_reconstruction(kind: str, stacks: dict, angles_deg, params, *, haadf=No
     if stop is not None and kind == "sirt":
         raise ValueError("a stopping rule is for EDS and HEBT; SIRT runs a fixed count")
     if kind == "hebt":
-        runs = [("HEBT", (iter_hebt if stop is None else iter_hebt_stopped)(
-            haadf, stacks, angles_deg, params, *(() if stop is None else (stop,)),
-            ratios=ratios))]
+        gen = (iter_hebt(haadf, stacks, angles_deg, params, ratios=ratios) if stop is None
+               else iter_hebt_stopped(haadf, stacks, angles_deg, params, stop, ratios=ratios))
+        runs = [("HEBT", gen)]
     else:
         runs = [(key, None) for key in stacks]
     history: dict[str, list[float]] = {}
