@@ -91,7 +91,7 @@ def _open_sample(viewer, hb, key) -> dict:
 
     for runner in running_samples():
         runner.started.connect(lambda job, r=runner: on_started(job, r))
-    hb.pump(until=lambda: not running_samples())
+    _wait_samples(hb)
     t_ret = marks.get("returned", t1)
     hb.pump(0.5)
     t2 = time.perf_counter()
@@ -186,14 +186,17 @@ def _run_dock(viewer, hb, name, widget, title) -> dict:
             "new": _new_layers(viewer, before)}
 
 
-def _paired(viewer, hb, row: dict, alone: dict | None = None) -> list[dict]:
-    """``row`` and its napari-alone row (by default: napari adding copies of the layers
-    the run added), linked for the table's "ours − napari alone" column."""
+def _paired(viewer, hb, row: dict, alone=None) -> list[dict]:
+    """``row`` and its napari-alone row, measured only when ``row`` ran: ``alone()`` (by
+    default napari adding copies of the layers the run added), linked for the table's
+    "ours − napari alone" column."""
     if "error" in row:
         return [row]
     if alone is None:
         names = ", ".join(layer.name for layer in row["new"]) or "no new layer"
         alone = _napari_alone_add(viewer, hb, row["new"], f"add {names}")
+    else:
+        alone = alone()
     row["alone"] = alone
     return [row, alone]
 
@@ -213,7 +216,7 @@ def run_all(app, viewer, only=GROUPS) -> tuple[float, list[dict]]:
     for key in SAMPLES if "samples" in only else ():
         viewer.layers.clear()
         row = _open_sample(viewer, hb, key)
-        rows += _paired(viewer, hb, row, _napari_alone_add(
+        rows += _paired(viewer, hb, row, lambda key=key: _napari_alone_add(
             viewer, hb, list(viewer.layers), f"a one-voxel image, then the {key} layers",
             placeholder=True, clear=True))
 
@@ -241,16 +244,16 @@ def _load_row(viewer, hb, dock) -> list[dict]:
     from napari_atomtomo._sample_data import make_silica_tilt_series
 
     data, kwargs, _ = make_silica_tilt_series()[0]
-    mrc = Path(tempfile.mkdtemp()) / "haadf.mrc"
-    io.write_tilt_series(mrc, series_array(data), kwargs["metadata"]["atomtomo"]["angles_deg"],
-                         0.5)
-    w = dock("Load data set")
-    w.path.value = mrc
-    row = _run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)")
-    if "error" not in row:  # into an empty viewer, as the Load did (napari sets up its dims)
-        row = _paired(viewer, hb, row, _napari_alone_add(
-            viewer, hb, row["new"], "add haadf to an empty viewer", clear=True))
-    return row if isinstance(row, list) else [row]
+    with tempfile.TemporaryDirectory() as folder:
+        mrc = Path(folder) / "haadf.mrc"
+        io.write_tilt_series(mrc, series_array(data),
+                             kwargs["metadata"]["atomtomo"]["angles_deg"], 0.5)
+        w = dock("Load data set")
+        w.path.value = mrc
+        row = _run_dock(viewer, hb, "load", w, "Load data set (55 x 100² MRC + .tlt)")
+    # into an empty viewer, as the Load did (napari sets up its dims)
+    return _paired(viewer, hb, row, lambda: _napari_alone_add(
+        viewer, hb, row["new"], "add haadf to an empty viewer", clear=True))
 
 
 def _agau_rows(viewer, hb, dock) -> list[dict]:
@@ -262,7 +265,7 @@ def _agau_rows(viewer, hb, dock) -> list[dict]:
     if "error" in row:
         return [row]
     # into an empty viewer, as Simulate's first layer went (napari sets up its dims)
-    rows = _paired(viewer, hb, row, _napari_alone_add(
+    rows = _paired(viewer, hb, row, lambda: _napari_alone_add(
         viewer, hb, row["new"], "add the Simulate layers to an empty viewer", clear=True,
         restore=True))
     # SIRT / HEBT on the Ag-Au series, 50 iterations
@@ -272,7 +275,7 @@ def _agau_rows(viewer, hb, dock) -> list[dict]:
     # Quantify the maps
     w = dock("Quantify (ESF threshold)")
     row = _run_dock(viewer, hb, "quantify", w, "Quantify (map_Ag, map_Au)")
-    return rows + _paired(viewer, hb, row, _napari_alone_fraction_layer(viewer, hb))
+    return rows + _paired(viewer, hb, row, lambda: _napari_alone_fraction_layer(viewer, hb))
 
 
 def _blob_rows(viewer, hb, dock) -> list[dict]:
@@ -328,6 +331,6 @@ def run_quantify(app, viewer, repeat: int = 1) -> tuple[float, list[dict]]:
         t0, time.perf_counter()), "running": 0.0, "end": 0.0, "seconds": 1.0}]
     for k in range(repeat):
         row = _run_dock(viewer, hb, "quantify", w, f"Quantify (map_Ag, map_Au), run {k + 1}")
-        rows += _paired(viewer, hb, row, _napari_alone_fraction_layer(viewer, hb))
+        rows += _paired(viewer, hb, row, lambda: _napari_alone_fraction_layer(viewer, hb))
     hb.timer.stop()
     return floor, rows

@@ -9,6 +9,7 @@ import pytest
 from napari_atomtomo.cli import main
 from napari_atomtomo.core.elements import TABLE2_LINES
 from napari_atomtomo.io import read_dataset, read_mrc, write_mrc
+from napari_atomtomo.jobs import run_to_end
 
 
 def _write_maps(folder, kind="eds", extra=None):
@@ -292,12 +293,8 @@ def test_quantify_regions_margin_keys_and_the_job_gives_the_same(tmp_path, capsy
     assert abs(runs["0"]["regions"]["1"]["mean"]["Zn"] - truth["1"]) > 0.04
     assert runs["0"]["region_margin"]["margin_voxels"] == 0
     # The widget's job path: the same core function, the same numbers.
-    gen = iter_quantify_job({el: read_mrc(folder / f"map_{el}.mrc")[0] for el in maps}, "hebt")
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        picker = stop.value
+    picker = run_to_end(iter_quantify_job(
+        {el: read_mrc(folder / f"map_{el}.mrc")[0] for el in maps}, "hebt"))
     inside = picker.mask(picker.auto_threshold)
     warnings: list = []
     regions, margin = labels_composition(picker, picker.weight_fractions(picker.auto_threshold, inside),

@@ -14,16 +14,13 @@ def test_a_trace_job_does_not_import_scipy_stats():
         import sys
         from napari_atomtomo._sample_data import synthetic_atoms_volume
         from napari_atomtomo.core.trace import TraceParams
+        from napari_atomtomo.jobs import run_to_end
         from napari_atomtomo.jobs.trace import iter_trace_job
         volume, truth = synthetic_atoms_volume()  # voxels of ATOMS_VOXEL_SIZE_A = 0.5 Å
         params = TraceParams()
         assert params.classify == "auto"  # the path with the false-alarm guard
-        job = iter_trace_job(volume, 0.5, params, None, truth, 1.0, "subtraction")
-        try:
-            while True:
-                next(job)
-        except StopIteration as stop:
-            outcome = stop.value
+        outcome = run_to_end(iter_trace_job(volume, 0.5, params, None, truth, 1.0,
+                                            "subtraction"))
         assert len(outcome.trace.atoms) > 0 and outcome.comparison is not None
         print(sorted(m for m in sys.modules if m.startswith("scipy.stats")))
     """)

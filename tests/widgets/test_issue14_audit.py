@@ -432,7 +432,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
 
         qtbot.waitUntil(lambda: len(bars()) == 1, timeout=10_000)
         with qtbot.waitCallback(timeout=5000) as ticked:  # the event loop runs meanwhile
-            QTimer.singleShot(20, ticked)
+            QTimer.singleShot(0, ticked)
         assert PLACEHOLDER in viewer.layers
         # listening before the release: the worker emits ``finished`` from its thread
         with qtbot.waitSignal(worker.finished, timeout=30_000):

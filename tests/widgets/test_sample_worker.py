@@ -69,30 +69,6 @@ def test_a_failing_sample_removes_its_placeholder_and_says_why(make_napari_viewe
 
 
 @pytest.mark.slow
-@pytest.mark.slow
-def test_a_sample_opened_while_a_job_runs_waits_for_the_slot_in_a_worker(
-        make_napari_viewer, qtbot, monkeypatch):
-    """It was computed synchronously in the GUI thread: the window froze for the whole
-    sample (the SiO2 reconstruction 15-40 s, no Cancel)."""
-    viewer = make_napari_viewer()
-    threads = _record_sample(monkeypatch, "make_synthetic_atoms_volume")
-    attempts = _record_start_attempts(monkeypatch)
-    blocker, release = JobRunner(viewer), threading.Event()
-    qtbot.addWidget(blocker)
-    blocker.run(release.wait, 60, label="a dock's job")  # holds the slot at the click
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
-    (runner,) = running_samples()
-    (placeholder,) = viewer.layers  # shown at once, nothing computed
-    qtbot.waitUntil(lambda: bool(attempts))  # the sample's turn came: it waits
-    assert not threads and not runner.busy
-    release.set()
-    qtbot.waitUntil(lambda: not running_samples() and not blocker.busy, timeout=120_000)
-    assert len(threads) == 1 and threads[0] is not threading.main_thread()
-    assert [lyr.name for lyr in viewer.layers] == ["atoms volume", "atoms_true"]
-    assert viewer.layers["atoms volume"] is placeholder  # filled in place, as usual
-
-
-@pytest.mark.slow
 def test_the_worker_starts_after_napari_has_added_the_placeholder(make_napari_viewer, qtbot,
                                                                   monkeypatch):
     """Started inside the sample function, the worker's imports and numba cache load held
@@ -138,19 +114,25 @@ def _record_start_attempts(monkeypatch) -> list:
 
 
 @pytest.mark.slow
-def test_a_job_started_before_the_sample_s_worker_makes_the_sample_wait_for_the_slot(
-        make_napari_viewer, qtbot, monkeypatch):
-    """Computed in the GUI thread instead, the SiO2 reconstruction froze the window 15-40 s
+@pytest.mark.parametrize("job_first", [True, False], ids=["job at the click", "job after it"])
+def test_a_sample_waits_for_a_dock_s_job_holding_the_slot_then_runs_in_a_worker(
+        make_napari_viewer, qtbot, monkeypatch, job_first):
+    """A dock's job holding the single-flight slot at the click, or taking it before the
+    sample's worker starts: the sample waits with its placeholder, then runs in a worker.
+    Computed in the GUI thread instead, the SiO2 reconstruction froze the window 15-40 s
     (no Cancel) and was added differently from the worker path."""
     viewer = make_napari_viewer()
     threads = _record_sample(monkeypatch, "make_synthetic_atoms_volume")
     attempts = _record_start_attempts(monkeypatch)
-    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
-    (runner,) = running_samples()
-    (placeholder,) = viewer.layers
     blocker, release = JobRunner(viewer), threading.Event()
     qtbot.addWidget(blocker)
-    blocker.run(release.wait, 60, label="a dock's job")  # takes the slot before the sample
+    if job_first:
+        blocker.run(release.wait, 60, label="a dock's job")
+    viewer.open_sample(PLUGIN, "synthetic_atoms_volume")
+    (runner,) = running_samples()
+    (placeholder,) = viewer.layers  # shown at once, nothing computed
+    if not job_first:
+        blocker.run(release.wait, 60, label="a dock's job")  # before the sample's start
     qtbot.waitUntil(lambda: bool(attempts))  # the sample's turn came: it waits
     assert not runner.busy and not threads
     assert list(viewer.layers) == [placeholder] and running_samples() == [runner]
