@@ -8,14 +8,13 @@ import shlex
 
 import numpy as np
 import pytest
+from test_sirt_hebt_widget import agau, agau_layers, shown, widget  # noqa: F401
 
-from napari_atomtomo._layers import image_layer_data
 from napari_atomtomo._widgets._base import add_or_replace_layers
 from napari_atomtomo._widgets.sirt_hebt import EDS, FIXED, HEBT, RULE, SIRT, stop_note
 from napari_atomtomo.cli import build_parser
 from napari_atomtomo.cli._eds import stop_params
 from napari_atomtomo.core.hebt import HebtParams
-from napari_atomtomo.core.simulate.agau import AgAuParams, simulate_agau
 from napari_atomtomo.core.stopping import (
     HEBT_STOP,
     StopParams,
@@ -24,28 +23,12 @@ from napari_atomtomo.core.stopping import (
 )
 
 
-@pytest.fixture(scope="module")
-def agau():
-    """25 px of 6 nm, 11 tilts of 15° (as test_sirt_hebt_widget.py)."""
-    return simulate_agau(0, AgAuParams(n_pixels=25, pixel_size_nm=6.0, angle_step_deg=15.0))
-
-
 @pytest.fixture
-def loaded(make_napari_viewer, qtbot, agau):
-    viewer = make_napari_viewer()
-    _, w = viewer.window.add_plugin_dock_widget("napari-atomtomo", "SIRT / HEBT")
-    add_or_replace_layers(viewer, [image_layer_data(
-        s, agau.voxel_size, name, "sample", {}, kind="tilt_series", angles_deg=agau.angles_deg,
-        element=el) for name, el, s in [("haadf", None, agau.haadf)]
-        + [(f"eds_{el}", el, s) for el, s in agau.eds.items()]])
-    yield viewer, w
-    if w.runner.busy:
-        w.runner.cancel()
-        qtbot.waitUntil(lambda: not w.runner.busy, timeout=10_000)
-
-
-def shown(widget) -> bool:
-    return not widget.native.isHidden()
+def loaded(widget, agau):  # noqa: F811
+    """The dock with the small Ag-Au data set's haadf and eds_ series (no phantoms)."""
+    viewer, w = widget
+    add_or_replace_layers(viewer, agau_layers(agau)[:1 + len(agau.eds)])
+    return viewer, w
 
 
 @pytest.mark.slow
@@ -88,7 +71,7 @@ def test_the_rule_is_the_default_and_fixed_n_one_click_away(loaded):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [EDS, HEBT])
-def test_the_rule_stops_before_its_limit_on_a_small_phantom(loaded, qtbot, agau, mode):
+def test_the_rule_stops_before_its_limit_on_a_small_phantom(loaded, qtbot, agau, mode):  # noqa: F811
     viewer, w = loaded
     w.mode.value = mode
     assert w.stop.value == RULE
