@@ -244,19 +244,24 @@ def test_est_keep_result_and_a_new_run_hides_the_kept_copy(make_napari_viewer, q
 
 
 # ------------------------------------------------------------- one colour per element: plots
+def _eds_run_on_agau(viewer, open_sample, qtbot, n_iter: int):
+    """The SIRT / HEBT dock after an EDS run of ``n_iter`` on the Ag-Au sample."""
+    from napari_atomtomo._widgets.sirt_hebt import EDS
+
+    open_sample(viewer, "agau_phantom")
+    sirt = _dock(viewer, "SIRT / HEBT")
+    sirt.mode.value = EDS
+    sirt.n_iter.value = n_iter
+    _run(sirt, qtbot)
+    return sirt
+
+
 @pytest.mark.slow
 def test_eds_residual_curves_use_the_element_colours(make_napari_viewer, qtbot,
         open_sample):
     """Issue 14: the EDS residual curves were coloured by list position (CURVE_COLOURS[i]),
     not by element; now Ag and Au take the colours of their map_/wt_ layers and atoms."""
-    from napari_atomtomo._widgets.sirt_hebt import EDS
-
-    viewer = make_napari_viewer()
-    open_sample(viewer, "agau_phantom")
-    sirt = _dock(viewer, "SIRT / HEBT")
-    sirt.mode.value = EDS
-    sirt.n_iter.value = 5
-    _run(sirt, qtbot)
+    sirt = _eds_run_on_agau(make_napari_viewer(), open_sample, qtbot, 5)
     lines = {line.get_label(): line for line in sirt.plot.axes.lines}
     assert set(lines) >= {"Ag", "Au"}
     for el in ("Ag", "Au"):
@@ -300,14 +305,7 @@ def test_quantify_est_and_eds_legends_sit_off_the_data(make_napari_viewer, open_
         widget.run_button.click()
     widget.plot.canvas.draw()
     assert _data_under_legend(widget.plot.axes) == 0
-    from napari_atomtomo._widgets.sirt_hebt import EDS
-
-    other = make_napari_viewer()
-    open_sample(other, "agau_phantom")
-    sirt = _dock(other, "SIRT / HEBT")
-    sirt.mode.value = EDS
-    sirt.n_iter.value = 8
-    _run(sirt, qtbot)
+    sirt = _eds_run_on_agau(make_napari_viewer(), open_sample, qtbot, 8)
     sirt.plot.canvas.draw()
     assert _data_under_legend(sirt.plot.axes) == 0
     third = make_napari_viewer()
@@ -391,6 +389,21 @@ def test_four_docks_fit_a_normal_window(make_napari_viewer, qtbot, settle):
 
 
 # ------------------------------------------------------------- the SiO2 EST sample
+def _silica_pipeline_is(stand_in, monkeypatch, tmp_path) -> None:
+    """The SiO2 sample runs ``stand_in`` for its pipeline, with its cache in ``tmp_path``."""
+    from napari_atomtomo import _sample_silica
+
+    monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
+    monkeypatch.setattr(_sample_silica, "make_silica_reconstruction", stand_in)
+
+
+def _silica_bars() -> list:
+    """napari's progress bars of the SiO2 sample."""
+    from napari.utils import progress
+
+    return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
+
+
 @pytest.mark.slow
 def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtbot, tmp_path,
                                                          monkeypatch):
@@ -398,16 +411,12 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
     progress. The pipeline is replaced by a stand-in held until the test releases it:
     meanwhile the placeholder is shown, a napari ``progress`` exists and the event loop
     runs. (Its row in the activity dock and its Cancel: the last test of this file.)"""
-    from napari.utils import progress
-
-    from napari_atomtomo import _sample_silica
     from napari_atomtomo._widgets._sample_worker import (
         PLACEHOLDER,
         running_samples,
         running_workers,
     )
 
-    monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
     release, entered = threading.Event(), threading.Event()
 
     def stand_in(callback=None):
@@ -415,7 +424,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
         release.wait(60)
         return [(np.ones((4, 4, 4), np.float32), {"name": "est"}, "image")]
 
-    monkeypatch.setattr(_sample_silica, "make_silica_reconstruction", stand_in)
+    _silica_pipeline_is(stand_in, monkeypatch, tmp_path)
     viewer = make_napari_viewer()
     try:
         viewer.open_sample(PLUGIN, "silica_reconstruction")
@@ -427,10 +436,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
         # from a timer: the event loop must run meanwhile)
         qtbot.waitUntil(entered.is_set, timeout=30_000)
 
-        def bars():
-            return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
-
-        qtbot.waitUntil(lambda: len(bars()) == 1, timeout=10_000)
+        qtbot.waitUntil(lambda: len(_silica_bars()) == 1, timeout=10_000)
         with qtbot.waitCallback(timeout=5000) as ticked:  # the event loop runs meanwhile
             QTimer.singleShot(0, ticked)
         assert PLACEHOLDER in viewer.layers
@@ -442,7 +448,7 @@ def test_silica_sample_is_made_in_a_worker_with_progress(make_napari_viewer, qtb
     # the job ends once every layer is in the viewer (one per event-loop turn)
     qtbot.waitUntil(lambda: not running_samples(), timeout=10_000)
     assert [lyr.name for lyr in viewer.layers] == ["est"]
-    assert bars() == []  # the progress bar closed
+    assert _silica_bars() == []  # the progress bar closed
 
 
 # ------------------------------------------------------------- 2D data sets: the sinogram's angle
@@ -550,16 +556,12 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
     pipeline's steps, with a Cancel button that stops the pipeline at its next step (the
     stand-in calls the progress callback as the pipeline does) and removes the
     placeholder, without an error."""
-    from napari.utils import progress
-
-    from napari_atomtomo import _sample_silica
     from napari_atomtomo._widgets._sample_worker import (
         PLACEHOLDER,
         running_samples,
         running_workers,
     )
 
-    monkeypatch.setenv("NAPARI_ATOMTOMO_CACHE", str(tmp_path))
     release, stopped = threading.Event(), threading.Event()
 
     def stand_in(callback=None):
@@ -573,7 +575,7 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
             raise
         return [(np.ones((4, 4, 4), np.float32), {"name": "est"}, "image")]
 
-    monkeypatch.setattr(_sample_silica, "make_silica_reconstruction", stand_in)
+    _silica_pipeline_is(stand_in, monkeypatch, tmp_path)
     viewer = make_napari_viewer()
     dialog = viewer.window._qt_window._activity_dialog
     try:
@@ -582,11 +584,8 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
         (worker,) = running_workers()
         (runner,) = running_samples()
 
-        def bars():
-            return [p for p in progress._all_instances if "SiO2 reconstruction" in str(p.desc)]
-
-        qtbot.waitUntil(lambda: len(bars()) == 1, timeout=10_000)
-        (prog,) = bars()
+        qtbot.waitUntil(lambda: len(_silica_bars()) == 1, timeout=10_000)
+        (prog,) = _silica_bars()
         qtbot.waitUntil(lambda: dialog.get_pbar_from_prog(prog) is not None, timeout=5000)
         pbar = dialog.get_pbar_from_prog(prog)
         assert pbar.thread() is dialog.thread()
@@ -603,4 +602,4 @@ def test_silica_sample_progress_bar_is_in_the_activity_dock_and_cancels(
     assert stopped.is_set()  # stopped at its next step, not run to the end
     assert not worker.is_running
     qtbot.waitUntil(lambda: PLACEHOLDER not in viewer.layers, timeout=5000)
-    assert "est" not in viewer.layers and bars() == []
+    assert "est" not in viewer.layers and _silica_bars() == []
